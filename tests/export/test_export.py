@@ -399,9 +399,10 @@ def _store_of(db: Path, seq: list[tuple[float, int]]) -> None:
         store.add_activity(DEVICE, rows, received_wall_s=DAY0)
 
 
-def _split(db: Path, out: Path, cut: float, end: float, lead: float, monkeypatch: pytest.MonkeyPatch) -> list[str]:
-    """The onsets of the exports of [DAY0, cut) and [cut, end) with their epochs read ``lead`` either side."""
-    monkeypatch.setattr(importlib.import_module("spasmwatch.export.store_source"), "LEAD_S", lead)
+def _split(db: Path, out: Path, cut: float, end: float, read: tuple[str, float], monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The onsets of the exports of [DAY0, cut) and [cut, end) with the store source's read (``read``:
+    LEAD_S before a range, at most, or DECIDED_WITHIN_S after it) set to the length given."""
+    monkeypatch.setattr(importlib.import_module("spasmwatch.export.store_source"), *read)
     return _onsets(db, out / "a.jsonl", DAY0, cut) + _onsets(db, out / "b.jsonl", cut, end)
 
 
@@ -412,7 +413,7 @@ def test_a_sleep_is_decided_within_decided_within_s_and_a_lead_an_epoch_shorter_
     last active epoch), so the sleep is decided by an epoch starting 19 min 50 s after its onset.
     Exports cut 5 s after the onset tell it once with epochs read DECIDED_WITHIN_S after --until;
     an epoch less, in neither (the first's read stops short of its deciding epoch)."""
-    from spasmwatch.export.sleep import DECIDED_WITHIN_S, LEAD_S
+    from spasmwatch.export.sleep import DECIDED_WITHIN_S
     from spasmwatch.export.store_source import EPOCH_S
 
     seq = [(DAY0 + 10.0 * n, 200) for n in range(360)]
@@ -426,20 +427,19 @@ def test_a_sleep_is_decided_within_decided_within_s_and_a_lead_an_epoch_shorter_
     whole = _onsets(db, tmp_path / "w.jsonl", DAY0, t)
     assert whole == [iso(onset)]
     cut = onset + 5.0
-    assert _split(db, tmp_path, cut, t, LEAD_S, monkeypatch) == whole
-    assert _split(db, tmp_path, cut, t, DECIDED_WITHIN_S, monkeypatch) == whole
-    assert _split(db, tmp_path, cut, t, DECIDED_WITHIN_S - EPOCH_S, monkeypatch) == []
-    assert LEAD_S >= DECIDED_WITHIN_S
+    assert _split(db, tmp_path, cut, t, ("DECIDED_WITHIN_S", DECIDED_WITHIN_S), monkeypatch) == whole
+    assert _split(db, tmp_path, cut, t, ("DECIDED_WITHIN_S", DECIDED_WITHIN_S - EPOCH_S), monkeypatch) == []
 
 
 def test_adjacent_ranges_agree_past_a_twitching_sleep_no_shorter_lead_knows_the_start_of(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Why LEAD_S is not DECIDED_WITHIN_S, nor the 40 min once proposed (docs/exports.md): awake 1 h,
+    """Why the read before a range is not DECIDED_WITHIN_S, nor a fixed 40 min (docs/exports.md): awake 1 h,
     asleep from 01:00 (told), from 01:30 an active epoch every 4 min for 3 h (no sleep window quiet
     enough, no wake), then quiet 30 min and awake. An estimate begun inside the twitching is asleep
     'owed' and claims a sleep once 10 min are quiet again (04:24:10, past the last twitch but one:
     a sleep window may hold one active epoch); the whole export's, asleep
-    since 01:00, claims none. Cut at 03:30: with epochs read from 5.25 h before it the second export
-    begins awake and agrees; from 40 min before, it tells a sleep at 04:24:10 the whole one does not."""
+    since 01:00, claims none. Cut at 03:30: with epochs read from the band's last fresh start (its first
+    epoch, 3.5 h before; at most LEAD_S) the second export begins awake and agrees; with LEAD_S 40 min
+    (no fresh start in it: read from 40 min before), it tells a sleep at 04:24:10 the whole one does not."""
     from spasmwatch.export.sleep import LEAD_S
 
     sleep, twitch, quiet, wake = DAY0 + 3600.0, DAY0 + 5400.0, DAY0 + 5400.0 + 3 * 3600.0, DAY0 + 5400.0 + 3.5 * 3600.0
@@ -454,9 +454,37 @@ def test_adjacent_ranges_agree_past_a_twitching_sleep_no_shorter_lead_knows_the_
     whole = _onsets(db, tmp_path / "w.jsonl", DAY0, end)
     assert whole == [iso(sleep), iso(wake)]
     cut = DAY0 + 3.5 * 3600.0
-    assert _split(db, tmp_path, cut, end, LEAD_S, monkeypatch) == whole
+    assert _split(db, tmp_path, cut, end, ("LEAD_S", LEAD_S), monkeypatch) == whole
     settled = [t for t, a in seq if a == 200 and sleep < t < quiet][-2] + 10.0  # a window may hold one twitch
-    assert _split(db, tmp_path, cut, end, 2400.0, monkeypatch) == [iso(sleep), iso(settled), iso(wake)]
+    assert _split(db, tmp_path, cut, end, ("LEAD_S", 2400.0), monkeypatch) == [iso(sleep), iso(settled), iso(wake)]
+
+
+def test_adjacent_ranges_agree_past_an_8_h_twitching_sleep_cut_in_its_middle(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """No fixed lead is enough (docs/exports.md): awake 1 h, asleep from 01:00 (told), the band
+    rebooting from 01:30 for 2 h (an epoch heard every 290 s: no window decides anything), then a
+    twitch every 4 min for 8 h, quiet 30 min and awake. Cut in the twitching's middle (07:30): read
+    from 5.25 h before it (02:15, in the reboots), the second export's estimate began UNKNOWN, went
+    asleep 'owed' in the twitching and told a sleep near its end (11:22:10) the whole export, asleep
+    since 01:00, does not. Read from the band's last fresh start (00:00, its first epoch), the two
+    tell what the whole one tells; with LEAD_S, the most read before a range, 5.25 h (no fresh start
+    in it), as the old code did."""
+    sleep, reboots, twitch = DAY0 + 3600.0, DAY0 + 5400.0, DAY0 + 5400.0 + 2 * 3600.0
+    quiet, wake = twitch + 8 * 3600.0, twitch + 8.5 * 3600.0
+    seq: list[tuple[float, int]] = []
+    t = DAY0
+    while t < wake + 1800.0:
+        twitching = twitch <= t < quiet and round((t - twitch) / 10.0) % 24 == 0
+        seq.append((t, 200 if t < sleep or t >= wake or twitching else 3))
+        t += 290.0 if reboots <= t < twitch else 10.0
+    db = tmp_path / "s.db"
+    _store_of(db, seq)
+    end = seq[-1][0] + 10.0
+    whole = _onsets(db, tmp_path / "w.jsonl", DAY0, end)
+    assert whole == [iso(sleep), iso(wake)]
+    cut = twitch + 4 * 3600.0
+    assert _onsets(db, tmp_path / "a.jsonl", DAY0, cut) + _onsets(db, tmp_path / "b.jsonl", cut, end) == whole
+    settled = [t for t, a in seq if a == 200 and twitch < t < quiet][-2] + 10.0  # a window may hold one twitch
+    assert _split(db, tmp_path, cut, end, ("LEAD_S", 5.25 * 3600.0), monkeypatch) == [iso(sleep), iso(settled), iso(wake)]
 
 
 def test_onset_utc_and_onset_s_agree_to_the_millisecond() -> None:
@@ -1409,3 +1437,32 @@ def test_each_bids_free_text_column_says_how_its_n_a_and_its_quote_are_read_back
 
     for column in sorted(FREE_TEXT):
         assert [as_typed(r[column]) for r in table] == typed, column
+
+
+def test_the_store_s_fresh_starts_are_the_estimate_s(tmp_path: Path) -> None:
+    """StoreSource reads a range's epochs from the band's last fresh start (Store.activity_run_start,
+    in SQL): on random epochs (gaps about SLEEP_GAP_KEEP_MS to the millisecond, unworn ones, some
+    unknown off the body), it is the latest epoch at or before each cut that export/sleep.py's
+    _decisions starts afresh at, reading all the band's epochs."""
+    from spasmwatch.export.sleep import GAP_KEEP_S, _decisions
+    from spasmwatch.export.store_source import EPOCH_S, StoreSource
+    from spasmwatch.store import Store
+
+    rng, ms, rows = random.Random(7), 0, []
+    for _ in range(3000):
+        ms += 10_000 + rng.choice([0, 0, 0, rng.randint(0, 2000), 300_000 + rng.randint(-2, 2)])
+        worn, off = rng.choice([(1, 0)] * 20 + [(0, 0), (-1, 1), (-1, 0), (1, 1)])
+        rows.append({"boot": 1, "t_ms": ms, "activity": 0, "breath": 40, "off_body": off, "worn": worn})
+    db = tmp_path / "s.db"
+    with Store(db) as store:
+        store.add_sync(DEVICE, 1, 0, DAY0 + 0.25)
+        store.add_activity(DEVICE, rows, received_wall_s=DAY0)
+    with Store.open_readonly(db) as store:
+        source = StoreSource(store)
+        band = source._band(DEVICE, next(store.activity_chunks(DEVICE, -1e18, 1e18)))
+        fresh = _decisions(band).fresh
+        assert len(fresh) > 50
+        for k in rng.sample(range(len(band)), 300):
+            since = float(band.t[k]) + rng.choice([0.0, 0.001, 5.0])
+            want = band.t[fresh[fresh <= k][-1]] + EPOCH_S
+            assert store.activity_run_start(DEVICE, -1e18, since + EPOCH_S, EPOCH_S, GAP_KEEP_S) == want, k

@@ -13,11 +13,11 @@ from zoneinfo import ZoneInfo
 import numpy as np
 import pytest
 from course import DAY0, DAY_S, DEVICE, Expected
+from test_report_vectorised import old_sleep_rows
 
 from spasmwatch.daemon.consts import SUMMARY_TREATMENT_DAYS
 from spasmwatch.daemon.summary import _treatments
 from spasmwatch.export import run_export
-from spasmwatch.export.sleep import LEAD_S
 from spasmwatch.export.store_source import StoreSource
 from spasmwatch.export.timeline import Query
 from spasmwatch.report.consts import TREND_DAYS
@@ -84,15 +84,15 @@ def test_the_daily_summary_s_treatment_trend_is_the_report_s_from_one_read_of_th
 
 
 def test_the_report_reads_each_epoch_once(course_db: tuple[Path, Expected]) -> None:
-    """Its hours and its sleep/wake from one read of each band's epochs (with the sleep/wake's lead
-    either side of the range). Old code: 121,200 epochs read for these 7 days' 60,720 (its hours' read,
+    """Its hours and its sleep/wake from one read of each band's epochs (with what the sleep/wake
+    reads either side of the range: from each band's last fresh start before it, test_report_vectorised.old_sleep_rows). Old code: 121,200 epochs read for these 7 days' 60,720 (its hours' read,
     then the sleep/wake's; 2 s of a year-long report's 5, bench/dayscost.py)."""
     path, _ = course_db
     since, until, now = DAY0 + 2 * DAY_S, DAY0 + 9 * DAY_S, DAY0 + 8.5 * DAY_S
     with Store.open_readonly(path) as store:
         source = _Counted(store)
         data = gather(source, None, since, until, timezone.utc, now)
-        with_lead = sum(1 for _ in StoreSource(store).activity(None, since - LEAD_S, until + LEAD_S))
+        with_lead = len(old_sleep_rows(StoreSource(store), None, since, until))
         # vigabatrin's trend (started day 7) counts its week before from day 0: the 2 days before the
         # range, read once too (report.data._trends), none of the range's again
         trend_days = sum(1 for _ in StoreSource(store).activity(None, DAY0, since))
@@ -109,7 +109,7 @@ def test_an_export_reads_each_epoch_once(course_db: tuple[Path, Expected], tmp_p
     with Store.open_readonly(path) as store:
         source = _Counted(store)
         run_export(source, Query(None, since, until), "csv", tmp_path / "x.csv", since)
-        with_lead = sum(1 for _ in StoreSource(store).activity(None, since - LEAD_S, until + LEAD_S))
+        with_lead = len(old_sleep_rows(StoreSource(store), None, since, until))
         kinds = {r["kind"] for r in csv.DictReader((tmp_path / "x.csv").open())}
     assert {"sleep", "wake"} <= kinds, kinds
     assert source.read == with_lead, (with_lead, source.read)

@@ -26,7 +26,7 @@ from spasmwatch.analysis import consts as A
 from spasmwatch.analysis.sleepwake import SleepWake
 from spasmwatch.export.coverage import DISCONNECTED, GAP_EPOCHS, NOT_WORN, WORN, Segment, data_end, heard_and_slept, recorded
 from spasmwatch.export.rows import ActivityRow, BandEpochs, Tables, TransitionRow
-from spasmwatch.export.sleep import LEAD_S, transitions
+from spasmwatch.export.sleep import DECIDED_WITHIN_S, GAP_KEEP_S, LEAD_S, transitions
 from spasmwatch.export.store_source import EPOCH_S, StoreSource
 from spasmwatch.report.data import ReportData, count, gather
 from spasmwatch.store import Store
@@ -129,8 +129,23 @@ def old_wear(source: StoreSource, device: str | None, since: float, until: float
             yield source._epoch(after)
 
 
+def old_sleep_rows(source: StoreSource, device: str | None, since: float, until: float) -> list[ActivityRow]:
+    """The epochs StoreSource reads for the sleep/wake, found an epoch at a time: each band's from its
+    last epoch at or before ``since`` that SleepWake.update starts afresh at (after one not worn, or
+    more than SLEEP_GAP_KEEP_MS unheard), at most LEAD_S before it, to DECIDED_WITHIN_S after ``until``."""
+    out: list[ActivityRow] = []
+    for d in [device] if device is not None else sorted(x.device_id for x in source.store.devices()):
+        rows = list(source.activity(d, since - LEAD_S, until + DECIDED_WITHIN_S))
+        first = 0
+        for k, (p, r) in enumerate(zip(rows, rows[1:], strict=False), 1):
+            if r.t <= since and (not p.worn or r.t - (p.t + p.epoch_s) > GAP_KEEP_S):
+                first = k
+        out += rows[first:]
+    return out
+
+
 def old_store_transitions(source: StoreSource, device: str | None, since: float, until: float) -> list[TransitionRow]:
-    return [tr for tr in old_transitions(source.activity(device, since - LEAD_S, until + LEAD_S)) if since <= tr.t < until]
+    return [tr for tr in old_transitions(old_sleep_rows(source, device, since, until)) if since <= tr.t < until]
 
 
 def old_heard_and_slept(source: StoreSource, device: str | None, since: float, until: float, now: float | None) -> tuple[list[Segment], list[TransitionRow]]:

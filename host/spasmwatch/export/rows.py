@@ -192,8 +192,9 @@ class Source(Protocol):
         ...
 
     def wear_and_sleep(self, device: str | None, since: float, until: float) -> Iterable[tuple[BandEpochs, BandEpochs]]:
-        """``wear``'s epochs and those ``transitions`` reads (each band's starting in [since - LEAD_S,
-        until + LEAD_S)) of one read of the store: pairs of parts of one band, each band's after the
+        """``wear``'s epochs and those ``transitions`` reads (each band's from its last fresh start at
+        or before ``since``, export/sleep.py's LEAD_S at most, to DECIDED_WITHIN_S after ``until``) of
+        one read of the store: pairs of parts of one band, each band's after the
         other's. The report takes its hours and its sleep/wake from it (two reads cost 2 s of a
         year-long report's 5, docs/web.md)."""
         ...
@@ -240,7 +241,9 @@ class Tables:
         return iter(transitions(self._sleep(device, until), since, until))
 
     def _sleep(self, device: str | None, until: float) -> list[BandEpochs]:
-        """The epochs ``transitions`` reads: each band's from its first to ``until`` and a lead."""
+        """The epochs ``transitions`` reads: each band's from its first to LEAD_S (a day) after
+        ``until``, past any onset's decision whatever its epochs' length (DECIDED_WITHIN_S is the
+        store's 10 s epochs')."""
         from spasmwatch.export.sleep import LEAD_S
 
         return by_band(_window(self.activity_rows, device, -float("inf"), until + LEAD_S))

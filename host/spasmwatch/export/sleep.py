@@ -38,21 +38,25 @@ GAP_KEEP_S = A.SLEEP_GAP_KEEP_MS / 1000.0
 # SLEEP_WINDOW_UNHEARD_MAX_MS unheard, and an onset is at or after its window's first epoch, so a
 # sleep's deciding epoch starts at most a sleep window less one epoch, and 10 min unheard, after it
 # (19 min 50 s; a wake's 11 min 50 s). Epochs read this long after a range's end hold every onset
-# in it, and one epoch less loses a sleep whose window holds 10 min unheard (tests/export/test_export.py).
+# in it, and one epoch less loses a sleep whose window holds 10 min unheard (tests/export/test_export.py):
+# they are read this long after a range.
 DECIDED_WITHIN_S = (A.SLEEP_WINDOW_MS - C.EPOCH_MS + A.SLEEP_WINDOW_UNHEARD_MAX_MS) / 1000.0
-# How long before and after a range its transitions' epochs are read: after it DECIDED_WITHIN_S
-# would do; before it no length is enough in general. The estimate begun at the lead's start agrees
-# with one begun earlier only once a decision clears what its fresh start did not know: begun in
-# a sleep with a twitch every few minutes it is asleep 'owed' (SleepWake.owed) and claims a sleep
-# at the next quiet 10 min that the one begun earlier, asleep already, does not; begun on an awake
-# baby lying still 2 min, it claims the wake after. On random nights with such stretches, reboots
-# and gaps (2026-12-06, 28,940 cuts of 150 nights), the two exports of adjacent ranges told an onset
-# the whole one did not at 1,205 cuts with a lead of 20 min, 473 at 40 min, none at 5.25 h (and
-# lost none at any): 5.25 h, the lead since 2026-12-06 (a sleep window with a kept gap between
-# each two of its epochs, before SLEEP_WINDOW_UNHEARD_MAX_MS bounded them), is kept. It costs a
-# range 10.5 h of epochs read: a 2-year report, a year's CSV or Parquet took the same time and
-# peak memory at 20 min, within the noise (docs/exports.md).
-LEAD_S = 5.25 * 3600.0
+# Before a range no fixed length is enough: the estimate begun at a lead's start agrees with one
+# begun earlier only once a decision clears what its fresh start did not know: begun in a sleep
+# with a twitch every few minutes it is asleep 'owed' (SleepWake.owed) and claims a sleep at the
+# next quiet 10 min that the one begun earlier, asleep already, does not (begun on an awake baby
+# lying still 2 min, it claims the wake after); a band rebooting every few minutes decides nothing
+# for as long as it does. On random nights with such stretches (2026-12-06, 28,940 cuts of 150
+# nights) a lead of 40 min told an onset too many at 473 cuts, 5.25 h at none, and an 8 h twitching
+# sleep after 2 h of reboots, cut in its middle, defeats 5.25 h (tests/export/test_export.py).
+# So the epochs are read from the band's last fresh start at or before the range's start (the
+# estimate's state is cleared there, whatever came before: StoreSource._sleep_ends), found by one
+# indexed query; at most LEAD_S before it: a band worn without a break for longer is read from
+# LEAD_S before the range, and an estimate undecided all that day, or 'owed' across it, may then
+# tell an onset the whole store's would not. No sleep, twitching or not, lasts a day; a day read
+# back costs a short export 13-20 ms (the query's scan 6-10 ms), a long one nothing measured
+# (docs/exports.md).
+LEAD_S = 24 * 3600.0
 
 def transitions(bands: Iterable[BandEpochs], since: float, until: float) -> list[TransitionRow]:
     """The wake and sleep onsets in [since, until) of each band's epochs (a band's consecutive parts

@@ -18,7 +18,7 @@ from swcore import consts as C
 from swcore import protocol as P
 
 from spasmwatch.export.rows import ActivityRow, BandEpochs, ClusterRow, LostRow, NoteRow, SpasmRow, TransitionRow, TreatmentRow
-from spasmwatch.export.sleep import LEAD_S, transitions
+from spasmwatch.export.sleep import DECIDED_WITHIN_S, GAP_KEEP_S, LEAD_S, transitions
 from spasmwatch.store import Store
 from spasmwatch.store.rows import ActivityRow as StoredEpoch
 from spasmwatch.store.store import ACTIVITY_COLUMNS
@@ -99,27 +99,35 @@ class StoreSource:
         epoch_s = np.broadcast_to(np.float64(EPOCH_S), t.shape)
         return BandEpochs(device, t, epoch_s, active, cols["worn"].copy(), cols["off_body"].copy())
 
-    def _reads(self, device: str | None, since: float, until: float, lead: float) -> Iterator[tuple[BandEpochs, BandEpochs]]:
-        """Pairs of parts of each band's epochs: ``wear``'s and those starting in [since - lead, until
-        + lead) (``transitions``'), a chunk of the store at a time: wear's part of each chunk is a
-        slice of it (its range in it); a band's parts one after another, the next band's after."""
+    def _reads(self, device: str | None, since: float, until: float, sleep: bool) -> Iterator[tuple[BandEpochs, BandEpochs]]:
+        """Pairs of parts of each band's epochs: ``wear``'s and (``sleep``) those ``transitions`` reads,
+        a chunk of the store at a time: wear's part of each chunk is a slice of it (its range in it);
+        a band's parts one after another, the next band's after."""
         lo, hi = _ends(since, until)
         for d in self._bands(device):
             none = self._band(d, _columns(None))
             yield self._band(d, _columns(self.store.activity_next_to(d, lo, before=True))), none
-            for cols in self.store.activity_chunks(d, *_ends(since - lead, until + lead)):
+            for cols in self.store.activity_chunks(d, *(self._sleep_ends(d, since, until) if sleep else (lo, hi))):
                 band, ends = self._band(d, cols), cols["wall_t"]
                 yield band[int(np.searchsorted(ends, lo)) : int(np.searchsorted(ends, hi))], band
             yield self._band(d, _columns(self.store.activity_next_to(d, hi, before=False))), none
+
+    def _sleep_ends(self, device: str, since: float, until: float) -> tuple[float, float]:
+        """The ends of the band's epochs ``transitions`` reads for [since, until): from its last fresh
+        start at or before ``since`` (its estimate there is the one begun at its first epoch), at
+        most LEAD_S before it, to DECIDED_WITHIN_S after ``until`` (export/sleep.py says why)."""
+        cap, _ = _ends(since - LEAD_S, until)
+        start = self.store.activity_run_start(device, cap, since + EPOCH_S, EPOCH_S, GAP_KEEP_S)
+        return (cap if start is None else start), until + DECIDED_WITHIN_S + EPOCH_S
 
     def _bands(self, device: str | None) -> list[str]:
         return [device] if device is not None else sorted(d.device_id for d in self.store.devices())
 
     def wear(self, device: str | None, since: float, until: float) -> Iterator[BandEpochs]:
-        return (w for w, _ in self._reads(device, since, until, 0.0))
+        return (w for w, _ in self._reads(device, since, until, False))
 
     def wear_and_sleep(self, device: str | None, since: float, until: float) -> Iterator[tuple[BandEpochs, BandEpochs]]:
-        return self._reads(device, since, until, LEAD_S)
+        return self._reads(device, since, until, True)
 
     def lost(self, device: str | None) -> Iterator[LostRow]:
         for d in self._bands(device):
@@ -129,7 +137,7 @@ class StoreSource:
                 yield LostRow(d, t, after if after is not None else r.wall_s, r.first_seq, r.last_seq - r.first_seq + 1)
 
     def transitions(self, device: str | None, since: float, until: float) -> Iterator[TransitionRow]:
-        return iter(transitions((s for _, s in self._reads(device, since, until, LEAD_S)), since, until))
+        return iter(transitions((s for _, s in self._reads(device, since, until, True)), since, until))
 
     def notes(self, device: str | None, since: float, until: float) -> Iterator[NoteRow]:
         for n in self.store.notes(since, until, device):
