@@ -10,6 +10,8 @@ import socket
 import subprocess
 import time
 import urllib.request
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -85,3 +87,35 @@ def wait_ready(notify: socket.socket) -> None:
     said: list[str] = []
     while not any("READY=1" in m for m in said):
         said.append(notify.recv(4096).decode())
+
+
+@contextmanager
+def logged(cmd: list[str], log: Path) -> Iterator[subprocess.Popen[bytes]]:
+    """The daemon ``cmd`` started, its stdout and stderr to ``log``; killed at the end if it has not
+    ended by then (a failed test leaves no daemon behind)."""
+    with open(log, "w") as out:
+        proc = subprocess.Popen(cmd, stdout=out, stderr=out)
+    try:
+        yield proc
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(UP_S)
+
+
+def wait_while_up(proc: subprocess.Popen[bytes], log: Path, end: float, done: Callable[[], bool]) -> None:
+    """Until ``done()``; the daemon ``proc`` ending first, or monotonic time ``end`` passing (a hang
+    guard, not a latency bound), fails the test with its ``log``."""
+    while not done():
+        assert proc.poll() is None and time.monotonic() < end, log.read_text()
+        time.sleep(0.1)
+
+
+def ended_after_sigterm(proc: subprocess.Popen[bytes], log: Path, stop_s: float) -> int:
+    """Stop the daemon ``proc`` (SIGTERM, as systemd does) and return its exit code; not ended
+    within ``stop_s`` fails the test with its ``log`` (``logged`` then kills it)."""
+    proc.send_signal(signal.SIGTERM)
+    try:
+        return proc.wait(stop_s)
+    except subprocess.TimeoutExpired:
+        raise AssertionError(f"not ended {stop_s:g} s after SIGTERM:\n{log.read_text()}") from None

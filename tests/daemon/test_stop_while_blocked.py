@@ -15,13 +15,11 @@ simulated band (the firmware under micropython) whose events the daemon stores m
 
 from __future__ import annotations
 
-import signal
-import subprocess
 import sys
 import time
 from pathlib import Path
 
-from daemonproc import UP_S
+from daemonproc import UP_S, ended_after_sigterm, logged
 from servers import SilentDns, free_port
 
 from spasmwatch.store import Store, StoreError
@@ -61,22 +59,14 @@ def test_a_stop_while_an_open_and_a_lookup_hang_ends_within_bound_and_keeps_the_
     config = _config(tmp_path / "config.toml", band)
     db, log = tmp_path / "data" / "spasmwatch.db", tmp_path / "daemon.log"
     run = [sys.executable, "-m", "spasmwatch", "run", "--config", str(config), "--sim-time-scale", f"{SPEED}@{time.time()}"]
-    with open(log, "w") as out:
-        proc = subprocess.Popen(dns.in_its_resolver(*run), stdout=out, stderr=out)
     try:
-        end = time.monotonic() + 3 * UP_S  # a hang guard, not a latency bound
-        while len(before := _stored_seqs(db)) < 3 or not {BAND_HOST, BEAT_HOST} <= dns.asked:
-            assert proc.poll() is None and time.monotonic() < end, f"asked {dns.asked}, stored {before}:\n{log.read_text()}"
-            time.sleep(0.1)
-        proc.send_signal(signal.SIGTERM)
-        try:
-            code = proc.wait(STOP_S)
-        except subprocess.TimeoutExpired:
-            raise AssertionError(f"not ended {STOP_S:g} s after SIGTERM:\n{log.read_text()}") from None
+        with logged(dns.in_its_resolver(*run), log) as proc:
+            end = time.monotonic() + 3 * UP_S  # a hang guard, not a latency bound
+            while len(before := _stored_seqs(db)) < 3 or not {BAND_HOST, BEAT_HOST} <= dns.asked:
+                assert proc.poll() is None and time.monotonic() < end, f"asked {dns.asked}, stored {before}:\n{log.read_text()}"
+                time.sleep(0.1)
+            code = ended_after_sigterm(proc, log, STOP_S)
     finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait(UP_S)
         band.kill()
         dns.close()
     assert code == 0 and "Traceback" not in log.read_text(), log.read_text()

@@ -15,12 +15,11 @@ from __future__ import annotations
 
 import os
 import signal
-import subprocess
 import sys
 import time
 from pathlib import Path
 
-from daemonproc import UP_S, one_band_config, waiting_for_fifo
+from daemonproc import UP_S, ended_after_sigterm, logged, one_band_config, wait_while_up, waiting_for_fifo
 from servers import free_port
 from synthetic import spasm_record
 
@@ -64,26 +63,12 @@ def test_a_stop_while_a_store_call_hangs_holding_the_store_ends_and_keeps_what_w
     os.mkfifo(data / STALL)
     config = one_band_config(tmp_path / "config.toml", data, free_port())
     log = tmp_path / "daemon.log"
-    with open(log, "w") as out:
-        proc = subprocess.Popen([sys.executable, "-c", _RUN, str(config)], stdout=out, stderr=out)
-    try:
-        end = time.monotonic() + UP_S  # a hang guard, not a latency bound
-        while "spasmwatch daemon up" not in log.read_text():
-            assert proc.poll() is None and time.monotonic() < end, log.read_text()
-            time.sleep(0.1)
+    with logged([sys.executable, "-c", _RUN, str(config)], log) as proc:
+        end = time.monotonic() + UP_S
+        wait_while_up(proc, log, end, lambda: "spasmwatch daemon up" in log.read_text())
         proc.send_signal(signal.SIGUSR1)
-        while not waiting_for_fifo(proc.pid):
-            assert proc.poll() is None and time.monotonic() < end, log.read_text()
-            time.sleep(0.1)
-        proc.send_signal(signal.SIGTERM)
-        try:
-            code = proc.wait(STOP_S)
-        except subprocess.TimeoutExpired:
-            raise AssertionError(f"not ended {STOP_S:g} s after SIGTERM:\n{log.read_text()}") from None
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait(UP_S)
+        wait_while_up(proc, log, end, lambda: waiting_for_fifo(proc.pid))
+        code = ended_after_sigterm(proc, log, STOP_S)
     said = log.read_text()
     assert code == 0 and "Traceback" not in said, said
     assert "left to the call under way" in said, said

@@ -16,14 +16,12 @@ from __future__ import annotations
 
 import fcntl
 import os
-import signal
-import subprocess
 import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
 
-from daemonproc import UP_S, one_band_config, waiting_for_fifo
+from daemonproc import UP_S, ended_after_sigterm, logged, one_band_config, wait_while_up, waiting_for_fifo
 from servers import free_port
 from synthetic import spasm_record
 
@@ -69,27 +67,13 @@ def _stopped_while_opening(tmp_path: Path, hang: Callable[[Path], None], hung: C
     data.rename(aside)  # its disk not mounted at the start: the daemon runs without it, trying again
     config = one_band_config(tmp_path / "config.toml", data, free_port())
     log = tmp_path / "daemon.log"
-    with open(log, "w") as out:
-        proc = subprocess.Popen([sys.executable, "-c", _RUN, str(config)], stdout=out, stderr=out)
-    try:
-        end = time.monotonic() + UP_S  # a hang guard, not a latency bound
-        while "the store cannot be opened" not in log.read_text():
-            assert proc.poll() is None and time.monotonic() < end, log.read_text()
-            time.sleep(0.1)
+    with logged([sys.executable, "-c", _RUN, str(config)], log) as proc:
+        end = time.monotonic() + UP_S
+        wait_while_up(proc, log, end, lambda: "the store cannot be opened" in log.read_text())
         hang(aside)
         aside.rename(data)  # the disk is back: the next try hangs
-        while not hung(proc.pid):
-            assert proc.poll() is None and time.monotonic() < end, log.read_text()
-            time.sleep(0.1)
-        proc.send_signal(signal.SIGTERM)
-        try:
-            code = proc.wait(STOP_S)
-        except subprocess.TimeoutExpired:
-            raise AssertionError(f"not ended {STOP_S:g} s after SIGTERM:\n{log.read_text()}") from None
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait(UP_S)
+        wait_while_up(proc, log, end, lambda: hung(proc.pid))
+        code = ended_after_sigterm(proc, log, STOP_S)
     assert code == 0 and "Traceback" not in log.read_text(), log.read_text()
     with Store.open_readonly(db) as s:
         assert s.integrity_check() == "ok"
