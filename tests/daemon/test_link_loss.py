@@ -13,26 +13,23 @@ from typing import Any
 
 import pytest
 
+from cdcdaemon import serial_daemon
+
 from spasmwatch.alerts import NoticeKind
-from spasmwatch.daemon.clock import ScaledClock
-from spasmwatch.daemon.daemon import BandSpec, Daemon
 from spasmwatch.daemon.session import BandClock, BandInfo, BandSession
-from spasmwatch.store import Store
-from spasmwatch.transport import open_link
 from spasmwatch.transport.cdcbridge import CdcBridge
-from spasmwatch.transport.simband import SimBand
 from swcore import protocol as P
 from synthetic import supine, write_csv
 
 DEVICE = "cot-usb"
 
 
-def once(which: Callable[[bytes], bool]) -> Callable[[bytes], bool]:
+def once(which: Callable[[CdcBridge, bytes], bool]) -> Callable[[CdcBridge, bytes], bool]:
     """A ``CdcBridge`` garble that takes each record ``which`` picks once: a send of it again goes whole."""
     taken: set[bytes] = set()
 
-    def pick(record: bytes) -> bool:
-        if not which(record) or record in taken:
+    def pick(bridge: CdcBridge, record: bytes) -> bool:
+        if not which(bridge, record) or record in taken:
             return False
         taken.add(record)
         return True
@@ -55,27 +52,19 @@ def test_live_events_garbled_on_a_serial_link_that_stays_up_are_asked_for_again(
     over serial too (at 744bf4d3, before it: seqs [0, 2] stored of 0..3 after 90 s, one link)."""
 
     async def main() -> tuple[list[int], int, int, bool]:
-        with SimBand(quick_cluster_csv, tmp_path / "flash", hold=True, speed=4, device_id="usb00001") as band:
-            bridge = CdcBridge(band.address, bond_file=tmp_path / "bonds.json", garble=once(lambda r: r[1] == P.T_EVENT and _seq(r) in (1, 3)))
-            await bridge.start()
-            with Store(tmp_path / "db.sqlite") as store:
-                d = Daemon(store, [BandSpec(DEVICE, lambda: open_link("serial", bridge.url))], clock=ScaledClock(time.time(), 4))
-                await d.start()
-                try:
-                    await band.wait_report_async("played", WAIT_S)
-                    end = time.monotonic() + WAIT_S
-                    while True:
-                        status = d.bands[0].status
-                        logged = -1 if status is None else int(status["next_seq"])
-                        seqs = sorted(e.seq for e in store.events(DEVICE))
-                        if (logged >= 4 and seqs == list(range(logged))) or time.monotonic() > end:
-                            break
-                        await asyncio.sleep(0.1)
-                    alarmed = any(n.kind is NoticeKind.CLUSTER_ALARM for n in d.notifications)
-                    return seqs, logged, bridge.connections, alarmed
-                finally:
-                    await d.stop()
-                    await bridge.close()
+        garble = once(lambda _, r: r[1] == P.T_EVENT and _seq(r) in (1, 3))
+        async with serial_daemon(quick_cluster_csv, tmp_path, DEVICE, "usb00001", garble=garble) as (band, bridge, store, d):
+            await band.wait_report_async("played", WAIT_S)
+            end = time.monotonic() + WAIT_S
+            while True:
+                status = d.bands[0].status
+                logged = -1 if status is None else int(status["next_seq"])
+                seqs = sorted(e.seq for e in store.events(DEVICE))
+                if (logged >= 4 and seqs == list(range(logged))) or time.monotonic() > end:
+                    break
+                await asyncio.sleep(0.1)
+            alarmed = any(n.kind is NoticeKind.CLUSTER_ALARM for n in d.notifications)
+            return seqs, logged, bridge.connections, alarmed
 
     seqs, logged, connections, alarmed = asyncio.run(main())
     assert logged >= 4 and seqs == list(range(logged)), (seqs, logged)
@@ -93,18 +82,9 @@ def test_a_fresh_band_s_status_sent_before_the_sync_raises_no_clock_fault(tmp_pa
     clock_unsynced, then band_cleared."""
 
     async def main() -> list[tuple[NoticeKind, str]]:
-        with SimBand(quick_cluster_csv, tmp_path / "flash", hold=True, speed=4, device_id="usb00002") as band:
-            bridge = CdcBridge(band.address, bond_file=tmp_path / "bonds.json")
-            await bridge.start()
-            with Store(tmp_path / "db.sqlite") as store:
-                d = Daemon(store, [BandSpec(DEVICE, lambda: open_link("serial", bridge.url))], clock=ScaledClock(time.time(), 4))
-                await d.start()
-                try:
-                    await band.wait_report_async("played", WAIT_S)
-                    return [(n.kind, str(n.fault.value if n.fault else "")) for n in d.notifications if n.kind is not NoticeKind.CLUSTER_ALARM]
-                finally:
-                    await d.stop()
-                    await bridge.close()
+        async with serial_daemon(quick_cluster_csv, tmp_path, DEVICE, "usb00002") as (band, _, _, d):
+            await band.wait_report_async("played", WAIT_S)
+            return [(n.kind, str(n.fault.value if n.fault else "")) for n in d.notifications if n.kind is not NoticeKind.CLUSTER_ALARM]
 
     assert asyncio.run(main()) == []
 
@@ -125,24 +105,15 @@ def test_a_backfill_s_end_garbled_on_a_serial_link_leaves_no_cluster_open_for_go
     code: no cluster closed 100 band-s in, the session still backfilling."""
 
     async def main() -> tuple[list[NoticeKind], int]:
-        with SimBand(quiet_after_csv, tmp_path / "flash", hold=True, speed=4, device_id="usb00003") as band:
-            done = once(lambda r: r[1] == P.T_LOGINFO and bool(r[2] & P.LF_DONE))
-            bridge = CdcBridge(band.address, bond_file=tmp_path / "bonds.json", garble=done)
-            await bridge.start()
-            with Store(tmp_path / "db.sqlite") as store:
-                d = Daemon(store, [BandSpec(DEVICE, lambda: open_link("serial", bridge.url))], clock=ScaledClock(time.time(), 4))
-                await d.start()
-                try:
-                    await band.wait_report_async("played", WAIT_S)
-                    end = time.monotonic() + 10  # real s past the recording: 40 band-s at 4x
-                    kinds: list[NoticeKind] = []
-                    while NoticeKind.CLUSTER_CLOSED not in kinds and time.monotonic() < end:
-                        await asyncio.sleep(0.1)
-                        kinds = [n.kind for n in d.notifications]
-                    return kinds, bridge.connections
-                finally:
-                    await d.stop()
-                    await bridge.close()
+        done = once(lambda _, r: r[1] == P.T_LOGINFO and bool(r[2] & P.LF_DONE))
+        async with serial_daemon(quiet_after_csv, tmp_path, DEVICE, "usb00003", garble=done) as (band, bridge, _, d):
+            await band.wait_report_async("played", WAIT_S)
+            end = time.monotonic() + 10  # real s past the recording: 40 band-s at 4x
+            kinds: list[NoticeKind] = []
+            while NoticeKind.CLUSTER_CLOSED not in kinds and time.monotonic() < end:
+                await asyncio.sleep(0.1)
+                kinds = [n.kind for n in d.notifications]
+            return kinds, bridge.connections
 
     kinds, connections = asyncio.run(main())
     assert NoticeKind.CLUSTER_ALARM in kinds and NoticeKind.CLUSTER_CLOSED in kinds, kinds
@@ -159,6 +130,16 @@ class _Sink:
         return lambda *a, **k: None  # the other SessionSink calls
 
 
+def _backfilling_session(t0: float) -> BandSession:
+    """A session (its wall clock stopped at ``t0``) whose band is synced at ``t0`` and whose BACKFILL
+    from seq 5 (the sink's first missing) is under way: records fed to it by hand (``_take``)."""
+    s = BandSession("crib", lambda: None, _Sink(), wall=lambda: t0)  # type: ignore[arg-type,return-value]
+    s.info = BandInfo(DEVICE, "spasmwatch-band", "test", "sim", "sim:0", "sim")
+    s._clock = BandClock.at_sync(1, 0, 0, t0)
+    s._backfill_from = 5
+    return s
+
+
 def test_an_epoch_passing_a_backfill_s_start_is_no_lost_end_the_next_one_is() -> None:
     """The band sends an epoch only once a BACKFILL's end is sent, but one it was sending as the
     BACKFILL came can pass the start's notify when nothing waits to be backfilled: that one is no
@@ -167,10 +148,7 @@ def test_an_epoch_passing_a_backfill_s_start_is_no_lost_end_the_next_one_is() ->
     T0 = 1_800_000_000.0
 
     def stream(*records: bytes) -> list[str]:
-        s = BandSession("crib", lambda: None, _Sink(), wall=lambda: T0)  # type: ignore[arg-type,return-value]
-        s.info = BandInfo(DEVICE, "spasmwatch-band", "test", "sim", "sim:0", "sim")
-        s._clock = BandClock.at_sync(1, 0, 0, T0)
-        s._backfill_from = 5
+        s = _backfilling_session(T0)
         asked = []
         for data in records:
             s._take(DEVICE, data, T0)
@@ -197,32 +175,22 @@ def test_a_backfill_s_end_lost_on_a_band_that_sends_no_epochs_is_asked_for_again
     band-s) later, no cluster_closed."""
 
     async def main() -> tuple[list[NoticeKind], bool, int]:
-        with SimBand(quick_cluster_csv, tmp_path / "flash", hold=True, speed=4, device_id="usb00004", idle_exit_ms=60_000) as band:
-            bridge: CdcBridge
+        def second_link_s_end(bridge: CdcBridge, record: bytes) -> bool:
+            return bridge.connections == 2 and record[1] == P.T_LOGINFO and bool(record[2] & P.LF_DONE)
 
-            def second_link_s_end(record: bytes) -> bool:
-                return bridge.connections == 2 and record[1] == P.T_LOGINFO and bool(record[2] & P.LF_DONE)
-
-            bridge = CdcBridge(band.address, bond_file=tmp_path / "bonds.json", garble=once(second_link_s_end))
-            await bridge.start()
-            with Store(tmp_path / "db.sqlite") as store:
-                d = Daemon(store, [BandSpec(DEVICE, lambda: open_link("serial", bridge.url))], clock=ScaledClock(time.time(), 4))
-                await d.start()
-                try:
-                    await band.wait_report_async("played", WAIT_S)
-                    await asyncio.sleep(1.0)  # (the last epochs and events in)
-                    bridge.drop()
-                    end = time.monotonic() + 30
-                    kinds: list[NoticeKind] = []
-                    while time.monotonic() < end:
-                        await asyncio.sleep(0.1)
-                        kinds = [n.kind for n in d.notifications]
-                        if bridge.connections == 2 and not d.bands[0].backfilling and NoticeKind.CLUSTER_CLOSED in kinds:
-                            break
-                    return kinds, d.bands[0].backfilling, bridge.connections
-                finally:
-                    await d.stop()
-                    await bridge.close()
+        garble = once(second_link_s_end)
+        async with serial_daemon(quick_cluster_csv, tmp_path, DEVICE, "usb00004", garble=garble, idle_exit_ms=60_000) as (band, bridge, _, d):
+            await band.wait_report_async("played", WAIT_S)
+            await asyncio.sleep(1.0)  # (the last epochs and events in)
+            bridge.drop()
+            end = time.monotonic() + 30
+            kinds: list[NoticeKind] = []
+            while time.monotonic() < end:
+                await asyncio.sleep(0.1)
+                kinds = [n.kind for n in d.notifications]
+                if bridge.connections == 2 and not d.bands[0].backfilling and NoticeKind.CLUSTER_CLOSED in kinds:
+                    break
+            return kinds, d.bands[0].backfilling, bridge.connections
 
     kinds, backfilling, connections = asyncio.run(main())
     assert connections == 2
@@ -241,28 +209,18 @@ def test_a_backfill_whose_start_and_end_are_garbled_is_asked_for_again(tmp_path:
     cluster_closed 10 real s past the recording (40 band-s at 4x), the session still backfilling."""
 
     async def main() -> tuple[list[NoticeKind], bool, int]:
-        with SimBand(quiet_after_csv, tmp_path / "flash", hold=True, speed=4, device_id="usb00006") as band:
-            bridge: CdcBridge
+        def first_link_s_start_and_end(bridge: CdcBridge, record: bytes) -> bool:
+            return bridge.connections == 1 and record[1] == P.T_LOGINFO and not record[2] & P.LF_HELD
 
-            def first_link_s_start_and_end(record: bytes) -> bool:
-                return bridge.connections == 1 and record[1] == P.T_LOGINFO and not record[2] & P.LF_HELD
-
-            bridge = CdcBridge(band.address, bond_file=tmp_path / "bonds.json", garble=once(first_link_s_start_and_end))
-            await bridge.start()
-            with Store(tmp_path / "db.sqlite") as store:
-                d = Daemon(store, [BandSpec(DEVICE, lambda: open_link("serial", bridge.url))], clock=ScaledClock(time.time(), 4))
-                await d.start()
-                try:
-                    await band.wait_report_async("played", WAIT_S)
-                    end = time.monotonic() + 10  # real s past the recording: 40 band-s at 4x
-                    kinds: list[NoticeKind] = []
-                    while NoticeKind.CLUSTER_CLOSED not in kinds and time.monotonic() < end:
-                        await asyncio.sleep(0.1)
-                        kinds = [n.kind for n in d.notifications]
-                    return kinds, d.bands[0].backfilling, bridge.connections
-                finally:
-                    await d.stop()
-                    await bridge.close()
+        garble = once(first_link_s_start_and_end)
+        async with serial_daemon(quiet_after_csv, tmp_path, DEVICE, "usb00006", garble=garble) as (band, bridge, _, d):
+            await band.wait_report_async("played", WAIT_S)
+            end = time.monotonic() + 10  # real s past the recording: 40 band-s at 4x
+            kinds: list[NoticeKind] = []
+            while NoticeKind.CLUSTER_CLOSED not in kinds and time.monotonic() < end:
+                await asyncio.sleep(0.1)
+                kinds = [n.kind for n in d.notifications]
+            return kinds, d.bands[0].backfilling, bridge.connections
 
     kinds, backfilling, connections = asyncio.run(main())
     assert connections == 1
@@ -275,10 +233,7 @@ def test_a_lost_backfill_start_is_found_by_its_events_or_by_the_clock_and_held_e
     there); none of its records LIVE_GAP_S after its RESP, it is asked for again. The epochs the
     band held for the connect come before any of them and neither count nor end the wait."""
     T0 = 1_800_000_000.0
-    s = BandSession("crib", lambda: None, _Sink(), wall=lambda: T0)  # type: ignore[arg-type,return-value]
-    s.info = BandInfo(DEVICE, "spasmwatch-band", "test", "sim", "sim:0", "sim")
-    s._clock = BandClock.at_sync(1, 0, 0, T0)
-    s._backfill_from = 5
+    s = _backfilling_session(T0)
     epoch = [P.encode_activity(1, 10_000 * k, 20, 50, 0, 1) for k in (1, 2, 3, 4)]
     lost = "the events from seq 5: this link did not deliver their BACKFILL's end"
 
