@@ -9,18 +9,15 @@ import asyncio
 import logging
 import re
 import time
+from contextlib import AbstractAsyncContextManager
 from pathlib import Path
 
 import pytest
 
+from cdcdaemon import Rig, serial_daemon
+
 from spasmwatch.commands.status import band_lines
-from spasmwatch.daemon.clock import ScaledClock
-from spasmwatch.daemon.daemon import BandSpec, Daemon
 from spasmwatch.daemon.flap import FlapLog
-from spasmwatch.store import Store
-from spasmwatch.transport import open_link
-from spasmwatch.transport.cdcbridge import CdcBridge
-from spasmwatch.transport.simband import SimBand
 
 DEVICE = "cot-usb"
 FLAP_S = 40.0  # real s of flapping: 8 drops or more
@@ -28,6 +25,13 @@ UP_S = 2.0  # real s each link stays up (after its first STATUS: the connect, it
 # The daemon's flap thresholds, shortened to fit a test (real s; consts FLAP_UP_S, FLAP_SUMMARY_S)
 FLAP_UP_S = 6.0
 FLAP_SUMMARY_S = 10.0
+
+
+def _flapping(csv: Path, tmp_path: Path, device_id: str) -> AbstractAsyncContextManager[Rig]:
+    """The daemon on a serial link to a band playing ``csv`` whose port closes UP_S after each
+    connect (until the test sets the bridge's ``drop_after_s`` to None), with the thresholds above."""
+    return serial_daemon(csv, tmp_path, DEVICE, device_id, drop_after_s=UP_S, idle_exit_ms=60_000, timeout_s=300,
+                         flap_up_s=FLAP_UP_S, flap_summary_s=FLAP_SUMMARY_S)  # fmt: skip
 
 
 def test_a_flapping_link_is_retried_at_once_and_logged_once_with_summaries(
@@ -40,27 +44,17 @@ def test_a_flapping_link_is_retried_at_once_and_logged_once_with_summaries(
     up flap_up_s. The retry stays at 1 s. Old code: 2 INFO lines a drop (35 lines, 15 drops)."""
 
     async def main() -> tuple[int, list[str]]:
-        with SimBand(quick_cluster_csv, tmp_path / "flash", hold=True, speed=4, device_id="usb00005", idle_exit_ms=60_000, timeout_s=300) as band:
-            bridge = CdcBridge(band.address, bond_file=tmp_path / "bonds.json", drop_after_s=UP_S)
-            await bridge.start()
-            with Store(tmp_path / "db.sqlite") as store:
-                d = Daemon(store, [BandSpec(DEVICE, lambda: open_link("serial", bridge.url))], clock=ScaledClock(time.time(), 4),
-                           flap_up_s=FLAP_UP_S, flap_summary_s=FLAP_SUMMARY_S)  # fmt: skip
-                await d.start()
-                try:
-                    await asyncio.sleep(FLAP_S)  # (the band plays its cluster meanwhile: on short links)
-                    bridge.drop_after_s = None  # the connector seated again
-                    end = time.monotonic() + 30
-                    while "steady" not in caplog.text and time.monotonic() < end:
-                        await asyncio.sleep(0.2)
-                    # The link's lines (the daemon's and its session's: not the alarm's, of the events played)
-                    # (not the store's backup at the start either: its path holds this test's name, 'flapping')
-                    said = [r.getMessage() for r in caplog.records
-                            if r.levelno >= logging.INFO and r.name.startswith("spasmwatch.daemon") and r.name != "spasmwatch.daemon.backups"]
-                    return bridge.connections, said
-                finally:
-                    await d.stop()
-                    await bridge.close()
+        async with _flapping(quick_cluster_csv, tmp_path, "usb00005") as (_, bridge, _, d):
+            await asyncio.sleep(FLAP_S)  # (the band plays its cluster meanwhile: on short links)
+            bridge.drop_after_s = None  # the connector seated again
+            end = time.monotonic() + 30
+            while "steady" not in caplog.text and time.monotonic() < end:
+                await asyncio.sleep(0.2)
+            # The link's lines (the daemon's and its session's: not the alarm's, of the events played)
+            # (not the store's backup at the start either: its path holds this test's name, 'flapping')
+            said = [r.getMessage() for r in caplog.records
+                    if r.levelno >= logging.INFO and r.name.startswith("spasmwatch.daemon") and r.name != "spasmwatch.daemon.backups"]
+            return bridge.connections, said
 
     caplog.set_level(logging.INFO, logger="spasmwatch")
     connections, lines = asyncio.run(main())
@@ -111,30 +105,20 @@ def test_a_flapping_link_is_shown_in_the_status_and_cleared_once_steady(tmp_path
     M', and both are gone once a link stays up. Old code: no ``link_unstable`` in the status."""
 
     async def main() -> tuple[list[dict[str, object]], list[str], dict[str, object]]:
-        with SimBand(quick_cluster_csv, tmp_path / "flash", hold=True, speed=4, device_id="usb00007", idle_exit_ms=60_000, timeout_s=300) as band:
-            bridge = CdcBridge(band.address, bond_file=tmp_path / "bonds.json", drop_after_s=UP_S)
-            await bridge.start()
-            with Store(tmp_path / "db.sqlite") as store:
-                d = Daemon(store, [BandSpec(DEVICE, lambda: open_link("serial", bridge.url))], clock=ScaledClock(time.time(), 4),
-                           flap_up_s=FLAP_UP_S, flap_summary_s=FLAP_SUMMARY_S)  # fmt: skip
-                await d.start()
-                try:
-                    seen: list[dict[str, object]] = []
-                    end = time.monotonic() + 60
-                    while len(seen) < 2 and time.monotonic() < end:  # two readings while it flaps, drops apart
-                        await asyncio.sleep(0.2)
-                        flap = d.status()["bands"][0]["link_unstable"]
-                        if flap and (not seen or flap["drops"] > seen[-1]["drops"]):
-                            seen.append(flap)
-                    lines = band_lines(d.status()["bands"][0])
-                    bridge.drop_after_s = None  # the connector seated again
-                    end = time.monotonic() + 30
-                    while d.status()["bands"][0]["link_unstable"] is not None and time.monotonic() < end:
-                        await asyncio.sleep(0.2)
-                    return seen, lines, d.status()["bands"][0]
-                finally:
-                    await d.stop()
-                    await bridge.close()
+        async with _flapping(quick_cluster_csv, tmp_path, "usb00007") as (_, bridge, _, d):
+            seen: list[dict[str, object]] = []
+            end = time.monotonic() + 60
+            while len(seen) < 2 and time.monotonic() < end:  # two readings while it flaps, drops apart
+                await asyncio.sleep(0.2)
+                flap = d.status()["bands"][0]["link_unstable"]
+                if flap and (not seen or flap["drops"] > seen[-1]["drops"]):
+                    seen.append(flap)
+            lines = band_lines(d.status()["bands"][0])
+            bridge.drop_after_s = None  # the connector seated again
+            end = time.monotonic() + 30
+            while d.status()["bands"][0]["link_unstable"] is not None and time.monotonic() < end:
+                await asyncio.sleep(0.2)
+            return seen, lines, d.status()["bands"][0]
 
     seen, lines, after = asyncio.run(main())
     assert len(seen) == 2, seen
