@@ -68,6 +68,31 @@ def flashed_firmware(micropython: str, dst: Path) -> Path:
     return dst
 
 
+# MicroPython for a test's own script, after its ``app = App(hardware)``: ``on_event(said)`` calls
+# ``said`` with each event the band's log takes, ``on_raw(said)`` turns RAW streaming on (19 samples
+# a RAW) and calls ``said`` with each RAW the band makes, taken at once (no link to send it on);
+# both decoded (swcore.protocol).
+APP_HOOKS = """
+from swcore import protocol as P
+def on_event(said):
+    append = app.log.append
+    def log_append(buf):
+        said(P.decode(bytes(buf)))
+        append(buf)
+    app.log.append = log_append
+def on_raw(said):
+    app.raw_on = True
+    app._raw_cap = 19
+    commit = app._raw_commit
+    def raw_commit(last_k):
+        i = app._raw_i
+        commit(last_k)
+        said(P.decode(bytes(app._rawb[i])[:app._rawlen[i]]))
+        app._raw_ready = 0  # as if sent at once
+    app._raw_commit = raw_commit
+"""
+
+
 def run_mp(micropython: str | Sequence[str], script: Path, source: str, *args: str, timeout_s: float = 120.0) -> str:
     """Write ``source`` to ``script``, run it under ``micropython`` (the binary, or a command line
     such as tools/mpwasm's) with the band's modules on its path, assert it exited cleanly and

@@ -9,7 +9,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from sim_central import Band, read_flash_log, run_mp, secure_connect
+from sim_central import APP_HOOKS, Band, read_flash_log, run_mp, secure_connect
 
 from spasmwatch.daemon import consts as K
 from spasmwatch.daemon.daemon import Overruns, _overruns
@@ -156,7 +156,6 @@ def test_an_imu_that_does_not_answer_at_boot_is_started_once_it_does(micropython
 FROZEN = """
 import sys
 import run
-from swcore import protocol as P
 from band.app import App
 opts = run.parse_args(["--csv", sys.argv[1], "--flash", sys.argv[2], "--socket", "0"])
 hardware, source, clock, wdts = run.build(opts)
@@ -179,22 +178,12 @@ def start_fails(rate):
         raise OSError(5)
     return start(rate)
 hardware.imu.start = start_fails
-app.raw_on = True
-app._raw_cap = 19
-append = app.log.append
-def log_append(buf):
-    print("S", P.decode(bytes(buf))["onset_ms"])
-    append(buf)
-app.log.append = log_append
-commit = app._raw_commit
-def raw_commit(last_k):
-    i = app._raw_i
-    commit(last_k)
-    r = P.decode(bytes(app._rawb[i])[:app._rawlen[i]])
+""" + APP_HOOKS + """
+on_event(lambda r: print("S", r["onset_ms"]))
+def said_raw(r):
     for j, x in enumerate(r["samples"]):
         print("R", r["first_index"] + j, ",".join(str(v) for v in x))
-    app._raw_ready = 0  # as if sent at once
-app._raw_commit = raw_commit
+on_raw(said_raw)
 while not source.done:
     clock._v += 200
     if 58800 <= clock._v < 60000:

@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
-from sim_central import Band, run_mp, secure_connect, write_csv
+from sim_central import APP_HOOKS, Band, run_mp, secure_connect, write_csv
 
 from swcore import protocol as P
 
@@ -289,7 +289,6 @@ def test_an_onset_is_dated_back_at_the_imus_measured_period(micropython: str, tm
 MONTHS = '''
 import sys
 import run
-from swcore import protocol as P
 from swcore.detector import Detector
 from swcore.epoch import EpochFeatures
 from band.app import App, SAMPLES_LAP
@@ -303,22 +302,9 @@ if rebase_at:
     app.ep = EpochFeatures(app.det.fe)
 app.samples = first0 % SAMPLES_LAP
 app._laps = first0 // SAMPLES_LAP
-app.raw_on = True
-app._raw_cap = 19
-append = app.log.append
-def log_append(buf):
-    r = P.decode(bytes(buf))
-    print("S", r["onset_ms"], r["duration_ms"], r["confidence"])
-    append(buf)
-app.log.append = log_append
-commit = app._raw_commit
-def raw_commit(last_k):
-    i = app._raw_i
-    commit(last_k)
-    r = P.decode(bytes(app._rawb[i])[:app._rawlen[i]])
-    print("R", r["first_index"], len(r["samples"]))
-    app._raw_ready = 0  # as if sent at once
-app._raw_commit = raw_commit
+''' + APP_HOOKS + '''
+on_event(lambda r: print("S", r["onset_ms"], r["duration_ms"], r["confidence"]))
+on_raw(lambda r: print("R", r["first_index"], len(r["samples"])))
 top = 0
 while not source.done:
     clock._v += 200
