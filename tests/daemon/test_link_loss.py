@@ -16,8 +16,10 @@ import pytest
 from cdcdaemon import serial_daemon
 
 from spasmwatch.alerts import NoticeKind
+from spasmwatch.daemon.daemon import Daemon
 from spasmwatch.daemon.session import BandClock, BandInfo, BandSession
 from spasmwatch.transport.cdcbridge import CdcBridge
+from spasmwatch.transport.simband import SimBand
 from swcore import protocol as P
 from synthetic import supine, write_csv
 
@@ -89,6 +91,18 @@ def test_a_fresh_band_s_status_sent_before_the_sync_raises_no_clock_fault(tmp_pa
     assert asyncio.run(main()) == []
 
 
+async def _kinds_till_closed(band: SimBand, d: Daemon) -> list[NoticeKind]:
+    """The kinds of the daemon's notices once the band has played its recording and a cluster has
+    closed, or 10 real s past it (40 band-s at 4x) if none does."""
+    await band.wait_report_async("played", WAIT_S)
+    end = time.monotonic() + 10
+    kinds: list[NoticeKind] = []
+    while NoticeKind.CLUSTER_CLOSED not in kinds and time.monotonic() < end:
+        await asyncio.sleep(0.1)
+        kinds = [n.kind for n in d.notifications]
+    return kinds
+
+
 @pytest.fixture(scope="module")
 def quiet_after_csv(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """100 s: a cluster of 4 spasms from t = 8 s, then 74 s quiet (its close takes 60 s)."""
@@ -107,12 +121,7 @@ def test_a_backfill_s_end_garbled_on_a_serial_link_leaves_no_cluster_open_for_go
     async def main() -> tuple[list[NoticeKind], int]:
         done = once(lambda _, r: r[1] == P.T_LOGINFO and bool(r[2] & P.LF_DONE))
         async with serial_daemon(quiet_after_csv, tmp_path, DEVICE, "usb00003", garble=done) as (band, bridge, _, d):
-            await band.wait_report_async("played", WAIT_S)
-            end = time.monotonic() + 10  # real s past the recording: 40 band-s at 4x
-            kinds: list[NoticeKind] = []
-            while NoticeKind.CLUSTER_CLOSED not in kinds and time.monotonic() < end:
-                await asyncio.sleep(0.1)
-                kinds = [n.kind for n in d.notifications]
+            kinds = await _kinds_till_closed(band, d)
             return kinds, bridge.connections
 
     kinds, connections = asyncio.run(main())
@@ -214,12 +223,7 @@ def test_a_backfill_whose_start_and_end_are_garbled_is_asked_for_again(tmp_path:
 
         garble = once(first_link_s_start_and_end)
         async with serial_daemon(quiet_after_csv, tmp_path, DEVICE, "usb00006", garble=garble) as (band, bridge, _, d):
-            await band.wait_report_async("played", WAIT_S)
-            end = time.monotonic() + 10  # real s past the recording: 40 band-s at 4x
-            kinds: list[NoticeKind] = []
-            while NoticeKind.CLUSTER_CLOSED not in kinds and time.monotonic() < end:
-                await asyncio.sleep(0.1)
-                kinds = [n.kind for n in d.notifications]
+            kinds = await _kinds_till_closed(band, d)
             return kinds, d.bands[0].backfilling, bridge.connections
 
     kinds, backfilling, connections = asyncio.run(main())
