@@ -10,7 +10,6 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import NamedTuple
 
-from spasmwatch.daemon import consts as K
 from spasmwatch.daemon.clock import ScaledClock
 from spasmwatch.daemon.daemon import BandSpec, Daemon
 from spasmwatch.store import Store
@@ -39,22 +38,29 @@ async def serial_daemon(
     drop_after_s: float | None = None,
     idle_exit_ms: int | None = None,
     timeout_s: float = 120,
-    flap_up_s: float = K.FLAP_UP_S,
-    flap_summary_s: float = K.FLAP_SUMMARY_S,
+    flap: tuple[float, float] | None = None,
 ) -> AsyncIterator[Rig]:
     """A band (``device_id``) playing ``csv``, held until the daemon connects, its bridge, a store in
     ``tmp_path`` and a daemon started with the band as ``device`` on that serial link; stopped (the
     daemon, then the bridge) at the end. ``garble`` is the bridge's garble, given the bridge too (a
-    record may be garbled on one connection only); ``drop_after_s``, ``idle_exit_ms``, ``timeout_s``,
-    ``flap_up_s`` and ``flap_summary_s`` as in CdcBridge, SimBand and Daemon."""
+    record may be garbled on one connection only); ``drop_after_s``, ``idle_exit_ms`` and ``timeout_s``
+    as in CdcBridge and SimBand; ``flap``: the daemon's flap_up_s and flap_summary_s. Options not
+    given are not passed on, so that a test still runs against the code from before them."""
     with SimBand(csv, tmp_path / "flash", hold=True, speed=SPEED, device_id=device_id, idle_exit_ms=idle_exit_ms, timeout_s=timeout_s) as band:
         bridge: CdcBridge
         picks = None if garble is None else lambda record: garble(bridge, record)
-        bridge = CdcBridge(band.address, bond_file=tmp_path / "bonds.json", garble=picks, drop_after_s=drop_after_s)
+        bonds = tmp_path / "bonds.json"
+        if drop_after_s is None:
+            bridge = CdcBridge(band.address, bond_file=bonds, garble=picks)
+        else:
+            bridge = CdcBridge(band.address, bond_file=bonds, garble=picks, drop_after_s=drop_after_s)
         await bridge.start()
         with Store(tmp_path / "db.sqlite") as store:
-            d = Daemon(store, [BandSpec(device, lambda: open_link("serial", bridge.url))], clock=ScaledClock(time.time(), SPEED),
-                       flap_up_s=flap_up_s, flap_summary_s=flap_summary_s)  # fmt: skip
+            bands, clock = [BandSpec(device, lambda: open_link("serial", bridge.url))], ScaledClock(time.time(), SPEED)
+            if flap is None:
+                d = Daemon(store, bands, clock=clock)
+            else:
+                d = Daemon(store, bands, clock=clock, flap_up_s=flap[0], flap_summary_s=flap[1])
             await d.start()
             try:
                 yield Rig(band, bridge, store, d)

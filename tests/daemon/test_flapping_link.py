@@ -30,8 +30,7 @@ FLAP_SUMMARY_S = 10.0
 def _flapping(csv: Path, tmp_path: Path, device_id: str) -> AbstractAsyncContextManager[Rig]:
     """The daemon on a serial link to a band playing ``csv`` whose port closes UP_S after each
     connect (until the test sets the bridge's ``drop_after_s`` to None), with the thresholds above."""
-    return serial_daemon(csv, tmp_path, DEVICE, device_id, drop_after_s=UP_S, idle_exit_ms=60_000, timeout_s=300,
-                         flap_up_s=FLAP_UP_S, flap_summary_s=FLAP_SUMMARY_S)  # fmt: skip
+    return serial_daemon(csv, tmp_path, DEVICE, device_id, drop_after_s=UP_S, idle_exit_ms=60_000, timeout_s=300, flap=(FLAP_UP_S, FLAP_SUMMARY_S))
 
 
 def test_a_flapping_link_is_retried_at_once_and_logged_once_with_summaries(
