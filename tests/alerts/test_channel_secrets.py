@@ -170,10 +170,12 @@ def test_mqtt_stops_failing_when_the_broker_comes_back_without_a_notification(tm
             d.dispatcher.retry = FAST
             await d.start()
             try:
-                [ok] = await d.dispatcher.dispatch(notice(id=1))  # the link is up
+                # Made at the daemon's time: a first send slow under load (paho's connect, timeout_s 1) is
+                # retried, not dropped as a 25-year-old push past its 15 min (conftest's created_t is 2024).
+                [ok] = await d.dispatcher.dispatch(notice(id=1, created_t=NOW, started_t=NOW - 100))  # the link is up
                 assert ok.ok, ok
                 await asyncio.to_thread(stop_broker, b)
-                [lost] = await d.dispatcher.dispatch(notice(id=2, state="ACKNOWLEDGED"))
+                [lost] = await d.dispatcher.dispatch(notice(id=2, state="ACKNOWLEDGED", created_t=NOW, started_t=NOW - 100))
                 assert not lost.ok and [c["channel"] for c in d.status()["channels_failing"]] == ["mqtt"], lost
                 b = await asyncio.to_thread(start_broker, tmp_path, port=b.port)
                 t0 = time.monotonic()
