@@ -79,9 +79,11 @@ def test_a_long_connection_syncs_again_across_the_wrap(tmp_path: Path, quick_clu
             syncs = st.syncs(DEVICE)
             assert len(syncs) >= 3 and len({s.boot for s in syncs}) == 1, syncs
             assert [s.band_ms for s in syncs] == sorted(s.band_ms for s in syncs)
-            # One clock: band ms since the rig started and wall seconds since then agree.
-            for s in syncs:
-                assert abs((s.band_ms - up_ms) / 1000 - (s.wall_s - started)) < 2.0, (s, s.wall_s - started)
+            # One clock: each sync puts the band's ms and the wall's s the same distance apart (a wrap
+            # read as a step back would put one 4.29e6 s off). Measured from one another, not from the
+            # rig's start: the band's process starts before it, by up to seconds under load (2.01 s seen).
+            offsets = [(s.band_ms - up_ms) / 1000 - (s.wall_s - started) for s in syncs]
+            assert max(offsets) - min(offsets) < 2.0 and all(abs(o) < 30 for o in offsets), (offsets, syncs)
             assert st.log_lives(DEVICE) == []
             assert r.daemon is not None and r.daemon.bands[0].session.state.value == "streaming"
 
