@@ -8,6 +8,7 @@ import os
 import signal
 import socket
 import subprocess
+import sys
 import time
 import urllib.request
 from collections.abc import Callable, Iterator
@@ -16,6 +17,10 @@ from pathlib import Path
 from typing import Any
 
 from servers import free_port
+from synthetic import spasm_record
+
+from spasmwatch.store import KnownStores, Store
+from spasmwatch.store.known import RECORD_NAME
 
 UP_S = 30.0  # the daemon answers (READY) within a second here; room for a loaded machine
 
@@ -119,3 +124,53 @@ def ended_after_sigterm(proc: subprocess.Popen[bytes], log: Path, stop_s: float)
         return proc.wait(stop_s)
     except subprocess.TimeoutExpired:
         raise AssertionError(f"not ended {stop_s:g} s after SIGTERM:\n{log.read_text()}") from None
+
+
+HUNG_DEVICE = "hung0001"
+STALL = "stalled-disk"  # the FIFO in the data folder a hung store write opens, as a stalled disk's never returns
+
+
+def hung_write_script(on_usr1: str, *, prelude: str = "", lines: str = "") -> str:
+    """A ``python -c`` script running 'spasmwatch run --config ARGV1' that, at SIGUSR1, calls
+    ``on_usr1`` (an expression of ``hang`` and ``store``): ``hang(store)`` commits seq 5 of
+    HUNG_DEVICE, then writes seq 6 in a transaction that hangs before its commit (opening STALL),
+    holding the store's lock. ``prelude``: imports; ``lines``: more set-up before the run."""
+    return f"""
+import signal, sys
+from spasmwatch import cli
+from spasmwatch.daemon import main
+{prelude}
+def hang(store):
+    store.add_events({HUNG_DEVICE!r}, [{spasm_record(5, 26000)!r}], 1.0)
+    with store.transaction():
+        store.add_events({HUNG_DEVICE!r}, [{spasm_record(6, 31000)!r}], 1.0)
+        open(store.path.parent / {STALL!r}, "rb")
+
+built = main.build
+def build(cfg, store, *args, **kwargs):
+    signal.signal(signal.SIGUSR1, lambda *_: {on_usr1})
+    return built(cfg, store, *args, **kwargs)
+main.build = build
+{lines}
+sys.exit(cli.main(["run", "--config", sys.argv[1]]))
+"""
+
+
+def stopped_while_hung(tmp_path: Path, script: str, stop_s: float) -> tuple[int, str, Path]:
+    """Run ``script`` (``hung_write_script``) on a store holding seqs 0-4 of HUNG_DEVICE; once the
+    daemon is up, SIGUSR1 (the write hangs), then SIGTERM: (its exit code, its log, the store)."""
+    data = tmp_path / "data"
+    db = data / "spasmwatch.db"
+    record = Path(os.environ["XDG_STATE_HOME"]) / "spasmwatch" / RECORD_NAME  # the test's own (tests/conftest.py)
+    with Store(db, known=KnownStores(record)) as store:
+        store.add_events(HUNG_DEVICE, [spasm_record(seq, 1000 + 5000 * seq) for seq in range(5)], time.time())
+    os.mkfifo(data / STALL)
+    config = one_band_config(tmp_path / "config.toml", data, free_port())
+    log = tmp_path / "daemon.log"
+    with logged([sys.executable, "-c", script, str(config)], log) as proc:
+        end = time.monotonic() + UP_S
+        wait_while_up(proc, log, end, lambda: "spasmwatch daemon up" in log.read_text())
+        proc.send_signal(signal.SIGUSR1)
+        wait_while_up(proc, log, end, lambda: waiting_for_fifo(proc.pid))
+        code = ended_after_sigterm(proc, log, stop_s)
+    return code, log.read_text(), db

@@ -16,90 +16,34 @@ test_stop_deadline_is_below_the_unit_s_stop_timeout.
 from __future__ import annotations
 
 import asyncio
-import os
 import signal
-import subprocess
-import sys
-import time
 from pathlib import Path
 
-from daemonproc import UP_S, one_band_config, waiting_for_fifo
-from servers import free_port
-from synthetic import spasm_record
+from daemonproc import HUNG_DEVICE, hung_write_script, stopped_while_hung
 
 from spasmwatch.alerts.channels import _proc
 from spasmwatch.commands.service import stop_timeout_s
 from spasmwatch.daemon import consts as K
 from spasmwatch.daemon.stopping import STOP_SIGNALS, stop_deadline_s
-from spasmwatch.store import KnownStores, Store
-from spasmwatch.store.known import RECORD_NAME
+from spasmwatch.store import Store
 
-DEVICE = "hung0001"
 DEADLINE_S = 2.0  # the test's stop deadline
 STOP_S = 20.0  # a hang guard (the stop ends at DEADLINE_S); the old code never ended
-STALL = "stalled-disk"  # the FIFO in the data folder the loop's write opens
 
-# 'spasmwatch run' with a DEADLINE_S stop deadline; at SIGUSR1 the loop's own thread (a Python
-# signal handler runs there): seq 5 committed, then seq 6 written in a transaction that hangs
-# (the FIFO) before its commit.
-_RUN = f"""
-import signal, sys
-from spasmwatch import cli
-from spasmwatch.daemon import main, stopping
-
-def hang_on_the_loop(store):
-    store.add_events({DEVICE!r}, [{spasm_record(5, 26000)!r}], 1.0)
-    with store.transaction():
-        store.add_events({DEVICE!r}, [{spasm_record(6, 31000)!r}], 1.0)
-        open(store.path.parent / {STALL!r}, "rb")
-
-built = main.build
-def build(cfg, store, *args, **kwargs):
-    signal.signal(signal.SIGUSR1, lambda *_: hang_on_the_loop(store))
-    return built(cfg, store, *args, **kwargs)
-main.build = build
-stopping.stop_deadline_s = lambda: {DEADLINE_S!r}
-sys.exit(cli.main(["run", "--config", sys.argv[1]]))
-"""
+# At SIGUSR1 the hung write runs on the loop's own thread (a Python signal handler runs there).
+_RUN = hung_write_script("hang(store)", prelude="from spasmwatch.daemon import stopping",
+                         lines=f"stopping.stop_deadline_s = lambda: {DEADLINE_S!r}")  # fmt: skip
 
 
 def test_a_stop_while_the_loop_hangs_in_a_store_write_ends_at_the_deadline_with_the_stacks(tmp_path: Path) -> None:
     """Old code: the loop never handled SIGTERM; not ended STOP_S after it (killed by the test)."""
-    data = tmp_path / "data"
-    db = data / "spasmwatch.db"
-    record = Path(os.environ["XDG_STATE_HOME"]) / "spasmwatch" / RECORD_NAME  # the test's own (tests/conftest.py)
-    with Store(db, known=KnownStores(record)) as store:
-        store.add_events(DEVICE, [spasm_record(seq, 1000 + 5000 * seq) for seq in range(5)], time.time())
-    os.mkfifo(data / STALL)
-    config = one_band_config(tmp_path / "config.toml", data, free_port())
-    log = tmp_path / "daemon.log"
-    with open(log, "w") as out:
-        proc = subprocess.Popen([sys.executable, "-c", _RUN, str(config)], stdout=out, stderr=out)
-    try:
-        end = time.monotonic() + UP_S  # a hang guard, not a latency bound
-        while "spasmwatch daemon up" not in log.read_text():
-            assert proc.poll() is None and time.monotonic() < end, log.read_text()
-            time.sleep(0.1)
-        proc.send_signal(signal.SIGUSR1)
-        while not waiting_for_fifo(proc.pid):
-            assert proc.poll() is None and time.monotonic() < end, log.read_text()
-            time.sleep(0.1)
-        proc.send_signal(signal.SIGTERM)
-        try:
-            code = proc.wait(STOP_S)
-        except subprocess.TimeoutExpired:
-            raise AssertionError(f"not ended {STOP_S:g} s after SIGTERM:\n{log.read_text()}") from None
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait(UP_S)
-    said = log.read_text()
+    code, said, db = stopped_while_hung(tmp_path, _RUN, STOP_S)
     assert code == K.STOP_DEADLINE_EXIT, said
     assert f"not ended {DEADLINE_S:g} s after SIGTERM" in said, said
-    assert "in hang_on_the_loop" in said, said  # the hung thread's stack (faulthandler's dump)
+    assert " in hang\n" in said, said  # the hung thread's stack (faulthandler's dump)
     with Store.open_readonly(db) as s:
         assert s.integrity_check() == "ok"
-        assert sorted(e.seq for e in s.events(DEVICE)) == list(range(6))  # seq 6 never committed
+        assert sorted(e.seq for e in s.events(HUNG_DEVICE)) == list(range(6))  # seq 6 never committed
 
 
 def test_stop_deadline_is_below_the_unit_s_stop_timeout() -> None:

@@ -13,65 +13,23 @@ stalled disk never returns. Started by SIGUSR1 once the daemon is up, so its sta
 
 from __future__ import annotations
 
-import os
-import signal
-import sys
-import time
 from pathlib import Path
 
-from daemonproc import UP_S, ended_after_sigterm, logged, one_band_config, wait_while_up, waiting_for_fifo
-from servers import free_port
-from synthetic import spasm_record
+from daemonproc import HUNG_DEVICE, hung_write_script, stopped_while_hung
 
-from spasmwatch.store import KnownStores, Store
-from spasmwatch.store.known import RECORD_NAME
+from spasmwatch.store import Store
 
-DEVICE = "hung0001"
 STOP_S = 15.0  # a hang guard (the stop takes about a second); the old code never ended
-STALL = "stalled-disk"  # the FIFO in the data folder the hung call opens
 
-# 'spasmwatch run'; at SIGUSR1 a store call in the daemon's store threads: seq 5 committed, then seq 6
-# written in a transaction that hangs (the FIFO) before its commit, holding the store's lock.
-_RUN = f"""
-import signal, sys
-from spasmwatch import cli
-from spasmwatch.daemon import main
-from spasmwatch.daemon.api import STORE_WORK
-
-def hang(store):
-    store.add_events({DEVICE!r}, [{spasm_record(5, 26000)!r}], 1.0)
-    with store.transaction():
-        store.add_events({DEVICE!r}, [{spasm_record(6, 31000)!r}], 1.0)
-        open(store.path.parent / {STALL!r}, "rb")
-
-built = main.build
-def build(cfg, store, *args, **kwargs):
-    signal.signal(signal.SIGUSR1, lambda *_: STORE_WORK.submit(hang, store))
-    return built(cfg, store, *args, **kwargs)
-main.build = build
-sys.exit(cli.main(["run", "--config", sys.argv[1]]))
-"""
+# At SIGUSR1 the hung write runs in the daemon's store threads (STORE_WORK), holding the store's lock.
+_RUN = hung_write_script("STORE_WORK.submit(hang, store)", prelude="from spasmwatch.daemon.api import STORE_WORK")
 
 
 def test_a_stop_while_a_store_call_hangs_holding_the_store_ends_and_keeps_what_was_committed(tmp_path: Path) -> None:
     """Old code: the daemon stopped its bands, then did not end (killed by the test after STOP_S)."""
-    data = tmp_path / "data"
-    db = data / "spasmwatch.db"
-    record = Path(os.environ["XDG_STATE_HOME"]) / "spasmwatch" / RECORD_NAME  # the test's own (tests/conftest.py)
-    with Store(db, known=KnownStores(record)) as store:
-        store.add_events(DEVICE, [spasm_record(seq, 1000 + 5000 * seq) for seq in range(5)], time.time())
-    os.mkfifo(data / STALL)
-    config = one_band_config(tmp_path / "config.toml", data, free_port())
-    log = tmp_path / "daemon.log"
-    with logged([sys.executable, "-c", _RUN, str(config)], log) as proc:
-        end = time.monotonic() + UP_S
-        wait_while_up(proc, log, end, lambda: "spasmwatch daemon up" in log.read_text())
-        proc.send_signal(signal.SIGUSR1)
-        wait_while_up(proc, log, end, lambda: waiting_for_fifo(proc.pid))
-        code = ended_after_sigterm(proc, log, STOP_S)
-    said = log.read_text()
+    code, said, db = stopped_while_hung(tmp_path, _RUN, STOP_S)
     assert code == 0 and "Traceback" not in said, said
     assert "left to the call under way" in said, said
     with Store.open_readonly(db) as s:
         assert s.integrity_check() == "ok"
-        assert sorted(e.seq for e in s.events(DEVICE)) == list(range(6))  # seq 6 never committed
+        assert sorted(e.seq for e in s.events(HUNG_DEVICE)) == list(range(6))  # seq 6 never committed
