@@ -399,6 +399,14 @@ def _store_of(db: Path, seq: list[tuple[float, int]]) -> None:
         store.add_activity(DEVICE, rows, received_wall_s=DAY0)
 
 
+def _stored_night(tmp_path: Path, seq: list[tuple[float, int]]) -> tuple[Path, float, list[str]]:
+    """``seq``'s store (``_store_of``), the end of its last epoch, and the onsets its whole export tells."""
+    db = tmp_path / "s.db"
+    _store_of(db, seq)
+    end = seq[-1][0] + 10.0
+    return db, end, _onsets(db, tmp_path / "w.jsonl", DAY0, end)
+
+
 def _split(db: Path, out: Path, cut: float, end: float, read: tuple[str, float], monkeypatch: pytest.MonkeyPatch) -> list[str]:
     """The onsets of the exports of [DAY0, cut) and [cut, end) with the store source's read (``read``:
     LEAD_S before a range, at most, or DECIDED_WITHIN_S after it) set to the length given."""
@@ -448,10 +456,7 @@ def test_adjacent_ranges_agree_past_a_twitching_sleep_no_shorter_lead_knows_the_
         t = DAY0 + 10.0 * n
         twitching = twitch <= t < quiet and n % 24 == 0
         seq.append((t, 200 if t < sleep or t >= wake or twitching else 3))
-    db = tmp_path / "s.db"
-    _store_of(db, seq)
-    end = seq[-1][0] + 10.0
-    whole = _onsets(db, tmp_path / "w.jsonl", DAY0, end)
+    db, end, whole = _stored_night(tmp_path, seq)
     assert whole == [iso(sleep), iso(wake)]
     cut = DAY0 + 3.5 * 3600.0
     assert _split(db, tmp_path, cut, end, ("LEAD_S", LEAD_S), monkeypatch) == whole
@@ -476,10 +481,7 @@ def test_adjacent_ranges_agree_past_an_8_h_twitching_sleep_cut_in_its_middle(tmp
         twitching = twitch <= t < quiet and round((t - twitch) / 10.0) % 24 == 0
         seq.append((t, 200 if t < sleep or t >= wake or twitching else 3))
         t += 290.0 if reboots <= t < twitch else 10.0
-    db = tmp_path / "s.db"
-    _store_of(db, seq)
-    end = seq[-1][0] + 10.0
-    whole = _onsets(db, tmp_path / "w.jsonl", DAY0, end)
+    db, end, whole = _stored_night(tmp_path, seq)
     assert whole == [iso(sleep), iso(wake)]
     cut = twitch + 4 * 3600.0
     assert _onsets(db, tmp_path / "a.jsonl", DAY0, cut) + _onsets(db, tmp_path / "b.jsonl", cut, end) == whole
