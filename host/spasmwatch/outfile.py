@@ -85,10 +85,21 @@ def replace_durably(part: Path, path: Path) -> None:
     reboot. Every whole-file write goes through here: exports, reports, simulated recordings and
     the config (config.py ``write_atomic``). Until 2026-12-05 exports and reports were not synced
     at all, and the config's folder was not."""
-    _sync(part, os.O_RDONLY)  # (fsync works on a descriptor opened for reading: the writer may have closed its own)
+    sync_file(part)
     os.replace(part, path)
+    sync_folder(path.parent)
+
+
+def sync_file(path: Path) -> None:
+    """``path``'s bytes on disk (fsync works on a descriptor opened for reading: the writer may have
+    closed its own): ``replace_durably``'s first step, for a caller with work between the two."""
+    _sync(path, os.O_RDONLY)
+
+
+def sync_folder(folder: Path) -> None:
+    """``folder``'s entries on disk (a rename into it survives a reboot): ``replace_durably``'s last step."""
     try:
-        _sync(path.parent, os.O_RDONLY | os.O_DIRECTORY)
+        _sync(folder, os.O_RDONLY | os.O_DIRECTORY)
     except OSError as e:
         if e.errno != errno.EINVAL:  # a filesystem that cannot sync a folder (some FUSE, CIFS): as durable as it makes it
             raise

@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from spasmwatch import private
+from spasmwatch.outfile import sync_file, sync_folder
 from spasmwatch.store import shape
 from spasmwatch.store.carry import Carried, carry
 from spasmwatch.store._db import BUSY_TIMEOUT_S, StoreError, reading_uri, unrepairable
@@ -143,10 +144,10 @@ def make(store: Path, now_s: float, stop: Stop | None = None) -> Backup:
         private.create_file(partial)  # the baby's data: 0600 before SQLite writes it
         _copy(store, partial, stop)
         _check(partial, stop)
-        _sync(partial)
+        sync_file(partial)  # (outfile.replace_durably's steps, the stop looked at between them)
         stop.raise_if_set()  # (set while the check had not begun: SQLite forgot the interrupt)
         os.replace(partial, final)
-        _sync(where)
+        sync_folder(where)
     except (OSError, sqlite3.Error) as e:
         partial.unlink(missing_ok=True)  # (on a full disk it held the last free space)
         raise StoreError(f"{store}: no backup made in {where}: {e}") from e
@@ -195,15 +196,6 @@ def _check(path: Path, stop: Stop | None = None) -> None:
         raise sqlite3.DatabaseError(f"the copy is not sound: {'; '.join(found)}")
     if refused is not None:
         raise sqlite3.DatabaseError(f"the copy is refused as damaged: {refused}")
-
-
-def _sync(path: Path) -> None:
-    """``path`` (a file or a folder) on disk: a copy renamed into place survives a power cut."""
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 def kept(backups: list[Backup], days: int, weeks: int) -> set[Path]:
@@ -286,7 +278,7 @@ def restore(store: Path, backup: Path, stamp: str) -> Restored:
         _check(incoming)
         had = store.exists()
         carried = carry(store, incoming) if had else None
-        _sync(incoming)
+        sync_file(incoming)
     except (OSError, sqlite3.Error) as e:
         incoming.unlink(missing_ok=True)
         raise StoreError(f"{store}: {backup} could not be copied into place ({e}): nothing was changed") from e
@@ -299,5 +291,5 @@ def restore(store: Path, backup: Path, stamp: str) -> Restored:
                 os.replace(f"{store}{side}", f"{aside}{side}")
         os.replace(store, aside)
     os.replace(incoming, store)
-    _sync(store.parent)
+    sync_folder(store.parent)
     return Restored(aside if had else None, carried)
