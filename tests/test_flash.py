@@ -804,11 +804,20 @@ def test_a_port_that_is_a_file_or_folder_is_not_blamed_on_another_program(tmp_pa
 
 def test_board_list_and_power(capsys: pytest.CaptureFixture[str]) -> None:
     assert cli.main(["board", "list"]) == 0
-    listing = capsys.readouterr().out
+    head, *rows = capsys.readouterr().out.splitlines()
+    listing = "\n".join(rows)
     assert all(b in listing for b in boards.board_ids(ROOT))
     # Found by running the docs: the IMU column was not padded, so 'lsm6dsox@0x6a' pushed its row's battery right.
-    batteries = [re.search(r"(\d+ mAh|no battery)", line) for line in listing.splitlines()]
+    batteries = [re.search(r"(\d+ mAh|no battery)", line) for line in rows]
     assert len({m.start() for m in batteries if m}) == 1 and all(batteries), listing
+    # Found by review: no header, so the columns were unnamed ('esp32c3', 'lsm6dsox@0x6a': which is
+    # the MCU?). Each column's name starts where its values do.
+    names = head.split()
+    assert names == ["id", "mcu", "imu@i2c", "battery", "name"], head
+    values = rows[0].split(None, 3)[:3] + [batteries[0].group(1) if batteries[0] else "?"]
+    for name, value in zip(names, values):
+        assert head.index(name) == rows[0].index(value), (head, rows[0])
+    assert head.index("name") == rows[0].index(boards.load(boards.board_ids(ROOT)[0])["name"]), (head, rows[0])
     assert cli.main(["board", "power"]) == 0
     assert "runtime" in capsys.readouterr().out
 

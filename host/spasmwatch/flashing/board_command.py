@@ -31,8 +31,8 @@ def register(sub: Any) -> None:
     info.add_argument("--no-reset", action="store_true", help="leave the band at the REPL instead of restarting it")
     info.set_defaults(func=run_info)
     lst = bsub.add_parser("list", help="the supported boards (hardware/boards)",
-                          description="One line per board definition in hardware/boards: its id (for 'spasmwatch flash "
-                          "--board'), MCU, IMU and its I2C address, battery, and name.")  # fmt: skip
+                          description="A line naming the columns, then one line per board definition in hardware/boards: its id "
+                          "(for 'spasmwatch flash --board'), MCU, IMU and its I2C address, battery, and name.")  # fmt: skip
     lst.set_defaults(func=run_list)
     pw = bsub.add_parser("power", help="power budget and runtime of each board, from its definition",
                          description="The current each part draws and the runtime on a charge, per board and power mode, "
@@ -42,13 +42,17 @@ def register(sub: Any) -> None:
 
 
 def run_list(args: argparse.Namespace) -> int:
+    _list_row("id", "mcu", "imu@i2c", "battery", "name")  # the columns named (they were not until 2026-12-07)
     for bid in boards.board_ids():
         b = boards.load(bid)
         imu = b["imu"]
         batt = f"{b['battery']['capacity_mah']} mAh" if b["battery"] else "no battery"
-        part = f"{imu['part']}@0x{imu['i2c_address']:02x}"
-        print(f"{bid:24} {b['mcu']:8} {part:15} {batt:12} {b['name']}")
+        _list_row(bid, b["mcu"], f"{imu['part']}@0x{imu['i2c_address']:02x}", batt, b["name"])
     return 0
+
+
+def _list_row(bid: str, mcu: str, part: str, batt: str, name: str) -> None:
+    print(f"{bid:24} {mcu:8} {part:15} {batt:12} {name}")
 
 
 def run_power(args: argparse.Namespace) -> int:
