@@ -191,7 +191,7 @@ class App:
         self._down_ms = 0
         if self._paused_ms >= 0:  # resumed: the count goes on as if sensing had not paused, so
             # RAW's index stays the time since sensing began (the host refused one that went back)
-            self._count((self._anchor_ms - self._paused_ms) * self.rate_hz // 1000)
+            self._count_ms(self._anchor_ms - self._paused_ms)
             self._paused_ms = -1
         self.sampling = True
 
@@ -290,6 +290,19 @@ class App:
             c -= SAMPLES_LAP
             self._laps = (self._laps + 1) & 7
         self.samples = c
+
+    def _count_ms(self, ms):
+        """Count ``ms`` the part gave no samples for (silent, or paused) as sampled at the nominal
+        rate: the samples due in them, as ``_ms_at`` dates samples (the one after a batch at its
+        anchor, the next a period on), rounded up. The fraction of a sample counted ahead is kept
+        for the next span, so n spans count as one of their total length: at 52 Hz a span is
+        mostly a fraction of a sample over (2,045 ms: 106.3), and until 2026-12-07 every restart
+        of a silent part dropped it (rounded down), RAW's index a further fraction behind (9
+        samples after 24 restarts; tests/firmware/test_band_imu_fault.py)."""
+        c = ms * self.rate_hz - self._count_ahead  # (thousandths of a sample)
+        n = (c + 999) // 1000
+        self._count_ahead = n * 1000 - c
+        self._count(n)
 
     def _raw_push(self, k):
         b = self._rawb[self._raw_i]
@@ -450,7 +463,7 @@ class App:
         RAW's index stays the time since sensing began (as across a critical battery's pause)."""
         gap = self.uptime_ms() - self._heard_ms
         self._imu_restart()  # (OSError: not counted, the span goes on)
-        self._count(gap * self.rate_hz // 1000)
+        self._count_ms(gap)
 
     def _drain(self):
         """One batch: read the FIFO dry and run the samples; set a silent part up again."""

@@ -68,6 +68,7 @@ def build(app, hw):
     # Samples sensed: samples + _laps * SAMPLES_LAP is RAW's u32 first_index.
     app.samples = 0
     app._laps = 0
+    app._count_ahead = 0  # thousandths of a sample counted ahead by the last span counted as sampled (App._count_ms)
     app._paused_ms = -1  # uptime ms when a critical battery stopped sensing (-1: not paused)
     app.suppressed = 0  # events under min_confidence
     # Time of sample _anchor_n (uptime ms when the batch ending just before it was

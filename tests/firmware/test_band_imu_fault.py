@@ -9,7 +9,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from sim_central import APP_HOOKS, Band, read_flash_log, run_mp, secure_connect
+from sim_central import APP_HOOKS, Band, read_flash_log, run_mp, secure_connect, write_csv
 
 from spasmwatch.daemon import consts as K
 from spasmwatch.daemon.daemon import Overruns, _overruns
@@ -293,3 +293,70 @@ def test_samples_lost_runs_reach_the_host_whatever_the_status_period(micropython
         spans.append(_loss_span(statuses))
     assert spans[0] >= 90, spans
     assert spans[1] >= spans[0] - 10, spans
+
+
+# The band's App on a 52 Hz part (the LSM6DS3 board) over a 52 Hz recording, its sampler's loop
+# driven by hand with a board's jitter (a batch 200-209 virtual ms after the last, not 200 exactly):
+# if argv[4] is 1 the part gives no sample from 40 s to 90 s (reads return nothing; each restart
+# starts it anew, on the recording's time line), so the band restarts it every _SILENT_MS and a
+# batch, 24 times. Prints each RAW sample by its index.
+SILENT_52HZ = """
+import sys
+import run
+from band.app import App
+opts = run.parse_args(["--csv", sys.argv[1], "--flash", sys.argv[2], "--socket", "0", "--board", sys.argv[3]])
+hardware, source, clock, wdts = run.build(opts)
+app = App(hardware)
+silent = sys.argv[4] == "1"
+read = hardware.imu.read
+def silent_read(buf, n):
+    if silent and 40000 <= clock._v < 90000:
+        return 0
+    return read(buf, n)
+hardware.imu.read = silent_read
+""" + APP_HOOKS + """
+def said_raw(r):
+    for j, x in enumerate(r["samples"]):
+        print("R", r["first_index"] + j, ",".join(str(v) for v in x))
+on_raw(said_raw)
+k = 0
+while not source.done:
+    clock._v += 200 + k * 7 % 10
+    k += 1
+    app._drain()
+print("rate", app.rate_hz)
+"""
+
+
+def _raw_52hz(micropython: str, csv: Path, tmp: Path, silent: bool) -> dict[int, str]:
+    """SILENT_52HZ's RAW samples by index."""
+    flash = tmp / ("flash-silent" if silent else "flash")
+    flash.mkdir()
+    board = Path(__file__).resolve().parents[2] / "hardware" / "boards" / "xiao-esp32s3-lsm6ds3.json"
+    lines = run_mp(micropython, tmp / "silent.py", SILENT_52HZ, str(csv), str(flash), str(board), "1" if silent else "0").splitlines()
+    assert "rate 52" in lines
+    return {int(x.split()[1]): x.split()[2] for x in lines if x.startswith("R ")}
+
+
+def test_a_silent_imu_restarted_many_times_keeps_raw_index_on_time_at_52_hz(micropython: str, tmp_path: Path) -> None:
+    """Found by review: each restart of a silent part counted its silent span at the nominal rate
+    rounded down (app.py _restart_silent, gap * rate_hz // 1000), and at 52 Hz a span is a fraction
+    of a sample over: here every span is 2,045 ms, 106.3 samples, counted 106. Every restart put
+    RAW's index (the samples since sensing began, by which the host dates RAW) a further fraction
+    of a sample behind: after the 24 restarts of 50 s silent, the samples carried indexes 9 below
+    their own (old code). Now the fraction is carried to the next span: the index is off only by where in
+    its period the part's last sample fell before the silence, which the band cannot see (at most
+    one sample)."""
+    from synthetic import supine
+
+    t, acc, gyro = supine(rate_hz=52, duration_s=100, spasms=(20.0, 95.0), seed=3)
+    csv = write_csv(tmp_path / "rec52.csv", t, acc, gyro)
+    clean = _raw_52hz(micropython, csv, tmp_path, False)
+    raw = _raw_52hz(micropython, csv, tmp_path, True)
+    after = [i for i in raw if 91 * 52 <= i < max(clean) - 20]  # sensing again (each shift tried below has its sample)
+    assert len(after) > 300
+    # The samples' own index (in the run without the silence) against the one the band gave them.
+    shifts = {d: sum(raw[i] == clean.get(i + d) for i in after) for d in range(-20, 21)}
+    shift = max(shifts, key=lambda d: shifts[d])
+    assert shifts[shift] == len(after), (shift, shifts[shift], len(after))
+    assert shift in (0, 1), "RAW index %d samples behind the sample it carries" % shift
