@@ -623,13 +623,28 @@ def test_cli_flash_says_it_compiles_before_the_silent_step(band: Path, fw: Path,
     assert lines[2].startswith("writing ")
 
 
+def test_an_up_to_date_flash_says_what_happened_in_order(band: Path, fw: Path, board: dict[str, object], capsys: pytest.CaptureFixture[str]) -> None:
+    """Found by review: a flash of an up-to-date band said 'flashing BOARD on PORT', then 'band is up to
+    date': a flash announced, then nothing to flash, as if the flash had brought the band up to date.
+    Now the lines are what happened: compiled, compared with the band, nothing to write, done."""
+    do_flash(band, fw, board)
+    capsys.readouterr()
+    assert cli_flash(band, fw) == 0
+    lines = capsys.readouterr().out.splitlines()
+    files = len(firmware.compile_all(fw, "x64")) + 2  # the modules, main.py, /board.json and /device.json
+    assert lines[0].startswith("compiling "), lines
+    assert lines[1] == f"{BOARD} on unix:{band} is up to date ({files} files unchanged): nothing to write", lines
+    assert lines[2].startswith("done: ") and "; 0 written, 0 removed, " in lines[2], lines
+    assert not any("flashing" in line for line in lines), lines
+
+
 def test_cli_flash_then_board_info(band: Path, fw: Path, micropython: str, capsys: pytest.CaptureFixture[str]) -> None:
     port = f"unix:{band}"
     assert cli.main(["flash", "--board", BOARD, "--port", port, "--firmware", str(fw)]) == 0
     out = capsys.readouterr().out
     assert "all verified" in out and "/main.py" in out
     assert cli.main(["flash", "--port", port, "--firmware", str(fw)]) == 0  # board read back from the band
-    assert "band is up to date" in capsys.readouterr().out
+    assert f"{BOARD} on {port} is up to date" in capsys.readouterr().out
     _band_events(band, micropython, 3)
     assert cli.main(["board", "info", "--port", port, "--firmware", str(fw), "--json"]) == 0
     st = json.loads(capsys.readouterr().out)
@@ -1430,7 +1445,7 @@ def test_a_flash_without_board_reads_board_json_once(
     assert len(reads) == 1, f"/board.json read {len(reads)} times, in {len(programs)} round trips"
     out = capsys.readouterr().out
     assert out.startswith("compiling "), out
-    assert f"(mpy-cross)\nflashing {BOARD} on unix:{band}\nband is up to date" in out, out
+    assert f"(mpy-cross)\n{BOARD} on unix:{band} is up to date" in out, out
     print(f"round trips of an up-to-date flash without --board: {len(programs)}")
 
 

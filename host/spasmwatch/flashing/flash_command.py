@@ -64,10 +64,12 @@ class ConsoleProgress(Progress):
     def plan(self, to_write: Sequence[Image], unchanged: int, to_remove: Sequence[str]) -> None:
         self.total = sum(len(im.data) for im in to_write)
         self.count = len(to_write)
-        self.out.write(f"flashing {self.board_id} on {self.port}\n")
         if not to_write and not to_remove:
-            self.out.write(f"band is up to date ({unchanged} files unchanged)\n")
+            # One line, not 'flashing BOARD on PORT' then 'band is up to date' (until 2026-12-07): a
+            # flash announced, then none, read as if the flash had brought the band up to date.
+            self.out.write(f"{self.board_id} on {self.port} is up to date ({unchanged} files unchanged): nothing to write\n")
             return
+        self.out.write(f"flashing {self.board_id} on {self.port}\n")
         self.out.write(
             f"writing {self.count} file(s), {self.total / 1024:.1f} KB; {unchanged} unchanged; "
             f"{len(to_remove)} to remove\n"
