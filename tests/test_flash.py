@@ -817,6 +817,20 @@ def test_a_port_that_is_a_file_or_folder_is_not_blamed_on_another_program(tmp_pa
         assert f"{port}: not a serial port ({why}): give the band's port" in err and "another program" not in err, err
 
 
+def test_help_says_restart_only_of_a_board_not_of_a_unix_band(capsys: pytest.CaptureFixture[str]) -> None:
+    """Found by review: 'board info --help' said it reads the band 'then restart[s] it', and its
+    --no-reset 'leave[s] the band at the REPL', of every band, while a unix: band runs no app and
+    nothing restarts it (Link.reset does nothing there); so did flash's --no-reset."""
+    for argv in (["board", "info", "--help"], ["flash", "--help"]):
+        with pytest.raises(SystemExit):
+            cli.main(argv)
+        text = " ".join(capsys.readouterr().out.split())
+        assert "a unix: band runs no app and is not restarted" in text, text
+        for clause in re.split(r"[.;:(]\s", text):
+            if "restart" in clause and "not restarted" not in clause:
+                assert "board" in clause, clause
+
+
 def test_board_list_and_power(capsys: pytest.CaptureFixture[str]) -> None:
     assert cli.main(["board", "list"]) == 0
     head, *rows = capsys.readouterr().out.splitlines()

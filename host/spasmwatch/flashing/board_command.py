@@ -23,12 +23,13 @@ def register(sub: Any) -> None:
     info = bsub.add_parser("info", help="read version, ids, flash use and event-log fill from a band over USB",
                            description="Read a band on USB: MicroPython version, board and device id, firmware version and "
                            "whether every installed file is intact, free flash, the event log's fill and the last crash; "
-                           "then restart it. Exit 1 when a file was changed, a flash was cut short, or /board.json, "
+                           "then restart a board (its app was stopped to be read; a unix: band runs no app and is not "
+                           "restarted). Exit 1 when a file was changed, a flash was cut short, or /board.json, "
                            "/device.json or the manifest is damaged (docs/flashing.md, 'Checking a band').")  # fmt: skip
     info.add_argument("--port", help="serial port (default: detect), or unix:DIR for a local unix-port band")
     info.add_argument("--firmware", type=Path, metavar="DIR", help="firmware directory (default: firmware/ of this checkout)")
     info.add_argument("--json", action="store_true", help="one JSON object")
-    info.add_argument("--no-reset", action="store_true", help="leave the band at the REPL instead of restarting it")
+    info.add_argument("--no-reset", action="store_true", help="leave a board at the REPL instead of restarting it")
     info.set_defaults(func=run_info)
     lst = bsub.add_parser("list", help="the supported boards (hardware/boards)",
                           description="A line naming the columns, then one line per board definition in hardware/boards: its id "

@@ -30,7 +30,8 @@ def register(sub: Any) -> None:
     p.add_argument("--device-id", metavar="ID", help="set the band's id (default: keep the existing one, else derive from the chip)")
     p.add_argument("--firmware", type=Path, metavar="DIR", help="firmware directory (default: firmware/ of this checkout)")
     p.add_argument("--replace-board", action="store_true", help="let --board replace another board already on the band (its /board.json: IMU, pins, axes)")
-    p.add_argument("--no-reset", action="store_true", help="do not restart the band afterwards (a watchdog the app armed still resets it within a minute)")
+    p.add_argument("--no-reset", action="store_true", help="do not restart a board afterwards (a watchdog the app armed still resets it within a minute; "
+                   "a unix: band runs no app and is not restarted)")
     p.set_defaults(func=run)
 
 
