@@ -2,7 +2,10 @@
 paths such as `docs/host.md` or `host/spasmwatch/alerts/`, and sections named in quotes
 (docs/host.md, "Raw samples"). Found by the docs run: "Band session" was cited in
 hardware/BRINGUP.md and docs/host.md for a section called "Session state machine", and
-hardware/README.md had a [shared/design.md] that linked nowhere."""
+hardware/README.md had a [shared/design.md] that linked nowhere. A doc named by its path or name
+(`../shared/design.md`, design.md) must be one of the repository's: until 2026-12-07 only links and
+paths under the repository's own folders were checked, and twenty references to the design notes,
+a file beside the checkout that a clone does not have, went through."""
 
 from __future__ import annotations
 
@@ -22,6 +25,9 @@ NOT_HERE = {
     "bench/results/fuzz/csv/crash-",  # the start of a crash file's name, written by a fuzz run
 }
 LINK = re.compile(r"\]\(([^)\s]+)\)")
+# A doc named by its path or name, in prose or code ('../x/y.md', 'docs/host.md', 'design.md'),
+# not a part of a longer path or address, nor a link's target (LINK's).
+MD_NAME = re.compile(r"(?<![\w/.-])(?<!\]\()((?:\.\./)*(?:[\w-]+/)*[\w-]+\.md)\b")
 # [file.md] with no (target) and no [file.md]: definition shows as its brackets, linking nowhere.
 BARE = re.compile(r"(?<!\])\[([^\]\s]+\.md)\](?![(\[:])")
 PATH = re.compile(r"(?<![\w/.-])((?:%s)/[\w./-]*[\w-])" % "|".join(TOP))
@@ -84,6 +90,12 @@ def broken(doc: Path, text: str | None = None) -> list[str]:
         path = m.group(1).rstrip(".")
         if "*" not in path and path not in NOT_HERE and not (ROOT / path).exists():
             out.append(f"{_where(doc)}:{text.count(chr(10), 0, m.start()) + 1}: no such path: {path}")
+    for m in MD_NAME.finditer(text):
+        name = m.group(1)
+        file = _target(doc, name)
+        if name not in NOT_HERE and (file is None or ROOT not in file.resolve().parents):
+            line = text.count(chr(10), 0, m.start()) + 1
+            out.append(f"{_where(doc)}:{line}: {name} is no file of the repository (a clone has none)")
     flat = " ".join(prose.split())
     refs = [(m.group(1), m.group(2)) for m in AFTER.finditer(flat)] + [(m.group(2), m.group(1)) for m in IN.finditer(flat)]
     for name, section in refs:
@@ -106,7 +118,9 @@ def test_the_check_finds_a_broken_reference() -> None:
     text = (
         "See [the store](store.md) and [gone](nowhere.md), [a heading](host.md#no-such-heading), [store.md],\n"
         '`host/spasmwatch/no_such_module.py`, docs/host.md, "No such section", and docs/host.md, "Raw samples".\n'
+        "Read `../shared/design.md` (beside the checkout), as design.md says.\n"
     )
     got = broken(ROOT / "docs" / "web.md", text)
-    want = ("nowhere.md", "#no-such-heading", "[store.md] links nowhere", "no_such_module.py", "No such section")
+    want = ("nowhere.md", "#no-such-heading", "[store.md] links nowhere", "no_such_module.py", "No such section",
+            "../shared/design.md is no file", " design.md is no file")  # fmt: skip
     assert len(got) == len(want) and all(x in "\n".join(got) for x in want), got

@@ -66,7 +66,7 @@ def test_a_store_from_before_is_made_private_and_said(tmp_path: Path, caplog: py
 
 
 def test_read_only_opening_changes_no_mode(tmp_path: Path) -> None:
-    """Exports never modify the store (design.md): a reader does not chmod it either."""
+    """Exports never modify the store (the design notes, docs/engineering.md): a reader does not chmod it either."""
     db = tmp_path / "spasmwatch.db"
     Store(db).close()
     os.chmod(db, 0o640)

@@ -1,4 +1,4 @@
-"""The replay contract of shared/design.md, through the real CLI, and the demo."""
+"""The replay contract (docs/engineering.md, "Design notes"), through the real CLI, and the demo."""
 
 from __future__ import annotations
 
@@ -70,7 +70,7 @@ def test_jsonl_times_are_on_the_files_time_base_and_post_wake_is_null_without_a_
     nothing else changes); 'post_wake_s' is null when no wake onset was seen (the file starts
     awake, half a minute before its cluster); a band off the baby is a not_worn record with its span;
     every line is an object of a known type, in JSON proper; docs/detector.md names each field
-    printed (no replay field was documented for researchers but design.md's few)."""
+    printed (no replay field was documented for researchers but the design notes' few)."""
     lines = morning[0].read_text().splitlines()
     rows = [line.split(",", 1)[1] for line in lines[60001:120001]]  # 600-1200 s: awake, the cluster
     still = ",".join(["0.00100", "-0.00050", "1.00020", "0.0300", "-0.0200", "0.0100"])  # the band on a table
@@ -451,7 +451,7 @@ def test_the_progress_line_counts_what_was_scored_before_a_failure_found_in_the_
 
 
 def test_a_bad_line_late_in_a_file_comes_after_every_record_decided_before_it(morning: tuple[Path, dict[str, object]], tmp_path: Path) -> None:
-    """Found by a check against shared/design.md: the reader's look-ahead raised before the block in
+    """Found by a check against the design notes (docs/engineering.md): the reader's look-ahead raised before the block in
     hand was replayed, so a bad line 20 min in lost every record before it (unless --chunk-rows was small)."""
     lines = morning[0].read_text().splitlines(keepends=True)
     bad_line = 1 + int(900 * 100)  # t = 900 s at 100 Hz, well after the cluster (634-664 s) closed

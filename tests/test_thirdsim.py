@@ -1,5 +1,5 @@
 """tools/thirdsim, the third independent simulator: its recordings follow the replay CSV
-contract (shared/design.md), its truth is readable by the scorer and says what the
+contract (docs/engineering.md, "Design notes"), its truth is readable by the scorer and says what the
 literature says of spasm clusters, band-off time looks like a band lying still, and a
 seed always gives the same bytes."""
 

@@ -17,7 +17,7 @@ What the script does, reproducibly:
    wanted here. The sha256 pin makes the input byte-identical every run.
 2. Reads the recording out of the archive in memory (nothing is installed, and
    none of these packages becomes a spasmwatch dependency).
-3. Converts to the replay contract (``shared/design.md``): header
+3. Converts to the replay contract (docs/engineering.md, "Design notes"): header
    ``t,ax,ay,az,gx,gy,gz`` (gyro columns omitted when the source has none),
    t in seconds from 0 at a constant rate, acceleration in g, angular rate in
    deg/s. Units are converted from the source's documented units.

@@ -161,7 +161,7 @@ def test_onsets_off_the_clock_or_outside_the_recording_name_file_and_line(tmp_pa
 
 
 def test_a_csv_needs_the_wall_time_of_its_start(tmp_path: Path, night: Path) -> None:
-    """A CSV's t is seconds with no wall anchor (shared/design.md, replay contract): --start gives it."""
+    """A CSV's t is seconds with no wall anchor (the replay contract, docs/engineering.md): --start gives it."""
     csv = tmp_path / "nap.csv"
     csv.write_text("t,ax,ay,az\n" + "".join(f"{i / 10:.1f},0,0,1\n" for i in range(6000)))
     events = table(tmp_path / "nap.tsv", [("23:10:00", "n/a", "wake"), ("2026-12-04T23:12:30.25", "n/a", "spasm")])

@@ -11,7 +11,7 @@ recording's own ``t``, or ``hh:mm:ss.fff``; ``n/a`` for no duration;
 - ``place:<context>`` (``place:car``): where the baby was, with its duration;
 - anything else (``crying``, ``feeding``...): what the baby was doing.
 
-Clusters are derived, not labelled, by the rule of shared/design.md: runs of
+Clusters are derived, not labelled, by the design notes' rule (docs/engineering.md): runs of
 spasms whose onsets are at most ``max_gap_s`` apart, three or more in a run.
 So every recording is clustered alike, and ``third_end`` and ``post_wake_s``
 (which ``spasmwatch evaluate`` scores) are computed, not typed in.
@@ -31,7 +31,7 @@ from typing import Any, Callable
 from spasmwatch.errors import InputError
 from spasmwatch.io import InputWarning
 
-# shared/design.md: a cluster's intervals are mostly 3-30 s; both simulators
+# The design notes (docs/engineering.md): a cluster's intervals are mostly 3-30 s; both simulators
 # keep every gap within a cluster at or under 30 s.
 CLUSTER_MAX_GAP_S = 30.0
 CLUSTER_MIN_SPASMS = 3

@@ -3,7 +3,7 @@
 ``spasmwatch replay PART.swraw PART.swraw ...``: the parts of one band boot as one recording
 (``io.rawboot``).
 
-Output follows the replay contract of shared/design.md: with ``--jsonl`` one
+Output follows the replay contract (docs/engineering.md, "Design notes"): with ``--jsonl`` one
 JSON object per line, in the order the live system would have decided them;
 without it, a readable table and a summary.
 """

@@ -7,8 +7,8 @@ or missing pad unless the module gives it, listed in ``module_free_pins``;
 no I2C pull-up on the flash-voltage strap; nothing driven on an input-only
 pin; an I2C controller it has), the battery range is sane and sensed on an
 ADC1 pin within the ADC's input range, and ``imu.axis_map``
-follows from the documented ``mounting`` in the body frame of
-shared/design.md (x towards the head, y to the baby's left, z out of the
+follows from the documented ``mounting`` in the body frame of the design
+notes (docs/engineering.md; x towards the head, y to the baby's left, z out of the
 chest). Any failure is an ``InputError`` naming the file and field, so a typo
 never reaches a band.
 """

@@ -1,6 +1,6 @@
 """Trunk postures and the keyframed posture track.
 
-Body frame (design.md): x towards the head, y to the left, z out of the
+Body frame (the design notes, docs/engineering.md): x towards the head, y to the left, z out of the
 chest. World frame: z up. A posture is the body -> world rotation while the
 trunk is at rest in that position; transitions between postures (picked up,
 rolled over, put in the car seat) are slerped with a minimum-jerk profile so
