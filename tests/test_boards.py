@@ -443,7 +443,9 @@ def test_id_must_match_file_name(tmp_path: Path) -> None:
 def _readme_board_claims(b: dict[str, Any]) -> list[str]:
     """What hardware/README.md's "Supported boards" row must say about a board, from its JSON."""
     imu = b["imu"]
-    claims = [f"0x{imu['i2c_address']:02X}", f"SDA GPIO{imu['i2c']['sda']} / SCL GPIO{imu['i2c']['scl']}"]
+    # The part by name (found by the hardware review: a row could name another part than the one
+    # the band's driver is picked for; "LSM6DS3" in "LSM6DS3TR-C").
+    claims = [imu["part"].upper(), f"0x{imu['i2c_address']:02X}", f"SDA GPIO{imu['i2c']['sda']} / SCL GPIO{imu['i2c']['scl']}"]
     if imu["int_pin"] is not None:
         claims.append(f"INT1 GPIO{imu['int_pin']}")
     batt = b["battery"]
@@ -489,6 +491,67 @@ def test_xiao_wiring_is_on_the_pins_the_readme_names(board_id: str) -> None:
 
 
 MCU_NAMES = {"esp32c3": "ESP32-C3", "esp32s3": "ESP32-S3", "esp32": "ESP32"}
+
+
+def _flat(path: Path) -> str:
+    """A doc with its line breaks and runs of spaces as single spaces (its sentences wrap)."""
+    return " ".join(path.read_text(encoding="utf-8").split())
+
+
+def test_bringup_battery_check_is_the_recommended_builds_sense_and_thresholds() -> None:
+    """hardware/BRINGUP.md's battery-sense lines rebuild the band's reading by hand: the pin, divider
+    and cell range are the recommended definition's (what main.py passes), and the voltages it gives
+    for critical and for sensing again are where band/battery.py's curve puts them. Found by the
+    hardware review: nothing tied them, so a new pin or curve would leave a builder checking another."""
+    from band import battery
+    from band.config import DEFAULTS
+    from swcore import wire
+
+    batt = _raw("xiao-esp32c3-lsm6dsox")["battery"]
+    doc = _flat(ROOT / "hardware" / "BRINGUP.md")
+    assert f"a = machine.ADC(machine.Pin({batt['adc_pin']}))" in doc
+    assert f"AdcBattery(a, {batt['divider_ratio']:.1f}, {batt['empty_mv']}, {batt['full_mv']})" in doc
+    assert f"on D1 / GPIO{batt['adc_pin']}" in doc
+    crit = re.search(r"at (\d\.\d\d) V `percent` is (\d+) \(`CRITICAL_PCT`\)", doc)
+    again = re.search(r"once raised to (\d\.\d\d) V \((\d+) %\)", doc)
+    assert crit and again, "hardware/BRINGUP.md: the critical-battery check is gone"
+    resume = DEFAULTS[wire.CFG_LOW_BATTERY_PCT] + battery.CLEAR_MARGIN_PCT  # band/app.py _check_battery
+    assert int(crit.group(2)) == battery.CRITICAL_PCT and int(again.group(2)) == resume
+    assert battery.percent(round(float(crit.group(1)) * 1000), batt["empty_mv"], batt["full_mv"]) == battery.CRITICAL_PCT
+    assert battery.percent(round(float(again.group(1)) * 1000), batt["empty_mv"], batt["full_mv"]) == resume
+
+
+def test_budget_figures_quoted_outside_the_table_are_the_computed_ones() -> None:
+    """The as-shipped draw and runtimes the safety section, the bring-up list, docs/firmware.md and
+    band/battery.py quote are the budget's (the table and the worked example have their own tests).
+    Found by the hardware review: these copies had no test, so a new board number left them behind."""
+    from band import battery
+    from band.config import DEFAULTS
+    from swcore import wire
+
+    xiao = power.budget(boards.load("xiao-esp32c3-lsm6dsox", ROOT), "as shipped")
+    stick = power.budget(boards.load("m5stickc-plus2", ROOT), "as shipped")
+    assert xiao.runtime_h is not None
+    cell_mv = _raw("xiao-esp32c3-lsm6dsox")["power"]["supply_mv"]
+    readme = _flat(ROOT / "hardware" / "README.md")
+    watts = xiao.battery_ma * cell_mv / 1e6
+    assert f"about {watts:.1f} W into heat ({xiao.battery_ma:.1f} mA from a {cell_mv / 1000:g} V cell, as shipped)" in readme
+    bringup = _flat(ROOT / "hardware" / "BRINGUP.md")
+    low = DEFAULTS[wire.CFG_LOW_BATTERY_PCT]
+    p = _raw("xiao-esp32c3-lsm6dsox")
+    usable = p["battery"]["capacity_mah"] * p["power"]["usable_capacity"]
+    to_low = usable * (100 - low) / 100 / xiao.battery_ma
+    assert (
+        f"estimates {xiao.runtime_h:.1f} h full to empty as shipped on the recommended {p['battery']['capacity_mah']} mAh cell, "
+        f"so {to_low:.1f} h to {low} %: {100 - low} % of the usable {usable:g} mAh at {xiao.battery_ma:.2f} mA"
+    ) in bringup
+    for b in (stick, xiao):
+        cap = boards.load(b.board_id, ROOT)["battery"]["capacity_mah"]
+        left = cap * battery.CRITICAL_PCT / 100
+        said = f"{left:g} of {cap} mAh at {b.battery_ma:.1f} mA, {left / b.battery_ma * 60:.0f} min"
+        assert said in _flat(ROOT / "docs" / "firmware.md"), f"docs/firmware.md: {said!r}"
+    comment = _flat(ROOT / "firmware" / "band" / "battery.py")
+    assert f"at its {stick.battery_ma:.1f} mA" in comment and f"at {xiao.battery_ma:.1f} mA" in comment
 
 
 def test_readme_adc_ranges_are_the_ones_a_board_is_checked_against() -> None:
