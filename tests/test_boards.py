@@ -722,6 +722,25 @@ def test_enclosure_dimensions_cover_every_board() -> None:
         assert row in readme, f"hardware/README.md enclosure table is stale for {name}: expected {row!r}"
 
 
+def test_readme_names_the_lid_as_a_small_part_at_its_size() -> None:
+    """The choking note: the pod as a whole does not fit the small-parts cylinder, but its lid alone
+    does (as do the boards and the cell), so the glue joint is what keeps it from a baby's mouth.
+    Found by the hardware review: the README said only "no removable parts"; the xiao pod's lid,
+    printed on its own, is 31.7 mm wide, the cylinder's bore, and 1.6 mm thick. Its size here is
+    pod.scad's lid() on the exported cavity and outer size."""
+    scad = (ROOT / "hardware" / "enclosure" / "pod.scad").read_text(encoding="utf-8")
+    lid_t = re.search(r"^lid_t = ([\d.]+);", scad, re.M)
+    gap = re.search(r"rounded_box\(\[shell\.x - wall - ([\d.]+), outer\.y - wall - \1,", scad)
+    assert lid_t and gap, "pod.scad: lid_t or the lid's outline is not where this test reads it"
+    v = json.loads((ROOT / "hardware" / "enclosure" / "dimensions.json").read_text())["variants"]["xiao"]
+    wall, g = v["wall_mm"], float(gap.group(1))
+    size = (round(v["cavity_mm"][0] + wall - g, 2), round(v["outer_mm"][1] - wall - g, 2))
+    assert size[0] <= 57.1 and size[1] <= 31.7, "the lid no longer fits the cylinder: update the README's choking note"
+    readme = " ".join((ROOT / "hardware" / "README.md").read_text(encoding="utf-8").split())
+    said = f"lid on its own ({float(lid_t.group(1)):g} mm thick; the xiao pod's is {size[0]:g} × {size[1]:g} mm"
+    assert said in readme, f"hardware/README.md: {said!r}"
+
+
 # The XIAO's height (pod.scad content(): "XIAO 21 x 17.8 x 3.5 ... on 0.5 mm foam over" the cell):
 # the top layer of the xiao pod's content, its USB-C on the +x edge.
 XIAO_BOARD_MM = 3.5
