@@ -601,6 +601,35 @@ def test_write_readme_says_unchanged_when_the_budget_is_current(
     assert readme.read_bytes() != before[1] and power.readme_section(tmp_path) in readme.read_text(encoding="utf-8")
 
 
+def test_readme_names_the_firmwares_duty_left_out_of_the_budget_at_its_values() -> None:
+    """The paragraph on what the budget leaves out (status, epochs, battery reads, bias writes,
+    advertising) gives the firmware's periods. Found by the hardware review: nothing tied them, so a
+    faster status or advertising interval would leave the README calling it small."""
+    from band import battery
+    from band.config import DEFAULTS
+    from swcore import wire
+
+    fw = ROOT / "firmware"
+    ble = ast.parse((fw / "band" / "ble.py").read_text(encoding="utf-8"))
+    adv = next(n for n in ast.walk(ble) if isinstance(n, ast.FunctionDef) and n.name == "advertise")
+    adv_us = adv.args.defaults[-1]
+    assert isinstance(adv_us, ast.Constant) and adv.args.args[-1].arg == "interval_us"
+    reads = re.search(r"for _ in range\((\d+)\):\s+s \+= self\._adc\.read_uv\(\)", (fw / "band" / "battery.py").read_text(encoding="utf-8"))
+    assert reads, "band/battery.py: read_mv no longer averages read_uv() in a loop"
+    status_s = DEFAULTS[wire.CFG_STATUS_PERIOD_S]
+    assert constant(fw, "swcore/consts.py", "EPOCH_MS") == status_s * 1000, "the README says both come every 10 s"
+    save_min = int(str(constant(fw, "band/biasstore.py", "_SAVE_MS"))) / 60000
+    readme = " ".join((ROOT / "hardware" / "README.md").read_text(encoding="utf-8").split())
+    for said in (
+        f"an ACTIVITY record every {status_s} s (`status_period_s` default, `EPOCH_MS`)",
+        f"cell is read ({reads.group(1)} ADC conversions) at least every {battery.READ_MS // 1000} s (`READ_MS`",
+        f"the gyro bias at most every {save_min:g} min",
+        f"advertises every {adv_us.value // 1000} ms (`band/ble.py`)",
+        f"`batch_ms` = {constant(fw, 'band/app.py', '_BATCH_MS')} ms (`_BATCH_MS`",
+    ):
+        assert said in readme, f"hardware/README.md: {said!r}"
+
+
 def _gap_calls(path: Path) -> set[str]:
     tree = ast.parse(path.read_text(encoding="utf-8"))
     return {n.attr for n in ast.walk(tree) if isinstance(n, ast.Attribute) and n.attr.startswith("gap_")}
