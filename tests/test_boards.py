@@ -674,6 +674,20 @@ def test_readme_states_the_recommended_builds_computed_runtime() -> None:
     assert f"/ {base.battery_ma:.2f} mA = {base.runtime_h:.1f} h" in readme, "hardware/README.md: the worked example is stale"
 
 
+def test_readme_states_the_recommended_builds_runtime_with_every_clock_on() -> None:
+    """The budget takes the C3's modem-sleep currents with every peripheral clock off; the README
+    gives the datasheet's "all enabled" column too and what it makes of the night. Found by the
+    hardware review: the README called the runtimes upper bounds and gave no lower one."""
+    readme = " ".join((ROOT / "hardware" / "README.md").read_text(encoding="utf-8").split())
+    col = re.search(r'the C3\'s "all enabled" column: ([\d.]+) / ([\d.]+) mA', readme)
+    assert col, "hardware/README.md: the all-enabled currents are gone"
+    b = copy.deepcopy(boards.load("xiao-esp32c3-lsm6dsox", ROOT))
+    b["power"]["mcu_active_ma"], b["power"]["mcu_idle_ma"] = float(col.group(1)), float(col.group(2))
+    low = power.budget(b, "as shipped")
+    assert low.runtime_h is not None
+    assert f"the recommended build draws {low.battery_ma:.2f} mA as shipped, {low.runtime_h:.1f} h" in readme
+
+
 def test_readme_states_what_the_fast_rate_costs() -> None:
     """The README's figures for rate_hz = 104 are the budget with twice the busy time per batch
     (twice the samples in each _BATCH_MS): found by the hardware review, the table held only
