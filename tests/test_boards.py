@@ -287,6 +287,13 @@ def test_broken_definitions_are_refused_naming_the_field(
         # tips-and-quirks.rst, the ESP32's MTDI/GPIO12; api-guides/external-ram.rst, the S3's GPIO45).
         ("m5stickc-plus2", lambda d: d["imu"]["i2c"].__setitem__("sda", 12), "imu.i2c.sda", "GPIO12 is the esp32's flash-voltage strap"),
         ("m5stack-atoms3", lambda d: d["imu"]["i2c"].__setitem__("scl", 45), "imu.i2c.scl", "GPIO45 is the esp32s3's flash-voltage strap"),
+        # Found by the hardware review: the IMU's INT1 is a push-pull output, low while idle (active
+        # high by default), and on the boot-mode strap (ESP32 and ESP32-S3 GPIO0, ESP32-C3 GPIO9: the
+        # XIAO ESP32C3's D9 and BOOT button) held low at reset it starts the ROM's download mode, not
+        # the firmware (esptool docs/en/advanced-topics/boot-mode-selection.rst).
+        ("xiao-esp32c3-lsm6dsox", lambda d: d["imu"].__setitem__("int_pin", 9), "imu.int_pin", "GPIO9 is the esp32c3's boot-mode strap"),
+        ("xiao-esp32s3-lsm6ds3", lambda d: d["imu"].__setitem__("int_pin", 0), "imu.int_pin", "GPIO0 is the esp32s3's boot-mode strap"),
+        ("m5stickc-plus2", lambda d: d["imu"].__setitem__("int_pin", 0), "imu.int_pin", "GPIO0 is the esp32's boot-mode strap"),
     ],
 )
 def test_a_pin_the_boards_mcu_cannot_use_so_is_refused(

@@ -4,8 +4,8 @@ A definition is checked twice: against ``hardware/boards/schema.json`` (shape,
 types, ranges) and against facts the schema cannot express: the id matches the
 file name, pins are not shared and are ones the MCU can give (no flash, port
 or missing pad unless the module gives it, listed in ``module_free_pins``;
-no I2C pull-up on the flash-voltage strap; nothing driven on an input-only
-pin; an I2C controller it has), the battery range is sane and sensed on an
+no I2C pull-up on the flash-voltage strap, no IMU interrupt on the boot-mode
+strap; nothing driven on an input-only pin; an I2C controller it has), the battery range is sane and sensed on an
 ADC1 pin within the ADC's input range, and ``imu.axis_map``
 follows from the documented ``mounting`` in the body frame of the design
 notes (docs/engineering.md; x towards the head, y to the baby's left, z out of the
@@ -89,6 +89,12 @@ RESERVED: dict[str, dict[int, str]] = {
 _STRAP = "flash-voltage strap, which an I2C pull-up holds high at reset: 1.8 V, and a 3.3 V flash does not boot"
 FLASH_VOLTAGE_STRAP: dict[str, dict[int, str]] = {"esp32": {12: _STRAP}, "esp32s3": {45: _STRAP}, "esp32c3": {}}
 I2C_LINES = ("imu.i2c.scl", "imu.i2c.sda")
+# The boot-mode strap (weak pull-up): held low at reset the chip starts the ROM's download mode and waits
+# for esptool instead of running the firmware (esptool docs/en/advanced-topics/boot-mode-selection.rst;
+# the ESP32-C3 book, "Strapping Pins"). The IMU's INT1 is a push-pull output, low while idle (active high
+# by default: LSM6DS CTRL3_C H_LACTIVE, MPU6886 INT_PIN_CFG), so it holds the strap low.
+_BOOT = "boot-mode strap, which the IMU's INT1 (push-pull, low when idle) holds low at reset: the ROM's download mode, not the firmware"
+BOOT_STRAP: dict[str, dict[int, str]] = {"esp32": {0: _BOOT}, "esp32s3": {0: _BOOT}, "esp32c3": {9: _BOOT}}
 # Of the pins held back above, the ones some modules give, and such a module: a board on one lists them in
 # module_free_pins (schema.json), with the module's datasheet in sources. No other pin may be
 # listed: every module's flash and port take the rest, and no module adds a pad or an output.
@@ -234,7 +240,7 @@ def _check_facts(board: Board, path: str) -> None:
 
 def _check_pin(board: Board, pin: int, what: str, path: str) -> None:
     """``pin`` is one the board's MCU has, not its flash's or port's, no I2C line on the flash-voltage
-    strap, and can drive if ``what`` must."""
+    strap nor the IMU's interrupt on the boot-mode strap, and can drive if ``what`` must."""
     mcu = board["mcu"]
     given = pin in board.get("module_free_pins", ())
     if pin not in GPIOS[mcu] and not given:
@@ -243,6 +249,8 @@ def _check_pin(board: Board, pin: int, what: str, path: str) -> None:
         _refuse(mcu, pin, what, path, f"GPIO{pin} is the {mcu}'s {RESERVED[mcu][pin]}")
     if what in I2C_LINES and pin in FLASH_VOLTAGE_STRAP[mcu] and not given:
         _refuse(mcu, pin, what, path, f"GPIO{pin} is the {mcu}'s {FLASH_VOLTAGE_STRAP[mcu][pin]}")
+    if what == "imu.int_pin" and pin in BOOT_STRAP[mcu]:
+        _refuse(mcu, pin, what, path, f"GPIO{pin} is the {mcu}'s {BOOT_STRAP[mcu][pin]}")
     if what in DRIVEN and pin in INPUT_ONLY[mcu]:
         _refuse(mcu, pin, what, path, f"GPIO{pin} of the {mcu} is input only and {what} must drive it")
 
