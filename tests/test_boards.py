@@ -526,6 +526,14 @@ def test_bringup_battery_check_is_the_recommended_builds_sense_and_thresholds() 
     assert int(crit.group(2)) == battery.CRITICAL_PCT and int(again.group(2)) == resume
     assert battery.percent(round(float(crit.group(1)) * 1000), batt["empty_mv"], batt["full_mv"]) == battery.CRITICAL_PCT
     assert battery.percent(round(float(again.group(1)) * 1000), batt["empty_mv"], batt["full_mv"]) == resume
+    # What the reading's tolerance means in charge, where the curve is flattest and near empty: the
+    # old text said "±4 %" where ±40 mV at 3.80 V is 37-60 %.
+    tol = re.search(r"within ±(\d+) mV of it", doc)
+    assert tol, "hardware/BRINGUP.md: the battery reading's tolerance is gone"
+    for volts in ("3.80", "3.50"):
+        mv = round(float(volts) * 1000)
+        lo, mid, hi = (battery.percent(mv + d * int(tol.group(1)), batt["empty_mv"], batt["full_mv"]) for d in (-1, 0, 1))
+        assert f"at {volts} V {lo}-{hi} % around its {mid} %" in doc, f"hardware/BRINGUP.md: at {volts} V {lo}-{hi} % around its {mid} %"
 
 
 def test_budget_figures_quoted_outside_the_table_are_the_computed_ones() -> None:
