@@ -296,6 +296,7 @@ def _carried_told(c: Carried) -> list[str]:
         lines.append(f"  could not read: {s.table} rows {s.first} to {upto} of the file replaced (a damaged page): not carried")
     for table, n in c.dropped.items():
         lines.append(f"  NOT CARRIED: {n} {table} row(s): their cluster could not be read, or the backup's table refuses them")
+    lines += [f"  NOT CARRIED: {table}: {_cut_told(ids)}" for table, ids in c.cut.items()]
     return lines
 
 
@@ -366,10 +367,20 @@ def _told(path: Path, r: Recovered) -> str:
             lines.append(f"  {table}.{column}: not in the file (dropped by hand?): {value} in each of its rows, "
                          f"{NOT_KNOWN[table, column].means}: its values were gone")  # fmt: skip
     lines += _refused_told(r)
-    if not r.skipped and not lost_on_pages and not r.refused and not r.columns_left:
+    lines += [f"  {table}: {_cut_told(ids)}" for table, ids in r.cut.items()]
+    if not r.skipped and not lost_on_pages and not r.refused and not r.columns_left and not r.cut:
         lines.append("  nothing was unreadable")
     lines.append(f"the damaged file is kept as {r.kept} (never deleted: 'sqlite3 {r.kept} .recover' may find more)")
     return "\n".join(lines)
+
+
+def _cut_told(ids: list[int]) -> str:
+    """The rows of a table read off a page a write cut short: how many, the first rowids, those whose
+    rowid was cut too (read as 0: a cell wholly past the cut) (recover, carry)."""
+    named = [i for i in ids if i > 0]
+    said = [f"rowid {', '.join(str(i) for i in named[:5])}{', ...' if len(named) > 5 else ''}"] if named else []
+    said += [f"{len(ids) - len(named)} whose rowid was cut too"] if len(named) < len(ids) else []
+    return f"{len(ids)} row(s) on a page cut mid-write (zeros from the cut on): left out ({'; '.join(said)})"
 
 
 def _refused_told(r: Recovered) -> list[str]:
@@ -399,6 +410,8 @@ def _scan_told(scan: Scanned | None) -> list[str]:
     lines = []
     if scan.unplaced:
         lines.append(f"  {scan.unplaced} row(s) on pages no table reaches fit no table, or more than one: not guessed, left out")
+    if scan.cut:
+        lines.append(f"  {scan.cut} row(s) on pages no table reaches were cut mid-write (zeros from the cut on): left out")
     if scan.unreadable:
         spill = f" ({scan.overflow} spilling onto overflow pages that could not be followed)" if scan.overflow else ""
         lines.append(f"  {scan.unreadable} row(s) on pages no table reaches could not be decoded{spill}")

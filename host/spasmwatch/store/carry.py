@@ -27,8 +27,9 @@ import sqlite3
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from spasmwatch.store import pagescan
 from spasmwatch.store._db import reading_uri
-from spasmwatch.store.recover import Skipped, header_size, readable, readable_copy, remake_devices, remove_with_sides
+from spasmwatch.store.recover import Skipped, header_size, page_tables, readable, readable_copy, remake_devices, remove_with_sides
 
 # The tables carried, in this order (the alerts' and labels' clusters are carried as they need them).
 CARRIED = ("status", "activity", "notes", "treatments", "alerts", "labels")
@@ -48,6 +49,8 @@ class Carried:
     skipped: list[Skipped] = field(default_factory=list)
     # by table: rows read but not carried (their cluster could not be read, or a constraint of the backup's table refused them)
     dropped: dict[str, int] = field(default_factory=dict)
+    # by table: the rowids of rows read off cells a write cut short left zeros in (pagescan.cut_rows): not carried
+    cut: dict[str, list[int]] = field(default_factory=dict)
     error: str | None = None  # the replaced file could not be read, or the copy written: nothing carried
 
 
@@ -66,7 +69,7 @@ def carry(replaced: Path, into: Path) -> Carried:
         try:
             dst = sqlite3.connect(into, isolation_level=None)
             try:
-                _carry_all(src, dst, result)
+                _carry_all(src, dst, source, result)
             finally:
                 dst.close()
         finally:
@@ -86,14 +89,17 @@ def _columns(conn: sqlite3.Connection, table: str) -> list[str]:
     return [str(r[1]) for r in conn.execute(f"PRAGMA table_info({table})")]
 
 
-def _carry_all(src: sqlite3.Connection, dst: sqlite3.Connection, result: Carried) -> None:
+def _carry_all(src: sqlite3.Connection, dst: sqlite3.Connection, source: Path, result: Carried) -> None:
     have, want = _tables(src), _tables(dst)  # (a file of another schema version: what both have)
-    clusters = _Clusters(src, dst, result)
+    carried = [t for t in CARRIED if t in have and t in want]
+    after = {t: int(dst.execute(f"SELECT coalesce(max(rowid), 0) FROM {t}").fetchone()[0]) for t in carried}
+    # The cells cut mid-write among those read: the rows carried, and the clusters they name (any: few).
+    cut = pagescan.cut_rows(source, [t for t in page_tables(src) if t.name in {*carried, "clusters"}], after)
+    clusters = _Clusters(src, dst, cut, result)
     dst.execute("BEGIN")
     try:
-        for table in CARRIED:
-            if table in have and table in want:
-                _carry_table(src, dst, table, clusters, result)
+        for table in carried:
+            _carry_table(src, dst, table, after[table], clusters, cut, result)
         result.devices = remake_devices(dst)
         dst.execute("COMMIT")
     except BaseException:
@@ -102,16 +108,21 @@ def _carry_all(src: sqlite3.Connection, dst: sqlite3.Connection, result: Carried
     result.rows = {t: n for t, n in result.rows.items() if n}
 
 
-def _carry_table(src: sqlite3.Connection, dst: sqlite3.Connection, table: str, clusters: _Clusters, result: Carried) -> None:
+def _carry_table(
+    src: sqlite3.Connection, dst: sqlite3.Connection, table: str, after: int, clusters: _Clusters, cut: pagescan.Cut, result: Carried
+) -> None:
+    """The rows of ``table`` past rowid ``after`` (the backup's last) read from ``src`` into ``dst``."""
     ours = set(_columns(src, table))
     cols = [c for c in _columns(dst, table) if c in ours]
-    after = int(dst.execute(f"SELECT coalesce(max(rowid), 0) FROM {table}").fetchone()[0])
     insert = f"INSERT INTO {table} ({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))}) ON CONFLICT DO NOTHING"
     # (IS: NULLs equal; the tables' own indexes on time and cluster serve it)
     same = f"SELECT 1 FROM {table} WHERE " + " AND ".join(f"{c} IS ?" for c in cols if c != "id") + " LIMIT 1"
     at = cols.index("cluster_id") if table in _NAMES_CLUSTER and "cluster_id" in cols else None
     n = 0
-    for _, found in readable(src, table, cols, result.skipped, after):
+    for rowid, found in readable(src, table, cols, result.skipped, after):
+        if cut.holds(table, rowid, cols, found):
+            result.cut.setdefault(table, []).append(rowid)
+            continue
         row = list(found)
         cluster = row[at] if at is not None else None
         if at is not None and isinstance(cluster, int):  # (NULL: a band's alert, of no cluster)
@@ -124,17 +135,20 @@ def _carry_table(src: sqlite3.Connection, dst: sqlite3.Connection, table: str, c
         try:
             n += int(dst.execute(insert, row).rowcount)
         except sqlite3.IntegrityError:  # (a CHECK or NOT NULL of the backup's own table)
-            result.dropped[table] = result.dropped.get(table, 0) + 1
+            if cut.headless(table, rowid):  # (its record's header cut: NULLs)
+                result.cut.setdefault(table, []).append(rowid)
+            else:
+                result.dropped[table] = result.dropped.get(table, 0) + 1
     result.rows[table] = n
 
 
 class _Clusters:
     """The backup's cluster id for a cluster id of the replaced file, by the cluster's (device, key);
     a cluster the backup lacks carried into it (its row alone: the daemon links its events as the band
-    sends them again). None: its row cannot be read in the replaced file."""
+    sends them again). None: its row cannot be read in the replaced file (or was cut mid-write)."""
 
-    def __init__(self, src: sqlite3.Connection, dst: sqlite3.Connection, result: Carried) -> None:
-        self.src, self.dst, self.result = src, dst, result
+    def __init__(self, src: sqlite3.Connection, dst: sqlite3.Connection, cut: pagescan.Cut, result: Carried) -> None:
+        self.src, self.dst, self.cut, self.result = src, dst, cut, result
         self.known: dict[int, int | None] = {}
 
     def mapped(self, cluster_id: int) -> int | None:
@@ -149,7 +163,7 @@ class _Clusters:
             row = self.src.execute(f"SELECT {', '.join(cols)} FROM clusters WHERE id = ?", (cluster_id,)).fetchone()
         except sqlite3.DatabaseError:  # (its page damaged)
             return None
-        if row is None:
+        if row is None or self.cut.holds("clusters", cluster_id, cols, row):
             return None
         values = dict(zip(cols, row))
         there = self.dst.execute("SELECT id FROM clusters WHERE device = ? AND key = ?", (values["device"], values["key"])).fetchone()

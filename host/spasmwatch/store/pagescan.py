@@ -20,6 +20,10 @@ page count the header's, and no page on it in a table's b-tree, or nothing is re
 free space, which no cell pointer names: only cells named by the pointer array are decoded.
 Overflow pages begin with the next page's number, zero in its first byte below 2**24 pages, so
 none looks like a leaf (0x0D) page; those a decoded cell's chain passes are skipped anyway.
+
+``cut_rows`` reads the pages the b-trees do reach for the cells a write cut short left zeros in
+(SQLite reads them as rows of zeros without an error), which recover and carry leave out; the
+rows handed on by ``orphan_rows`` are never such cells.
 """
 
 from __future__ import annotations
@@ -27,9 +31,10 @@ from __future__ import annotations
 import bisect
 import mmap
 import struct
-from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import NamedTuple
 
 HEADER_BYTES = 100  # the file header, before page 1's b-tree header
 TABLE_INTERIOR, TABLE_LEAF = 0x05, 0x0D  # b-tree page flags
@@ -77,6 +82,7 @@ class Scanned:
     unreadable: int = 0  # cells on them that are not well-formed: lost
     overflow: int = 0  # of those, cells spilling onto overflow pages whose chain could not be followed
     unplaced: int = 0  # rows on pages that fit no damaged table, or more than one, or whose rowids were kept: not guessed
+    cut: int = 0  # cells on them a write cut short left zeros in (``_cut``): lost
     refused: str = ""  # why no page was read (the file's header or freelist is damaged)
 
 
@@ -168,6 +174,112 @@ def orphan_rows(path: Path, tables: Sequence[Table], scanned: Scanned) -> Iterat
                     yield from _page_rows(f, n, owners, claimed, scanned)
 
 
+@dataclass
+class Cut:
+    """The cells on a file's b-tree leaf pages that a write cut short left zeros in (``cut_rows``), by
+    table and rowid: what SQLite reads of each (column -> value, the columns its record holds), or None
+    for one whose record header was cut (SQLite reads NULLs and defaults there)."""
+
+    rows: dict[str, dict[int, list[dict[str, object] | None]]] = field(default_factory=dict)
+
+    def holds(self, table: str, rowid: int, cols: Sequence[str], row: Sequence[object]) -> bool:
+        """Whether ``row``, the values of ``cols`` SQLite read at ``rowid`` of ``table``, is a cut cell's."""
+        read = dict(zip(cols, row))
+        cells = self.rows.get(table, {}).get(rowid, [])
+        return any(cell is not None and all(read.get(c, v) == v for c, v in cell.items()) for cell in cells)
+
+    def headless(self, table: str, rowid: int) -> bool:
+        """Whether a cell at ``rowid`` of ``table`` had its record header cut: a row SQLite read there that
+        breaks the table's constraints (NULLs in NOT NULL columns) is that cell's."""
+        return None in self.rows.get(table, {}).get(rowid, [])
+
+
+def cut_rows(path: Path, tables: Sequence[Table], after: Mapping[str, int] | None = None) -> Cut:
+    """The cells a write cut short left zeros in (``_cut``) on the leaf pages of ``tables``' b-trees in
+    ``path``, of rowids past ``after`` (by table; 0 for one it does not name). SQLite reads them as rows,
+    their values past the cut zeros (a device 'band\\x00\\x00\\x00\\x00', a time of 0.0) or NULLs.
+    ``path``'s own pages: a cut write of its WAL is never read (each frame has its checksum)."""
+    cut = Cut()
+    with open(path, "rb") as fh:
+        if fh.seek(0, 2) < HEADER_BYTES:
+            return cut
+        with mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as buf:
+            f = _geometry(buf)
+            if isinstance(f, str):
+                return cut
+            for t in tables:
+                for n in _leaves_past(f, t.root, (after or {}).get(t.name, 0)):
+                    for rowid, cell in _cut_cells(f, n, t.columns):
+                        cut.rows.setdefault(t.name, {}).setdefault(rowid, []).append(cell)
+    return cut
+
+
+def _leaves_past(f: _File, root: int, after: int) -> Iterator[int]:
+    """The leaf pages of the table b-tree at ``root`` that may hold rowids past ``after`` (the interior
+    pages' keys say which); a page that is no b-tree page, or one met again, is not descended."""
+    seen: set[int] = set()
+    stack = [root]
+    while stack:
+        n = stack.pop()
+        if not 1 <= n <= f.pages or n in seen:
+            continue
+        seen.add(n)
+        flag = f.buf[f.header_at(n)]
+        if flag == TABLE_LEAF:
+            yield n
+        elif flag == TABLE_INTERIOR:
+            stack.extend(kid for kid, key in _keyed_children(f, n) or [] if key is None or key > after)
+
+
+def _cut_cells(f: _File, n: int, cols: Sequence[Column]) -> Iterator[tuple[int, dict[str, object] | None]]:
+    """(rowid, ``Cut``'s values) of the cells of leaf page ``n`` of a table of ``cols`` that a cut write left zeros in."""
+    h, start = f.header_at(n), f.start(n)
+    cells = f.u16(h + 3)
+    first = h + 8 + 2 * cells - start
+    if first > f.usable:
+        return
+    for i in range(cells):
+        try:
+            rowid, payload = _cell(f, start, f.u16(h + 8 + 2 * i), first, set())
+        except _Unreadable:
+            continue  # (SQLite fails to read it too: the rowid pass steps over it)
+        if payload and payload[-1]:
+            continue  # (a cut leaves zeros to the record's end: the most of a file's records end otherwise, decoded no further)
+        try:
+            spans = _spans(payload, f.codec)
+        except _Unreadable:
+            if not payload or payload[-1] == 0:  # a header that ends in zeros: cut within it (SQLite reads NULLs)
+                yield rowid, None
+            continue
+        if _cut(payload, spans, cols):
+            yield rowid, {c.name: rowid if c.rowid_alias else s.value for c, s in zip(cols, spans)}
+
+
+def _cut(p: bytes, spans: Sequence[_Span], cols: Sequence[Column]) -> bool:
+    """Whether record ``p`` ends in the zeros of a write cut short (its page's bytes past the cut as a
+    fresh block reads): a run of zero bytes to its end that holds a value SQLite never writes as zeros
+    (``_never_zeros``) or ends a text in NULs (the cut within it). A record may end in zero bytes of its
+    own (1.7e9 as an 8-byte REAL ends in 3): no proof. ``cols``: its table's columns (() not known)."""
+    for i in range(len(spans) - 1, -1, -1):
+        s = spans[i]
+        if any(p[s.start : s.end]):
+            return isinstance(s.value, str) and s.value.endswith("\x00")
+        if _never_zeros(s, cols[i] if i < len(cols) else None):
+            return True
+    return False
+
+
+def _never_zeros(s: _Span, col: Column | None) -> bool:
+    """Whether SQLite never writes a value of ``s``'s serial type as the zero bytes it is: an integer 0 is
+    serial type 8 (no bytes; file format 4, every store here), a REAL 0.0 in a column of any affinity but
+    BLOB is kept as that integer (file format 2.1), and a text of NULs is none spasmwatch writes."""
+    if 1 <= s.kind <= 6:
+        return True
+    if s.kind == 7:
+        return col is not None and col.affinity != "BLOB"
+    return s.kind >= 13 and s.kind % 2 == 1 and s.end > s.start
+
+
 def _geometry(buf: mmap.mmap) -> _File | str:
     """The file's page size, usable bytes, page count and text encoding; a reason when its header is not one."""
     if buf[:16] != b"SQLite format 3\x00":
@@ -240,19 +352,30 @@ def _walk(f: _File, root: int, reached: set[int], trees: dict[int, int], tree: i
 
 def _children(f: _File, n: int) -> list[int] | None:
     """The child pages of table interior page ``n`` (None: its header or a cell is out of bounds)."""
+    keyed = _keyed_children(f, n)
+    return None if keyed is None else [kid for kid, _ in keyed]
+
+
+def _keyed_children(f: _File, n: int) -> list[tuple[int, int | None]] | None:
+    """(child page, the largest rowid under it; None: the right-most, past the last key) of table
+    interior page ``n`` (None: its header or a cell is out of bounds)."""
     h, start = f.header_at(n), f.start(n)
     cells = f.u16(h + 3)
     first = h + 12 + 2 * cells - start  # the cell pointer array's end, from the page's start
     if first > f.usable:
         return None
-    kids = []
+    kids: list[tuple[int, int | None]] = []
     for i in range(cells):
         cell = f.u16(h + 12 + 2 * i)
         if not first <= cell <= f.usable - 5:  # a child page number and a rowid of at least a byte
             return None
-        kids.append(f.u32(start + cell))
-    kids.append(f.u32(h + 8))  # the right-most child
-    return kids if all(2 <= k <= f.pages for k in kids) else None
+        try:
+            key = _varint(f.buf, start + cell + 4, start + f.usable)[0]
+        except _Unreadable:
+            return None
+        kids.append((f.u32(start + cell), key))
+    kids.append((f.u32(h + 8), None))  # the right-most child
+    return kids if all(2 <= k <= f.pages for k, _ in kids) else None
 
 
 def _page_rows(
@@ -262,11 +385,16 @@ def _page_rows(
     fit is a wanted one and their rowids are among those it wants."""
     scanned.pages += 1
     rows = []
-    for cell in _cells(f, n, claimed, scanned):
+    for rowid, payload in _cells(f, n, claimed, scanned):
         try:
-            rows.append((cell[0], _record(cell[1], f.codec)))
+            spans = _spans(payload, f.codec)
         except _Unreadable:
             scanned.unreadable += 1
+            continue
+        if _cut(payload, spans, ()):  # (its table not known yet: a REAL's zeros are no proof here)
+            scanned.cut += 1
+            continue
+        rows.append((rowid, tuple(s.value for s in spans)))
     fit = [t for t in owners if all(_fits(t.columns, values) for _, values in rows)]
     if len(fit) != 1 or fit[0].wanted is None or not all(_in(fit[0].wanted, rowid) for rowid, _ in rows):
         scanned.unplaced += len(rows)  # no table, two it could be, or rows the rowid pass kept: not guessed
@@ -354,8 +482,16 @@ def _varint(b: bytes | mmap.mmap, at: int, end: int) -> tuple[int, int]:
     raise _Unreadable  # not reached: the ninth byte returns
 
 
-def _record(p: bytes, codec: str) -> tuple[object, ...]:
-    """The values of a record (header size, serial types, then the values): exactly the payload."""
+class _Span(NamedTuple):
+    kind: int  # its serial type
+    value: object
+    start: int  # its bytes in the payload
+    end: int
+
+
+def _spans(p: bytes, codec: str) -> list[_Span]:
+    """The values of a record (header size, serial types, then the values: exactly the payload), each
+    with its serial type and where its bytes are."""
     size, at = _varint(p, 0, len(p))
     if not at <= size <= len(p):
         raise _Unreadable
@@ -363,13 +499,14 @@ def _record(p: bytes, codec: str) -> tuple[object, ...]:
     while at < size:
         kind, at = _varint(p, at, size)
         kinds.append(kind)
-    values: list[object] = []
+    spans = []
     for kind in kinds:
-        value, at = _value(p, at, kind, codec)
-        values.append(value)
+        value, end = _value(p, at, kind, codec)
+        spans.append(_Span(kind, value, at, end))
+        at = end
     if at != len(p):
         raise _Unreadable
-    return tuple(values)
+    return spans
 
 
 def _value(p: bytes, at: int, kind: int, codec: str) -> tuple[object, int]:

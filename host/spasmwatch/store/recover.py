@@ -19,6 +19,8 @@ remains lost: the rows of a damaged leaf page, a row spilling onto overflow page
 broken, a page whose rows would fit two damaged tables (not guessed), every page when the
 freelist is damaged (a page it would have named may hold deleted rows) or the WAL cannot be
 checkpointed into the copy, and all of it when the first page (header, schema) is damaged.
+A row read off a cell that a write cut short left zeros in (pagescan.cut_rows: SQLite reads it
+without an error, its values past the cut zeros) is left out, and said.
 """
 
 from __future__ import annotations
@@ -75,6 +77,9 @@ class Recovered:
     # The file's columns each row needs that it lacks (dropped by hand), by table: column -> the value
     # put in each row, the one this version takes as not known (schema.NOT_KNOWN: events.confidence 0).
     filled: dict[str, dict[str, int]] = field(default_factory=dict)
+    # Rows read off cells a write cut short left zeros in (pagescan.cut_rows: values past the cut zeros),
+    # by table, their rowids: not kept (a device 'band\x00\x00\x00\x00', an event at 1970).
+    cut: dict[str, list[int]] = field(default_factory=dict)
 
     def not_kept(self, table: str, rowid: int | None, changed: frozenset[str]) -> None:
         """A row of ``table`` read that broke a constraint: in ``refused`` or ``misread`` (``changed``:
@@ -233,6 +238,7 @@ def _copy(src: sqlite3.Connection, dst: sqlite3.Connection, path: Path, version:
     result = Recovered(kept, columns_left=shape.read(src)[1], filled=filled)
     tables = [r[0] for r in dst.execute("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'")]
     changed = frozenset(n for t, n, _ in shape.of(src) - shape.of(dst) if t == "table")
+    cut = pagescan.cut_rows(copy, page_tables(src))
     dst.execute("BEGIN")
     kept_ids: dict[str, list[list[int]]] = {}  # by table, the rowids of the rows kept, in runs
     for table in tables:
@@ -245,8 +251,13 @@ def _copy(src: sqlite3.Connection, dst: sqlite3.Connection, path: Path, version:
         fill = filled.get(table, {})
         n, runs = 0, kept_ids.setdefault(table, [])
         for rowid, row in readable(src, table, cols, result.skipped):
+            if cut.holds(table, rowid, cols, row):
+                result.cut.setdefault(table, []).append(rowid)
+                continue
             added = _insert(dst, table, [*cols, *fill], (*row, *fill.values()))
-            if added is None:
+            if added is None and cut.headless(table, rowid):
+                result.cut.setdefault(table, []).append(rowid)
+            elif added is None:
                 result.not_kept(table, rowid, changed)
             elif added:
                 n += 1
@@ -317,12 +328,8 @@ def _scan_pages(
     if why:
         result.scan.refused = f"its WAL could not be written into it ({why})"
         return
-    tables, names = [], {}
-    for name, root in [("sqlite_schema", 1), *src.execute("SELECT name, rootpage FROM sqlite_master WHERE type = 'table'")]:
-        info = src.execute(f"PRAGMA table_info({name})").fetchall()
-        names[name] = [str(r[1]) for r in info]
-        wanted = _not_kept(kept_ids[name]) if name in kept_ids else None
-        tables.append(pagescan.Table(name, int(root), pagescan.columns(info), wanted))
+    tables = page_tables(src, kept_ids)
+    names = {t.name: [c.name for c in t.columns] for t in tables}
     have = {name: frozenset(str(r[1]) for r in dst.execute(f"PRAGMA table_info({name})")) for name in kept_ids}
     for table, row in pagescan.orphan_rows(copy, tables, result.scan):
         fill = result.filled.get(table, {})
@@ -331,6 +338,17 @@ def _scan_pages(
         if kept is None:
             result.not_kept(table, None, changed)
         result.found[table] = result.found.get(table, 0) + (kept or 0)
+
+
+def page_tables(src: sqlite3.Connection, kept_ids: dict[str, list[list[int]]] | None = None) -> list[pagescan.Table]:
+    """Every table of the file on ``src`` (sqlite_schema too) for pagescan.py, the rowids each wants
+    those ``kept_ids`` leaves out (a table it does not name: none wanted; also 'store restore', carry.py)."""
+    tables = []
+    for name, root in [("sqlite_schema", 1), *src.execute("SELECT name, rootpage FROM sqlite_master WHERE type = 'table'")]:
+        info = src.execute(f"PRAGMA table_info({name})").fetchall()
+        wanted = _not_kept(kept_ids[name]) if kept_ids and name in kept_ids else None
+        tables.append(pagescan.Table(name, int(root), pagescan.columns(info), wanted))
+    return tables
 
 
 def _of_new_store(have: frozenset[str], cols: list[str], row: Sequence[object]) -> tuple[list[str], list[object]]:
