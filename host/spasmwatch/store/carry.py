@@ -27,7 +27,7 @@ import sqlite3
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from spasmwatch.store import pagescan
+from spasmwatch.store import pagescan, shape
 from spasmwatch.store._db import reading_uri
 from spasmwatch.store.recover import Skipped, header_size, page_tables, readable, readable_copy, remake_devices, remove_with_sides
 
@@ -81,12 +81,13 @@ def carry(replaced: Path, into: Path) -> Carried:
     return result
 
 
+# Names folded (shape.folded): SQLite's are case-blind, a table made again by hand as NOTES is notes.
 def _tables(conn: sqlite3.Connection) -> set[str]:
-    return {str(r[0]) for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    return {shape.folded(str(r[0])) for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
 
 
 def _columns(conn: sqlite3.Connection, table: str) -> list[str]:
-    return [str(r[1]) for r in conn.execute(f"PRAGMA table_info({table})")]
+    return [shape.folded(str(r[1])) for r in conn.execute(f"PRAGMA table_info({table})")]
 
 
 def _carry_all(src: sqlite3.Connection, dst: sqlite3.Connection, source: Path, result: Carried) -> None:

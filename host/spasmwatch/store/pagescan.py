@@ -36,6 +36,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import NamedTuple
 
+from spasmwatch.store.shape import folded
+
 HEADER_BYTES = 100  # the file header, before page 1's b-tree header
 TABLE_INTERIOR, TABLE_LEAF = 0x05, 0x0D  # b-tree page flags
 LOCK_BYTE_AT = 1 << 30  # SQLite's lock-byte page (files over 1 GiB): never holds data
@@ -184,7 +186,7 @@ class Cut:
 
     def holds(self, table: str, rowid: int, cols: Sequence[str], row: Sequence[object]) -> bool:
         """Whether ``row``, the values of ``cols`` SQLite read at ``rowid`` of ``table``, is a cut cell's."""
-        read = dict(zip(cols, row))
+        read = dict(zip(map(folded, cols), row))  # (names are case-blind: the file's table may name them otherwise)
         cells = self.rows.get(table, {}).get(rowid, [])
         return any(cell is not None and all(read.get(c, v) == v for c, v in cell.items()) for cell in cells)
 
@@ -252,7 +254,7 @@ def _cut_cells(f: _File, n: int, cols: Sequence[Column]) -> Iterator[tuple[int, 
                 yield rowid, None
             continue
         if _cut(payload, spans, cols):
-            yield rowid, {c.name: rowid if c.rowid_alias else s.value for c, s in zip(cols, spans)}
+            yield rowid, {folded(c.name): rowid if c.rowid_alias else s.value for c, s in zip(cols, spans)}
 
 
 def _cut(p: bytes, spans: Sequence[_Span], cols: Sequence[Column]) -> bool:

@@ -243,9 +243,9 @@ def _copy(src: sqlite3.Connection, dst: sqlite3.Connection, path: Path, version:
     kept_ids: dict[str, list[list[int]]] = {}  # by table, the rowids of the rows kept, in runs
     for table in tables:
         # Those the file has: a table or column dropped by hand (shape.unproven) is left empty, as its step makes it.
-        have = {r[1] for r in src.execute(f"PRAGMA table_info({table})")}
+        have = {shape.folded(str(r[1])) for r in src.execute(f"PRAGMA table_info({table})")}  # (names are case-blind)
         info = dst.execute(f"PRAGMA table_info({table})").fetchall()
-        cols = [r[1] for r in info if r[1] in have]
+        cols = [r[1] for r in info if shape.folded(r[1]) in have]
         if not cols:
             continue
         fill = filled.get(table, {})
@@ -346,8 +346,8 @@ def page_tables(src: sqlite3.Connection, kept_ids: dict[str, list[list[int]]] | 
     tables = []
     for name, root in [("sqlite_schema", 1), *src.execute("SELECT name, rootpage FROM sqlite_master WHERE type = 'table'")]:
         info = src.execute(f"PRAGMA table_info({name})").fetchall()
-        wanted = _not_kept(kept_ids[name]) if kept_ids and name in kept_ids else None
-        tables.append(pagescan.Table(name, int(root), pagescan.columns(info), wanted))
+        wanted = _not_kept(kept_ids[shape.folded(name)]) if kept_ids and shape.folded(name) in kept_ids else None
+        tables.append(pagescan.Table(shape.folded(name), int(root), pagescan.columns(info), wanted))
     return tables
 
 
@@ -356,7 +356,7 @@ def _of_new_store(have: frozenset[str], cols: list[str], row: Sequence[object]) 
     that the new store's table has (``have``), and their values: one added by hand is not copied (named
     in ``Recovered.columns_left``), as in the rowid pass. Until the review of 2026-12-06's host changes
     it was: 'table events has no column named mine', recover ended in a traceback."""
-    kept = [(c, v) for c, v in zip(cols, row) if c in have]
+    kept = [(c, v) for c, v in zip(cols, row) if shape.folded(c) in have]
     return [c for c, _ in kept], [v for _, v in kept]
 
 

@@ -11,7 +11,9 @@ as the table they were added to (``read``; docs/store.md, "A store's version cha
 from __future__ import annotations
 
 import functools
+import re
 import sqlite3
+import string
 from typing import NamedTuple
 
 from spasmwatch.store.schema import MARKER_VERSION, MIGRATIONS, NOT_KNOWN, REMADE_EMPTY
@@ -94,7 +96,7 @@ def _added_to(base: str, sql: str) -> list[str]:
             return []
         for definition in _definitions(sql, have[len(ours):]):
             conn.execute(f"ALTER TABLE {name} ADD COLUMN {definition}")
-        made = " ".join(str(conn.execute("SELECT sql FROM sqlite_master WHERE type = 'table'").fetchone()[0]).split())
+        made = " ".join(folded(str(conn.execute("SELECT sql FROM sqlite_master WHERE type = 'table'").fetchone()[0])).split())
         return have[len(ours):] if made == sql else []
     except sqlite3.Error:  # (a definition ADD COLUMN refuses: a key, a NOT NULL with no default, not a column)
         return []
@@ -151,8 +153,26 @@ def _top_level(body: str) -> list[str]:
 
 
 def _objects(conn: sqlite3.Connection) -> Shape:
+    """The objects on ``conn``, their names and SQL ``folded``: a table made again as NOTES, an index
+    ON Notes, a column renamed WALL_S are spasmwatch's own (until the review of 2026-12-07 they were
+    compared as written: the first 'missing', the store refused as damaged)."""
     rows = conn.execute("SELECT type, name, sql FROM sqlite_master WHERE name NOT LIKE 'sqlite!_%' ESCAPE '!'")
-    return frozenset((str(t), str(n), " ".join(str(sql).split())) for t, n, sql in rows)
+    return frozenset((str(t), folded(str(n)), " ".join(folded(str(sql)).split())) for t, n, sql in rows)
+
+
+# What SQLite's names are blind to: the case of ASCII letters alone (sqlite.org/lang_expr.html: 'É' is not 'é').
+_ASCII_LOWER = str.maketrans(string.ascii_uppercase, string.ascii_lowercase)
+# A string literal ('it''s'), and what may hold a quote that starts none: a quoted name ("a'b", [a'b],
+# `a'b`), a comment (-- don't). Cut apart by re.split, they are its odd parts.
+_LITERAL_OR_NOT = re.compile(r"""('(?:[^']|'')*'|"(?:[^"]|"")*"|`(?:[^`]|``)*`|\[[^\]]*\]|--[^\n]*|/\*.*?\*/)""", re.S)
+
+
+def folded(sql: str) -> str:
+    """``sql`` (or a name) with its ASCII letters in lower case but in its string literals: SQLite's
+    keywords and names, quoted or not, are case-blind, a literal is not (CHECK (kind IN ('video')) is
+    no CHECK (kind IN ('VIDEO')))."""
+    parts = _LITERAL_OR_NOT.split(sql)
+    return "".join(p if i % 2 and p.startswith("'") else p.translate(_ASCII_LOWER) for i, p in enumerate(parts))
 
 
 class Proven(NamedTuple):
@@ -291,7 +311,7 @@ def needed_gone(conn: sqlite3.Connection, version: int) -> list[tuple[str, str]]
     named (left empty, as its step makes it)."""
     out = []
     for t, name, sql in sorted(shapes()[version]):
-        have = {str(r[1]) for r in conn.execute(f"PRAGMA table_info({name})")} if t == "table" else set()
+        have = {folded(str(r[1])) for r in conn.execute(f"PRAGMA table_info({name})")} if t == "table" else set()
         if have:
             out += [(name, c) for c in _needed(sql) if c not in have]
     return out
