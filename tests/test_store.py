@@ -1284,15 +1284,66 @@ def test_a_step_adding_a_column_someone_added_by_hand_says_so_naming_table_colum
     said = str(refused.value)
     assert said.startswith(f"{path}: schema step {SCHEMA_VERSION + 1} adds column mood to table notes, but the table has a column "
                            "of that name already (added by hand?)"), said
-    fix = f"sqlite3 {path} 'ALTER TABLE notes RENAME COLUMN mood TO mood_by_hand'"
+    fix = f"spasmwatch store rename-column --db {path} notes mood mood_by_hand"
     assert fix in said and f"left at schema version {SCHEMA_VERSION}" in said, said
     assert path.read_bytes() == before
-    with contextlib.closing(sqlite3.connect(path, isolation_level=None)) as c:
-        c.execute("ALTER TABLE notes RENAME COLUMN mood TO mood_by_hand")
+    assert cli.main(fix.split()[1:]) == 0  # (the command the message gives: no sqlite3 needed)
     with Store(path) as st:
         assert st.schema_version == SCHEMA_VERSION + 1 and [e.seq for e in st.events(DEV)] == seqs and st.store_id == made
     with contextlib.closing(sqlite3.connect(path)) as c:
         assert c.execute("SELECT mood, mood_by_hand FROM notes").fetchall() == [(None, "theirs")]
+
+
+def test_store_rename_column_renames_a_column_added_by_hand_and_refuses_spasmwatch_s_own(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """'spasmwatch store rename-column', the way out the message of a step stopped by a column added by
+    hand names (a Raspberry Pi has no sqlite3 to run ALTER TABLE with): the column renamed in one
+    transaction, its values kept, with the daemon's lock held; refused, the store untouched, for a
+    column of spasmwatch's own at the store's version (its reads and writes name it), a table or
+    column the store has not (naming those it has), a name the table has already, a damaged store,
+    and while a daemon runs on it. Names are case-blind, as SQLite's. Old code: no such command."""
+    from spasmwatch.daemon.lock import one_daemon
+
+    path = tmp_path / "sw.db"
+    _, made = _hand_edited(path, "ALTER TABLE notes ADD COLUMN mood TEXT", "UPDATE notes SET mood = 'theirs'")
+    before = path.read_bytes()
+
+    def renamed(*args: str) -> tuple[int, str, str]:
+        rc = cli.main(["store", "rename-column", "--db", str(path), *args])
+        out = capsys.readouterr()
+        return rc, out.out, out.err
+
+    for args, said in [
+        (("notes", "text", "words"), "column text of table notes is spasmwatch's own (its reads and writes name it): not renamed"),
+        (("notes", "moood", "x"), "table notes has no column moood (its columns: id, wall_s, kind, text, device, by, mood)"),
+        (("nots", "mood", "x"), "no table nots in the store (spasmwatch's tables: "),
+        (("notes", "mood", "KIND"), "table notes has a column KIND already: choose another name"),
+        (("notes", "mood", ""), "the new name is empty"),
+    ]:
+        rc, out, err = renamed(*args)
+        assert (rc, out) == (2, "") and said in err and "nothing was changed" in err, err
+    with one_daemon(path):
+        rc, _, err = renamed("notes", "mood", "mood_by_hand")
+    assert rc == 2 and "another spasmwatch daemon is using" in err, err
+    assert path.read_bytes() == before
+    rc, out, err = renamed("NOTES", "Mood", "mood_by_hand")
+    assert (rc, err) == (0, "") and out == f"{path}: column mood of table notes renamed mood_by_hand, its values kept\n", out
+    with contextlib.closing(sqlite3.connect(path)) as c:
+        assert c.execute("SELECT text, mood_by_hand FROM notes").fetchall() == [("kept", "theirs")]
+    with Store(path) as st:
+        assert st.store_id == made and [n.text for n in st.notes()] == ["kept"]
+    damaged = tmp_path / "damaged.db"
+    _hand_edited(damaged, "ALTER TABLE notes ADD COLUMN mood TEXT")
+    with contextlib.closing(sqlite3.connect(damaged)) as c:
+        (root,) = c.execute("SELECT rootpage FROM sqlite_schema WHERE name = 'events'").fetchone()
+    with open(damaged, "r+b") as f:
+        f.seek((root - 1) * 4096)
+        f.write(b"\xde\xad\xbe\xef" * 1024)
+    was = damaged.read_bytes()
+    assert cli.main(["store", "rename-column", "--db", str(damaged), "notes", "mood", "mood_by_hand"]) == 2
+    err = capsys.readouterr().err
+    assert "is damaged" in err and f"'spasmwatch store recover --db {damaged}'" in err and damaged.read_bytes() == was, err
 
 
 def test_a_step_adding_a_column_someone_added_by_hand_as_a_generated_one_says_so_too(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -1307,7 +1358,7 @@ def test_a_step_adding_a_column_someone_added_by_hand_as_a_generated_one_says_so
     monkeypatch.setattr(_db, "SCHEMA_VERSION", SCHEMA_VERSION + 1)
     with pytest.raises(StoreError) as refused:
         Store(path)
-    assert f"sqlite3 {path} 'ALTER TABLE notes RENAME COLUMN mood TO mood_by_hand'" in str(refused.value), str(refused.value)
+    assert f"spasmwatch store rename-column --db {path} notes mood mood_by_hand" in str(refused.value), str(refused.value)
 
 
 def test_store_recover_says_the_columns_added_by_hand_it_could_not_keep(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

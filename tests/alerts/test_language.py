@@ -81,7 +81,7 @@ RECOVER = "\"spasmwatch store recover --db '/media/usb disk/spasmwatch.db'\""
 FIXES = (
     (BandFault.STORE_DAMAGED, "copy", "\"spasmwatch store new --db '/media/usb disk/spasmwatch.db'\""),
     (BandFault.STORE_DAMAGED, "backup", "\"spasmwatch store restore --db '/media/usb disk/spasmwatch.db' --from latest\""),
-    (BandFault.STORAGE_FAILING, "rename", "\"sqlite3 /media/usb/spasmwatch.db 'ALTER TABLE notes RENAME COLUMN mood TO mood_by_hand'\""),
+    (BandFault.STORAGE_FAILING, "rename", "\"spasmwatch store rename-column --db '/media/usb disk/spasmwatch.db' notes mood mood_by_hand\""),
 )
 
 

@@ -408,7 +408,7 @@ def test_a_damaged_store_names_on_the_band_card_the_command_that_recovers_the_da
       "Events file lost data no repair restores: stop spasmwatch, put back a copy made before, or move the file aside and run "),
      ("store_damaged", "backup", "\"spasmwatch store restore --db '/media/usb disk/spasmwatch.db' --from latest\"",
       "Events file lost data no repair restores: stop spasmwatch, put back its latest daily backup with "),
-     ("storage_failing", "rename", "\"sqlite3 /media/usb/spasmwatch.db 'ALTER TABLE notes RENAME COLUMN mood TO mood_by_hand'\"",
+     ("storage_failing", "rename", "\"spasmwatch store rename-column --db '/media/usb disk/spasmwatch.db' notes mood mood_by_hand\"",
       "Events file has a column added by hand that this version adds: stop spasmwatch, run ")],
     ids=["copy", "backup", "rename"],
 )  # fmt: skip

@@ -1,7 +1,8 @@
 """``spasmwatch store check`` / ``store recover`` / ``store new`` / ``store adopt`` / ``store backups``
-/ ``store restore``: is the store sound, a way out when it is damaged, a new one where one was moved
-away on purpose, the store found at the path taken as the daemon's (a different store than the one
-it opened there), and the daemon's daily copies of it listed and one put back.
+/ ``store restore`` / ``store rename-column``: is the store sound, a way out when it is damaged, a new
+one where one was moved away on purpose, the store found at the path taken as the daemon's (a
+different store than the one it opened there), the daemon's daily copies of it listed and one put
+back, and a column added by hand renamed (a newer version's step adds one of its name).
 
 A store damaged on disk (a bad sector, a file cut short) is refused by the daemon, which never
 writes into it (docs/store.md, "A damaged store"). ``recover`` copies every row that can still
@@ -47,6 +48,10 @@ def register(sub: Any) -> None:
     back = _action(acts, "restore", run_restore, "put a backup of the store in its place (the daemon stopped); the file there is kept")
     back.add_argument("--from", dest="source", required=True, metavar="BACKUP",
                       help="'latest', a name 'store backups' lists, or the path of a copy")  # fmt: skip
+    ren = _action(acts, "rename-column", run_rename_column, "rename a column added by hand to a table of the store (the daemon stopped)")
+    ren.add_argument("table", metavar="TABLE", help="the table it was added to (notes, events, ...)")
+    ren.add_argument("column", metavar="COLUMN", help="the column added by hand")
+    ren.add_argument("new_name", metavar="NEW_NAME", help="its new name (COLUMN_by_hand, as the message that names this command says)")
 
 
 def _action(acts: Any, name: str, func: Callable[[argparse.Namespace], int], help: str, description: str | None = None) -> Any:
@@ -186,6 +191,84 @@ def run_recover(args: argparse.Namespace) -> int:
     except StoreInUse as e:
         raise SpasmwatchError(in_use(e)) from None
     return 1 if refused else 0  # (rows or columns read but not kept: a script must not take the recovery as whole)
+
+
+def run_rename_column(args: argparse.Namespace) -> int:
+    """Rename a column someone added by hand to one of the store's tables, its values kept under the new
+    name: the way on when a step of a newer spasmwatch adds a column of its name (the store is refused
+    until then; docs/store.md, "A store's version changed by hand"), on a computer without the sqlite3
+    tool (a Raspberry Pi's). One ALTER TABLE, in one transaction: all of it or nothing. Refused, nothing
+    changed, while a daemon runs on the store, for a damaged store, for spasmwatch's own columns (its
+    reads and writes name them), and for a new name the table has or a step of this version gives it."""
+    from spasmwatch.commands.service import in_use
+    from spasmwatch.daemon.lock import StoreInUse, one_daemon
+
+    path = _existing(store_path_of(args))
+    try:
+        with one_daemon(path):  # no daemon may open the store meanwhile
+            found = _damage(path)
+            if found != ["ok"]:
+                raise SpasmwatchError(f"{path}: the store is damaged ({found[0]}): nothing was changed. {recover_hint(path)}")
+            table, column = _renamed(path, args.table, args.column, args.new_name)
+    except StoreInUse as e:
+        raise SpasmwatchError(in_use(e)) from None
+    print(f"{path}: column {column} of table {table} renamed {args.new_name}, its values kept")
+    return 0
+
+
+def _renamed(path: Path, table: str, column: str, new: str) -> tuple[str, str]:
+    """``column`` of ``table`` (names case-blind, as SQLite's) renamed ``new`` in the store at ``path``;
+    the table's and the column's names as the store writes them. SpasmwatchError, nothing changed, for
+    what ``run_rename_column`` refuses."""
+    conn = sqlite3.connect(path, isolation_level=None)
+    try:
+        version = int(conn.execute("PRAGMA user_version").fetchone()[0])
+        if version > SCHEMA_VERSION:
+            raise SpasmwatchError(f"{path}: a newer spasmwatch's store (schema version {version}): its columns are not known to this "
+                                  "version; nothing was changed")  # fmt: skip
+        version = max(version, shape.reached(shape.of(conn)))  # (a header set back by hand: as far as its tables went)
+        ours = sorted(t for t in _store_tables(conn) if shape.columns_of(t, SCHEMA_VERSION))
+        name = shape.folded(table)
+        if name not in ours:
+            raise SpasmwatchError(f"{path}: no table {table} in the store (spasmwatch's tables: {', '.join(ours)}); nothing was changed")
+        have = [str(r[1]) for r in conn.execute(f"PRAGMA table_xinfo({name})")]
+        found = [c for c in have if shape.folded(c) == shape.folded(column)]
+        refused = _rename_refused(name, column, new, have, version)
+        if refused is None and not found:
+            refused = f"table {name} has no column {column} (its columns: {', '.join(have)})"
+        if refused is not None:
+            raise SpasmwatchError(f"{path}: {refused}; nothing was changed")
+        try:
+            conn.execute(f"ALTER TABLE {name} RENAME COLUMN {_quoted(found[0])} TO {_quoted(new)}")
+        except sqlite3.Error as e:  # (a view or trigger added by hand that names it, and no longer parses: SQLite refuses)
+            raise SpasmwatchError(f"{path}: SQLite refused the rename ({e}); nothing was changed") from e
+        return name, found[0]
+    finally:
+        conn.close()
+
+
+def _store_tables(conn: sqlite3.Connection) -> list[str]:
+    """The store's tables, their names folded (shape.folded: as spasmwatch's steps write them)."""
+    return [shape.folded(str(r[0])) for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")]
+
+
+def _rename_refused(table: str, column: str, new: str, have: list[str], version: int) -> str | None:
+    """Why ``column`` of spasmwatch's ``table`` (columns ``have``) at schema ``version`` may not be
+    renamed ``new``; None: it may (a column of ``have`` by that name, case-blind, given)."""
+    if shape.folded(column) in map(shape.folded, shape.columns_of(table, version)):
+        return f"column {column} of table {table} is spasmwatch's own (its reads and writes name it): not renamed"
+    if not new.strip():
+        return "the new name is empty"
+    if shape.folded(new) in map(shape.folded, have):
+        return f"table {table} has a column {new} already: choose another name"
+    if shape.folded(new) in map(shape.folded, shape.columns_of(table, SCHEMA_VERSION)):
+        return f"a step of this spasmwatch adds a column {new} to table {table}: choose another name"
+    return None
+
+
+def _quoted(name: str) -> str:
+    """A column's name as SQL quotes it (a name added by hand may hold a space or a quote)."""
+    return '"' + name.replace('"', '""') + '"'
 
 
 def run_new(args: argparse.Namespace) -> int:

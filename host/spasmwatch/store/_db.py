@@ -549,12 +549,13 @@ def _check_added(conn: sqlite3.Connection, path: Path, version: int, stmt: str) 
     table, column = added.group(1), added.group(2)
     if not any(str(r[1]).lower() == column.lower() for r in conn.execute(f"PRAGMA table_xinfo({table})")):  # (generated ones too)
         return
-    rename = f"sqlite3 {shlex.quote(os.path.abspath(path))} 'ALTER TABLE {table} RENAME COLUMN {column} TO {column}_by_hand'"
+    # (spasmwatch's own command, not sqlite3's ALTER TABLE: a Raspberry Pi has no sqlite3 tool)
+    rename = store_command("rename-column", path, f"{table} {column} {column}_by_hand")
     raise StoreError(
         f"{path}: schema step {version + 1} adds column {column} to table {table}, but the table has a column of that name "
         f"already (added by hand?): the store was left at schema version {version}, nothing of that step written. With the daemon "
         f"stopped, give that column another name ({rename}): its values are kept under it, and the next start migrates the store",
-        fix=Fix(RENAME, in_quotes(rename)),
+        fix=Fix(RENAME, rename),
     )
 
 

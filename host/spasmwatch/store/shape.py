@@ -304,6 +304,21 @@ def _unique(conn: sqlite3.Connection, table: str, index: str) -> bool:
     return any(str(r[1]) == index and r[2] for r in conn.execute(f"PRAGMA index_list({table})"))
 
 
+@functools.cache
+def columns_of(table: str, version: int) -> tuple[str, ...]:
+    """The columns of spasmwatch's ``table`` as the steps up to ``version`` make it (none: no such table
+    then): those its reads and writes name."""
+    sql = [s for t, n, s in shapes()[version] if (t, n) == ("table", table)]
+    if not sql:
+        return ()
+    conn = sqlite3.connect(":memory:")
+    try:
+        conn.execute(sql[0])
+        return tuple(str(r[1]) for r in conn.execute(f"PRAGMA table_xinfo({table})"))
+    finally:
+        conn.close()
+
+
 def needed_gone(conn: sqlite3.Connection, version: int) -> list[tuple[str, str]]:
     """(table, column) of the columns that each row of a table of ``version`` needs (NOT NULL, no
     default, not the rowid) that the file's table of that name lacks (dropped by hand): 'store
