@@ -261,7 +261,7 @@ def _cut(p: bytes, spans: Sequence[_Span], cols: Sequence[Column]) -> bool:
     """Whether record ``p`` ends in the zeros of a write cut short (its page's bytes past the cut as a
     fresh block reads): a run of zero bytes to its end that holds a value SQLite never writes as zeros
     (``_never_zeros``) or ends a text in NULs (the cut within it). A record may end in zero bytes of its
-    own (1.7e9 as an 8-byte REAL ends in 3): no proof. ``cols``: its table's columns (() not known)."""
+    own (1796602025.5 as an 8-byte REAL ends in 2): no proof. ``cols``: its table's columns (() not known)."""
     for i in range(len(spans) - 1, -1, -1):
         s = spans[i]
         if any(p[s.start : s.end]):
