@@ -16,7 +16,10 @@ test_stop_deadline_is_below_the_unit_s_stop_timeout.
 from __future__ import annotations
 
 import asyncio
+import os
 import signal
+import subprocess
+import sys
 from pathlib import Path
 
 from daemonproc import HUNG_DEVICE, hung_write_script, stopped_while_hung
@@ -62,3 +65,42 @@ def test_a_channel_s_command_does_not_inherit_the_daemon_s_blocked_stop_signals(
     finally:
         signal.pthread_sigmask(signal.SIG_SETMASK, old)
     assert code == 0 and out.split() == ["SigBlk:", "0000000000000000"], out
+
+
+# A channel's command started while another thread holds a lock that Python run in the forked child
+# would take: an at-fork hook stands for what the interpreter and its libraries run there (a
+# preexec_fn ran them: PyOS_AfterFork_Child), the lock for one held at the fork (logging's, an
+# import's, a library's), and such a child never reaches its exec. Its own process: the hook stays.
+_SPAWN_WHILE_HELD = """
+import asyncio, os, signal, sys, threading
+from spasmwatch.alerts.channels import _proc
+from spasmwatch.daemon.stopping import STOP_SIGNALS
+
+held, taken = threading.Lock(), threading.Event()
+os.register_at_fork(after_in_child=held.acquire)
+signal.pthread_sigmask(signal.SIG_BLOCK, STOP_SIGNALS)  # as 'spasmwatch run' has them, before its threads
+
+def holder():
+    with held:
+        taken.set()
+        threading.Event().wait()
+
+threading.Thread(target=holder, daemon=True).start()
+taken.wait()
+print(asyncio.run(_proc.run(["true"], float(sys.argv[1]))))
+"""
+
+
+def test_a_channel_s_command_starts_while_another_thread_holds_a_lock_no_python_runs_in_the_child() -> None:
+    """The alarm's player starts (exit 0) with no Python run between its fork and exec. Old code (a
+    preexec_fn, which runs the at-fork hooks in the child): the child waited for the lock for ever,
+    and the parent, in subprocess's wait for the child's exec, with it: the event loop itself hung
+    (no alarm, no stop: not ended STOP_S * 3 after its start, then killed by the test)."""
+    with subprocess.Popen([sys.executable, "-c", _SPAWN_WHILE_HELD, "5"], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                          text=True, start_new_session=True) as proc:  # fmt: skip
+        try:
+            out, _ = proc.communicate(timeout=STOP_S * 3)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)  # the hung child too
+            raise AssertionError(f"not ended {STOP_S * 3:g} s after its start: {proc.communicate()[0]}") from None
+    assert proc.returncode == 0 and out.strip() == "(0, '')", out

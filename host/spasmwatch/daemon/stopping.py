@@ -6,7 +6,8 @@ stalled disk never handled SIGTERM, and a Python ``signal.signal`` handler runs 
 main thread's bytecodes, never while it waits in SQLite's C code. So SIGTERM and SIGINT are blocked
 in every thread (the mask is set before any thread starts; threads inherit it) and taken by a
 thread of their own (``sigwait``), which arms the deadline whatever the loop does, then passes the
-stop on to the loop. Children inherit the mask: ``unblocked_in_child`` gives them the default one.
+stop on to the loop. Children inherit the mask: a channel's command is started with none blocked
+(alerts/channels/_proc.py, by posix_spawn: no Python in the forked child).
 """
 
 from __future__ import annotations
@@ -29,11 +30,6 @@ def stop_deadline_s() -> float:
     from spasmwatch.commands.service import stop_timeout_s
 
     return float(stop_timeout_s() - K.STOP_DEADLINE_EARLY_S)
-
-
-def unblocked_in_child() -> None:
-    """A child's ``preexec_fn``: the signal mask a program expects (none blocked), not the daemon's."""
-    signal.pthread_sigmask(signal.SIG_SETMASK, ())
 
 
 class StopSignals:
