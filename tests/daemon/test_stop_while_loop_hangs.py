@@ -104,3 +104,17 @@ def test_a_channel_s_command_starts_while_another_thread_holds_a_lock_no_python_
             os.killpg(proc.pid, signal.SIGKILL)  # the hung child too
             raise AssertionError(f"not ended {STOP_S * 3:g} s after its start: {proc.communicate()[0]}") from None
     assert proc.returncode == 0 and out.strip() == "(0, '')", out
+
+
+def test_a_channel_s_command_gets_no_file_the_daemon_inherited_open() -> None:
+    """Only stdin, stdout and stderr (subprocess's close_fds): a player holding an inherited pipe's
+    end kept that pipe's reader from its end. Without the closes (posix_spawn's own), the pipe's
+    inheritable end was open in the child."""
+    r, w = os.pipe()
+    os.set_inheritable(w, True)  # as one the daemon inherited from a shell
+    try:
+        code, out = asyncio.run(_proc.run(["sh", "-c", "exec ls /proc/self/fd"], 10.0))
+    finally:
+        os.close(r)
+        os.close(w)
+    assert code == 0 and sorted(out.split()) == ["0", "1", "2", "3"], out  # 3: ls's listing of the folder
