@@ -20,14 +20,15 @@ import os
 import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
-from daemonproc import HUNG_DEVICE, hung_write_script, stopped_while_hung
+from daemonproc import UP_S, HUNG_DEVICE, ended_after_sigterm, hung_write_script, logged, stopped_while_hung, wait_while_up
 
 from spasmwatch.alerts.channels import _proc
 from spasmwatch.commands.service import stop_timeout_s
 from spasmwatch.daemon import consts as K
-from spasmwatch.daemon.stopping import STOP_SIGNALS, stop_deadline_s
+from spasmwatch.daemon.stopping import STOP_SIGNALS, cut_short_record, stop_deadline_s
 from spasmwatch.store import Store
 
 DEADLINE_S = 2.0  # the test's stop deadline
@@ -39,7 +40,11 @@ _RUN = hung_write_script("hang(store)", prelude="from spasmwatch.daemon import s
 
 
 def test_a_stop_while_the_loop_hangs_in_a_store_write_ends_at_the_deadline_with_the_stacks(tmp_path: Path) -> None:
-    """Old code: the loop never handled SIGTERM; not ended STOP_S after it (killed by the test)."""
+    """Old code: the loop never handled SIGTERM; not ended STOP_S after it (killed by the test).
+    The reason and the stacks are recorded beside the store too, which 'status' and a command
+    finding no daemon say until a stop ends cleanly. Until then only the log said it, and systemd
+    says exit 3 as "status=3/NOTIMPLEMENTED"; a 'systemctl stop' is not restarted (Restart=always
+    restarts any other end, exit 3 too)."""
     code, said, db = stopped_while_hung(tmp_path, _RUN, STOP_S)
     assert code == K.STOP_DEADLINE_EXIT, said
     assert f"not ended {DEADLINE_S:g} s after SIGTERM" in said, said
@@ -47,6 +52,23 @@ def test_a_stop_while_the_loop_hangs_in_a_store_write_ends_at_the_deadline_with_
     with Store.open_readonly(db) as s:
         assert s.integrity_check() == "ok"
         assert sorted(e.seq for e in s.events(HUNG_DEVICE)) == list(range(6))  # seq 6 never committed
+    record = cut_short_record(db)
+    kept = record.read_text()
+    assert kept.startswith(f"not ended {DEADLINE_S:g} s after SIGTERM: a call hangs") and " in hang\n" in kept, kept
+    assert str(record) in said, said  # the log names it
+    config = tmp_path / "config.toml"
+    status = [sys.executable, "-m", "spasmwatch", "status", "--config", str(config)]
+    nobody = subprocess.run(status, capture_output=True, text=True, timeout=UP_S)  # the service failed ('systemctl stop')
+    assert nobody.returncode == 2 and "is 'spasmwatch run' running? (its last stop was cut short at " in nobody.stderr, nobody.stderr
+    assert f": not ended {DEADLINE_S:g} s after SIGTERM: a call hangs" in nobody.stderr and str(record) in nobody.stderr, nobody.stderr
+    log = tmp_path / "again.log"
+    with logged([sys.executable, "-m", "spasmwatch", "run", "--config", str(config)], log) as proc:  # as Restart= starts it
+        wait_while_up(proc, log, time.monotonic() + UP_S, lambda: "spasmwatch daemon up" in log.read_text())
+        up = subprocess.run(status, capture_output=True, text=True, timeout=UP_S)
+        assert "\nLAST STOP CUT SHORT at " in "\n" + up.stdout and str(record) in up.stdout, up.stdout + up.stderr
+        assert ended_after_sigterm(proc, log, STOP_S) == 0, log.read_text()  # a clean stop
+    assert not record.exists()
+    assert "cut short" not in subprocess.run(status, capture_output=True, text=True, timeout=UP_S).stderr
 
 
 def test_stop_deadline_is_below_the_unit_s_stop_timeout() -> None:

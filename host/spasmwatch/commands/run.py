@@ -45,14 +45,17 @@ def run(args: argparse.Namespace) -> int:
     level = (args.log_level or cfg.daemon.log_level).upper()
     logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     path = args.config or default_config_path()  # what SIGHUP reloads (config_of read this one)
-    stop_signals = stopping.StopSignals(stopping.stop_deadline_s())
+    store = cfg.store_path()
+    stop_signals = stopping.StopSignals(stopping.stop_deadline_s(), store)
     stop_signals.start()  # before any thread: each inherits its mask
     try:
-        return asyncio.run(serve(cfg, _clock(args.sim_time_scale), config_path=Path(path), stop_signals=stop_signals))
+        code = asyncio.run(serve(cfg, _clock(args.sim_time_scale), config_path=Path(path), stop_signals=stop_signals))
     except StoreInUse as e:  # which daemon, and how to stop it: the lock says, the service knows
         from spasmwatch.commands.service import in_use
 
         raise SpasmwatchError(in_use(e)) from None
+    stopping.cleared(store)  # not after a crash, nor by a daemon refused the store (the record is its holder's)
+    return code
 
 
 def _clock(spec: str | None) -> Clock | None:

@@ -18,8 +18,8 @@ from typing import Any
 from urllib.parse import quote, urlsplit
 
 from spasmwatch.alerts.messages import last_known
-from spasmwatch.commands._daemon import add_config_arg, api, daemon_config_of, after_waking, hm
-from spasmwatch.config import Http, default_config_path, existing_config, is_loopback
+from spasmwatch.commands._daemon import add_config_arg, api, daemon_config_of, after_waking, hm, last_stop_note
+from spasmwatch.config import Config, Http, default_config_path, existing_config, is_loopback
 from spasmwatch.daemon.flap import span
 from spasmwatch.daemon.rawkeep import size_text
 from spasmwatch.words import cmd, in_quotes, visible
@@ -45,7 +45,7 @@ def run(args: argparse.Namespace) -> int:
         json.dump(st, sys.stdout, indent=2)
         sys.stdout.write("\n")
         return code
-    for line in store_lines(st):
+    for line in store_lines(st) + stop_lines(st, cfg):
         print(line)
     for b in st["bands"]:
         print("\n".join(visible(line) for line in band_lines(b, args.config, st["now"])))  # a band names itself
@@ -154,6 +154,14 @@ def store_lines(st: dict[str, Any]) -> list[str]:
         return []
     return [f"STORE NOT OPEN since {hm(store['since'])}: {store['error']}",
             f"  alarms go on; each band keeps its events in its flash until the store opens (tried again every {store['retry_s']:g} s)"]  # fmt: skip
+
+
+def stop_lines(st: dict[str, Any], cfg: Config) -> list[str]:
+    """The daemon's last stop, when it was cut short at its deadline (``last_stop_note``): the
+    engineer's to read, past, so not in the exit status. The store of the daemon answering (.get:
+    one from before the field: the config's)."""
+    last = last_stop_note(Path(st.get("store_path") or cfg.store_path()))
+    return [] if last is None else [f"LAST STOP CUT SHORT at {last}"]
 
 
 def config_lines(st: dict[str, Any], restart: str, config: str | None = None) -> list[str]:

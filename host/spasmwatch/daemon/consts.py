@@ -313,6 +313,11 @@ STOP_DEADLINE_EXIT = 3
 # If the deadline's own thread cannot run (the GIL held by a hung call), faulthandler's C timer
 # dumps the stacks and exits (status 1) this long (s) after the deadline, still before the kill.
 STOP_BACKSTOP_S = 2
+# A stop cut short also writes its reason and the stacks beside the store (stopping.cut_short_record,
+# which 'spasmwatch status' reads), waited for at most this long (s) before the exit: a write takes
+# milliseconds, but the hang is often the store's disk stalled, where it never returns; given up,
+# the log still has them, and the exit stays STOP_DEADLINE_EXIT (under STOP_BACKSTOP_S).
+STOP_RECORD_WAIT_S = 1.0
 
 # --- raw recording (a band's raw = true: docs/host.md "Raw samples") -----------------------------
 # Free space (MB, 10^6 bytes) that raw recording leaves on its file system for the store. A band's

@@ -8,6 +8,11 @@ in every thread (the mask is set before any thread starts; threads inherit it) a
 thread of their own (``sigwait``), which arms the deadline whatever the loop does, then passes the
 stop on to the loop. Children inherit the mask: a channel's command is started with none blocked
 (alerts/channels/_proc.py, by posix_spawn: no Python in the forked child).
+
+A stop cut short is recorded beside the store (``cut_short_record``: the reason, then the stacks),
+which 'spasmwatch status' says, until a stop ends cleanly (``cleared``): the log alone (the journal,
+a terminal) was all that said why the daemon had not stopped, and systemd shows exit 3 only as
+"status=3/NOTIMPLEMENTED", its LSB name.
 """
 
 from __future__ import annotations
@@ -16,11 +21,16 @@ import faulthandler
 import os
 import signal
 import sys
+import logging
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
 from spasmwatch.daemon import consts as K
+from spasmwatch.private import FILE_MODE
+
+log = logging.getLogger(__name__)
 
 STOP_SIGNALS = frozenset({signal.SIGINT, signal.SIGTERM})
 
@@ -32,13 +42,42 @@ def stop_deadline_s() -> float:
     return float(stop_timeout_s() - K.STOP_DEADLINE_EARLY_S)
 
 
+def cut_short_record(store_path: Path) -> Path:
+    """The record of the last stop cut short at its deadline, beside the store ``store_path``:
+    its first line the reason, then where each thread stood."""
+    return store_path.with_name(store_path.name + ".stop-cut-short")
+
+
+def cut_short(store_path: Path) -> tuple[float, str, Path] | None:
+    """The last stop of the daemon on ``store_path``, if it was cut short: (when, the reason, the
+    record); None when it ended cleanly, or none was recorded."""
+    path = cut_short_record(store_path)
+    try:
+        with open(path, encoding="utf-8", errors="replace") as f:
+            return os.fstat(f.fileno()).st_mtime, f.readline().strip(), path
+    except OSError:
+        return None
+
+
+def cleared(store_path: Path) -> None:
+    """After a clean stop: the last stop is no longer the one cut short."""
+    try:
+        cut_short_record(store_path).unlink()
+    except FileNotFoundError:
+        pass
+    except OSError as e:  # a store folder read-only or not there: 'status' goes on saying the old one
+        log.warning("%s: not removed after a clean stop: %s", cut_short_record(store_path), e.strerror or e)
+
+
 class StopSignals:
     """SIGTERM and SIGINT, taken by a thread of their own once ``start``ed (from the main thread,
     before any other thread): each arms the deadline, then calls the handler set by ``handled``;
-    without one, the signal's own action (SIGTERM ends the process, SIGINT raises KeyboardInterrupt)."""
+    without one, the signal's own action (SIGTERM ends the process, SIGINT raises KeyboardInterrupt).
+    A stop cut short is recorded beside ``store_path`` (``cut_short_record``)."""
 
-    def __init__(self, deadline_s: float) -> None:
+    def __init__(self, deadline_s: float, store_path: Path | None = None) -> None:
         self.deadline_s = deadline_s
+        self.record = None if store_path is None else cut_short_record(store_path)
         self._handler: Callable[[], None] | None = None
         self._armed = threading.Event()
 
@@ -75,11 +114,32 @@ class StopSignals:
 
     def _deadline(self, sig: signal.Signals) -> None:
         threading.Event().wait(self.deadline_s)  # the process ends before, unless a call hangs
+        reason = f"not ended {self.deadline_s:g} s after {sig.name}: a call hangs (a stalled disk?)"
         err = sys.stderr.fileno()  # raw writes: a hung thread may hold sys.stderr's or logging's lock
-        os.write(err, (f"spasmwatch: not ended {self.deadline_s:g} s after {sig.name}: a call hangs (a stalled disk?); "
-                       f"ending now (exit {K.STOP_DEADLINE_EXIT}), before the service manager's kill; where each thread stands:\n").encode())  # fmt: skip
+        os.write(err, (f"spasmwatch: {reason}; ending now (exit {K.STOP_DEADLINE_EXIT}), before the service manager's kill; "
+                       f"where each thread stands{'' if self.record is None else f' (also in {self.record})'}:\n").encode())  # fmt: skip
         faulthandler.dump_traceback(err, all_threads=True)
+        if self.record is not None:  # in a thread of its own: on a stalled disk its write never returns
+            recording = threading.Thread(target=_record, args=(self.record, reason), name="stop-record", daemon=True)
+            recording.start()
+            recording.join(K.STOP_RECORD_WAIT_S)
         os._exit(K.STOP_DEADLINE_EXIT)
+
+
+def _record(path: Path, reason: str) -> None:
+    """``reason``, then each thread's stack, in ``path`` (raw calls, as the log's); one that fails
+    is given up: the log has them."""
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, FILE_MODE)
+    except OSError:
+        return
+    try:
+        os.write(fd, f"{reason}\nThe daemon ended itself (exit {K.STOP_DEADLINE_EXIT}); where each thread stood:\n".encode())
+        faulthandler.dump_traceback(fd, all_threads=True)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
 
 
 def _own_action(sig: signal.Signals) -> None:
