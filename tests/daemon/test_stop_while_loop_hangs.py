@@ -140,3 +140,14 @@ def test_a_channel_s_command_gets_no_file_the_daemon_inherited_open() -> None:
         os.close(r)
         os.close(w)
     assert code == 0 and sorted(out.split()) == ["0", "1", "2", "3"], out  # 3: ls's listing of the folder
+
+
+def test_a_stop_cut_short_whose_record_cannot_be_written_still_ends_at_the_deadline(tmp_path: Path) -> None:
+    """The record's disk stalls too (its open never returns: a FIFO no program reads, as the hung
+    write's): the exit is still the deadline's, given up after STOP_RECORD_WAIT_S, the stacks in
+    the log. Written in the deadline's own thread, it hung there, and faulthandler's backstop
+    ended the daemon with exit 1 (measured: 1, the record never written)."""
+    (tmp_path / "data").mkdir()
+    os.mkfifo(cut_short_record(tmp_path / "data" / "spasmwatch.db"))
+    code, said, _ = stopped_while_hung(tmp_path, _RUN, STOP_S)
+    assert code == K.STOP_DEADLINE_EXIT and " in hang\n" in said, said
