@@ -18,8 +18,8 @@ from pathlib import Path
 from typing import Any
 
 from spasmwatch.config import Config, Http, bind_host, default_config_path, existing_config, is_default_config, load_config, reach_part
-from spasmwatch.daemon import consts as DK
 from spasmwatch.daemon.clock import wall_text
+from spasmwatch.daemon.consts import STOP_DEADLINE_EXIT
 from spasmwatch.daemon.lock import LockHolder, lock_holder, same_file
 from spasmwatch.daemon.stopping import cut_short
 from spasmwatch.errors import ConfigError, SpasmwatchError
@@ -375,7 +375,7 @@ def last_stop_note(store: Path) -> str | None:
     if last is None:
         return None
     when, reason, record = last
-    return (f"{hm(when)}: {visible(reason)}; the daemon ended itself at its deadline (exit {DK.STOP_DEADLINE_EXIT}) "
+    return (f"{hm(when)}: {visible(reason)}; the daemon ended itself at its deadline (exit {STOP_DEADLINE_EXIT}) "
             f"before the service manager's kill; where each thread stood: {record}, kept until a stop ends cleanly")  # fmt: skip
 
 

@@ -18,10 +18,10 @@ a terminal) was all that said why the daemon had not stopped, and systemd shows 
 from __future__ import annotations
 
 import faulthandler
+import logging
 import os
 import signal
 import sys
-import logging
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -65,7 +65,7 @@ def cleared(store_path: Path) -> None:
         cut_short_record(store_path).unlink()
     except FileNotFoundError:
         pass
-    except OSError as e:  # a store folder read-only or not there: 'status' goes on saying the old one
+    except OSError as e:  # a store folder read-only, or another user's: 'status' goes on saying the old one
         log.warning("%s: not removed after a clean stop: %s", cut_short_record(store_path), e.strerror or e)
 
 
