@@ -39,7 +39,7 @@ async def run(argv: list[str], timeout_s: float) -> tuple[int, str]:
     127 when the command cannot be started (not installed, not executable): a failure like any
     other, so the sound channel goes on to its next player and the bell."""
     try:
-        child = await _Child.start(argv)
+        child = _Child(argv)
     except OSError as e:
         return 127, f"cannot run: {e.strerror or e}"
     try:
@@ -73,24 +73,15 @@ def _inheritable(fd: int) -> bool:
 
 
 class _Child:
-    """A command started by ``start``: its output read on the event loop, its exit waited for in
-    ``_WAITERS`` and reaped on the loop."""
+    """A command, started at once (no await between its start and its waiter: a cancel cannot leave
+    it unwatched): its output read on the event loop, its exit waited for in ``_WAITERS`` and reaped
+    on the loop."""
 
-    def __init__(self, pid: int, reader: asyncio.StreamReader, pipe: asyncio.BaseTransport) -> None:
-        self.pid = pid
-        self._reader, self._pipe = reader, pipe
-        self._returncode: int | None = None
-        # Not reaped by the waiter (WNOWAIT): the pid stays this child's until ``wait`` reaps it on
-        # the loop, so ``killed`` never signals another process given the pid once it was free.
-        exited = _WAITERS.call(os.waitid, os.P_PID, pid, os.WEXITED | os.WNOWAIT)
-        self._exited = asyncio.ensure_future(exited)
-
-    @classmethod
-    async def start(cls, argv: list[str]) -> _Child:
-        """The command ``argv`` started (OSError: it cannot be, its error as exec's)."""
+    def __init__(self, argv: list[str]) -> None:
+        """``argv`` started (OSError: it cannot be, its error as exec's)."""
         r, w = os.pipe()
         try:
-            pid = os.posix_spawnp(
+            self.pid = os.posix_spawnp(
                 argv[0], argv, os.environ,
                 file_actions=[(os.POSIX_SPAWN_OPEN, 0, os.devnull, os.O_RDONLY, 0), (os.POSIX_SPAWN_DUP2, w, 1), (os.POSIX_SPAWN_DUP2, w, 2),
                               *_closed_in_child()],
@@ -102,13 +93,19 @@ class _Child:
             raise
         finally:
             os.close(w)  # the child's copies only: the pipe's end comes at its (and its children's) exit
-        reader = asyncio.StreamReader()
-        pipe, _ = await asyncio.get_running_loop().connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader), open(r, "rb", 0))
-        return cls(pid, reader, pipe)
+        self._out = open(r, "rb", 0)
+        self._pipe: asyncio.BaseTransport | None = None
+        self._returncode: int | None = None
+        # Not reaped by the waiter (WNOWAIT): the pid stays this child's until ``wait`` reaps it on
+        # the loop, so ``killed`` never signals another process given the pid once it was free.
+        exited = _WAITERS.call(os.waitid, os.P_PID, self.pid, os.WEXITED | os.WNOWAIT)
+        self._exited = asyncio.ensure_future(exited)
 
     async def output(self) -> bytes:
         """All it wrote, once it has exited and the pipe is closed (as subprocess's communicate)."""
-        out = await self._reader.read()
+        reader = asyncio.StreamReader()
+        self._pipe, _ = await asyncio.get_running_loop().connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader), self._out)
+        out = await reader.read()
         await self.wait()
         return out
 
@@ -127,4 +124,7 @@ class _Child:
         await self.wait()
 
     def close(self) -> None:
-        self._pipe.close()
+        """The pipe's end closed (its transport, once connected, stops reading first; its own close is then a no-op)."""
+        if self._pipe is not None:
+            self._pipe.close()
+        self._out.close()
