@@ -320,10 +320,15 @@ def test_the_daemon_sends_its_daily_summary_in_german(tmp_path: Path) -> None:
 # needs the band (charged, worn, connected) and a cluster the detector finds (it misses some).
 TEST_SAYS = {
     "en": ("reach this phone or speaker", "band charged, worn and connected", "misses some", "pediatrician"),
-    "de": ("dieses Handy oder diesen Lautsprecher", "geladenen, angelegten und verbundenen Brustgurt", "manche übersieht es", "Kinderarzt"),
-    "es": ("este teléfono o altavoz", "la banda cargada, puesta y conectada", "algunas se le escapan", "su pediatra"),
-    "fr": ("ce téléphone ou à ce haut-parleur", "ceinture chargée, portée et connectée", "en manque certaines", "votre pédiatre"),
+    "de": ("dieses Handy oder diesen Lautsprecher", "geladenen, angelegten und verbundenen Brustgurt", "manche übersieht es", "Kinderarzt",
+           "Dieser Test ist angekommen"),
+    "es": ("este teléfono o altavoz", "la banda cargada, puesta y conectada", "algunas se le escapan", "su pediatra",
+           "Esta prueba ha llegado"),
+    "fr": ("ce téléphone ou à ce haut-parleur", "ceinture chargée, portée et connectée", "en manque certaines", "votre pédiatre",
+           "Ce test est bien arrivé"),
 }
+# (The translator's review: right after "no spasm was detected", German's "Er ist angekommen" and
+# French's "Il est arrivé" read as the spasm having come; each names the test now.)
 
 
 @pytest.mark.parametrize("lang", LANGUAGES)
@@ -336,3 +341,33 @@ def test_the_test_alarm_says_what_it_proves_and_what_not(lang: str) -> None:
     for promise in ("so a real alarm will too", "also kommt auch ein echter Alarm an", "una alarma real también le llegará",
                     "une vraie alarme vous parviendra donc aussi"):  # fmt: skip
         assert promise not in text
+
+
+@pytest.mark.parametrize("lang", LANGUAGES)
+def test_acknowledging_an_alarm_is_not_worded_as_confirming_a_cluster(lang: str) -> None:
+    """The page's alarm card has a button that acknowledges the alarm (someone is on it) and, after
+    it, says so; the cluster list labels a cluster 'Confirmed' (spasms were seen). German said
+    'Bestätigen' / 'Bestätigt von Papa.' for the first and 'Bestätigt' for the second, Spanish
+    'Confirmar' / 'Confirmada': a parent who acknowledged had, in the page's words, confirmed spasms."""
+    cat = M.catalog(lang)
+    stem = cat["page.confirmed"].lower()[:6]
+    said = {k: cat[k] for k in ("page.ack", "page.acked", "page.acked_by", "acknowledged.title", "closed.title.acknowledged")}
+    assert {k: v for k, v in said.items() if stem in v.lower()} == {}, f"{lang}: {stem!r} (page.confirmed) also acknowledges"
+
+
+@pytest.mark.parametrize("lang", OTHERS)
+def test_the_page_names_the_events_file_one_way(lang: str) -> None:
+    """The page says 'the events file' where the store cannot be opened; the held heartbeat's reason
+    called it the 'Datenbank' / 'base de datos' / 'base de données', a second thing to a family."""
+    file = {"de": "Ereignisdatei", "es": "archivo de eventos", "fr": "fichier des événements"}[lang]
+    cat = M.catalog(lang)
+    assert file in cat["page.store_error"], cat["page.store_error"]
+    assert file in cat["page.held.store_refuses"], cat["page.held.store_refuses"]
+
+
+@pytest.mark.parametrize("lang", LANGUAGES)
+def test_the_chart_summary_agrees_with_one_false_alarm(lang: str) -> None:
+    """'{false} marcadas como falsa alarma' read '1 marcadas' (es), '1 marquées' (fr)."""
+    for key in ("page.chart", "page.chart_today"):
+        said = M.catalog(lang)[key].format(days=14, total=5, false=1, today=0)
+        assert not re.search(r"\b1 (marcadas|marquées)\b", said), said

@@ -113,7 +113,7 @@ def test_html_lang_follows_the_config_and_a_reload_of_it(tmp_path: Path) -> None
         try:
             html = await asyncio.to_thread(get, f"http://{host}:{port}/")
             assert html.startswith('<!doctype html>\n<html lang="de">'), html[:80]
-            assert '"ack": "Bestätigen"' in html and 'id="page-words"' in html
+            assert '"ack": "Übernehmen"' in html and 'id="page-words"' in html
             [card] = json.loads(await asyncio.to_thread(get, f"http://{host}:{port}/api/summary"))
             assert card["local"]["lang"] == "de" and card["local"]["text"].startswith("Letzte 24 h: nicht überwacht"), card
             assert card["text"].startswith("Last 24 h: not monitored"), card  # English, for other clients
@@ -162,13 +162,14 @@ def test_the_page_in_german_shows_the_alarm_and_acknowledges_it(browser: Any, fa
             assert page.locator("#conn-text").inner_text() == "Live"
             page.fill("#who", "Papa")
             page.locator("#who").dispatch_event("change")
-            button = alarm.get_by_role("button", name="Bestätigen: ALARM")
-            assert button.inner_text() == "Bestätigen"
+            # "Übernehmen", not "Bestätigen": the label below says "Bestätigt" of a cluster seen to be real
+            button = alarm.get_by_role("button", name="Übernehmen: ALARM")
+            assert button.inner_text() == "Übernehmen"
             button.click()
             wait_for(lambda: s.call(lambda: fake.alerts[alert_id]["state"]) == "ACKNOWLEDGED", what="ack in the API")
             assert s.call(lambda: fake.alerts[alert_id]["acked_by"]) == "Papa"
             page.wait_for_selector(f".alert[data-alert-id='{alert_id}'][data-state='ACKNOWLEDGED']")
-            assert "Bestätigt von Papa." in alarm.inner_text()
+            assert "Übernommen von Papa." in alarm.inner_text()
             # The false-alarm flow, and the config-error banner, in German too.
             row = page.locator(f".cluster[data-cluster-id='{c['id']}']")
             row.get_by_role("button", name="Fehlalarm").click()
@@ -273,7 +274,7 @@ def test_a_german_page_has_no_english_sentence_with_a_band_in_error_and_the_summ
             fault = page.locator(".band[data-device='SW-0002'] [data-fact='fault']").inner_text()
             assert fault.startswith("Nicht gekoppelt: Der Brustgurt nimmt neue Kopplungen nur in den ersten 5 Minuten"), fault
             held = page.locator("#heartbeat-failing").inner_text()
-            assert held.startswith("Das Lebenszeichen an hc-ping.com ist zurückgehalten: die Datenbank nimmt keine Daten "
+            assert held.startswith("Das Lebenszeichen an hc-ping.com ist zurückgehalten: die Ereignisdatei nimmt nichts "
                                    "mehr an (SW-0001): Ereignisse gingen verloren."), held
             battery = page.locator(".band[data-device='SW-0001'] [data-fact='battery']").inner_text().replace("\u00a0", " ")
             assert "82 %" in battery, battery

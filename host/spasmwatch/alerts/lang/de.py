@@ -1,4 +1,9 @@
-"""Deutsch. "Brustgurt" for the band, "Serie" for a cluster (BNS-Anfälle kommen in Serien), "Sie"."""
+"""Deutsch. "Brustgurt" for the band, "Serie" for a cluster (BNS-Anfälle kommen in Serien), "Sie".
+Infantile spasms are "Spasmen" (the "infantile Spasmen" of German pediatrics, as English says
+"spasms"), never "BNS-Anfälle" nor "West-Syndrom": a seizure or a syndrome is a diagnosis, which a push
+never claims (tests/alerts/test_cluster_ended.py DIAGNOSIS); the band's finding is "krampfartige
+Bewegungen". An alarm is "übernommen" (someone is on it), never "bestätigt": that is the page's
+label of a cluster seen to be real."""
 
 CATALOG: dict[str, str] = {
     "disclaimer": "spasmwatch ist ein Hilfsmittel zur Früherkennung, keine Diagnose.",
@@ -12,32 +17,32 @@ CATALOG: dict[str, str] = {
     "span.s": "{n} s",
     "span.min": "{n} min",
     "warning.title": "Hinweis: {spasms}",
-    "warning.text": "{spasms} kurz nacheinander{since}. Folgt eine dritte, gibt spasmwatch Serien-Alarm. "
+    "warning.text": "{spasms} kurz nacheinander{since}. Folgt eine dritte, löst spasmwatch den Serien-Alarm aus. "
     "Sehen Sie am besten nach dem Baby, das Handy zum Filmen bereit.",
     "alarm.title": "ALARM: mögliche Serie von Spasmen",
-    "alarm.text": "{spasms} in einer Serie{since}, {waking}. Bitte filmen Sie das Baby jetzt, falls die Spasmen noch andauern, "
+    "alarm.text": "{spasms} in einer Serie{since}, {waking}. Bitte filmen Sie das Baby jetzt, falls es noch andauert, "
     "und kontaktieren Sie Ihre Kinderärztin oder Ihren Kinderarzt. {disclaimer}",
     "update.title": "Serie hält an: {n} Bewegungen",
     "update.text": "Die Serie geht weiter: {spasms}{since}. Filmen Sie weiter, wenn möglich. {disclaimer}",
-    "escalated.title": "ALARM NICHT BESTÄTIGT: mögliche Serie von Spasmen",
-    "escalated.text": "Seit {span} hat niemand den Alarm bestätigt. {spasms} in einer Serie{since}, {waking}. "
-    "Bitte sehen Sie jetzt nach dem Baby, filmen Sie, falls die Spasmen noch andauern, und kontaktieren Sie Ihre "
+    "escalated.title": "ALARM NICHT ÜBERNOMMEN: mögliche Serie von Spasmen",
+    "escalated.text": "Seit {span} hat niemand den Alarm übernommen. {spasms} in einer Serie{since}, {waking}. "
+    "Bitte sehen Sie jetzt nach dem Baby, filmen Sie, falls es noch andauert, und kontaktieren Sie Ihre "
     "Kinderärztin oder Ihren Kinderarzt. {disclaimer}",
-    "acknowledged.title": "Alarm bestätigt von {by}",
+    "acknowledged.title": "Alarm übernommen von {by}",
     "acknowledged.text": "{by} kümmert sich um den Alarm von {device}.",
     "closed.title": "Serie beendet{alarm}",
-    "closed.title.open": ", Alarm NICHT bestätigt",
-    "closed.title.acknowledged": ", Alarm bestätigt{by}",
-    "closed.title.unanswered": ", Alarm nie bestätigt",
+    "closed.title.open": ", Alarm NICHT übernommen",
+    "closed.title.acknowledged": ", Alarm übernommen{by}",
+    "closed.title.unanswered": ", Alarm nie übernommen",
     "closed.by": " von {by}",
     "closed.over": " in {span}",
     "closed.start": ", Beginn {time}",
-    "closed.alarm.open": "Niemand hat den Alarm bisher bestätigt: Sehen Sie nach dem Baby und bestätigen Sie ihn dann "
+    "closed.alarm.open": "Niemand hat den Alarm bisher übernommen: Sehen Sie nach dem Baby und übernehmen Sie ihn dann "
     "auf der spasmwatch-Seite. ",
-    "closed.alarm.acknowledged": "Der Alarm wurde{by} bestätigt. ",
-    "closed.alarm.unanswered": "Niemand hat den Alarm bestätigt. ",
+    "closed.alarm.acknowledged": "Der Alarm wurde{by} übernommen. ",
+    "closed.alarm.unanswered": "Niemand hat den Alarm übernommen. ",
     "closed.text": "Serie beendet: {spasms}{over}{start}. {alarm}Notieren Sie, was Sie gesehen haben. Wenn es wieder "
-    "auftritt, filmen Sie es und zeigen Sie die Videos Ihrer Kinderärztin oder Ihrem Kinderarzt.",
+    "auftritt, filmen Sie es und zeigen Sie alle Videos Ihrer Kinderärztin oder Ihrem Kinderarzt.",
     "merged.title": "Dieselbe Serie wie ein früherer Alarm",
     "merged.text": "Die Bewegungen dieses Alarms gehören zur Serie{since}, die schon gemeldet wurde: eine Serie, nicht "
     "zwei (bisher {spasms}). Sie wird unter jenem Alarm weiter verfolgt; für diesen ist nichts mehr zu tun.",
@@ -45,23 +50,23 @@ CATALOG: dict[str, str] = {
     "false_alarm.text": "{by} hat die Serie{of} als Fehlalarm markiert. Nichts zu tun.",
     "test_alarm.title": "Testalarm, nichts erkannt",
     "test_alarm.text": "Dies ist ein Test der Alarme von spasmwatch, gesendet von {by} um {time}. Es wurde kein Spasmus "
-    "erkannt. Er ist angekommen, also erreichen Alarme dieses Handy oder diesen Lautsprecher. Ein echter Alarm braucht "
+    "erkannt. Dieser Test ist angekommen, also erreichen Alarme dieses Handy oder diesen Lautsprecher. Ein echter Alarm braucht "
     "außerdem einen geladenen, angelegten und verbundenen Brustgurt und kommt nur, wenn spasmwatch eine Serie erkennt; "
     "manche übersieht es. Wenn Sie Spasmen sehen, filmen Sie sie und wenden Sie sich an Ihre Kinderärztin oder Ihren "
     "Kinderarzt.",
     "fault.disconnected.title": "Brustgurt getrennt",
     "fault.disconnected.text": "Keine Daten vom Brustgurt: Spasmen können nicht erkannt werden. Prüfen Sie, ob er "
     "geladen und in Reichweite dieses Computers ist.",
-    "fault.disconnected.here.text": "Keine Daten vom Brustgurt: Spasmen können nicht erkannt werden. Das Problem liegt "
-    "an diesem Computer, nicht am Brustgurt: Er kann Bluetooth nicht nutzen (kein Bluetooth-Adapter, oder der "
+    "fault.disconnected.here.text": "Keine Daten vom Brustgurt: Spasmen können nicht erkannt werden. Das Problem "
+    "liegt an diesem Computer, nicht am Brustgurt: Der Computer kann Bluetooth nicht nutzen (kein Bluetooth-Adapter, oder der "
     "Bluetooth-Dienst läuft nicht). 'spasmwatch status' auf diesem Computer sagt, was zu tun ist.",
     "fault.disconnected.fault.text": "Keine Daten vom Brustgurt: Spasmen können nicht erkannt werden. Der Brustgurt "
     "antwortet, kann aber erst genutzt werden, wenn jemand handelt (ihn neu koppeln, oder ein Update): Die Webseite "
     "oder 'spasmwatch status' auf diesem Computer sagt, was zu tun ist.",
     "fault.not_worn.title": "Brustgurt nicht angelegt",
-    "fault.not_worn.text": "Brustgurt nicht angelegt: Prüfen Sie, ob er eng an der Brust des Babys sitzt, Sensor vorne.",
+    "fault.not_worn.text": "Brustgurt nicht angelegt: Prüfen Sie, ob er gut an der Brust des Babys anliegt, Sensor vorne.",
     "fault.battery_low.title": "Akku des Brustgurts schwach",
-    "fault.battery_low.text": "Akku des Brustgurts schwach: bald laden. Bei 3 % erkennt er nichts mehr, bis er "
+    "fault.battery_low.text": "Akku des Brustgurts schwach: Laden Sie ihn bald. Bei 3 % erkennt er nichts mehr, bis er "
     "geladen ist.",
     "fault.log_nearly_full.title": "Speicher des Brustgurts fast voll",
     "fault.log_nearly_full.text": "Der Ereignisspeicher des Brustgurts ist fast voll: Bringen Sie ihn in Reichweite "
@@ -140,7 +145,7 @@ CATALOG: dict[str, str] = {
     "cleared.store_newer.text": "Dieser Computer kann seine Ereignisdatei wieder öffnen und speichert die Ereignisse des Brustgurts.",
     "cleared.band_log_failing.title": "Brustgurt speichert wieder",
     "cleared.band_log_failing.text": "Der Brustgurt speichert seine Ereignisse wieder (er wurde neu gestartet).",
-    "cleared.samples_lost.title": "Bewegungsdaten des Brustgurts in Ordnung",
+    "cleared.samples_lost.title": "Brustgurt verliert keine Daten mehr",
     "cleared.samples_lost.text": "Der Brustgurt verliert keine Bewegungsdaten mehr.",
     "summary.title": "Tagesübersicht: {clusters} in 24 h",
     "summary.title_none": "Tagesübersicht: keine Serie in 24 h, {worn}",
@@ -197,7 +202,7 @@ CATALOG: dict[str, str] = {
     "page.kind.medication": "Medikament gegeben",
     "page.kind.note": "Notiz",
     "page.details": "Einzelheiten",
-    "page.optional": "(freiwillig)",
+    "page.optional": "(optional)",
     "page.required": "(erforderlich)",
     "page.note_placeholder": "z. B. 2 Minuten mit dem Handy gefilmt",
     "page.save_note": "Notiz speichern",
@@ -206,7 +211,7 @@ CATALOG: dict[str, str] = {
     "page.disclaimer": "spasmwatch ist ein Hilfsmittel zur Früherkennung, keine Diagnose. Wenn Sie sich Sorgen um "
     "Ihr Baby machen, filmen Sie die Bewegungen und kontaktieren Sie Ihre Kinderärztin oder Ihren Kinderarzt.",
     "page.who": "Ihr Name auf diesem Handy",
-    "page.who_hint": "(wird mit Bestätigungen, Markierungen und Notizen gespeichert)",
+    "page.who_hint": "(wird mit übernommenen Alarmen, Markierungen und Notizen gespeichert)",
     "page.who_placeholder": "z. B. Mama",
     "page.test_alarm": "Testalarm senden",
     "page.test_alarm_help": "Prüft, ob ein Alarm jedes eingerichtete Handy und jeden Lautsprecher erreicht; "
@@ -247,22 +252,22 @@ CATALOG: dict[str, str] = {
     "page.band_fallback": "Brustgurt",
     "page.access_expired": "Zugang abgelaufen: Öffnen Sie den Link mit dem Token noch einmal.",
     "page.cannot_reach": "spasmwatch ist nicht erreichbar: Was Sie sehen, ist vielleicht nicht aktuell.",
-    "page.last_update": "Zuletzt aktualisiert {time}.",
+    "page.last_update": "Zuletzt aktualisiert um {time}.",
     "page.offline": "Offline",
     "page.live": "Live",
     "page.reconnecting": "Verbinde neu…",
     "page.refreshing": "Aktualisiert alle 10 s",
     "page.updated": "Aktualisiert {time}",
-    "page.ack": "Bestätigen",
-    "page.ack_label": "Bestätigen: {title}",
+    "page.ack": "Übernehmen",
+    "page.ack_label": "Übernehmen: {title}",
     "page.alert_fallback": "Alarm",
-    "page.acking": "Wird bestätigt…",
+    "page.acking": "Wird übernommen…",
     "page.since": "seit {time}",
     "page.after_waking": "{min} min nach dem Aufwachen",
     "page.waking_unknown": "Aufwachzeit unbekannt",
     "page.cluster_title": "Mögliche Serie von Spasmen",
-    "page.acked": "Bestätigt.",
-    "page.acked_by": "Bestätigt von {by}.",
+    "page.acked": "Übernommen.",
+    "page.acked_by": "Übernommen von {by}.",
     "page.marked_false": "Als Fehlalarm markiert.",
     "page.seen_by": "Gesehen von {by}.",
     "page.no_alert": "Zurzeit kein Alarm.",
@@ -292,12 +297,12 @@ CATALOG: dict[str, str] = {
     "page.muted_by": " von {by}",
     "page.end_mute": "Stummschaltung jetzt beenden",
     "page.end_mute_label": "Stummschaltung von {band} jetzt beenden",
-    "page.channels_failing": "Benachrichtigungen kommen nicht an über {channels}.",
+    "page.channels_failing": "Benachrichtigungen über {channels} kommen nicht an.",
     "page.channel_failing": "{channel} (seit {time}: {error})",
     "page.channels_check_net": "Prüfen Sie die Internetverbindung dieses Computers und die Einstellungen des Kanals, "
     "dann senden Sie einen Testalarm (unten).",
     "page.channels_check": "Prüfen Sie die Einstellungen des Kanals, dann senden Sie einen Testalarm (unten).",
-    "page.channels_changed": "Geändert, seit er fehlschlug: Ob er zustellt, zeigt erst sein nächster Versand: {channels}. "
+    "page.channels_changed": "Seit dem Fehlschlag geändert; ob zugestellt wird, zeigt erst der nächste Versand: {channels}. "
     "Senden Sie einen Testalarm (unten).",
     "page.channel_changed": "{channel} (fehlgeschlagen um {time}: {error})",
     "page.channels_others": "Die anderen Kanäle ({channels}) sind nicht gestört.",
@@ -326,7 +331,7 @@ CATALOG: dict[str, str] = {
     "page.clusters.other": "{n} Serien",
     "page.false_alarms.one": "{n} Fehlalarm",
     "page.false_alarms.other": "{n} Fehlalarme",
-    "page.no_data": "keine Daten: der Brustgurt war nicht getragen oder nicht verbunden",
+    "page.no_data": "keine Daten: der Brustgurt wurde nicht getragen oder war nicht verbunden",
     "page.no_band_heard": "Noch von keinem Brustgurt etwas gehört.",
     "page.write_first": "Bitte schreiben Sie zuerst die Notiz.",
     "page.saving": "Wird gespeichert…",
@@ -348,18 +353,18 @@ CATALOG: dict[str, str] = {
     "page.why.io": "die Verbindung meldet einen Fehler",
     "page.fault_detail.not_bonded": "Nicht gekoppelt: Der Brustgurt nimmt neue Kopplungen nur in den ersten {min} "
     "Minuten nach dem Einschalten an: Schalten Sie ihn aus und wieder ein und warten Sie, bis spasmwatch sich verbindet.",
-    "page.fault_detail.pairing_refused": "Der Brustgurt lehnt die Kopplung ab: Wurde er gelöscht oder neu bespielt, "
-    "entfernen Sie ihn in den Bluetooth-Einstellungen dieses Computers und schalten Sie ihn dann aus und wieder ein.",
+    "page.fault_detail.pairing_refused": "Der Brustgurt lehnt die Kopplung ab: Wurde er gelöscht oder seine "
+    "Firmware neu aufgespielt, entfernen Sie ihn in den Bluetooth-Einstellungen dieses Computers und schalten Sie ihn dann aus und wieder ein.",
     "page.fault_detail.band_refused": "Der Brustgurt hat einen Befehl abgelehnt: Starten Sie ihn neu; kommt das "
     "wieder, aktualisieren Sie seine Firmware.",
     "page.fault_detail.update_host": "Die Firmware des Brustgurts ist neuer als spasmwatch auf diesem Computer "
     "(Protokollversion {band}, hier {host}): Aktualisieren Sie spasmwatch auf diesem Computer.",
     "page.fault_detail.update_band": "Die Firmware des Brustgurts ist älter als spasmwatch auf diesem Computer "
-    "(Protokollversion {band}, hier {host}): Bespielen Sie den Brustgurt mit dem spasmwatch dieses Computers neu "
+    "(Protokollversion {band}, hier {host}): Spielen Sie seine Firmware mit dem spasmwatch dieses Computers neu auf "
     "('spasmwatch flash').",
     "page.raw.low_disk": "{free} frei auf {mount}, {keep} bleiben für Ereignisse reserviert",
     "page.raw.cannot_write": "{path} kann nicht geschrieben werden: {error}",
-    "page.held.store_refuses": "die Datenbank nimmt keine Daten mehr an ({bands}): Ereignisse gingen verloren",
+    "page.held.store_refuses": "die Ereignisdatei nimmt nichts mehr an ({bands}): Ereignisse gingen verloren",
     "locked.title": "spasmwatch: Zugang nur über den Link mit dem Token",
     "locked.text": "Diese Seite ist geschützt. Öffnen Sie den Link mit {link}, den {command} auf dem Computer zeigt, "
     "auf dem spasmwatch läuft (oder fragen Sie, wer es eingerichtet hat). Das Handy merkt ihn sich dann.",

@@ -1,4 +1,6 @@
-"""Español. "banda" for the band, "serie" for a cluster (los espasmos vienen en series), "usted"."""
+"""Español. "banda" for the band, "serie" for a cluster (los espasmos vienen en series), "usted".
+An alarm is "atendida" (someone is on it), never "confirmada": that is the page's label of a
+cluster seen to be real. "monitorización" for the band's watching, as Spanish pediatrics says it."""
 
 CATALOG: dict[str, str] = {
     "disclaimer": "spasmwatch es una ayuda para la detección, no un diagnóstico.",
@@ -19,24 +21,24 @@ CATALOG: dict[str, str] = {
     "y contacte con su pediatra. {disclaimer}",
     "update.title": "La serie continúa: {n} movimientos",
     "update.text": "La serie sigue: {spasms}{since}. Siga grabando si puede. {disclaimer}",
-    "escalated.title": "ALARMA SIN CONFIRMAR: posible serie de espasmos",
-    "escalated.text": "Nadie ha confirmado la alarma en {span}. {spasms} en serie{since}, {waking}. Por favor, "
+    "escalated.title": "ALARMA SIN ATENDER: posible serie de espasmos",
+    "escalated.text": "Hace {span} que nadie atiende la alarma. {spasms} en serie{since}, {waking}. Por favor, "
     "mire al bebé ahora, grábelo si sigue ocurriendo y contacte con su pediatra. {disclaimer}",
-    "acknowledged.title": "Alarma confirmada por {by}",
+    "acknowledged.title": "Alarma atendida por {by}",
     "acknowledged.text": "{by} se ocupa de la alarma de {device}.",
     "closed.title": "Serie terminada{alarm}",
-    "closed.title.open": ", alarma SIN CONFIRMAR",
-    "closed.title.acknowledged": ", alarma confirmada{by}",
-    "closed.title.unanswered": ", alarma nunca confirmada",
+    "closed.title.open": ", alarma SIN ATENDER",
+    "closed.title.acknowledged": ", alarma atendida{by}",
+    "closed.title.unanswered": ", alarma nunca atendida",
     "closed.by": " por {by}",
     "closed.over": " en {span}",
     "closed.start": ", empezó a las {time}",
-    "closed.alarm.open": "Nadie ha confirmado la alarma todavía: vaya a ver al bebé y luego confírmela en la página "
-    "de spasmwatch. ",
-    "closed.alarm.acknowledged": "La alarma fue confirmada{by}. ",
-    "closed.alarm.unanswered": "Nadie confirmó la alarma. ",
+    "closed.alarm.open": "Nadie ha atendido la alarma todavía: vaya a ver al bebé y luego márquela como atendida en "
+    "la página de spasmwatch. ",
+    "closed.alarm.acknowledged": "La alarma fue atendida{by}. ",
+    "closed.alarm.unanswered": "Nadie atendió la alarma. ",
     "closed.text": "Serie terminada: {spasms}{over}{start}. {alarm}Anote lo que vio. Si vuelve a ocurrir, grábelo "
-    "y muestre los vídeos a su pediatra.",
+    "y muestre los vídeos que tenga a su pediatra.",
     "merged.title": "La misma serie que una alarma anterior",
     "merged.text": "Los movimientos de esta alarma pertenecen a la serie{since}, ya avisada: una sola serie, no dos "
     "({spasms} hasta ahora). Sigue bajo aquella alarma; no hay nada más que hacer con esta.",
@@ -44,7 +46,7 @@ CATALOG: dict[str, str] = {
     "false_alarm.text": "{by} marcó la serie{of} como falsa alarma. No hace falta hacer nada.",
     "test_alarm.title": "Alarma de prueba, nada detectado",
     "test_alarm.text": "Esto es una prueba de las alarmas de spasmwatch, enviada por {by} a las {time}. No se detectó "
-    "ningún espasmo. Ha llegado, así que las alarmas llegan a este teléfono o altavoz. Una alarma real necesita "
+    "ningún espasmo. Esta prueba ha llegado, así que las alarmas llegan a este teléfono o altavoz. Una alarma real necesita "
     "además la banda cargada, puesta y conectada, y solo llega cuando spasmwatch detecta una serie; algunas se le "
     "escapan. Si ve espasmos, grábelos y consulte a su pediatra.",
     "fault.disconnected.title": "Banda desconectada",
@@ -104,16 +106,16 @@ CATALOG: dict[str, str] = {
     "fault.band_log_failing.title": "La banda no puede guardar eventos",
     "fault.band_log_failing.text": "La banda no pudo guardar en su memoria un movimiento que detectó, y esos "
     "movimientos tampoco llegan aquí: pueden pasar espasmos sin detectar. Reinicie la banda; si vuelve a ocurrir, "
-    "grabe de nuevo su firmware (spasmwatch flash) o sustitúyala.",
+    "vuelva a instalar su firmware (spasmwatch flash) o sustitúyala.",
     "fault.samples_lost.title": "La banda pierde datos de movimiento",
     "fault.samples_lost.text": "La banda lleva varios minutos perdiendo una y otra vez parte de sus datos de "
     "movimiento (no da abasto con su sensor). Sigue detectando, pero un espasmo en esos momentos podría pasar "
-    "sin detectar. Si continúa, reinicie la banda; si vuelve a ocurrir después, grabe de nuevo su firmware "
+    "sin detectar. Si continúa, reinicie la banda; si vuelve a ocurrir después, vuelva a instalar su firmware "
     "(spasmwatch flash) o sustitúyala.",
     "cleared.disconnected.title": "Banda reconectada",
-    "cleared.disconnected.text": "Banda reconectada: vigilando de nuevo.",
+    "cleared.disconnected.text": "Banda reconectada: la monitorización continúa.",
     "cleared.not_worn.title": "Banda puesta de nuevo",
-    "cleared.not_worn.text": "Banda puesta de nuevo: vigilando de nuevo.",
+    "cleared.not_worn.text": "Banda puesta de nuevo: la monitorización continúa.",
     "cleared.battery_low.title": "Batería de la banda correcta",
     "cleared.battery_low.text": "La batería de la banda vuelve a estar bien.",
     "cleared.log_nearly_full.title": "Memoria de la banda correcta",
@@ -132,7 +134,7 @@ CATALOG: dict[str, str] = {
     "cleared.store_newer.text": "Este ordenador puede abrir de nuevo su archivo de eventos y guarda los de la banda.",
     "cleared.band_log_failing.title": "La banda vuelve a guardar",
     "cleared.band_log_failing.text": "La banda vuelve a guardar sus eventos (se reinició).",
-    "cleared.samples_lost.title": "Datos de movimiento de la banda correctos",
+    "cleared.samples_lost.title": "La banda ya no pierde datos",
     "cleared.samples_lost.text": "La banda ya no pierde datos de movimiento.",
     "summary.title": "Resumen diario: {clusters} en 24 h",
     "summary.title_none": "Resumen diario: ninguna serie en 24 h, {worn}",
@@ -199,7 +201,7 @@ CATALOG: dict[str, str] = {
     "page.disclaimer": "spasmwatch es una ayuda para la detección, no un diagnóstico. Si le preocupa su bebé, "
     "grabe los movimientos y contacte con su pediatra.",
     "page.who": "Su nombre en este móvil",
-    "page.who_hint": "(se guarda con las confirmaciones, marcas y notas)",
+    "page.who_hint": "(se guarda con las alarmas atendidas, las marcas y las notas)",
     "page.who_placeholder": "p. ej. Mamá",
     "page.test_alarm": "Enviar una alarma de prueba",
     "page.test_alarm_help": "Comprueba que una alarma llega a cada móvil y altavoz configurado; dice que es solo una prueba.",
@@ -239,22 +241,22 @@ CATALOG: dict[str, str] = {
     "page.band_fallback": "banda",
     "page.access_expired": "Acceso caducado: abra de nuevo el enlace con el token.",
     "page.cannot_reach": "No se puede contactar con spasmwatch: lo que ve puede no estar actualizado.",
-    "page.last_update": "Última actualización {time}.",
+    "page.last_update": "Última actualización a las {time}.",
     "page.offline": "Sin conexión",
     "page.live": "En directo",
     "page.reconnecting": "Reconectando…",
     "page.refreshing": "Se actualiza cada 10 s",
     "page.updated": "Actualizado {time}",
-    "page.ack": "Confirmar",
-    "page.ack_label": "Confirmar: {title}",
+    "page.ack": "Atender",
+    "page.ack_label": "Atender: {title}",
     "page.alert_fallback": "alerta",
-    "page.acking": "Confirmando…",
+    "page.acking": "Marcando como atendida…",
     "page.since": "desde las {time}",
     "page.after_waking": "{min} min después de despertar",
     "page.waking_unknown": "hora de despertar desconocida",
     "page.cluster_title": "Posible serie de espasmos",
-    "page.acked": "Confirmada.",
-    "page.acked_by": "Confirmada por {by}.",
+    "page.acked": "Atendida.",
+    "page.acked_by": "Atendida por {by}.",
     "page.marked_false": "Marcada como falsa alarma.",
     "page.seen_by": "Vista por {by}.",
     "page.no_alert": "Ninguna alerta ahora.",
@@ -294,7 +296,7 @@ CATALOG: dict[str, str] = {
     "Envíe una alarma de prueba (abajo).",
     "page.channel_changed": "{channel} (falló a las {time}: {error})",
     "page.channels_others": "Los otros canales ({channels}) no fallan.",
-    "page.channels_none": "Ningún canal entrega: ahora una alarma no llega a nadie. Hasta que uno funcione, "
+    "page.channels_none": "Ningún canal funciona: ahora una alarma no llega a nadie. Hasta que uno funcione, "
     "spasmwatch no puede avisarle de una serie.",
     "page.heartbeat_failing": "falla desde las {time}: {error}",
     "page.heartbeat": "La señal de vida a {host} {why}.",
@@ -310,9 +312,9 @@ CATALOG: dict[str, str] = {
     "page.label_cluster": "Marcar la serie de las {time}",
     "page.confirmed": "Confirmada",
     "page.false_alarm": "Falsa alarma",
-    "page.chart": "Series por día en los últimos {days} días: {total} en total, {false} marcadas como falsa alarma.",
-    "page.chart_today": "Series por día en los últimos {days} días: {total} en total, {false} marcadas como falsa "
-    "alarma; hoy {today}.",
+    "page.chart": "Series por día en los últimos {days} días: {total} en total; falsas alarmas: {false}.",
+    "page.chart_today": "Series por día en los últimos {days} días: {total} en total; falsas alarmas: {false}; "
+    "hoy: {today}.",
     "page.today": "hoy",
     "page.clusters.one": "{n} serie",
     "page.clusters.other": "{n} series",
@@ -339,17 +341,17 @@ CATALOG: dict[str, str] = {
     "page.why.io": "la conexión informa de un error",
     "page.fault_detail.not_bonded": "No emparejada: la banda acepta emparejamientos nuevos solo en los primeros {min} "
     "minutos después de encenderla: apáguela y enciéndala, y espere a que spasmwatch se conecte.",
-    "page.fault_detail.pairing_refused": "La banda rechaza el emparejamiento: si se borró o se volvió a programar, "
+    "page.fault_detail.pairing_refused": "La banda rechaza el emparejamiento: si se borró o se le volvió a instalar el firmware, "
     "quítela en los ajustes de Bluetooth de este ordenador y luego apáguela y enciéndala.",
     "page.fault_detail.band_refused": "La banda rechazó una orden: reiníciela; si vuelve a pasar, actualice su firmware.",
     "page.fault_detail.update_host": "El firmware de la banda es más reciente que spasmwatch en este ordenador "
     "(versión de protocolo {band}, aquí {host}): actualice spasmwatch en este ordenador.",
     "page.fault_detail.update_band": "El firmware de la banda es más antiguo que spasmwatch en este ordenador "
-    "(versión de protocolo {band}, aquí {host}): vuelva a programar la banda con el spasmwatch de este ordenador "
+    "(versión de protocolo {band}, aquí {host}): vuelva a instalar el firmware de la banda con el spasmwatch de este ordenador "
     "('spasmwatch flash').",
     "page.raw.low_disk": "{free} libres en {mount}, se reservan {keep} para los eventos",
     "page.raw.cannot_write": "no se puede escribir {path}: {error}",
-    "page.held.store_refuses": "la base de datos no acepta escrituras ({bands}): se perderían eventos",
+    "page.held.store_refuses": "el archivo de eventos no acepta escrituras ({bands}): se perderían eventos",
     "locked.title": "spasmwatch: el acceso necesita el enlace con el token",
     "locked.text": "Esta página está protegida. Abra el enlace con {link} que muestra {command} en el ordenador donde "
     "funciona spasmwatch (o pregunte a quien lo configuró). El móvil lo recuerda después.",

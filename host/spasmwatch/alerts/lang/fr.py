@@ -1,4 +1,5 @@
-"""Français. "ceinture" for the band, "série" for a cluster (les spasmes surviennent en séries), "vous"."""
+"""Français. "ceinture" for the band, "série" for a cluster (les spasmes surviennent en séries), "vous".
+An alarm is "prise en charge" (someone is on it); a command named in a text is "elle" (la commande)."""
 
 CATALOG: dict[str, str] = {
     "disclaimer": "spasmwatch est une aide au dépistage, pas un diagnostic.",
@@ -11,7 +12,7 @@ CATALOG: dict[str, str] = {
     "spasms.other": "{n} mouvements de type spasme",
     "span.s": "{n} s",
     "span.min": "{n} min",
-    "warning.title": "Attention : {spasms}",
+    "warning.title": "À surveiller : {spasms}",
     "warning.text": "{spasms} rapprochés{since}. Si un troisième suit, spasmwatch déclenchera l'alarme de série. "
     "Vous pouvez aller voir le bébé, téléphone prêt à filmer.",
     "alarm.title": "ALARME : possible série de spasmes",
@@ -39,12 +40,12 @@ CATALOG: dict[str, str] = {
     "filmez et montrez les vidéos à votre pédiatre.",
     "merged.title": "Même série qu'une alarme précédente",
     "merged.text": "Les mouvements de cette alarme appartiennent à la série{since}, déjà signalée : une seule série, "
-    "pas deux ({spasms} jusqu'ici). Elle est suivie sous cette alarme ; rien de plus à faire pour celle-ci.",
+    "pas deux ({spasms} jusqu'ici). Elle se poursuit sous l'alarme précédente ; rien de plus à faire pour celle-ci.",
     "false_alarm.title": "Fausse alarme",
     "false_alarm.text": "{by} a marqué la série{of} comme fausse alarme. Rien à faire.",
     "test_alarm.title": "Alarme de test, rien de détecté",
     "test_alarm.text": "Ceci est un test des alarmes de spasmwatch, envoyé par {by} à {time}. Aucun spasme n'a été "
-    "détecté. Il est arrivé : les alarmes parviennent donc à ce téléphone ou à ce haut-parleur. Une vraie alarme "
+    "détecté. Ce test est bien arrivé : les alarmes parviennent donc à ce téléphone ou à ce haut-parleur. Une vraie alarme "
     "demande aussi une ceinture chargée, portée et connectée, et ne vient que si spasmwatch détecte une série ; il "
     "en manque certaines. Si vous voyez des spasmes, filmez-les et contactez votre pédiatre.",
     "fault.disconnected.title": "Ceinture déconnectée",
@@ -82,11 +83,11 @@ CATALOG: dict[str, str] = {
     "fault.storage_failing.rename.text": "Cet ordinateur ne peut pas mettre à jour le fichier où il enregistre les événements de la "
     "ceinture : quelqu'un y a ajouté à la main une colonne que cette version de spasmwatch ajoute elle-même. Rien n'y est "
     "enregistré. Les alarmes fonctionnent toujours et la ceinture garde ses événements. Pour corriger, sur cet ordinateur : "
-    "arrêtez spasmwatch, lancez {command} (il renomme cette colonne et garde son contenu), puis redémarrez spasmwatch.",
+    "arrêtez spasmwatch, lancez {command} (elle renomme cette colonne et garde son contenu), puis redémarrez spasmwatch.",
     "fault.store_damaged.title": "Le fichier des événements est endommagé",
     "fault.store_damaged.text": "Le fichier où cet ordinateur enregistre les événements de la ceinture est endommagé : "
     "rien n'y est enregistré. Les alarmes fonctionnent toujours et la ceinture garde ses événements. Pour le réparer, "
-    "sur cet ordinateur : arrêtez spasmwatch, lancez {command} (il indique comment arrêter spasmwatch "
+    "sur cet ordinateur : arrêtez spasmwatch, lancez {command} (elle indique comment arrêter spasmwatch "
     "s'il tourne encore), puis redémarrez spasmwatch.",
     # new 2026-12-06, not yet read by a native speaker (docs/alerts.md "Native speakers, please review")
     "fault.store_damaged.copy.text": "Le fichier où cet ordinateur enregistre les événements de la ceinture a été modifié à la "
@@ -136,7 +137,7 @@ CATALOG: dict[str, str] = {
     "cleared.store_newer.text": "Cet ordinateur peut de nouveau ouvrir son fichier des événements et enregistre ceux de la ceinture.",
     "cleared.band_log_failing.title": "La ceinture enregistre de nouveau",
     "cleared.band_log_failing.text": "La ceinture enregistre de nouveau ses événements (elle a été redémarrée).",
-    "cleared.samples_lost.title": "Données de mouvement de la ceinture correctes",
+    "cleared.samples_lost.title": "La ceinture ne perd plus de données",
     "cleared.samples_lost.text": "La ceinture ne perd plus de données de mouvement.",
     "summary.title": "Résumé du jour : {clusters} en 24 h",
     "summary.title_none": "Résumé du jour : aucune série en 24 h, {worn}",
@@ -244,7 +245,7 @@ CATALOG: dict[str, str] = {
     "page.band_fallback": "ceinture",
     "page.access_expired": "Accès expiré : ouvrez à nouveau le lien avec le jeton.",
     "page.cannot_reach": "spasmwatch est injoignable : ce que vous voyez n'est peut-être plus à jour.",
-    "page.last_update": "Dernière mise à jour {time}.",
+    "page.last_update": "Dernière mise à jour à {time}.",
     "page.offline": "Hors ligne",
     "page.live": "En direct",
     "page.reconnecting": "Reconnexion…",
@@ -295,11 +296,11 @@ CATALOG: dict[str, str] = {
     "page.channels_check_net": "Vérifiez la connexion internet de cet ordinateur et les réglages du canal, "
     "puis envoyez une alarme de test (ci-dessous).",
     "page.channels_check": "Vérifiez les réglages du canal, puis envoyez une alarme de test (ci-dessous).",
-    "page.channels_changed": "Modifié depuis son échec, donc rien ne dit qu'il livre tant qu'il n'a pas envoyé : {channels}. "
+    "page.channels_changed": "Modifié depuis son échec : rien ne garantit qu'il fonctionne avant son prochain envoi : {channels}. "
     "Envoyez une alarme de test (ci-dessous).",
     "page.channel_changed": "{channel} (en échec à {time} : {error})",
     "page.channels_others": "Les autres canaux ({channels}) ne sont pas en panne.",
-    "page.channels_none": "Aucun canal ne livre : une alarme n'atteint personne en ce moment. Tant qu'aucun ne "
+    "page.channels_none": "Aucun canal ne fonctionne : une alarme n'atteint personne en ce moment. Tant qu'aucun ne "
     "marche, spasmwatch ne peut pas vous prévenir d'une série.",
     "page.heartbeat_failing": "en échec depuis {time} : {error}",
     "page.heartbeat": "Le signal de vie vers {host} est {why}.",
@@ -310,15 +311,15 @@ CATALOG: dict[str, str] = {
     "fonctionnent toujours et les ceintures gardent leurs événements jusqu'à son ouverture ; spasmwatch réessaie chaque minute.",
     "page.config_error": "La modification de la configuration n'a pas été appliquée (depuis {time}) : {error}. "
     "La surveillance continue avec la configuration qu'elle avait ; corrigez le fichier, puis lancez "
-    "{command} (il dit si la modification a été appliquée ; pour le service installé, "
+    "{command} (elle dit si la modification a été appliquée ; pour le service installé, "
     "systemctl --user reload spasmwatch fait de même sans message).",
     "page.ongoing": "en cours",
     "page.label_cluster": "Marquer la série de {time}",
     "page.confirmed": "Confirmée",
     "page.false_alarm": "Fausse alarme",
-    "page.chart": "Séries par jour sur les {days} derniers jours : {total} en tout, {false} marquées fausse alarme.",
-    "page.chart_today": "Séries par jour sur les {days} derniers jours : {total} en tout, {false} marquées fausse "
-    "alarme ; aujourd'hui {today}.",
+    "page.chart": "Séries par jour sur les {days} derniers jours : {total} en tout ; fausses alarmes : {false}.",
+    "page.chart_today": "Séries par jour sur les {days} derniers jours : {total} en tout ; fausses alarmes : {false} ; "
+    "aujourd'hui : {today}.",
     "page.today": "aujourd'hui",
     "page.clusters.one": "{n} série",
     "page.clusters.other": "{n} séries",
@@ -331,7 +332,7 @@ CATALOG: dict[str, str] = {
     "page.saved_at": "Enregistrée à {time}.",
     "page.test_sending": "Envoi d'une alarme de test sur chaque canal…",
     "page.test_sent": "Envoyée sur {channels} : vérifiez qu'elle est arrivée.",
-    "page.test_failed": "NON livrée sur {channel} : {error}.",
+    "page.test_failed": "NON transmise sur {channel} : {error}.",
     "page.test_not_sent": "Test non envoyé : {error}",
     "page.noscript": "Cette page a besoin de JavaScript pour montrer l'état de la ceinture.",
     "page.tech": "Détails techniques",
@@ -345,18 +346,18 @@ CATALOG: dict[str, str] = {
     "page.why.io": "la connexion signale une erreur",
     "page.fault_detail.not_bonded": "Non appairée : la ceinture n'accepte de nouveaux appairages que dans les {min} "
     "premières minutes après sa mise en marche : éteignez-la et rallumez-la, puis attendez que spasmwatch se connecte.",
-    "page.fault_detail.pairing_refused": "La ceinture refuse l'appairage : si elle a été effacée ou reprogrammée, "
+    "page.fault_detail.pairing_refused": "La ceinture refuse l'appairage : si elle a été effacée ou son firmware réinstallé, "
     "retirez-la dans les réglages Bluetooth de cet ordinateur, puis éteignez-la et rallumez-la.",
     "page.fault_detail.band_refused": "La ceinture a refusé une commande : redémarrez-la ; si cela revient, mettez à "
     "jour son firmware.",
     "page.fault_detail.update_host": "Le firmware de la ceinture est plus récent que spasmwatch sur cet ordinateur "
     "(version de protocole {band}, ici {host}) : mettez à jour spasmwatch sur cet ordinateur.",
     "page.fault_detail.update_band": "Le firmware de la ceinture est plus ancien que spasmwatch sur cet ordinateur "
-    "(version de protocole {band}, ici {host}) : reprogrammez la ceinture avec le spasmwatch de cet ordinateur "
+    "(version de protocole {band}, ici {host}) : réinstallez le firmware de la ceinture avec le spasmwatch de cet ordinateur "
     "('spasmwatch flash').",
     "page.raw.low_disk": "{free} libres sur {mount}, {keep} gardés pour les événements",
     "page.raw.cannot_write": "impossible d'écrire {path} : {error}",
-    "page.held.store_refuses": "la base de données refuse les écritures ({bands}) : des événements seraient perdus",
+    "page.held.store_refuses": "le fichier des événements refuse les écritures ({bands}) : des événements seraient perdus",
     "locked.title": "spasmwatch : l'accès demande le lien avec le jeton",
     "locked.text": "Cette page est protégée. Ouvrez le lien avec {link} que {command} affiche sur l'ordinateur où "
     "tourne spasmwatch (ou demandez à qui l'a installé). Le téléphone s'en souvient ensuite.",
