@@ -354,7 +354,8 @@ CATALOG: dict[str, str] = {
     "page.fault_detail.not_bonded": "Nicht gekoppelt: Der Brustgurt nimmt neue Kopplungen nur in den ersten {min} "
     "Minuten nach dem Einschalten an: Schalten Sie ihn aus und wieder ein und warten Sie, bis spasmwatch sich verbindet.",
     "page.fault_detail.pairing_refused": "Der Brustgurt lehnt die Kopplung ab: Wurde er gelöscht oder seine "
-    "Firmware neu aufgespielt, entfernen Sie ihn in den Bluetooth-Einstellungen dieses Computers und schalten Sie ihn dann aus und wieder ein.",
+    "Firmware neu aufgespielt, entfernen Sie ihn in den Bluetooth-Einstellungen dieses Computers und schalten Sie "
+    "ihn dann aus und wieder ein.",
     "page.fault_detail.band_refused": "Der Brustgurt hat einen Befehl abgelehnt: Starten Sie ihn neu; kommt das "
     "wieder, aktualisieren Sie seine Firmware.",
     "page.fault_detail.update_host": "Die Firmware des Brustgurts ist neuer als spasmwatch auf diesem Computer "
