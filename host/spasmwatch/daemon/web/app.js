@@ -284,7 +284,7 @@
         state.lastOk = Date.now();
         showOffline(null);
         setConn(state.live ? "live" : "connecting", state.live ? t("live") : t("reconnecting"));
-        $("updated").textContent = t("updated", { time: wallTime(Date.now() / 1000, { hour: "numeric", minute: "2-digit", second: "2-digit" }) });
+        $("updated").textContent = t("updated", { time: wallTime(Date.now() / 1000, { hour: "2-digit", minute: "2-digit", second: "2-digit" }) });
       })
       .catch((err) => { showOffline(err); for (const w of todo) pending.add(w); })
       .finally(() => { running = null; });
