@@ -280,6 +280,18 @@ def test_frame_decoder_resyncs_over_noise_split_reads_and_bad_crc() -> None:
     assert dec.errors >= 2
 
 
+def test_frame_decoder_tells_the_payload_of_a_frame_whose_crc_failed() -> None:
+    """What a host reads to tell that the answer it waits for came garbled (on_bad_crc): the frame's
+    payload as it came; noise outside a frame is only counted."""
+    resp = P.encode_resp(P.OP_TIME_SYNC, P.OK, 1234)
+    bad = bytearray(P.frame(resp))
+    bad[-1] ^= 0xFF
+    refused: list[bytes] = []
+    dec = P.FrameDecoder(refused.append)
+    assert dec.feed(b"\x00\x13" + bytes(bad) + P.frame(P.encode_backfill(1))) == [P.encode_backfill(1)]
+    assert refused == [resp]
+
+
 @settings(max_examples=300, deadline=None)
 @given(st.binary(max_size=64))
 def test_any_bytes_decode_or_raise_protocol_error(data: bytes) -> None:
@@ -325,6 +337,9 @@ for hexs in vec["malformed"]:
         out["malformed"].append([e.code, str(e)])
 f = P.frame(P.encode_backfill(42))
 out["frame"] = ["".join("%02x" % b for b in f), [list(x) for x in P.FrameDecoder().feed(b"\x00" + f + f)]]
+bad, refused = bytearray(f), []
+bad[-1] ^= 0xFF
+out["bad_crc"] = [[list(x) for x in P.FrameDecoder(refused.append).feed(bytes(bad) + f)], [list(x) for x in refused]]
 print(json.dumps(out))
 '''
 
@@ -351,3 +366,4 @@ def test_same_vectors_under_micropython(micropython: str, tmp_path: Path) -> Non
         assert got is not None and got[0] == code and message in got[1]
     assert out["frame"][0] == "a55a0601022a0000002d0e"
     assert out["frame"][1] == [list(P.encode_backfill(42))] * 2
+    assert out["bad_crc"] == [[list(P.encode_backfill(42))]] * 2  # the good frame delivered, the bad one told

@@ -260,11 +260,16 @@ class FrameDecoder:
     A sync pair in noise announces a frame that may never come: while that
     frame is incomplete, a whole good frame further on wins (else the real
     frames behind the noise would wait for up to 255 more bytes).
+
+    ``on_bad_crc``, if given, is called with the payload of each whole frame whose
+    CRC failed, its bytes as they came (any may be wrong): a host can tell that
+    the answer it waits for was likely lost, rather than wait out its timeout.
     """
 
-    def __init__(self):
+    def __init__(self, on_bad_crc=None):
         self._buf = b""
         self.errors = 0
+        self.on_bad_crc = on_bad_crc
 
     def feed(self, data):
         b = self._buf + bytes(data)
@@ -291,6 +296,8 @@ class FrameDecoder:
             (want,) = struct.unpack_from("<H", b, 3 + n)
             if crc16(b, 2, 3 + n) != want:
                 self.errors += 1
+                if self.on_bad_crc is not None:
+                    self.on_bad_crc(b[3 : 3 + n])
                 b = b[2:]
                 continue
             out.append(b[3 : 3 + n])

@@ -17,7 +17,8 @@ from cdcdaemon import serial_daemon
 
 from spasmwatch.alerts import NoticeKind
 from spasmwatch.daemon.daemon import Daemon
-from spasmwatch.daemon.session import BandClock, BandInfo, BandSession
+from spasmwatch.daemon import consts as K
+from spasmwatch.daemon.session import BandClock, BandInfo, BandSession, State
 from spasmwatch.transport.cdcbridge import CdcBridge
 from spasmwatch.transport.simband import SimBand
 from swcore import protocol as P
@@ -72,6 +73,77 @@ def test_live_events_garbled_on_a_serial_link_that_stays_up_are_asked_for_again(
     assert logged >= 4 and seqs == list(range(logged)), (seqs, logged)
     assert connections == 1  # found on the link it was lost on, not by a reconnect
     assert alarmed
+
+
+class FirstResps:
+    """A ``CdcBridge`` garble that takes the first RESP to each opcode of ``ops`` on the first
+    connection; ``left`` holds those not garbled yet."""
+
+    def __init__(self, *ops: int) -> None:
+        self.left = set(ops)
+
+    def __call__(self, bridge: CdcBridge, record: bytes) -> bool:
+        if bridge.connections != 1 or record[1] != P.T_RESP or record[2] not in self.left:
+            return False
+        self.left.discard(record[2])
+        return True
+
+
+def test_a_command_s_garbled_resp_is_asked_for_again_on_the_same_link(tmp_path: Path, quick_cluster_csv: Path) -> None:
+    """The band's answer to a host command, garbled on serial (its frame's CRC fails: dropped), was
+    waited for the whole request timeout (10 s), then the connect failed and the link was closed and
+    opened again. A frame refused for its CRC that reads as the RESP waited for (its length, type and
+    opcode) now has the command sent again at once. The first answer to the connect's TIME_SYNC, INFO
+    and BACKFILL is garbled: every event must be stored and the cluster alarmed on that one link.
+    Old code: a second connection (the first timed out in its TIME_SYNC)."""
+
+    async def main() -> tuple[list[int], int, int, bool, set[int]]:
+        garble = FirstResps(P.OP_TIME_SYNC, P.OP_INFO, P.OP_BACKFILL)
+        async with serial_daemon(quick_cluster_csv, tmp_path, DEVICE, "usb00007", garble=garble) as (band, bridge, store, d):
+            await band.wait_report_async("played", WAIT_S)
+            end = time.monotonic() + WAIT_S
+            while True:
+                logged = int(d.bands[0].status.get("next_seq", -1))  # (none before the first connect's STATUS)
+                seqs = sorted(e.seq for e in store.events(DEVICE))
+                if (logged >= 4 and seqs == list(range(logged))) or time.monotonic() > end:
+                    break
+                await asyncio.sleep(0.1)
+            alarmed = any(n.kind is NoticeKind.CLUSTER_ALARM for n in d.notifications)
+            return seqs, logged, bridge.connections, alarmed, garble.left
+
+    seqs, logged, connections, alarmed, left = asyncio.run(main())
+    assert connections == 1
+    assert left == set()  # each answer was garbled once
+    assert logged >= 4 and seqs == list(range(logged)), (seqs, logged)
+    assert alarmed
+
+
+def test_a_command_whose_answers_keep_coming_garbled_is_sent_again_a_bounded_number_of_times(tmp_path: Path, quick_cluster_csv: Path) -> None:
+    """Every answer to TIME_SYNC garbled on the first connection: the command is sent again
+    K.RESP_RESENDS times, no more, then its answer is waited for as before (the request timeout),
+    the link closed and opened again; the second connection, clean, streams."""
+
+    async def main() -> tuple[int, int, State]:
+        garbled = 0
+
+        def every_sync_answer(bridge: CdcBridge, record: bytes) -> bool:
+            nonlocal garbled
+            if bridge.connections == 1 and record[1] == P.T_RESP and record[2] == P.OP_TIME_SYNC:
+                garbled += 1
+                return True
+            return False
+
+        # (the band stays up past its recording for the second connection)
+        rig = serial_daemon(quick_cluster_csv, tmp_path, DEVICE, "usb00008", garble=every_sync_answer, idle_exit_ms=120_000)
+        async with rig as (_, bridge, _, d):
+            end = time.monotonic() + WAIT_S
+            while not (bridge.connections == 2 and d.bands[0].session.state is State.STREAMING) and time.monotonic() < end:
+                await asyncio.sleep(0.1)
+            return garbled, bridge.connections, d.bands[0].session.state
+
+    garbled, connections, state = asyncio.run(main())
+    assert garbled == 1 + K.RESP_RESENDS
+    assert (connections, state) == (2, State.STREAMING)
 
 
 def test_a_fresh_band_s_status_sent_before_the_sync_raises_no_clock_fault(tmp_path: Path, quick_cluster_csv: Path) -> None:

@@ -43,7 +43,7 @@ from spasmwatch.daemon.api import Msg
 from spasmwatch.daemon.clock import SinceBoot
 from spasmwatch.daemon.flap import FlapLog
 from spasmwatch.store.rows import BootMarks
-from spasmwatch.transport.base import DisconnectedError, Kind, Link, LinkIOError, LinkTimeoutError, TransportError
+from spasmwatch.transport.base import DisconnectedError, Garbling, Kind, Link, LinkIOError, LinkTimeoutError, TransportError
 from swcore import protocol as P
 
 log = logging.getLogger(__name__)
@@ -83,6 +83,14 @@ _LINKED = (State.STREAMING, State.STALE)
 # The same failure again (a band that will not bond, retried every 30 s all night): its steps
 # and its FAULT are logged the first time only, at debug after that.
 _REPEAT_QUIET = (*_RETRY_CYCLE, State.SECURING, State.SYNCING, State.FAULT)
+
+# Commands sent again at once when their RESP came garbled (``command``, K.RESP_RESENDS): those whose
+# repeat answers as the first would have. A TIME_SYNC's answer is the band's ms as the one it answers
+# reached it, within the round trip timed from the first send; a BACKFILL may be sent again at any
+# time (docs/protocol.md); RAW and INFO change nothing more. Not CONFIG: its repeat finds the value
+# stored and answers arg 0, and the reboot that applies a new rate would be skipped; nor REBOOT: the
+# band stops once it has answered.
+_RESENT_OPS = frozenset((P.OP_TIME_SYNC, P.OP_BACKFILL, P.OP_RAW, P.OP_INFO))
 
 
 @dataclass(frozen=True)
@@ -582,6 +590,8 @@ class BandSession:
         link = self._make_link()
         self.link = link
         link.on_disconnect(self._lost.set)
+        if isinstance(link, Garbling):  # (serial) an answer lost to noise is asked for again at once
+            link.on_garbled(self._on_garbled)
         await link.connect(K.CONNECT_TIMEOUT_S)
         self.info = await self._identify(link)
         self._set(State.SECURING)
@@ -749,17 +759,26 @@ class BandSession:
         self._start_wait = asyncio.get_running_loop().time()  # (its records are taken after this, by the stream)
 
     async def command(self, data: bytes) -> Record:
-        """Write a control command and wait for its RESP; SessionError if the band refuses it."""
-        if self.link is None:
+        """Write a control command and wait for its RESP; SessionError if the band refuses it.
+        Its RESP garbled on the way (``_on_garbled``), it is sent again at once, up to
+        K.RESP_RESENDS times (``_RESENT_OPS``); then its answer is awaited REQUEST_TIMEOUT_S."""
+        link = self.link
+        if link is None:
             raise DisconnectedError("no link")
         _drain(self._resp)
-        await self._req(self.link.write(P.CONTROL_UUID, data))
-        op = data[1]
+        await self._req(link.write(P.CONTROL_UUID, data))
+        op, resent = data[1], 0
         while True:
             resp: Record = await self._req(self._resp.get())
             if "version" in resp:
                 raise _other_version(int(resp["version"]))
             if resp["opcode"] != op:
+                continue
+            if "garbled" in resp:
+                if op in _RESENT_OPS and resent < K.RESP_RESENDS:
+                    resent += 1
+                    log.info("%s: the band's answer to command %#04x came garbled; sent again", self.label, op)
+                    await self._req(link.write(P.CONTROL_UUID, data))
                 continue
             if resp["code"] == P.E_AUTH:  # the link is encrypted (secure() saw to it) but the band did not bond
                 raise SessionError(NOT_BONDED, P.E_AUTH)
@@ -781,6 +800,14 @@ class BandSession:
         rec = self._decode(bytes(data))
         if rec is not None and rec["type"] == "resp":
             self._resp.put_nowait(rec)
+
+    def _on_garbled(self, data: bytes) -> None:
+        """A record the link dropped for its CRC (serial noise) that reads as a RESP, by its size,
+        type and opcode (noise elsewhere in it, its CRC or its arg, leaves them): the answer of the
+        command of that opcode, lost. Waited out, the connect failed after REQUEST_TIMEOUT_S and the
+        link was closed and opened again; ``command`` sends it again instead."""
+        if len(data) == P.RESP_SIZE and data[1] == P.T_RESP:
+            self._resp.put_nowait({"type": "resp", "garbled": True, "opcode": data[2]})
 
     def _decode(self, data: bytes) -> Record | None:
         try:

@@ -118,3 +118,14 @@ class Link(Protocol):
     def on_disconnect(self, callback: Callable[[], None]) -> None:
         """Call ``callback`` when the link drops without ``disconnect()`` being asked for."""
         ...
+
+
+@runtime_checkable
+class Garbling(Protocol):
+    """A link whose records can arrive garbled and be dropped: serial, where a frame's CRC fails
+    (noise on a UART). BLE's link layer checks each packet and has it sent again, so a BLE link
+    never drops one: it has no ``on_garbled``."""
+
+    def on_garbled(self, callback: Callable[[bytes], None]) -> None:
+        """Call ``callback`` with what came of each record dropped for its CRC (any byte may be wrong)."""
+        ...

@@ -245,12 +245,13 @@ class SerialLink:
         self.baudrate = baudrate
         self.write_timeout_s = write_timeout_s  # taken at connect
         self.poll_s = poll_s  # taken at connect
-        self.decoder = P.FrameDecoder()  # type: ignore[no-untyped-call]  # swcore is MicroPython code, unannotated
+        self.decoder = P.FrameDecoder(self._garbled)  # type: ignore[no-untyped-call]  # swcore is MicroPython code, unannotated
         self._port: _Port | None = None
         self._reader: asyncio.Task[None] | None = None
         self._opening: _Opening | None = None
         self._callbacks: dict[str, Callable[[bytes], None]] = {}
         self._on_disconnect: list[Callable[[], None]] = []
+        self._on_garbled: list[Callable[[bytes], None]] = []
         self._status: bytes | None = None
         self._status_seen = asyncio.Event()
         self._closing = False
@@ -388,6 +389,10 @@ class SerialLink:
     def on_disconnect(self, callback: Callable[[], None]) -> None:
         self._on_disconnect.append(callback)
 
+    def on_garbled(self, callback: Callable[[bytes], None]) -> None:
+        """``callback`` gets each frame's payload whose CRC failed, as it came (``base.Garbling``)."""
+        self._on_garbled.append(callback)
+
     # --- receive side ------------------------------------------------------------------------------
     def _live(self) -> _Port:
         if self._port is None or not self._port.is_open:
@@ -422,6 +427,10 @@ class SerialLink:
         if not self._closing:
             for callback in list(self._on_disconnect):
                 callback()
+
+    def _garbled(self, payload: bytes) -> None:
+        for callback in list(self._on_garbled):
+            callback(bytes(payload))
 
     def _deliver(self, record: bytes) -> None:
         uuid = CHANNEL_OF_TYPE.get(record[1]) if len(record) >= 2 else None
