@@ -182,3 +182,27 @@ def test_a_window_with_a_sleep_window_s_worth_unheard_is_decided_and_no_more() -
     assert quiet_across_gaps((200.0, 200.0, 210.0), 14) == []
     # the window that holds the last two gaps alone: from the first epoch after the first gap
     assert quiet_across_gaps((200.0, 200.0, 210.0), 15) == [("sleep", 650.0, 1660.0)]
+
+
+def test_one_epoch_lost_on_the_link_moves_a_transition_by_at_most_three_epochs() -> None:
+    """An ACTIVITY record lost on its way (serial noise: its frame's CRC failed) is not asked for
+    again: epochs have no seq and are not in the band's flash (docs/protocol.md, "Records, band ->
+    host"). The hole is a kept gap, neither active nor quiet: in a night awake, asleep (one move),
+    awake and asleep, every single epoch lost leaves the same transitions, each onset and decision
+    within 30 s of where they were."""
+    pattern = [k % 3 != 0 for k in range(120)] + [k == 90 for k in range(180)] + [k % 3 != 0 for k in range(60)] + [False] * 90
+
+    def transitions(lost: int | None) -> list[tuple[str, float, float]]:
+        sw, out = SleepWake(10.0), []
+        for k, active in enumerate(pattern):
+            if k != lost and (tr := sw.update(10.0 * k, active)) is not None:
+                out.append((tr.kind, tr.t, tr.detected_t))
+        return out
+
+    whole = transitions(None)
+    assert [kind for kind, _, _ in whole] == ["sleep", "wake", "sleep"]
+    for lost in range(len(pattern)):
+        got = transitions(lost)
+        assert [kind for kind, _, _ in got] == ["sleep", "wake", "sleep"], lost
+        assert all(abs(a[1] - b[1]) <= 30 and abs(a[2] - b[2]) <= 30 for a, b in zip(got, whole)), (lost, got, whole)
+
