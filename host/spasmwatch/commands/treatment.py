@@ -95,7 +95,9 @@ def _refused(exc: ValueError) -> SpasmwatchError:
     return SpasmwatchError(f"{option}: {exc}" if option else str(exc))
 
 
-def _store(args: argparse.Namespace) -> Store:
+def _store(args: argparse.Namespace, table: str) -> Store:
+    """The daemon's store, to write a row of ``table`` into: its open reads that table through, not
+    every page (the daemon's own open does: store/_db.py ``_check_sound``)."""
     if args.db is not None and not args.db.is_file():  # a typo must not start a store of its own for the note
         raise SpasmwatchError(f"--db: no such store {args.db}")
     # Nor a file of 0 bytes: SQLite makes it a store, and the note lands where no daemon reads it. The
@@ -109,7 +111,7 @@ def _store(args: argparse.Namespace) -> Store:
     # mounted yet) is not made again beneath the mount point, and a different store at its path
     # (another family's disk) is not written into.
     try:
-        return Store(store_path_of(args), known=KnownStores.default())
+        return Store(store_path_of(args), known=KnownStores.default(), writes=(table,))
     except StoreMissing as e:
         raise SpasmwatchError(f"{e}; nothing was saved") from e
 
@@ -130,7 +132,7 @@ def treatment_line(r: TreatmentRow, tz: tzinfo) -> str:
 def run_add(args: argparse.Namespace) -> int:
     tz = zone(args.tz)
     when = _when(args.at, tz)
-    with _store(args) as store:
+    with _store(args, "treatments") as store:
         if not args.again:
             _not_twice(store, when, args, tz)
         try:
@@ -170,7 +172,7 @@ def run_list(args: argparse.Namespace) -> int:
 
 def run_note(args: argparse.Namespace) -> int:
     tz = zone(args.tz)
-    with _store(args) as store:
+    with _store(args, "notes") as store:
         try:
             row = store.add_note(_when(args.at, tz), args.kind, args.text, args.device, args.by)
         except ValueError as exc:

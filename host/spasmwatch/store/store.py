@@ -351,12 +351,16 @@ class Store:
         claim: Callable[[], None] | None = None,
         _checked: Checked | None = None,
         makes: bool = True,
+        writes: tuple[str, ...] = (),
     ) -> None:
         """``makes`` False: the store must be there (a command found it): the open makes no folder and no
-        file, and one gone since it was found (its disk unmounted) is a StoreError, not a new, empty store."""
+        file, and one gone since it was found (its disk unmounted) is a StoreError, not a new, empty store.
+        ``writes``: the only tables the caller writes into ('spasmwatch note': notes): the open reads
+        those through, not every page, when it writes nothing itself (_db._check_sound)."""
         self.path = Path(path)
         self.readonly = _readonly
         self._makes = makes
+        self._writes = writes
         self._lock = threading.RLock()
         # Why it is not open (``may_fail``): every call raises it, ``reopen`` tries again.
         self.open_error = _unopened
@@ -411,7 +415,7 @@ class Store:
             if self._claim is not None:
                 self._claim()  # (the lock beside the store: its folder gone since the check is the store's, below)
             unpinned = None if self._known is None or checked is None else self._known.unpin(self.path, checked)
-            conn, found = _db.connect(self.path, self.readonly, thorough, makes=makes)
+            conn, found = _db.connect(self.path, self.readonly, thorough, makes=makes, writes=self._writes)
         except StoreError as e:
             if checked is not None and (gone := vanished(self.path, checked)) is not None:
                 raise gone from e
