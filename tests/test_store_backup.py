@@ -77,7 +77,9 @@ def test_a_copy_made_while_the_daemon_writes_holds_every_commit_and_nothing_unco
 
 def test_a_damaged_store_makes_no_copy_and_the_copies_kept_stay(tmp_path: Path) -> None:
     """A store with a page overwritten (a bad sector): the copy's quick_check fails, so nothing is
-    renamed into the backups folder (no partial file left) and the copy kept before is untouched."""
+    renamed into the backups folder (no partial file left) and the copy kept before is untouched.
+    The store itself is read through then, and said damaged (the daemon shuts it: tests/daemon/test_faults.py
+    ``..._found_by_its_daily_copy_...``)."""
     path = tmp_path / "spasmwatch.db"
     _store(path, 3000).close()
     good = B.make(path, T0)
@@ -87,8 +89,9 @@ def test_a_damaged_store_makes_no_copy_and_the_copies_kept_stay(tmp_path: Path) 
     with open(path, "r+b") as f:
         f.seek((pages[len(pages) // 2] - 1) * size)
         f.write(b"\xde\xad\xbe\xef" * (size // 4))
-    with pytest.raises(StoreError, match="no backup made"):
+    with pytest.raises(StoreError, match=r"the store is damaged .*found by its daily copy, none made in .*spasmwatch store recover") as e:
         B.make(path, T0 + DAY)
+    assert e.value.damaged
     assert [p.name for p in B.folder(path).iterdir()] == [good.path.name]
 
 

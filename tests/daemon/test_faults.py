@@ -1277,6 +1277,50 @@ def test_a_store_found_damaged_at_a_call_is_written_no_more_and_its_fault_stays(
     assert (path.read_bytes(), wal.read_bytes() if wal.exists() else b"") == seen  # nothing written after it was found
 
 
+def test_a_store_damaged_while_the_daemon_runs_is_found_by_its_daily_copy_and_written_no_more(tmp_path: Path) -> None:
+    """A page damaged after the store opened (a bad sector) in rows no call reads: the daemon's open
+    read every page before it, and 'spasmwatch note' reads its own table alone since 2026-12-07. The
+    daily copy reads every page: its copy was not sound, and until 2026-12-07 the daemon only logged
+    "no backup made" and went on writing into the damaged file. Now the store itself is read through
+    then, and shut as one a call found damaged: the family told, nothing more written."""
+    clock = Clock(time.time())
+    path = tmp_path / "spasmwatch.db"
+    with Store(path) as store:
+        store.add_sync(DEVICE, 1, 0, clock.t - 3000 * 7)
+        with store.transaction():
+            for k in range(2000):  # a day and a half of STATUS rows a minute
+                store.add_status(DEVICE, clock.t - 120_000 + k * 60, {"battery_pct": 80, "worn": 1, "boot": 1})
+    store = Store(path)  # opens: its pages read through, sound
+    with contextlib.closing(sqlite3.connect(f"{path.as_uri()}?mode=ro", uri=True)) as c:
+        pages = [r[0] for r in c.execute("SELECT pageno FROM dbstat WHERE name = 'status' AND pagetype = 'leaf' ORDER BY pageno")]
+        size = int(c.execute("PRAGMA page_size").fetchone()[0])
+    with open(path, "r+b") as f:  # a bad sector in old STATUS rows, which no call reads
+        f.seek((pages[0] - 1) * size)
+        f.write(b"\xde\xad\xbe\xef" * (size // 4))
+
+    async def run() -> Daemon:
+        d = Daemon(store, [BandSpec("crib", lambda: None)], clock=clock, backup_keep_days=2)  # type: ignore[arg-type,return-value]
+        d.backups.reserve_mb = 0  # (not this machine's free space)
+        _connect(d, DEVICE, [], clock.t)
+        assert store.open_error is None  # (its attach read nothing of the damaged page)
+        await d._backup_pass()
+        return d
+
+    d = asyncio.run(run())
+    assert store.open_error is not None and store.open_error.damaged, d.backups.error
+    assert "the store is damaged" in str(store.open_error) and "spasmwatch store recover" in str(store.open_error), store.open_error
+    assert d.backups.latest is None  # no copy made of it
+    st = d.status()["store"]
+    assert st is not None and st["damaged"], st
+    wal = Path(f"{path}-wal")
+    seen = path.read_bytes(), wal.read_bytes() if wal.exists() else b""
+    clock.t += 10
+    d.on_record(DEVICE, spasm_record(3001, 3001 * 7000), clock.t)  # refused: shut
+    assert not store.reopen()  # the daemon's try again: read through, refused
+    store.close()
+    assert (path.read_bytes(), wal.read_bytes() if wal.exists() else b"") == seen  # nothing written after it was found
+
+
 def test_a_store_a_newer_version_migrated_under_the_daemon_is_shut_saying_to_restart_it(tmp_path: Path) -> None:
     """A newer spasmwatch's 'note' (the package upgraded, the daemon not restarted) migrates the store
     to a version whose marker this daemon may not write. Found by review: each write was refused

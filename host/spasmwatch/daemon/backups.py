@@ -26,6 +26,9 @@ class StoreBackups:
         self.files, self.bytes = 0, 0  # the copies kept, as of the latest pass
         self.error: str | None = None  # why the latest due copy was not made (None: it was, or none was due)
         self.error_since: float | None = None  # wall s of the first pass that failed so
+        # The store itself found damaged by the latest pass (its copy not sound: store/backup.py
+        # ``_store_damage``): the daemon shuts it (Daemon._backup_pass). None: not found so.
+        self.found_damaged: StoreError | None = None
         self._stopping = B.Stop()  # set by the daemon's stop: a copy under way ends at its next step
 
     def stop(self) -> None:
@@ -34,6 +37,7 @@ class StoreBackups:
 
     def run(self) -> B.Backup | None:
         """One pass (in a worker thread): a copy when one is due; the copy made, or None."""
+        self.found_damaged = None
         if self.keep_days <= 0 or self.store.open_error is not None or self._stopping.is_set():
             return None  # (a store the daemon does not open is not copied: damaged, another's, newer)
         path = self.store.path
@@ -57,6 +61,7 @@ class StoreBackups:
             log.info("the store's backup was stopped with the daemon, before it was done: nothing kept of it (made again after the start)")
             return None
         except StoreError as e:
+            self.found_damaged = e if e.damaged else None
             return self._failed(str(e), now)
         gone = B.rotate(path, self.keep_days, K.BACKUP_KEEP_WEEKS)  # (only now: the new copy passed its check)
         if self.error is not None:

@@ -667,17 +667,24 @@ class Daemon:
         worker thread: a copy reads the whole store, which the bands' streams and alarms must not wait for."""
         while not self._stop.is_set():
             try:
-                copying = asyncio.ensure_future(asyncio.to_thread(self.backups.run))
-                try:
-                    await asyncio.shield(copying)
-                except asyncio.CancelledError:
-                    # The stop: the thread goes on until the copy sees the stop flag (within a step),
-                    # and deletes its partial file; waited for, so that none is left behind.
-                    await copying
-                    raise
+                await self._backup_pass()
             except Exception:  # (it takes StoreError in) whatever else: the next pass tries again
                 log.exception("store backup pass failed")
             await asyncio.sleep(K.BACKUP_CHECK_S)
+
+    async def _backup_pass(self) -> None:
+        """One pass of ``_backing_up``; a store its copy found damaged (StoreBackups.found_damaged)
+        shut as one a call found so (``_shut_damaged``): nothing more written into it."""
+        copying = asyncio.ensure_future(asyncio.to_thread(self.backups.run))
+        try:
+            await asyncio.shield(copying)
+        except asyncio.CancelledError:
+            # The stop: the thread goes on until the copy sees the stop flag (within a step),
+            # and deletes its partial file; waited for, so that none is left behind.
+            await copying
+            raise
+        if (e := self.backups.found_damaged) is not None and self.store.open_error is None:
+            self._shut_damaged(e)
 
     def _tick(self) -> None:
         now = self.clock.wall()

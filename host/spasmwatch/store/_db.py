@@ -304,7 +304,9 @@ def is_damage(e: sqlite3.Error) -> bool:
     return "malformed" in str(e) or "file is not a database" in str(e)
 
 
-def _check_sound(conn: sqlite3.Connection, path: Path, thorough: bool = False, tables: tuple[str, ...] = ()) -> None:
+def _check_sound(
+    conn: sqlite3.Connection, path: Path, thorough: bool = False, tables: tuple[str, ...] = (), done: str = "nothing was written to it"
+) -> None:
     """StoreError for a store whose pages are damaged, before anything is written to it.
 
     Found by the fault audit: a page overwritten in the middle of the file (a bad sector) was
@@ -323,7 +325,8 @@ def _check_sound(conn: sqlite3.Connection, path: Path, thorough: bool = False, t
     nothing but a row of them ('spasmwatch note', 'treatment add': ``connect``'s ``writes``).
     Measured (bench/store_open.py, a year's store, 350 MB): their open took 2.7-3.5 s as the daemon's
     does (more on an SD card, its pages not in memory), 3.5-10 ms so. The daemon's open reads every
-    page still, and refuses a store damaged elsewhere (docs/store.md "A note's open reads its own table")."""
+    page still, and refuses a store damaged elsewhere (docs/store.md "A note's open reads its own table").
+    ``done``: what was done with the store, as its error says it (the daily copy's: store/backup.py)."""
     checks = [f"quick_check({_quoted(t)})" for t in ("sqlite_schema", *tables)] if tables and not thorough else [
         f"{'integrity_check' if thorough else 'quick_check'}(3)"]  # fmt: skip
     try:
@@ -332,7 +335,7 @@ def _check_sound(conn: sqlite3.Connection, path: Path, thorough: bool = False, t
         found = [str(e)]
     found = [f for f in found if f != "ok"][:3] or ["ok"]  # (each partial check says "ok" of its own)
     if found != ["ok"]:
-        raise StoreError(f"{path}: the store is damaged ({'; '.join(found)}); nothing was written to it. {recover_hint(path)}", damaged=True)
+        raise StoreError(f"{path}: the store is damaged ({'; '.join(found)}); {done}. {recover_hint(path)}", damaged=True)
 
 
 def _settled(conn: sqlite3.Connection, version: int) -> bool:

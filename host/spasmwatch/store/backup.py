@@ -27,7 +27,7 @@ from spasmwatch import private
 from spasmwatch.outfile import sync_file, sync_folder
 from spasmwatch.store import shape
 from spasmwatch.store.carry import Carried, carry
-from spasmwatch.store._db import BUSY_TIMEOUT_S, StoreError, reading_uri, unrepairable
+from spasmwatch.store._db import BUSY_TIMEOUT_S, StoreError, _check_sound, reading_uri, unrepairable
 from spasmwatch.store.schema import APPLICATION_ID
 
 FOLDER_SUFFIX = ".backups"
@@ -43,6 +43,10 @@ SIDE_FILES = ("-wal", "-shm", "-journal")
 # ten times slower; a whole copy took 3 s here and maybe 30 s there, which a stop waited out until
 # 2026-12-06. Each step is a call back into Python: small steps would cost the copy more than they save.
 COPY_STEP_PAGES = 1024
+
+
+class Unsound(sqlite3.DatabaseError):
+    """The copy's pages are not sound (``_check``): the store's own, or a write of the copy's gone wrong."""
 
 
 class Stopped(Exception):
@@ -143,7 +147,12 @@ def make(store: Path, now_s: float, stop: Stop | None = None) -> Backup:
         partial.unlink(missing_ok=True)  # an interrupted try's
         private.create_file(partial)  # the baby's data: 0600 before SQLite writes it
         _copy(store, partial, stop)
-        _check(partial, stop)
+        try:
+            _check(partial, stop)
+        except Unsound:
+            if (damage := _store_damage(store, where, stop)) is not None:
+                raise damage from None
+            raise
         sync_file(partial)  # (outfile.replace_durably's steps, the stop looked at between them)
         stop.raise_if_set()  # (set while the check had not begun: SQLite forgot the interrupt)
         os.replace(partial, final)
@@ -184,18 +193,43 @@ def _check(path: Path, stop: Stop | None = None) -> None:
     """sqlite3.DatabaseError when the copy at ``path`` is not sound (PRAGMA quick_check: every page
     read), or is a store the daemon refuses by its tables (a column or table dropped by hand while it
     ran: _db.unrepairable), which no restore could use. Stopped when ``stop`` is set meanwhile."""
+    halt = Stop() if stop is None else stop
     conn = sqlite3.connect(f"{path.absolute().as_uri()}?mode=ro", uri=True, isolation_level=None)
     try:
-        with (Stop() if stop is None else stop).interrupting(conn):
-            found = [str(r[0]) for r in conn.execute("PRAGMA quick_check(3)")]
+        with halt.interrupting(conn):
+            try:
+                found = [str(r[0]) for r in conn.execute("PRAGMA quick_check(3)")]
+            except sqlite3.DatabaseError as e:  # a damaged page it cannot step over: said as one found (_db._check_sound)
+                halt.raise_if_set()  # (or the stop's interrupt)
+                found = [str(e)]
         version = int(conn.execute("PRAGMA user_version").fetchone()[0])
         refused = unrepairable(conn, path, version, shape.of(conn)) if found == ["ok"] else None
     finally:
         conn.close()
     if found != ["ok"]:
-        raise sqlite3.DatabaseError(f"the copy is not sound: {'; '.join(found)}")
+        raise Unsound(f"the copy is not sound: {'; '.join(found)}")
     if refused is not None:
         raise sqlite3.DatabaseError(f"the copy is refused as damaged: {refused}")
+
+
+def _store_damage(store: Path, where: Path, stop: Stop) -> StoreError | None:
+    """When its copy is not sound: the store's own damage (StoreError, ``damaged``), read through as
+    its open reads it (PRAGMA quick_check, on a read-only connection: it never checkpoints the WAL
+    into it); None: the store is sound (the copy's write went wrong). The copy holds the store's pages
+    as they are, so this is the daily read of every page of a store the daemon keeps open for weeks:
+    a page damaged after its open, in rows no call reads, went on being written around until
+    2026-12-07 (daemon/backups.py ``found_damaged``). Stopped when ``stop`` is set meanwhile."""
+    conn = sqlite3.connect(reading_uri(store), uri=True, isolation_level=None, timeout=BUSY_TIMEOUT_S)
+    try:
+        with stop.interrupting(conn):
+            try:
+                _check_sound(conn, store, done=f"found by its daily copy, none made in {where}; nothing more is written to it")
+            except StoreError as e:
+                stop.raise_if_set()  # (interrupted by the stop: no finding)
+                return e
+    finally:
+        conn.close()
+    return None
 
 
 def kept(backups: list[Backup], days: int, weeks: int) -> set[Path]:
