@@ -2,19 +2,24 @@
 
 from __future__ import annotations
 
+import hashlib
 import io
 import json
 import os
 import pty
+import re
 import subprocess
 import sys
 from concurrent.futures import Executor, Future
 from pathlib import Path
 
+import numpy as np
 import pytest
 
+from spasmwatch import __version__
 from spasmwatch.analysis.clusters import CLOSE_S
-from spasmwatch.commands.evaluate import _gather
+from spasmwatch.cli import build_parser
+from spasmwatch.commands.evaluate import _gather, run_facts, source_sha256
 from spasmwatch.errors import SpasmwatchError
 from spasmwatch.io.limits import MAX_CHUNK_ROWS
 
@@ -546,6 +551,47 @@ def test_evaluate_json_is_written(morning: tuple[Path, dict[str, object]], tmp_p
     assert res.returncode == 0, res.stderr
     assert json.loads(out.read_text())["summary"]["clusters"] == "1/1"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["scores.json"]
+
+
+def test_evaluate_json_says_what_its_scores_were_made_from(morning: tuple[Path, dict[str, object]], tmp_path: Path) -> None:
+    """Found by the researcher's hostile review of 2026-12-07: a --json file held the scores and
+    nothing of the run that made them, not the suite's seeds, nor the truth they were scored
+    against, nor the code (every spasmwatch is version 0.1.0), so numbers cited from it could not
+    be traced or made again. Its "run" says each; the same run again says the same."""
+    rec, truth = tmp_path / "rec.csv", tmp_path / "rec.truth.json"
+    rec.write_bytes(morning[0].read_bytes())
+    truth.write_text(json.dumps(morning[1]))
+    runs = []
+    for name in ("a.json", "b.json"):
+        assert cli("evaluate", str(rec), "--json", str(tmp_path / name)).returncode == 0
+        runs.append(json.loads((tmp_path / name).read_text())["run"])
+    run = runs[0]
+    assert runs[1] == run
+    assert run["spasmwatch"] == __version__ and run["numpy"] == np.__version__ and run["why"] is False and "suite" not in run
+    assert run["source_sha256"] == source_sha256() and re.fullmatch(r"[0-9a-f]{64}", run["source_sha256"])
+    assert run["recordings"] == [{"recording": str(rec), "truth": str(truth), "truth_sha256": hashlib.sha256(truth.read_bytes()).hexdigest()}]
+    truth.write_text(json.dumps({**morning[1], "note": "relabelled"}))  # another truth: another run
+    assert cli("evaluate", str(rec), "--json", str(tmp_path / "a.json")).returncode == 0
+    assert json.loads((tmp_path / "a.json").read_text())["run"]["recordings"][0]["truth_sha256"] != run["recordings"][0]["truth_sha256"]
+    args = build_parser().parse_args(["evaluate", "--seed-start", "11", "--seeds", "3", "--quick", "--why"])
+    suite_run = run_facts(args, [])
+    assert suite_run["suite"] == {"seed_start": 11, "seeds": 3, "quick": True} and suite_run["why"] is True
+    assert "recordings" not in suite_run
+
+
+def test_the_source_digest_changes_with_any_source_file(tmp_path: Path) -> None:
+    """A threshold changed in a constants module, or a file added, is another source_sha256."""
+    (tmp_path / "pkg").mkdir()
+    (tmp_path / "pkg" / "consts.py").write_text("ONSET = 3\n")
+    (tmp_path / "pkg" / "data.txt").write_text("not source")
+    before = source_sha256([tmp_path / "pkg"])
+    (tmp_path / "pkg" / "data.txt").write_text("still not source")
+    assert source_sha256([tmp_path / "pkg"]) == before
+    (tmp_path / "pkg" / "consts.py").write_text("ONSET = 4\n")
+    changed = source_sha256([tmp_path / "pkg"])
+    (tmp_path / "pkg" / "consts.py").write_text("ONSET = 3\n")
+    (tmp_path / "pkg" / "more.py").write_text("")
+    assert len({before, changed, source_sha256([tmp_path / "pkg"])}) == 3
 
 
 def test_evaluate_json_writes_over_an_earlier_json_only(morning: tuple[Path, dict[str, object]], tmp_path: Path) -> None:
