@@ -144,8 +144,42 @@ def test_replay_of_raw_equals_replay_of_its_converted_csv(tmp_path: Path) -> Non
     head = (tmp_path / "conv.csv").read_text().splitlines()[:3]
     assert head[0] == "t,ax,ay,az,gx,gy,gz" and head[1].startswith("0.000000,")
     from_raw, from_csv = _replay_jsonl(path), _replay_jsonl(tmp_path / "conv.csv")
-    assert from_raw == from_csv
-    assert any(r["type"] == "spasm" for r in from_raw)
+    # the CSV's t counts from 0, not from a wall time: the raw file's records add their UTC times
+    assert [{k: v for k, v in r.items() if not k.endswith("_utc")} for r in from_raw] == from_csv
+    assert any(r["type"] == "spasm" for r in from_raw) and all("t_utc" in r or "start_utc" in r for r in from_raw)
+
+
+def test_replay_jsonl_of_a_dated_recording_gives_each_time_as_utc_by_its_dating(tmp_path: Path) -> None:
+    """Found by the researcher's hostile review of 2026-12-07: --jsonl of a .swraw gave its times
+    on the file's nominal time base alone, and the table its times of day in this computer's zone
+    to the tenth, so a script joining the replay's records to an export's onset_utc had to call
+    RawRecording.wall_at from Python; t_0 plus t, the one way from the command line, is 36 s off an
+    hour later for an IMU 1 % faster than its nominal rate. Each time of a record now has its UTC
+    wall time by the file's dating, as the exports write one (t_utc, start_utc, end_utc,
+    alert_utc, detected_utc); so does a CSV whose t is unix time, by t itself."""
+    from spasmwatch.export.timeline import iso
+    from spasmwatch.io.rawfile import DatingPoint
+
+    src, _ = _simulated_swraw(tmp_path)
+    path, start, fast = tmp_path / "fast.swraw", 1_709_510_400.0, RATE * 1.01
+    data = np.concatenate([c.samples for c in RawReader(src).chunks()])
+    with RawWriter(path, RawHeader("band-1", RATE, True, start)) as w:
+        for i in range(0, len(data), 5000):  # the host's dating: the band samples 1 % fast of its nominal rate
+            w.date(DatingPoint(i, start + i / fast, fast))
+            w.append(i, data[i : i + 5000], 0)
+    recs, rec = _replay_jsonl(path), open_rawfile(path)
+    times = {"t": "t_utc", "start": "start_utc", "end": "end_utc", "alert_t": "alert_utc", "detected_t": "detected_utc"}
+    said = [(r[k], r[u]) for r in recs for k, u in times.items() if k in r]
+    assert said and all(utc == iso(rec.wall_at(t)) for t, utc in said)
+    assert {u for r in recs for u in r if u.endswith("_utc")} >= {"t_utc", "start_utc", "end_utc", "alert_utc", "detected_utc"}
+    cluster = next(r for r in recs if r["type"] == "cluster")
+    assert cluster["end_utc"] != iso(start + cluster["end"])  # the dating's, not t_0 + t: 1 % of it earlier
+    unix = tmp_path / "unix.csv"
+    lines = (tmp_path / "morning.csv").read_text().splitlines()
+    unix.write_text("\n".join([lines[0]] + [f"{float(t) + start:.6f},{rest}" for t, rest in (ln.split(",", 1) for ln in lines[1:])]) + "\n")
+    unix_recs = _replay_jsonl(unix)
+    assert unix_recs and all(r[u] == iso(r[k]) for r in unix_recs for k, u in times.items() if k in r)
+    assert all(not any(k.endswith("_utc") for k in r) for r in _replay_jsonl(tmp_path / "morning.csv"))
 
 
 @pytest.mark.parametrize("gyro", [True, False])

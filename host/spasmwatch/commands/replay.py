@@ -27,6 +27,7 @@ from spasmwatch.commands._progress import Progress
 from spasmwatch.commands._rawdamage import damage_notes, reading_past_damage
 from spasmwatch.daemon.clock import said_zone_of, wall_text
 from spasmwatch.errors import SpasmwatchError
+from spasmwatch.export.timeline import iso
 from spasmwatch.io.csvread import Recording, open_recording
 from spasmwatch.io.rawboot import open_recordings
 from spasmwatch.io.rawfile import RawRecording
@@ -139,8 +140,9 @@ def _replay_out(rec: Recording | RawRecording, jsonl: bool, progress: Progress[f
 
 def _write_records(rec: Recording | RawRecording, jsonl: bool, out: TextIO, progress: Progress[float] | None = None) -> None:
     if jsonl:
+        wall_at = _wall_of(rec)
         for r in replay_recording(rec, progress):
-            out.write(json.dumps(r, separators=(",", ":")) + "\n")
+            out.write(json.dumps(r if wall_at is None else with_utc(r, wall_at), separators=(",", ":")) + "\n")
         return
     when: Callable[[float], str] = clock
     if isinstance(rec, RawRecording):  # dated: its table reads the band's wall clock
@@ -152,6 +154,26 @@ def _write_records(rec: Recording | RawRecording, jsonl: bool, out: TextIO, prog
         when = wall_clock(float, zone, rec.t0)
         out.write(unix_note(rec, zone) + "\n")
     print_table(replay_recording(rec, progress), out, color=out.isatty(), when=when)
+
+
+# A record's file times, and the name of each one's UTC wall time in a dated recording's --jsonl (in
+# the exports' form, their onset_utc and alert_utc: the records join an export's rows by time).
+UTC_NAMES = {"t": "t_utc", "start": "start_utc", "end": "end_utc", "alert_t": "alert_utc", "detected_t": "detected_utc"}
+
+
+def _wall_of(rec: Recording | RawRecording) -> Callable[[float], float] | None:
+    """File time -> unix s of a dated recording: a raw one's by its dating (a band off its nominal
+    rate drifts from t_0 + t: 36 s an hour at 1 %), a CSV's whose t is unix time by t itself."""
+    if isinstance(rec, RawRecording):
+        return rec.wall_at
+    return float if rec.unix_time else None
+
+
+def with_utc(r: Record, wall_at: Callable[[float], float]) -> Record:
+    """``r`` with the UTC wall time of each of its times (``UTC_NAMES``); the contract's fields kept
+    as they are (shared/design.md: extra fields are fine). Found by the researcher's hostile review
+    of 2026-12-07: --jsonl of a .swraw gave file times alone, the wall time only in Python."""
+    return {**r, **{u: iso(wall_at(float(r[k]))) for k, u in UTC_NAMES.items() if r.get(k) is not None}}
 
 
 def clock(t: float) -> str:
