@@ -289,6 +289,15 @@ def test_fault_names_line_and_field(
     assert_fault(info.value, path, i + 2, field, fill(words, i))
 
 
+@pytest.mark.parametrize("at", [10, 5000])
+def test_a_header_line_again_is_named_as_two_recordings_joined(tmp_path: Path, small_blocks: None, at: int) -> None:
+    """Found by the researcher's hostile review of 2026-12-07: two recordings joined into one file
+    (cat night1.csv night2.csv) said only "field 't': not a number: 't'" at the second header,
+    in the first rows or far in (its case and spaces as a header's may have them)."""
+    path = write(tmp_path, HEADER + body(at) + " T, ax,AY,az,gx,gy,gz\n" + body(at))
+    assert_fault(fault(path, chunk_rows=700), path, at + 2, "t", "the header line again: two recordings joined into one file")
+
+
 def test_good_samples_before_a_late_fault_are_delivered(tmp_path: Path, small_blocks: None) -> None:
     path = write(tmp_path, HEADER + body(6000, replace={5345: "53.45,0,zz,1,0,0,0\n"}))
     got: list[Chunk] = []

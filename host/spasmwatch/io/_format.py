@@ -122,8 +122,12 @@ class _NotUtf8(InputError):
 def _clean_names(path: str, text: str) -> tuple[str, ...]:
     if not text.strip():
         raise InputError(path, f"line 1 is empty; expected the header {EXPECTED}", line=1)
-    # Tolerate "t", " T " and the like: some tools quote or pad header names.
-    return tuple(cell.strip().strip('"').strip().lower() for cell in text.split(","))
+    return tuple(clean_name(cell) for cell in text.split(","))
+
+
+def clean_name(cell: str) -> str:
+    """A header cell as a column name: tolerate "t", " T " and the like (some tools quote or pad them)."""
+    return cell.strip().strip('"').strip().lower()
 
 
 def _locate(path: str, names: tuple[str, ...]) -> tuple[tuple[str, ...], tuple[int, ...]]:

@@ -24,7 +24,7 @@ from collections.abc import Iterator
 import numpy as np
 
 from spasmwatch.errors import InputError
-from spasmwatch.io._format import NUMBER, Block, Header, InputWarning
+from spasmwatch.io._format import NUMBER, Block, Header, InputWarning, clean_name
 from spasmwatch.io.limits import RESCAN_MAX_LINES
 
 _SCAN_BYTES = 1 << 20
@@ -105,6 +105,8 @@ def _row_fault(path: str, header: Header, line: int, cells: list[str]) -> InputE
         )
     for pos, name in sorted(zip(header.positions, header.fields)):
         if not NUMBER.fullmatch(cells[pos]):
+            if tuple(clean_name(c) for c in cells) == header.names:  # cat night1.csv night2.csv: was "not a number: 't'"
+                return InputError(path, "the header line again: two recordings joined into one file? Replay each on its own", line=line, field=name)
             return InputError(path, _cell_message(cells[pos]), line=line, field=name)
     return None
 
