@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import datetime as dt
+import os
 import subprocess
 import sys
+import time
 from pathlib import Path
+
+from spasmwatch.commands.demo import morning_start
 
 
 def test_demo_raises_the_alarm_and_stores_the_cluster(tmp_path: Path) -> None:
@@ -26,6 +31,33 @@ def test_demo_raises_the_alarm_and_stores_the_cluster(tmp_path: Path) -> None:
     events = subprocess.run([sys.executable, "-P", "-m", "spasmwatch", "events", "--db", str(tmp_path / "spasmwatch.db")],
                             capture_output=True, text=True, timeout=60)  # fmt: skip
     assert events.returncode == 0 and "CLUSTER #1 nursery band" in events.stdout, events.stdout + events.stderr
+
+
+def test_a_demo_run_before_six_keeps_its_morning_in_the_past(tmp_path: Path) -> None:
+    """Found by the researcher's hostile review of 2026-12-07: run at 00:07 the demo played its
+    morning from "06:00 today", six hours ahead of the clock, and the store it kept read as empty
+    to every command that looks back from now: 'summary' said "not monitored in the last 24 h" and
+    'report' "0 clusters in 14 days (14 of them with no data)". Run here at 03:xx on the clock of a
+    zone chosen for it, the morning is yesterday's, and the summary of the last 24 h has its cluster."""
+    offset_h = (3 - time.gmtime().tm_hour) % 24
+    offset_h -= 24 if offset_h > 14 else 0  # Etc/GMT-14 (UTC+14) to Etc/GMT+12 exist
+    env = {**os.environ, "TZ": f"Etc/GMT{-offset_h:+d}"}  # POSIX signs: Etc/GMT-3 is UTC+3
+    out = subprocess.run(
+        [sys.executable, "-m", "spasmwatch", "demo", "--speed", "60", "--data-dir", str(tmp_path)],
+        capture_output=True, text=True, timeout=240, env=env,
+    )  # fmt: skip
+    assert out.returncode == 0, out.stdout + out.stderr
+    summary = subprocess.run([sys.executable, "-m", "spasmwatch", "summary", "--db", str(tmp_path / "spasmwatch.db")],
+                             capture_output=True, text=True, timeout=60, env=env)  # fmt: skip
+    assert summary.returncode == 0, summary.stderr
+    assert "not monitored" not in summary.stdout and "1 cluster" in summary.stdout, summary.stdout
+
+
+def test_the_demo_morning_is_the_last_one_over_by_now() -> None:
+    """The morning (30 min here) starts at 06:00 today once today's is over, else yesterday."""
+    at = lambda day, h, m: dt.datetime.combine(dt.date(2026, 12, day), dt.time(h, m)).timestamp()  # noqa: E731
+    for now, start in ((at(7, 0, 7), at(6, 6, 0)), (at(7, 6, 10), at(6, 6, 0)), (at(7, 6, 30), at(7, 6, 0)), (at(7, 23, 0), at(7, 6, 0))):
+        assert morning_start(now, 1800.0) == start
 
 
 def test_the_demo_says_its_store_is_gone_when_it_kept_none() -> None:
