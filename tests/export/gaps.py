@@ -41,26 +41,28 @@ def spasm(seq: int, t: float) -> dict[str, int]:
 
 
 def build(path: Path, t0: float, seconds: float, off: Spans = (), gaps: Spans = (), spasms: tuple[float, ...] = (),
-          lost: tuple[int, int, float] | None = None, clusters: tuple[tuple[float, int], ...] = ()) -> None:  # fmt: skip
+          lost: tuple[int, int, float] | None = None, clusters: tuple[tuple[float, int], ...] = (),
+          device: str = DEVICE) -> None:  # fmt: skip
     """``spasms``: onsets, given seqs 1, 2, ... with the ``lost`` (first seq, last seq, when reported)
     left out of the numbering. ``clusters``: (start, spasms counted) of closed clusters a minute long,
-    as the daemon stores them (their spasm events are not stored: the report counts the count)."""
+    as the daemon stores them (their spasm events are not stored: the report counts the count).
+    ``device``: the band's id (another band of the same store: build again with another)."""
     with Store(path) as store:
-        store.add_sync(DEVICE, BOOT, 0, t0)
+        store.add_sync(device, BOOT, 0, t0)
         rows = [
             {"boot": BOOT, "t_ms": int((t + EPOCH_S) * 1000), "activity": 3 if is_off else 200, "breath": 40,
              "off_body": int(is_off), "worn": worn}  # fmt: skip
             for t, is_off, worn in epochs(seconds, off)
             if not inside(t, gaps)
         ]
-        store.add_activity(DEVICE, rows, received_wall_s=t0)
+        store.add_activity(device, rows, received_wall_s=t0)
         seq = 0
         for t in spasms:
             seq += 1
             if lost is not None and seq == lost[0]:
                 seq = lost[1] + 1
-            store.add_events(DEVICE, [spasm(seq, t)], received_wall_s=t0 + t)
+            store.add_events(device, [spasm(seq, t)], received_wall_s=t0 + t)
         if lost is not None:
-            store.mark_lost(DEVICE, lost[0], lost[1], t0 + lost[2])
+            store.mark_lost(device, lost[0], lost[1], t0 + lost[2])
         for i, (t, count) in enumerate(clusters):
-            store.upsert_cluster(DEVICE, f"c{i}", t0 + t, t0 + t + 60, count, t0 + t + 20, None, True, wall_s=t0 + t + 120)
+            store.upsert_cluster(device, f"c{i}", t0 + t, t0 + t + 60, count, t0 + t + 20, None, True, wall_s=t0 + t + 120)

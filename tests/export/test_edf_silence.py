@@ -106,9 +106,31 @@ def test_with_two_bands_the_note_of_the_one_silent_first_does_not_say_the_file_e
     out = tmp_path / "x.edf"
     assert run_cli("export", "--db", str(db), "--out", str(out), "--since", _iso(t0), "--tz", "UTC") == 0
     duration, anns = _annotations(out)
-    silent = "band not heard since (disconnected)"
-    assert [a for a in anns if a[2] == silent] == [(6 * HOUR_S, -1.0, silent), (20 * HOUR_S, -1.0, silent)]
+    silent = {band: f"band not heard since (disconnec [{band}]" for band in ("band-1", "band-2")}  # two bands: each named
+    assert [a for a in anns if a[2] in silent.values()] == [(6 * HOUR_S, -1.0, silent["band-1"]), (20 * HOUR_S, -1.0, silent["band-2"])]
     assert duration == (20 * HOUR_S // 60 + 1) * 60
     notes = [line for line in capsys.readouterr().err.splitlines() if line.startswith("note: band-")]
     assert len(notes) == 2 and not any("the EDF+ file ends there" in n for n in notes)
-    assert all(f"'{silent}' at that time with no duration" in n for n in notes)
+    assert all(f"'{silent[n.split()[1]]}' at that time with no duration" in n for n in notes)
+
+
+def test_an_edf_of_several_bands_names_the_band_of_each_annotation(tmp_path: Path) -> None:
+    """Found by the researcher's hostile review of 2026-12-07: an EDF+ export of a store with two
+    bands (twins, or a band replaced) wrote 'spasm', 'band not worn', 'band not heard
+    (disconnected)' of either with nothing to say whose (the other formats have the device
+    column), so one band's 20 min off the baby read as the child's only band off, beside the
+    other's spasms. Each band's annotation now ends with its id, its text cut to keep the id whole
+    (EDF+ keeps 40 bytes); an export of one band (--device) is as before."""
+    t0, other = 1_709_841_600.0, "nursery-band-0002"  # 2024-03-07T20:00Z
+    db = tmp_path / "s.db"
+    build(db, t0, 2 * HOUR_S, spasms=(600.0,), clusters=((1200.0, 5),))
+    build(db, t0, 2 * HOUR_S, off=((1800.0, 3000.0),), gaps=((4000.0, 4600.0),), spasms=(900.0,), device=other)
+    both, one = tmp_path / "both.edf", tmp_path / "one.edf"
+    span = ("--since", _iso(t0), "--until", _iso(t0 + 2 * HOUR_S), "--tz", "UTC")
+    assert run_cli("export", "--db", str(db), "--out", str(both), *span) == 0
+    assert run_cli("export", "--db", str(db), "--out", str(one), "--device", "band-1", *span) == 0
+    texts = {(o, t) for o, _, t in _annotations(both)[1]}
+    assert {(600.0, "spasm [band-1]"), (900.0, f"spasm [{other}]"), (1200.0, "cluster of 5 spasms [band-1]"),
+            (1800.0, f"band not worn [{other}]"), (4000.0, f"band not heard (disc [{other}]")} <= texts  # fmt: skip
+    assert all(t.endswith((" [band-1]", f" [{other}]")) and len(t.encode()) <= 40 for _, t in texts)
+    assert [t for _, _, t in _annotations(one)[1]] == ["spasm", "cluster of 5 spasms"]

@@ -166,7 +166,7 @@ def run(args: argparse.Namespace) -> int:
         progress.end()
     print(f"{args.out}: {done.rows} rows ({fmt})", file=sys.stderr)
     if fmt == "edf" and "disconnected" in q.kinds:
-        notes += [silent_note(s) for s in done.silent]
+        notes += [silent_note(s, done.bands_named) for s in done.silent]
     if done.changes:
         notes.append(dst_note(done))
     for note in notes:
@@ -175,13 +175,17 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def silent_note(s: Segment) -> str:
+def silent_note(s: Segment, band_named: bool = False) -> str:
     """A band's silence up to the export's time, which the EDF+ file does not run on for (export/edf.py):
-    it ends at the last thing heard of any band, this band's silence or a later row of another's."""
+    it ends at the last thing heard of any band, this band's silence or a later row of another's.
+    ``band_named``: the file's annotations end with their band's id (formats.names_bands)."""
+    from spasmwatch.export.edf import with_band  # pyedflib: an EDF+ export's alone (the file is written)
+
     days = (s.end - s.t) / (24 * HOUR_S)
+    said = with_band(SILENT_TEXT, s.device) if band_named else SILENT_TEXT
     return (
         f"note: {s.device} not heard from {iso(s.t)} up to this export ({days:.1f} days): the EDF+ file has "
-        f"'{SILENT_TEXT}' at that time with no duration and does not run on to now for it (the other formats give "
+        f"'{said}' at that time with no duration and does not run on to now for it (the other formats give "
         "the span up to now); --until gives the range an end, and the file runs to it"
     )
 

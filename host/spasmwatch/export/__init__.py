@@ -12,7 +12,7 @@ from pathlib import Path
 from spasmwatch.daemon.clock import offset_changes
 from spasmwatch.export import edfheader
 from spasmwatch.export.coverage import BEFORE_HEARD, Segment, coverage, heard_and_slept, in_range, recorded, silent_to_now
-from spasmwatch.export.formats import FORMATS, ExportError, Meta, Progress, describe, edf_zone, export
+from spasmwatch.export.formats import FORMATS, ExportError, Meta, Progress, describe, edf_zone, export, names_bands
 from spasmwatch.export.rows import Source
 from spasmwatch.export.timeline import Query, iso, parse_iso, relative, rows
 
@@ -28,6 +28,7 @@ class Exported:
     start: float | None = None
     zone: tzinfo | None = None
     changes: list[tuple[float, timedelta, timedelta]] = field(default_factory=list)
+    bands_named: bool = False  # EDF+ only: each annotation of a band ends with its id (formats.names_bands)
 
 
 def run_export(
@@ -65,7 +66,7 @@ def run_export(
     if fmt != "edf" or t0 is None:
         return Exported(n, silent)
     zone = edf_zone(meta)
-    return Exported(n, silent, t0, zone, offset_changes(zone, t0, t0 + edfheader.duration_s(out)))
+    return Exported(n, silent, t0, zone, offset_changes(zone, t0, t0 + edfheader.duration_s(out)), names_bands(meta))
 
 
 def _coverage_start(meta: Meta, segs: list[Segment]) -> float:

@@ -36,10 +36,17 @@ MAX_CLOCK_TEXT = 29
 _NAMELESS = frozenset({"UTC", "Etc/UTC", "localtime"})
 
 
-def cut(text: str) -> str:
-    """``text`` cut to MAX_TEXT bytes of UTF-8 at a character boundary (edflib cuts bytes: half a
+def cut(text: str, limit: int = MAX_TEXT) -> str:
+    """``text`` cut to ``limit`` bytes of UTF-8 at a character boundary (edflib cuts bytes: half a
     character left at the end makes the annotation invalid UTF-8, read back as mojibake)."""
-    return text.encode("utf-8")[:MAX_TEXT].decode("utf-8", errors="ignore")
+    return text.encode("utf-8")[: max(limit, 0)].decode("utf-8", errors="ignore")
+
+
+def with_band(text: str, device: str) -> str:
+    """``text`` ending with its band's id, 'spasm [band-2]', the text cut so the id stays whole:
+    an EDF+ annotation has no field for the band (the other formats' device column)."""
+    tag = f" [{device}]"
+    return cut(text, MAX_TEXT - len(tag.encode("utf-8"))) + tag
 
 
 def clock_text(local: datetime) -> str:

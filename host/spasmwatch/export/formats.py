@@ -225,6 +225,13 @@ def edf_zone(meta: Meta) -> tzinfo:
     return local_zone() if meta.zone is None else meta.zone
 
 
+def names_bands(meta: Meta) -> bool:
+    """Whether an EDF+ file's annotations name their band (``edf.with_band``): more than one band was
+    heard in the range (twins, a band replaced). Found by the researcher's hostile review of
+    2026-12-07: one band's 'band not worn' read as the child's only band off, beside the other's spasms."""
+    return meta.query.device is None and meta.coverage is not None and len(meta.coverage.by_device) > 1
+
+
 def write_edf(out: Path, rows: Iterable[Row], meta: Meta, progress: Progress | None = None) -> int:
     from spasmwatch.export import edf
 
@@ -233,8 +240,11 @@ def write_edf(out: Path, rows: Iterable[Row], meta: Meta, progress: Progress | N
     def silent(r: Row) -> bool:
         return r["kind"] == "disconnected" and (r["device"], r["onset_utc"]) in meta.silent
 
+    several = names_bands(meta)
+
     def text(r: Row) -> str:
-        return SILENT_TEXT if silent(r) else one_line(describe(r))
+        said = SILENT_TEXT if silent(r) else one_line(describe(r))
+        return edf.with_band(said, str(r["device"])) if several and r["device"] else said
 
     return edf.write_annotations(out, _counted(rows, progress), edf_start(out, meta), zone, text, silent)
 
