@@ -375,6 +375,29 @@ def test_replay_shows_progress_on_a_terminal_only(morning: tuple[Path, dict[str,
     assert cli("replay", str(morning[0]), "--jsonl").stderr == ""
 
 
+def test_export_raw_shows_progress_on_a_terminal_only(tmp_path: Path) -> None:
+    """Found by the researcher's hostile review of 2026-12-07: 'export raw' of a day's part at
+    100 Hz took 40 s or more, a week's parts minutes, with nothing on the terminal until done,
+    where replay, evaluate and export show how far they are. On a terminal it now says how far
+    into the recording it is, on one line cleared at the end; off one, only its summary."""
+    import re
+
+    from spasmwatch.io.rawfile import RawHeader, RawWriter
+
+    raw, rate, n = tmp_path / "band-1-boot1-000.swraw", 52.0, 300_000  # 1.6 h: two of export raw's chunks
+    counts = np.tile(np.array([[0, 0, 1000, 0, 0, 0]], dtype=np.int16), (n, 1))
+    with RawWriter(raw, RawHeader("band-1", rate, True, 1_709_510_400.0)) as w:
+        w.append(0, counts)
+    code, err = _on_a_terminal("export", "raw", str(raw), "--csv", str(tmp_path / "a.csv"))
+    assert code == 0, err
+    shown = [float(h) for h in re.findall(rf"\r{re.escape(str(raw))}: (\d+\.\d) h converted", err)]
+    assert shown and shown == sorted(shown) and shown[-1] <= round(n / rate / 3600, 1), err
+    summary = err.index(f"{tmp_path / 'a.csv'}: {n} samples")
+    assert err[:summary].endswith("\r") and not err[:summary].split("\r")[-2].strip(), repr(err[:summary][-80:])  # cleared
+    off = cli("export", "raw", str(raw), "--csv", str(tmp_path / "b.csv")).stderr
+    assert off.startswith(f"{tmp_path / 'b.csv'}: {n} samples") and "converted" not in off, off
+
+
 def test_a_warning_during_replay_starts_a_line_of_its_own_on_a_terminal(tmp_path: Path) -> None:
     """The progress line is cleared before a warning that comes part-way (a gyro in rad/s, seen
     after 10 min of a still band): without it the warning went on after 'x.csv: 0.2 h replayed'."""

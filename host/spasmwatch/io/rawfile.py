@@ -61,7 +61,7 @@ import os
 import struct
 import warnings
 import zlib
-from collections.abc import Generator, Iterable, Iterator, Sequence
+from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO
@@ -1077,9 +1077,13 @@ def _quiet_chunks(reader: RawReader) -> Iterator[RawChunk]:
 # --- conversion to the replay CSV -----------------------------------------------------------
 
 
-def to_csv(src: str | os.PathLike[str] | RawRecording, out: str | os.PathLike[str], chunk_rows: int = 1 << 18) -> tuple[int, int]:
+def to_csv(
+    src: str | os.PathLike[str] | RawRecording, out: str | os.PathLike[str], chunk_rows: int = 1 << 18,
+    progress: Callable[[float], None] | None = None,
+) -> tuple[int, int]:
     """Write the replay CSV (t,ax,ay,az[,gx,gy,gz]; s, g, deg/s) of a raw recording (a file,
-    or an opened one: the parts of a boot, ``io.rawboot``).
+    or an opened one: the parts of a boot, ``io.rawboot``); ``progress`` is told the seconds
+    written after each chunk.
 
     Returns (samples written, samples that fill gaps). Times are file time
     (``(index - index_origin) / rate_hz``), 6 decimals; accel 3 decimals (mg),
@@ -1099,6 +1103,8 @@ def to_csv(src: str | os.PathLike[str] | RawRecording, out: str | os.PathLike[st
                 cols += [(b.gyro[:, k], 1) for k in range(3)]
             f.write(format_rows(cols))
             n, filled = n + len(b), filled + b.filled
+            if progress is not None and len(b):
+                progress(float(b.t[-1]) - rec.t0)
     return n, filled
 
 
