@@ -398,6 +398,21 @@ def test_export_raw_shows_progress_on_a_terminal_only(tmp_path: Path) -> None:
     assert off.startswith(f"{tmp_path / 'b.csv'}: {n} samples") and "converted" not in off, off
 
 
+def test_taps_shows_progress_on_a_terminal_only(morning: tuple[Path, dict[str, object]]) -> None:
+    """Found by the researcher's hostile review of 2026-12-07: 'taps' read 6 h at 100 Hz in 5.5 s
+    (a week's parts in minutes) with nothing on the terminal until done. It now says how far into
+    the recording it is, on one stderr line cleared before what it says next."""
+    import re
+
+    code, err = _on_a_terminal("taps", str(morning[0]))
+    assert code == 0, err
+    shown = [float(h) for h in re.findall(rf"\r{re.escape(str(morning[0]))}: (\d+\.\d) h read", err)]
+    assert shown and shown == sorted(shown) and shown[-1] <= 0.5, err  # 180,000 rows at 100 Hz
+    before = err[: err.index("no tap triple found")]
+    assert before.endswith("\r") and not before.split("\r")[-2].strip(), repr(before[-80:])  # cleared
+    assert " h read" not in cli("taps", str(morning[0])).stderr
+
+
 def test_a_warning_during_replay_starts_a_line_of_its_own_on_a_terminal(tmp_path: Path) -> None:
     """The progress line is cleared before a warning that comes part-way (a gyro in rad/s, seen
     after 10 min of a still band): without it the warning went on after 'x.csv: 0.2 h replayed'."""
