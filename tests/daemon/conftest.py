@@ -84,11 +84,12 @@ class Rig:
     daemon: Daemon | None = None
     wrap_link: Callable[[Any], Any] | None = None  # each link the daemon opens goes through this, if set
     latency: Latency | None = None  # the simulated radio holds messages this long (open_link's latency=)
+    firmware: Path | None = None  # the bands run this firmware tree (SimBand's firmware=), if set
 
     def start_band(self, i: int = 0, args: tuple[str, ...] = (), port: int | None = None, hold: bool = True) -> SimBand:
         band = SimBand(
             self.csv, self.tmp / f"flash{i}", port=port, hold=hold, speed=self.speed,
-            device_id=f"band{i:04d}", idle_exit_ms=500, args=args, timeout_s=120,
+            device_id=f"band{i:04d}", idle_exit_ms=500, args=args, timeout_s=120, firmware=self.firmware,
         )  # fmt: skip
         if i < len(self.bands):
             self.bands[i] = band
@@ -148,14 +149,16 @@ async def rig(
     start_wall: float | None = None,
     latency: Latency | None = None,
     open_store: Callable[[Path], Store] = Store,
+    firmware: Path | None = None,
     **daemon_kw: Any,
 ) -> AsyncIterator[Rig]:
     """``start_wall``: the daemon's (and so the band's synced) wall time now, e.g. just before a
     noon for raw parts cut there; default the real time. ``latency``: how long (real s) the
     simulated radio holds each message (simradio.SimRadioClient). ``open_store``: how the store
-    at ``tmp``/spasmwatch.db is opened (``Store.may_fail``: as ``spasmwatch run`` does)."""
+    at ``tmp``/spasmwatch.db is opened (``Store.may_fail``: as ``spasmwatch run`` does). ``firmware``:
+    the tree the bands run (default this checkout's firmware/)."""
     clock = ScaledClock(time.time() if start_wall is None else start_wall, speed)
-    r = Rig(tmp, csv, speed, open_store(tmp / "spasmwatch.db"), clock, wrap_link=wrap_link, latency=latency)
+    r = Rig(tmp, csv, speed, open_store(tmp / "spasmwatch.db"), clock, wrap_link=wrap_link, latency=latency, firmware=firmware)
     try:
         for i in range(n_bands):
             r.start_band(i, band_args)
