@@ -620,6 +620,85 @@ def _first_link(wrap: Callable[[Any], EpochBeforeWrite], links: list[EpochBefore
     return wrap_first
 
 
+class AnswerLost:
+    """The simulated band's link, but the first control write of opcode ``op`` reaches the band and
+    its answer is lost: LinkTimeoutError, as if the band stored the value and the link then failed."""
+
+    def __init__(self, inner: Any, op: int) -> None:
+        self.inner, self.op, self.lost = inner, op, False
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.inner, name)
+
+    async def write(self, uuid: str, data: bytes) -> None:
+        await self.inner.write(uuid, data)
+        if uuid == P.CONTROL_UUID and data[1] == self.op and not self.lost:
+            self.lost = True
+            raise LinkTimeoutError("no answer (the test's link)")
+
+
+def test_a_new_rate_whose_config_answer_was_lost_is_applied_at_the_next_connect(tmp_path: Path, quick_cluster_csv: Path) -> None:
+    """Found by review: the band stored the new rate but its CONFIG answer was lost; the next
+    connection's CONFIG answered "unchanged", so the band was never rebooted and sampled at its
+    old rate all night. The rate the band reports (INFO) against the configured one reboots it."""
+    links: list[Any] = []
+
+    async def main() -> None:
+        async with rig(tmp_path, quick_cluster_csv, speed=4, rate_hz=104, wrap_link=_first_link(lambda k: AnswerLost(k, P.OP_CONFIG), links)) as r:
+            first = r.bands[0]
+            assert first.up["rate_hz"] == 50
+            reset = await first.wait_report_async("reset", 60)  # on the connection after the lost answer
+            assert links[0].lost and reset["reason"] == "reboot" and await asyncio.to_thread(first.wait, 10) == 3
+            assert json.loads((tmp_path / "flash0" / "config.json").read_text())["rate_hz"] == 104
+            second = r.start_band(0)
+            assert second.up["rate_hz"] == 100
+            d = r.daemon
+            assert d is not None
+            await r.wait_for(lambda: d.bands[0].session.state is State.STREAMING, 60, "streaming at the new rate")
+            assert second.report("reset") is None, "the band at the configured rate: no second reboot"
+            assert d.bands[0].params.rate_hz == 100.0
+
+    asyncio.run(asyncio.wait_for(main(), 150))
+
+
+def test_a_band_that_never_takes_the_rate_is_rebooted_a_bounded_number_of_times(
+    tmp_path: Path, quick_cluster_csv: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A band that keeps another rate after each reboot (here firmware whose MPU6886 runs 50 Hz
+    whatever is stored) is rebooted K.RATE_REBOOTS times, said once as an error, then monitored at
+    the rate it runs: not rebooted at every connection all night."""
+    from spasmwatch.transport.simband import firmware_dir
+
+    fw = tmp_path / "firmware-50-only"
+    shutil.copytree(firmware_dir(), fw, ignore=shutil.ignore_patterns("__pycache__"))
+    driver = fw / "band" / "mpu6886.py"
+    text = driver.read_text()
+    assert "div = 19 if rate_hz < 75 else 9" in text
+    driver.write_text(text.replace("div = 19 if rate_hz < 75 else 9", "div = 19"))
+
+    async def main() -> None:
+        async with rig(tmp_path, quick_cluster_csv, speed=4, rate_hz=104, firmware=fw) as r:
+            d = r.daemon
+            assert d is not None
+            for _ in range(K.RATE_REBOOTS):
+                band = r.bands[0]
+                reset = await band.wait_report_async("reset", 60)
+                assert reset["reason"] == "reboot" and await asyncio.to_thread(band.wait, 10) == 3
+                assert r.start_band(0).up["rate_hz"] == 50
+            await r.wait_for(lambda: d.bands[0].session.state is State.STREAMING, 60, "streaming at the band's own rate")
+            assert d.bands[0].params.rate_hz == 50.0
+            session, old = d.bands[0].session, d.bands[0].session.link
+            r.bands[0].kill()  # switched off and on: a connection more, and no reboot on it either
+            r.start_band(0)
+            await r.wait_for(lambda: session.link is not old and session.state is State.STREAMING, 60, "streaming on a new link")
+            assert r.bands[0].report("reset") is None
+
+    with caplog.at_level(logging.INFO, logger="spasmwatch"):
+        asyncio.run(asyncio.wait_for(main(), 300))
+    said = [x for x in caplog.records if "does not sample at the configured 104 Hz" in x.getMessage()]
+    assert [x.levelno for x in said] == [logging.ERROR], "said once"
+
+
 def test_an_epoch_sent_before_the_rate_change_reboot_is_stored(tmp_path: Path, quick_cluster_csv: Path) -> None:
     """Found by review: records the band sent after the clock sync of a connection that then failed
     (here the reboot that applies a new rate) stayed queued and were thrown away at the next

@@ -75,6 +75,19 @@ REQUEST_TIMEOUT_S = 10.0
 # connection serve as well.
 RESP_RESENDS = 2
 
+# The rate a band reports it samples at (INFO) is its IMU's step near the configured one: the
+# MPU6886 runs 52 Hz as 50 and 104 as 100, the LSM6DS3 50 as 52 and 100 as 104 (4 % apart), the
+# other step is 2x away. A reported rate more than this (percent of the configured one) away is
+# not the configured rate: its CONFIG was stored but never applied (the answer that said "changed"
+# was lost, the link dropped before the reboot), and the band is rebooted to apply it.
+RATE_STEP_PCT = 10
+# Reboots in a row (count) to apply the configured rate while the band, back up, still reports
+# another. One applies a stored rate; a second covers a first lost on the way (its REBOOT's answer
+# timed out, the band reset before it stored the value); a band at another rate after three will
+# not change with more (its IMU has no such step, its firmware ignores it): said once as an error,
+# and the band is monitored at the rate it runs, rather than rebooted every connection all night.
+RATE_REBOOTS = 3
+
 # An event the band holds (its STATUS's or LOGINFO's next_seq, a later event) that a streaming link
 # has not delivered for this long (real s) is asked for again on that link (a time sync and the
 # BACKFILL from the store's first missing seq, as BandSession.refill does): a notification lost on

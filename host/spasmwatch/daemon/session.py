@@ -356,6 +356,9 @@ class BandSession:
         self.decode_errors = 0
         self._refused: set[str] = set()  # the decoder's refusals said so far (each kind once)
         self._rate_unknown_logged = False
+        # Reboots sent in a row to apply rate_hz (_apply_rate): reset once the band runs it; one past
+        # K.RATE_REBOOTS once the band that would not apply it was said to.
+        self._rate_reboots = 0
         self._records: asyncio.Queue[tuple[bytes, float]] = asyncio.Queue()  # (record, received wall s)
         self._resp: asyncio.Queue[Record] = asyncio.Queue()
         self._lost = asyncio.Event()
@@ -630,7 +633,7 @@ class BandSession:
             status_t = self.wall()
             self.sink.on_record(device, self._life.to_host(status), status_t)
             self.sink.on_sync(device, int(status["boot"]) + self._life.boot, band_ms, sync_wall, sync_host)
-            await self._apply_rate()
+            await self._apply_rate(rate_hz)
             if self.raw:
                 await self._start_raw(link)
         except BaseException:
@@ -638,18 +641,38 @@ class BandSession:
             raise
         self._set(State.STREAMING, f"backfill from seq {self._backfill_from}")
 
-    async def _apply_rate(self) -> None:
+    async def _apply_rate(self, running_hz: float | None) -> None:
         """The configured IMU rate, kept in the band's flash; a changed one applies after its reboot.
 
         Sent on every connection (the band does not rewrite an unchanged value), after the
         backfill, so a reboot costs no event: the session reconnects as after any drop.
+        A CONFIG whose answer was lost (a timeout, a link dropped after the band stored the value)
+        answers "unchanged" on the next connection: the band is rebooted too when the rate it
+        reports (``running_hz``, INFO) is not the configured one's step, at most K.RATE_REBOOTS
+        times in a row, then said once and left at the rate it runs.
         """
         if self.rate_hz is None:
             return
-        if (await self.command(P.encode_config(P.CFG_RATE_HZ, self.rate_hz)))["arg"]:
+        changed = (await self.command(P.encode_config(P.CFG_RATE_HZ, self.rate_hz)))["arg"]
+        if not changed and _same_rate(running_hz, self.rate_hz):
+            self._rate_reboots = 0
+            return
+        if self._rate_reboots >= K.RATE_REBOOTS:
+            if self._rate_reboots == K.RATE_REBOOTS:  # said once, not at every connection
+                self._rate_reboots += 1
+                log.error(
+                    "%s: the band does not sample at the configured %d Hz after %d reboots to apply it (it reports %s Hz); "
+                    "monitored at its own rate: its IMU or firmware may not have that rate (update it: spasmwatch flash)",
+                    self.label, self.rate_hz, K.RATE_REBOOTS, running_hz,
+                )  # fmt: skip
+            return
+        self._rate_reboots += 1
+        if changed:
             log.info("%s: IMU rate set to %d Hz; the band reboots to apply it", self.label, self.rate_hz)
-            await self.command(P.encode_reboot())
-            raise DisconnectedError(f"the band reboots to sample at {self.rate_hz} Hz")
+        else:
+            log.warning("%s: the band samples at %g Hz, not the configured %d Hz; it reboots to apply it", self.label, running_hz, self.rate_hz)
+        await self.command(P.encode_reboot())
+        raise DisconnectedError(f"the band reboots to sample at {self.rate_hz} Hz")
 
     async def _start_raw(self, link: Link) -> None:
         await link.subscribe(P.RAW_UUID, self._on_record)
@@ -1066,6 +1089,12 @@ class BandSession:
             self._step_s = skew_s
         elif skew_s > K.CLOCK_STEP_S:
             self._late_s = skew_s
+
+
+def _same_rate(running_hz: float | None, configured_hz: int) -> bool:
+    """Whether the band samples at the configured rate's step (K.RATE_STEP_PCT); unknown (not
+    sampling, or firmware from before INFO) counts as the same: a reboot would not tell more."""
+    return running_hz is None or abs(running_hz - configured_hz) * 100 <= configured_hz * K.RATE_STEP_PCT
 
 
 def _drain(q: asyncio.Queue[Any]) -> None:
