@@ -19,8 +19,8 @@ from spasmwatch.alerts import (
     Transition,
     Urgency,
 )
-from spasmwatch.alerts.model import UPDATE_FRESH_S
-from spasmwatch.analysis.clusters import ClusterTracker, Spasm
+from spasmwatch.alerts.model import LATE_CLUSTER_S, LATE_HOLD_S, UPDATE_FRESH_S
+from spasmwatch.analysis.clusters import Cluster, ClusterTracker, Spasm
 
 PARIS = ZoneInfo("Europe/Paris")
 
@@ -101,6 +101,7 @@ def test_on_cluster_takes_the_analysis_facts() -> None:
     c = raised[-1]
     assert c is not None and c.count == 3
     c.post_wake_s = 120.0
+    r.clock.t = t0 + 17  # as the third is confirmed
     r.engine.on_cluster("cot", c, key=42)
     assert "since 09:41, 2 min after waking" in r.sent[0].text
     assert r.sent[0].cluster_key == 42 and r.sent[0].started_t == t0
@@ -606,3 +607,81 @@ def test_quiet_hours_are_of_the_zone_the_alerts_are_worded_in(tz_env: pytest.Mon
     engine = AlertEngine(Clock(t), [].append, s)
     engine.on_band_state("cot", "log_nearly_full", True)  # one quiet hours hold by default
     assert engine.snapshot()["alerts"][0]["held_back"] is True
+
+
+def _old_cluster(t0: float, n: int = 5, gap_s: float = 8.0) -> Cluster:
+    """A cluster the band logged from ``t0`` (n spasms ``gap_s`` apart, each confirmed 1 s after its
+    onset), as the analysis hands it on when a backfill brings it."""
+    ct = ClusterTracker()
+    for i in range(n):
+        ct.add(Spasm(t0 + gap_s * i, 1.0, t0 + gap_s * i + 1))
+    c = ct.current
+    assert c is not None and c.is_cluster and c.count == n
+    return c
+
+
+def test_a_cluster_learned_by_a_backfill_after_it_ended_is_told_once_as_earlier_not_alarmed_and_escalated() -> None:
+    """Found by review: a band back in reach after 20 min (or a second computer it reaches later)
+    backfilled a cluster that had ended long before. It went out as a live ALARM ("film the baby
+    now"), then "Cluster ended, alarm NOT acknowledged", then 2 min later ESCALATED (CRITICAL, to
+    every channel) as if it were happening. Now it is told once, HIGH (no alarm sound, not through
+    do-not-disturb): a cluster earlier, at its time, over; no filming, the pediatrician still.
+    Old code: [cluster_alarm, cluster_closed, cluster_escalated]."""
+    r = Rig(escalate_after_s=120.0)
+    t0 = at("09:41")
+    c = _old_cluster(t0)
+    c.post_wake_s = 300.0
+    r.clock.t = at("10:02")  # the band back in reach: its backfill brings the cluster
+    r.engine.on_cluster("cot", c, key=4)
+    r.engine.on_cluster_closed("cot", 4, c.end)  # the backfill's end: its quiet time is past
+    for _ in range(20):
+        r.advance(60)
+    assert r.kinds() == [NoticeKind.CLUSTER_LATE], [n.title for n in r.sent]
+    (told,) = r.sent
+    assert (told.state, told.urgency, told.audience, told.count) == ("CLOSED", Urgency.HIGH, Audience.FILTERED, 5)
+    assert not told.through_dnd and told.cluster_ended and told.started_t == t0
+    assert told.title == "Earlier cluster, at 09:41 (cot)", told.title
+    assert "5 spasm-like movements in a cluster over 33 s, starting at 09:41, 5 min after waking" in told.text, told.text
+    assert "film the baby" not in told.text and "nothing to film now" in told.text and "pediatrician" in told.text
+    assert "screening aid, not a diagnosis" in told.text
+    (alert,) = r.engine.snapshot()["alerts"]
+    assert alert["state"] == "CLOSED" and alert["count"] == 5
+    assert [(t.old, t.new) for t in r.transitions] == [("QUIET", "CLOSED")]
+    assert r.transitions[0].notification is told and "learned late" in r.transitions[0].reason
+    r.engine.label(4, "false_alarm", "Anna")  # a label still works on it, to those told
+    assert r.kinds()[-1] is NoticeKind.FALSE_ALARM
+
+
+def test_a_cluster_whose_backfill_reaches_spasms_of_now_is_alarmed_live() -> None:
+    """A backfill that brings a cluster's first spasms minutes old, then spasms of now: it is going
+    on, the alarm goes out (once the backfill reaches now: seconds), and escalates as any alarm."""
+    r = Rig(escalate_after_s=120.0)
+    t0 = r.clock.t
+    ct = ClusterTracker()
+    for i in range(4):
+        ct.add(Spasm(t0 + 8 * i, 1.0, t0 + 8 * i + 1))
+    c = ct.current
+    assert c is not None
+    r.clock.t = t0 + 300  # back in reach: the backfill brings the first four
+    r.engine.on_cluster("cot", c, key=1)
+    assert r.sent == [] and r.engine.snapshot()["alerts"] == []  # held: over, or more still to come?
+    for t in range(40, 300, 8):  # the rest of it, up to now, in the same backfill
+        ct.add(Spasm(t0 + t, 1.0, t0 + t + 1))
+    r.clock.t += 2
+    r.engine.on_cluster("cot", c, key=1)
+    assert r.kinds() == [NoticeKind.CLUSTER_ALARM] and "film the baby now" in r.sent[0].text
+    r.advance(120)
+    assert r.kinds() == [NoticeKind.CLUSTER_ALARM, NoticeKind.CLUSTER_ESCALATED]
+
+
+def test_a_late_cluster_whose_backfill_stops_before_its_end_is_alarmed_as_live() -> None:
+    """Held for its backfill to say whether it goes on, a late cluster whose data stops coming
+    (the link dropped again) is alarmed as live after LATE_HOLD_S: the safe direction."""
+    r = Rig()
+    c = _old_cluster(r.clock.t - 600)
+    r.engine.on_cluster("cot", c, key=1)
+    r.advance(LATE_HOLD_S - 1)
+    assert r.sent == []
+    r.advance(1)
+    assert r.kinds() == [NoticeKind.CLUSTER_ALARM], [n.title for n in r.sent]
+    assert LATE_CLUSTER_S == 60.0 and LATE_HOLD_S == 30.0

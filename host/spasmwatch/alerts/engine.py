@@ -34,6 +34,8 @@ from spasmwatch.alerts.model import (
     BandState,
     ClusterKey,
     ClusterState,
+    LATE_CLUSTER_S,
+    LATE_HOLD_S,
     Notification,
     NoticeKind,
     Transition,
@@ -89,6 +91,9 @@ class ClusterAlert(_Alert):
     ended_t: float | None = None
     label: str | None = None
     over: bool = False  # the cluster ended while its alarm was unacknowledged: it closes once acknowledged
+    # Learned late (LATE_CLUSTER_S): the engine time its alarm was held from, until its backfill says
+    # whether it goes on (the alarm) or ended (told once, as earlier); None: not held.
+    held_t: float | None = None
     name: str = ""  # what the family calls the band, in the words they read
 
     def facts(self) -> M.ClusterFacts:
@@ -191,7 +196,10 @@ class AlertEngine:
         a.confirmed_t = now if confirmed_t is None else min(now, confirmed_t)
         s = self.settings
         if a.state in (ClusterState.QUIET, ClusterState.WARNING) and a.count >= s.alarm_count:
-            self._alarm(a, now)
+            if now - a.confirmed_t > LATE_CLUSTER_S:
+                self._hold_late(a, now)
+            else:
+                self._alarm(a, now, f"spasm {a.count} of a cluster" if a.held_t is None else "learned late, and going on now")
         elif a.state is ClusterState.QUIET and a.count >= s.warning_count:
             self._warning(a, now)
         elif a.state in _RAISED and grew:
@@ -270,7 +278,9 @@ class AlertEngine:
         a = self._clusters.get((device, cluster_key))
         if a is None:
             return
-        if a.state in _OPEN_ALARM:
+        if a.held_t is not None:
+            self._told_late(a, self.clock(), ended_t)
+        elif a.state in _OPEN_ALARM:
             self._end_unacknowledged(a, self.clock(), ended_t)
         else:
             self._close(a, self.clock(), ended_t, "cluster closed")
@@ -316,9 +326,7 @@ class AlertEngine:
         msg = M.merged(a.facts(), facts, self.settings.tz, self.settings.language)
         n = self._notice(a, NoticeKind.CLUSTER_CLOSED, Urgency.INFO, msg, Audience.ALERTED) if a.notified else None
         self._move(a, ClusterState.CLOSED, now, f"the same cluster as alert {into.id} (cluster {into.key}): retired", n, msg)
-        self._closed[(a.device, a.key)] = a
-        while len(self._closed) > self.settings.keep_closed:
-            self._closed.popitem(last=False)
+        self._keep_closed(a)
 
     # ---- band input -----------------------------------------------------
 
@@ -434,7 +442,8 @@ class AlertEngine:
     def snapshot(self) -> dict[str, Any]:
         """Open and recently closed alerts, and a summary per device (JSON-ready)."""
         now = self.clock()
-        alerts = [self._alert_json(a) for a in self._open_alerts()]
+        # (not an alarm held for its backfill: QUIET, nothing said of it yet, for seconds)
+        alerts = [self._alert_json(a) for a in self._open_alerts() if a.state is not ClusterState.QUIET]
         alerts += [self._alert_json(a) for a in reversed(self._closed.values())]
         return {"now": now, "alerts": alerts, "devices": {d: self.device_summary(d) for d in sorted(self._devices)}}
 
@@ -474,16 +483,38 @@ class AlertEngine:
         n = None if muted else self._notice(a, NoticeKind.CLUSTER_WARNING, Urgency.LOW, msg)
         self._move(a, ClusterState.WARNING, now, "muted: warning not sent" if muted else "2 spasms close together", n, msg)
 
-    def _alarm(self, a: ClusterAlert, now: float) -> None:
+    def _alarm(self, a: ClusterAlert, now: float, reason: str) -> None:
         # Never muted, rate-limited or held by quiet hours: see the module docstring.
         msg = M.alarm(a.facts(), self.settings.tz, self.settings.language)
         n = self._notice(a, NoticeKind.CLUSTER_ALARM, Urgency.URGENT, msg)
         a.alarm_t = a.last_update_t = now
         a.update_pending = False
+        a.held_t = None
         # The warning's ack (kept in the history) is not this alarm's: the alarm is open to
         # acknowledge (the CLI and the web page offer it by acked_by) and escalates without it.
         a.acked_by = None
-        self._move(a, ClusterState.ALARM, now, f"spasm {a.count} of a cluster", n, msg)
+        self._move(a, ClusterState.ALARM, now, reason, n, msg)
+
+    def _hold_late(self, a: ClusterAlert, now: float) -> None:
+        """Its alarm due, ``a``'s newest spasm is older than LATE_CLUSTER_S: held until its backfill
+        says whether it goes on (a spasm of now: ``_alarm``) or ended (``_told_late``), at most
+        LATE_HOLD_S (then alarmed as live: ``_tick_cluster``). Not a state change."""
+        if a.held_t is None:
+            a.held_t = now
+            log.info("alert %d %s cluster %s: learned late (its newest spasm confirmed %.0f s ago): its alarm held for its backfill",
+                     a.id, a.device, a.key, now - a.confirmed_t)  # fmt: skip
+
+    def _told_late(self, a: ClusterAlert, now: float, ended_t: float | None) -> None:
+        """A cluster learned after it ended: told once (HIGH: no alarm sound, not through
+        do-not-disturb), as a cluster earlier; CLOSED at once, nothing to acknowledge."""
+        self._ended(a, ended_t)
+        a.held_t = None
+        msg = M.late(a.facts(), self.settings.tz, a.confirmed_t if a.started_t is None else a.started_t, self.settings.language)
+        n = self._notice(a, NoticeKind.CLUSTER_LATE, Urgency.HIGH, msg)
+        ago = (now - (a.ended_t or a.confirmed_t)) / 60
+        self._move(a, ClusterState.CLOSED, now, f"learned late, {ago:.0f} min after it ended: told as earlier, not alarmed", n, msg)
+        del self._clusters[(a.device, a.key)]
+        self._keep_closed(a)
 
     def _maybe_update(self, a: ClusterAlert, now: float) -> None:
         if not a.update_pending or now - a.last_update_t < self.settings.update_interval_s or now - a.confirmed_t > UPDATE_FRESH_S:
@@ -508,6 +539,10 @@ class AlertEngine:
 
     def _tick_cluster(self, a: ClusterAlert, now: float) -> None:
         s = self.settings
+        if a.held_t is not None:
+            if now - a.held_t >= LATE_HOLD_S:
+                self._alarm(a, now, f"learned late, its backfill not past it after {LATE_HOLD_S:.0f} s: alarmed as live")
+            return
         if a.state is ClusterState.ALARM and a.alarm_t is not None and now - a.alarm_t >= s.escalate_after_s:
             msg = M.escalated(a.facts(), s.tz, now - a.alarm_t, s.language)
             n = self._notice(a, NoticeKind.CLUSTER_ESCALATED, Urgency.CRITICAL, msg, Audience.EVERYONE)
@@ -578,6 +613,10 @@ class AlertEngine:
             n = self._notice(a, NoticeKind.CLUSTER_CLOSED, Urgency.INFO, msg, Audience.ALERTED)
         self._move(a, ClusterState.CLOSED, now, reason, n, msg)
         del self._clusters[(a.device, a.key)]
+        self._keep_closed(a)
+
+    def _keep_closed(self, a: ClusterAlert) -> None:
+        """``a``, closed, among the last ``keep_closed`` (for labels and the status page)."""
         self._closed[(a.device, a.key)] = a
         while len(self._closed) > self.settings.keep_closed:
             self._closed.popitem(last=False)
@@ -789,6 +828,7 @@ def kind_state(kind: NoticeKind, a: ClusterAlert | BandAlert) -> str:
         NoticeKind.CLUSTER_ESCALATED: ClusterState.ESCALATED.value,
         NoticeKind.CLUSTER_ACKNOWLEDGED: ClusterState.ACKNOWLEDGED.value,
         NoticeKind.CLUSTER_CLOSED: ClusterState.CLOSED.value,
+        NoticeKind.CLUSTER_LATE: ClusterState.CLOSED.value,
         NoticeKind.BAND_CLEARED: BandState.OK.value,
         NoticeKind.BAND_FAULT: a.fault.state.value if isinstance(a, BandAlert) else BandState.FAULT.value,
     }

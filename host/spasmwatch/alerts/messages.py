@@ -73,6 +73,12 @@ EN: dict[str, str] = {
     "merged.title": "Same cluster as an earlier alarm",
     "merged.text": "This alarm's movements belong to the cluster{since}, alarmed before: one cluster, not two "
     "({spasms} so far). It goes on under that alarm; nothing more to do for this one.",
+    # a cluster learned after it ended (a backfill: engine LATE_CLUSTER_S), told once: over, so no
+    # filming; the pediatrician still. The title says when, for a lock screen read in the morning.
+    "late.title": "Earlier cluster, at {time}",
+    "late.text": "Learned only now (the band's data came in late): {spasms} in a cluster{over}, starting at {time}, "
+    "{waking}. It is over: nothing to film now. Note what you remember of that time and tell your pediatrician. "
+    "{disclaimer}",
     "false_alarm.title": "False alarm",
     "false_alarm.text": "{by} marked the cluster{of} as a false alarm. No action needed.",
     "test_alarm.title": "Test alarm, nothing detected",
@@ -561,9 +567,7 @@ class AlarmEnd(Enum):
 
 
 def closed(f: ClusterFacts, tz: tzinfo | None, lang: str = "en", alarm: AlarmEnd = AlarmEnd.NONE, by: str | None = None) -> Message:
-    over = ""
-    if f.started_t is not None and f.ended_t is not None:
-        over = _t(lang, "closed.over", span=_span(max(0.0, f.ended_t - f.started_t), lang))
+    over = _over(f, lang)
     start = "" if f.started_t is None else _t(lang, "closed.start", time=hhmm(f.started_t, tz, lang))
     who = "" if by is None else _t(lang, "closed.by", by=by)
     title = said = ""
@@ -571,6 +575,19 @@ def closed(f: ClusterFacts, tz: tzinfo | None, lang: str = "en", alarm: AlarmEnd
         title, said = _t(lang, f"closed.title.{alarm.value}", by=who), _t(lang, f"closed.alarm.{alarm.value}", by=who)
     text = _t(lang, "closed.text", spasms=_spasms(f.count, lang), over=over, start=start, alarm=said)
     return Message(_titled(lang, "closed.title", f.device, alarm=title), text)
+
+
+def late(f: ClusterFacts, tz: tzinfo | None, at: float, lang: str = "en") -> Message:
+    """Cluster ``f`` learned after it ended (a backfill), begun at ``at`` (its ``started_t`` when known)."""
+    kw = {**_cluster_kw(f, tz, lang), "time": hhmm(at, tz, lang), "over": _over(f, lang)}
+    return Message(_titled(lang, "late.title", f.device, time=kw["time"]), _t(lang, "late.text", **kw))
+
+
+def _over(f: ClusterFacts, lang: str) -> str:
+    """" over 12 min": how long an ended cluster lasted ("" when its span is not known)."""
+    if f.started_t is None or f.ended_t is None:
+        return ""
+    return _t(lang, "closed.over", span=_span(max(0.0, f.ended_t - f.started_t), lang))
 
 
 def merged(f: ClusterFacts, into: ClusterFacts, tz: tzinfo | None, lang: str = "en") -> Message:

@@ -11,6 +11,8 @@ from dataclasses import dataclass, field
 from datetime import tzinfo
 from enum import Enum, IntEnum
 
+from spasmwatch.analysis import consts as A
+
 ClusterKey = int | str
 """The daemon's name for a cluster (the store's cluster id); opaque to the engine."""
 
@@ -26,6 +28,18 @@ SOUND_REPEAT_FOR_S = 600.0
 # brings spasms minutes late): two to four of the 5-10 s intervals of a cluster. Later it may be over, and its end (CLUSTER_CLOSE_MS, 60 s after its last spasm) gives the
 # count; before, `spasmwatch demo` said "goes on" 40 s after the last spasm, 10 s before "ended".
 UPDATE_FRESH_S = 20.0
+# A cluster whose newest spasm the band confirmed more than this long (s) before its alarm fell due
+# is learned late: a backfill after the band was out of reach, or a second computer the band reaches
+# later. The analysis closes a cluster CLUSTER_CLOSE_MS (60 s) after its last spasm, so such a one is
+# over, unless more of it is still coming in the same backfill. Its alarm is held until the backfill
+# says which: a spasm within this of now (it goes on: the alarm, live) or its end (told once, as a
+# cluster earlier: NoticeKind.CLUSTER_LATE). Until 2026-12-07 it went out as a live alarm ("film the
+# baby now") and escalated 2 min later, to every channel, for a cluster over long before.
+LATE_CLUSTER_S = A.CLUSTER_CLOSE_MS / 1000.0
+# How long (s) a late cluster's alarm is held at most. A backfill brings the band's whole log in
+# seconds; held this long, its data stopped coming (the link dropped again) and whether the cluster
+# goes on is not known: the alarm goes out as live, the safe direction.
+LATE_HOLD_S = 30.0
 
 
 class ClusterState(Enum):
@@ -122,6 +136,7 @@ class NoticeKind(Enum):
     CLUSTER_ESCALATED = "cluster_escalated"
     CLUSTER_ACKNOWLEDGED = "cluster_acknowledged"
     CLUSTER_CLOSED = "cluster_closed"
+    CLUSTER_LATE = "cluster_late"  # a cluster learned after it ended (LATE_CLUSTER_S): told once, as earlier
     FALSE_ALARM = "false_alarm"
     BAND_FAULT = "band_fault"
     BAND_CLEARED = "band_cleared"

@@ -43,6 +43,7 @@ TAGS = {
     NoticeKind.CLUSTER_ESCALATED: "rotating_light,sos",
     NoticeKind.CLUSTER_ACKNOWLEDGED: "white_check_mark",
     NoticeKind.CLUSTER_CLOSED: "information_source",
+    NoticeKind.CLUSTER_LATE: "hourglass",
     NoticeKind.FALSE_ALARM: "negative_squared_cross_mark",
     NoticeKind.BAND_FAULT: "warning",
     NoticeKind.BAND_CLEARED: "white_check_mark",

@@ -46,6 +46,11 @@ CATALOG: dict[str, str] = {
     "merged.title": "Dieselbe Serie wie ein früherer Alarm",
     "merged.text": "Die Bewegungen dieses Alarms gehören zur Serie{since}, die schon gemeldet wurde: eine Serie, nicht "
     "zwei (bisher {spasms}). Sie wird unter jenem Alarm weiter verfolgt; für diesen ist nichts mehr zu tun.",
+    # new 2026-12-07, not yet read by a native speaker (docs/alerts.md "Native speakers, please review")
+    "late.title": "Frühere Serie, um {time}",
+    "late.text": "Erst jetzt bekannt (die Daten des Brustgurts kamen verspätet an): {spasms} in einer Serie{over}, "
+    "Beginn {time}, {waking}. Sie ist vorbei: jetzt ist nichts zu filmen. Notieren Sie, woran Sie sich von dieser Zeit "
+    "erinnern, und sagen Sie es Ihrer Kinderärztin oder Ihrem Kinderarzt. {disclaimer}",
     "false_alarm.title": "Fehlalarm",
     "false_alarm.text": "{by} hat die Serie{of} als Fehlalarm markiert. Nichts zu tun.",
     "test_alarm.title": "Testalarm, nichts erkannt",

@@ -42,6 +42,11 @@ CATALOG: dict[str, str] = {
     "merged.title": "La misma serie que una alarma anterior",
     "merged.text": "Los movimientos de esta alarma pertenecen a la serie{since}, ya avisada: una sola serie, no dos "
     "({spasms} hasta ahora). Sigue bajo aquella alarma; no hay nada más que hacer con esta.",
+    # new 2026-12-07, not yet read by a native speaker (docs/alerts.md "Native speakers, please review")
+    "late.title": "Serie anterior, a las {time}",
+    "late.text": "Se supo solo ahora (los datos de la banda llegaron tarde): {spasms} en serie{over}, empezó a las "
+    "{time}, {waking}. Ya terminó: no hay nada que grabar ahora. Anote lo que recuerde de ese momento y cuénteselo a "
+    "su pediatra. {disclaimer}",
     "false_alarm.title": "Falsa alarma",
     "false_alarm.text": "{by} marcó la serie{of} como falsa alarma. No hace falta hacer nada.",
     "test_alarm.title": "Alarma de prueba, nada detectado",

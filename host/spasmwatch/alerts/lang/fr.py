@@ -41,6 +41,11 @@ CATALOG: dict[str, str] = {
     "merged.title": "Même série qu'une alarme précédente",
     "merged.text": "Les mouvements de cette alarme appartiennent à la série{since}, déjà signalée : une seule série, "
     "pas deux ({spasms} jusqu'ici). Elle se poursuit sous l'alarme précédente ; rien de plus à faire pour celle-ci.",
+    # new 2026-12-07, not yet read by a native speaker (docs/alerts.md "Native speakers, please review")
+    "late.title": "Série antérieure, à {time}",
+    "late.text": "Connue seulement maintenant (les données de la ceinture sont arrivées en retard) : {spasms} en "
+    "série{over}, début à {time}, {waking}. Elle est terminée : rien à filmer maintenant. Notez ce dont vous vous "
+    "souvenez de ce moment et parlez-en à votre pédiatre. {disclaimer}",
     "false_alarm.title": "Fausse alarme",
     "false_alarm.text": "{by} a marqué la série{of} comme fausse alarme. Rien à faire.",
     "test_alarm.title": "Alarme de test, rien de détecté",
