@@ -18,6 +18,15 @@ STATUS_STORED_EVERY_S = 60.0
 # edge of range drops and reconnects within seconds, and the flash log plus
 # backfill mean a short drop loses nothing.
 DISCONNECT_ALERT_S = 60.0
+# A link that keeps dropping, each time for less than DISCONNECT_ALERT_S, and comes back for seconds
+# only (a band at the edge of range) cleared that timer at each reconnect: "band disconnected" never
+# came, while each alarm waited for the link up to a minute, every time. So its drops shorter than
+# DISCONNECT_ALERT_S count together too: down DISCONNECT_ALERT_S in all within the last
+# DISCONNECT_ALERT_S / DOWN_SHARE (2 min) raises it, and it clears once they are under that again
+# (not at each short link). Down half the time or more, the band is more out of reach than in. A
+# loose cable (down 1-2 s of each few: alarms late by those seconds) stays well below; a link down a
+# minute in one go raises and clears as ever (a drop that long is not counted here).
+DOWN_SHARE = 0.5
 
 # Reconnect backoff by error kind (seconds: first, cap). Out of range or off:
 # try soon, then back off so a band left in a drawer costs little (a band another central

@@ -113,6 +113,9 @@ class BandView:
     synced: bool = False
     overruns: Overruns | None = None  # the run going on (None: none)
     down_since: float | None = None  # mono s when the link was lost (for the disconnected alert)
+    # The link's drops shorter than the disconnected alert's time, (from, to) mono s, oldest first,
+    # while they end within its window (K.DOWN_SHARE): a link mostly down in short drops is disconnected too.
+    short_drops: deque[tuple[float, float]] = field(default_factory=deque)
     analysis: LiveAnalysis | None = None
     backfilling: bool = False
     raw: RawWriter | None = None
@@ -892,13 +895,36 @@ class Daemon:
         return tuple(FailingChannel(c["channel"], c["since"], c["error"]) for c in status[which] if c["channel"] != name)
 
     def _check_link(self, b: BandView) -> None:
-        if b.down_since is None:
-            return
-        if self.clock.mono() - b.down_since >= self.disconnect_alert_s:
+        now = self.clock.mono()
+        short = self._short_down_s(b, now)
+        down = b.down_since is not None and now - b.down_since >= self.disconnect_alert_s
+        if down or short >= self.disconnect_alert_s:
+            if b.link_alert is None and not down:
+                log.warning("%s: the link was down %.0f s of the last %.0f s, in drops under %.0f s each: band disconnected",
+                            b.label, short, self.disconnect_alert_s / K.DOWN_SHARE, self.disconnect_alert_s)  # fmt: skip
             # Also a band not seen since the start (or ever): nobody is watching the baby.
             b.link_alert = b.device or b.label
             s = b.session
             self.engine.on_band_state(b.link_alert, BandFault.DISCONNECTED, True, here=s.cause_here, acts=s.needs_person)
+        elif b.session.state is State.STREAMING:
+            self._link_back(b)  # a link that was mostly down: its short drops under the share again
+
+    def _short_down_s(self, b: BandView, now: float) -> float:
+        """Seconds the link was down within the last ``disconnect_alert_s / DOWN_SHARE``, in drops shorter
+        than ``disconnect_alert_s`` each (the one going on too, while it is): ``K.DOWN_SHARE``."""
+        since = now - self.disconnect_alert_s / K.DOWN_SHARE
+        while b.short_drops and b.short_drops[0][1] <= since:
+            b.short_drops.popleft()
+        drops = list(b.short_drops)
+        if b.down_since is not None and now - b.down_since < self.disconnect_alert_s:
+            drops.append((b.down_since, now))
+        return sum(to - max(start, since) for start, to in drops)
+
+    def _link_back(self, b: BandView) -> None:
+        """The disconnected alert cleared: "Band reconnected"."""
+        if b.link_alert is not None:
+            self.engine.on_band_state(b.link_alert, BandFault.DISCONNECTED, False)
+            b.link_alert = None
 
     def _view(self, session: BandSession) -> BandView:
         return next(b for b in self.bands if b.session is session)
@@ -943,10 +969,12 @@ class Daemon:
     def on_state(self, session: BandSession, state: State, detail: str) -> None:
         b = self._view(session)
         if state is State.STREAMING:
+            now = self.clock.mono()
+            if b.down_since is not None and now - b.down_since < self.disconnect_alert_s:
+                b.short_drops.append((b.down_since, now))
             b.down_since = None
-            if b.link_alert is not None:
-                self.engine.on_band_state(b.link_alert, BandFault.DISCONNECTED, False)
-                b.link_alert = None
+            if self._short_down_s(b, now) < self.disconnect_alert_s:  # (a link mostly down: not at each short link)
+                self._link_back(b)
         elif state is State.STALE and b.device:
             b.link_alert = b.device
             self.engine.on_band_state(b.device, BandFault.DISCONNECTED, True)
