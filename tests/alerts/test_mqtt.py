@@ -16,7 +16,7 @@ import pytest
 
 from spasmwatch.alerts import BandFault, Notification, NoticeKind, Urgency
 from spasmwatch.alerts.channels import BandStatus, ChannelError, Dispatcher, MqttChannel, MqttSettings, RetrySettings
-from spasmwatch.alerts.channels.mqtt import MqttCommand
+from spasmwatch.alerts.channels.mqtt import LinkUnstable, MqttCommand
 
 from servers import MqttProxy, Watcher, mqtt_topic, retained
 
@@ -200,6 +200,35 @@ def test_a_bands_mute_is_in_its_retained_status_until_it_ends(broker: Broker) ->
         asyncio.run(publish(BandStatus(connected=True)))  # the mute ended (or was ended)
         w.wait_until(lambda: json.loads(w.last["spasmwatch/cot/status"][0])["muted_until"] is None, "the mute's end")
         assert json.loads(w.last["spasmwatch/cot/status"][0])["muted_by"] is None
+    finally:
+        w.stop()
+        asyncio.run(ch.close())
+
+
+def test_a_flapping_link_is_in_the_retained_status_and_a_home_assistant_problem_sensor_until_steady(broker: Broker) -> None:
+    """Found by review: a flapping link (``link_unstable`` in /api/status, 'spasmwatch status' and the
+    band card: it never raises 'band disconnected') was not in the MQTT status, so Home Assistant
+    showed a connected band while each alarm came late by the seconds the link was down. It is
+    retained as the rest of the status (the drops and since when, ISO 8601 UTC), with a problem
+    binary_sensor; null, OFF, once the link is steady. Old code: no ``link_unstable`` at all."""
+    ch = MqttChannel(MqttSettings(port=broker.port, timeout_s=5))
+    w = Watcher(broker.port)
+    try:
+
+        async def publish(status: BandStatus) -> None:
+            await ch.publish_status("cot", status, 1.0)
+
+        asyncio.run(publish(BandStatus(connected=True, link_unstable=LinkUnstable(37, 1709629800.0))))
+        status = w.json("spasmwatch/cot/status")
+        assert status["link_unstable"] == {"drops": 37, "since": "2024-03-05T09:10:00+00:00"}, status
+        cfg = w.json("homeassistant/binary_sensor/spasmwatch_cot_link_unstable/config")
+        assert (cfg["state_topic"], cfg["device_class"], cfg["unique_id"]) == ("spasmwatch/cot/status", "problem", "spasmwatch_cot_link_unstable")
+        assert cfg["value_template"] == "{{ 'ON' if value_json.link_unstable else 'OFF' }}"
+        assert cfg["json_attributes_template"] == "{{ (value_json.link_unstable or {}) | tojson }}"
+        assert cfg["availability_topic"] == "spasmwatch/cot/availability"  # the daemon's finding, not the band's report
+
+        asyncio.run(publish(BandStatus(connected=True)))  # a link stayed up: steady again
+        w.wait_until(lambda: json.loads(w.last["spasmwatch/cot/status"][0])["link_unstable"] is None, "the steady link")
     finally:
         w.stop()
         asyncio.run(ch.close())
@@ -957,7 +986,7 @@ def test_a_channel_retired_for_another_prefix_deletes_its_topics_but_not_the_dis
             assert not _under("swa", got), sorted(got)
             assert _under("swb", got) == ["swb/cot/alert", "swb/cot/availability", "swb/cot/band_availability", "swb/cot/status"], sorted(got)
             configs = [t for t in got if t.startswith("homeassistant/")]
-            assert len(configs) == 11, sorted(got)  # (no daemon to act: no buttons)
+            assert len(configs) == 12, sorted(got)  # (no daemon to act: no buttons)
             assert all("swb/cot/availability" in availability_topics(json.loads(got[t])) for t in configs)
             assert set().union(*(availability_topics(json.loads(got[t])) for t in configs)) == {
                 "swb/cot/availability", "swb/cot/band_availability"}
@@ -985,7 +1014,7 @@ def test_a_channel_retired_with_no_successor_on_its_broker_deletes_everything_it
         await closed.send(notice())
         await closed.close()
         got = await asyncio.to_thread(retained, broker.port)
-        assert got["spasmwatch/cot/availability"] == b"offline" and len([t for t in got if t.startswith("homeassistant/")]) == 13
+        assert got["spasmwatch/cot/availability"] == b"offline" and len([t for t in got if t.startswith("homeassistant/")]) == 14
 
         ch = MqttChannel(s, on_command=act)
         await ch.send(notice())

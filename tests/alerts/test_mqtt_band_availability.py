@@ -34,7 +34,7 @@ ENTITIES = {
     "sensor/battery": True, "binary_sensor/worn": True, "binary_sensor/asleep": True,
     "binary_sensor/connected": False, "binary_sensor/alarm": False, "binary_sensor/cluster_active": False,
     "sensor/alert_state": False, "sensor/last_cluster": False, "sensor/muted_until": False,
-    "binary_sensor/channels_failing": False, "binary_sensor/channels_changed": False,
+    "binary_sensor/channels_failing": False, "binary_sensor/channels_changed": False, "binary_sensor/link_unstable": False,
 }  # fmt: skip
 STREAMING = BandStatus(connected=True, battery_pct=78.0, worn=True, asleep=True)
 AWAY_T = 1_700_000_000.0  # when the band was last heard (the daemon's last_known_at)

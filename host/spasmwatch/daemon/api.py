@@ -74,7 +74,7 @@ class DaemonAPI(Protocol):
         was seen erased: its numbers in the store are the band's + these),
         ``muted_until`` (t) and ``muted_by`` while 'mute' holds back its
         notices (both null when not muted; who is "web page" for a nameless page),
-        ``link_unstable`` (``{drops, over_s}`` while the link flaps, else null:
+        ``link_unstable`` (``{drops, over_s, since_t}`` while the link flaps, else null:
         ``BandSession.link_unstable``).
         alert: ``id, device, kind, state, urgency, title, text, created_t,
         cluster_id``.

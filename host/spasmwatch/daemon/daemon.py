@@ -28,7 +28,7 @@ from spasmwatch import private
 from spasmwatch.alerts import AlertEngine, AlertSettings, BandFault, ClusterState, Notification, Transition
 from spasmwatch.alerts import messages as M
 from spasmwatch.alerts.channels.base import Channel, ChannelError
-from spasmwatch.alerts.channels.mqtt import BandStatus, FailingChannel, HeartbeatState, MqttChannel, MqttCommand, MqttSettings
+from spasmwatch.alerts.channels.mqtt import BandStatus, FailingChannel, HeartbeatState, LinkUnstable, MqttChannel, MqttCommand, MqttSettings
 from spasmwatch.alerts.channels.dispatch import Caregiver, Delivery, Dispatcher
 from spasmwatch.alerts.channels.outbox import OPEN_ALARM_STATES, KeepsOutgoing, why_not_resend
 from spasmwatch.alerts.channels.sound import SoundChannel
@@ -850,7 +850,8 @@ class Daemon:
                     # last_known_at: /api/status's own decision, so MQTT's band_availability cannot disagree with the page.
                     st = BandStatus(b["connected"], b["battery_pct"], b["worn"], b["asleep"], tuple(b["faults"]),
                                     muted_until=b["muted_until"], muted_by=b["muted_by"], channels_failing=others,
-                                    channels_changed=changed, heartbeat=hb, last_known_at=b["last_known_at"])  # fmt: skip
+                                    channels_changed=changed, heartbeat=hb, last_known_at=b["last_known_at"],
+                                    link_unstable=_link_unstable(b["link_unstable"]))  # fmt: skip
                     if device is None or last.get(device) == st:
                         continue
                     # Tried again at each change while the broker is away (paho sends the latest when it is back).
@@ -2122,6 +2123,12 @@ def _heartbeat_state(hb: Json | None) -> HeartbeatState | None:
     """The heartbeat's ``/api/status`` entry as MQTT's status carries it: its state, not ``last_ok``
     (the mirror publishes when the status differs: that one would differ at every ping)."""
     return None if hb is None else HeartbeatState(hb["host"], hb["failing_since"], hb["error"], hb["paused"])
+
+
+def _link_unstable(flap: Json | None) -> LinkUnstable | None:
+    """A band's ``/api/status`` ``link_unstable`` as MQTT's status carries it: its drops and since when,
+    not ``over_s`` (the mirror publishes when the status differs: that one would differ at every build)."""
+    return None if flap is None else LinkUnstable(flap["drops"], flap["since_t"])
 
 
 def _life_json(life: LogLife | None) -> Json | None:

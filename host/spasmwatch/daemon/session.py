@@ -344,6 +344,7 @@ class BandSession:
         self.since_boot = since_boot  # read with each TIME_SYNC's wall time, stored with its sync point
         self.mono = mono  # how long links last, for the flapping's log (daemon/flap.py)
         self._flap = FlapLog(flap_up_s, flap_summary_s)
+        self._flap_since = 0.0  # wall s of the first drop of the latest run of short links (link_unstable's since_t)
         self.stale_s = stale_s
         self.resync_s = resync_s
         self.state = State.DISCONNECTED
@@ -443,8 +444,9 @@ class BandSession:
 
     @property
     def link_unstable(self) -> dict[str, float] | None:
-        """While the link flaps (daemon/flap.py): ``{drops, over_s}``, the drops since it began and
-        over how many seconds (the monotonic clock's, as the flapping is timed); None otherwise. No 'band disconnected'
+        """While the link flaps (daemon/flap.py): ``{drops, over_s, since_t}``, the drops since it began,
+        over how many seconds (the monotonic clock's, as the flapping is timed) and the wall s of its
+        first drop (fixed while it lasts: MQTT's retained status says it); None otherwise. No 'band disconnected'
         comes of it (each reconnect, a second later, brings every event by backfill, and clears
         the down timer), so the status and the page say it: each drop delays an alarm until the
         link is back, and a cable to reseat or a band to bring nearer is a person's to see."""
@@ -452,7 +454,7 @@ class BandSession:
         if said is None:
             return None
         drops, over_s = said
-        return {"drops": drops, "over_s": round(over_s, 1)}
+        return {"drops": drops, "over_s": round(over_s, 1), "since_t": self._flap_since}
 
     def _set(self, state: State, detail: str = "", msg: Msg | None = None) -> None:
         if state is self.state and detail == self.detail:
@@ -474,7 +476,10 @@ class BandSession:
         """For a drop of a streaming link or the return to streaming: None when the link is not
         flapping (logged as ever), else what the flapping's log says of it ("": nothing)."""
         if self.state in _LINKED and state not in _LINKED:
-            return self._flap.dropped(self.mono())
+            said = self._flap.dropped(self.mono())
+            if self._flap.short == 1:  # the first short link of a run: a flapping counts from here
+                self._flap_since = self.wall()
+            return said
         if state is State.STREAMING and self.state not in _LINKED:
             self._flap.up(self.mono())
             return "" if self._flap.flapping else None

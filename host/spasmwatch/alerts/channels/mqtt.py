@@ -147,6 +147,15 @@ class HeartbeatState:
 
 
 @dataclass(frozen=True)
+class LinkUnstable:
+    """A flapping link (the daemon's ``link_unstable``, daemon/flap.py): it never raises 'band
+    disconnected', and each alarm comes late by the seconds the link is down."""
+
+    drops: int  # since the flapping began (its first short links too)
+    since: float  # wall s of its first drop: fixed while it lasts (its duration would move every status)
+
+
+@dataclass(frozen=True)
 class BandStatus:
     """What the daemon knows of a band; None = unknown. Published retained on ``status``."""
 
@@ -173,6 +182,7 @@ class BandStatus:
     # When battery_pct, worn and asleep were reported, while they are the band's last report's and
     # not now's (the daemon's ``last_known_at``: not connected, or STALE); None: now's, or never heard.
     last_known_at: float | None = None
+    link_unstable: LinkUnstable | None = None  # None: the link is steady (or down)
     extra: dict[str, Any] = field(default_factory=dict)
 
     def to_json(self, device: str, t: float) -> dict[str, Any]:
@@ -193,6 +203,7 @@ class BandStatus:
             "channels_failing": _channels_json(self.channels_failing),
             "channels_changed": _channels_json(self.channels_changed),
             "heartbeat": _heartbeat_json(self.heartbeat),
+            "link_unstable": None if (u := self.link_unstable) is None else {"drops": u.drops, "since": _iso(u.since)},
             "updated_t": t,
             **self.extra,
         }
@@ -347,6 +358,11 @@ def discovery_configs(s: MqttSettings, device: str, commands: bool | None = None
          "icon": "mdi:bell-alert-outline", "value_template": "{{ 'ON' if value_json.channels_changed else 'OFF' }}",
          "json_attributes_topic": t["status"],
          "json_attributes_template": "{{ {'channels_changed': value_json.channels_changed} | tojson }}"}),
+        # The daemon's finding, as "Band connected" (never unavailable with the band): a link that
+        # drops and reconnects, alarms late by its down seconds; a cable to reseat, a band to bring nearer.
+        ("binary_sensor", "link_unstable", {"name": "Band link unstable", "state_topic": t["status"],
+         "device_class": "problem", "icon": "mdi:connection", "value_template": "{{ 'ON' if value_json.link_unstable else 'OFF' }}",
+         "json_attributes_topic": t["status"], "json_attributes_template": "{{ (value_json.link_unstable or {}) | tojson }}"}),
     ]  # fmt: skip
     if heartbeat:
         # Apart from "Notifications failing": the alarms still reach the phones, but the service
@@ -1112,7 +1128,7 @@ class MqttChannel(SettingsChannel[MqttSettings], KeepsOutgoing):
                     continue  # another daemon's, live: not ours to correct
                 if said is not None and said.remembers(said.t["status"]):
                     continue  # this run's own word on it is there already
-                said_then = {"connected": False, "last_known_at": _known_at(old), "updated_t": t}
+                said_then = {"connected": False, "last_known_at": _known_at(old), "link_unstable": None, "updated_t": t}
                 away[f"{base}{level}/status"] = json.dumps({**old, **said_then}).encode()
                 away[f"{base}{level}/band_availability"] = b"offline"
             left = await scan.publish(away)
