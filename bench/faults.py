@@ -52,7 +52,8 @@ output says where (a split or an extra cluster the data does not explain fails t
 campaign). The stored log must be the twin's, event for event (``twin_differs``). Alarms raised (ALARM transitions, less those a restarted daemon stored carrying an
 alarm on, which send nothing) and the alarm pushes the family's phones took (the daemon's one
 channel, a webhook to a receiver here on 127.0.0.1: each alarmed cluster exactly once, or the
-campaign fails), daemon exits other than our own kills, and how
+campaign fails; a cluster learned after it ended, its one "Earlier cluster" push and transition
+instead: TOLD), daemon exits other than our own kills, and how
 far the recording's time line bends on the host over all syncs next to how far
 the syncs' own measured errors (the daemon's stamp against the moment the band
 read its clock, the band's pacing lag then; from the band's ``SIM sync`` lines)
@@ -82,7 +83,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
-from spasmwatch.alerts.engine import RESTORED
+from spasmwatch.alerts.engine import RESTORED, TOLD_LATE
 from spasmwatch.analysis.clusters import Spasm
 from spasmwatch.analysis.pipeline import Analyzer
 from spasmwatch.daemon import consts as K
@@ -528,9 +529,14 @@ class Phones:
         self._server.server_close()
 
 
+# What tells the family of a cluster: its alarm, or for one learned after it ended (a daemon killed
+# through it, its backfill minutes later) its one "Earlier cluster" push (docs/alerts.md "Rules").
+TOLD = ("cluster_alarm", "cluster_late")
+
+
 def alarm_pushes(pushes: list[dict[str, Any]]) -> tuple[dict[str, int], int]:
     """({cluster: distinct alarm pushes}, alarm pushes that came again under a key already taken)."""
-    alarms = [p for p in pushes if p["kind"] == "cluster_alarm"]
+    alarms = [p for p in pushes if p["kind"] in TOLD]
     keys: dict[str, set[str]] = {}
     for p in alarms:
         keys.setdefault(str(p["cluster_key"]), set()).add(p["key"])
@@ -540,7 +546,7 @@ def alarm_pushes(pushes: list[dict[str, Any]]) -> tuple[dict[str, int], int]:
 
 # The pushes a cluster gets at most once, whatever the restarts: its alarm, its escalation (ALARM ->
 # ESCALATED happens once; a restart carries it on, sending nothing) and its end. Updates may be several.
-ONCE_PER_CLUSTER = ("cluster_alarm", "cluster_escalated", "cluster_closed")
+ONCE_PER_CLUSTER = ("cluster_alarm", "cluster_late", "cluster_escalated", "cluster_closed")
 
 
 def pushes_by_kind(pushes: list[dict[str, Any]]) -> dict[str, dict[str, int]]:
@@ -851,7 +857,7 @@ def _report(daemon: DaemonProc, band: BandRunner, px: ProxyStats, plan: Plan, ki
     missing = sorted(set(logged) - set(seqs))
     extra = sorted(set(seqs) - set(logged))
     dups = len(seqs) - len(set(seqs))
-    alarm_rows = [a for a in alerts if a.state == "ALARM"]
+    alarm_rows = [a for a in alerts if a.state == "ALARM" or (a.state == "CLOSED" and a.text.endswith(TOLD_LATE))]
     alarmed_clusters = {a.cluster_id for a in alarm_rows}
     # An alarm carried on by a restarted daemon is stored as a transition to ALARM again, sending
     # nothing: counted as such it read as a second alarm (seed 2 of --quick: 3 for 2 clusters).
