@@ -36,9 +36,11 @@ UPDATE_FRESH_S = 20.0
 # cluster earlier: NoticeKind.CLUSTER_LATE). Until 2026-12-07 it went out as a live alarm ("film the
 # baby now") and escalated 2 min later, to every channel, for a cluster over long before.
 LATE_CLUSTER_S = A.CLUSTER_CLOSE_MS / 1000.0
-# How long (s) a late cluster's alarm is held at most. A backfill brings the band's whole log in
-# seconds; held this long, its data stopped coming (the link dropped again) and whether the cluster
-# goes on is not known: the alarm goes out as live, the safe direction.
+# How long (s) a late cluster's alarm is held at most. A backfill brings a night's events (a few
+# hundred) in seconds over serial and the simulated radio (not measured on a real band's BLE link);
+# held this long, its data stopped coming (the link dropped again) or is slower than that, and
+# whether the cluster goes on is not known: the alarm goes out as live, the safe direction (as
+# before 2026-12-07).
 LATE_HOLD_S = 30.0
 
 
