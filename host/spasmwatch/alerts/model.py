@@ -36,8 +36,8 @@ UPDATE_FRESH_S = 20.0
 # cluster earlier: NoticeKind.CLUSTER_LATE). Until 2026-12-07 it went out as a live alarm ("film the
 # baby now") and escalated 2 min later, to every channel, for a cluster over long before.
 LATE_CLUSTER_S = A.CLUSTER_CLOSE_MS / 1000.0
-# How long (s) a late cluster's alarm is held at most. A backfill brings a night's events (a few
-# hundred) in seconds over serial and the simulated radio (not measured on a real band's BLE link);
+# How long (s) a late cluster's alarm is held at most. Over serial a connect with its sync and
+# backfill takes ~0.5 s (tests/daemon/test_flapping_link.py; a real band's BLE link not measured);
 # held this long, its data stopped coming (the link dropped again) or is slower than that, and
 # whether the cluster goes on is not known: the alarm goes out as live, the safe direction (as
 # before 2026-12-07).
