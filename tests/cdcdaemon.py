@@ -39,12 +39,14 @@ async def serial_daemon(
     idle_exit_ms: int | None = None,
     timeout_s: float = 120,
     flap: tuple[float, float] | None = None,
+    rate_hz: int | None = None,
 ) -> AsyncIterator[Rig]:
     """A band (``device_id``) playing ``csv``, held until the daemon connects, its bridge, a store in
     ``tmp_path`` and a daemon started with the band as ``device`` on that serial link; stopped (the
     daemon, then the bridge) at the end. ``garble`` is the bridge's garble, given the bridge too (a
     record may be garbled on one connection only); ``drop_after_s``, ``idle_exit_ms`` and ``timeout_s``
-    as in CdcBridge and SimBand; ``flap``: the daemon's flap_up_s and flap_summary_s. Options not
+    as in CdcBridge and SimBand; ``flap``: the daemon's flap_up_s and flap_summary_s; ``rate_hz``: the
+    band's configured IMU rate (BandSpec's; none: its default). Options not
     given are not passed on, so that a test still runs against the code from before them."""
     with SimBand(csv, tmp_path / "flash", hold=True, speed=SPEED, device_id=device_id, idle_exit_ms=idle_exit_ms, timeout_s=timeout_s) as band:
         bridge: CdcBridge
@@ -56,7 +58,9 @@ async def serial_daemon(
             bridge = CdcBridge(band.address, bond_file=bonds, garble=picks, drop_after_s=drop_after_s)
         await bridge.start()
         with Store(tmp_path / "db.sqlite") as store:
-            bands, clock = [BandSpec(device, lambda: open_link("serial", bridge.url))], ScaledClock(time.time(), SPEED)
+            link = lambda: open_link("serial", bridge.url)  # noqa: E731
+            spec = BandSpec(device, link) if rate_hz is None else BandSpec(device, link, rate_hz=rate_hz)
+            bands, clock = [spec], ScaledClock(time.time(), SPEED)
             if flap is None:
                 d = Daemon(store, bands, clock=clock)
             else:

@@ -6,6 +6,7 @@ BACKFILL asks for what is missing; here nothing reconnects."""
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -116,6 +117,30 @@ def test_a_command_s_garbled_resp_is_asked_for_again_on_the_same_link(tmp_path: 
     assert left == set()  # each answer was garbled once
     assert logged >= 4 and seqs == list(range(logged)), (seqs, logged)
     assert alarmed
+
+
+def test_a_new_rate_s_garbled_config_answer_is_asked_for_again_and_the_band_rebooted_on_that_link(tmp_path: Path, quick_cluster_csv: Path) -> None:
+    """CONFIG was not sent again when its answer came garbled (its repeat answers "unchanged", which
+    skipped the reboot that applies a new rate), so a garbled answer cost the request timeout (10 s)
+    and a second connection. The rate the band reports (INFO) held against the configured one now
+    reboots a band whose CONFIG answered "unchanged" at another rate: CONFIG is resent too. The first
+    answer to a new rate's CONFIG (104 Hz; the band samples at 50) is garbled: the band must be
+    rebooted to it on that one link. Old code: the reboot on the second connection."""
+
+    async def main() -> tuple[dict[str, Any], int, set[int]]:
+        garble = FirstResps(P.OP_CONFIG)
+        # (the band stays up past its recording for a second connection, the old code's)
+        rig = serial_daemon(quick_cluster_csv, tmp_path, DEVICE, "usb00009", garble=garble, rate_hz=104, idle_exit_ms=120_000)
+        async with rig as (band, bridge, _, _):
+            assert band.up["rate_hz"] == 50
+            reset = await band.wait_report_async("reset", WAIT_S)
+            return reset, bridge.connections, garble.left
+
+    reset, connections, left = asyncio.run(main())
+    assert left == set()  # CONFIG's answer was garbled
+    assert reset["reason"] == "reboot"
+    assert connections == 1
+    assert json.loads((tmp_path / "flash" / "config.json").read_text())["rate_hz"] == 104
 
 
 def test_a_command_whose_answers_keep_coming_garbled_is_sent_again_a_bounded_number_of_times(tmp_path: Path, quick_cluster_csv: Path) -> None:

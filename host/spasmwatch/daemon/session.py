@@ -87,10 +87,10 @@ _REPEAT_QUIET = (*_RETRY_CYCLE, State.SECURING, State.SYNCING, State.FAULT)
 # Commands sent again at once when their RESP came garbled (``command``, K.RESP_RESENDS): those whose
 # repeat answers as the first would have. A TIME_SYNC's answer is the band's ms as the one it answers
 # reached it, within the round trip timed from the first send; a BACKFILL may be sent again at any
-# time (docs/protocol.md); RAW and INFO change nothing more. Not CONFIG: its repeat finds the value
-# stored and answers arg 0, and the reboot that applies a new rate would be skipped; nor REBOOT: the
-# band stops once it has answered.
-_RESENT_OPS = frozenset((P.OP_TIME_SYNC, P.OP_BACKFILL, P.OP_RAW, P.OP_INFO))
+# time (docs/protocol.md); RAW and INFO change nothing more; a CONFIG's repeat finds the value stored
+# and answers arg 0 ("unchanged"), but the rate the band reports (INFO) held against the configured
+# one reboots it all the same (``_apply_rate``). Not REBOOT: the band stops once it has answered.
+_RESENT_OPS = frozenset((P.OP_TIME_SYNC, P.OP_BACKFILL, P.OP_RAW, P.OP_INFO, P.OP_CONFIG))
 
 
 @dataclass(frozen=True)
