@@ -30,6 +30,7 @@ from servers import Watcher, http_recorder, start_broker, stop_broker
 from spasmwatch.alerts import BandFault, NoticeKind
 from spasmwatch.alerts.channels.mqtt import MqttChannel, MqttSettings
 from spasmwatch.alerts.channels.webhook import WebhookChannel, WebhookSettings
+from spasmwatch.commands.status import band_lines
 from spasmwatch.daemon import consts as K
 from spasmwatch.daemon.clock import ScaledClock
 from spasmwatch.daemon.daemon import BandSpec, Daemon
@@ -666,7 +667,9 @@ def test_a_band_that_never_takes_the_rate_is_rebooted_a_bounded_number_of_times(
 ) -> None:
     """A band that keeps another rate after each reboot (here firmware whose MPU6886 runs 50 Hz
     whatever is stored) is rebooted K.RATE_REBOOTS times, said once as an error, then monitored at
-    the rate it runs: not rebooted at every connection all night."""
+    the rate it runs: not rebooted at every connection all night. The engineer sees it in the
+    status (``rate_not_taken``, ``spasmwatch status``), not only in the journal, until the band runs
+    the configured rate (its firmware updated). Old code: a log line only."""
     from spasmwatch.transport.simband import firmware_dir
 
     fw = tmp_path / "firmware-50-only"
@@ -687,11 +690,22 @@ def test_a_band_that_never_takes_the_rate_is_rebooted_a_bounded_number_of_times(
                 assert r.start_band(0).up["rate_hz"] == 50
             await r.wait_for(lambda: d.bands[0].session.state is State.STREAMING, 60, "streaming at the band's own rate")
             assert d.bands[0].params.rate_hz == 50.0
+            assert d.status()["bands"][0]["rate_not_taken"] == {"configured_hz": 104, "running_hz": 50.0}
+            assert "  samples at 50 Hz, not the configured 104 Hz: the band's IMU or firmware cannot run that rate " \
+                   "(3 reboots did not apply it); check rate_hz in the config, or update the band (spasmwatch flash)" \
+                   in band_lines(d.status()["bands"][0])  # fmt: skip
             session, old = d.bands[0].session, d.bands[0].session.link
             r.bands[0].kill()  # switched off and on: a connection more, and no reboot on it either
             r.start_band(0)
             await r.wait_for(lambda: session.link is not old and session.state is State.STREAMING, 60, "streaming on a new link")
             assert r.bands[0].report("reset") is None
+            assert d.status()["bands"][0]["rate_not_taken"] is not None, "still said"
+            old, r.firmware = session.link, None  # the band flashed with firmware that has the rate
+            r.bands[0].kill()
+            assert r.start_band(0).up["rate_hz"] == 100
+            await r.wait_for(lambda: session.link is not old and session.state is State.STREAMING, 60, "streaming at the configured rate")
+            assert d.status()["bands"][0]["rate_not_taken"] is None
+            assert not any("configured" in line for line in band_lines(d.status()["bands"][0]))
 
     with caplog.at_level(logging.INFO, logger="spasmwatch"):
         asyncio.run(asyncio.wait_for(main(), 300))

@@ -75,7 +75,8 @@ class DaemonAPI(Protocol):
         ``muted_until`` (t) and ``muted_by`` while 'mute' holds back its
         notices (both null when not muted; who is "web page" for a nameless page),
         ``link_unstable`` (``{drops, over_s, since_t}`` while the link flaps, else null:
-        ``BandSession.link_unstable``).
+        ``BandSession.link_unstable``), ``rate_not_taken`` (``{configured_hz, running_hz}`` once
+        the band would not take its configured rate, else null: ``BandSession.rate_not_taken``).
         alert: ``id, device, kind, state, urgency, title, text, created_t,
         cluster_id``.
         """

@@ -1814,6 +1814,9 @@ class Daemon:
             "bad_records": b.session.decode_errors,
             # A flapping link raises no 'band disconnected' (each reconnect clears its timer): seen here.
             "link_unstable": b.session.link_unstable,
+            # A configured rate the band would not take (its IMU or firmware has no such step): monitored
+            # at its own, a note for the engineer, not a push (null: it runs the configured rate).
+            "rate_not_taken": b.session.rate_not_taken,
             "log_life": _life_json(b.log_life),
             "raw_paused": self._raw_pause_json(b),
             # Measured from the raw stream (rawdating.py): an engineer bringing up a board sees its IMU's

@@ -360,6 +360,7 @@ class BandSession:
         # Reboots sent in a row to apply rate_hz (_apply_rate): reset once the band runs it; one past
         # K.RATE_REBOOTS once the band that would not apply it was said to.
         self._rate_reboots = 0
+        self._rate_running: float | None = None  # the rate it runs once it would not take rate_hz
         self._records: asyncio.Queue[tuple[bytes, float]] = asyncio.Queue()  # (record, received wall s)
         self._resp: asyncio.Queue[Record] = asyncio.Queue()
         self._lost = asyncio.Event()
@@ -455,6 +456,17 @@ class BandSession:
             return None
         drops, over_s = said
         return {"drops": drops, "over_s": round(over_s, 1), "since_t": self._flap_since}
+
+    @property
+    def rate_not_taken(self) -> dict[str, float | None] | None:
+        """Once the band would not sample at the configured rate_hz after K.RATE_REBOOTS reboots to
+        apply it (``_apply_rate``): ``{configured_hz, running_hz}`` (running_hz None: a rate it did
+        not report); None otherwise, and again once it runs that rate. Its epochs and raw files
+        follow the rate it runs, so monitoring goes on: no push, but the engineer who set the rate
+        (a researcher's 104 Hz, a board whose IMU has no such step) must see it, not only the journal."""
+        if self.rate_hz is None or self._rate_reboots <= K.RATE_REBOOTS:
+            return None
+        return {"configured_hz": self.rate_hz, "running_hz": self._rate_running}
 
     def _set(self, state: State, detail: str = "", msg: Msg | None = None) -> None:
         if state is self.state and detail == self.detail:
@@ -663,6 +675,7 @@ class BandSession:
             self._rate_reboots = 0
             return
         if self._rate_reboots >= K.RATE_REBOOTS:
+            self._rate_running = running_hz  # (rate_not_taken: as it runs now, another firmware's too)
             if self._rate_reboots == K.RATE_REBOOTS:  # said once, not at every connection
                 self._rate_reboots += 1
                 log.error(
