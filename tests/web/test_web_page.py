@@ -370,6 +370,22 @@ def test_a_flapping_link_shows_on_the_band_card(page: Any, served: ServerThread,
     served.call(fake.set_band, link_unstable=None)
     line.wait_for(state="detached")
 
+def test_a_rate_the_band_would_not_take_shows_on_the_band_card(page: Any, served: ServerThread, fake: FakeDaemon) -> None:
+    """A band that still samples at another rate after the reboots to apply the configured one (its
+    IMU has no such step) is monitored at its own: no push, and until 2026-12-07 only a journal line.
+    The card says it, live, and the line goes once the band runs the configured rate."""
+    load(page, served.url)
+    band = page.locator(".band[data-device='SW-0001']")
+    assert band.locator("[data-fact='rate']").count() == 0
+    served.call(fake.set_band, rate_not_taken={"configured_hz": 104, "running_hz": 50.0})
+    line = band.locator("[data-fact='rate']")
+    line.wait_for()  # live, no reload
+    assert line.inner_text() == ("Samples at 50 Hz, not the configured 104 Hz: the band's IMU or firmware cannot run that "
+                                 "rate. Monitoring goes on; check rate_hz in the config or update the band's firmware."), line.inner_text()
+    served.call(fake.set_band, rate_not_taken=None)
+    line.wait_for(state="detached")
+
+
 def test_a_band_that_will_not_pair_says_on_its_card_what_to_do(page: Any, served: ServerThread, fake: FakeDaemon) -> None:
     """The band paired but would not bond (its pairing window was shut): the session's FAULT
     detail is the instruction, and the family reads it on the card, live."""

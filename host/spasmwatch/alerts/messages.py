@@ -329,6 +329,9 @@ EN: dict[str, str] = {
     # A flapping link (BandSession.link_unstable): no 'band disconnected' comes of it, so the card says it
     "page.link_unstable": "Link unstable: dropped {n} times in {min} min. Events still come in at each reconnect, alarms "
     "late by the seconds it is down: reseat the cable or bring the band nearer.",
+    # A configured rate the band would not take (BandSession.rate_not_taken): a note for the engineer
+    "page.rate_not_taken": "Samples at {hz} Hz, not the configured {configured} Hz: the band's IMU or firmware cannot run "
+    "that rate. Monitoring goes on; check rate_hz in the config or update the band's firmware.",
     "page.muted": "Band notices held back until {time}{by} (cluster alarms still sound).",
     "page.muted_tomorrow": "Band notices held back until {time} tomorrow{by} (cluster alarms still sound).",
     "page.muted_by": " by {by}",

@@ -297,6 +297,10 @@ CATALOG: dict[str, str] = {
     # new 2026-12-06, not yet read by a native speaker (docs/alerts.md "Native speakers, please review")
     "page.link_unstable": "Verbindung instabil: {n}-mal abgebrochen in {min} min. Ereignisse kommen bei jeder neuen Verbindung "
     "an, Alarme um die Sekunden ohne Verbindung später: Stecken Sie das Kabel neu ein oder bringen Sie den Brustgurt näher.",
+    # new 2026-12-07, not yet read by a native speaker (docs/alerts.md "Native speakers, please review")
+    "page.rate_not_taken": "Misst mit {hz} Hz, nicht mit den eingestellten {configured} Hz: IMU oder Firmware des Brustgurts "
+    "können diese Rate nicht. Die Überwachung läuft weiter; prüfen Sie rate_hz in der Konfiguration oder aktualisieren Sie "
+    "die Firmware des Brustgurts.",
     "page.muted": "Hinweise des Brustgurts zurückgehalten bis {time}{by} (Serien-Alarme ertönen weiter).",
     "page.muted_tomorrow": "Hinweise des Brustgurts zurückgehalten bis morgen {time}{by} (Serien-Alarme ertönen weiter).",
     "page.muted_by": " von {by}",

@@ -286,6 +286,9 @@ CATALOG: dict[str, str] = {
     # new 2026-12-06, not yet read by a native speaker (docs/alerts.md "Native speakers, please review")
     "page.link_unstable": "Conexión inestable: se cortó {n} veces en {min} min. Los eventos siguen llegando en cada "
     "reconexión, las alarmas con el retraso de los segundos sin conexión: vuelva a enchufar el cable o acerque la banda.",
+    # new 2026-12-07, not yet read by a native speaker (docs/alerts.md "Native speakers, please review")
+    "page.rate_not_taken": "Muestrea a {hz} Hz, no a los {configured} Hz configurados: el IMU o el firmware de la banda no "
+    "admite esa frecuencia. La vigilancia continúa; revise rate_hz en la configuración o actualice el firmware de la banda.",
     "page.muted": "Avisos de la banda retenidos hasta las {time}{by} (las alarmas de serie siguen sonando).",
     "page.muted_tomorrow": "Avisos de la banda retenidos hasta mañana a las {time}{by} (las alarmas de serie siguen "
     "sonando).",

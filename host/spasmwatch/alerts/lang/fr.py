@@ -290,6 +290,10 @@ CATALOG: dict[str, str] = {
     # new 2026-12-06, not yet read by a native speaker (docs/alerts.md "Native speakers, please review")
     "page.link_unstable": "Liaison instable : coupée {n} fois en {min} min. Les événements arrivent à chaque reconnexion, "
     "les alarmes avec le retard des secondes sans liaison : rebranchez le câble ou rapprochez la ceinture.",
+    # new 2026-12-07, not yet read by a native speaker (docs/alerts.md "Native speakers, please review")
+    "page.rate_not_taken": "Échantillonne à {hz} Hz, pas aux {configured} Hz configurés : l'IMU ou le firmware de la ceinture "
+    "ne peut pas tenir cette fréquence. La surveillance continue ; vérifiez rate_hz dans la configuration ou mettez à jour "
+    "le firmware de la ceinture.",
     "page.muted": "Avis de la ceinture suspendus jusqu'à {time}{by} (les alarmes de série sonnent toujours).",
     "page.muted_tomorrow": "Avis de la ceinture suspendus jusqu'à demain {time}{by} (les alarmes de série sonnent "
     "toujours).",

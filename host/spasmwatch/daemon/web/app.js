@@ -450,6 +450,10 @@
         // A flapping link raises no "band disconnected" (each reconnect clears its timer): said here.
         b.link_unstable ? el("p", { class: "link-unstable small", "data-fact": "link",
           text: t("link_unstable", { n: b.link_unstable.drops, min: Math.max(1, Math.round(b.link_unstable.over_s / 60)) }) }) : null,
+        // For the engineer: a configured rate the band would not take (its IMU has no such step); monitored at its own.
+        b.rate_not_taken ? el("p", { class: "rate-not-taken muted small", "data-fact": "rate",
+          text: t("rate_not_taken", { hz: b.rate_not_taken.running_hz === null ? "?" : b.rate_not_taken.running_hz,
+            configured: b.rate_not_taken.configured_hz }) }) : null,
         // For researchers: their recording has a gap from here (low disk, a file that cannot be written).
         b.raw_paused ? el("p", { class: "raw-paused small", "data-fact": "raw",
           text: t("raw_paused", { time: hhmm(b.raw_paused.since), why: rawWhy(b.raw_paused) }) }) : null);
