@@ -369,7 +369,7 @@ def _no_answer(cfg: Config, url: str, why: str) -> str:
 def last_stop_note(store: Path) -> str | None:
     """When and why the last stop of the daemon on ``store`` was cut short at its deadline (daemon/
     stopping.py), for 'status' and a command that finds no daemon; None once a stop ended cleanly.
-    systemd's log shows it as "status=3/NOTIMPLEMENTED" (exit 3's LSB name), the daemon's own lines
+    systemd's log shows it only as a number ("status=10/n/a", STOP_DEADLINE_EXIT), the daemon's own lines
     scroll away in the journal, and a stop by 'systemctl stop' is not restarted: the service stays failed."""
     last = cut_short(store)
     if last is None:

@@ -113,8 +113,8 @@ def unit_text(unit: Unit) -> str:
     lines += [
         # always: the only stop meant is 'systemctl stop', which is never restarted; a stray
         # SIGTERM (exit 0) would leave the baby unwatched under on-failure. A stop cut short at its
-        # deadline (exit 3, daemon/stopping.py) is restarted as any other end; after 'systemctl
-        # stop' it leaves the service failed: no SuccessExitStatus=3, a hung stop is to be seen
+        # deadline (STOP_DEADLINE_EXIT, daemon/stopping.py) is restarted as any other end; after
+        # 'systemctl stop' it leaves the service failed: no SuccessExitStatus=, a hung stop is to be seen
         "Restart=always",
         f"RestartSec={K.RESTART_SEC}",
         f"WatchdogSec={K.WATCHDOG_SEC}",

@@ -11,8 +11,8 @@ stop on to the loop. Children inherit the mask: a channel's command is started w
 
 A stop cut short is recorded beside the store (``cut_short_record``: the reason, then the stacks),
 which 'spasmwatch status' says, until a stop ends cleanly (``cleared``): the log alone (the journal,
-a terminal) was all that said why the daemon had not stopped, and systemd shows exit 3 only as
-"status=3/NOTIMPLEMENTED", its LSB name.
+a terminal) was all that said why the daemon had not stopped, and systemd shows its exit
+(``STOP_DEADLINE_EXIT``) only as a number ("status=10/n/a").
 """
 
 from __future__ import annotations
