@@ -33,6 +33,8 @@ from synthetic import supine, write_csv
 RATE_HZ = 52
 SPASMS_S = tuple(20.0 + 8.0 * i for i in range(8))  # a cluster: 8 spasms 8 s apart
 DURATION_S = 110.0
+BAND_TIMEOUT_S = 120  # real s: a rig's band gives up then (its --timeout-s), whatever it is doing
+LASTING_S = 600  # real s: how long a band at speed 4 plays lasting_cluster_csv (rig's band_timeout_s for it)
 
 
 @pytest.fixture(scope="session")
@@ -40,6 +42,18 @@ def cluster_csv(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """110 s of a supine baby breathing, with a cluster of 8 idealised spasms from t = 20 s."""
     t, acc, gyro = supine(rate_hz=RATE_HZ, duration_s=DURATION_S, spasms=SPASMS_S, seed=4)
     return write_csv(tmp_path_factory.mktemp("rec") / "cluster.csv", t, acc, gyro)
+
+
+@pytest.fixture(scope="session")
+def lasting_cluster_csv(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """cluster_csv's cluster, the baby breathing on for LASTING_S real s at speed 4: with rig's
+    band_timeout_s=LASTING_S the band gives up before its recording ends. A band whose recording
+    has played exits at its first link gap of idle_exit_ms (a real band never does): a test that
+    silences the link and has it back late (its steps slowed by a loaded machine) found the band
+    gone after cluster_csv's 27.5 real s, and never streaming again. A passing run took 99 s at
+    load 15, near BAND_TIMEOUT_S."""
+    t, acc, gyro = supine(rate_hz=RATE_HZ, duration_s=LASTING_S * 4, spasms=SPASMS_S, seed=4)
+    return write_csv(tmp_path_factory.mktemp("rec") / "lasting.csv", t, acc, gyro)
 
 
 QUICK_SPASMS_S = (8.0, 14.0, 20.0, 26.0)
@@ -85,11 +99,12 @@ class Rig:
     wrap_link: Callable[[Any], Any] | None = None  # each link the daemon opens goes through this, if set
     latency: Latency | None = None  # the simulated radio holds messages this long (open_link's latency=)
     firmware: Path | None = None  # the bands run this firmware tree (SimBand's firmware=), if set
+    band_timeout_s: float = BAND_TIMEOUT_S  # each band's --timeout-s (real s)
 
     def start_band(self, i: int = 0, args: tuple[str, ...] = (), port: int | None = None, hold: bool = True) -> SimBand:
         band = SimBand(
             self.csv, self.tmp / f"flash{i}", port=port, hold=hold, speed=self.speed,
-            device_id=f"band{i:04d}", idle_exit_ms=500, args=args, timeout_s=120, firmware=self.firmware,
+            device_id=f"band{i:04d}", idle_exit_ms=500, args=args, timeout_s=self.band_timeout_s, firmware=self.firmware,
         )  # fmt: skip
         if i < len(self.bands):
             self.bands[i] = band
@@ -150,15 +165,20 @@ async def rig(
     latency: Latency | None = None,
     open_store: Callable[[Path], Store] = Store,
     firmware: Path | None = None,
+    band_timeout_s: float = BAND_TIMEOUT_S,
     **daemon_kw: Any,
 ) -> AsyncIterator[Rig]:
     """``start_wall``: the daemon's (and so the band's synced) wall time now, e.g. just before a
     noon for raw parts cut there; default the real time. ``latency``: how long (real s) the
     simulated radio holds each message (simradio.SimRadioClient). ``open_store``: how the store
     at ``tmp``/spasmwatch.db is opened (``Store.may_fail``: as ``spasmwatch run`` does). ``firmware``:
-    the tree the bands run (default this checkout's firmware/)."""
+    the tree the bands run (default this checkout's firmware/). ``band_timeout_s``: each band's
+    --timeout-s (real s; LASTING_S with lasting_cluster_csv)."""
     clock = ScaledClock(time.time() if start_wall is None else start_wall, speed)
-    r = Rig(tmp, csv, speed, open_store(tmp / "spasmwatch.db"), clock, wrap_link=wrap_link, latency=latency, firmware=firmware)
+    r = Rig(
+        tmp, csv, speed, open_store(tmp / "spasmwatch.db"), clock, wrap_link=wrap_link, latency=latency, firmware=firmware,
+        band_timeout_s=band_timeout_s,
+    )  # fmt: skip
     try:
         for i in range(n_bands):
             r.start_band(i, band_args)
