@@ -3,6 +3,8 @@ fits that table alone; a record older than an ALTER TABLE ADD COLUMN reads as SQ
 
 from __future__ import annotations
 
+import mmap
+import random
 import sqlite3
 from pathlib import Path
 
@@ -145,3 +147,51 @@ def test_records_ending_in_zero_bytes_of_their_own_are_not_taken_for_cells_cut_m
     assert whole and zeroed, read
     assert not [r for r in whole if cut.holds("t", r[0], ["id", "s", "n", "r"], r[1:]) or cut.headless("t", r[0])]
     assert all(cut.holds("t", r[0], ["s", "n", "r"], r[1:]) or cut.headless("t", r[0]) for r in zeroed), (zeroed, cut.rows)
+
+
+def _every_cell_decoded(path: Path, tables: list[pagescan.Table]) -> dict[str, dict[int, list[dict[str, object] | None]]]:
+    """``cut_rows`` as it read before 2026-12-07's numpy pass: every cell of every leaf page decoded in Python."""
+    rows: dict[str, dict[int, list[dict[str, object] | None]]] = {}
+    with open(path, "rb") as fh, mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as buf:
+        f = pagescan._geometry(buf)
+        assert not isinstance(f, str), f
+        for t in tables:
+            for n in pagescan._leaves_past(f, t.root, 0):
+                for rowid, cell in pagescan._cut_cells(f, n, t.columns):
+                    rows.setdefault(t.name, {}).setdefault(rowid, []).append(cell)
+    return rows
+
+
+def test_cut_rows_numpy_pass_finds_what_decoding_every_cell_finds(tmp_path: Path) -> None:
+    """cut_rows decodes in Python only the cells numpy cannot tell from a cut one (a year's store: 3.7M
+    cells, 2.6 s against ~20 s). On pages cut at random bytes or with random bytes written into them, over
+    records of every kind (NULL, 0, 256, 1796602025.5 and 0.0, texts with NULs and non-ASCII, blobs of
+    zeros, rows spilling onto overflow pages), it finds exactly what decoding every cell finds."""
+    rng = random.Random(7)
+    values: list[object] = [None, 0, 256, -(2**40), 1796602025.5, 0.0, 1.25, "dev\x00", "bench0001", "é", b"\x00\x01\x00", b"x" * 3000]
+    found = 0
+    for trial in range(12):
+        path = tmp_path / f"t{trial}.db"
+        c = sqlite3.connect(path)
+        c.execute("CREATE TABLE t (id INTEGER PRIMARY KEY, a, b TEXT, c REAL, d INTEGER, e BLOB)")
+        c.execute("CREATE TABLE u (x TEXT NOT NULL, y INTEGER)")
+        c.executemany("INSERT INTO t (a, b, c, d, e) VALUES (?, ?, ?, ?, ?)", [tuple(rng.choice(values) for _ in range(5)) for _ in range(600)])
+        c.executemany("INSERT INTO u VALUES (?, ?)", [(f"n{i}" + "\x00" * (i % 3), i * 256) for i in range(900)])
+        c.commit()
+        roots = [("sqlite_schema", 1), *c.execute("SELECT name, rootpage FROM sqlite_schema WHERE type = 'table'")]
+        tables = [pagescan.Table(n, int(r), pagescan.columns(c.execute(f"PRAGMA table_info({n})").fetchall()), None) for n, r in roots]
+        size, pages = (int(c.execute(f"PRAGMA {p}").fetchone()[0]) for p in ("page_size", "page_count"))
+        c.close()
+        data = bytearray(path.read_bytes())
+        for _ in range(rng.randrange(1, 30)):
+            n, at = rng.randrange(2, pages + 1), rng.randrange(size)
+            if rng.random() < 0.7:  # cut at a byte: zeros to the page's end
+                data[(n - 1) * size + at : n * size] = bytes(size - at)
+            else:
+                k = min(rng.randrange(1, 64), size - at)
+                data[(n - 1) * size + at : (n - 1) * size + at + k] = rng.randbytes(k)
+        path.write_bytes(bytes(data))
+        want = _every_cell_decoded(path, tables)
+        assert pagescan.cut_rows(path, tables).rows == want, trial
+        found += sum(len(cells) for by_rowid in want.values() for cells in by_rowid.values())
+    assert found > 100, found  # (cut cells among them: the comparison is not of two empty results)
