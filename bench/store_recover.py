@@ -1,6 +1,7 @@
 """``spasmwatch store recover`` on a large store: one events *leaf* page damaged against one events
 *interior* page damaged, and the events table's *root* page, in the same run, and the page scan's
-own part of each.
+own part of each, and the part of ``pagescan.cut_rows`` (every leaf page read for cells a write cut
+short left zeros in).
 
     python bench/store_recover.py                  # 700000 events (about 100 MB), one run each
     python bench/store_recover.py --quick          # 70000 events
@@ -71,10 +72,18 @@ def damaged_copy(src: Path, dst: Path, page: int) -> None:
         f.write(b"\xde\xad\xbe\xef" * (size // 4))
 
 
-def timed_recover(path: Path) -> tuple[float, float, recover_module.Recovered]:
-    """Seconds of the whole recover and of the time spent inside the page scan's generator."""
-    inside = [0.0]
-    real = pagescan.orphan_rows
+def timed_recover(path: Path) -> tuple[float, float, float, recover_module.Recovered]:
+    """Seconds of the whole recover, of the time spent inside the page scan's generator, and inside
+    ``pagescan.cut_rows`` (the read of every leaf page for cells a cut write left zeros in)."""
+    inside, cut_s = [0.0], [0.0]
+    real, real_cut = pagescan.orphan_rows, pagescan.cut_rows
+
+    def timed_cut(*a: Any, **k: Any) -> pagescan.Cut:
+        t = time.perf_counter()
+        try:
+            return real_cut(*a, **k)
+        finally:
+            cut_s[0] += time.perf_counter() - t
 
     def timed_rows(*a: Any, **k: Any) -> Iterator[tuple[str, tuple[object, ...]]]:
         it = real(*a, **k)
@@ -88,14 +97,14 @@ def timed_recover(path: Path) -> tuple[float, float, recover_module.Recovered]:
             inside[0] += time.perf_counter() - t
             yield row
 
-    pagescan.orphan_rows = timed_rows  # type: ignore[assignment]
+    pagescan.orphan_rows, pagescan.cut_rows = timed_rows, timed_cut  # type: ignore[assignment]
     try:
         t = time.perf_counter()
         result = recover_module.recover(path, time.strftime("%Y%m%d-%H%M%S"))
         total = time.perf_counter() - t
     finally:
-        pagescan.orphan_rows = real  # type: ignore[assignment]
-    return total, inside[0], result
+        pagescan.orphan_rows, pagescan.cut_rows = real, real_cut  # type: ignore[assignment]
+    return total, inside[0], cut_s[0], result
 
 
 def main() -> int:
@@ -118,17 +127,18 @@ def main() -> int:
         d.mkdir()
         path = d / "spasmwatch.db"
         damaged_copy(sound, path, events_page(sound, kind))
-        total, scan, r = timed_recover(path)
+        total, scan, cut, r = timed_recover(path)
         assert r.scan is not None
-        out[kind] = {"recover_s": total, "scan_decode_s": scan, "rowid_pass_rows": r.rows.get("events", 0),
+        out[kind] = {"recover_s": total, "scan_decode_s": scan, "cut_rows_s": cut, "rowid_pass_rows": r.rows.get("events", 0),
                      "found_rows": r.found.get("events", 0), "leaf_pages_read": r.scan.pages,
                      "unplaced": r.scan.unplaced, "unreadable": r.scan.unreadable}  # fmt: skip
-        print(f"  one events {kind} page damaged: recover {total:.2f} s, of which in the page scan {scan:.2f} s; "
+        print(f"  one events {kind} page damaged: recover {total:.2f} s, of which in the page scan {scan:.2f} s, in cut_rows {cut:.2f} s; "
               f"rowid pass {out[kind]['rowid_pass_rows']} events, scan {out[kind]['found_rows']} events from {r.scan.pages} pages")  # fmt: skip
     leaf, inner, root = out["leaf"], out["interior"], out["root"]
     print(f"{args.events} events, {out['mb']:.0f} MB: recover time interior / leaf = {inner['recover_s'] / leaf['recover_s']:.2f}, "
           f"root / leaf = {root['recover_s'] / leaf['recover_s']:.2f}; the scan's walk (leaf case) {leaf['scan_decode_s'] / leaf['recover_s']:.1%} "
-          f"of its recover; scan decode {root['scan_decode_s'] * 1e6 / max(1, root['found_rows']):.1f} us/row (root case)")  # fmt: skip
+          f"of its recover; scan decode {root['scan_decode_s'] * 1e6 / max(1, root['found_rows']):.1f} us/row (root case); "
+          f"cut_rows {leaf['cut_rows_s'] / leaf['recover_s']:.1%} of the leaf case's recover")  # fmt: skip
     if args.json:
         Path(args.json).write_text(json.dumps(out, indent=2) + "\n")
     shutil.rmtree(base, ignore_errors=True)
