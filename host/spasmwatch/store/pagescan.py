@@ -225,11 +225,10 @@ def cut_rows(path: Path, tables: Sequence[Table], after: Mapping[str, int] | Non
 
 
 def _zero_ended(f: _File, leaves: Sequence[int]) -> list[tuple[int, list[int]]]:
-    """(page, its cells) of ``leaves`` whose payload ends in a zero byte, is empty, or is not told so
-    here (it spills onto overflow pages, its varints run past the page): the only ones ``_cut_cells``
-    decodes (a cut leaves zeros to the record's end). The rest, most of a store's cells, are passed
-    over by numpy, a chunk of pages at a time: read one by one in Python, a year's store (3.7M cells)
-    cost more than the rest of its recover. A page or cell ``_cell`` refuses is left out (so does it)."""
+    """(page, its cells) of ``leaves`` that ``_cut_cells`` must decode: those numpy cannot tell from a
+    cut one (``_payload_ends_zero``), a chunk of pages at a time. Decoded one by one in Python, the
+    cells of a year's store (3.7M) cost 33 s CPU against the 55 s of the rest of its recover (4 s now;
+    docs/store.md). A page or cell ``_cell`` refuses is left out (so does ``_cut_cells``)."""
     raw = np.frombuffer(f.buf, dtype=np.uint8)  # (no copy; released at the return, before the mmap closes)
     out: list[tuple[int, list[int]]] = []
     for i in range(0, len(leaves), ZERO_END_CHUNK):
