@@ -20,7 +20,7 @@ from cli_runner import run_cli
 from course import DAY0, DAY_S, DEVICE, TREATMENT_T, Expected
 
 from spasmwatch.export import Meta, Query, export, iso, relative, rows
-from spasmwatch.export.columns import COLUMNS
+from spasmwatch.export.columns import COLUMNS, TIMESTAMP_OF
 from spasmwatch.export.rows import ActivityRow, SpasmRow, Tables
 from spasmwatch.export.timeline import Row
 from spasmwatch.analysis.sleepwake import counts_worn
@@ -95,6 +95,43 @@ def test_parquet_reads_back_with_units_in_schema(course_db: tuple[Path, Expected
     field = table.schema.field("post_wake_s")
     assert field.metadata[b"units"] == b"s"
     assert json.loads(table.schema.metadata[b"spasmwatch"])["Device"] == "all"
+
+
+def test_parquet_times_are_timestamps_beside_their_strings(course_db: tuple[Path, Expected], tmp_path: Path) -> None:
+    """Researcher review (2026-12-07): the Parquet export held its UTC times as strings only, and
+    pandas/pyarrow users wrote to_datetime for each. Each is now also a timestamp[ms, tz=UTC] column,
+    after every earlier one (a reader of the earlier files, by name or by position, finds what it found),
+    the same instant as its string; the strings stay as they were."""
+    import pandas as pd
+    import pyarrow as pa
+
+    db, exp = course_db
+    _export(db, tmp_path / "c.parquet", "parquet")
+    table = pq.read_table(tmp_path / "c.parquet")
+    assert table.column_names == [c.name for c in COLUMNS] + ["onset_time", "alert_time"]
+    assert [table.schema.field(n).type for n in ("onset_utc", "alert_utc")] == [pa.string(), pa.string()]
+    stamp = pa.timestamp("ms", tz="UTC")
+    assert table.schema.field("onset_time").type == stamp and table.schema.field("alert_time").type == stamp
+    assert not table.schema.field("onset_time").nullable and table.schema.field("alert_time").nullable
+    assert table.schema.field("onset_time").metadata[b"description"].startswith(b"onset_utc as a timestamp")
+    assert json.loads(table.schema.metadata[b"spasmwatch"])["alert_time"]["Description"].startswith("alert_utc as a timestamp")
+    assert set(TIMESTAMP_OF.values()) == {c.name for c in COLUMNS if c.name.endswith("_utc")}  # every UTC time typed
+
+    def parsed(text: str | None) -> datetime | None:
+        return None if text is None else datetime.fromisoformat(text)
+
+    for typed, text in (("onset_time", "onset_utc"), ("alert_time", "alert_utc")):
+        assert table.column(typed).to_pylist() == [parsed(s) for s in table.column(text).to_pylist()], typed
+    alerts = [t for t in table.column("alert_time").to_pylist() if t is not None]
+    assert len(alerts) == sum(exp.clusters_per_day) and all(t.tzinfo is not None for t in alerts)
+
+    df = pd.read_parquet(tmp_path / "c.parquet")
+    assert isinstance(df["onset_time"].dtype, pd.DatetimeTZDtype) and str(df["onset_time"].dt.tz) == "UTC"
+    assert (df["onset_time"] == pd.to_datetime(df["onset_utc"], format="ISO8601")).all()
+    clusters = df[df["kind"] == "cluster"]
+    assert (clusters["alert_time"] == pd.to_datetime(clusters["alert_utc"], format="ISO8601")).all()
+    assert df.loc[df["kind"] == "spasm", "alert_time"].isna().all()
+    assert df["onset_utc"].iloc[0] == table.column("onset_utc")[0].as_py()  # the strings kept as strings
 
 
 def test_edf_annotations_round_trip(course_db: tuple[Path, Expected], tmp_path: Path) -> None:

@@ -18,7 +18,7 @@ KINDS = ("spasm", "cluster", "wake", "sleep", "note", "treatment", "not_worn", "
 @dataclass(frozen=True)
 class Column:
     name: str
-    type: str  # "str", "float", "int"
+    type: str  # "str", "float", "int"; "timestamp": TIMESTAMPS' (Parquet only)
     units: str | None
     description: str
     # Text as a family or a clinician typed it (a note, a video's file name, a drug, a name): what a
@@ -53,6 +53,16 @@ COLUMNS: tuple[Column, ...] = (
     Column("action", "str", None, "treatment: start | change | stop."),
     Column("by", "str", None, "note, treatment: who recorded it (note --by, treatment add --by); cluster: who gave its label (clusters --label --by, the web page); empty when not given.", free_text=True),
 )
+
+# Parquet only: each UTC time column again as an Arrow timestamp (ms, UTC), after every column above,
+# so a reader of the files written before them (by name or by position) finds what it found. The
+# text formats keep the one string column: their readers parse ISO 8601 themselves, JSON has no
+# time type. Researcher review (2026-12-07): pandas/pyarrow users wrote to_datetime for each.
+TIMESTAMPS: tuple[Column, ...] = (
+    Column("onset_time", "timestamp", None, "onset_utc as a timestamp (ms, UTC): the same instant, typed for pandas, pyarrow, R arrow."),
+    Column("alert_time", "timestamp", None, "alert_utc as a timestamp (ms, UTC): the same instant, typed for pandas, pyarrow, R arrow."),
+)
+TIMESTAMP_OF = {"onset_time": "onset_utc", "alert_time": "alert_utc"}  # each typed column's string column
 
 NAMES = tuple(c.name for c in COLUMNS)
 FREE_TEXT = frozenset(c.name for c in COLUMNS if c.free_text)

@@ -22,7 +22,7 @@ from spasmwatch import __version__
 from spasmwatch.daemon.clock import local_zone
 from spasmwatch.errors import SpasmwatchError
 from spasmwatch.export import participants
-from spasmwatch.export.columns import COLUMNS, FREE_TEXT, KINDS, NAMES
+from spasmwatch.export.columns import COLUMNS, FREE_TEXT, KINDS, NAMES, TIMESTAMPS
 from spasmwatch.export.coverage import Coverage
 from spasmwatch.export.timeline import Query, Row, iso
 from spasmwatch.outfile import whole_file, whole_path
@@ -110,7 +110,7 @@ def sidecar(meta: Meta, fmt: str) -> dict[str, Any]:
         "movement band. A screening and logging aid, not a diagnosis.",
     }
     doc["FormulaCells"] = FORMULA_RULE  # (in every format's: a CSV and a JSONL of the same rows share theirs)
-    for c in COLUMNS:
+    for c in COLUMNS + (TIMESTAMPS if fmt == "parquet" else ()):
         entry: dict[str, Any] = {"Description": c.description}
         if c.units:
             entry["Units"] = c.units
