@@ -413,6 +413,22 @@ def test_taps_shows_progress_on_a_terminal_only(morning: tuple[Path, dict[str, o
     assert " h read" not in cli("taps", str(morning[0])).stderr
 
 
+def test_simulate_shows_progress_on_a_terminal_only(tmp_path: Path) -> None:
+    """Researcher review (2026-12-07): 'simulate' of 24 h took ~25 s. Its own line ('simulating
+    12/528 chunks', one write per chunk) said nothing in the seconds the plan takes (4.3 s for a day
+    under load), counted chunks no one knows the size of, and was left on the terminal. It now says
+    how far it is in hours from the start, as replay and taps do (the shared line), and clears it
+    before what is said next; off a terminal, stderr is empty."""
+    out = tmp_path / "m.csv"
+    code, err = _on_a_terminal("simulate", str(out), "--kind", "morning", "--duration-s", "1200", "--seed", "2")
+    assert code == 0, err
+    shown = [float(h) for h in re.findall(rf"\r{re.escape(str(out))}: (\d+\.\d) of 0\.3 h simulated", err)]
+    assert shown and shown[0] == 0.0 and shown == sorted(shown) and shown[-1] <= 0.3, repr(err)  # 0.0 at once
+    assert err.endswith("\r") and not err.split("\r")[-2].strip(), repr(err[-80:])  # the line cleared
+    res = cli("simulate", str(tmp_path / "p.csv"), "--kind", "morning", "--duration-s", "1200", "--seed", "2")
+    assert res.returncode == 0 and res.stderr == "", res.stderr
+
+
 def test_a_warning_during_replay_starts_a_line_of_its_own_on_a_terminal(tmp_path: Path) -> None:
     """The progress line is cleared before a warning that comes part-way (a gyro in rad/s, seen
     after 10 min of a still band): without it the warning went on after 'x.csv: 0.2 h replayed'."""

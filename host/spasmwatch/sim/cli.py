@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from spasmwatch.analysis.truthfile import truth_path
+from spasmwatch.commands._progress import Progress
 from spasmwatch.errors import ConfigError, InputError
 from spasmwatch.sim.output import write_stream
 from spasmwatch.sim.recording import Simulation
@@ -125,16 +126,14 @@ def run(args: argparse.Namespace) -> int:
     check_replaceable(args.out)
     scenario = scenario_from_args(args)
     started = time.monotonic()
-    sim = Simulation(scenario)
-    total = sim.n_chunks
-
-    def progress(done: int) -> None:
-        print(f"\rsimulating {done}/{total} chunks", end="", file=sys.stderr, flush=True)
-
-    show = sys.stderr.isatty() and total > 4
-    size = write_stream(args.out, sim.truth, sim.chunks(), progress if show else None)
-    if show:
-        print(file=sys.stderr)
+    hours = scenario.resolved_duration_s / 3600.0
+    progress = Progress[float](lambda s: f"{args.out}: {s / 3600.0:.1f} of {hours:.1f} h simulated")
+    show = sys.stderr.isatty()
+    with progress:
+        if show:
+            progress(0.0)  # at once: a day's plan takes seconds (4.3 s under load) before its first sample
+        sim = Simulation(scenario)
+        size = write_stream(args.out, sim.truth, sim.chunks(), progress if show else None)
     print(summary(sim.truth, args.out, size, time.monotonic() - started))
     placed, asked = len(sim.truth["clusters"]), scenario.resolved_clusters
     if placed < asked:

@@ -73,8 +73,9 @@ def _rows(t: FloatArray, acc: FloatArray, gyro: FloatArray | None) -> bytes:
     return format_rows(cols)
 
 
-def write_stream(path: str | Path, truth: dict[str, Any], chunks: Iterable[Chunk], progress: Callable[[int], None] | None = None) -> int:
-    """Write chunks as CSV and the truth JSON; returns the CSV size in bytes.
+def write_stream(path: str | Path, truth: dict[str, Any], chunks: Iterable[Chunk], progress: Callable[[float], None] | None = None) -> int:
+    """Write chunks as CSV and the truth JSON; returns the CSV size in bytes. ``progress`` is
+    given the time (s) of each chunk's last sample once it is written.
 
     Both are written whole or not at all (outfile.whole_file): ^C or a full disk leaves an
     earlier simulation of that name as it was, never a shorter CSV beside the old truth.
@@ -87,10 +88,10 @@ def write_stream(path: str | Path, truth: dict[str, Any], chunks: Iterable[Chunk
         raise SpasmwatchError(f"{csv_path}: cannot create its folder: {exc.strerror or exc}") from exc
     with whole_file(csv_path, "the recording") as f:
         f.write(header(has_gyro).encode())
-        for k, (t, acc, gyro) in enumerate(chunks):
+        for t, acc, gyro in chunks:
             f.write(_rows(t, acc, gyro if has_gyro else None))
-            if progress is not None:
-                progress(k + 1)
+            if progress is not None and len(t):
+                progress(float(t[-1]))
         with whole_file(truth_path(csv_path), "the ground truth") as g:
             g.write((json.dumps(truth, indent=1) + "\n").encode())
     return csv_path.stat().st_size
