@@ -56,8 +56,8 @@ PAGE_FOOT_H = 0.03
 # A table page's notes: their top, size (pt) and wrap width (characters), and the axes' top under them
 NOTES_TOP, NOTES_PT, NOTES_WIDTH = 0.945, 8.0, 105
 # The least height (fraction of the A4 page, 0.1: 1.2 in) of page 1's daily plot, under the summary;
-# with less it goes on a page of its own. Its legend takes 3 lines at 7 pt (0.4 in) in its upper
-# right: 0.1 leaves its bars as much again. A family's fortnight of two bands, a zone change and a
+# with less it goes on a page of its own. Its legend took 3 lines at 7 pt (0.4 in) in its upper
+# right (a row above it, under its title, since 2026-12-07): 0.1 left its bars as much again. A family's fortnight of two bands, a zone change and a
 # treatment left it 0.064 (bars and legend one smear), and three drugs started, a third band and
 # unplaced events left it below zero: a ValueError, no report (doctor review). It goes there too when
 # its texts do not fit in it (``plots.texts_inside``): the course of tests/export/course.py leaves it

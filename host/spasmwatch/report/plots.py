@@ -18,7 +18,6 @@ from matplotlib.ft2font import FT2Font  # noqa: E402
 from matplotlib.table import Table  # noqa: E402
 from matplotlib.text import Text  # noqa: E402
 from matplotlib.transforms import Bbox  # noqa: E402
-from matplotlib.typing import LegendLocType  # noqa: E402
 
 from spasmwatch.export.rows import TreatmentRow  # noqa: E402
 from spasmwatch.report.consts import ACTOGRAM_DAYS_PER_PAGE, DAILY_DATES_MAX, DOSE_STEPS_AS_ONE, SIZE_PLOT_PAD, TREATMENT_LABEL_SHIFT_MAX_PT  # noqa: E402
@@ -241,28 +240,26 @@ def plot_daily(ax: Axes, data: ReportData) -> None:
     _no_data(ax, data, top, _treatments(ax, data, top, marks))
     for n in data.notes:
         ax.plot(_frac_day(data, n.t) - 0.5, top * NOTE_Y, marker="v" if n.kind == "video" else "D", color=NOTE_COLOR, ms=NOTE_MS)
-    _legend(ax, ax2)
+    room = _legend(ax, ax2)
     hours = "hours monitored in brackets" if short else "hours monitored in the per-day table"
-    ax.set_title(f"Clusters and spasm-like events per day, {hours} (green: treatment changes; markers: notes)", fontsize=9)
+    ax.set_title(f"Clusters and spasm-like events per day, {hours} (green: treatment changes; markers: notes)", fontsize=9, pad=room + TITLE_OVER_LEGEND_PT)
 
 
-# Where the daily plot's legend may go, the first that covers fewest of its texts taken: the top,
-# over the room left above the bars (``plot_daily``'s top), first.
-LEGEND_PLACES: tuple[LegendLocType, ...] = ("upper right", "upper left", "upper center", "center right", "center left", "center", "lower right", "lower left", "lower center")
+# The daily plot's title's space (pt) over its legend's height: the legend's own from the plot (0.2 of
+# its 7 pt) and the title's descent under its baseline (about a quarter of 9 pt), and a point between.
+TITLE_OVER_LEGEND_PT = 4.0
 
 
-def _legend(ax: Axes, ax2: Axes) -> None:
-    """The daily plot's legend (both axes' entries) where it covers no text (a treatment label, a
-    mark), else fewest: upper right covered 'ACTH stop' on the period's last day (review)."""
+def _legend(ax: Axes, ax2: Axes) -> float:
+    """The daily plot's legend (both axes' entries) in a row above the plot, under its title; returns
+    its height (pt), the title's room above the plot. Inside the plot it covered what was drawn
+    there: on a 2-year plot, upper right, the spasm line's markers at the plot's top (drawn through
+    its box: the line's axes are over the legend's), and before that 'ACTH stop' (reviews)."""
     h1, l1 = ax.get_legend_handles_labels()
     h2, l2 = ax2.get_legend_handles_labels()
-    texts = [t.get_window_extent() for t in ax.texts if t.get_visible()]
-
-    def covered(loc: LegendLocType) -> int:
-        box = ax.legend(h1 + h2, l1 + l2, loc=loc, fontsize=7, framealpha=0.9).get_window_extent()
-        return sum(box.overlaps(t) for t in texts)
-
-    ax.legend(h1 + h2, l1 + l2, loc=min(LEGEND_PLACES, key=covered), fontsize=7, framealpha=0.9)
+    handles, labels = h1 + h2, l1 + l2
+    legend = ax.legend(handles, labels, loc="lower center", bbox_to_anchor=(0.5, 1.0), ncols=len(labels), fontsize=7, frameon=False, borderaxespad=0.2)
+    return float(legend.get_window_extent().height) * 72 / ax.figure.dpi
 
 
 def _with_room(ax: Axes, marks: list[Text], bars: list[float], top: float) -> float:

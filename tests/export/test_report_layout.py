@@ -1,0 +1,140 @@
+"""The daily plot's layout, measured as drawn (matplotlib's window extents, px): its treatment labels,
+note markers, legend, bars and spasm line cover none of one another. Each store is a real one made
+here; the plot is read where the report draws it (the PDF's page, the HTML's picture)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import datetime, timezone
+from pathlib import Path
+
+import gaps
+import matplotlib.pyplot as plt
+import numpy as np
+import pytest
+from matplotlib.axes import Axes
+from matplotlib.colors import to_hex
+from matplotlib.transforms import Bbox
+
+from spasmwatch.export.store_source import StoreSource
+from spasmwatch.report import html, plots
+from spasmwatch.report.data import ReportData, gather
+from spasmwatch.report.pages import page_summary
+from spasmwatch.report.plots import NOTE_COLOR, TREAT_COLOR, plot_daily
+from spasmwatch.store import Store
+
+DAY = 86400.0
+H = 3600.0
+D0 = datetime(2024, 3, 4, tzinfo=timezone.utc).timestamp()
+DAILY_TITLE = "Clusters and spasm-like events per day"
+
+
+def _data(db: Path, days: int) -> ReportData:
+    source = StoreSource.open(db)
+    try:
+        return gather(source, None, D0, D0 + days * DAY, timezone.utc, D0 + days * DAY)
+    finally:
+        source.close()
+
+
+@contextmanager
+def _daily_plots(data: ReportData) -> Iterator[list[Axes]]:
+    """The daily plot as the PDF draws it (page 1 or a page of its own) and as the HTML's picture
+    (at the PNG's dpi), drawn."""
+    with plots.as_typed():
+        figs = [*page_summary(data), html.daily_figure(data)]
+    try:
+        for f in figs:
+            f.canvas.draw()
+        yield [ax for f in figs for ax in f.axes if ax.get_title().startswith(DAILY_TITLE)]
+    finally:
+        for f in figs:
+            plt.close(f)
+
+
+def _labels(ax: Axes) -> list[tuple[str, Bbox]]:
+    return [(t.get_text(), t.get_window_extent()) for t in ax.texts if t.get_visible() and t.get_color() == TREAT_COLOR]
+
+
+def _bars(ax: Axes) -> list[Bbox]:
+    """The clusters' and false alarms' bars that have a height."""
+    return [p.get_window_extent() for c in ax.containers for p in c.patches if p.get_height() > 0]  # type: ignore[attr-defined]
+
+
+def _spasm_points(ax: Axes) -> tuple[np.ndarray, float]:
+    """The spasm line (on the plot's twin axes) as px points: its markers and its segments sampled
+    every px or so; and the markers' radius (px)."""
+    (twin,) = [a for a in ax.figure.axes if a is not ax and a.get_shared_x_axes().joined(a, ax)]
+    (line,) = twin.lines
+    xy = line.get_transform().transform(np.column_stack([line.get_xdata(), line.get_ydata()]))
+    pts = [xy[k] for k in range(len(xy)) if np.isfinite(xy[k]).all()]
+    for a, b in zip(xy, xy[1:], strict=False):
+        if np.isfinite(a).all() and np.isfinite(b).all():  # a gap (a day of no data) breaks the line
+            n = int(np.hypot(*(b - a))) + 2
+            pts += list(np.linspace(a, b, n))
+    return np.array(pts).reshape(-1, 2), line.get_markersize() / 2 * ax.figure.dpi / 72
+
+
+def _hit(box: Bbox, pts: np.ndarray, r: float) -> bool:
+    """Whether a point of ``pts`` (radius ``r``) is inside ``box``."""
+    x, y = pts[:, 0], pts[:, 1]
+    return bool(((x > box.x0 - r) & (x < box.x1 + r) & (y > box.y0 - r) & (y < box.y1 + r)).any())
+
+
+def _notes(ax: Axes) -> list[Bbox]:
+    return [ln.get_window_extent() for ln in ax.lines if to_hex(ln.get_color()) == NOTE_COLOR]
+
+
+def _covered(ax: Axes) -> list[tuple[str, str]]:
+    """What a treatment label of ``ax`` covers: a bar, the spasm line, a note's marker."""
+    pts, r = _spasm_points(ax)
+    out = []
+    for said, box in _labels(ax):
+        out += [(said, "bar")] * any(box.overlaps(b) for b in _bars(ax))
+        out += [(said, "spasm line")] * _hit(box, pts, r)
+        out += [(said, "note")] * any(box.overlaps(n) for n in _notes(ax))
+    return out
+
+
+def _two_year_store(db: Path) -> None:
+    """The band worn the first 2 days of 730; a cluster of 5 every 10 days; a note every 30 days; the
+    long tests' treatments: vigabatrin started on day 5, prednisolone on day 10 and tapered daily
+    by 0.25 mg/day for 120 days, vigabatrin raised on days 60 and 63."""
+    gaps.build(db, D0, 2 * DAY, clusters=tuple((k * 10 * DAY + 7 * H, 5) for k in range(73)))
+    with Store(db) as store:
+        for k in range(24):
+            store.add_note(D0 + k * 30 * DAY + 10 * H, "video", f"video {k}", gaps.DEVICE, "parent")
+        store.add_treatment(D0 + 5 * DAY + 9 * H, "vigabatrin", "start", 50.0, "mg/kg/day", None, "parent")
+        store.add_treatment(D0 + 10 * DAY + 8 * H, "prednisolone", "start", 40.0, "mg/day", None, "parent")
+        for i in range(120):
+            store.add_treatment(D0 + (11 + i) * DAY + 8 * H, "prednisolone", "change", 40.0 - 0.25 * (i + 1), "mg/day", None, "parent")
+        store.add_treatment(D0 + 60 * DAY + 9 * H, "vigabatrin", "change", 100.0, "mg/kg/day", None, "parent")
+        store.add_treatment(D0 + 63 * DAY + 9 * H, "vigabatrin", "change", 150.0, "mg/kg/day", None, "parent")
+
+
+@pytest.fixture(scope="module")
+def two_years(tmp_path_factory: pytest.TempPathFactory) -> ReportData:
+    db = tmp_path_factory.mktemp("two_years") / "s.db"
+    _two_year_store(db)
+    return _data(db, 730)
+
+
+def test_the_legend_covers_no_marker_bar_or_text(course_db: tuple[Path, object], two_years: ReportData) -> None:
+    """Review: on a 2-year plot the legend, upper right inside the plot, lay over the spasm line's
+    markers (the line's axis ran to its highest day, 5 events, at the plot's top; the twin axes'
+    markers drawn through the legend's box). Now the legend is in a row above the plot, under its
+    title: it covers no marker, bar, note or text of the plot, nor the title, and is inside the
+    figure; in the course's plot too. Old code: the 2-year legend over spasm markers."""
+    db, _ = course_db
+    for data in (_data(db, 14), two_years):
+        with _daily_plots(data) as daily:
+            for ax in daily:
+                legend = ax.get_legend().get_window_extent()
+                pts, r = _spasm_points(ax)
+                assert not _hit(legend, pts, r), len(data.days)
+                assert not [b for b in [*_bars(ax), *_notes(ax)] if legend.overlaps(b)], len(data.days)
+                assert not [t.get_text() for t in ax.texts if t.get_visible() and legend.overlaps(t.get_window_extent())]
+                assert not legend.overlaps(ax.title.get_window_extent())
+                fig = ax.figure.bbox
+                assert fig.x0 <= legend.x0 and legend.x1 <= fig.x1 and fig.y0 <= legend.y0 and legend.y1 <= fig.y1
