@@ -120,6 +120,46 @@ def two_years(tmp_path_factory: pytest.TempPathFactory) -> ReportData:
     return _data(db, 730)
 
 
+def test_a_treatment_label_covers_no_bar_and_no_spasm_point(course_db: tuple[Path, object], two_years: ReportData) -> None:
+    """Review: the daily plot's treatment labels hang from its top as long as their text, and the
+    spasm line's axis ran to its highest day: in the course's plot 'vigabatrin start 50 mg/kg/day'
+    lay across the spasm line, and on a 2-year plot the labels across its points and the bars.
+    Now the bars and the line are drawn low enough under every label (the plot's scales raised), in
+    the PDF's plot and the HTML's picture; every label is still drawn. Old code: the course's
+    'vigabatrin start 50 mg/kg/day' over the spasm line."""
+    db, _ = course_db
+    for data, want in ((_data(db, 14), {"vigabatrin start 50 mg/kg/day", "vigabatrin change 100 mg/kg/day"}),
+                       (two_years, {"vigabatrin start 50 mg/kg/day", "prednisolone tapered 40 -> 10 mg/day in 120 steps"})):  # fmt: skip
+        with _daily_plots(data) as daily:
+            assert len(daily) == 2
+            for ax in daily:
+                assert want <= {s for s, _ in _labels(ax)}, _labels(ax)
+                assert _covered(ax) == [], (len(data.days), _covered(ax))
+                assert _bars(ax) and len(_spasm_points(ax)[0])
+
+
+def test_a_treatment_label_covers_no_note_marker(tmp_path: Path) -> None:
+    """Review: a treatment label as long as the plot is high (a long drug name, the HTML's picture
+    made as high as the label needs) ran down over the note markers along the plot's foot: here a
+    video filmed 3 h after the start, its marker under the start's label. Now a label that reaches
+    the notes' row goes beside their markers (a start however far, as beside another label), in
+    the PDF's plot and the HTML's picture. Old code: the label over the video's marker in the
+    PDF's plot (a page of its own)."""
+    db = tmp_path / "s.db"
+    gaps.build(db, D0, 7 * DAY)  # worn all week: no day's 'no data' mark
+    drug = "prednisolone oral solution (Prednisolon-ratiopharm 5 mg/ml, the hospital's own)"
+    with Store(db) as store:
+        store.add_treatment(D0 + 3 * DAY + 8 * H, drug, "start", 40.0, "mg/day", None, "parent")
+        store.add_note(D0 + 3 * DAY + 11 * H, "video", "video taken", gaps.DEVICE, "parent")
+    data = _data(db, 7)
+    said = f"{drug} start 40 mg/day"
+    with _daily_plots(data) as daily:
+        for ax in daily:
+            labels = _labels(ax)
+            assert [s for s, _ in labels] == [said], labels
+            assert [(s, n) for s, box in labels for n in _notes(ax) if box.overlaps(n)] == [], ax.figure.get_size_inches()
+
+
 def test_the_legend_covers_no_marker_bar_or_text(course_db: tuple[Path, object], two_years: ReportData) -> None:
     """Review: on a 2-year plot the legend, upper right inside the plot, lay over the spasm line's
     markers (the line's axis ran to its highest day, 5 events, at the plot's top; the twin axes'

@@ -95,6 +95,14 @@ DAILY_DATES_MAX = 45
 # a stop goes however far it takes: leaving one out hid a drug's start an hour after another's
 # (neurologist's hostile review: a start must never be hidden).
 TREATMENT_LABEL_SHIFT_MAX_PT = 20.0
+# The daily plot's bars and spasm line are drawn under its treatment labels, which hang from its top as
+# long as their text (7 pt, turned): its scales are raised for that, and a plot where a label over
+# them leaves them under this share (fraction) of its height needs more height (plots.texts_over:
+# page 1's goes on a page of its own, drawn lower down it; the HTML's picture is made higher). Its
+# bars reach 1/1.35 (0.74) of the height under no label (the room above is the labels'); 0.4 keeps
+# them over half of that, and a start's label ('vigabatrin start 50 mg/kg/day', 110 pt) fits the
+# HTML's plot of 2.6 in; a taper's (195 pt) the PDF's page of its own (4.9 in).
+DAILY_DATA_MIN_SHARE = 0.4
 # The cluster size/duration plot's axes run from 0 to this share (fraction) past its longest
 # cluster and its most spasm-like events: a point is drawn whole (its 2 pt radius is under 1 % of
 # the plot's 2 in of height), and clusters of one duration (120-122 s) sat on matplotlib's limit,

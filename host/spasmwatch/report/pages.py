@@ -69,6 +69,9 @@ ACTOGRAM_BOX_TOP, ACTOGRAM_BOX_H = 0.90, 0.83
 # Where the daily plot is put on a page of its own (figure fractions: left, bottom, width, height):
 # the upper half, its rotated date labels under it.
 DAILY_PAGE_BOX = (0.1, 0.5, 0.8, 0.42)
+# The lowest a daily plot's foot goes on a page (figure fraction): room under it for its turned date
+# labels and the page's foot.
+DAILY_PLOT_BOTTOM = 0.15
 
 
 def _wrapped(lines: Sequence[str], width: int) -> list[str]:
@@ -142,9 +145,9 @@ def page_summary(data: ReportData) -> list[Figure]:
     flow.lines(text.trend_lines(data))
     flow.lines(["What the band cannot see"], 11, gap=0.01, weight="bold")
     flow.lines([text.LIMITS], 8, 125)
-    room = flow.y - 0.24  # from 0.15, room below for its date labels and the page foot
+    room = flow.y - 0.09 - DAILY_PLOT_BOTTOM  # its title and legend above it
     if room >= DAILY_PLOT_MIN_H:
-        ax = flow.fig.add_axes((0.1, 0.15, 0.8, room))
+        ax = flow.fig.add_axes((0.1, DAILY_PLOT_BOTTOM, 0.8, room))
         plots.plot_daily(ax, data)
         # Its treatment labels run down from its top as long as their text: a low plot's ran into
         # its date labels (the course's, 0.125 of the page: hostile review); then on a page of its own.
@@ -154,9 +157,24 @@ def page_summary(data: ReportData) -> list[Figure]:
             return flow.figs
         for drawn in flow.fig.axes[flow.fig.axes.index(ax) :]:
             flow.fig.delaxes(drawn)  # the plot and its twin (the events' axis)
-    own = plt.figure(figsize=A4)
-    plots.plot_daily(own.add_axes(DAILY_PAGE_BOX), data)
-    return [*flow.figs, own]
+    return [*flow.figs, _daily_page(data)]
+
+
+def _daily_page(data: ReportData) -> Figure:
+    """The daily plot on a page of its own, in its upper half (DAILY_PAGE_BOX); lower, down to
+    DAILY_PLOT_BOTTOM, when its texts need more height (``plots.texts_over``: a long label over the
+    bars or the spasm line needs DAILY_DATA_MIN_SHARE of the height under it, where they are drawn)."""
+    fig = plt.figure(figsize=A4)
+    plots.plot_daily(ax := fig.add_axes(DAILY_PAGE_BOX), data)
+    plots.draw_drawable(fig)
+    over = plots.texts_over(ax)
+    if over > 1:
+        left, bottom, width, height = DAILY_PAGE_BOX
+        low = max(DAILY_PLOT_BOTTOM, bottom - (over + 2) / fig.dpi / A4[1])
+        for drawn in fig.axes[:]:
+            fig.delaxes(drawn)  # the plot and its twin (the events' axis)
+        plots.plot_daily(fig.add_axes((left, low, width, height + bottom - low)), data)
+    return fig
 
 
 def page_actogram(data: ReportData) -> list[Figure]:

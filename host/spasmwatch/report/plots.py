@@ -6,10 +6,11 @@ import matplotlib
 
 matplotlib.use("Agg")
 
+from collections.abc import Sequence  # noqa: E402
 from contextlib import AbstractContextManager  # noqa: E402
 from datetime import timedelta  # noqa: E402
 from functools import cache  # noqa: E402
-from math import nan  # noqa: E402
+from math import isnan, nan  # noqa: E402
 
 from matplotlib import font_manager  # noqa: E402
 from matplotlib.axes import Axes  # noqa: E402
@@ -20,7 +21,7 @@ from matplotlib.text import Text  # noqa: E402
 from matplotlib.transforms import Bbox  # noqa: E402
 
 from spasmwatch.export.rows import TreatmentRow  # noqa: E402
-from spasmwatch.report.consts import ACTOGRAM_DAYS_PER_PAGE, DAILY_DATES_MAX, DOSE_STEPS_AS_ONE, SIZE_PLOT_PAD, TREATMENT_LABEL_SHIFT_MAX_PT  # noqa: E402
+from spasmwatch.report.consts import ACTOGRAM_DAYS_PER_PAGE, DAILY_DATA_MIN_SHARE, DAILY_DATES_MAX, DOSE_STEPS_AS_ONE, SIZE_PLOT_PAD, TREATMENT_LABEL_SHIFT_MAX_PT  # noqa: E402
 from spasmwatch.report.data import ReportData, midnight, sleep_spans  # noqa: E402
 from spasmwatch.report.text import FEW_HOURS, NO_DATA, at, day_label, dose_run_said, dose_runs, too_few_for_a_rate, unmonitored, zone  # noqa: E402
 
@@ -35,6 +36,12 @@ NOT_MONITORED = "not monitored"
 NOT_MONITORED_COLOR = "#bbbbbb"
 # The daily plot's note markers: their height (a fraction of the plot's top) and size (pt)
 NOTE_Y, NOTE_MS = 0.03, 5
+# The daily plot's bars' width (days) and its spasm line's markers' size (pt)
+BAR_W, SPASM_MS = 0.8, 3
+# The daily plot's treatment labels hang from this share of its height; one with bars or the spasm
+# line above 0 under it carries this gid (``texts_over``: the plot needs room under it for them)
+LABEL_TOP = 0.97
+OVER_DATA = "treatment label over data"
 
 
 def as_typed() -> AbstractContextManager[None]:
@@ -159,45 +166,99 @@ def _clear_of(ax: Axes, mark: Text, labels: list[Bbox], floor: float) -> bool:
 LABEL_GAP = 0.08
 
 
-def _treatments(ax: Axes, data: ReportData, top: float, marks: list[Text]) -> list[Bbox]:
+def _treatments(ax: Axes, data: ReportData, marks: list[Text]) -> list[Text]:
     """Each treatment change in the report a green line with its label; a drug's dose steps one
     way (``text.dose_runs``) one shaded span with one label: a daily taper's 120 lines and labels
-    were one green smear (hostile review). A label that would cover another goes beside it
-    (``_placed``): starts and stops first, then runs, then changes; a change's or a run's left out
-    when that is over TREATMENT_LABEL_SHIFT_MAX_PT from its line (its line stays, and the per-day
-    table's note names every change), a start's or a stop's never. Labels are measured as drawn
-    (``drawable``): a drug's emoji measured as typed warned of its missing glyph. A label goes
-    beside ``marks`` too (a day's 'under 12.0 h monitored', which stands on its bar: a start's
-    label hung over it). Returns the boxes of the labels as placed and the marks (px)."""
+    were one green smear (hostile review). A label hangs from LABEL_TOP of the plot's height
+    whatever its scale (``plot_daily`` sets that after, to draw the bars and the line under the
+    labels). A label that would cover another goes beside it (``_placed``): starts and stops
+    first, then runs, then changes; a change's or a run's left out when that is over
+    TREATMENT_LABEL_SHIFT_MAX_PT from its line (its line stays, and the per-day table's note names
+    every change), a start's or a stop's never. Labels are measured as drawn (``drawable``): a
+    drug's emoji measured as typed warned of its missing glyph. A label goes beside ``marks`` too
+    (a day's 'under 12.0 h monitored', which stands on its bar: a start's label hung over it), and
+    one that reaches down to the notes' markers beside them (a label as long as the plot was high
+    covered a video's marker: review). Returns the labels as placed."""
     drawn: list[tuple[int, Text]] = []  # (weight: lower first, label)
+
+    def label(x: float, said: str) -> Text:
+        return ax.text(x + LABEL_GAP, LABEL_TOP, drawable(said), color=TREAT_COLOR, fontsize=7, va="top", rotation=90, transform=ax.get_xaxis_transform())
+
     for run in dose_runs([tr for tr in data.treatments if tr.t >= data.since]):
         x0 = _frac_day(data, run[0].t) - 0.5
         if len(run) < DOSE_STEPS_AS_ONE:
             for tr in run:
                 xt = _frac_day(data, tr.t) - 0.5
                 ax.axvline(xt, color=TREAT_COLOR, ls="--", lw=1.3)
-                label = ax.text(xt + LABEL_GAP, top * 0.97, drawable(_treatment_text(tr)), color=TREAT_COLOR, fontsize=7, va="top", rotation=90)
-                drawn.append((0 if tr.action in ("start", "stop") else 2, label))
+                drawn.append((0 if tr.action in ("start", "stop") else 2, label(xt, _treatment_text(tr))))
             continue
         ax.axvspan(x0, _frac_day(data, run[-1].t) - 0.5, color=TREAT_COLOR, alpha=0.12, lw=0)
         ax.axvline(x0, color=TREAT_COLOR, ls="--", lw=1.3)
-        drawn.append((1, ax.text(x0 + LABEL_GAP, top * 0.97, drawable(dose_run_said(data, run, "\n")), color=TREAT_COLOR, fontsize=7, va="top", rotation=90)))
+        drawn.append((1, label(x0, dose_run_said(data, run, "\n"))))
     kept = [m.get_window_extent() for m in marks]
+    notes = _note_boxes(ax, data)
+    placed: list[Text] = []
     limit = TREATMENT_LABEL_SHIFT_MAX_PT * ax.figure.dpi / 72
     plot = ax.get_window_extent()
     gap = ax.transData.transform((LABEL_GAP, 0))[0] - ax.transData.transform((0, 0))[0]
-    for weight, label in sorted(drawn, key=lambda w: (w[0], w[1].get_position()[0])):
-        box = label.get_window_extent()
+    for weight, text in sorted(drawn, key=lambda w: (w[0], w[1].get_position()[0])):
+        box = text.get_window_extent()
         # past the plot's right edge (the period's last hours): left of its line, not cut off
         flip = -box.width - 2 * gap if box.x1 > plot.x1 else 0.0
-        dx = _placed(box.translated(flip, 0), kept, plot)
+        dx = _placed(box.translated(flip, 0), kept + [n for n in notes if n.y1 >= box.y0], plot)
         if dx is None or (weight > 0 and abs(dx) > limit):
-            label.remove()
+            text.remove()
             continue
-        x = ax.transData.transform((label.get_position()[0], 0))[0] + flip + dx
-        label.set_x(ax.transData.inverted().transform((x, 0))[0])
+        x = ax.transData.transform((text.get_position()[0], 0))[0] + flip + dx
+        text.set_x(ax.transData.inverted().transform((x, 0))[0])
         kept.append(box.translated(flip + dx, 0))
-    return kept
+        placed.append(text)
+    return placed
+
+
+def _note_boxes(ax: Axes, data: ReportData) -> list[Bbox]:
+    """Where the notes' markers are drawn (px): NOTE_Y of the plot's height, whatever its scale."""
+    plot, r = ax.get_window_extent(), NOTE_MS / 2 * ax.figure.dpi / 72 + 1
+    y = plot.y0 + NOTE_Y * plot.height
+    xs = [ax.transData.transform((_frac_day(data, n.t) - 0.5, 0))[0] for n in data.notes]
+    return [Bbox([[x - r, y - r], [x + r, y + r]]) for x in xs]
+
+
+def _under_labels(ax: Axes, labels: list[Text], bars: Sequence[float], spasms: Sequence[float], tops: tuple[float, float]) -> tuple[float, float]:
+    """The plot's tops (clusters, spasm-like events), from ``tops``, at which the bars and the spasm
+    line (one value a day, nan a gap) under each of ``labels`` end below it: a label hangs from the
+    top as long as its text, and the line's axis ran to its highest day, so 'vigabatrin start 50
+    mg/kg/day' lay across the line (review). A label with either above 0 under it is marked OVER_DATA;
+    one as low as the plot leaves them where they are (``texts_over`` says the plot needs more height)."""
+    plot = ax.get_window_extent()
+    r = SPASM_MS / 2 * ax.figure.dpi / 72 + 1  # a marker's radius, and a px between
+    to_x = ax.transData.inverted()
+    top, top2 = tops
+    for label in labels:
+        box = label.get_window_extent()
+        a, b = to_x.transform((box.x0 - r, 0))[0], to_x.transform((box.x1 + r, 0))[0]
+        under = [h for i, h in enumerate(bars) if i - BAR_W / 2 < b and a < i + BAR_W / 2 and h > 0]
+        line = _line_max(spasms, a, b)
+        if not under and not line:
+            continue
+        label.set_gid(OVER_DATA)
+        free = (box.y0 - r - plot.y0) / plot.height  # the share of the height under the label
+        if free > 0:
+            top = max([top, *(h / free for h in under)])
+            top2 = max(top2, line / free)
+    return top, top2
+
+
+def _line_max(ys: Sequence[float], a: float, b: float) -> float:
+    """The highest the line through ``ys`` (at x 0, 1, ...; nan a gap) is from x ``a`` to ``b``."""
+
+    def at(x: float) -> float:
+        i = int(x // 1)  # the day at or before x
+        if not 0 <= i < len(ys) - 1 or isnan(ys[i]) or isnan(ys[i + 1]):
+            return 0.0
+        return ys[i] + (ys[i + 1] - ys[i]) * (x - i)
+
+    return max([0.0, at(a), at(b), *(y for i, y in enumerate(ys) if a <= i <= b and not isnan(y))])
 
 
 def _placed(box: Bbox, kept: list[Bbox], plot: Bbox) -> float | None:
@@ -218,26 +279,32 @@ def _placed(box: Bbox, kept: list[Bbox], plot: Bbox) -> float | None:
 def plot_daily(ax: Axes, data: ReportData) -> None:
     """Clusters per day (bars), spasms per day (line), treatment changes and notes marked."""
     x = list(range(len(data.days)))
-    ax.bar(x, [d.clusters for d in data.days], color=CLUSTER_COLOR, alpha=0.85, label="clusters")
-    ax.bar(x, [d.false_alarms for d in data.days], bottom=[d.clusters for d in data.days], color="#e6b0aa", label="false alarms")
+    bars = [d.clusters + d.false_alarms for d in data.days]
+    ax.bar(x, [d.clusters for d in data.days], BAR_W, color=CLUSTER_COLOR, alpha=0.85, label="clusters")
+    ax.bar(x, [d.false_alarms for d in data.days], BAR_W, bottom=[d.clusters for d in data.days], color="#e6b0aa", label="false alarms")
     ax.set_ylabel("clusters per day")
     _dates(ax, data)
     ax.set_xlim(-0.6, len(x) - 0.4)
     ax2 = ax.twinx()
     # A day the band never monitored is no point on the line (a gap), not a zero: it says "no data".
-    ax2.plot(x, [nan if unmonitored(d) else d.spasms for d in data.days], "o-", color=SPASM_COLOR, ms=3, lw=1.2, label="spasm-like events")
+    spasms = [nan if unmonitored(d) else float(d.spasms) for d in data.days]
+    ax2.plot(x, spasms, "o-", color=SPASM_COLOR, ms=SPASM_MS, lw=1.2, label="spasm-like events")
     ax2.set_ylabel("spasm-like events per day")
     ax2.set_ylim(bottom=0)
     # Above its bar, a day of a few hours is marked: its counts are of those hours (a long report's
     # per-day table says them: its marks would cover each other)
     short = len(data.days) <= DAILY_DATES_MAX
-    few = [(i, d.clusters + d.false_alarms) for i, d in enumerate(data.days) if short and too_few_for_a_rate(d)]
+    few = [(i, bars[i]) for i, d in enumerate(data.days) if short and too_few_for_a_rate(d)]
     marks = [ax.text(i, 0, FEW_HOURS, rotation=90, ha="center", va="bottom", fontsize=6, color="#888888") for i, _ in few]
-    top = _with_room(ax, marks, [bar for _, bar in few], max([d.clusters + d.false_alarms for d in data.days] + [1]) * 1.35)
+    top = _with_room(ax, marks, [bar for _, bar in few], max(bars + [1]) * 1.35)
     ax.set_ylim(0, top)
+    labels = _treatments(ax, data, marks)
+    top, top2 = _under_labels(ax, labels, bars, spasms, (top, ax2.get_ylim()[1]))
+    ax.set_ylim(0, top)
+    ax2.set_ylim(0, top2)
     for mark, (_, bar) in zip(marks, few, strict=True):
         mark.set_y(bar + top * 0.03)
-    _no_data(ax, data, top, _treatments(ax, data, top, marks))
+    _no_data(ax, data, top, [t.get_window_extent() for t in [*marks, *labels]])
     for n in data.notes:
         ax.plot(_frac_day(data, n.t) - 0.5, top * NOTE_Y, marker="v" if n.kind == "video" else "D", color=NOTE_COLOR, ms=NOTE_MS)
     room = _legend(ax, ax2)
@@ -282,10 +349,13 @@ def texts_inside(ax: Axes) -> bool:
 
 def texts_over(ax: Axes) -> float:
     """How far (px) the texts of the plot ``ax`` run past its height, above and below together (0:
-    none does): the height it needs more."""
+    none does): the height it needs more. A treatment label over bars or the spasm line (OVER_DATA)
+    needs more: DAILY_DATA_MIN_SHARE of the height under it, where they are drawn."""
     box = ax.get_window_extent()
     boxes = [t.get_window_extent() for t in ax.texts]
-    return max([0.0, *(float(box.y0 - b.y0) for b in boxes)]) + max([0.0, *(float(b.y1 - box.y1) for b in boxes)])
+    labels = [t.get_window_extent().height / (LABEL_TOP - DAILY_DATA_MIN_SHARE) for t in ax.texts if t.get_gid() == OVER_DATA]
+    below = max([0.0, *(float(box.y0 - b.y0) for b in boxes), *(float(h - box.height) for h in labels)])
+    return below + max([0.0, *(float(b.y1 - box.y1) for b in boxes)])
 
 
 def _day_bars(ax: Axes, data: ReportData, a: float, b: float, **style: object) -> None:
