@@ -178,3 +178,27 @@ def test_the_legend_covers_no_marker_bar_or_text(course_db: tuple[Path, object],
                 assert not legend.overlaps(ax.title.get_window_extent())
                 fig = ax.figure.bbox
                 assert fig.x0 <= legend.x0 and legend.x1 <= fig.x1 and fig.y0 <= legend.y0 and legend.y1 <= fig.y1
+
+
+def test_a_long_label_over_the_bars_takes_the_page_s_empty_half(tmp_path: Path) -> None:
+    """The PDF's page of its own draws the daily plot in its upper half; a start's label of a long
+    drug name (300 pt, turned) over the bars left them 0.12 of its height, the page's lower half
+    empty. Now the plot goes down the page as far as its labels need for DAILY_DATA_MIN_SHARE of
+    its height under them (to DAILY_PLOT_BOTTOM at most), and the bars are drawn there, under the
+    label. Old code: the label's foot at 0.12 of the plot's height."""
+    from spasmwatch.report.consts import DAILY_DATA_MIN_SHARE
+    from spasmwatch.report.pages import A4, DAILY_PAGE_BOX
+
+    db = tmp_path / "s.db"
+    gaps.build(db, D0, 7 * DAY, clusters=tuple((k * DAY + 7 * H, 6) for k in range(7)))
+    drug = "prednisolone oral solution (Prednisolon-ratiopharm 5 mg/ml, the hospital's own)"
+    with Store(db) as store:
+        store.add_treatment(D0 + 3 * DAY + 8 * H, drug, "start", 40.0, "mg/day", None, "parent")
+    with _daily_plots(_data(db, 7)) as daily:
+        ax = daily[0]
+        assert tuple(ax.figure.get_size_inches()) == A4  # the PDF's page of its own
+        assert ax.get_position().height > DAILY_PAGE_BOX[3]
+        ((said, box),) = _labels(ax)
+        plot = ax.get_window_extent()
+        assert (box.y0 - plot.y0) / plot.height >= DAILY_DATA_MIN_SHARE - 0.01, (box, plot)
+        assert _covered(ax) == []
