@@ -286,6 +286,17 @@ def _notes(path: Path) -> list[tuple[int, str]]:
         return [(int(r[0]), str(r[1])) for r in c.execute("SELECT id, text FROM notes ORDER BY id")]
 
 
+def _notes_past_a_backup(tmp_path: Path, n: int) -> Path:
+    """A store with a note before its backup and ``n`` notes of ~120 bytes after it (pages of notes to damage)."""
+    path = tmp_path / "spasmwatch.db"
+    with _store(path) as st:
+        st.add_note(T0, "note", "before the backup")
+        B.make(path, T0)
+        for i in range(n):
+            st.add_note(T0 + i, "note", f"after the backup {i:04d} " + "x" * 100)
+    return path
+
+
 def test_restore_carries_what_can_be_read_of_a_damaged_file_once(tmp_path: Path) -> None:
     """A note before the backup, 2000 after it, then a leaf page of notes overwritten (the store damaged:
     the reason to restore). 'store restore' puts the backup back and carries the notes written after it
@@ -294,12 +305,7 @@ def test_restore_carries_what_can_be_read_of_a_damaged_file_once(tmp_path: Path)
     file that cannot be read at all (its first page gone) fails no restore: nothing carried, said so.
     One cut short (a quarter of its pages gone): the notes before the cut are carried (read from a
     copy extended to its header's size, then removed), the rest said unreadable."""
-    path = tmp_path / "spasmwatch.db"
-    with _store(path) as st:
-        st.add_note(T0, "note", "before the backup")
-        B.make(path, T0)
-        for i in range(2000):
-            st.add_note(T0 + i, "note", f"after the backup {i:04d} " + "x" * 100)
+    path = _notes_past_a_backup(tmp_path, 2000)
     _damage_page(path, "notes")
     r = _cli("store", "restore", "--db", str(path), "--from", "latest")
     assert r.returncode == 0, r.stdout + r.stderr
@@ -436,12 +442,7 @@ def test_restore_carries_no_note_of_zeros_from_a_page_cut_mid_write(tmp_path: Pa
     """Review: a page of the replaced file cut mid-write read as notes whose text ends in NULs where the
     cut fell (SQLite reads the bytes past it as zeros), and 'store restore' carried them as the family's
     notes. Old code: a note 'after the backup 0123 xxx\\x00\\x00...' carried, nothing said."""
-    path = tmp_path / "spasmwatch.db"
-    with _store(path) as st:
-        st.add_note(T0, "note", "before the backup")
-        B.make(path, T0)
-        for i in range(400):
-            st.add_note(T0 + i, "note", f"after the backup {i:04d} " + "x" * 100)
+    path = _notes_past_a_backup(tmp_path, 400)
     written = {text for _, text in _notes(path)}
     _cut_a_page(path, "notes", kept_bytes)
     r = _cli("store", "restore", "--db", str(path), "--from", "latest")

@@ -355,34 +355,30 @@ def test_a_raw_recording_paused_shows_on_the_band_card(page: Any, served: Server
 
 
 
-def test_a_flapping_link_shows_on_the_band_card(page: Any, served: ServerThread, fake: FakeDaemon) -> None:
-    """A link that drops seconds after each connect raises no 'band disconnected' (each reconnect
-    clears its timer) and the card showed a connected band: it says the drops, live, and the
-    line goes once the link is steady (``link_unstable`` back to null)."""
+@pytest.mark.parametrize("fact, field, value, said", [
+    ("link", "link_unstable", {"drops": 37, "over_s": 598.0},
+     "Link unstable: dropped 37 times in 10 min. Events still come in at each reconnect, alarms "
+     "late by the seconds it is down: reseat the cable or bring the band nearer."),
+    ("rate", "rate_not_taken", {"configured_hz": 104, "running_hz": 50.0},
+     "Samples at 50 Hz, not the configured 104 Hz: the band's IMU or firmware cannot run that "
+     "rate. Monitoring goes on; check rate_hz in the config or update the band's firmware."),
+])  # fmt: skip
+def test_a_band_note_shows_on_its_card_live_and_goes(
+    page: Any, served: ServerThread, fake: FakeDaemon, fact: str, field: str, value: dict[str, float], said: str
+) -> None:
+    """Notes that raise no push, said on the band card, live, and gone once the field is null again:
+    ``link_unstable``, a link that drops seconds after each connect (no 'band disconnected': each
+    reconnect clears its timer, and the card showed a connected band); ``rate_not_taken``, a band
+    that still samples at another rate after the reboots to apply the configured one (its IMU has no
+    such step), monitored at its own (until 2026-12-07 only a journal line)."""
     load(page, served.url)
     band = page.locator(".band[data-device='SW-0001']")
-    assert band.locator("[data-fact='link']").count() == 0
-    served.call(fake.set_band, link_unstable={"drops": 37, "over_s": 598.0})
-    line = band.locator("[data-fact='link']")
+    assert band.locator(f"[data-fact='{fact}']").count() == 0
+    served.call(fake.set_band, **{field: value})
+    line = band.locator(f"[data-fact='{fact}']")
     line.wait_for()  # live, no reload
-    assert line.inner_text() == ("Link unstable: dropped 37 times in 10 min. Events still come in at each reconnect, alarms "
-                                 "late by the seconds it is down: reseat the cable or bring the band nearer."), line.inner_text()
-    served.call(fake.set_band, link_unstable=None)
-    line.wait_for(state="detached")
-
-def test_a_rate_the_band_would_not_take_shows_on_the_band_card(page: Any, served: ServerThread, fake: FakeDaemon) -> None:
-    """A band that still samples at another rate after the reboots to apply the configured one (its
-    IMU has no such step) is monitored at its own: no push, and until 2026-12-07 only a journal line.
-    The card says it, live, and the line goes once the band runs the configured rate."""
-    load(page, served.url)
-    band = page.locator(".band[data-device='SW-0001']")
-    assert band.locator("[data-fact='rate']").count() == 0
-    served.call(fake.set_band, rate_not_taken={"configured_hz": 104, "running_hz": 50.0})
-    line = band.locator("[data-fact='rate']")
-    line.wait_for()  # live, no reload
-    assert line.inner_text() == ("Samples at 50 Hz, not the configured 104 Hz: the band's IMU or firmware cannot run that "
-                                 "rate. Monitoring goes on; check rate_hz in the config or update the band's firmware."), line.inner_text()
-    served.call(fake.set_band, rate_not_taken=None)
+    assert line.inner_text() == said, line.inner_text()
+    served.call(fake.set_band, **{field: None})
     line.wait_for(state="detached")
 
 
