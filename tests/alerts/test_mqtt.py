@@ -16,7 +16,7 @@ import pytest
 
 from spasmwatch.alerts import BandFault, Notification, NoticeKind, Urgency
 from spasmwatch.alerts.channels import BandStatus, ChannelError, Dispatcher, MqttChannel, MqttSettings, RetrySettings
-from spasmwatch.alerts.channels.mqtt import LinkUnstable, MqttCommand
+from spasmwatch.alerts.channels.mqtt import LinkUnstable, MqttCommand, RateNotTaken
 
 from servers import MqttProxy, Watcher, mqtt_topic, retained
 
@@ -229,6 +229,38 @@ def test_a_flapping_link_is_in_the_retained_status_and_a_home_assistant_problem_
 
         asyncio.run(publish(BandStatus(connected=True)))  # a link stayed up: steady again
         w.wait_until(lambda: json.loads(w.last["spasmwatch/cot/status"][0])["link_unstable"] is None, "the steady link")
+    finally:
+        w.stop()
+        asyncio.run(ch.close())
+
+
+def test_a_rate_the_band_would_not_take_is_in_the_retained_status_and_a_home_assistant_diagnostic_entity(broker: Broker) -> None:
+    """A configured rate_hz the band would not take (``rate_not_taken`` in /api/status, 'spasmwatch
+    status' and the band card) is retained in the MQTT status as the rest of it, with a Home
+    Assistant *diagnostic* binary_sensor: a note for whoever set the rate, not a problem the family
+    must see (monitoring goes on at the band's own rate), so not on the default dashboard and no
+    ``device_class: problem``. Null, OFF, once the band runs the rate. Old code: not on MQTT at all."""
+    ch = MqttChannel(MqttSettings(port=broker.port, timeout_s=5))
+    w = Watcher(broker.port)
+    try:
+
+        async def publish(status: BandStatus) -> None:
+            await ch.publish_status("cot", status, 1.0)
+
+        asyncio.run(publish(BandStatus(connected=True, rate_not_taken=RateNotTaken(104, 50.0))))
+        status = w.json("spasmwatch/cot/status")
+        assert status["rate_not_taken"] == {"configured_hz": 104, "running_hz": 50.0}, status
+        cfg = w.json("homeassistant/binary_sensor/spasmwatch_cot_rate_not_taken/config")
+        assert (cfg["state_topic"], cfg["entity_category"], cfg["unique_id"]) == ("spasmwatch/cot/status", "diagnostic", "spasmwatch_cot_rate_not_taken")
+        assert "device_class" not in cfg, cfg  # not a problem: the band is monitored
+        assert cfg["value_template"] == "{{ 'ON' if value_json.rate_not_taken else 'OFF' }}"
+        assert cfg["json_attributes_template"] == "{{ (value_json.rate_not_taken or {}) | tojson }}"
+        assert cfg["availability_topic"] == "spasmwatch/cot/availability"  # the daemon's finding, kept while the band is away
+
+        asyncio.run(publish(BandStatus(connected=True, rate_not_taken=RateNotTaken(104, None))))  # a rate it did not report
+        w.wait_until(lambda: w.latest("spasmwatch/cot/status")["rate_not_taken"] == {"configured_hz": 104, "running_hz": None}, "no running rate")
+        asyncio.run(publish(BandStatus(connected=True)))  # flashed: it runs the rate
+        w.wait_until(lambda: w.latest("spasmwatch/cot/status")["rate_not_taken"] is None, "the rate taken")
     finally:
         w.stop()
         asyncio.run(ch.close())
@@ -986,7 +1018,7 @@ def test_a_channel_retired_for_another_prefix_deletes_its_topics_but_not_the_dis
             assert not _under("swa", got), sorted(got)
             assert _under("swb", got) == ["swb/cot/alert", "swb/cot/availability", "swb/cot/band_availability", "swb/cot/status"], sorted(got)
             configs = [t for t in got if t.startswith("homeassistant/")]
-            assert len(configs) == 12, sorted(got)  # (no daemon to act: no buttons)
+            assert len(configs) == 13, sorted(got)  # (no daemon to act: no buttons)
             assert all("swb/cot/availability" in availability_topics(json.loads(got[t])) for t in configs)
             assert set().union(*(availability_topics(json.loads(got[t])) for t in configs)) == {
                 "swb/cot/availability", "swb/cot/band_availability"}
@@ -1014,7 +1046,7 @@ def test_a_channel_retired_with_no_successor_on_its_broker_deletes_everything_it
         await closed.send(notice())
         await closed.close()
         got = await asyncio.to_thread(retained, broker.port)
-        assert got["spasmwatch/cot/availability"] == b"offline" and len([t for t in got if t.startswith("homeassistant/")]) == 14
+        assert got["spasmwatch/cot/availability"] == b"offline" and len([t for t in got if t.startswith("homeassistant/")]) == 15
 
         ch = MqttChannel(s, on_command=act)
         await ch.send(notice())

@@ -35,6 +35,7 @@ ENTITIES = {
     "binary_sensor/connected": False, "binary_sensor/alarm": False, "binary_sensor/cluster_active": False,
     "sensor/alert_state": False, "sensor/last_cluster": False, "sensor/muted_until": False,
     "binary_sensor/channels_failing": False, "binary_sensor/channels_changed": False, "binary_sensor/link_unstable": False,
+    "binary_sensor/rate_not_taken": False,
 }  # fmt: skip
 STREAMING = BandStatus(connected=True, battery_pct=78.0, worn=True, asleep=True)
 AWAY_T = 1_700_000_000.0  # when the band was last heard (the daemon's last_known_at)

@@ -669,7 +669,8 @@ def test_a_band_that_never_takes_the_rate_is_rebooted_a_bounded_number_of_times(
     whatever is stored) is rebooted K.RATE_REBOOTS times, said once as an error, then monitored at
     the rate it runs: not rebooted at every connection all night. The engineer sees it in the
     status (``rate_not_taken``, ``spasmwatch status``), not only in the journal, until the band runs
-    the configured rate (its firmware updated). Old code: a log line only."""
+    the configured rate (its firmware updated), and in MQTT's retained status (Home Assistant's
+    diagnostic entity; until 2026-12-07 not on MQTT). Old code: a log line only."""
     from spasmwatch.transport.simband import firmware_dir
 
     fw = tmp_path / "firmware-50-only"
@@ -679,8 +680,15 @@ def test_a_band_that_never_takes_the_rate_is_rebooted_a_bounded_number_of_times(
     assert "div = 19 if rate_hz < 75 else 9" in text
     driver.write_text(text.replace("div = 19 if rate_hz < 75 else 9", "div = 19"))
 
+    broker = start_broker(tmp_path)
+    watcher = Watcher(broker.port, "spasmwatch/#")
+
+    def on_mqtt() -> Any:
+        return watcher.latest("spasmwatch/band0000/status").get("rate_not_taken")
+
     async def main() -> None:
-        async with rig(tmp_path, quick_cluster_csv, speed=4, rate_hz=104, firmware=fw) as r:
+        channels = {"mqtt": MqttChannel(MqttSettings(host="127.0.0.1", port=broker.port))}
+        async with rig(tmp_path, quick_cluster_csv, speed=4, rate_hz=104, firmware=fw, channels=channels) as r:
             d = r.daemon
             assert d is not None
             for _ in range(K.RATE_REBOOTS):
@@ -691,6 +699,7 @@ def test_a_band_that_never_takes_the_rate_is_rebooted_a_bounded_number_of_times(
             await r.wait_for(lambda: d.bands[0].session.state is State.STREAMING, 60, "streaming at the band's own rate")
             assert d.bands[0].params.rate_hz == 50.0
             assert d.status()["bands"][0]["rate_not_taken"] == {"configured_hz": 104, "running_hz": 50.0}
+            await r.wait_for(lambda: on_mqtt() == {"configured_hz": 104, "running_hz": 50.0}, 30, "rate_not_taken on MQTT")
             assert "  samples at 50 Hz, not the configured 104 Hz: the band's IMU or firmware cannot run that rate " \
                    "(3 reboots did not apply it); check rate_hz in the config, or update the band (spasmwatch flash)" \
                    in band_lines(d.status()["bands"][0])  # fmt: skip
@@ -706,9 +715,14 @@ def test_a_band_that_never_takes_the_rate_is_rebooted_a_bounded_number_of_times(
             await r.wait_for(lambda: session.link is not old and session.state is State.STREAMING, 60, "streaming at the configured rate")
             assert d.status()["bands"][0]["rate_not_taken"] is None
             assert not any("configured" in line for line in band_lines(d.status()["bands"][0]))
+            await r.wait_for(lambda: on_mqtt() is None, 30, "rate_not_taken null on MQTT")
 
-    with caplog.at_level(logging.INFO, logger="spasmwatch"):
-        asyncio.run(asyncio.wait_for(main(), 300))
+    try:
+        with caplog.at_level(logging.INFO, logger="spasmwatch"):
+            asyncio.run(asyncio.wait_for(main(), 300))
+    finally:
+        watcher.stop()
+        stop_broker(broker)
     said = [x for x in caplog.records if "does not sample at the configured 104 Hz" in x.getMessage()]
     assert [x.levelno for x in said] == [logging.ERROR], "said once"
 

@@ -535,7 +535,7 @@ def test_a_band_removed_by_reload_has_its_retained_mqtt_topics_deleted_and_a_cha
         async with _started(config) as (d, reloader):
             for band in ("cot", "pram"):
                 assert (await _test_alarm(d, "Mum", band))["results"][0]["ok"]
-            both = await _retained_until(broker.port, lambda r: len(_topics_of("cot", r)) == len(_topics_of("pram", r)) == 17, "both bands' topics")  # 14 configs, 3 of its own
+            both = await _retained_until(broker.port, lambda r: len(_topics_of("cot", r)) == len(_topics_of("pram", r)) == 18, "both bands' topics")  # 15 configs, 3 of its own
             mqtt = d.dispatcher.channels["mqtt"]
 
             config.write_text(head + pram + "raw = true\n")
@@ -660,7 +660,7 @@ def test_a_band_removed_by_reload_after_a_restart_has_the_earlier_runs_topics_de
             async with _started(config) as (d, _):
                 for band in ("cot", "pram"):
                     assert (await _test_alarm(d, "Mum", band))["results"][0]["ok"]
-            before = await _retained_until(broker.port, lambda r: len(_topics_of("pram", r)) == 17, "pram's topics after the stop")
+            before = await _retained_until(broker.port, lambda r: len(_topics_of("pram", r)) == 18, "pram's topics after the stop")
             assert before["sw/pram/availability"] == b"offline"
             mark = len(watcher.seen)
             async with _started(config) as (d, reloader):

@@ -28,7 +28,7 @@ from spasmwatch import private
 from spasmwatch.alerts import AlertEngine, AlertSettings, BandFault, ClusterState, Notification, Transition
 from spasmwatch.alerts import messages as M
 from spasmwatch.alerts.channels.base import Channel, ChannelError
-from spasmwatch.alerts.channels.mqtt import BandStatus, FailingChannel, HeartbeatState, LinkUnstable, MqttChannel, MqttCommand, MqttSettings
+from spasmwatch.alerts.channels.mqtt import BandStatus, FailingChannel, HeartbeatState, LinkUnstable, MqttChannel, MqttCommand, MqttSettings, RateNotTaken
 from spasmwatch.alerts.channels.dispatch import Caregiver, Delivery, Dispatcher
 from spasmwatch.alerts.channels.outbox import OPEN_ALARM_STATES, KeepsOutgoing, why_not_resend
 from spasmwatch.alerts.channels.sound import SoundChannel
@@ -851,7 +851,7 @@ class Daemon:
                     st = BandStatus(b["connected"], b["battery_pct"], b["worn"], b["asleep"], tuple(b["faults"]),
                                     muted_until=b["muted_until"], muted_by=b["muted_by"], channels_failing=others,
                                     channels_changed=changed, heartbeat=hb, last_known_at=b["last_known_at"],
-                                    link_unstable=_link_unstable(b["link_unstable"]))  # fmt: skip
+                                    link_unstable=_link_unstable(b["link_unstable"]), rate_not_taken=_rate_not_taken(b["rate_not_taken"]))  # fmt: skip
                     if device is None or last.get(device) == st:
                         continue
                     # Tried again at each change while the broker is away (paho sends the latest when it is back).
@@ -2132,6 +2132,11 @@ def _link_unstable(flap: Json | None) -> LinkUnstable | None:
     """A band's ``/api/status`` ``link_unstable`` as MQTT's status carries it: its drops and since when,
     not ``over_s`` (the mirror publishes when the status differs: that one would differ at every build)."""
     return None if flap is None else LinkUnstable(flap["drops"], flap["since_t"])
+
+
+def _rate_not_taken(rate: Json | None) -> RateNotTaken | None:
+    """A band's ``/api/status`` ``rate_not_taken`` as MQTT's status carries it."""
+    return None if rate is None else RateNotTaken(rate["configured_hz"], rate["running_hz"])
 
 
 def _life_json(life: LogLife | None) -> Json | None:

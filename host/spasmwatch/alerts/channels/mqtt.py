@@ -156,6 +156,15 @@ class LinkUnstable:
 
 
 @dataclass(frozen=True)
+class RateNotTaken:
+    """A configured rate_hz the band would not take (the daemon's ``rate_not_taken``, after
+    RATE_REBOOTS reboots): monitored at the rate it runs, a note for whoever set the rate."""
+
+    configured_hz: int
+    running_hz: float | None  # None: a rate the band did not report
+
+
+@dataclass(frozen=True)
 class BandStatus:
     """What the daemon knows of a band; None = unknown. Published retained on ``status``."""
 
@@ -183,6 +192,7 @@ class BandStatus:
     # not now's (the daemon's ``last_known_at``: not connected, or STALE); None: now's, or never heard.
     last_known_at: float | None = None
     link_unstable: LinkUnstable | None = None  # None: the link is steady (or down)
+    rate_not_taken: RateNotTaken | None = None  # None: the band runs the configured rate (or none is configured)
     extra: dict[str, Any] = field(default_factory=dict)
 
     def to_json(self, device: str, t: float) -> dict[str, Any]:
@@ -204,6 +214,7 @@ class BandStatus:
             "channels_changed": _channels_json(self.channels_changed),
             "heartbeat": _heartbeat_json(self.heartbeat),
             "link_unstable": None if (u := self.link_unstable) is None else {"drops": u.drops, "since": _iso(u.since)},
+            "rate_not_taken": None if (r := self.rate_not_taken) is None else {"configured_hz": r.configured_hz, "running_hz": r.running_hz},
             "updated_t": t,
             **self.extra,
         }
@@ -363,6 +374,11 @@ def discovery_configs(s: MqttSettings, device: str, commands: bool | None = None
         ("binary_sensor", "link_unstable", {"name": "Band link unstable", "state_topic": t["status"],
          "device_class": "problem", "icon": "mdi:connection", "value_template": "{{ 'ON' if value_json.link_unstable else 'OFF' }}",
          "json_attributes_topic": t["status"], "json_attributes_template": "{{ (value_json.link_unstable or {}) | tojson }}"}),
+        # Diagnostic, not a problem (off the default dashboard): the band is monitored at the rate it
+        # runs; the engineer who set rate_hz looks at the device's page (a rate to change, a band to flash).
+        ("binary_sensor", "rate_not_taken", {"name": "Configured rate not taken", "state_topic": t["status"],
+         "entity_category": "diagnostic", "icon": "mdi:sine-wave", "value_template": "{{ 'ON' if value_json.rate_not_taken else 'OFF' }}",
+         "json_attributes_topic": t["status"], "json_attributes_template": "{{ (value_json.rate_not_taken or {}) | tojson }}"}),
     ]  # fmt: skip
     if heartbeat:
         # Apart from "Notifications failing": the alarms still reach the phones, but the service
