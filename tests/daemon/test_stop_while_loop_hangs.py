@@ -23,7 +23,8 @@ import sys
 import time
 from pathlib import Path
 
-from daemonproc import UP_S, HUNG_DEVICE, ended_after_sigterm, hung_write_script, logged, stopped_while_hung, wait_while_up
+from daemonproc import UP_S, HUNG_DEVICE, ended_after_sigterm, hung_write_script, logged, one_band_config, stopped_while_hung, wait_while_up
+from servers import free_port
 
 from spasmwatch.alerts.channels import _proc
 from spasmwatch.commands.service import stop_timeout_s
@@ -69,6 +70,26 @@ def test_a_stop_while_the_loop_hangs_in_a_store_write_ends_at_the_deadline_with_
         assert ended_after_sigterm(proc, log, STOP_S) == 0, log.read_text()  # a clean stop
     assert not record.exists()
     assert "cut short" not in subprocess.run(status, capture_output=True, text=True, timeout=UP_S).stderr
+
+
+def test_a_start_after_a_stop_cut_short_says_it_in_the_log(tmp_path: Path) -> None:
+    """The journal says the last stop was cut short next to the new start (as Restart= starts it):
+    one WARNING naming the record and its reason line. Old code: only 'spasmwatch status' said it,
+    and the journal's lines of that stop had scrolled away. The record is made by hand (the hung
+    stop that writes it is the test above); a clean stop still deletes it."""
+    data = tmp_path / "data"
+    data.mkdir()
+    record = cut_short_record(data / "spasmwatch.db")
+    reason = "not ended 107 s after SIGTERM: a call hangs (a stalled disk?)"
+    record.write_text(f"{reason}\nThe daemon ended itself (exit 10); where each thread stood:\n  File ...\n")
+    config = one_band_config(tmp_path / "config.toml", data, free_port())
+    log = tmp_path / "daemon.log"
+    with logged([sys.executable, "-m", "spasmwatch", "run", "--config", str(config)], log) as proc:
+        wait_while_up(proc, log, time.monotonic() + UP_S, lambda: "spasmwatch daemon up" in log.read_text())
+        assert ended_after_sigterm(proc, log, STOP_S) == 0, log.read_text()
+    said = [line for line in log.read_text().splitlines() if str(record) in line]
+    assert len(said) == 1 and " WARNING " in said[0] and f": {reason}; " in said[0], log.read_text()
+    assert not record.exists()
 
 
 def test_stop_deadline_is_below_the_unit_s_stop_timeout() -> None:

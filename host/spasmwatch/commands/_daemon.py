@@ -19,12 +19,11 @@ from typing import Any
 
 from spasmwatch.config import Config, Http, bind_host, default_config_path, existing_config, is_default_config, load_config, reach_part
 from spasmwatch.daemon.clock import wall_text
-from spasmwatch.daemon.consts import STOP_DEADLINE_EXIT
 from spasmwatch.daemon.lock import LockHolder, lock_holder, same_file
-from spasmwatch.daemon.stopping import cut_short
+from spasmwatch.daemon.stopping import last_stop_note
 from spasmwatch.errors import ConfigError, SpasmwatchError
 from spasmwatch.store import Store
-from spasmwatch.words import cmd, in_quotes, visible
+from spasmwatch.words import cmd, in_quotes
 
 
 class DaemonNotRunning(SpasmwatchError):
@@ -364,19 +363,6 @@ def _no_answer(cfg: Config, url: str, why: str) -> str:
         last = last_stop_note(cfg.store_path())
         return f"no daemon answers at {url} ({why}): is 'spasmwatch run' running?" + ("" if last is None else f" (its last stop was cut short at {last})")
     return f"no daemon answers at {url} ({why}), though the daemon on this store runs (pid {held.pid}), monitoring: its web page does not listen there (yet): {page_not_up()}"
-
-
-def last_stop_note(store: Path) -> str | None:
-    """When and why the last stop of the daemon on ``store`` was cut short at its deadline (daemon/
-    stopping.py), for 'status' and a command that finds no daemon; None once a stop ended cleanly.
-    systemd's log shows it only as a number ("status=10/n/a", STOP_DEADLINE_EXIT), the daemon's own lines
-    scroll away in the journal, and a stop by 'systemctl stop' is not restarted: the service stays failed."""
-    last = cut_short(store)
-    if last is None:
-        return None
-    when, reason, record = last
-    return (f"{hm(when)}: {visible(reason)}; the daemon ended itself at its deadline (exit {STOP_DEADLINE_EXIT}) "
-            f"before the service manager's kill; where each thread stood: {record}, kept until a stop ends cleanly")  # fmt: skip
 
 
 def page_not_up() -> str:

@@ -18,11 +18,12 @@ from typing import Any
 from urllib.parse import quote, urlsplit
 
 from spasmwatch.alerts.messages import last_known
-from spasmwatch.commands._daemon import add_config_arg, api, daemon_config_of, after_waking, hm, last_stop_note
+from spasmwatch.commands._daemon import add_config_arg, api, daemon_config_of, after_waking, hm
 from spasmwatch.config import Config, Http, default_config_path, existing_config, is_loopback
 from spasmwatch.daemon.consts import RATE_REBOOTS
 from spasmwatch.daemon.flap import span
 from spasmwatch.daemon.rawkeep import size_text
+from spasmwatch.daemon.stopping import last_stop_note
 from spasmwatch.words import cmd, in_quotes, visible
 
 

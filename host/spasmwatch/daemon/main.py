@@ -23,7 +23,7 @@ from spasmwatch.daemon.http import HttpError, HttpServer
 from spasmwatch.daemon.lock import DaemonLock, one_daemon
 from spasmwatch.daemon.reload import Reloader, reload_command
 from spasmwatch.daemon.notify import Notifier, StatusNotes, Watchdog, keep_alive, watchdog_interval_s
-from spasmwatch.daemon.stopping import StopSignals
+from spasmwatch.daemon.stopping import StopSignals, said_at_start
 from spasmwatch.daemon.wiring import alert_settings_from, caregivers_from, channels_from, heartbeat_from, link_factory
 from spasmwatch.store import KnownStores, Store, StoreError, make_folder
 from spasmwatch.urls import host_port
@@ -90,6 +90,7 @@ async def serve(
         one_daemon(path, config_path, now=checked.missing is None, unmade=unmade) as lock,
         _closed_at_exit(Store.may_fail(path, known, lock.take, checked=checked)) as store,
     ):
+        said_at_start(path)  # past the lock: a daemon refused the store has ended (the record is its holder's)
         daemon = build(cfg, store, clock, stale_s, config_path)
         daemon.config_path = config_path
         # Under the service (systemd's notify socket), a port another program holds stops no monitoring

@@ -10,9 +10,9 @@ stop on to the loop. Children inherit the mask: a channel's command is started w
 (alerts/channels/_proc.py, by posix_spawn: no Python in the forked child).
 
 A stop cut short is recorded beside the store (``cut_short_record``: the reason, then the stacks),
-which 'spasmwatch status' says, until a stop ends cleanly (``cleared``): the log alone (the journal,
-a terminal) was all that said why the daemon had not stopped, and systemd shows its exit
-(``STOP_DEADLINE_EXIT``) only as a number ("status=10/n/a").
+which 'spasmwatch status' says, and the next start's log (``said_at_start``), until a stop ends
+cleanly (``cleared``): the log alone (the journal, a terminal) was all that said why the daemon had
+not stopped, and systemd shows its exit (``STOP_DEADLINE_EXIT``) only as a number ("status=10/n/a").
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ import faulthandler
 import logging
 import os
 import signal
+import stat
 import sys
 import threading
 from collections.abc import Callable, Iterator
@@ -28,7 +29,9 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from spasmwatch.daemon import consts as K
+from spasmwatch.daemon.clock import wall_text
 from spasmwatch.private import FILE_MODE
+from spasmwatch.words import visible
 
 log = logging.getLogger(__name__)
 
@@ -50,13 +53,40 @@ def cut_short_record(store_path: Path) -> Path:
 
 def cut_short(store_path: Path) -> tuple[float, str, Path] | None:
     """The last stop of the daemon on ``store_path``, if it was cut short: (when, the reason, the
-    record); None when it ended cleanly, or none was recorded."""
+    record); None when it ended cleanly, or none was recorded. Opened without waiting: one that is
+    no file (a FIFO's open waits for a writer for ever) is none of ours, and hung the start that reads it."""
     path = cut_short_record(store_path)
     try:
-        with open(path, encoding="utf-8", errors="replace") as f:
-            return os.fstat(f.fileno()).st_mtime, f.readline().strip(), path
+        with open(path, encoding="utf-8", errors="replace", opener=_no_wait) as f:
+            st = os.fstat(f.fileno())
+            return (st.st_mtime, f.readline().strip(), path) if stat.S_ISREG(st.st_mode) else None
     except OSError:
         return None
+
+
+def _no_wait(path: str, flags: int) -> int:
+    return os.open(path, flags | os.O_NONBLOCK)
+
+
+def last_stop_note(store_path: Path) -> str | None:
+    """When and why the last stop of the daemon on ``store_path`` was cut short at its deadline, for
+    'status', a command that finds no daemon and the next start's log; None once a stop ended cleanly.
+    systemd's log shows it only as a number ("status=10/n/a", STOP_DEADLINE_EXIT), the daemon's own lines
+    scroll away in the journal, and a stop by 'systemctl stop' is not restarted: the service stays failed."""
+    last = cut_short(store_path)
+    if last is None:
+        return None
+    when, reason, record = last
+    return (f"{wall_text(when)}: {visible(reason)}; the daemon ended itself at its deadline (exit {K.STOP_DEADLINE_EXIT}) "
+            f"before the service manager's kill; where each thread stood: {record}, kept until a stop ends cleanly")  # fmt: skip
+
+
+def said_at_start(store_path: Path) -> None:
+    """A start after a stop cut short says it in the log, next to the start: the journal's lines of
+    that stop may have scrolled away, and only 'spasmwatch status' said it."""
+    note = last_stop_note(store_path)
+    if note is not None:
+        log.warning("the last stop of the daemon on this store was cut short at %s", note)
 
 
 def cleared(store_path: Path) -> None:
