@@ -1008,8 +1008,9 @@ def _timeline_marks(daemon: DaemonProc, band: BandRunner, syncs: list[SyncRow]) 
     measured with 5 busy processes on 2 cores); a bent time line is not made of them.
 
     A clock set back makes a reading recur in two starts' lives; the sync is then placed in the
-    one that fits the first sync's mark best. Jumps are 120 s or more, so this hides a bend only
-    as large as a jump.
+    one nearest the real moment the band reports reading its clock (a sync it did not report: the
+    one that fits the first sync's mark best; jumps are 120 s or more, so that hides a bend only
+    as large as a jump).
     """
     boots = {b.up.get("boot"): b for b in band.boots}
     ref: float | None = None
@@ -1022,15 +1023,19 @@ def _timeline_marks(daemon: DaemonProc, band: BandRunner, syncs: list[SyncRow]) 
         fits = [t for t in daemon.real_times(sp.wall_s) if b.real_start <= t <= b.real_end]
         if not fits:
             continue
-        ref = daemon.speed * fits[0] - pos if ref is None else ref
-        t = min(fits, key=lambda t: abs(daemon.speed * t - pos - ref))
-        m = Mark(sp.boot, daemon.speed * t - pos - ref)
         seen = [r for r in b.syncs if r["band_ms"] == sp.band_ms]
         if seen:
-            # The exchange the daemon kept of a sync's several (a paced band's clock stands between
-            # its batches: they may read one ms): its midpoint lies within its own round trip, so
-            # nearer its reading than any other exchange's, each made after or before that trip.
-            r = min(seen, key=lambda r: abs(t - r["real_ms"] / 1000))
+            # The life and the exchange (of a sync's several: a paced band's clock stands between its
+            # batches, they may read one ms) nearest the real moment the band read its clock: the
+            # daemon's midpoint lies within its own round trip of it. By the first sync's mark instead,
+            # a first sync stored only after two set-backs (the first daemon killed before it stored
+            # one, on a loaded machine) was placed in the first daemon's life: 801.7 s off.
+            t, r = min(((t, r) for t in fits for r in seen), key=lambda tr: abs(tr[0] - tr[1]["real_ms"] / 1000))
+        else:
+            t = fits[0] if ref is None else min(fits, key=lambda t: abs(daemon.speed * t - pos - ref))
+        ref = daemon.speed * t - pos if ref is None else ref
+        m = Mark(sp.boot, daemon.speed * t - pos - ref)
+        if seen:
             m.host = daemon.speed * (t - r["real_ms"] / 1000)
             m.half_rtt = sp.wall_s - r["sent_ms"] / 1000  # the daemon's clock runs in recording s
             if r["due_ms"] is not None:

@@ -112,6 +112,35 @@ def test_the_campaign_counts_a_cluster_s_escalation_pushed_twice_not_a_resend_of
     assert faults.pushed_more_than_once(by_kind) == ["cluster_escalated 1 x2"]
 
 
+def test_the_campaign_places_a_sync_in_the_daemon_life_the_band_read_its_clock_in(tmp_path: Path) -> None:
+    """Found under load (sync_outside_round_trip_s 801.6 s for a limit of 0.5): the first daemon was
+    killed before it stored a sync, the second (its start too slow to log anything) too, and the
+    first sync stored came after both restarts, each on a clock set back (-193 and -609 s). Its
+    wall reading had also been read in the first daemon's life, 13.4 s of real time earlier, and
+    the time line check placed it there, by the first of its fits: a stamp 801.7 s off that the
+    daemon never made. The band's report of the real moment it read its clock says which."""
+    from spasmwatch.store.rows import SyncRow
+
+    faults = load_bench("faults")
+    speed, t0 = 60, 1000.0
+    daemon = faults.DaemonProc(tmp_path, free_port(), speed, t0, "http://127.0.0.1:9/hook")
+    daemon.lives.append((t0, daemon.origin))
+    daemon.jump(-300.0)
+    daemon.lives.append((t0 + 10.0, daemon.origin))  # its clock 300 s behind the first life's
+    wall = lambda t: daemon.origin + (t - daemon.origin) * speed  # noqa: E731  (the second life's)
+    boot = faults.Boot(0.0, [], real_start=t0, up={"boot": 1})
+    syncs = []
+    for real in (t0 + 12.0, t0 + 30.0):  # the first read also in the first life (7.0 s in); the second not
+        band_ms = round((real - t0) * speed * 1000)
+        boot.syncs.append({"kind": "sync", "band_ms": band_ms, "sent_ms": round(wall(real) * 1000) - 10, "real_ms": round(real * 1000), "due_ms": None})
+        syncs.append(SyncRow("fault0001", 1, band_ms, wall(real), "host x60", 0.0))
+    assert len(daemon.real_times(syncs[0].wall_s)) == 2
+    band = faults.BandRunner(tmp_path / "rec.csv", tmp_path / "flash", faults.Plan(60.0, speed, [], [], [], [], {}, 0.0, 0.0), free_port())
+    band.boots.append(boot)
+    marks = faults._timeline_marks(daemon, band, syncs)
+    assert [round(m.host, 3) for m in marks] == [0.0, 0.0] and [round(m.mark, 3) for m in marks] == [0.0, 0.0], marks
+
+
 def test_the_campaign_s_band_waits_for_the_daemon_after_its_recording(tmp_path: Path, quick_cluster_csv: Path) -> None:
     """Found under load (missing [19, 20]; once all 21): the band left 1 s after its recording
     with no central connected (the sim's idle exit) while a loaded daemon was restarting or
