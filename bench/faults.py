@@ -227,7 +227,8 @@ def explain_expected(fault_free: list[dict[str, Any]], ff_spasms: list[float], l
 # band's log is expected to be its twin's: the same firmware on the same flash history (its kept
 # bias, boot count, torn slots), boot by boot, at full speed and with no radio.
 # The twin keeps no RTC memory (--retained): boot links change nothing the band logs.
-TWIN_DROP = {"--paced": 0, "--pace-after-end": 0, "--sync-at-pace": 0, "--paced-from-ms": 1, "--drop-at-s": 1, "--retained": 1}
+TWIN_DROP = {"--paced": 0, "--pace-after-end": 0, "--sync-at-pace": 0, "--end-at-pace": 0, "--paced-from-ms": 1, "--drop-at-s": 1,
+             "--retained": 1}
 SLOT, MAGIC = 24, 0x5753  # band/eventlog.py: magic u16 | EVENT record | crc16 u16
 
 
@@ -670,7 +671,9 @@ class BandRunner:
         # placed that boot minutes off (the time line bent 344 s for a sync 6 s of real time late).
         # --sync-at-pace: the radio answers while the band lags its pace (its syncs read the pace's
         # time): kept quiet instead, a loaded machine's band was out of reach for whole boots.
-        args = ["--paced", "--pace-after-end", "--sync-at-pace", "--csv-skip-s", f"{skip_s:.3f}"]
+        # --end-at-pace: nor does it end a backfill (which says its log is in up to then) while its
+        # samples lag that clock: 800-900 s behind under load, that end closed every cluster going on.
+        args = ["--paced", "--pace-after-end", "--sync-at-pace", "--end-at-pace", "--csv-skip-s", f"{skip_s:.3f}"]
         args += ["--retained", str(self.retained), "--reset-cause", cause]
         if from_ms is not None:
             args += ["--paced-from-ms", str(from_ms)]

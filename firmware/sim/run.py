@@ -12,6 +12,8 @@ Options:
                         real time (for a harness whose host clock runs at the speed, bench/faults.py)
     --sync-at-pace      with --paced: a TIME_SYNC reads the clock where the pace has it (a board's clock
                         never lags its CPU), and the radio is not kept quiet while the samples lag
+    --end-at-pace       with --paced: a BACKFILL's end (LOGINFO done) waits while the samples lag the pace
+                        by over 1 s (the host takes the log as in up to its arrival); its events go meanwhile
     --paced-from-ms MS  with --paced: this boot's virtual time 0 was due at MS (real ms since the epoch;
                         a harness rebooting the band passes the last boot's end, its ``due_ms``)
     --hold              stop virtual time until a central first has an encrypted link
@@ -120,6 +122,7 @@ def parse_args(argv):
         "paced": False,
         "pace-after-end": False,
         "sync-at-pace": False,
+        "end-at-pace": False,
         "paced-from-ms": None,
         "csv-skip-s": "0",
         "reset-at-s": None,
@@ -275,6 +278,8 @@ async def supervise(app, source, clock, wdts, opts):
     ble = app.hw.ble
     ble.quiet = None if clock.sync_at_pace else clock.behind
     _report_syncs(app, clock)
+    if opts["end-at-pace"]:
+        _hold_backfill_end(app, clock)
     asyncio.create_task(ble.pump())
     asyncio.create_task(_watchdog(app, clock, wdts))
     if opts["reset-at-s"] is not None:
@@ -336,6 +341,28 @@ def _report_syncs(app, clock):
         return code, arg
 
     app._apply = traced
+
+
+def _hold_backfill_end(app, clock):
+    """--end-at-pace: a BACKFILL's end (LOGINFO done) waits while the samples lag the paced clock
+    (``clock.behind``).
+
+    The host takes the band's log as in up to the end's arrival, read on the clock its syncs
+    gave: that clock is the pace (--sync-at-pace), the log only reaches the samples played. A
+    board's log never lags its clock so (it samples in real time); sent from a band lagging 800-900
+    s of its recording (bench/faults.py at 60x under load), it closed every cluster then going on
+    after its first spasms. Held as by a stack too busy to send it (False): the app keeps it
+    pending, sends the events logged meanwhile first, and tries again (its _SEND_RETRY_MS). Its
+    epochs wait behind it (the app's queue keeps 4): not for the demo, whose one connect's end,
+    a second or so into a loaded run, would hold its wake-up from the daemon all morning."""
+    notify = app.periph.notify
+
+    async def held(handle, data):
+        if data[1] == P.T_LOGINFO and data[2] & P.LF_DONE and clock.behind():
+            return False
+        return await notify(handle, data)
+
+    app.periph.notify = held
 
 
 async def _watchdog(app, clock, wdts):

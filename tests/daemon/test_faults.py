@@ -56,9 +56,9 @@ from spasmwatch.transport.simband import free_port
 from swcore import protocol as P
 from swcore.crc import crc16
 from swcore.frontend import Params
-from synthetic import HandClock, disk_files, fail_store, fill_store, load_bench, other_disk, spasm_record, unmount
+from synthetic import HandClock, disk_files, fail_store, fill_store, load_bench, other_disk, spasm_record, supine, unmount, write_csv
 
-from .conftest import rig
+from .conftest import BAND_TIMEOUT_S, RATE_HZ, rig
 
 def test_fault_campaign_loses_nothing_doubles_nothing_and_alarms_every_cluster(tmp_path_factory: pytest.TempPathFactory) -> None:
     faults = load_bench("faults")
@@ -222,7 +222,7 @@ def test_the_band_s_twin_drops_only_the_radio_and_pacing_and_reads_a_torn_slot_a
     """band_twin runs each boot with the band's own options less the radio's and the pacing's (the
     twin runs at full speed with no central), and reads the flash log as the band recovers it."""
     faults = load_bench("faults")
-    args = ["--paced", "--pace-after-end", "--sync-at-pace", "--csv-skip-s", "6156.757", "--paced-from-ms", "17",
+    args = ["--paced", "--pace-after-end", "--sync-at-pace", "--end-at-pace", "--csv-skip-s", "6156.757", "--paced-from-ms", "17",
             "--reset-at-s", "80.5", "--drop-at-s", "1.0,2.0", "--tear-at-seq", "21"]  # fmt: skip
     assert faults.twin_args(args) == ["--csv-skip-s", "6156.757", "--reset-at-s", "80.5", "--tear-at-seq", "21"]
     slots = []
@@ -236,6 +236,53 @@ def test_the_band_s_twin_drops_only_the_radio_and_pacing_and_reads_a_torn_slot_a
     (tmp_path / "events" / "0").write_bytes(b"".join(slots) + bytes(24))
     log = faults.read_flash_log(tmp_path / "events")
     assert sorted(log) == [(10, 0), (10, 2)] and log[(10, 2)]["onset_ms"] == 2000, log
+
+# A speed no computer keeps playing 52 Hz through the band's firmware (about 100x at full speed on an
+# idle 2-core machine): its samples lag its paced clock all through the recording, as the campaign's
+# band at 60x lagged under load. Not more: a connect's STATUS (its uptime the samples', K.BAND_CLOCK_SLACK_MS)
+# over an hour behind the sync (the pace's) puts the band's clock a u32 lap back, its log taken as
+# restarted (at 5000x, once the samples lagged 0.7 s of real time); at 300x an hour is 12 s real.
+LAGGING_SPEED = 300
+LONG_SPASMS_S = tuple(60.0 + 20.0 * i for i in range(30))  # one cluster: 30 spasms 20 s apart, 60-640 s
+LONG_DROP_S = 200.0  # the link drops here, inside the cluster (band s); the daemon connects again
+
+
+def test_a_band_lagging_its_pace_that_reconnects_inside_a_cluster_has_it_stored_as_one(tmp_path: Path) -> None:
+    """Found by bench/faults.py under load: clusters stored split or cut short (4 + 3 + 3 for two).
+    The campaign's band at 60x fell 800-900 s of its recording (about 15 s real) behind its own
+    clock. With --sync-at-pace its syncs answer the clock's time, but its log only reaches the
+    sample it has processed, and at a reconnect it ended the backfill (LOGINFO done) at once:
+    the daemon took the band's log as complete up to that clock (its end's arrival) and closed
+    every cluster then going on after its first spasms. A board's log never lags its clock like
+    that (it samples in real time). The simulated band (--end-at-pace, as the campaign's) now
+    holds the backfill's end, as a stack too busy to send it, until its samples are where its
+    clock is, its events going out meanwhile. Old band: 7 clusters, (12, 3, ...)."""
+    t, acc, gyro = supine(rate_hz=RATE_HZ, duration_s=900.0, spasms=LONG_SPASMS_S, seed=4)
+    csv = write_csv(tmp_path / "long.csv", t, acc, gyro)
+    device = "band0000"  # (rig's name for its first band)
+
+    async def main() -> None:
+        args = ("--paced", "--sync-at-pace", "--end-at-pace", "--drop-at-s", str(LONG_DROP_S))
+        async with rig(tmp_path, csv, speed=LAGGING_SPEED, band_args=args) as r:
+            band = r.bands[0]
+            await r.wait_for(lambda: band.report("played") is not None, BAND_TIMEOUT_S, "the band to play its recording")
+            assert band.report("drop") is not None, band.reports
+            played_ms = int(band.report("played")["t_ms"])
+
+            def caught_up() -> bool:  # a status sent after the recording, every event it counts stored, the clusters closed
+                st = r.daemon.bands[0].status if r.daemon is not None else None
+                clusters = r.store.clusters(device)
+                return (st is not None and st["uptime_s"] * 1000 >= played_ms and r.store.count_events(device) >= st["next_seq"]
+                        and bool(clusters) and all(c.closed for c in clusters))  # fmt: skip
+
+            await r.wait_for(caught_up, 60, "the band's log stored and its clusters closed")
+            events = r.store.count_events(device)
+            clusters = [(c.count, c.closed) for c in r.store.clusters(device)]
+            assert clusters == [(events, True)], clusters
+            assert len(r.notices(NoticeKind.CLUSTER_ALARM)) == 1
+
+    asyncio.run(main())
+
 
 # --- regressions found by the campaign --------------------------------------------------------------
 DEVICE = "reg0001"
