@@ -202,3 +202,33 @@ def test_a_long_label_over_the_bars_takes_the_page_s_empty_half(tmp_path: Path) 
         plot = ax.get_window_extent()
         assert (box.y0 - plot.y0) / plot.height >= DAILY_DATA_MIN_SHARE - 0.01, (box, plot)
         assert _covered(ax) == []
+
+
+def _treatment_lines(ax: Axes) -> list[tuple[float, float]]:
+    """The treatments' dashed lines as px spans (x from, to: the line's width)."""
+    out = []
+    for ln in ax.lines:
+        if to_hex(ln.get_color()) == TREAT_COLOR and ln.get_linestyle() == "--":
+            x = ln.get_transform().transform((ln.get_xdata()[0], 0))[0]
+            half = ln.get_linewidth() / 2 * ax.figure.dpi / 72
+            out.append((x - half, x + half))
+    return out
+
+
+def test_a_treatment_label_crosses_no_treatment_line(course_db: tuple[Path, object], two_years: ReportData) -> None:
+    """Review: on a 2-year plot a day is under a px, and 'vigabatrin start 50 mg/kg/day' (day 5)
+    lay across prednisolone's dashed line (its start on day 10), which then read as vigabatrin's.
+    Now a label goes beside every treatment line as beside another label, in the PDF's plot and
+    the HTML's picture; every start is still drawn. Old code: the 2-year vigabatrin start's label
+    over prednisolone's line."""
+    db, _ = course_db
+    for data, want in ((_data(db, 14), {"vigabatrin start 50 mg/kg/day", "vigabatrin change 100 mg/kg/day"}),
+                       (two_years, {"vigabatrin start 50 mg/kg/day", "prednisolone start 40 mg/day"})):  # fmt: skip
+        with _daily_plots(data) as daily:
+            for ax in daily:
+                lines = _treatment_lines(ax)
+                assert len(lines) >= 2
+                assert want <= {s for s, _ in _labels(ax)}, _labels(ax)
+                crossed = [(s, round(a, 1)) for s, box in _labels(ax) for a, b in lines if box.x0 < b and a < box.x1]
+                assert crossed == [], (len(data.days), crossed)
+

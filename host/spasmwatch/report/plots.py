@@ -164,6 +164,8 @@ def _clear_of(ax: Axes, mark: Text, labels: list[Bbox], floor: float) -> bool:
 
 # A treatment label's space from its line (days): right of it, or left near the plot's right edge
 LABEL_GAP = 0.08
+# The treatments' dashed lines' width (pt)
+TREAT_LW = 1.3
 
 
 def _treatments(ax: Axes, data: ReportData, marks: list[Text]) -> list[Text]:
@@ -174,12 +176,16 @@ def _treatments(ax: Axes, data: ReportData, marks: list[Text]) -> list[Text]:
     labels). A label that would cover another goes beside it (``_placed``): starts and stops
     first, then runs, then changes; a change's or a run's left out when that is over
     TREATMENT_LABEL_SHIFT_MAX_PT from its line (its line stays, and the per-day table's note names
-    every change), a start's or a stop's never. Labels are measured as drawn (``drawable``): a
+    every change), a start's or a stop's never; a run's label over its own span is kept however
+    far it went (``_over_span``). Labels are measured as drawn (``drawable``): a
     drug's emoji measured as typed warned of its missing glyph. A label goes beside ``marks`` too
     (a day's 'under 12.0 h monitored', which stands on its bar: a start's label hung over it), and
     one that reaches down to the notes' markers beside them (a label as long as the plot was high
-    covered a video's marker: review). Returns the labels as placed."""
-    drawn: list[tuple[int, Text]] = []  # (weight: lower first, label)
+    covered a video's marker: review), and beside every treatment line, its own too: on a 2-year
+    plot, a day under a px, 'vigabatrin start' lay across prednisolone's line 5 days on, which read
+    as vigabatrin's (review). Returns the labels as placed."""
+    drawn: list[tuple[int, Text, float]] = []  # (weight: lower first, label, its span's end: days)
+    lines: list[float] = []  # the treatments' lines (days)
 
     def label(x: float, said: str) -> Text:
         return ax.text(x + LABEL_GAP, LABEL_TOP, drawable(said), color=TREAT_COLOR, fontsize=7, va="top", rotation=90, transform=ax.get_xaxis_transform())
@@ -189,24 +195,27 @@ def _treatments(ax: Axes, data: ReportData, marks: list[Text]) -> list[Text]:
         if len(run) < DOSE_STEPS_AS_ONE:
             for tr in run:
                 xt = _frac_day(data, tr.t) - 0.5
-                ax.axvline(xt, color=TREAT_COLOR, ls="--", lw=1.3)
-                drawn.append((0 if tr.action in ("start", "stop") else 2, label(xt, _treatment_text(tr))))
+                ax.axvline(xt, color=TREAT_COLOR, ls="--", lw=TREAT_LW)
+                lines.append(xt)
+                drawn.append((0 if tr.action in ("start", "stop") else 2, label(xt, _treatment_text(tr)), xt))
             continue
-        ax.axvspan(x0, _frac_day(data, run[-1].t) - 0.5, color=TREAT_COLOR, alpha=0.12, lw=0)
-        ax.axvline(x0, color=TREAT_COLOR, ls="--", lw=1.3)
-        drawn.append((1, label(x0, dose_run_said(data, run, "\n"))))
-    kept = [m.get_window_extent() for m in marks]
+        x1 = _frac_day(data, run[-1].t) - 0.5
+        ax.axvspan(x0, x1, color=TREAT_COLOR, alpha=0.12, lw=0)
+        ax.axvline(x0, color=TREAT_COLOR, ls="--", lw=TREAT_LW)
+        lines.append(x0)
+        drawn.append((1, label(x0, dose_run_said(data, run, "\n")), x1))
+    plot = ax.get_window_extent()
+    kept = [m.get_window_extent() for m in marks] + _line_boxes(ax, lines)
     notes = _note_boxes(ax, data)
     placed: list[Text] = []
     limit = TREATMENT_LABEL_SHIFT_MAX_PT * ax.figure.dpi / 72
-    plot = ax.get_window_extent()
     gap = ax.transData.transform((LABEL_GAP, 0))[0] - ax.transData.transform((0, 0))[0]
-    for weight, text in sorted(drawn, key=lambda w: (w[0], w[1].get_position()[0])):
+    for weight, text, end in sorted(drawn, key=lambda w: (w[0], w[1].get_position()[0])):
         box = text.get_window_extent()
         # past the plot's right edge (the period's last hours): left of its line, not cut off
         flip = -box.width - 2 * gap if box.x1 > plot.x1 else 0.0
         dx = _placed(box.translated(flip, 0), kept + [n for n in notes if n.y1 >= box.y0], plot)
-        if dx is None or (weight > 0 and abs(dx) > limit):
+        if dx is None or (weight > 0 and abs(dx) > limit and not _over_span(ax, box.translated(flip + dx, 0), text.get_position()[0] - LABEL_GAP, end)):
             text.remove()
             continue
         x = ax.transData.transform((text.get_position()[0], 0))[0] + flip + dx
@@ -214,6 +223,21 @@ def _treatments(ax: Axes, data: ReportData, marks: list[Text]) -> list[Text]:
         kept.append(box.translated(flip + dx, 0))
         placed.append(text)
     return placed
+
+
+def _over_span(ax: Axes, box: Bbox, a: float, b: float) -> bool:
+    """Whether ``box`` (px) lies over the days ``a`` to ``b``: a dose run's label anywhere over its
+    own shaded span reads as the run's, however far from its line. On a 2-year plot (a day under a
+    px) the two starts beside the three lines of days 5-11 took the taper's label past two more
+    lines, 38 px from its own: left out at TREATMENT_LABEL_SHIFT_MAX_PT, a 120-day span unnamed."""
+    x0, x1 = (ax.transData.transform((d, 0))[0] for d in (a, b))
+    return bool(x0 <= box.x0 and box.x1 <= x1)
+
+
+def _line_boxes(ax: Axes, xs: list[float]) -> list[Bbox]:
+    """The treatments' lines at ``xs`` (days) as boxes (px) as wide as drawn, the plot's height."""
+    plot, half = ax.get_window_extent(), TREAT_LW / 2 * ax.figure.dpi / 72
+    return [Bbox([[x - half, plot.y0], [x + half, plot.y1]]) for x in (ax.transData.transform((xd, 0))[0] for xd in xs)]
 
 
 def _note_boxes(ax: Axes, data: ReportData) -> list[Bbox]:
