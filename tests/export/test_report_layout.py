@@ -232,3 +232,44 @@ def test_a_treatment_label_crosses_no_treatment_line(course_db: tuple[Path, obje
                 crossed = [(s, round(a, 1)) for s, box in _labels(ax) for a, b in lines if box.x0 < b and a < box.x1]
                 assert crossed == [], (len(data.days), crossed)
 
+
+def test_a_note_marker_sits_on_no_bar_and_no_spasm_point(course_db: tuple[Path, object], two_years: ReportData) -> None:
+    """Review: the notes' markers were drawn at 3 % of the plot's height, on the feet of the red
+    bars of the days they were written on (the course's video of day 1, its medication note of
+    day 7; a 2-year plot's video on a cluster's day). Now they are drawn in a row of their own
+    under the bars' and the line's zero, in the PDF's plot and the HTML's picture. Old code: the
+    course's markers over its bars."""
+    db, _ = course_db
+    for data in (_data(db, 14), two_years):
+        with _daily_plots(data) as daily:
+            for ax in daily:
+                notes = _notes(ax)
+                assert len(notes) == len(data.notes)
+                pts, r = _spasm_points(ax)
+                on_bars = [(round(n.x0), round(n.y0)) for n in notes if any(n.overlaps(b) for b in _bars(ax))]
+                assert on_bars == [], (len(data.days), on_bars)
+                assert not [n for n in notes if _hit(n, pts, r)], len(data.days)
+                plot = ax.get_window_extent()
+                assert all(plot.y0 <= n.y0 and n.y1 <= plot.y1 for n in notes)  # still inside the plot
+
+
+def test_the_spasm_line_runs_through_no_mark_of_a_day_of_few_hours(tmp_path: Path) -> None:
+    """Review: a day of 2 h monitored, no cluster and 4 spasm-like events between days of 20 has
+    its 'under 12.0 h monitored' mark standing on its empty bar, and the spasm line, down to 4 and
+    up again, ran through it. Now the mark stands on the higher of its bar and the line over its
+    column, the line's scale raised to leave it room, in the PDF's plot and the HTML's picture.
+    Old code: the line through the mark."""
+    from spasmwatch.report.text import FEW_HOURS
+
+    db = tmp_path / "s.db"
+    gaps.build(db, D0, 7 * DAY, gaps=((3 * DAY + 2 * H, 4 * DAY),), spasms=tuple(3 * DAY + H + k * 60 for k in range(4)),
+               clusters=tuple((k * DAY + 7 * H, 20) for k in range(7) if k != 3))  # fmt: skip
+    data = _data(db, 7)
+    assert [d.spasms for d in data.days] == [20, 20, 20, 4, 20, 20, 20]
+    with _daily_plots(data) as daily:
+        for ax in daily:
+            pts, r = _spasm_points(ax)
+            (mark,) = [t.get_window_extent() for t in ax.texts if t.get_text() == FEW_HOURS]
+            assert not _hit(mark, pts, r), (mark, ax.figure.get_size_inches())
+            assert not [b for b in _bars(ax) if b.overlaps(mark)]
+            assert ax.get_window_extent().y1 >= mark.y1  # inside the plot

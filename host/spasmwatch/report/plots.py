@@ -34,8 +34,10 @@ NOTE_COLOR = "#b9770e"
 # read as hours awake with no cluster (doctor review); its bars carry this gid.
 NOT_MONITORED = "not monitored"
 NOT_MONITORED_COLOR = "#bbbbbb"
-# The daily plot's note markers: their height (a fraction of the plot's top) and size (pt)
-NOTE_Y, NOTE_MS = 0.03, 5
+# The daily plot's note markers' size (pt), and the height (pt) of their row under the bars' and the
+# spasm line's zero: the marker, the line's markers' radius over it (1.5 pt) and a pt or so each side.
+# At 3 % of the plot's height they sat on the bars' feet (review).
+NOTE_MS, NOTE_ROW_PT = 5, 9.0
 # The daily plot's bars' width (days) and its spasm line's markers' size (pt)
 BAR_W, SPASM_MS = 0.8, 3
 # The daily plot's treatment labels hang from this share of its height; one with bars or the spasm
@@ -121,7 +123,7 @@ def _no_data(ax: Axes, data: ReportData, top: float, labels: list[Bbox]) -> None
     none of the treatment ``labels`` (``_clear_of``), or, over DAILY_DATES_MAX days, each run of
     them shaded (one legend entry)."""
     if len(data.days) <= DAILY_DATES_MAX:
-        floor = ax.transData.transform((0, top * NOTE_Y))[1] + NOTE_MS * ax.figure.dpi / 72  # over the notes' markers
+        floor = _zero_px(ax)  # over the notes' row
         for i, d in enumerate(data.days):
             if unmonitored(d):
                 mark = ax.text(i, top * 0.5, NO_DATA, rotation=90, ha="center", va="center", fontsize=7, color="#888888")
@@ -234,6 +236,22 @@ def _over_span(ax: Axes, box: Bbox, a: float, b: float) -> bool:
     return bool(x0 <= box.x0 and box.x1 <= x1)
 
 
+def _row_px(ax: Axes) -> float:
+    """The height (px) of the notes' row along the plot's foot, under the data's zero."""
+    return NOTE_ROW_PT * ax.figure.dpi / 72
+
+
+def _zero_px(ax: Axes) -> float:
+    """Where (px) the daily plot's bars and spasm line start: over the notes' row."""
+    return float(ax.get_window_extent().y0) + _row_px(ax)
+
+
+def _row_share(ax: Axes) -> float:
+    """How far under the data's zero the axes run, as a share of their top: the notes' row."""
+    height = ax.get_window_extent().height
+    return _row_px(ax) / max(1.0, height - _row_px(ax))
+
+
 def _line_boxes(ax: Axes, xs: list[float]) -> list[Bbox]:
     """The treatments' lines at ``xs`` (days) as boxes (px) as wide as drawn, the plot's height."""
     plot, half = ax.get_window_extent(), TREAT_LW / 2 * ax.figure.dpi / 72
@@ -241,9 +259,9 @@ def _line_boxes(ax: Axes, xs: list[float]) -> list[Bbox]:
 
 
 def _note_boxes(ax: Axes, data: ReportData) -> list[Bbox]:
-    """Where the notes' markers are drawn (px): NOTE_Y of the plot's height, whatever its scale."""
+    """Where the notes' markers are drawn (px): in the middle of their row, whatever the scale."""
     plot, r = ax.get_window_extent(), NOTE_MS / 2 * ax.figure.dpi / 72 + 1
-    y = plot.y0 + NOTE_Y * plot.height
+    y = (plot.y0 + _zero_px(ax)) / 2
     xs = [ax.transData.transform((_frac_day(data, n.t) - 0.5, 0))[0] for n in data.notes]
     return [Bbox([[x - r, y - r], [x + r, y + r]]) for x in xs]
 
@@ -255,22 +273,33 @@ def _under_labels(ax: Axes, labels: list[Text], bars: Sequence[float], spasms: S
     mg/kg/day' lay across the line (review). A label with either above 0 under it is marked OVER_DATA;
     one as low as the plot leaves them where they are (``texts_over`` says the plot needs more height)."""
     plot = ax.get_window_extent()
-    r = SPASM_MS / 2 * ax.figure.dpi / 72 + 1  # a marker's radius, and a px between
-    to_x = ax.transData.inverted()
+    r = _marker_r(ax)
     top, top2 = tops
     for label in labels:
         box = label.get_window_extent()
-        a, b = to_x.transform((box.x0 - r, 0))[0], to_x.transform((box.x1 + r, 0))[0]
+        a, b = _days_under(ax, box)
         under = [h for i, h in enumerate(bars) if i - BAR_W / 2 < b and a < i + BAR_W / 2 and h > 0]
         line = _line_max(spasms, a, b)
         if not under and not line:
             continue
         label.set_gid(OVER_DATA)
-        free = (box.y0 - r - plot.y0) / plot.height  # the share of the height under the label
+        zero = _zero_px(ax)
+        free = (box.y0 - r - zero) / (plot.y1 - zero)  # the share of the data's height under the label
         if free > 0:
             top = max([top, *(h / free for h in under)])
             top2 = max(top2, line / free)
     return top, top2
+
+
+def _marker_r(ax: Axes) -> float:
+    """The spasm line's markers' radius (px), and a px between."""
+    return SPASM_MS / 2 * ax.figure.dpi / 72 + 1
+
+
+def _days_under(ax: Axes, box: Bbox) -> tuple[float, float]:
+    """The days (x) ``box`` (px) is over, widened by the spasm line's markers' radius."""
+    to_x, r = ax.transData.inverted(), _marker_r(ax)
+    return to_x.transform((box.x0 - r, 0))[0], to_x.transform((box.x1 + r, 0))[0]
 
 
 def _line_max(ys: Sequence[float], a: float, b: float) -> float:
@@ -324,13 +353,19 @@ def plot_daily(ax: Axes, data: ReportData) -> None:
     ax.set_ylim(0, top)
     labels = _treatments(ax, data, marks)
     top, top2 = _under_labels(ax, labels, bars, spasms, (top, ax2.get_ylim()[1]))
-    ax.set_ylim(0, top)
-    ax2.set_ylim(0, top2)
-    for mark, (_, bar) in zip(marks, few, strict=True):
-        mark.set_y(bar + top * 0.03)
+    # a mark stands on its bar or on the line, the higher over its column: the line ran through it
+    lines = [_line_max(spasms, *_days_under(ax, m.get_window_extent())) for m in marks]
+    top2 = _with_room(ax, marks, lines, top2, _marker_r(ax))
+    low = _row_share(ax)
+    for a, t in ((ax, top), (ax2, top2)):  # both zeros over the notes' row, no tick under them
+        a.set_ylim(-t * low, t)
+        a.set_yticks([v for v in a.get_yticks() if 0 <= v <= t])
+    r = _marker_r(ax) / (ax.get_window_extent().y1 - _zero_px(ax)) * top  # in clusters
+    for mark, (_, bar), line in zip(marks, few, lines, strict=True):
+        mark.set_y(max(bar, line / top2 * top + r if line else 0.0) + top * 0.03)
     _no_data(ax, data, top, [t.get_window_extent() for t in [*marks, *labels]])
     for n in data.notes:
-        ax.plot(_frac_day(data, n.t) - 0.5, top * NOTE_Y, marker="v" if n.kind == "video" else "D", color=NOTE_COLOR, ms=NOTE_MS)
+        ax.plot(_frac_day(data, n.t) - 0.5, -top * low / 2, marker="v" if n.kind == "video" else "D", color=NOTE_COLOR, ms=NOTE_MS)
     room = _legend(ax, ax2)
     hours = "hours monitored in brackets" if short else "hours monitored in the per-day table"
     ax.set_title(f"Clusters and spasm-like events per day, {hours} (green: treatment changes; markers: notes)", fontsize=9, pad=room + TITLE_OVER_LEGEND_PT)
@@ -353,14 +388,16 @@ def _legend(ax: Axes, ax2: Axes) -> float:
     return float(legend.get_window_extent().height) * 72 / ax.figure.dpi
 
 
-def _with_room(ax: Axes, marks: list[Text], bars: list[float], top: float) -> float:
+def _with_room(ax: Axes, marks: list[Text], bars: list[float], top: float, under: float = 0.0) -> float:
     """The plot's top (clusters) at which each of ``marks``, drawn up from its bar's top (plus 3 % of
     the plot), ends under it: a mark is as long as its text whatever the plot's height, and over the
     tallest bar it ran 67 px above page 1's plot into the summary (hostile review). A plot too low
-    for a mark at all keeps ``top`` (``texts_inside`` says so)."""
-    height = ax.get_window_extent().height
+    for a mark at all keeps ``top`` (``texts_inside`` says so). Also the spasm line's ``top`` for the
+    line's highest over each mark's column (``bars`` those), which a mark stands on when higher, a
+    marker's radius (``under``, px) over it."""
+    height = ax.get_window_extent().y1 - _zero_px(ax)
     for mark, bar in zip(marks, bars, strict=True):
-        free = 0.97 - mark.get_window_extent().height / height
+        free = 0.97 - (mark.get_window_extent().height + under) / height
         if free > 0:
             top = max(top, bar / free)
     return top
