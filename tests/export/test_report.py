@@ -809,7 +809,7 @@ def test_each_cluster_is_listed_with_the_video_the_family_noted(course_db: tuple
     assert any(s.startswith("No video noted for any of the 1 cluster: a video of a cluster shows what the band cannot") for s in summary(data))
 
 
-def test_two_bands_in_one_report_are_said_and_each_cluster_names_its_band(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_two_bands_in_one_report_are_said_and_each_cluster_names_its_band(tmp_path: Path) -> None:
     """Doctor review: a report of two bands (twins' perhaps, or a spare) added their clusters
     together as one child's without a word: 'all bands', 3 clusters, 48.0 h monitored. Now the
     period names the bands, the summary says they are added together and how to report one, and
@@ -821,8 +821,7 @@ def test_two_bands_in_one_report_are_said_and_each_cluster_names_its_band(tmp_pa
     db = tmp_path / "s.db"
     h = 3600.0
     gaps.build(db, DAY0, 48 * h, clusters=((7 * h, 8), (31 * h, 8)))
-    monkeypatch.setattr(gaps, "DEVICE", "band-2")
-    gaps.build(db, DAY0, 48 * h, clusters=((9 * h, 5),))
+    gaps.build(db, DAY0, 48 * h, clusters=((9 * h, 5),), device="band-2")
     out = tmp_path / "r.html"
     assert run_cli("report", "--db", str(db), "--out", str(out), "--since", "2024-03-04", "--until", "2024-03-06", "--tz", "UTC") == 0
     page = _Text()
@@ -978,7 +977,7 @@ def test_a_report_whose_clusters_were_all_filmed_says_so_plainly() -> None:
     assert video_line(data) == "All 2 clusters have a caregiver's video noted near them (see 'Each cluster')."
 
 
-def _named_bands(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+def _named_bands(tmp_path: Path) -> Path:
     """Two bands the family named in its config (Mila's band-1, Sam's band-2), stored as the daemon
     stores them: under their title, the label (daemon.on_connected; tests/alerts/test_summary_view's
     labelled test runs a real daemon for it). Clusters: band-1 Mon 07:00 and Tue 07:00, band-2 Mon
@@ -991,8 +990,7 @@ def _named_bands(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     db = tmp_path / "spasmwatch.db"
     h = 3600.0
     gaps.build(db, DAY0, 48 * h, clusters=((7 * h, 8), (31 * h, 8)))
-    monkeypatch.setattr(gaps, "DEVICE", "band-2")
-    gaps.build(db, DAY0, 48 * h, clusters=((9 * h, 5),))
+    gaps.build(db, DAY0, 48 * h, clusters=((9 * h, 5),), device="band-2")
     with Store(db) as store:
         store.upsert_device("band-1", name="Mila", wall_s=DAY0)
         store.upsert_device("band-2", name="Sam", wall_s=DAY0)
@@ -1002,14 +1000,14 @@ def _named_bands(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return cfg
 
 
-def test_bands_are_named_as_the_family_named_them_with_the_id_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_bands_are_named_as_the_family_named_them_with_the_id_once(tmp_path: Path) -> None:
     """Audit of the doctor's report: it named the bands by their ids ('all bands (band-1, band-2)',
     the band column, the summary) where the family's config gives them names, the ones 'status', the
     alarms and the daily summary use. Now the report uses the same lookup as 'spasmwatch summary'
     (commands.summary.band_names): names everywhere, and each name's id beside it once, in page 1's
     subtitle ('Mila [band-1]'), so a doctor can still match the exports. Old code: band-1 and band-2
     only, on every page's foot too."""
-    cfg = _named_bands(tmp_path, monkeypatch)
+    cfg = _named_bands(tmp_path)
     rng = ("--since", "2024-03-04", "--until", "2024-03-06", "--tz", "UTC", "--config", str(cfg))
     out = tmp_path / "r.html"
     assert run_cli("report", "--out", str(out), *rng) == 0
