@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import signal
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -171,18 +172,24 @@ def test_a_fault_cleared_without_a_notice_leaves_the_retained_status(broker: Bro
         asyncio.run(ch.close())
 
 
+@contextlib.contextmanager
+def _band_status(broker: Broker) -> Iterator[tuple[Callable[[BandStatus], None], Watcher]]:
+    """A channel that publishes band cot's status to ``broker`` (``publish``), and a watcher of it."""
+    ch = MqttChannel(MqttSettings(port=broker.port, timeout_s=5))
+    w = Watcher(broker.port)
+    try:
+        yield (lambda status: asyncio.run(ch.publish_status("cot", status, 1.0))), w
+    finally:
+        w.stop()
+        asyncio.run(ch.close())
+
+
 def test_a_bands_mute_is_in_its_retained_status_until_it_ends(broker: Broker) -> None:
     """Found by review: a band's mute (its end and who set it, in /api/status, 'spasmwatch status'
     and the web page) was not in the MQTT status, so Home Assistant could not show a mute set for
     a bath and forgotten. It is retained as the rest of the status: the latest, null once ended."""
-    ch = MqttChannel(MqttSettings(port=broker.port, timeout_s=5))
-    w = Watcher(broker.port)
-    try:
-
-        async def publish(status: BandStatus) -> None:
-            await ch.publish_status("cot", status, 1.0)
-
-        asyncio.run(publish(BandStatus(connected=True, muted_until=1709629800.0, muted_by="Mum")))
+    with _band_status(broker) as (publish, w):
+        publish(BandStatus(connected=True, muted_until=1709629800.0, muted_by="Mum"))
         status = w.json("spasmwatch/cot/status")
         assert (status["muted_until"], status["muted_by"]) == ("2024-03-05T09:10:00+00:00", "Mum")
         assert w.last["spasmwatch/cot/status"][1] is False  # live; a late subscriber gets it retained:
@@ -197,12 +204,9 @@ def test_a_bands_mute_is_in_its_retained_status_until_it_ends(broker: Broker) ->
         assert cfg["value_template"] == "{{ value_json.muted_until }}" and cfg["unique_id"] == "spasmwatch_cot_muted_until"
         assert cfg["json_attributes_template"] == "{{ {'muted_by': value_json.muted_by} | tojson }}"
 
-        asyncio.run(publish(BandStatus(connected=True)))  # the mute ended (or was ended)
+        publish(BandStatus(connected=True))  # the mute ended (or was ended)
         w.wait_until(lambda: json.loads(w.last["spasmwatch/cot/status"][0])["muted_until"] is None, "the mute's end")
         assert json.loads(w.last["spasmwatch/cot/status"][0])["muted_by"] is None
-    finally:
-        w.stop()
-        asyncio.run(ch.close())
 
 
 def test_a_flapping_link_is_in_the_retained_status_and_a_home_assistant_problem_sensor_until_steady(broker: Broker) -> None:
@@ -211,14 +215,8 @@ def test_a_flapping_link_is_in_the_retained_status_and_a_home_assistant_problem_
     showed a connected band while each alarm came late by the seconds the link was down. It is
     retained as the rest of the status (the drops and since when, ISO 8601 UTC), with a problem
     binary_sensor; null, OFF, once the link is steady. Old code: no ``link_unstable`` at all."""
-    ch = MqttChannel(MqttSettings(port=broker.port, timeout_s=5))
-    w = Watcher(broker.port)
-    try:
-
-        async def publish(status: BandStatus) -> None:
-            await ch.publish_status("cot", status, 1.0)
-
-        asyncio.run(publish(BandStatus(connected=True, link_unstable=LinkUnstable(37, 1709629800.0))))
+    with _band_status(broker) as (publish, w):
+        publish(BandStatus(connected=True, link_unstable=LinkUnstable(37, 1709629800.0)))
         status = w.json("spasmwatch/cot/status")
         assert status["link_unstable"] == {"drops": 37, "since": "2024-03-05T09:10:00+00:00"}, status
         cfg = w.json("homeassistant/binary_sensor/spasmwatch_cot_link_unstable/config")
@@ -227,11 +225,8 @@ def test_a_flapping_link_is_in_the_retained_status_and_a_home_assistant_problem_
         assert cfg["json_attributes_template"] == "{{ (value_json.link_unstable or {}) | tojson }}"
         assert cfg["availability_topic"] == "spasmwatch/cot/availability"  # the daemon's finding, not the band's report
 
-        asyncio.run(publish(BandStatus(connected=True)))  # a link stayed up: steady again
+        publish(BandStatus(connected=True))  # a link stayed up: steady again
         w.wait_until(lambda: json.loads(w.last["spasmwatch/cot/status"][0])["link_unstable"] is None, "the steady link")
-    finally:
-        w.stop()
-        asyncio.run(ch.close())
 
 
 def test_a_rate_the_band_would_not_take_is_in_the_retained_status_and_a_home_assistant_diagnostic_entity(broker: Broker) -> None:
@@ -240,14 +235,8 @@ def test_a_rate_the_band_would_not_take_is_in_the_retained_status_and_a_home_ass
     Assistant *diagnostic* binary_sensor: a note for whoever set the rate, not a problem the family
     must see (monitoring goes on at the band's own rate), so not on the default dashboard and no
     ``device_class: problem``. Null, OFF, once the band runs the rate. Old code: not on MQTT at all."""
-    ch = MqttChannel(MqttSettings(port=broker.port, timeout_s=5))
-    w = Watcher(broker.port)
-    try:
-
-        async def publish(status: BandStatus) -> None:
-            await ch.publish_status("cot", status, 1.0)
-
-        asyncio.run(publish(BandStatus(connected=True, rate_not_taken=RateNotTaken(104, 50.0))))
+    with _band_status(broker) as (publish, w):
+        publish(BandStatus(connected=True, rate_not_taken=RateNotTaken(104, 50.0)))
         status = w.json("spasmwatch/cot/status")
         assert status["rate_not_taken"] == {"configured_hz": 104, "running_hz": 50.0}, status
         cfg = w.json("homeassistant/binary_sensor/spasmwatch_cot_rate_not_taken/config")
@@ -257,13 +246,10 @@ def test_a_rate_the_band_would_not_take_is_in_the_retained_status_and_a_home_ass
         assert cfg["json_attributes_template"] == "{{ (value_json.rate_not_taken or {}) | tojson }}"
         assert cfg["availability_topic"] == "spasmwatch/cot/availability"  # the daemon's finding, kept while the band is away
 
-        asyncio.run(publish(BandStatus(connected=True, rate_not_taken=RateNotTaken(104, None))))  # a rate it did not report
+        publish(BandStatus(connected=True, rate_not_taken=RateNotTaken(104, None)))  # a rate it did not report
         w.wait_until(lambda: w.latest("spasmwatch/cot/status")["rate_not_taken"] == {"configured_hz": 104, "running_hz": None}, "no running rate")
-        asyncio.run(publish(BandStatus(connected=True)))  # flashed: it runs the rate
+        publish(BandStatus(connected=True))  # flashed: it runs the rate
         w.wait_until(lambda: w.latest("spasmwatch/cot/status")["rate_not_taken"] is None, "the rate taken")
-    finally:
-        w.stop()
-        asyncio.run(ch.close())
 
 
 def test_the_end_of_a_cluster_whose_alarm_is_still_open_keeps_the_alarm_on(broker: Broker) -> None:
