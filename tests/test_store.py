@@ -1346,6 +1346,79 @@ def test_store_rename_column_renames_a_column_added_by_hand_and_refuses_spasmwat
     assert "is damaged" in err and f"'spasmwatch store recover --db {damaged}'" in err and damaged.read_bytes() == was, err
 
 
+def test_store_rename_column_rewrites_a_view_and_a_trigger_added_by_hand_that_name_the_column_and_says_so(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A view and a trigger someone added by hand that name the column renamed: SQLite's ALTER TABLE
+    RENAME COLUMN rewrites them to name the new one (SQLite 3.25 on), and both still work on the
+    renamed column's values; the command says which it rewrote (the view's column takes the new name
+    too: a query of the view by the old one no longer reads). Old code: rewritten without a word."""
+    path = tmp_path / "sw.db"
+    _hand_edited(path, "ALTER TABLE notes ADD COLUMN mood TEXT", "UPDATE notes SET mood = 'theirs'",
+                 "CREATE VIEW moods AS SELECT text, mood FROM notes", "CREATE TABLE mine (m TEXT)",
+                 "CREATE TRIGGER mine_mood AFTER INSERT ON mine BEGIN UPDATE mine SET m = (SELECT mood FROM notes) WHERE rowid = new.rowid; END")  # fmt: skip
+    assert cli.main(["store", "rename-column", "--db", str(path), "notes", "mood", "mood_by_hand"]) == 0
+    out = capsys.readouterr().out
+    assert out == (f"{path}: column mood of table notes renamed mood_by_hand, its values kept\n"
+                   "  view moods and trigger mine_mood, added by hand, named it: rewritten by SQLite to name mood_by_hand\n"), out  # fmt: skip
+    with contextlib.closing(sqlite3.connect(path)) as c:
+        read = c.execute("SELECT * FROM moods")
+        assert [d[0] for d in read.description] == ["text", "mood_by_hand"] and read.fetchall() == [("kept", "theirs")]
+        c.execute("INSERT INTO mine (m) VALUES ('x')")
+        assert c.execute("SELECT m FROM mine").fetchall() == [("theirs",)]
+
+
+@pytest.mark.parametrize(
+    "sql, new, said",
+    [
+        # a view that reads a column the store has not: SQLite renames nothing while one does not read
+        (["CREATE VIEW old AS SELECT gone FROM notes"], "mood_by_hand",
+         "view old, added by hand, does not read as it is (no such column: gone), and SQLite renames no column while it does "
+         "not: mend or drop it first; nothing was changed"),
+        (["CREATE TRIGGER old AFTER INSERT ON notes BEGIN INSERT INTO gone VALUES (new.mood); END"], "mood_by_hand",
+         "trigger old, added by hand, does not read as it is (no such table: main.gone), and SQLite renames no column while "
+         "it does not: mend or drop it first; nothing was changed"),
+        # a view that would no longer read with the new name (another table of it has a column of that name)
+        (["CREATE TABLE mine (id INTEGER, mood_by_hand TEXT)", "CREATE VIEW both_ AS SELECT mood FROM notes JOIN mine USING (id)"],
+         "mood_by_hand",
+         "view both_, added by hand, names column mood and would not read with it renamed mood_by_hand (ambiguous column "
+         "name: mood_by_hand): choose another name; nothing was changed"),
+    ],
+    ids=["view-not-reading", "trigger-not-reading", "view-ambiguous-after"],
+)  # fmt: skip
+def test_store_rename_column_refused_by_a_view_or_trigger_added_by_hand_names_it_and_changes_nothing(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], sql: list[str], new: str, said: str
+) -> None:
+    """A view or trigger someone added by hand that SQLite's rename cannot rewrite: it does not read
+    already (SQLite checks every view and trigger at a rename), or would not with the new name. The
+    rename is refused (exit 2) naming it, what SQLite found and the way on; the store as it was (no
+    half rename: one ALTER TABLE, in one transaction), and the daemon's lock let go (a daemon starts on
+    it). Old code: 'SQLite refused the rename (error in view old: no such column: gone)', SQLite's
+    words with no way on."""
+    from spasmwatch.daemon.lock import lock_held, one_daemon
+
+    path = tmp_path / "sw.db"
+    _hand_edited(path, "ALTER TABLE notes ADD COLUMN mood TEXT", "UPDATE notes SET mood = 'theirs'", *sql)
+    before, dumped = path.read_bytes(), _dump(path)
+    assert cli.main(["store", "rename-column", "--db", str(path), "notes", "mood", new]) == 2
+    out = capsys.readouterr()
+    assert out.out == "" and out.err.strip().endswith(f"{path}: {said}"), out.err
+    assert path.read_bytes() == before and _dump(path) == dumped
+    assert not lock_held(path)
+    with one_daemon(path):
+        pass
+    if "choose another name" in said:  # the way on it names
+        assert cli.main(["store", "rename-column", "--db", str(path), "notes", "mood", "mood_hand"]) == 0
+        with contextlib.closing(sqlite3.connect(path)) as c:
+            assert c.execute("SELECT mood_hand FROM notes").fetchall() == [("theirs",)]
+
+
+def _dump(path: Path) -> list[str]:
+    """The store's schema and rows as SQL (iterdump), read-only."""
+    with contextlib.closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True)) as c:
+        return list(c.iterdump())
+
+
 def test_a_step_adding_a_column_someone_added_by_hand_as_a_generated_one_says_so_too(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """As above, the column added by hand a generated one (PRAGMA table_info leaves those out). Found by
     the review of 2026-12-06's host changes: _check_added looked for it there, found none, and every

@@ -12,6 +12,7 @@ be read into a new store in its place and keeps the damaged file beside it, neve
 from __future__ import annotations
 
 import argparse
+import re
 import sqlite3
 import time
 from collections.abc import Callable
@@ -197,9 +198,11 @@ def run_rename_column(args: argparse.Namespace) -> int:
     """Rename a column someone added by hand to one of the store's tables, its values kept under the new
     name: the way on when a step of a newer spasmwatch adds a column of its name (the store is refused
     until then; docs/store.md, "A store's version changed by hand"), on a computer without the sqlite3
-    tool (a Raspberry Pi's). One ALTER TABLE, in one transaction: all of it or nothing. Refused, nothing
-    changed, while a daemon runs on the store, for a damaged store, for spasmwatch's own columns (its
-    reads and writes name them), and for a new name the table has or a step of this version gives it."""
+    tool (a Raspberry Pi's). One ALTER TABLE, in one transaction: all of it or nothing; SQLite rewrites
+    the views and triggers added by hand that name the column (said). Refused, nothing changed, while a
+    daemon runs on the store, for a damaged store, for spasmwatch's own columns (its reads and writes
+    name them), for a new name the table has or a step of this version gives it, and for a view or
+    trigger SQLite cannot rewrite (one that does not read, or would not with the new name: named)."""
     from spasmwatch.commands.service import in_use
     from spasmwatch.daemon.lock import StoreInUse, one_daemon
 
@@ -209,17 +212,20 @@ def run_rename_column(args: argparse.Namespace) -> int:
             found = _damage(path)
             if found != ["ok"]:
                 raise SpasmwatchError(f"{path}: the store is damaged ({found[0]}): nothing was changed. {recover_hint(path)}")
-            table, column = _renamed(path, args.table, args.column, args.new_name)
+            table, column, rewritten = _renamed(path, args.table, args.column, args.new_name)
     except StoreInUse as e:
         raise SpasmwatchError(in_use(e)) from None
     print(f"{path}: column {column} of table {table} renamed {args.new_name}, its values kept")
+    if rewritten:  # (a view's column takes the new name too: a query of it by the old one no longer reads)
+        print(f"  {' and '.join(rewritten)}, added by hand, named it: rewritten by SQLite to name {args.new_name}")
     return 0
 
 
-def _renamed(path: Path, table: str, column: str, new: str) -> tuple[str, str]:
+def _renamed(path: Path, table: str, column: str, new: str) -> tuple[str, str, list[str]]:
     """``column`` of ``table`` (names case-blind, as SQLite's) renamed ``new`` in the store at ``path``;
-    the table's and the column's names as the store writes them. SpasmwatchError, nothing changed, for
-    what ``run_rename_column`` refuses."""
+    the table's and the column's names as the store writes them, and the views and triggers SQLite
+    rewrote with it ('view NAME'). SpasmwatchError, nothing changed, for what ``run_rename_column``
+    refuses."""
     conn = sqlite3.connect(path, isolation_level=None)
     try:
         version = int(conn.execute("PRAGMA user_version").fetchone()[0])
@@ -238,13 +244,39 @@ def _renamed(path: Path, table: str, column: str, new: str) -> tuple[str, str]:
             refused = f"table {name} has no column {column} (its columns: {', '.join(have)})"
         if refused is not None:
             raise SpasmwatchError(f"{path}: {refused}; nothing was changed")
+        before = _views_and_triggers(conn)
         try:
             conn.execute(f"ALTER TABLE {name} RENAME COLUMN {_quoted(found[0])} TO {_quoted(new)}")
-        except sqlite3.Error as e:  # (a view or trigger added by hand that names it, and no longer parses: SQLite refuses)
-            raise SpasmwatchError(f"{path}: SQLite refused the rename ({e}); nothing was changed") from e
-        return name, found[0]
+        except sqlite3.Error as e:
+            raise SpasmwatchError(f"{path}: {_rename_error(e, found[0], new)}; nothing was changed") from e
+        return name, found[0], [named for named, sql in _views_and_triggers(conn).items() if sql != before.get(named)]
     finally:
         conn.close()
+
+
+def _views_and_triggers(conn: sqlite3.Connection) -> dict[str, str]:
+    """The store's views and triggers (spasmwatch makes none: added by hand), 'view NAME': their SQL."""
+    rows = conn.execute("SELECT type, name, sql FROM sqlite_master WHERE type IN ('view', 'trigger')")
+    return {f"{t} {n}": str(sql) for t, n, sql in rows}
+
+
+# SQLite's words when a view or trigger stops ALTER TABLE RENAME COLUMN (alter.c renameColumnParseError,
+# SQLite 3.25 on; it checks each one of the store's): 'error in view NAME: WHY', it does not read as it
+# is (it names what the store has not), or 'error in view NAME after rename: WHY', it would not with the
+# new name.
+_STOPPED_BY = re.compile(r"error in (view|trigger) (.+?)( after rename)?: (.*)", re.DOTALL)
+
+
+def _rename_error(e: sqlite3.Error, column: str, new: str) -> str:
+    """Why SQLite refused to rename ``column`` ``new`` (``e``), and the way on."""
+    stopped = _STOPPED_BY.fullmatch(str(e))
+    if stopped is None:
+        return f"SQLite refused the rename ({e})"
+    kind, name, after, why = stopped.groups()
+    if after:
+        return f"{kind} {name}, added by hand, names column {column} and would not read with it renamed {new} ({why}): choose another name"
+    return (f"{kind} {name}, added by hand, does not read as it is ({why}), and SQLite renames no column while it does not: "
+            "mend or drop it first")  # fmt: skip
 
 
 def _store_tables(conn: sqlite3.Connection) -> list[str]:
