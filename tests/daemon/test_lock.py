@@ -182,6 +182,47 @@ def test_a_release_does_not_wait_for_a_write_of_the_lock_s_lines_that_hangs(tmp_
             os.close(write_end)
 
 
+def test_a_release_while_a_write_of_the_lock_s_lines_is_under_way_lets_go_of_the_lock_when_it_ends(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The stop's release while a write of the lock's lines is under way (``serving``; ``take`` in the
+    store's try again, a worker thread) returns at once, and the lock is let go when that write ends,
+    not before: the write's copies of the file's descriptor share its open file, whose flock they keep.
+    A daemon started meanwhile is refused; one started after finds the file its own, never its lines
+    written over by the stopped one's late write (as a release that let go of the flock at once, or a
+    write by the descriptor's number, would: pid, config and address a stopped daemon's, its pid
+    maybe another process's by then). Pinned by the hostile review of 2026-12-07 (DaemonLock, "a
+    single writer thread would be simpler": such a thread keeps this too or is wrong); the real file
+    and flocks, the write held at its start by a gate (a stalled disk's stand-in), then let through."""
+    from spasmwatch.daemon import lock as lock_mod
+    from spasmwatch.daemon.lock import StoreInUse
+
+    store, config = tmp_path / "spasmwatch.db", tmp_path / "config.toml"
+    started, gate = threading.Event(), threading.Event()
+    write_each = lock_mod._write_each
+
+    def stalled(fds: list[int], data: bytes, truncate: bool) -> OSError | None:
+        started.set()
+        gate.wait(UP_S)  # (a hang guard)
+        return write_each(fds, data, truncate)
+
+    with one_daemon(store, config) as lock:
+        monkeypatch.setattr(lock_mod, "_write_each", stalled)
+        writing = threading.Thread(target=lock.serving, args=("127.0.0.1", 8080), daemon=True)
+        writing.start()
+        assert started.wait(UP_S), "the write did not start"
+        lock.release()  # (returns: the write holds no lock of the release's)
+        with pytest.raises(StoreInUse), one_daemon(store, None):
+            pass
+        gate.set()
+        writing.join(UP_S)
+        assert not writing.is_alive()
+    monkeypatch.undo()
+    with one_daemon(store, None) as second:
+        second.serving("127.0.0.1", 9090)
+        assert lock_path(store).read_text() == f"{os.getpid()}\n\n127.0.0.1:9090\n"
+
+
 def _writing_to_a_pipe(thread: threading.Thread) -> bool:
     """Whether ``thread`` waits in a write to a full pipe (its wchan, as the kernel says)."""
     wchan = Path(f"/proc/self/task/{thread.native_id}/wchan").read_text()

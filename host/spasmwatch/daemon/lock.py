@@ -191,7 +191,9 @@ class DaemonLock:
         daemon's start in a traceback on a new lock file: no monitoring at all on a full disk.
         Written outside ``_mutex``, to copies of the files' descriptors (a release meanwhile
         closes the files, whose numbers may be reused): a write hung on a stalled disk holds no
-        release."""
+        release. The copies share the files' open file, so its flock lasts until the write ends: a
+        daemon started in between is refused, never finds its own lines written over by this one's
+        (tests/daemon/test_lock.py)."""
         with self._writing:
             with self._mutex:
                 if not self._held or (again and not self._unwritten):
