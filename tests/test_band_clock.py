@@ -30,6 +30,21 @@ def test_the_sync_reading_is_placed_by_the_uptime_in_seconds() -> None:
     assert BandClock.at_sync(boot=3, band_ms=12_345, uptime_s=12, wall_s=0.0).ms == 12_345
 
 
+def test_a_sync_read_hours_from_the_status_uptime_stays_on_its_lap() -> None:
+    """A simulated band lagging its pace on a loaded machine answers a sync from its pace
+    (--sync-at-pace) while STATUS's uptime counts its samples, hours behind: the reading is on the
+    uptime's lap all the same (the old code, with an hour's slack, read one 2 h ahead a lap early:
+    49.7 days back, a negative ms). A wrap is read only near the modulus, either way of it."""
+    up_s = 10 * 86_400
+    for lag_s in (7_200, -7_200, 20 * 86_400):
+        band_ms = (up_s + lag_s) * 1000
+        assert BandClock.at_sync(boot=3, band_ms=band_ms, uptime_s=up_s, wall_s=0.0).ms == band_ms, lag_s
+    near = U32 // 1000 - 600  # 10 min before the wrap; the sync read 2 h on, past it
+    assert BandClock.at_sync(boot=3, band_ms=(near + 7_200) * 1000 % U32, uptime_s=near, wall_s=0.0).ms == (near + 7_200) * 1000
+    past = U32 // 1000 + 600  # 10 min after the wrap; the sync read 2 h before it, on the lap before
+    assert BandClock.at_sync(boot=3, band_ms=(past - 7_200) * 1000, uptime_s=past, wall_s=0.0).ms == (past - 7_200) * 1000
+
+
 def test_records_of_the_synced_boot_get_their_lap_others_are_left_alone() -> None:
     clock = BandClock(boot=3, ms=U32 + 5_000, wall_s=100.0)
     ev = {"type": "event", "boot": 3, "seq": 9, "onset_ms": 20_000}

@@ -131,6 +131,13 @@ CONNECT_TIMEOUT_S = 15.0
 # slack (ms): the estimate can be off by a stale STATUS or a wall-clock step,
 # never by an hour; a record is correct up to 49.7 days old.
 BAND_CLOCK_SLACK_MS = 3_600_000
+# A sync's u32 ms reading is put on its lap by STATUS's uptime (u32 s, 136 years) read just after it:
+# the lap nearest the uptime, half the modulus (2^31 ms, 24.8 days) either way. On a board both read
+# one clock a second apart; a simulated band's sync reads its pace (run.py --sync-at-pace) while its
+# STATUS counts its samples, hours behind on a loaded machine. With BAND_CLOCK_SLACK_MS a sync over
+# an hour ahead of the uptime was read a lap early (49.7 days back: a negative ms); a wrap is read
+# only where the two stand either side of the modulus.
+SYNC_LAP_SLACK_MS = 1 << 31
 
 # A long connection (a night, days on a charger) syncs the band's clock again
 # this often (s): its crystal drifts ~1 s a day (10-20 ppm) and the host's
@@ -148,7 +155,16 @@ RESYNC_S = 3600.0
 # are late by their wait and not judged (session._check_step), nor are epochs
 # the band marks as held (a LOGINFO with LF_HELD before each: it waited there
 # over P.HELD_MS); one live epoch late (a step forward, or a delivery held up
-# past the band) waits for the next to confirm it.
+# past the band) waits for the next to confirm it. Where the host has a
+# since-boot clock (Linux, daemon/clock.py) a step so read is taken only if that
+# clock confirms it (the wall's offset over it moved by over HOST_STEP_S since the
+# sync): otherwise the band is off, not the host. A band falling behind (a
+# simulated band lagging its pace on a loaded machine, whose syncs read the pace
+# and its epochs its samples; a band whose loop stalls) or a band clock running
+# slow: read as steps, it logged "host's clock stepped" and synced again every
+# ~30 s of band time, while a sync fixes no delivery lag (it reads the band's
+# clock, which is right) and a crystal's drift (ppm) stays far under this
+# between hourly syncs.
 CLOCK_STEP_S = 5.0
 
 # A sync point stored with the computer's since-boot reading (CLOCK_BOOTTIME and the kernel's boot

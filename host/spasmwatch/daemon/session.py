@@ -148,8 +148,9 @@ class BandClock:
 
     @classmethod
     def at_sync(cls, boot: int, band_ms: int, uptime_s: int, wall_s: float) -> BandClock:
-        # STATUS's uptime is u32 seconds (136 years): it tells which lap the u32 ms reading is on.
-        return cls(boot, unwrap_u32(band_ms, uptime_s * 1000), wall_s)
+        # STATUS's uptime is u32 seconds (136 years): it tells which lap the u32 ms reading is on,
+        # the nearest (K.SYNC_LAP_SLACK_MS: a simulated band's sync may read hours ahead of it).
+        return cls(boot, unwrap_u32(band_ms, uptime_s * 1000, K.SYNC_LAP_SLACK_MS), wall_s)
 
     def now_ms(self, wall_s: float) -> int:
         """The band's clock (unwrapped) at wall time ``wall_s``, estimated from this sync."""
