@@ -160,8 +160,8 @@ RESYNC_S = 3600.0
 # clock confirms it (the wall's offset over it moved by over HOST_STEP_S since the
 # sync): otherwise the band is off, not the host. A band falling behind (a
 # simulated band lagging its pace on a loaded machine, whose syncs read the pace
-# and its epochs its samples; a band whose loop stalls) or a band clock running
-# slow: read as steps, it logged "host's clock stepped" and synced again every
+# and its epochs its samples, none marked as held; a link that queues) or a band
+# clock running slow: read as steps, it logged "host's clock stepped" and synced again every
 # ~30 s of band time, while a sync fixes no delivery lag (it reads the band's
 # clock, which is right) and a crystal's drift (ppm) stays far under this
 # between hourly syncs.

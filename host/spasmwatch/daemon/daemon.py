@@ -214,7 +214,7 @@ class Daemon:
         self.backups = StoreBackups(store, backup_keep_days, self.clock.wall)  # the store's daily copies
         self._session_kw: dict[str, Any] = {
             "wall": self.clock.wall, "since_boot": self.clock.since_boot, "stale_s": stale_s, "resync_s": resync_s,
-            "mono": self.clock.mono, "flap_up_s": flap_up_s, "flap_summary_s": flap_summary_s,
+            "mono": self.clock.mono, "flap_up_s": flap_up_s, "flap_summary_s": flap_summary_s, "host_step_s": self._host_step_s,
         }  # fmt: skip
         self.bands.extend(self._band_view(spec) for spec in bands)
         # The latest notifications, for the demo and tests (bounded: a daemon runs for months).
@@ -1036,6 +1036,12 @@ class Daemon:
                     self._band_on_clock(other, host, wall_s)
         self._band_by_links(b, [boot])  # a step across a computer restart, which part 1 cannot see
 
+    @property
+    def _host_step_s(self) -> float:
+        """How far (s) the wall's offset over the since-boot clock may move and not be a step: HOST_STEP_S
+        and the pause between the two reads at this clock's rate (HOST_READ_GAP_S)."""
+        return K.HOST_STEP_S + K.HOST_READ_GAP_S * self.clock.rate
+
     def _band_on_clock(self, b: BandView, host: SinceBoot | None, wall_s: float) -> bool:
         """``_place_on_clock`` for band ``b``, its live analysis rebuilt on the moved times; whether any moved."""
         assert b.device is not None
@@ -1049,8 +1055,7 @@ class Daemon:
         on the clock that read ``wall_s`` at ``host``; said once, when they move. Whether any did."""
         if host is None:
             return False  # this clock gives no since-boot reading: placed as synced, as before
-        tolerance_s = K.HOST_STEP_S + K.HOST_READ_GAP_S * self.clock.rate
-        moved = self._stored(device, lambda: self.store.place_on_clock(device, host.boot_id, wall_s - host.s, tolerance_s))
+        moved = self._stored(device, lambda: self.store.place_on_clock(device, host.boot_id, wall_s - host.s, self._host_step_s))
         if not moved:
             return False
         log.warning(

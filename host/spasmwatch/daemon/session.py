@@ -335,6 +335,7 @@ class BandSession:
         mono: Callable[[], float] = time.monotonic,
         flap_up_s: float = K.FLAP_UP_S,
         flap_summary_s: float = K.FLAP_SUMMARY_S,
+        host_step_s: float = K.HOST_STEP_S,
     ) -> None:
         self.label = label  # what the caregiver configured (name or address)
         self.raw = raw  # ask for the raw sample stream on every connect
@@ -343,6 +344,9 @@ class BandSession:
         self.sink = sink
         self.wall = wall
         self.since_boot = since_boot  # read with each TIME_SYNC's wall time, stored with its sync point
+        # How far the wall's offset over ``since_boot`` may move before it is a step (s; the daemon's
+        # adds the pause between the two reads at its clock's rate, K.HOST_READ_GAP_S)
+        self.host_step_s = host_step_s
         self.mono = mono  # how long links last, for the flapping's log (daemon/flap.py)
         self._flap = FlapLog(flap_up_s, flap_summary_s)
         self._flap_since = 0.0  # wall s of the first drop of the latest run of short links (link_unstable's since_t)
@@ -378,6 +382,9 @@ class BandSession:
         self._backfill_from = 0  # a host seq
         self._life = Offsets()
         self._clock = BandClock()
+        # The host's clocks at the latest sync: (since-boot id, wall - since-boot s); None: none read
+        self._footing: tuple[str, float] | None = None
+        self._lag_said = False  # this connection's epochs were said to come off the band's clock (_check_step)
         self._seen_ms = 0  # the band's latest ms (unwrapped) seen in its current boot
         self._step_s = 0.0  # the host clock's step seen since the last sync (0: none)
         self._late_s = 0.0  # a live epoch that came late by this (s), to be confirmed by the next
@@ -632,10 +639,10 @@ class BandSession:
         # next_seq is not older than any event already stored (the life check relies on it).
         status = P.decode(await self._req(link.read(P.STATUS_UUID)))
         status_t = self.wall()
-        self._clock = BandClock.at_sync(int(status["boot"]), band_ms, int(status["uptime_s"]), sync_wall)
+        self._set_clock(BandClock.at_sync(int(status["boot"]), band_ms, int(status["uptime_s"]), sync_wall), sync_host)
         band_ms = self._seen_ms = self._live_from_ms = self._clock.ms
         self._step_s = self._late_s = 0.0
-        self._held_next = False
+        self._held_next = self._lag_said = False
         self._life = self.sink.log_life(device, int(status["boot"]), int(status["next_seq"]), band_ms)
         # This link's records can be placed from here on: its clock and its log life are known
         # (taken in the life the session holds then, as the backfill may settle on another).
@@ -936,9 +943,23 @@ class BandSession:
             log.warning("%s: the host's clock stepped by %+.0f s; the band's clock is synced again", self.label, self._step_s)
             self._step_s = 0.0
         band_ms, wall_s, host = await self._time_sync()
-        self._clock = self._clock.resynced(band_ms, wall_s, self._seen_ms)
+        self._set_clock(self._clock.resynced(band_ms, wall_s, self._seen_ms), host)
         self._seen_ms = max(self._seen_ms, self._clock.ms)
         self.sink.on_sync(device, self._clock.boot + self._life.boot, self._clock.ms, wall_s, host)
+
+    def _set_clock(self, clock: BandClock, host: SinceBoot | None) -> None:
+        """The band's clock as a sync read it, with the host's since-boot reading taken with it
+        (None: this computer gives none): what later tells a step of the host's wall (``_wall_stepped_s``)."""
+        self._clock = clock
+        self._footing = None if host is None else (host.boot_id, clock.wall_s - host.s)
+
+    def _wall_stepped_s(self) -> float | None:
+        """How far the host's wall has been stepped since the latest sync, by its since-boot clock,
+        which no step moves (docs/host.md "Time"); None where that clock is not read (not Linux)."""
+        wall, host = self.wall(), self.since_boot()
+        if host is None or self._footing is None or host.boot_id != self._footing[0]:
+            return None
+        return wall - host.s - self._footing[1]
 
     def _handle(self, device: str, band_rec: Record, received_s: float) -> None:
         if band_rec["type"] == "bootlink" and not band_rec["prev_boot"] < band_rec["boot"] <= self._clock.boot:
@@ -1105,9 +1126,28 @@ class BandSession:
         skew_s = (self._clock.now_ms(received_s) - t_ms) / 1000
         late, self._late_s = self._late_s, 0.0
         if skew_s < -K.CLOCK_STEP_S or (skew_s > K.CLOCK_STEP_S and late):
-            self._step_s = skew_s
+            self._on_skew(skew_s)
         elif skew_s > K.CLOCK_STEP_S:
             self._late_s = skew_s
+
+    def _on_skew(self, skew_s: float) -> None:
+        """Live epochs ``skew_s`` off the band's clock as synced (late: positive): a step of the host's
+        wall, if its since-boot clock says so, or where it has none (not Linux: the epochs alone tell).
+        Else the band is off (K.CLOCK_STEP_S): it lags (a simulated band behind its pace on a loaded
+        machine, which marks nothing as held; a link that queues) or its clock runs off. Said once a
+        connection and not synced again for: a sync reads the band's clock, which a lag does not
+        move, and its drift the hourly sync takes (a simulated band at 3/4 of the host's pace was
+        synced every ~30 s)."""
+        stepped = self._wall_stepped_s()
+        if stepped is None or abs(stepped) > self.host_step_s:
+            self._step_s = skew_s if stepped is None else stepped
+        elif not self._lag_said:
+            self._lag_said = True
+            log.info(
+                "%s: the band's epochs reach this computer %+.0f s off its clock as synced, and this computer's clock "
+                "was not stepped (its since-boot clock says so): the band lags or its clock runs off; not synced again for it",
+                self.label, skew_s,
+            )  # fmt: skip
 
 
 def _same_rate(running_hz: float | None, configured_hz: int) -> bool:
