@@ -1072,7 +1072,7 @@ def main() -> int:
     ap.add_argument("--speed", type=int, default=10, help="the band's time speed-up in the reconnect phase")
     ap.add_argument("--quiet-band-hours", type=float, default=1.0, help="simulated hours of a real quiet band (0: skip)")
     ap.add_argument("--quiet-band-speed", type=int, default=20,
-                    help="its speed-up (at 60x the band's paced clock lags on 2 busy cores: 'clock stepped' warnings)")
+                    help="its speed-up (at 60x the band's paced clock lags on 2 busy cores: its epochs come late, said at INFO)")
     ap.add_argument("--no-tracemalloc", action="store_true")
     ap.add_argument("--json", type=Path)
     args = ap.parse_args()

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
+import signal
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -55,6 +57,36 @@ def test_a_band_clock_slower_than_the_host_s_is_no_step_of_the_host_s_clock(
     lags = [m for m in caplog.messages if "was not stepped" in m]
     assert _steps(caplog) == [] and len(syncs) == 1, (_steps(caplog), syncs)
     assert len(lags) == 1, lags  # said once a connection
+
+
+STALL_REAL_S = 8.0  # the band's process stopped this long: 32 s of its pace (speed 4) behind when it goes on
+
+
+def test_a_band_that_stalls_and_catches_up_its_pace_is_no_step(
+    tmp_path: Path, cluster_csv: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The simulated band's process stopped 8 real s (a loaded machine's scheduler, SIGSTOP here)
+    while its pace runs on: its syncs read the pace, its epochs (dated by its samples) come up to
+    32 s late while it catches up, none marked as held (its own clock is its samples'). The host's
+    clock was never stepped: nothing is synced again, no step logged. The old code logged 'the
+    host's clock stepped' for the catch-up's epochs and synced again for each confirmed one."""
+
+    async def main() -> list[Any]:
+        async with rig(tmp_path, cluster_csv, speed=HOST_SPEED, band_args=("--paced", "--sync-at-pace")) as r:
+            st, band = r.store, r.bands[0]
+            await r.wait_for(lambda: any(a.t_ms > 20_000 for a in st.activity(DEVICE)), 60, "live epochs")
+            os.kill(band.proc.pid, signal.SIGSTOP)
+            try:
+                await asyncio.sleep(STALL_REAL_S)
+            finally:
+                os.kill(band.proc.pid, signal.SIGCONT)
+            await r.wait_for(lambda: any(a.t_ms > LAGGED_S * 1000 for a in st.activity(DEVICE)), 90, "the epochs after the stall")
+            await asyncio.sleep(0.5)  # a resync an epoch would cause is made
+            return list(st.syncs(DEVICE))
+
+    with caplog.at_level(logging.INFO, logger="spasmwatch.daemon.session"):
+        syncs = asyncio.run(asyncio.wait_for(main(), 150))
+    assert _steps(caplog) == [] and len(syncs) == 1, (_steps(caplog), syncs)
 
 
 T0, SYNC_MS = 1_800_000_000.0, 100_000  # the connect's sync: the band read 100 s at T0
