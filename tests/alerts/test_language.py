@@ -181,6 +181,22 @@ def test_plurals_and_times_per_language() -> None:
     assert " seit 22:00" in M.alarm(late, UTC, "de").text and " depuis 22:00" in M.alarm(late, UTC, "fr").text
 
 
+def test_spanish_puts_the_hour_s_article_before_a_time_of_one_o_clock() -> None:
+    """Spanish says 'desde las 13:05' but 'desde la 01:05' (la una): the article follows the hour
+    wherever a time is put after it, in a push and in the page's words the daemon writes. The old
+    catalog wrote 'las' before every time."""
+    def at(h: int, m: int = 5) -> float:
+        return datetime(2027, 1, 15, h, m, tzinfo=UTC).timestamp()
+
+    for h, said in ((1, "la 01:05"), (13, "las 13:05"), (0, "las 00:05"), (10, "las 10:05"), (11, "las 11:05"), (21, "las 21:05")):
+        f = M.ClusterFacts("cot", 3, at(h), None, ended_t=at(h, 9))
+        assert f" desde {said}" in M.alarm(f, UTC, "es").text, (h, M.alarm(f, UTC, "es").text)
+        assert f"empezó a {said}" in M.closed(f, UTC, "es").text, (h, M.closed(f, UTC, "es").text)
+        assert f"hasta {said}" in M._t("es", "page.muted", time=M.hhmm(at(h), UTC, "es"), by=""), h
+        assert f"dato a {said}" in M.last_known(at(h), at(h) + 60, UTC, "es"), h
+    assert M.alarm(M.ClusterFacts("cot", 3, at(1), None), UTC, "de").text.count(" seit 01:05") == 1  # (other languages as before)
+
+
 def test_english_stays_the_default_and_the_wording_of_before() -> None:
     f = M.ClusterFacts("cot", 3, None, 300.0)
     assert M.alarm(f, UTC) == M.alarm(f, UTC, "en") == M.Message(

@@ -338,6 +338,27 @@ def test_times_and_numbers_follow_the_page_language_not_the_phone(browser: Any, 
     assert watch.errors == [], f"console errors: {watch.errors}"
 
 
+def test_a_spanish_page_puts_the_hour_s_article_before_one_o_clock(browser: Any, fake: FakeDaemon) -> None:
+    """An alarm since 01:05 on a Spanish page: 'desde la 01:05' (la una), as the pushes say it
+    (alerts/messages.py); the old page wrote 'desde las 01:05'."""
+    now = time.time()
+    day = time.localtime(now if time.localtime(now).tm_hour >= 2 else now - 86_400)
+    start = time.mktime((day.tm_year, day.tm_mon, day.tm_mday, 1, 5, 0, 0, 0, -1))
+    c = fake.add_cluster(start, count=3)
+    alert_id = next(a["id"] for a in fake.alerts.values() if a["cluster_id"] == c["id"])
+    watch = Watch()
+    with ServerThread(fake, heartbeat_s=1.0, language=lambda: "es") as s:
+        ctx = open_context(browser, watch)
+        try:
+            page = ctx.new_page()
+            load(page, s.url)
+            facts = page.locator(f".alert[data-alert-id='{alert_id}'] .facts").inner_text()
+            assert " · desde la 01:05" in facts, facts
+        finally:
+            ctx.close()
+    assert watch.errors == [], f"console errors: {watch.errors}"
+
+
 def test_the_page_without_the_token_is_in_the_family_s_language(fake: FakeDaemon) -> None:
     """A phone without the LAN token gets a short page saying where the link is: in the family's
     language (it was English whatever the language until 2026-12-05), the link and command as code."""

@@ -1,6 +1,9 @@
 """Español. "banda" for the band, "serie" for a cluster (los espasmos vienen en series), "usted".
 An alarm is "atendida" (someone is on it), never "confirmada": that is the page's label of a
-cluster seen to be real. "monitorización" for the band's watching, as Spanish pediatrics says it."""
+cluster seen to be real. "monitorización" for the band's watching, as Spanish pediatrics says it.
+A time after "las" ("desde las {time}") gets "la" at one o'clock, "desde la 01:05" (alerts/messages.py
+_t, the page's app.js t): new 2026-12-07, not yet read by a native speaker (docs/alerts.md "Native
+speakers, please review")."""
 
 CATALOG: dict[str, str] = {
     "disclaimer": "spasmwatch es una ayuda para la detección, no un diagnóstico.",

@@ -27,9 +27,16 @@
     try { return block ? JSON.parse(block.textContent) : {}; } catch (e) { return {}; }
   }
 
+  // Spanish says an hour with its article, "desde las 13:05" but "desde la 01:05" (la una): the
+  // catalog writes "las {time}", and the article follows the hour put in (a 12 h phone's "1:05 p. m."
+  // too), as alerts/messages.py _t does.
+  const HOUR_ARTICLES = { es: ["las {time}", "la {time}"] };
+
   // A missing word shows its key (never a blank), and the key test fails.
   function t(key, vars) {
-    const text = WORDS[key] === undefined ? key : WORDS[key];
+    let text = WORDS[key] === undefined ? key : WORDS[key];
+    const article = HOUR_ARTICLES[LANG];
+    if (article && vars && /^0?1\D/.test(String(vars.time))) text = text.split(article[0]).join(article[1]);
     return text.replace(/\{(\w+)\}/g, (m, name) => (vars && name in vars ? String(vars[name]) : m));
   }
 
