@@ -1,0 +1,143 @@
+"""The family page at 3 a.m. on a small phone, in headless Chromium (Debian's): a cluster alarm
+open and the band out of reach, its battery low and off the baby, on a 360x640 screen in a dark
+room and in light, at 200 % zoom (Chrome's accessibility page zoom: a 180x320 CSS px layout), read
+by contrast (WCAG AA: 4.5:1 for text, 3:1 for a focus ring) and left open while the daemon stops
+answering (hostile review, 2026-12-07)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import pytest
+from fake_daemon import FakeDaemon
+from web_harness import ServerThread, Watch, open_context
+
+# WCAG 2.x relative luminance and contrast ratio of the computed colours, in the page; the
+# background is the first ancestor's that is not transparent (the page's own when none is).
+CONTRAST_JS = """
+window.swContrast = (fg, e) => {
+  const rgb = (s) => { const m = s.match(/[\\d.]+/g).map(Number); return [m[0], m[1], m[2], m.length > 3 ? m[3] : 1]; };
+  const lum = (c) => c.slice(0, 3).map((v) => { v /= 255; return v <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4; })
+    .reduce((s, v, i) => s + v * [0.2126, 0.7152, 0.0722][i], 0);
+  let bg = [255, 255, 255, 1];
+  for (; e; e = e.parentElement) { const c = rgb(getComputedStyle(e).backgroundColor); if (c[3] > 0) { bg = c; break; } }
+  const [a, b] = [lum(rgb(fg)), lum(bg)].sort((x, y) => y - x);
+  return Math.round((a + 0.05) / (b + 0.05) * 100) / 100;
+};
+"""
+# Every shown element with text of its own (the chart's SVG is drawn by fill, and has its summary as its name).
+TEXT_CONTRASTS_JS = """() => [...document.querySelectorAll('body *')]
+  .filter((e) => !e.closest('svg') && e.getClientRects().length
+    && [...e.childNodes].some((n) => n.nodeType === 3 && n.textContent.trim()))
+  .map((e) => [`${e.tagName.toLowerCase()}.${e.className}#${e.id}`, e.textContent.trim().slice(0, 40),
+    swContrast(getComputedStyle(e).color, e)])"""
+
+
+def night(fake: FakeDaemon) -> None:
+    """A cluster alarm five minutes old; the band out of reach for ten, last known at 9 % and not
+    worn, with the daemon's three band alerts; the heartbeat failing (a red banner)."""
+    now = fake.now()
+    fake.set_band(connected=False, state="BACKOFF", faults=["disconnected", "battery_low", "not_worn"], battery_pct=9,
+                  worn=False, last_seen=now - 600)  # fmt: skip
+    fake.add_cluster(now - 300, count=5, post_wake_s=600)
+    for i, kind in enumerate(("disconnected", "battery_low", "not_worn")):
+        fake.alerts[100 + i] = {"id": 100 + i, "device": "SW-0001", "kind": kind, "state": "FAULT", "urgency": "normal",
+                                "title": f"Mila's band: {kind.replace('_', ' ')}", "text": "Check the band.",
+                                "created_t": now - 60 * i, "updated_t": now, "acked_by": None, "notified": True}  # fmt: skip
+    fake.heartbeat = {"host": "hc-ping.com", "error": "cannot connect", "failing_since": now - 600, "paused": None}
+
+
+@contextmanager
+def phone(browser: Any, scheme: str = "dark", width: int = 360, height: int = 640, scale: float = 2) -> Iterator[Any]:
+    """A page on a phone of ``width`` x ``height`` CSS px; nothing left 127.0.0.1, no script error."""
+    watch = Watch()
+    ctx = open_context(browser, watch, color_scheme=scheme, viewport={"width": width, "height": height}, device_scale_factor=scale)
+    try:
+        page = ctx.new_page()
+        page.emulate_media(reduced_motion="reduce")
+        page.add_init_script(CONTRAST_JS)
+        yield page
+    finally:
+        ctx.close()
+    assert watch.non_local() == [] and watch.errors == [], (watch.non_local(), watch.errors)
+
+
+@pytest.fixture
+def at_night(fake: FakeDaemon) -> Iterator[ServerThread]:
+    night(fake)
+    with ServerThread(fake, heartbeat_s=1.0) as served:
+        yield served
+
+
+def load(page: Any, served: ServerThread) -> None:
+    page.goto(served.url)
+    page.wait_for_selector("body[data-loaded='1']")
+    page.wait_for_selector(".alert.alarm")
+
+
+@pytest.mark.parametrize("scheme", ["light", "dark"])
+def test_every_text_on_the_night_page_has_aa_contrast(browser: Any, at_night: ServerThread, scheme: str) -> None:
+    """Old code: the red banners (cannot reach, heartbeat, channels failing, store, config) were
+    white on the dark theme's --bad, #ff8a80: 2.28:1, the heartbeat one unreadable in a dark room."""
+    with phone(browser, scheme) as page:
+        load(page, at_night)
+        page.wait_for_selector("#heartbeat-failing:not([hidden])")
+        rows = page.evaluate(TEXT_CONTRASTS_JS)
+        assert len(rows) > 30, rows  # the alarm, the band alerts, the banner, the band card, the notes...
+        low = [r for r in rows if r[2] < 4.5]
+        assert low == [], low
+
+
+@pytest.mark.parametrize("scheme", ["light", "dark"])
+def test_the_keyboard_focus_ring_stands_out_from_what_is_around_it(browser: Any, at_night: ServerThread, scheme: str) -> None:
+    """Every control reached by Tab shows an outline of 3:1 against the background around it
+    (WCAG 2.4.7, 1.4.11). Old code: the amber ring (#ffb300) on the light theme's white cards and
+    grey page, 1.79:1 and 1.65:1; seen only on the red alarm."""
+    with phone(browser, scheme) as page:
+        load(page, at_night)
+        seen = []
+        for _ in range(40):  # the alarm's and the band alerts' buttons, the band's, the labels, the note form, the foot
+            page.keyboard.press("Tab")
+            # A note kind's radio is hidden under its span, which carries the ring.
+            ring = page.evaluate("""() => { const e = document.activeElement;
+                if (e === document.body) return null;
+                const shown = e.matches('input[type=radio]') ? e.nextElementSibling : e;
+                const s = getComputedStyle(shown);
+                return [e.id || e.textContent.trim().slice(0, 30), s.outlineStyle, parseFloat(s.outlineWidth),
+                        swContrast(s.outlineColor, shown.parentElement)]; }""")
+            if ring is None or ring in seen[:1]:
+                break  # past the last control
+            seen.append(ring)
+        assert {r[0] for r in seen} >= {"Acknowledge", "Confirmed", "note-text", "test-alarm"}, seen
+        bad = [r for r in seen if r[1] == "none" or r[2] < 2 or r[3] < 3]
+        assert bad == [], bad
+
+
+def test_at_200_percent_zoom_the_alarm_and_the_connection_fit_the_width(browser: Any, at_night: ServerThread) -> None:
+    """360x640 at 200 % page zoom lays out 180x320 CSS px. The alarm starts on the first screen
+    and nothing is wider than it; the header wraps and keeps the connection state on screen.
+    Old code: the header did not wrap, "Live" (and "Offline") was off the right edge, and the
+    page scrolled sideways."""
+    with phone(browser, "dark", 180, 320, 4) as page:
+        load(page, at_night)
+        assert page.evaluate("document.documentElement.scrollWidth") <= 180
+        conn = page.locator("#conn").bounding_box()
+        assert conn is not None and conn["x"] >= 0 and conn["x"] + conn["width"] <= 180, conn
+        alarm = page.locator(".alert.alarm").bounding_box()
+        assert alarm is not None and alarm["y"] < 320 and alarm["x"] + alarm["width"] <= 180, alarm
+
+
+@pytest.mark.parametrize("scheme", ["light", "dark"])
+def test_at_360_by_640_the_alarm_and_its_acknowledge_are_on_the_first_screen(browser: Any, at_night: ServerThread, scheme: str) -> None:
+    """A parent woken by the push opens the page: the alarm, its facts and Acknowledge need no scrolling."""
+    with phone(browser, scheme) as page:
+        load(page, at_night)
+        for sel in (".alert.alarm h2", ".alert.alarm .facts", ".alert.alarm .ack-btn"):
+            box = page.locator(sel).bounding_box()
+            assert box is not None and box["y"] >= 0 and box["y"] + box["height"] <= 640, (sel, box)
+        assert page.evaluate("document.documentElement.scrollWidth") <= 360
+        # The red banners come under the alarm, as docs/web.md says (old code: above it).
+        heartbeat = page.locator("#heartbeat-failing").bounding_box()
+        assert heartbeat is not None and heartbeat["y"] > page.locator(".alert.alarm").bounding_box()["y"], heartbeat
