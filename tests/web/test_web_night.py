@@ -6,6 +6,7 @@ answering (hostile review, 2026-12-07)."""
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -141,3 +142,28 @@ def test_at_360_by_640_the_alarm_and_its_acknowledge_are_on_the_first_screen(bro
         # The red banners come under the alarm, as docs/web.md says (old code: above it).
         heartbeat = page.locator("#heartbeat-failing").bounding_box()
         assert heartbeat is not None and heartbeat["y"] > page.locator(".alert.alarm").bounding_box()["y"], heartbeat
+
+
+def test_a_page_whose_daemon_stops_answering_says_it_is_not_updating(browser: Any, at_night: ServerThread) -> None:
+    """The daemon's computer hangs (or leaves the Wi-Fi with no reset): its sockets stay open and
+    nothing answers. Old code: the page said "Live" with a green dot and the night's last state
+    for as long as TCP retried (~15 min), its 30 s status read hanging with no timeout; it shows
+    the red "Cannot reach spasmwatch ... Last update HH:MM." and "Offline" once a read has had no
+    answer for the page's timeout. The page's clock is Playwright's, run forward: no waiting."""
+    with phone(browser) as page:
+        page.clock.install()
+        load(page, at_night)
+        page.wait_for_selector("#conn[data-state='live']")
+        assert page.locator("#offline").is_hidden()
+        frozen = threading.Event()
+        at_night.loop.call_soon_threadsafe(frozen.wait, 60)  # the daemon's loop holds, its sockets open
+        try:
+            page.clock.run_for(60_000)  # two status reads, each held past the timeout
+            page.wait_for_selector("#offline:not([hidden])")
+            assert page.locator("#offline").inner_text().startswith("Cannot reach spasmwatch: what you see may be out of date. Last update ")
+            assert page.locator("#conn").get_attribute("data-state") == "down"
+        finally:
+            frozen.set()
+        # It comes back: the next read clears the banner.
+        page.clock.run_for(31_000)
+        page.wait_for_selector("#offline", state="hidden")

@@ -223,14 +223,27 @@
     return (b && b.name) || device || t("band_fallback");
   }
 
+  // A read with no answer this long fails, and the page says it cannot reach the daemon (ms). A
+  // daemon's computer that hung or left the Wi-Fi keeps its sockets open: the 30 s status read
+  // waited as long as TCP retried (~15 min), the page saying "Live" over the night's last state.
+  // The slowest read, 366 days, takes ~2 s (docs/web.md); a POST (a test alarm tries every
+  // channel) is not cut short.
+  const READ_TIMEOUT_MS = 15000;
+
   async function api(path, body) {
     const opts = { credentials: "same-origin", headers: { Accept: "application/json" }, cache: "no-store" };
+    let timeout = null;
     if (body !== undefined) {
       opts.method = "POST";
       opts.headers["Content-Type"] = "application/json";
       opts.body = JSON.stringify(body);
+    } else {
+      const abort = new AbortController();
+      opts.signal = abort.signal;
+      timeout = setTimeout(() => abort.abort(), READ_TIMEOUT_MS);
     }
-    const r = await fetch(path, opts);
+    let r;
+    try { r = await fetch(path, opts); } finally { clearTimeout(timeout); }
     let data = null;
     try { data = await r.json(); } catch (e) { data = null; }
     if (!r.ok) {
