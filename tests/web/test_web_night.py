@@ -130,6 +130,24 @@ def test_at_200_percent_zoom_the_alarm_and_the_connection_fit_the_width(browser:
         assert alarm is not None and alarm["y"] < 320 and alarm["x"] + alarm["width"] <= 180, alarm
 
 
+@pytest.mark.parametrize("lang", ["en", "de", "es", "fr"])
+def test_the_night_page_is_no_wider_than_the_phone_in_each_language(browser: Any, fake: FakeDaemon, lang: str) -> None:
+    """At 360 px and at 200 % zoom (180 px) nothing is wider than the screen, in the family's
+    language. Old code: a German page scrolled sideways at 360 px, the band's state ("Außer
+    Reichweite, neuer Versuch läuft", kept on one line) and the note kinds ("Video aufgenommen",
+    in three columns) 375 px wide."""
+    night(fake)
+    fake.language = lang
+    with ServerThread(fake, heartbeat_s=1.0, language=lambda: lang) as served:
+        for width in (360, 180):
+            with phone(browser, "dark", width, width * 16 // 9, 720 / width) as page:
+                load(page, served)
+                wide = page.evaluate(f"""() => [...document.querySelectorAll('body *')]
+                    .filter((e) => e.getBoundingClientRect().right > {width} + 0.5)
+                    .map((e) => `${{e.tagName.toLowerCase()}}.${{e.className}}: ${{e.textContent.trim().slice(0, 40)}}`)""")
+                assert wide == [] and page.evaluate("document.documentElement.scrollWidth") <= width, (width, wide)
+
+
 @pytest.mark.parametrize("scheme", ["light", "dark"])
 def test_at_360_by_640_the_alarm_and_its_acknowledge_are_on_the_first_screen(browser: Any, at_night: ServerThread, scheme: str) -> None:
     """A parent woken by the push opens the page: the alarm, its facts and Acknowledge need no scrolling."""
