@@ -128,6 +128,9 @@ def test_at_200_percent_zoom_the_alarm_and_the_connection_fit_the_width(browser:
         assert conn is not None and conn["x"] >= 0 and conn["x"] + conn["width"] <= 180, conn
         alarm = page.locator(".alert.alarm").bounding_box()
         assert alarm is not None and alarm["y"] < 320 and alarm["x"] + alarm["width"] <= 180, alarm
+        # "Acknowledge" on one line, the alarm's and the band alerts' (it broke as "Acknowledg / e").
+        heights = page.evaluate("() => [...document.querySelectorAll('.ack-btn')].map((b) => b.getBoundingClientRect().height)")
+        assert len(heights) == 4 and max(heights) <= 56, heights
 
 
 @pytest.mark.parametrize("lang", ["en", "de", "es", "fr"])
