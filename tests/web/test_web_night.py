@@ -218,3 +218,36 @@ def test_a_page_left_open_does_not_grow_with_updates(browser: Any, at_night: Ser
         shown(50 - 119 % 40)
         nodes_after, heap_after = counted()
         assert nodes_after <= nodes + 20 and heap_after <= heap + 1.0, (nodes, nodes_after, heap, heap_after)
+
+
+def test_a_page_refused_a_live_stream_tries_again_and_goes_live(browser: Any, fake: FakeDaemon) -> None:
+    """The daemon serves MAX_STREAMS live pages; one more gets 503, and a browser's EventSource
+    gives up for good on an answer that is not 200. Old code: that page stayed "Reconnecting…"
+    all night, a cluster's list and notes read only every 5 min; it opens its stream again every
+    30 s (`STREAM_RETRY_MS`) and goes live once a slot is free. The page's clock is Playwright's."""
+    refused = "Failed to load resource: the server responded with a status of 503 (Service Unavailable)"
+    with ServerThread(fake, heartbeat_s=1.0, max_streams=1) as served:
+        first = open_context(browser, Watch())
+        try:
+            holder = first.new_page()
+            holder.goto(served.url)
+            holder.wait_for_selector("#conn[data-state='live']")
+            watch = Watch()
+            ctx = open_context(browser, watch)
+            try:
+                page = ctx.new_page()
+                page.clock.install()
+                page.goto(served.url)
+                page.wait_for_selector("body[data-loaded='1']")
+                page.wait_for_selector("#conn[data-state='connecting']")
+                assert served.call(lambda: len(fake.subs)) == 1  # the holder's
+                first.close()  # its stream is dropped at the next heartbeat it cannot take
+                while served.call(lambda: len(fake.subs)):
+                    page.wait_for_timeout(100)
+                page.clock.run_for(31_000)
+                page.wait_for_selector("#conn[data-state='live']")
+            finally:
+                ctx.close()
+        finally:
+            first.close()
+    assert set(watch.errors) <= {refused} and watch.non_local() == [], watch.errors

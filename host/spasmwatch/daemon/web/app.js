@@ -843,6 +843,11 @@
     event: ["status"],
   };
 
+  // A stream refused (503: the daemon's MAX_STREAMS live pages are open) is closed for good by the
+  // browser, which retries only a dropped one: it is opened again this often (ms), as the status
+  // is read. The page stayed "Reconnecting…" all night, its clusters and notes read every 5 min.
+  const STREAM_RETRY_MS = 30000;
+
   function connect() {
     if (!window.EventSource) { setConn("connecting", t("refreshing")); setInterval(() => refresh(), 10000); return; }
     const es = new EventSource("/api/stream");
@@ -857,6 +862,7 @@
       setConn("connecting", t("reconnecting"));
       // EventSource retries by itself; the status fetch tells whether the daemon is gone.
       refresh("status");
+      if (es.readyState === EventSource.CLOSED) setTimeout(connect, STREAM_RETRY_MS);
     };
   }
 
