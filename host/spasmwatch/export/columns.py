@@ -66,4 +66,3 @@ TIMESTAMP_OF = {"onset_time": "onset_utc", "alert_time": "alert_utc"}  # each ty
 
 NAMES = tuple(c.name for c in COLUMNS)
 FREE_TEXT = frozenset(c.name for c in COLUMNS if c.free_text)
-BY_NAME = {c.name: c for c in COLUMNS}
