@@ -19,12 +19,11 @@ def test_wake_onset_dated_to_first_active_epoch() -> None:
     sw, out = run(quiet + awake)
     assert sw.state == AWAKE
     assert out == [("sleep", 0.0), ("wake", 600.0)]  # asleep from the data's start: its onset claimed
-    assert sw.last_wake == 600.0
 
 
 def test_no_wake_onset_claimed_when_data_starts_awake() -> None:
     sw, out = run([True] * 30)
-    assert sw.state == AWAKE and out == [] and sw.last_wake is None
+    assert sw.state == AWAKE and out == []
 
 
 def test_sleep_after_ten_quiet_minutes() -> None:
@@ -73,7 +72,7 @@ def test_a_night_after_the_band_is_put_on_is_a_sleep_and_its_wake() -> None:
     sw, out = run(pattern, [True] * 60 + [False] * off + [True] * (200 + 20))
     on = 10.0 * (60 + off)
     assert out == [("sleep", on), ("wake", on + 2000.0)], out
-    assert sw.state == AWAKE and sw.last_wake == on + 2000.0
+    assert sw.state == AWAKE
 
 
 def test_a_band_put_on_a_baby_that_wakes_within_ten_minutes_claims_the_wake_alone() -> None:

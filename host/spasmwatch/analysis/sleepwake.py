@@ -54,7 +54,6 @@ class SleepWake:
         self.wake_n = max(2, round(A.WAKE_WINDOW_MS / 1000.0 / epoch_s))
         self.sleep_n = max(self.wake_n, round(A.SLEEP_WINDOW_MS / 1000.0 / epoch_s))
         self.state = UNKNOWN
-        self.last_wake: float | None = None
         # Asleep from UNKNOWN, its onset not yet claimed: a wake after the band was put back on
         # needs only the short quiet, a sleep onset the same SLEEP_WINDOW as from AWAKE.
         self.owed = False
@@ -81,7 +80,6 @@ class SleepWake:
                 while self._hist[0][0] < onset:
                     self._hist.popleft()
                 if seen:
-                    self.last_wake = onset
                     return Transition("wake", onset, now)
                 return None
         if (self.state == AWAKE or self.owed) and self._quiet(self.sleep_n):
