@@ -172,7 +172,6 @@ class Room:
 class Device:
     def __init__(self, link: Link) -> None:
         self.link = link
-        self.calls = 0
         self._run(_KEEPALIVE)
 
     @property
@@ -180,7 +179,6 @@ class Device:
         return self.link.name
 
     def _run(self, program: str, paths: Sequence[str] = (), timeout_s: float = 20.0) -> bytes:
-        self.calls += 1
         head = f"_R = {self.link.root!r}\n_P = {list(paths)!r}\n"
         return self.link.exec(head + program, timeout_s)
 
@@ -275,12 +273,10 @@ class Device:
         try:
             for i in range(0, len(data), CHUNK_BYTES):
                 chunk = data[i : i + CHUNK_BYTES]
-                self.calls += 1
                 self.link.exec(f"_sw_feed()\n_f.write({chunk!r})")
                 if progress:
                     progress(len(chunk))
         finally:
-            self.calls += 1
             self.link.exec("_f.close()")
         if atomic:  # only once the whole file is written and closed
             self._run("import os\nos.rename(_R + _P[0], _R + _P[1])", [target, path])
