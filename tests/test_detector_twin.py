@@ -58,7 +58,7 @@ def stream(
         if mt is not None and mt.step(fe.dx, fe.dy, fe.dz):
             drain(mt.examine(), k)
         if ep.step():
-            epochs.append((ep.index, ep.activity, ep.breath_acc, ep.breath_gyro, ep.gx_mg, ep.gy_mg, ep.gz_mg))
+            epochs.append((ep.index, ep.activity, ep.breath_acc, ep.breath_gyro))
         if rebase_at is not None and k % 64 == 63:
             off += det.rebase()
             assert det.n < rebase_at + 64
@@ -73,7 +73,7 @@ def twin(a: NDArray[np.int64], g: NDArray[np.int64], rate: float, gyro: bool, ch
     for s in range(0, len(a), chunk):
         h, e, m = tw.feed(a[s : s + chunk], g[s : s + chunk], final=s + chunk >= len(a))
         hits += [(x.onset_n, x.duration_n, x.peak_rate, x.peak_angle, x.confidence, x.decided_n, int(x.alike)) for x in h]
-        epochs += [(x.index, x.activity, x.breath_acc, x.breath_gyro, x.gx_mg, x.gy_mg, x.gz_mg) for x in e]
+        epochs += [(x.index, x.activity, x.breath_acc, x.breath_gyro) for x in e]
         matches += [(x.onset_n, x.duration_n, x.peak_rate, x.confidence, x.decided_n) for x in m]
     return hits, epochs, matches
 

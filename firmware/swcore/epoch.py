@@ -29,7 +29,6 @@ class EpochFeatures:
         self.activity = 0
         self.breath_acc = 0
         self.breath_gyro = 0
-        self.gx_mg = self.gy_mg = self.gz_mg = 0
         self.flat = False  # the last epoch's samples were all the same (a frozen sensor)
         self._n = 0
         self._active = 0
@@ -129,7 +128,6 @@ class EpochFeatures:
         p = self.p
         nb = self._blocks
         sm = self._sm
-        m0 = self._m0
         self.index += 1
         self.activity = self._active
         var_a = (nb * self._sqa - sm[0] * sm[0] - sm[1] * sm[1] - sm[2] * sm[2]) // (nb * nb)
@@ -141,9 +139,6 @@ class EpochFeatures:
             self.rest = next_rest_if_worn(self.rest, self._rsum // p.epoch, self.activity, self.breath_acc, self.breath_gyro, p)
             self.bar = active_bar(self.rest, p)
             self._rsum = 0
-        self.gx_mg = m0[0] + sm[0] // nb
-        self.gy_mg = m0[1] + sm[1] // nb
-        self.gz_mg = m0[2] + sm[2] // nb
         self._n = 0
         self._active = 0
         self._nacc = 0

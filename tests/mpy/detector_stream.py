@@ -71,7 +71,7 @@ def main(path, rate_hz, has_gyro, rebase_at, match_rebase_at, lock):
                 if lock_epoch:
                     micropython.heap_unlock()
             if epoch:
-                print("E", ep.index, ep.activity, ep.breath_acc, ep.breath_gyro, ep.gx_mg, ep.gy_mg, ep.gz_mg)
+                print("E", ep.index, ep.activity, ep.breath_acc, ep.breath_gyro)
             k += 1
             if rebase_at and k % 64 == 0:
                 off += det.rebase()

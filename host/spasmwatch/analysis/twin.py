@@ -55,9 +55,6 @@ class EpochRow:
     activity: int
     breath_acc: int
     breath_gyro: int
-    gx_mg: int
-    gy_mg: int
-    gz_mg: int
 
 
 def to_units(acc_g: F64, gyro_dps: F64 | None) -> tuple[I64, I64]:
@@ -577,20 +574,16 @@ class TwinDetector:
         ne = last - first
         sl = slice(start, start + ne * e_len)
         nacc = self._noise(f.acc, start, ne)
-        va, m0a, sma = self._block_var(f.acc[sl], ne)
+        va = self._block_var(f.acc[sl], ne)
         b_acc = [_ratio(v, d, p) for v, d in zip(va.tolist(), nacc.tolist())]
         if p.has_gyro:
             ngyr = self._noise(f.gyro, start, ne)
-            vg, _, _ = self._block_var(f.gyro[sl], ne)
+            vg = self._block_var(f.gyro[sl], ne)
             b_gyr = [_ratio(v, d, p) for v, d in zip(vg.tolist(), ngyr.tolist())]
         else:  # the band has no gyro breathing either: skip the all-zero gyro
             b_gyr = [0] * ne
         act = self._activity(f.sp2[sl].reshape(ne, e_len), b_acc, b_gyr)
-        grav = (m0a + sma // p.nblocks).tolist()
-        rows = [
-            EpochRow(index=first + j, activity=act[j], breath_acc=b_acc[j], breath_gyro=b_gyr[j], gx_mg=g[0], gy_mg=g[1], gz_mg=g[2])
-            for j, g in enumerate(grav)
-        ]
+        rows = [EpochRow(index=first + j, activity=act[j], breath_acc=b_acc[j], breath_gyro=b_gyr[j]) for j in range(ne)]
         self._next_epoch = last
         return rows
 
@@ -623,8 +616,8 @@ class TwinDetector:
         per_epoch: I64 = np.einsum("ijk,ijk->i", d3, d3)
         return per_epoch
 
-    def _block_var(self, x: I64, ne: int) -> tuple[I64, I64, I64]:
-        """Per epoch: variance of block means (x nb^2 / nb^2), first block mean, sums."""
+    def _block_var(self, x: I64, ne: int) -> I64:
+        """Per epoch: variance of block means (x nb^2 / nb^2)."""
         p = self.p
         nb, bl = p.nblocks, p.bblock
         blocks = _block_sums(x.reshape(ne, p.epoch, 3)[:, : nb * bl].reshape(ne * nb, bl, 3)).reshape(ne, nb, 3) // bl
@@ -632,8 +625,8 @@ class TwinDetector:
         dm = blocks - m0[:, None, :]
         sm = dm.sum(axis=1)
         sq = np.einsum("ijk,ijk->i", dm, dm)
-        var = (nb * sq - np.einsum("ij,ij->i", sm, sm)) // (nb * nb)
-        return var, m0, sm
+        var: I64 = (nb * sq - np.einsum("ij,ij->i", sm, sm)) // (nb * nb)
+        return var
 
 
 def _no_hold(p: Params, hold_n: int, held: int) -> bool:
