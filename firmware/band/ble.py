@@ -84,7 +84,6 @@ class Peripheral:
         self.mtu = 23
         self.encrypted = False
         self.bonded = False
-        self.peer = None
         self.writes_dropped = 0
         self.notify_failures = 0
         self.notify_busy = 0  # times the stack's buffers were full and a notify waited
@@ -133,7 +132,6 @@ class Peripheral:
         if event == _IRQ_CENTRAL_CONNECT:
             self.conn = data[0]
             self.link_id += 1
-            self.peer = bytes(data[2])
             self.mtu = 23
             self.encrypted = False
             self.bonded = False
