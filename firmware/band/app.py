@@ -746,7 +746,7 @@ class App:
         (at boot too: until 2026-12-06 a part that did not answer then was never tried again)."""
         self._start_imu()
         if self.sampling:
-            self._sampler_task = asyncio.create_task(self._sampler())
+            asyncio.create_task(self._sampler())
 
     async def _status(self):
         p = self.periph
@@ -857,7 +857,7 @@ class App:
             for f in (self._sender, self._raw_sender, self._control, self._status, self._watchdog, self._link)
         ]
         if self.sampling:
-            self._sampler_task = asyncio.create_task(self._sampler())
+            asyncio.create_task(self._sampler())
         await self._stop.wait()
         for t in tasks:
             t.cancel()

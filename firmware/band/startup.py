@@ -109,7 +109,6 @@ def build(app, hw):
     app.mt = None  # the cluster counter (with a gyro)
     app.rate_hz = 0
     app.sampling = False
-    app._sampler_task = None
     app._start_imu()  # first: its buffers are the largest, and the heap is least split now
     # Preallocated buffers: event, tx, status, raw ring.
     app._evbuf = bytearray(EVENT_SIZE)

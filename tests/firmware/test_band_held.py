@@ -51,7 +51,7 @@ async def main():
     app.periph = BusyStack(app.periph, app)
     app._ready_link = app.periph.link_id  # its host has written a first command (it has subscribed)
     tasks = [asyncio.create_task(app._sender()), asyncio.create_task(app._status())]
-    app._sampler_task = asyncio.create_task(app._sampler())
+    asyncio.create_task(app._sampler())
     while not source.done:
         await asyncio.sleep_ms(1)
     for t in tasks:
