@@ -24,11 +24,11 @@ from spasmwatch.alerts.channels import (
 )
 
 from spasmwatch.commands.status import channel_lines
-from spasmwatch.daemon.clock import SinceBoot
 from spasmwatch.daemon.daemon import Daemon
 from spasmwatch.store import Store
 
 from .conftest import free_port, http_recorder, notice
+from .cot_daemon import StillClock
 
 FAST = RetrySettings(attempts=3, first_delay_s=0.05, factor=2.0, attempt_timeout_s=5.0)
 
@@ -173,7 +173,7 @@ def test_a_failing_channel_shows_in_the_status_until_it_delivers_again(tmp_path:
         async with http_recorder([403]) as rx:  # refused for good: as a wrong token or topic is
             with Store(tmp_path / "db.sqlite") as store:
                 hook = WebhookChannel(WebhookSettings(url=rx.url + "/hook", name="phone"))
-                d = Daemon(store, [], {"phone": hook}, clock=_WallClock())
+                d = Daemon(store, [], {"phone": hook}, clock=StillClock())
                 d.dispatcher.retry = FAST
                 live = d.subscribe()
                 assert d.status()["channels_failing"] == [] and channel_lines(d.status()) == []
@@ -202,7 +202,7 @@ def test_status_says_when_no_channel_delivers_and_sends_a_speaker_to_this_comput
             with Store(tmp_path / "db.sqlite") as store:
                 hook = WebhookChannel(WebhookSettings(url=rx.url + "/hook", name="webhook:home"))
                 sound = SoundChannel(SoundSettings(command=("false",), bell=False))
-                d = Daemon(store, [], {"sound": sound, "webhook:home": hook}, clock=_WallClock())
+                d = Daemon(store, [], {"sound": sound, "webhook:home": hook}, clock=StillClock())
                 d.dispatcher.retry = FAST
                 await d.dispatcher.send_test(notice(id=1), ["webhook:home"])
                 [hook_line, others] = channel_lines(d.status())
@@ -220,19 +220,6 @@ def test_status_says_when_no_channel_delivers_and_sends_a_speaker_to_this_comput
                 await d.dispatcher.close()
 
     asyncio.run(main())
-
-
-class _WallClock:
-    rate = 1.0
-
-    def wall(self) -> float:
-        return 1_800_000_000.0
-
-    def mono(self) -> float:
-        return 0.0
-
-    def since_boot(self) -> SinceBoot | None:
-        return None  # no since-boot reading: syncs placed as they were made
 
 
 def test_a_channel_removed_by_a_reload_right_after_a_submit_still_sends_what_was_submitted() -> None:

@@ -24,33 +24,11 @@ from spasmwatch.alerts.channels import (
     WebhookChannel,
     WebhookSettings,
 )
-from spasmwatch.daemon.clock import SinceBoot
-from spasmwatch.daemon.daemon import BandSpec, Daemon
 from spasmwatch.daemon.http import HttpServer
 from spasmwatch.store import Store
 
 from .conftest import Broker
-
-
-class _WallClock:
-    rate = 1.0
-
-    def wall(self) -> float:
-        return 1_800_000_000.0
-
-    def mono(self) -> float:
-        return 0.0
-
-    def since_boot(self) -> SinceBoot | None:
-        return None  # no since-boot reading: syncs placed as they were made
-
-
-def _never() -> object:
-    raise AssertionError("the band is not connected in these tests")
-
-
-def _daemon(store: Store, channels: dict[str, object]) -> Daemon:
-    return Daemon(store, [BandSpec("cot", _never)], channels, clock=_WallClock())  # type: ignore[arg-type]
+from .cot_daemon import cot_daemon
 
 
 def test_a_test_alarm_reaches_every_channel_opens_no_alert_and_is_never_sent_late(tmp_path: Path, broker: Broker) -> None:
@@ -62,7 +40,7 @@ def test_a_test_alarm_reaches_every_channel_opens_no_alert_and_is_never_sent_lat
     async def main() -> None:
         async with http_recorder([503]) as phone, http_recorder() as home:  # ntfy away (retryable: kept)
             with Store(tmp_path / "db.sqlite") as store:
-                d = _daemon(store, {
+                d = cot_daemon(store, {
                     "ntfy:phone": NtfyChannel(NtfySettings(url=phone.url + "/ada", name="ntfy:phone")),
                     "webhook:home": WebhookChannel(WebhookSettings(url=home.url + "/hook", name="webhook:home")),
                     "mqtt": MqttChannel(MqttSettings(port=broker.port, timeout_s=5, prefix="sw")),
@@ -123,7 +101,7 @@ def test_a_test_alarm_sent_as_the_first_connection_is_set_up_goes_out_on_it(tmp_
             proxy.refuse = False
 
         with Store(tmp_path / "db.sqlite") as store:
-            d = _daemon(store, {"mqtt": MqttChannel(MqttSettings(port=proxy.port, timeout_s=5, prefix="sw"))})
+            d = cot_daemon(store, {"mqtt": MqttChannel(MqttSettings(port=proxy.port, timeout_s=5, prefix="sw"))})
             try:
                 soon = asyncio.create_task(reachable_soon())
                 out = await d.send_test("mqtt", "Mum")  # the channel's first use: its link opens now
@@ -153,7 +131,7 @@ def test_a_test_alarm_held_past_the_channels_timeout_is_never_sent_late(tmp_path
 
     async def main() -> None:
         with Store(tmp_path / "db.sqlite") as store:
-            d = _daemon(store, {"mqtt": MqttChannel(MqttSettings(port=proxy.port, timeout_s=0.5, prefix="sw"))})
+            d = cot_daemon(store, {"mqtt": MqttChannel(MqttSettings(port=proxy.port, timeout_s=0.5, prefix="sw"))})
             try:
                 out = await d.send_test("mqtt", "Mum")
                 assert not out["results"][0]["ok"] and "no answer from MQTT broker" in out["results"][0]["error"], out
@@ -190,7 +168,7 @@ def test_the_command_says_which_channel_took_it_and_exits_1_when_one_did_not(tmp
     async def main() -> None:
         async with http_recorder([500]) as home:  # a retryable refusal: still one attempt only
             with Store(tmp_path / "spasmwatch.db") as store:  # the store of the config _cli gives
-                d = _daemon(store, {"webhook:home": WebhookChannel(WebhookSettings(url=home.url + "/hook", name="webhook:home"))})
+                d = cot_daemon(store, {"webhook:home": WebhookChannel(WebhookSettings(url=home.url + "/hook", name="webhook:home"))})
                 http = HttpServer(d, host="127.0.0.1", port=port, clock=d.clock.wall)
                 await http.start()
                 try:
@@ -224,7 +202,7 @@ def test_the_command_says_when_no_channel_took_it_and_sends_a_speaker_to_this_co
             with Store(tmp_path / "spasmwatch.db") as store:  # the store of the config _cli gives
                 sound = SoundChannel(SoundSettings(command=("false",), bell=False))
                 hook = WebhookChannel(WebhookSettings(url=home.url + "/hook", name="webhook:home"))
-                d = _daemon(store, {"sound": sound, "webhook:home": hook})
+                d = cot_daemon(store, {"sound": sound, "webhook:home": hook})
                 http = HttpServer(d, host="127.0.0.1", port=port, clock=d.clock.wall)
                 await http.start()
                 try:
