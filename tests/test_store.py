@@ -674,6 +674,23 @@ def test_a_cluster_of_moved_and_unmoved_events_is_left_to_the_rebuild(store: Sto
     assert next(store.clusters(DEV)).start_t == 951.0
 
 
+def test_a_cluster_placed_by_two_syncs_of_one_clock_moves_with_its_events(store: Store) -> None:
+    """Boot 1 synced twice on one clock, the second sync's since-boot reading taken 5 ms before its
+    wall (two reads, one after the other): the step re-dates each to today's clock, so their events
+    move by -188.5 and -188.505 s. One step within the tolerance: the cluster of the three moves
+    with them, by its first event's move. Old code: left at 1110.0, 188.5 s off its events (the
+    daemon's rebuild then stored them again as a second cluster, bench/faults.py)."""
+    store.add_sync(DEV, 1, 0, 1100.0, "boot-a", 100.0)
+    store.add_sync(DEV, 1, 20_000, 1120.0, "boot-a", 119.995)
+    store.add_events(DEV, [ev(0, onset_ms=10_000), ev(1, onset_ms=17_000), ev(2, onset_ms=24_000)])
+    ids = [i for i in store.event_ids_at(DEV, [1110.0, 1117.0, 1124.0]) if i is not None]
+    store.upsert_cluster(DEV, "k", 1110.0, 1124.8, 3, 1125.0, None, True, ids, 1200.0)
+    assert [r.clusters for r in store.place_on_clock(DEV, "boot-a", 1000.0 - 188.5, 2.0)] == [1]
+    assert [round(e.wall_t, 3) for e in store.events(DEV) if e.wall_t is not None] == [921.5, 928.5, 935.495]
+    (c,) = store.clusters(DEV)
+    assert (round(c.start_t, 3), round(c.end_t, 3), c.count) == (921.5, 936.3, 3)
+
+
 def test_what_moved_counts_the_rows_placed_from_a_stepped_sync_not_all_of_the_boot(store: Store) -> None:
     """Band boot 1 synced before the step (band 0 ms) and again after it (band 100 s), 20 events
     and 19 epochs 10 s apart: those placed from the first sync move, those from the second stay.

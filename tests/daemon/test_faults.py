@@ -625,6 +625,44 @@ def test_a_host_clock_step_one_band_finds_places_every_band_on_the_clock_after_i
     assert onsets == {DEVICE: [-90.0], "pram0001": [-90.0]}, onsets
 
 
+def test_a_cluster_placed_by_two_syncs_is_one_cluster_after_a_restart_on_a_clock_set_back(tmp_path: Path) -> None:
+    """Found by bench/faults.py (seed 1, the kill with a -771.9 s jump): a stored cluster's events in
+    a second cluster 772 s before it. Its events were placed by two syncs of one clock whose
+    since-boot readings came a few ms apart from their walls' (two calls, one after the other), so
+    the restart's step moved them by amounts 5 ms apart; the store left the cluster where it was
+    (not one amount), and the rebuild, meeting its spasms 772 s before it, took them for a new
+    cluster. Old code: [(-762.0, 4, True), (10.0, 4, True)], each event in both."""
+    clock = Clock(T0)
+    spec = [BandSpec("crib", lambda: None)]  # type: ignore[arg-type,return-value]  # driven below, as the session would
+    with Store(tmp_path / "db.sqlite") as store:
+        first = Daemon(store, spec, clock=clock)  # type: ignore[arg-type]
+        _connect(first, DEVICE, [], clock.t)
+        first.on_sync(DEVICE, 1, 0, T0, clock.since_boot())
+        for seq in range(4):  # 7 s apart from 10 s; the band synced again (a reconnect) at its 23 s
+            if seq == 2:
+                clock.t = T0 + 23
+                first.on_sync(DEVICE, 1, 23_000, clock.t, clock.since_boot().later(-0.005))  # read 5 ms before the wall
+            onset_ms = 10_000 + 7_000 * seq
+            clock.t = T0 + onset_ms / 1000 + 2.5
+            first.on_record(DEVICE, spasm_record(seq, onset_ms), clock.t)
+            first._tick()
+        _quiet_for(first, clock, 120, T0)
+        assert [(c.count, c.closed) for c in store.clusters(DEVICE)] == [(4, True)]
+        # kill -9; back 15 minutes after the cluster on the clock set back 772 s (this computer has not restarted)
+        clock.t = T0 + 900
+        clock.step(-772.0)
+        restarted = Daemon(store, spec, clock=clock)  # type: ignore[arg-type]
+        _connect(restarted, DEVICE, [], clock.t)
+        restarted.on_sync(DEVICE, 1, 900_000, clock.t, clock.since_boot())
+        restarted._tick()
+        clusters = [(round(c.start_t - T0, 1), c.count, c.closed) for c in store.clusters(DEVICE)]
+        owners = [e.seq for c in store.clusters(DEVICE) for e in store.cluster_events(c.id)]
+        alarms = [n for d in (first, restarted) for n in d.notifications if n.kind == NoticeKind.CLUSTER_ALARM]
+    assert clusters == [(10.0 - 772.0, 4, True)], clusters
+    assert sorted(owners) == [0, 1, 2, 3], owners  # each event in one cluster
+    assert len(alarms) == 1, alarms
+
+
 def test_a_step_across_a_computer_restart_one_band_s_link_finds_places_every_band_synced_on_that_clock(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:

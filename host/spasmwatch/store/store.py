@@ -718,9 +718,10 @@ class Store:
         ``tolerance_s`` were made on a wall stepped since: each is re-dated to today's clock
         (``stepped_s``; its ``wall_s`` stays the stamp it was made with), its band boot's events
         and epochs are placed again from there, and so are those of the boots placed through the
-        band's boot links from it; each stored cluster whose events all moved by one amount moves
-        with them (start, end, alert time); one that mixes moved and unmoved events is left to the
-        live analysis's rebuild. Syncs of another computer boot (it rebooted since: nothing links
+        band's boot links from it; each stored cluster whose events all moved by one amount (to
+        within ``tolerance_s``: each sync moves by the step and its own reading's error) moves with
+        them (start, end, alert time); one that mixes moved and unmoved events is left to the live
+        analysis's rebuild. Syncs of another computer boot (it rebooted since: nothing links
         the two boots' readings) or stored without a reading are left alone. Returns what moved, by
         band boot (the rows placed from a re-dated sync; those placed from one made since the step
         stay); nothing when no sync differs."""
@@ -739,7 +740,7 @@ class Store:
             c.execute(f"UPDATE syncs SET stepped_s = ? - (wall_s - host_boot_s) WHERE {stepped}", (offset_s, *which))
             moved: dict[int, float] = {}
             out = [placing.placed_again(c, device, b, max(s, key=abs), moved) for b, s in sorted(steps.items())]
-            return placing.carry(c, device, out, moved)  # the boots placed through links from them too
+            return placing.carry(c, device, out, moved, tolerance_s)  # the boots placed through links from them too
 
     def place_by_links(self, device: str, boots: Iterable[int], tolerance_s: float, drift_ppm: float) -> list[Replaced]:
         """Check the band's boot links within LINK_HOPS_MAX of ``boots`` whose two boots both have
@@ -762,7 +763,7 @@ class Store:
                 found += placing.relink(c, device, boot, prev, tolerance_s, drift_ppm, moved)
             out: list[Replaced] = []
             for dev in dict.fromkeys(r.device for r in found):
-                out += placing.carry(c, dev, [r for r in found if r.device == dev], moved)
+                out += placing.carry(c, dev, [r for r in found if r.device == dev], moved, tolerance_s)
         return out
 
     def wall_time(self, device: str, boot: int, t_ms: int) -> float | None:
