@@ -213,8 +213,7 @@ def test_a_daemon_under_another_host_name_taking_any_request_is_not_this_configs
                 # the way to tie them first (one token in both configs, named by its key), the daemon beside it after
                 ours = "this config's token is not asked for" if config == b2 else f"{config} has none"
                 tie = (f"({ours}), so nothing was sent to it. To use it from here, give both configs the same [daemon.http] token, a random "
-                       "string of at least 16 characters: on nursery-pi, 'spasmwatch config set daemon.http.token -' and 'spasmwatch config "
-                       "set daemon.http.lan true' (its daemon asks for its token only then), then restart that daemon; here, "
+                       "string of at least 16 characters: on nursery-pi, 'spasmwatch config set daemon.http.token -', then restart that daemon; here, "
                        f"'spasmwatch config set daemon.http.token - --config {config}'. To run a daemon of {config} on this computer instead")  # fmt: skip
                 assert tie in out.stderr, out.stderr
     finally:

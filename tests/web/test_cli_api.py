@@ -140,3 +140,17 @@ def test_status_shows_no_link_for_a_page_that_needs_no_token(tmp_path: Path, cap
     with ServerThread(FakeDaemon()) as srv:
         assert cli.main(["status", "--config", _config(tmp_path, "127.0.0.1", srv.port)]) == 0
     assert "web page for phones" not in capsys.readouterr().out
+
+
+def test_status_shows_the_local_link_of_a_page_on_127_0_0_1_that_asks_for_its_token(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A token set without ``lan`` is asked for on 127.0.0.1 (the security review of 2026-12-07): the
+    401 page sends the family to 'status', which gives this computer's link with the token, not one
+    for phones (which cannot reach 127.0.0.1)."""
+    token = "family+secret-0123456789"
+    with ServerThread(FakeDaemon(), token=token) as srv:
+        cfg = tmp_path / "config.toml"
+        cfg.write_text(f'[daemon.http]\nport = {srv.port}\ntoken = "{token}"\n')
+        assert cli.main(["status", "--config", str(cfg)]) == 0
+    out = capsys.readouterr().out
+    assert f"web page on this computer: http://127.0.0.1:{srv.port}/?token=family%2Bsecret-0123456789 (open it once in its browser" in out, out
+    assert "web page for phones" not in out, out

@@ -385,6 +385,29 @@ def test_start_stop_and_addresses() -> None:
         True, True, True, True, True, False, False, False]
 
 
+def test_a_token_set_without_lan_is_asked_for_on_127_0_0_1() -> None:
+    """Found by the security review of 2026-12-07: a token set without ``lan`` was not asked for, so
+    any program of any account on this computer (another login on a shared computer or Pi, a service
+    of its own user, a request another server there is made to send) read the baby's state and notes
+    and acknowledged alarms over 127.0.0.1, and a family had no way to stop it. A token set is now
+    asked for on every address; the link 'status' prints carries it."""
+
+    async def t(server: HttpServer, fake: FakeDaemon, base: str, http: aiohttp.ClientSession) -> None:
+        fake.add_cluster(NOON - 60, count=3)
+        alert_id = next(iter(fake.alerts))
+        assert server.require_token and server.link().endswith(f"/?token={TOKEN}")
+        for method, path, body in (("GET", "/api/status", None), ("GET", "/api/notes", None),
+                                   ("POST", f"/api/alerts/{alert_id}/ack", {"by": "neighbour"}),
+                                   ("POST", "/api/notes", {"kind": "note", "text": "x"})):  # fmt: skip
+            st, _ = await req(http, method, base + path, json=body)  # curl from another account: no Origin, no token
+            assert st == 401, (method, path, st)
+        assert fake.alerts[alert_id]["state"] != "ACKNOWLEDGED" and not fake.note_rows
+        st, _ = await req(http, "POST", base + f"/api/alerts/{alert_id}/ack", json={"by": "me"}, headers={"Authorization": f"Bearer {TOKEN}"})
+        assert st == 200  # the commands of this config send its token
+
+    run(t, NOON, token=TOKEN)
+
+
 @pytest.mark.parametrize("kw", [{"lan": True}, {"host": "0.0.0.0"}, {"require_token": True}, {"lan": True, "token": "  "}])
 def test_lan_without_token_refuses_to_start(kw: dict[str, Any]) -> None:
     with pytest.raises(ConfigError, match="token is required"):

@@ -186,7 +186,7 @@ def _takes_only_its_token(cfg: Config) -> bool:
 def _untied(host: str, cfg: Config, path: Path) -> str:
     """Why a daemon on another computer (``host``) that takes any request was not taken for the
     config at ``path``'s, and what ties them: one token in both configs. Reached through a port
-    forwarded to it (ssh -L to the Pi's loopback-only daemon, which needs no token), or at its
+    forwarded to it (ssh -L to the Pi's loopback-only daemon, which then needs no token), or at its
     address. The refusal came after the way to run a daemon of ``path`` beside it, and said to
     give that daemon ``path``'s token when ``path`` had none (found by the exit review)."""
     from spasmwatch.daemon import consts as K
@@ -196,8 +196,7 @@ def _untied(host: str, cfg: Config, path: Path) -> str:
     return (
         f"the daemon answering at {_host_port(cfg)} is not known to be the one of {path}: it runs on another computer ({host}: "
         f"a port forwarded to it, ssh -L, or its address) and takes requests without a token ({ours}), so nothing was sent to it. To use it from here, give both configs the same [daemon.http] token, a random string of at least "
-        f"{K.MIN_TOKEN_CHARS} characters: on {host}, 'spasmwatch config set daemon.http.token -' and 'spasmwatch config set "
-        f"daemon.http.lan true' (its daemon asks for its token only then), then restart that daemon; here, "
+        f"{K.MIN_TOKEN_CHARS} characters: on {host}, 'spasmwatch config set daemon.http.token -', then restart that daemon; here, "
         f"{in_quotes(cmd('config set daemon.http.token -', path, given))}. To run a daemon of {path} on this computer "
         f"instead, give it another [daemon.http] port (both ask for {cfg.daemon.http.port}), then {in_quotes(cmd('run', path, given))}"
     )

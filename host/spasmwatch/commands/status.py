@@ -24,6 +24,7 @@ from spasmwatch.daemon.consts import RATE_REBOOTS
 from spasmwatch.daemon.flap import span
 from spasmwatch.daemon.rawkeep import size_text
 from spasmwatch.daemon.stopping import last_stop_note
+from spasmwatch.urls import host_port
 from spasmwatch.words import cmd, in_quotes, visible
 
 
@@ -229,9 +230,14 @@ def others_line(channels: list[str], failing: set[str], config: str | None = Non
 def page_lines(h: Http) -> list[str]:
     """The link with the token for the phones, when the page needs one: the 401 page sends a family
     here. Shown only on this computer, to whoever can read the config that holds the token (never
-    in the log, which is pasted into questions, nor in a push, which the ntfy server sees)."""
-    if not (h.token and (h.lan or not is_loopback(h.host))):  # the conditions HttpServer asks for a token on
+    in the log, which is pasted into questions, nor in a push, which the ntfy server sees). A page
+    on 127.0.0.1 asks for a token set too (HttpServer): its link is this computer's."""
+    if not h.token:
         return []
+    if not h.lan and is_loopback(h.host):
+        local = f"http://{host_port(h.host, h.port)}/?token={quote(h.token.strip(), safe='')}"
+        return [f"web page on this computer: {local} (open it once in its browser, which keeps a cookie; "
+                "other accounts of this computer are asked for the token)"]  # fmt: skip
     page = urlsplit(h.page_url)  # checked by the config: the name and port the phones reach this computer by
     guessed = not page.hostname and (h.host in ("0.0.0.0", "::") or is_loopback(h.host))
     host = page.hostname or (_mdns_name() if guessed else h.host)

@@ -10,8 +10,9 @@ Security (docs/web.md):
   only requests whose ``Host`` is a loopback name (127.0.0.1, localhost, ::1),
   so a web site cannot reach it through DNS rebinding.
 * ``lan=True`` binds every interface (0.0.0.0) and requires a token; so does
-  any non-loopback ``host`` and ``require_token=True`` (what tests use to check
-  the token on 127.0.0.1). Without a token the server refuses to start.
+  any non-loopback ``host`` and ``require_token=True``. Without a token the
+  server refuses to start. A token given is asked for on 127.0.0.1 too: it is
+  how a family keeps the other accounts of a shared computer out.
   A request is let in with ``Authorization: Bearer <token>``, with
   ``?token=<token>`` (once: the answer sets an HttpOnly, SameSite=Strict
   cookie), or with that cookie; anything else gets 401.
@@ -156,8 +157,8 @@ class HttpServer:
     """The family web page and JSON API on ``host:port``.
 
     ``lan=True`` serves every interface (0.0.0.0, or ``host`` if it names a
-    non-loopback address) and needs ``token``. ``require_token=True`` asks for
-    the token on any bind address (tests: 127.0.0.1 with a token).
+    non-loopback address) and needs ``token``. A ``token`` given is asked for on
+    any bind address; ``require_token=True`` refuses to start without one.
     ``shutdown_s``: how long ``stop`` waits for the requests under way before their handlers are
     cancelled (``SHUTDOWN_S``; the live streams it ends itself at once, not after it).
     """
@@ -188,8 +189,10 @@ class HttpServer:
         self.bind_host = bind_host(host, lan)
         self.port = port
         self.lan = lan
-        self.require_token = require_token or lan or not is_loopback(self.bind_host)
         self.token = token.strip()
+        # A token set is asked for on 127.0.0.1 too: without it any program of any account on this
+        # computer read the baby's state and acknowledged alarms (the security review of 2026-12-07).
+        self.require_token = require_token or lan or not is_loopback(self.bind_host) or bool(self.token)
         if self.require_token and not self.token:
             if lan:
                 why = "lan = true"
@@ -263,7 +266,7 @@ class HttpServer:
         sock = runner.addresses[0]
         self.address = (str(sock[0]), int(sock[1]))
         # Not the link with the token: a log is pasted into questions. 'status' shows it on this computer.
-        how = "token required: 'spasmwatch status' shows the link for phones" if self.require_token else "this computer only"
+        how = "token required: 'spasmwatch status' shows the link with it" if self.require_token else "this computer only"
         log.info("web page on %s (%s)", self.url, how)
         return self.address
 
