@@ -27,7 +27,7 @@ import types
 from collections.abc import Callable, Mapping, MutableMapping
 from dataclasses import dataclass, field, fields, is_dataclass
 from pathlib import Path
-from typing import Any, Protocol, Union, get_args, get_origin, get_type_hints
+from typing import Any, Protocol, TypeGuard, Union, get_args, get_origin, get_type_hints
 from urllib.parse import parse_qs, urlsplit
 
 import platformdirs
@@ -41,7 +41,7 @@ from spasmwatch.daemon.consts import (
 )  # fmt: skip
 from spasmwatch.errors import ConfigError
 from spasmwatch.outfile import replace_durably
-from spasmwatch.urls import scrub_urls, url_host
+from spasmwatch.urls import scrub_urls, url_host, url_origin
 from spasmwatch.words import cmd, in_quotes
 
 CONFIG_ENV = "SPASMWATCH_CONFIG"
@@ -400,7 +400,9 @@ def load_config(path: Path | None = None) -> Config:
     """The validated configuration; a missing file gives the defaults."""
     path = default_config_path() if path is None else path
     text = _read_text(path)
-    return from_dict(_parse(path, text), str(path), text)
+    cfg = from_dict(_parse(path, text), str(path), text)
+    keep_private(path, cfg)
+    return cfg
 
 
 def from_dict(data: Mapping[str, Any], source: str, text: str = "") -> Config:
@@ -900,6 +902,58 @@ def key_parts(key: str) -> list[str]:
         rest = rest[1:]  # the '.' (every branch stops at one or at the end)
 
 
+def holds_secret(v: object, field: str) -> TypeGuard[str]:
+    """Whether the value ``v`` of a secret ``field`` has anything to hide: a text, and for a URL more
+    than scheme://host[:port] (a URL of that alone holds no secret)."""
+    return isinstance(v, str) and bool(v) and not (field == "url" and v.rstrip("/") == url_origin(v))
+
+
+def secret_places(data: dict[str, Any]) -> list[tuple[str, dict[str, Any], str]]:
+    """(dotted key, its table, its field) of every secret of ``data`` (``to_dict``'s): config.SECRET_KEYS,
+    a list's items each in turn with its secret fields together (channels.ntfy.0.url, .0.token, .1.url)."""
+    fields_of: dict[str, list[str]] = {}
+    for key in SECRET_KEYS:
+        table, _, field = key.rpartition(".")
+        fields_of.setdefault(table, []).append(field)
+    return [(f"{at}.{f}", t, f) for table, fs in fields_of.items() for at, t in _tables_at(data, table.split(".")) for f in fs]
+
+
+def _tables_at(data: dict[str, Any], parts: list[str]) -> list[tuple[str, dict[str, Any]]]:
+    """(dotted key, table) of each table of ``data`` at ``parts``, a "*" being each item of a list; a
+    table ``data`` lacks is an empty one of its own."""
+    found: list[tuple[str, Any]] = [("", data)]
+    for part in parts:
+        if part == "*":
+            found = [(f"{at}.{i}", item) for at, node in found for i, item in enumerate(node if isinstance(node, list) else [])]
+        else:
+            found = [(f"{at}.{part}" if at else part, node.get(part, {}) if isinstance(node, dict) else {}) for at, node in found]
+    return found
+
+
+def secrets_in(cfg: Config) -> list[str]:
+    """The dotted keys of the secrets ``cfg`` holds (``secret_places``), in SECRET_KEYS' order."""
+    return [key for key, table, field in secret_places(to_dict(cfg)) if holds_secret(table.get(field), field)]
+
+
+def write_mode(path: Path, cfg: Config) -> int:
+    """The mode to write the config ``path`` with when it is to hold ``cfg``: its own (0600 for a new
+    one: ``private.mode_for``), closed to other accounts when ``cfg`` holds a secret (``keep_private``),
+    so a secret never lands in a file others can read, not even until the next load."""
+    mode = private.mode_for(path)
+    return mode & ~private.OTHERS if secrets_in(cfg) else mode
+
+
+def keep_private(path: Path, cfg: Config) -> None:
+    """Close the config file ``path`` to other accounts when it holds a secret (``private.tighten``,
+    said once in the log with the secrets' keys, never their values), as ssh refuses a private key
+    others can read: one written with an editor under umask 022 was 0644, and 'config set' kept that
+    mode when it wrote a token into it (the security review of 2026-12-07). One without a secret
+    keeps its mode: the family may share it on purpose."""
+    held = secrets_in(cfg)
+    if held:
+        private.tighten(path, f"the config (it holds {', '.join(held)})")
+
+
 def is_secret_key(key: str) -> bool:
     """Whether ``key`` ('config set''s form: a list's item by number or name) is one of SECRET_KEYS."""
     parts = key_parts(key)
@@ -953,7 +1007,7 @@ def set_value(path: Path | None, key: str, value: str) -> Config:
         cfg = from_dict(doc.unwrap(), str(path))  # raises before anything is written
     except ConfigError as e:
         raise ConfigError(f"{e}{_set_form(doc.unwrap(), str(e))}") from None
-    write_atomic(path, tomlkit.dumps(doc))
+    write_atomic(path, tomlkit.dumps(doc), write_mode(path, cfg))
     return cfg
 
 

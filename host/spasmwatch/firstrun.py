@@ -28,7 +28,8 @@ import tomlkit
 
 from spasmwatch.alerts.desktop_tool import tool as desktop_tool
 from spasmwatch.alerts.model import LANGUAGES
-from spasmwatch.config import Band, Config, Ntfy, Webhook, band_key_shared, default_config_path, from_dict, get, load_config, toml_error, write_atomic
+from spasmwatch.config import (Band, Config, Ntfy, Webhook, band_key_shared, default_config_path, from_dict, get, load_config, toml_error,
+                               write_atomic, write_mode)
 from spasmwatch.errors import ConfigError
 from spasmwatch.words import cmd
 
@@ -309,7 +310,7 @@ def append_entries(path: Path, entries: list[Entry], refuse: Callable[[Config], 
     for key, n in Counter(e.key for e in entries).items():
         if len(get(cfg, key)) != len(get(old, key)) + n:  # the new table was not read as one more entry
             raise ConfigError(f"{path}: the [[{key}]] table added at its end was not read as one more: add {what} by hand")
-    _write(path, new, path.stat().st_mode & 0o777)  # the bytes as read (a BOM, CRLF too) + the tables
+    _write(path, new, write_mode(path, cfg))  # the bytes as read (a BOM, CRLF too) + the tables
     return cfg
 
 

@@ -13,12 +13,12 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TypeGuard
+from typing import Any
 
 import tomlkit
 
-from spasmwatch.config import (CAREGIVER_URGENCIES, SECRET_KEYS, TRANSPORTS, Config, as_written, default_config_path, dump,
-                               existing_config, get, is_secret_key, key_parts, load_config, reach_part, set_value, to_dict)
+from spasmwatch.config import (CAREGIVER_URGENCIES, TRANSPORTS, Config, as_written, default_config_path, dump, existing_config, get,
+                               holds_secret, is_secret_key, key_parts, load_config, reach_part, secret_places, set_value, to_dict)
 from spasmwatch.urls import REDACTED, redact, url_origin, url_secrets
 from spasmwatch.alerts.model import LANGUAGES
 from spasmwatch.errors import ConfigError, SpasmwatchError
@@ -166,15 +166,9 @@ def shown_set(key: str, v: Any) -> str:
     """The value 'config set' says it wrote: JSON, or for a secret key what 'config show' prints
     (the terminal's scrollback and a pasted transcript are no place for it either)."""
     field = key_parts(key)[-1]
-    if is_secret_key(key) and _holds_secret(v, field):
+    if is_secret_key(key) and holds_secret(v, field):
         return json.dumps(_hidden(field, v), ensure_ascii=False)
     return json.dumps(as_written(v))
-
-
-def _holds_secret(v: object, field: str) -> TypeGuard[str]:
-    """Whether the value ``v`` of a secret ``field`` has anything to hide: a text, and for a URL more
-    than scheme://host[:port] (a URL of that alone holds no secret)."""
-    return isinstance(v, str) and bool(v) and not (field == "url" and v.rstrip("/") == url_origin(v))
 
 
 def _hidden(field: str, v: str) -> str:
@@ -190,9 +184,9 @@ def shown_config(cfg: Config, secrets: bool) -> str:
     if secrets:
         return dump(cfg)
     data, hid = to_dict(cfg), []
-    for key, table, field in _secret_places(data):
+    for key, table, field in secret_places(data):
         v = table.get(field)
-        if not _holds_secret(v, field):
+        if not holds_secret(v, field):
             continue
         table[field] = _hidden(field, v)
         hid.append(key)
@@ -202,28 +196,6 @@ def shown_config(cfg: Config, secrets: bool) -> str:
 
 
 HIDDEN = "[hidden]"
-
-
-def _secret_places(data: dict[str, Any]) -> list[tuple[str, dict[str, Any], str]]:
-    """(dotted key, its table, its field) of every secret of ``data`` (``to_dict``'s): config.SECRET_KEYS,
-    a list's items each in turn with its secret fields together (channels.ntfy.0.url, .0.token, .1.url)."""
-    fields_of: dict[str, list[str]] = {}
-    for key in SECRET_KEYS:
-        table, _, field = key.rpartition(".")
-        fields_of.setdefault(table, []).append(field)
-    return [(f"{at}.{f}", t, f) for table, fs in fields_of.items() for at, t in _tables_at(data, table.split(".")) for f in fs]
-
-
-def _tables_at(data: dict[str, Any], parts: list[str]) -> list[tuple[str, dict[str, Any]]]:
-    """(dotted key, table) of each table of ``data`` at ``parts``, a "*" being each item of a list; a
-    table ``data`` lacks is an empty one of its own."""
-    found: list[tuple[str, Any]] = [("", data)]
-    for part in parts:
-        if part == "*":
-            found = [(f"{at}.{i}", item) for at, node in found for i, item in enumerate(node if isinstance(node, list) else [])]
-        else:
-            found = [(f"{at}.{part}" if at else part, node.get(part, {}) if isinstance(node, dict) else {}) for at, node in found]
-    return found
 
 
 # What an empty value of these keys means: 'config get alerts.daily_summary' printed an empty line.
