@@ -94,6 +94,30 @@ def test_an_export_or_report_is_created_private_and_one_written_over_keeps_its_m
     assert mode(out) == 0o644 and out.read_bytes() == b"%PDF again"
 
 
+def test_an_export_by_a_writer_taking_a_path_is_private_while_it_is_written(tmp_path: Path) -> None:
+    """Found by the security review of 2026-12-07: pyedflib, pyarrow and the report's writers open the
+    ``.part`` by its path, and it had the umask's 0644 until the rename made it 0600. An EDF of a
+    month's raw movement takes minutes: another account that opened it meanwhile (a folder of
+    ~ is 0755 on most Pis) kept reading it after the chmod. A ``.part`` a crash left (0644), or a
+    link in its name, is not written through either: a new one is made."""
+    out = tmp_path / "night.edf"
+    stale = part_path(out)
+    stale.write_bytes(b"a crash's half")
+    os.chmod(stale, 0o644)
+    with whole_path(out, "the EDF export") as part:
+        with open(part, "wb") as f:  # as pyedflib and pyarrow open it: by its path (O_CREAT | O_TRUNC keeps a file's mode)
+            f.write(b"0       ")
+            f.flush()
+            assert mode(part) == 0o600
+    assert mode(out) == 0o600 and out.read_bytes() == b"0       "
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.write_bytes(b"kept")
+    stale.symlink_to(elsewhere)
+    with whole_path(out, "the EDF export") as part:
+        part.write_bytes(b"new")
+    assert elsewhere.read_bytes() == b"kept" and out.read_bytes() == b"new" and mode(out) == 0o600
+
+
 def test_the_daemons_lock_is_the_users_alone_and_an_older_one_is_made_so(tmp_path: Path) -> None:
     """The lock says the daemon's pid, its config file's path and where it serves; only the same
     user's commands read it (the system unit runs as the user who wrote it). Until 2026-12-05 it

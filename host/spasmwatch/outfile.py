@@ -46,10 +46,12 @@ def whole_path(out: str | os.PathLike[str], what: str = "") -> Iterator[Path]:
     """The path to write ``out`` through (OUT.part), renamed onto ``out`` when the block ends
     without an error, for writers that take a path (pyedflib, pyarrow); ``what`` (e.g. "the
     recording") goes in errors. A new ``out`` is mode 0600 (exports and reports hold the baby's
-    data: private.py), one written over keeps its mode."""
+    data: private.py), one written over keeps its mode. ``part`` is made 0600 before the writer
+    opens it (``_fresh_part``)."""
     path, part = Path(out), part_path(out)
     check_writable(path)
     try:
+        _fresh_part(part)
         yield part
         os.chmod(part, private.mode_for(path))
         replace_durably(part, path)
@@ -68,6 +70,18 @@ def whole_file(out: str | os.PathLike[str], what: str = "") -> Iterator[BinaryIO
     a cut ``.part`` of an export is the baby's data too)."""
     with whole_path(out, what) as part, open(part, "wb", opener=private.opener) as f:
         yield f
+
+
+def _fresh_part(part: Path) -> None:
+    """``part`` made empty and 0600 (private.FILE_MODE) for a writer that opens it by its path, which
+    keeps an existing file's mode: until the security review of 2026-12-07 it had the umask's 0644
+    until the rename, and another account that opened it meanwhile (minutes, for an EDF of a
+    month's raw movement) kept reading it after. A ``.part`` a crash left, or a link in its name, is
+    removed first, never written through."""
+    if part.is_symlink() or part.is_file():
+        part.unlink()
+    if not private.create_file(part):  # a folder of that name, or a file made meanwhile by another program
+        raise FileExistsError(errno.EEXIST, "exists and is not spasmwatch's to write through", str(part))
 
 
 def _discard(part: Path) -> None:
