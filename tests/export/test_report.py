@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import json
 import re
+import resource
 import shutil
+import signal
 import subprocess
 import time
 import warnings
@@ -163,16 +165,26 @@ def test_a_report_writes_over_an_earlier_report_only(course_db: tuple[Path, Expe
 @pytest.mark.parametrize("name", ["r.pdf", "r.html"])
 def test_a_report_that_cannot_be_written_whole_leaves_the_earlier_one(course_db: tuple[Path, Expected], tmp_path: Path, name: str) -> None:
     """Found by the input audit: the report was written in place, so ^C or a full disk left a cut
-    file, which the next run refused to write over. It goes through OUT.part; here that is the
-    kernel's always-full device, as a full disk is."""
+    file, which the next run refused to write over. It goes through OUT.part; here no file may grow
+    past 3/4 of the report (the kernel's limit on this process: its writes fail as on a full disk;
+    over the store's 32 KB -shm, which reading it writes). Until the
+    security review of 2026-12-07 the .part was a link to /dev/full, which the writer no longer
+    writes through (outfile._fresh_part)."""
     db, _ = course_db
     out = tmp_path / name
     assert run_cli("report", "--db", str(db), "--out", str(out), *ARGS) == 0
     earlier = out.read_bytes()
-    (tmp_path / (name + ".part")).symlink_to("/dev/full")
-    with pytest.raises(SpasmwatchError, match=f"{re.escape(str(out))}: cannot write the report: No space left on device"):
-        run_cli("report", "--db", str(db), "--out", str(out), *ARGS)
-    assert out.read_bytes() == earlier
+    limit, xfsz = resource.getrlimit(resource.RLIMIT_FSIZE), signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # EFBIG, not the signal
+    cap = len(earlier) * 3 // 4
+    assert cap > 32768, len(earlier)
+    resource.setrlimit(resource.RLIMIT_FSIZE, (cap, limit[1]))
+    try:
+        with pytest.raises(SpasmwatchError, match=f"{re.escape(str(out))}: cannot write the report: File too large"):
+            run_cli("report", "--db", str(db), "--out", str(out), *ARGS)
+    finally:
+        resource.setrlimit(resource.RLIMIT_FSIZE, limit)
+        signal.signal(signal.SIGXFSZ, xfsz)
+    assert out.read_bytes() == earlier and not (tmp_path / (name + ".part")).exists()
 
 
 def test_treatment_and_note_cli_write_through_the_store(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
