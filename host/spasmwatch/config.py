@@ -258,10 +258,11 @@ class Ntfy:
         """The names this table went by before (``ntfy:`` left out): its topic (an unnamed table's
         name until 2026-12-05) and its unnamed name (a table named since). Caregivers, 'test-alarm
         --channel' and the store's rows may still use them (docs/alerts.md, ntfy)."""
-        return tuple(n for n in dict.fromkeys((_topic(self.url), unnamed_ntfy_name(self.url))) if n != self.ref_name)
+        return tuple(n for n in dict.fromkeys((ntfy_topic(self.url), unnamed_ntfy_name(self.url))) if n != self.ref_name)
 
 
-def _topic(url: str) -> str:
+def ntfy_topic(url: str) -> str:
+    """The topic of an ntfy URL (its last path part): the secret."""
     return url.rstrip("/").rsplit("/", 1)[-1]
 
 

@@ -54,6 +54,12 @@ FLAP_SUMMARY_S = 600.0
 # carry 96 bits, past guessing over the home network at any rate the page answers, and the
 # token opens the page that acknowledges alarms. new_token (daemon/http.py) makes 32.
 MIN_TOKEN_CHARS = 16
+# An ntfy topic shorter than this (characters) with no access token is warned of at each start
+# (daemon/wiring.py): on ntfy.sh anyone who subscribes to a topic reads its pushes (the child's
+# name, the clusters) and can send false alarms, and a short one (a name, "mila-baby") is found by
+# trying. 'config add-ntfy new' makes 35 (24 random); a family's own words are rarely 20 or more.
+# A warning, not a refusal: no length proves a topic random, and the monitor must still start.
+MIN_NTFY_TOPIC_CHARS = 20
 # The longest mute of a band's notices (s; the web API and 'spasmwatch mute' refuse longer):
 # a mute longer than a day is forgotten, not a choice.
 MAX_MUTE_S = 24 * 3600.0

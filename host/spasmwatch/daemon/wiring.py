@@ -15,11 +15,12 @@ from spasmwatch.alerts.channels.mqtt import MqttChannel, MqttSettings
 from spasmwatch.alerts.channels.ntfy import NtfyChannel, NtfySettings
 from spasmwatch.alerts.channels.sound import SoundChannel, SoundSettings
 from spasmwatch.alerts.channels.webhook import WebhookChannel, WebhookSettings
-from spasmwatch.config import Band, Config
+from spasmwatch.config import Band, Config, is_loopback, ntfy_topic
+from spasmwatch.daemon.consts import MIN_NTFY_TOPIC_CHARS
 from spasmwatch.daemon.heartbeat import HeartbeatSettings
 from spasmwatch.errors import ConfigError
 from spasmwatch.transport import Link, open_link
-from spasmwatch.urls import url_origin
+from spasmwatch.urls import host_port, url_origin
 
 log = logging.getLogger(__name__)
 
@@ -43,9 +44,17 @@ def channels_from(cfg: Config) -> dict[str, Channel]:
             # which the journal, the status and Home Assistant show, and a better one to give.
             log.warning("[channels.ntfy #%d] (%s) has no name: called %s (its server and a hash of its URL, not its topic); "
                         "set name = \"phones\" (and list it as ntfy:phones in [[caregivers]])", i, url_origin(n.url), name)  # fmt: skip
+        if not n.token and len(ntfy_topic(n.url)) < MIN_NTFY_TOPIC_CHARS:
+            log.warning("[channels.ntfy #%d] (%s): its topic has %d characters, fewer than %d: whoever guesses it reads every push "
+                        "(the band's label, the clusters) and can send false alarms. 'spasmwatch config add-ntfy new' makes one "
+                        "nobody guesses (then subscribe the phones to it)", i, name, len(ntfy_topic(n.url)), MIN_NTFY_TOPIC_CHARS)  # fmt: skip
         out[name] = NtfyChannel(NtfySettings(url=n.url, name=name, token=n.token, page_url=page_url))
     if ch.mqtt.enabled:
         m = ch.mqtt
+        if m.password and not m.tls and not is_loopback(m.host):
+            log.warning("[channels.mqtt]: its password goes to %s unencrypted (tls = false), and every status with it: whoever "
+                        "watches the home network reads both. Set tls = true (the broker's TLS port, 8883 mostly; docs/alerts.md "
+                        "\"mqtt\")", host_port(m.host, m.port))  # fmt: skip
         out["mqtt"] = MqttChannel(
             MqttSettings(
                 host=m.host, port=m.port, username=m.username, password=m.password, tls=m.tls, ca_file=m.ca_file,
