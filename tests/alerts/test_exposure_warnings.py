@@ -47,3 +47,15 @@ def test_an_mqtt_password_to_a_broker_on_the_network_without_tls_is_said(caplog:
     assert "hunter2" not in said
     assert _said(caplog, {"mqtt": {**mqtt, "tls": True, "port": 8883}}) == ""
     assert _said(caplog, {"mqtt": {**mqtt, "host": "127.0.0.1"}}) == ""  # a broker on this computer: nothing crosses the network
+
+
+def test_mqtt_commands_through_a_broker_on_the_network_without_a_login_are_said(caplog: pytest.LogCaptureFixture) -> None:
+    """The broker took spasmwatch without a login, so it takes anyone's: whoever on the home network
+    reaches it publishes on the command topic and acknowledges an alarm the family has not seen."""
+    mqtt = {"enabled": True, "host": "192.168.1.5"}
+    said = _said(caplog, {"mqtt": mqtt})
+    assert "[channels.mqtt]: no username, so the broker at 192.168.1.5:1883 takes clients without a login" in said, said
+    assert "commands = false" in said
+    assert _said(caplog, {"mqtt": {**mqtt, "commands": False}}) == ""  # nothing taken from it
+    assert _said(caplog, {"mqtt": {**mqtt, "username": "sw", "password": "pw", "tls": True}}) == ""
+    assert _said(caplog, {"mqtt": {**mqtt, "host": "localhost"}}) == ""  # reached from this computer alone (as far as spasmwatch knows)

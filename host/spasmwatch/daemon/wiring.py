@@ -55,6 +55,11 @@ def channels_from(cfg: Config) -> dict[str, Channel]:
             log.warning("[channels.mqtt]: its password goes to %s unencrypted (tls = false), and every status with it: whoever "
                         "watches the home network reads both. Set tls = true (the broker's TLS port, 8883 mostly; docs/alerts.md "
                         "\"mqtt\")", host_port(m.host, m.port))  # fmt: skip
+        if m.commands and not m.username and not is_loopback(m.host):
+            # It took spasmwatch without a login, so it takes anyone's (its ACLs aside, which spasmwatch cannot see).
+            log.warning("[channels.mqtt]: no username, so the broker at %s takes clients without a login: whoever on the network "
+                        "reaches it can acknowledge an alarm (commands = true) and read every status. Give the broker a login "
+                        "(username and password here), or set commands = false", host_port(m.host, m.port))  # fmt: skip
         out["mqtt"] = MqttChannel(
             MqttSettings(
                 host=m.host, port=m.port, username=m.username, password=m.password, tls=m.tls, ca_file=m.ca_file,
