@@ -684,20 +684,30 @@ class App:
         return f
 
     def _update_status(self):
-        P.pack_status_into(
-            self._stbuf,
-            self.battery_pct,
-            self.worn,
-            self.log.fill_pct(self._delivered),
-            self._flags(),
-            self.errors,
-            self.boot.boot_count,
-            self.uptime_ms() // 1000,
-            self.log.next_seq,
-        )
+        """STATUS and the battery level refreshed; True if STATUS is the whole one (a secure link)."""
+        full = self.periph.secure()
+        if full:
+            P.pack_status_into(
+                self._stbuf,
+                self.battery_pct,
+                self.worn,
+                self.log.fill_pct(self._delivered),
+                self._flags(),
+                self.errors,
+                self.boot.boot_count,
+                self.uptime_ms() // 1000,
+                self.log.next_seq,
+            )
+        else:
+            # Any central can read STATUS (one value for every link): one that is not the family's
+            # host reads the band's state only (flags, faults; the battery, which 0x2A19 says
+            # anyway), not whether a baby wears it, nor its boots and uptime, nor how many spasms
+            # it logged (next_seq, log_fill_pct): docs/firmware.md, "Threat model".
+            P.pack_status_into(self._stbuf, self.battery_pct, -1, 0, self._flags(), self.errors, 0, 0, 0)
         self.periph.set_value(self.h_status, self._stbuf)
         self._battbuf[0] = self.battery_pct
         self.periph.set_value(self.h_batt, self._battbuf)
+        return full
 
     def _check_battery(self):
         """Read the cell; True if fewer than CONFIRM_READINGS were taken since the boot (the next
@@ -763,9 +773,10 @@ class App:
             if self._down_ms and not self.sampling and not self.critical and self.uptime_ms() >= self._retry_ms:
                 self._resume_imu()  # its start failed: tried at the first pass its back-off allows
             self._pairing_update()
+            p.drop_unsecured(P.SECURE_WITHIN_MS)
             if self.det is not None and self.det.p.has_gyro and self.sampling:
                 self.bias_store.keep(self.det.fe.bias, self.uptime_ms())
-            self._update_status()
+            full = self._update_status()
             up = self.uptime_ms()
             period_ms = self.cfg.get(P.CFG_STATUS_PERIOD_S) * 1000
             if self.errors & P.ERR_FIFO_OVERRUN and period_ms > _LOSS_STATUS_MS:
@@ -774,7 +785,10 @@ class App:
                 due = up + period_ms
             if up >= due or low != self.low_battery or crit != self.critical or told != self.errors:
                 told = self.errors
-                if p.conn is not None:
+                # Not to a stranger's link; nor the short STATUS packed just before the family's host
+                # made its link secure (on a board an IRQ between the two): it reads the whole one
+                # after its first command, and the next period's goes out.
+                if full and p.secure():
                     await p.notify(self.h_status, self._stbuf)
                 due = up + period_ms
                 if told & P.ERR_FIFO_OVERRUN:

@@ -20,6 +20,7 @@ handler only records state and sets flags; tasks do the work:
 """
 
 import asyncio
+import time
 
 from micropython import const
 
@@ -84,6 +85,7 @@ class Peripheral:
         self.mtu = 23
         self.encrypted = False
         self.bonded = False
+        self._conn_ms = 0  # real ticks_ms of the connect: the radio's time, as notify's waits
         self.writes_dropped = 0
         self.notify_failures = 0
         self.notify_busy = 0  # times the stack's buffers were full and a notify waited
@@ -132,6 +134,7 @@ class Peripheral:
         if event == _IRQ_CENTRAL_CONNECT:
             self.conn = data[0]
             self.link_id += 1
+            self._conn_ms = time.ticks_ms()
             self.mtu = 23
             self.encrypted = False
             self.bonded = False
@@ -212,6 +215,13 @@ class Peripheral:
 
     def secure(self):
         return self.conn is not None and self.encrypted and self.bonded
+
+    def drop_unsecured(self, within_ms):
+        """Disconnect a central whose link is not secure ``within_ms`` real ms after it connected:
+        the band takes one connection and does not advertise while it is up, so a stranger that
+        connected and stayed kept the family's host out (docs/firmware.md, "Threat model")."""
+        if self.conn is not None and not self.secure() and time.ticks_diff(time.ticks_ms(), self._conn_ms) >= within_ms:
+            self.disconnect()
 
     def payload_max(self):
         return self.mtu - 3

@@ -114,6 +114,14 @@ ERR_MS_MAX = 0xFFFF  # BOOTLINK.err_ms saturates here
 # A watchdog, crash or REBOOT reset (at night) opens no window at all (band/app.py).
 # Here, not in band/: the host tells the family this number when a band refuses to bond.
 PAIRING_WINDOW_MS = 300000
+# A central whose link is not secure (encrypted and bonded) this long (real ms) after it connected
+# is dropped (band/ble.py Peripheral.drop_unsecured, from the status task: 30-40 s): the band takes
+# one connection and does not advertise while it is up, so a neighbour's phone that connected and
+# stayed (nRF Connect left open, or pairing unbonded with the window shut) kept the family's host
+# out all night, and no alarm came. The daemon's connect, its Device Information reads and its
+# Just Works pairing take ~1-3 s, each step at most REQUEST_TIMEOUT_S (10 s,
+# host/spasmwatch/daemon/consts.py): 30 s leaves room for three of them.
+SECURE_WITHIN_MS = 30000
 
 # --- control (host -> band), byte 1 is the opcode ------------------------------------
 OP_TIME_SYNC = 0x01  # <BBIH: unix_s, ms          RESP.arg = band ms at sync

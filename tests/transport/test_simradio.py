@@ -53,8 +53,11 @@ def test_client_pairs_reads_status_syncs_time_and_streams_events(bands: Callable
         async with BleakClient(band.address, backend=SimRadioClient, bond_file=bond_file, timeout=5) as client:
             assert client.mtu_size == 247 and client.name == band.name
             assert client.services.get_characteristic(P.CONTROL_UUID) is not None
-            status = P.decode(await client.read_gatt_char(P.STATUS_UUID))  # readable before pairing
-            assert status["type"] == "status" and status["boot"] == 1 and not status["flags"] & P.SF_ENCRYPTED
+            # Readable before pairing, but short: the band's state, not the baby's nor its log's
+            # (docs/firmware.md, "Threat model"); whole on the secure link once it answered a command.
+            status = P.decode(await client.read_gatt_char(P.STATUS_UUID))
+            assert status["type"] == "status" and (status["boot"], status["next_seq"], status["worn"]) == (0, 0, -1)
+            assert not status["flags"] & P.SF_ENCRYPTED
             await client.start_notify(P.EVENTS_UUID, lambda _c, d: events.append(P.decode(bytes(d))))
             await client.start_notify(P.CONTROL_UUID, lambda _c, d: resps.append(P.decode(bytes(d))))
             await client.pair()
@@ -64,6 +67,7 @@ def test_client_pairs_reads_status_syncs_time_and_streams_events(bands: Callable
             await until(lambda: sum(e["type"] == "event" for e in events) >= N_SPASMS, 30, "14 events")
             status = P.decode(await client.read_gatt_char(P.STATUS_UUID))
             assert status["flags"] & P.SF_TIME_SYNCED and status["flags"] & P.SF_ENCRYPTED
+            assert status["boot"] == 1 and status["next_seq"] > 0  # (refreshed at each status pass, not per event)
         seqs = [e["seq"] for e in events if e["type"] == "event"]
         assert seqs == list(range(N_SPASMS))
         assert all(e["flags"] & P.EF_TIME_SYNCED for e in events if e["type"] == "event")

@@ -38,7 +38,23 @@ from swcore import protocol as P
 from spasmwatch.transport.simradio import SimRadioClient
 
 RELAYED = (P.EVENTS_UUID, P.STATUS_UUID, P.CONTROL_UUID, P.RAW_UUID)
+# Reads of STATUS, STATUS_POLL_S apart, until it is the whole one (see _whole_status).
+STATUS_TRIES = 50
+STATUS_POLL_S = 0.02
 log = logging.getLogger(__name__)
+
+
+async def _whole_status(client: BleakClient) -> bytes:
+    """The STATUS a CDC port sends as it opens: the whole one. The band packs it once its link task
+    has seen the link secure, which may come after the pairing's answer; before, any link reads a
+    short one, boot 0 (a band counts its boots from 1: docs/firmware.md, "Threat model")."""
+    raw = b""
+    for _ in range(STATUS_TRIES):
+        raw = bytes(await client.read_gatt_char(P.STATUS_UUID))
+        if P.decode(raw)["boot"]:  # type: ignore[no-untyped-call]
+            break
+        await asyncio.sleep(STATUS_POLL_S)
+    return raw
 
 
 class CdcBridge:
@@ -107,7 +123,7 @@ class CdcBridge:
                         await client.start_notify(uuid, lambda _c, data: self._answer(client, writer, bytes(data)))
                     else:
                         await client.start_notify(uuid, lambda _c, data: self._send(writer, bytes(data)))
-                self._send(writer, bytes(await client.read_gatt_char(P.STATUS_UUID)))
+                self._send(writer, await _whole_status(client))
                 if self.drop_after_s is not None:
                     asyncio.get_running_loop().call_later(self.drop_after_s, writer.close)
             except (BleakError, OSError, asyncio.TimeoutError) as e:
