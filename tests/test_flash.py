@@ -578,7 +578,10 @@ def test_cli_flash_names_the_band_as_it_advertises_for_the_daemon(
 
     config = tmp_path / "config.toml"
     monkeypatch.setenv("SPASMWATCH_CONFIG", str(config))
-    said = "the band advertises as spasmwatch-ry-1 over Bluetooth ('spasmwatch scan' lists it in range); for the daemon: spasmwatch config init --band spasmwatch-ry-1 --ntfy new"
+    said = (
+        "the band is spasmwatch-ry-1 over Bluetooth (advertised as band-ry-1; 'spasmwatch scan' lists it in range); "
+        "for the daemon: spasmwatch config init --band spasmwatch-ry-1 --ntfy new"
+    )
     assert said_after("nursery-1", "/dev/ttyACM0", simulated=False, restarted=True) == said  # a board, restarted
     # Found by review: --no-reset (or a restart that failed) left the band at the REPL, not advertising.
     assert said_after("nursery-1", "/dev/ttyACM0", simulated=False, restarted=False) == (
@@ -588,7 +591,8 @@ def test_cli_flash_names_the_band_as_it_advertises_for_the_daemon(
     csv.write_text("t,ax,ay,az\n" + "".join(f"{i / 50:.2f},0,0,1\n" for i in range(100)))
     sim = SimBand(csv, tmp_path / "simflash", hold=True, device_id="nursery-1", idle_exit_ms=100, timeout_s=30, micropython=micropython, firmware=fw)
     try:
-        assert sim.name == "spasmwatch-ry-1"  # what the band's app advertises
+        assert sim.name == "spasmwatch-ry-1"  # the name the host knows the band's app by
+        assert sim.up["name"] == "band-ry-1"  # what it advertises: neutral (docs/firmware.md, "Threat model")
     finally:
         sim.kill()
 
@@ -604,7 +608,7 @@ def test_cli_flash_to_a_unix_band_says_what_it_is_not_that_it_advertises(
     port = f"unix:{band.resolve()}"
     assert out.endswith(
         f"{port} holds the installed files only: no app runs there and nothing advertises (a board with device id nursery-1 "
-        f"advertises as spasmwatch-ry-1); 'spasmwatch board info --port {port}' reads them back; a simulated band the "
+        f"is spasmwatch-ry-1, advertised as band-ry-1); 'spasmwatch board info --port {port}' reads them back; a simulated band the "
         "daemon connects to: 'spasmwatch demo'\n"
     ), out
     assert "over Bluetooth" not in out and "for the daemon" not in out, out
@@ -1541,7 +1545,7 @@ def test_a_new_device_id_for_a_band_that_monitored_is_said(band: Path, fw: Path,
     assert r.device_id == "nursery-1"
     assert said == [
         "the band's device id other-2 becomes nursery-1: its events are stored under nursery-1 from now on, apart from "
-        "those under other-2, and it advertises as spasmwatch-ry-1, not spasmwatch-er-2 (to keep its id: --device-id other-2)"
+        "those under other-2, and its name is spasmwatch-ry-1, not spasmwatch-er-2 (to keep its id: --device-id other-2)"
     ], said
 
 

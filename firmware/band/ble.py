@@ -14,6 +14,8 @@ handler only records state and sets flags; tasks do the work:
   the tasks alone its head; a disconnect notes where the tail was, and the
   old link's writes up to there are skipped, by the control task at its next
   read or, if sooner, as advertising restarts (before any central can connect);
+- one connection, and no advertising while it is up: ``drop_unsecured`` ends a link that is not
+  encrypted and bonded in time, so a stranger cannot keep the family's host out;
 - ``notify`` applies backpressure: the stack raises OSError(ENOMEM) when its
   transmit buffers are full, so it retries every ``_NOTIFY_RETRY_MS`` and gives
   up (returns False) after ``_NOTIFY_TIMEOUT_MS`` or on disconnect.

@@ -161,9 +161,11 @@ def _register(app, hw):
     )
     p.set_buffer(app.h_control, WRITE_MAX)
     board = hw.board
+    # Any central reads these without pairing: nothing here says what the band watches for
+    # (docs/firmware.md, "Threat model"); the host reads the id, model, firmware and board.
     for h, v in zip(
         h_dis,
-        ("spasmwatch project", board.get("name", "?"), hw.device_id, FIRMWARE_VERSION, board.get("id", "?")),
+        ("open hardware", board.get("name", "?"), hw.device_id, FIRMWARE_VERSION, board.get("id", "?")),
     ):
         p.set_value(h, v.encode())
-    app.name = P.band_name(hw.device_id)
+    app.name = P.air_name(hw.device_id)

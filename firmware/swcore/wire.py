@@ -20,7 +20,13 @@ EVENTS_UUID = "5b1d0002-7a3e-4c8e-9d2a-5a5a3c0ffee0"  # notify: EVENT, ACTIVITY,
 STATUS_UUID = "5b1d0003-7a3e-4c8e-9d2a-5a5a3c0ffee0"  # read, notify: STATUS
 CONTROL_UUID = "5b1d0004-7a3e-4c8e-9d2a-5a5a3c0ffee0"  # write (encrypted), notify: RESP
 RAW_UUID = "5b1d0005-7a3e-4c8e-9d2a-5a5a3c0ffee0"  # notify: RAW
-NAME_PREFIX = "spasmwatch-"
+NAME_PREFIX = "spasmwatch-"  # the family's name for a band (config, labels, the host's texts): never on air
+# What the band advertises (the scan response's complete local name): neutral. Anyone in range
+# hears it, and scanners that log what they hear put it on public maps: "spasmwatch-" told the
+# street that a baby there is monitored for spasms (docs/firmware.md, "Threat model"). The host
+# finds its band among the service UUID's advertisers by the id's last 4 characters
+# (spasmwatch/transport/ble.py ``label``).
+AIR_PREFIX = "band-"
 ATT_DEFAULT_PAYLOAD = 20  # 23-byte default MTU minus the 3-byte ATT header
 
 # --- record types (band -> host), byte 1 ----------------------------------------
@@ -189,8 +195,13 @@ class ProtocolError(ValueError):
 
 
 def band_name(device_id):
-    """The name a band advertises (complete local name): the prefix and its device id's last 4 characters."""
+    """The family's name for a band: the prefix and its device id's last 4 characters."""
     return NAME_PREFIX + device_id[-4:]
+
+
+def air_name(device_id):
+    """The name a band advertises (complete local name): neutral, with its id's last 4 characters."""
+    return AIR_PREFIX + device_id[-4:]
 
 
 def _check(buf, what, size, exact=True):

@@ -150,7 +150,11 @@ def test_advertising_and_standard_services(micropython: str, many_spasms_csv: Pa
         assert len(adv) <= 31 and len(resp) <= 31
         uuid_le = bytes.fromhex(P.SERVICE_UUID.replace("-", ""))[::-1]
         assert adv[3:5] == bytes((17, 0x07)) and adv[5:21] == uuid_le
-        assert resp[2:].decode() == "spasmwatch-ab12"
+        assert resp[2:].decode() == "band-ab12"  # neutral: no "spasm" on air (docs/firmware.md, "Threat model")
+        # Nor in what any central reads without pairing (until 2026-12-07: the manufacturer,
+        # "spasmwatch project", and the name).
+        dis = [c.read(u) for u in ("2a29", "2a24", "2a25", "2a26", "2a27")]
+        assert all(att == 0 and b"spasm" not in v.lower() for att, v in dis) and b"spasm" not in (adv + resp).lower()
         assert c.read("2a25") == (0, b"band-00ab12")
         assert c.read("2a24")[1].startswith(b"Simulated band")
         status, level = c.read("2a19")

@@ -27,6 +27,16 @@ CONNECT_S = 5.0
 SECURE_CONNECT_S = 2.0
 
 
+def test_the_family_s_name_is_taken_from_the_neutral_one_on_air_and_from_an_older_firmware_s() -> None:
+    """The band advertises band-XXXX since 2026-12-07 (docs/firmware.md, "Threat model"); the config
+    still names it spasmwatch-XXXX, and a band not flashed since advertises that."""
+    from spasmwatch.transport.base import label
+
+    assert label("band-a066") == "spasmwatch-a066" and label("BAND-A066").casefold() == "spasmwatch-a066"
+    assert label("spasmwatch-a066") == "spasmwatch-a066"
+    assert label("") == ""
+
+
 def test_a_name_typed_in_capitals_connects(bands: Callable[..., SimBand], bond_file: Path) -> None:
     """Found by the family audit: a band configured as 'SPASMWATCH-0001' (typed from a label) was
     taken for an address and never found ("not found within 15 s (out of range, off, or connected

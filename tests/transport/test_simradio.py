@@ -26,11 +26,13 @@ def test_discover_finds_the_band_by_name_with_its_service(bands: Callable[..., S
 
     async def body() -> None:
         found = await BleakScanner.discover(0.6, return_adv=True, backend=SimRadioScanner, radios=[band.address, other.address])
+        # On air a band's name is neutral (docs/firmware.md, "Threat model"); BleLink and the scan
+        # command give the family's name, spasmwatch-XXXX (transport.base.label).
         names = {ad.local_name: (d.address, ad.service_uuids) for d, ad in found.values()}
-        assert names["spasmwatch-4242"] == (band.address, [P.SERVICE_UUID])
-        assert names["spasmwatch-beef"][0] == other.address
+        assert names["band-4242"] == (band.address, [P.SERVICE_UUID])
+        assert names["band-beef"][0] == other.address
         # find_device_by_name: bleak's own helper, through the backend
-        dev = await BleakScanner.find_device_by_name("spasmwatch-beef", 2.0, backend=SimRadioScanner, radios=[band.address, other.address])
+        dev = await BleakScanner.find_device_by_name("band-beef", 2.0, backend=SimRadioScanner, radios=[band.address, other.address])
         assert dev is not None and dev.address == other.address
         # a passive scanner gets no scan response, so no name (as on air)
         passive = await BleakScanner.discover(0.4, return_adv=True, backend=SimRadioScanner, scanning_mode="passive", radios=[band.address])
@@ -51,7 +53,7 @@ def test_client_pairs_reads_status_syncs_time_and_streams_events(bands: Callable
         events: list[dict[str, Any]] = []
         resps: list[dict[str, Any]] = []
         async with BleakClient(band.address, backend=SimRadioClient, bond_file=bond_file, timeout=5) as client:
-            assert client.mtu_size == 247 and client.name == band.name
+            assert client.mtu_size == 247 and client.name == band.up["name"]
             assert client.services.get_characteristic(P.CONTROL_UUID) is not None
             # Readable before pairing, but short: the band's state, not the baby's nor its log's
             # (docs/firmware.md, "Threat model"); whole on the secure link once it answered a command.

@@ -11,7 +11,7 @@ from typing import Any, TextIO
 from spasmwatch.errors import SpasmwatchError
 from spasmwatch.firstrun import next_step_for
 from spasmwatch.flashing.firmware import Image
-from spasmwatch.flashing.install import band_name, check_before_the_band, flash
+from spasmwatch.flashing.install import air_name, band_name, check_before_the_band, flash
 from spasmwatch.flashing.link import UNIX_PREFIX, DeviceError, open_link, unix_root
 from spasmwatch.flashing.sync import Progress
 from spasmwatch.hardware import boards
@@ -152,9 +152,12 @@ def said_after(device_id: str, target: str, simulated: bool, restarted: bool) ->
     if simulated:  # the unix-port process ended with the flash: nothing runs there, nothing advertises
         return (
             f"{target} holds the installed files only: no app runs there and nothing advertises (a board with device id "
-            f"{device_id} advertises as {name}); 'spasmwatch board info --port {target}' reads them back; a simulated band "
+            f"{device_id} is {name}, advertised as {air_name(device_id)}); 'spasmwatch board info --port {target}' reads them back; a simulated band "
             "the daemon connects to: 'spasmwatch demo'"
         )
-    advertises = f"the band advertises as {name} over Bluetooth ('spasmwatch scan' lists it in range); for the daemon: {next_step_for(name, 'ble')}"
+    advertises = (
+        f"the band is {name} over Bluetooth (advertised as {air_name(device_id)}; 'spasmwatch scan' lists it in range); "
+        f"for the daemon: {next_step_for(name, 'ble')}"
+    )
     # --no-reset, or a restart that failed (its warning said so): the band sits at the REPL, silent on the radio
     return advertises if restarted else f"once restarted (unplug it and plug it in: the flash did not restart it), {advertises}"

@@ -136,8 +136,13 @@ def check_board(found: BandValue, board: Board, replace: bool) -> None:
 
 
 def band_name(device_id: str) -> str:
-    """The name the band advertises with this id (swcore is MicroPython code, unannotated)."""
+    """The family's name for the band with this id (swcore is MicroPython code, unannotated)."""
     return str(P.band_name(device_id))  # type: ignore[no-untyped-call]
+
+
+def air_name(device_id: str) -> str:
+    """The neutral name the band with this id advertises (docs/firmware.md, "Threat model")."""
+    return str(P.air_name(device_id))  # type: ignore[no-untyped-call]
 
 
 def choose_device_id(device: Device, requested: str | None, data_dir: str) -> str:
@@ -157,7 +162,7 @@ def choose_device_id(device: Device, requested: str | None, data_dir: str) -> st
             # name (the config's [[bands]] name) comes from it. A typo here was a new band, silently.
             warnings.warn(
                 f"the band's device id {found.value} becomes {requested}: its events are stored under {requested} from now "
-                f"on, apart from those under {found.value}, and it advertises as {band_name(requested)}, not "
+                f"on, apart from those under {found.value}, and its name is {band_name(requested)}, not "
                 f"{band_name(found.value)} (to keep its id: --device-id {found.value})",
                 FlashWarning, stacklevel=2,
             )  # fmt: skip

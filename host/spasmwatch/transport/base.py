@@ -12,10 +12,22 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import ClassVar, Literal, Protocol, runtime_checkable
 
+from swcore import protocol as P
+
 from spasmwatch.errors import SpasmwatchError
 
 Kind = Literal["not_found", "refused", "timeout", "disconnected", "auth", "io"]
 KINDS: tuple[Kind, ...] = ("not_found", "refused", "timeout", "disconnected", "auth", "io")
+
+
+def label(advertised: str) -> str:
+    """The family's name (``spasmwatch-XXXX``) for the band that advertises ``advertised``: a neutral
+    ``band-XXXX`` since 2026-12-07 (docs/firmware.md, "Threat model"), the name itself before (an
+    older firmware). Only advertisers of the service UUID are heard (transport/ble.py ``_scanner``),
+    so another device's ``band-`` name is none of them."""
+    if advertised.casefold().startswith(P.AIR_PREFIX):
+        return str(P.NAME_PREFIX) + advertised[len(P.AIR_PREFIX) :]
+    return advertised
 
 
 class TransportError(SpasmwatchError):

@@ -27,7 +27,16 @@ from bleak.exc import (
 )
 from swcore import protocol as P
 
-from spasmwatch.transport.base import ERROR_BY_KIND, KINDS, DisconnectedError, Found, Kind, NotFoundError, TransportError
+from spasmwatch.transport.base import (
+    ERROR_BY_KIND,
+    KINDS,
+    DisconnectedError,
+    Found,
+    Kind,
+    NotFoundError,
+    TransportError,
+    label,
+)
 
 DEFAULT_MTU = 23  # before (or without) an MTU exchange
 
@@ -136,7 +145,7 @@ async def scan_ble(timeout_s: float, backend: BleBackend | None = None) -> list[
         async with _scanner(backend) as scanner:
             await asyncio.sleep(timeout_s)
         seen = scanner.discovered_devices_and_advertisement_data.values()
-    return [Found(ad.local_name or d.name or d.address, d.address, ad.rssi, backend.transport) for d, ad in seen]
+    return [Found(label(ad.local_name or d.name or "") or d.address, d.address, ad.rssi, backend.transport) for d, ad in seen]
 
 
 def is_name(target: str) -> bool:
@@ -171,7 +180,7 @@ class BleLink:
         deadline = loop.time() + timeout_s
         self._closing = False  # from here a disconnect() ends this connect (it finds no client to close yet)
         device, ad = await self._find(timeout_s)
-        self.name, self.address = ad.local_name or device.name or self.name, device.address
+        self.name, self.address = label(ad.local_name or device.name or "") or self.name, device.address
         kw = dict(self.backend.client_kw)
         client = BleakClient(device, self._dropped, timeout=max(0.1, deadline - loop.time()), backend=self.backend.client, **kw)
         with mapped(f"connect {self.target}"):
@@ -186,7 +195,7 @@ class BleLink:
     async def _find(self, timeout_s: float) -> tuple[BLEDevice, AdvertisementData]:
         def wanted(d: BLEDevice, ad: AdvertisementData) -> bool:
             if is_name(self.target):
-                return (ad.local_name or "").casefold() == self.target.casefold()
+                return label(ad.local_name or "").casefold() == self.target.casefold()
             return d.address.lower() == self.target.lower()
 
         with mapped(f"scan for {self.target}"):

@@ -26,6 +26,7 @@ from typing import Any
 
 from spasmwatch.binaries import find_binary
 from spasmwatch.errors import SpasmwatchError
+from spasmwatch.transport.base import label
 
 # Exit codes of firmware/sim/run.py (sim/hw.py).
 EXIT_DONE, EXIT_RESET, EXIT_CRASH, EXIT_WDT, EXIT_POWER_LOSS, EXIT_TIMEOUT = 0, 3, 4, 5, 6, 7
@@ -146,8 +147,8 @@ class SimBand:
 
     @property
     def name(self) -> str:
-        """The advertised name, ``spasmwatch-XXXX``."""
-        return str(self.up["name"])
+        """The family's name for it, ``spasmwatch-XXXX`` (it advertises ``band-XXXX``)."""
+        return label(str(self.up["name"]))
 
     # --- output ----------------------------------------------------------------------------------
     def _read(self) -> None:
