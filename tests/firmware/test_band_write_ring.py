@@ -36,11 +36,14 @@ import asyncio
 
 try:
     import micropython
-except ImportError:  # CPython: band/ble.py's const() is all it takes from the module
+except ImportError:  # CPython: band/ble.py takes const() from the module, and time's ticks (a link's age)
     micropython = None
+    import time
     import types
 
     sys.modules["micropython"] = types.SimpleNamespace(const=lambda x: x)
+    time.ticks_ms = lambda: int(time.monotonic() * 1000)
+    time.ticks_diff = lambda a, b: a - b
 
 import bluetooth
 from band.ble import FLAG_WRITE, Peripheral
