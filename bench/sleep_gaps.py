@@ -2,7 +2,7 @@
 
 The dropout probe. Each recording of `spasmwatch evaluate`'s suite (project simulator, seeds 1-N,
 every kind) is replayed once as `evaluate` replays it, and the epochs its sleep estimate was fed
-(start, active, worn) are cached. Then, per draw, epochs are taken out and the rest fed to the
+(start, active, worn, moving) are cached. Then, per draw, epochs are taken out and the rest fed to the
 daemon's `SleepWake` (epoch by epoch) and to the export's `BandSleep` (numpy, a part at a time);
 the wakes they claim are scored as `evaluate` scores wakes (one to one, within 5 min). Modes:
 
@@ -56,11 +56,11 @@ class _Recorder(SleepWake):
 
     def __init__(self, epoch_s: float) -> None:
         super().__init__(epoch_s)
-        self.fed: list[tuple[float, bool, bool]] = []
+        self.fed: list[tuple[float, bool, bool, bool]] = []
 
-    def update(self, t_start: float, active: bool, worn: bool = True) -> Transition | None:
-        self.fed.append((t_start, active, worn))
-        return super().update(t_start, active, worn)
+    def update(self, t_start: float, active: bool, worn: bool = True, *, moving: bool) -> Transition | None:
+        self.fed.append((t_start, active, worn, moving))
+        return super().update(t_start, active, worn, moving=moving)
 
 
 def epochs_of(job: tuple[SuiteItem, int], fresh: bool = False) -> Path:
@@ -69,7 +69,7 @@ def epochs_of(job: tuple[SuiteItem, int], fresh: bool = False) -> Path:
     from spasmwatch.sim import Scenario, simulate
 
     (kind, hours, rate, gyro, amp, noise), seed = job
-    key = hashlib.sha1(repr(job).encode()).hexdigest()[:12]
+    key = hashlib.sha1(repr((job, "moving")).encode()).hexdigest()[:12]  # epochs cached before 'moving' lack it
     path = cache_dir() / f"{kind}-s{seed}-{key}.npz"
     if path.exists() and not fresh:
         return path
@@ -79,7 +79,7 @@ def epochs_of(job: tuple[SuiteItem, int], fresh: bool = False) -> Path:
     an = Analyzer(TwinDetector(rate, gyro).p)
     an.sleep = sw = _Recorder(an.epoch_s)
     wakes = [float(r["t"]) for r in replay([Block(rec.t, rec.acc, rec.gyro)], rate, gyro, analyzer=an) if r["type"] == "wake"]
-    fed = np.array(sw.fed, dtype=np.float64).reshape(-1, 3)
+    fed = np.array(sw.fed, dtype=np.float64).reshape(-1, 4)
     tmp = path.with_suffix(".part.npz")
     np.savez(tmp, fed=fed, epoch_s=an.epoch_s, truth=np.array(rec.truth["wake_onsets"], np.float64),
              replayed=np.array(wakes, np.float64), hours=float(rec.t[-1] - rec.t[0]) / 3600.0)  # fmt: skip
@@ -128,17 +128,17 @@ MODES: dict[str, Callable[[int, float, random.Random], np.ndarray]] = {
 }
 
 
-def _daemon(t: np.ndarray, active: np.ndarray, worn: np.ndarray, epoch_s: float) -> list[tuple[str, float]]:
+def _daemon(t: np.ndarray, active: np.ndarray, worn: np.ndarray, moving: np.ndarray, epoch_s: float) -> list[tuple[str, float]]:
     sw, out = SleepWake(epoch_s), []
-    for a, b, c in zip(t.tolist(), active.tolist(), worn.tolist(), strict=True):
-        tr = sw.update(a, b, c)
+    for a, b, c, d in zip(t.tolist(), active.tolist(), worn.tolist(), moving.tolist(), strict=True):
+        tr = sw.update(a, b, c, moving=d)
         if tr is not None:
             out.append((tr.kind, tr.t))
     return out
 
 
-def _export(t: np.ndarray, active: np.ndarray, worn: np.ndarray, epoch_s: float) -> list[tuple[str, float]]:
-    b = BandEpochs("band", t, np.full(len(t), epoch_s), active, worn, np.zeros(len(t), np.bool_))
+def _export(t: np.ndarray, active: np.ndarray, worn: np.ndarray, moving: np.ndarray, epoch_s: float) -> list[tuple[str, float]]:
+    b = BandEpochs("band", t, np.full(len(t), epoch_s), active, moving, worn, np.zeros(len(t), np.bool_))
     parts = [b[k : k + EPOCH_PART] for k in range(0, len(b), EPOCH_PART)]
     return sorted(((tr.kind, tr.t) for tr in BandSleep().read(parts)), key=lambda x: x[1])
 
@@ -153,9 +153,9 @@ def run(paths: list[Path], draws: int) -> dict[str, Any]:
                 z = np.load(path)
                 fed, epoch_s, truth = z["fed"], float(z["epoch_s"]), z["truth"].tolist()
                 keep = cut(len(fed), float(z["hours"]), random.Random(1000 * d + k))
-                t, active, worn = fed[keep, 0], fed[keep, 1].astype(bool), fed[keep, 2].astype(bool)
-                mine = _daemon(t, active, worn, epoch_s)
-                if mine != _export(t, active, worn, epoch_s):
+                t, active, worn, moving = fed[keep, 0], fed[keep, 1].astype(bool), fed[keep, 2].astype(bool), fed[keep, 3].astype(bool)
+                mine = _daemon(t, active, worn, moving, epoch_s)
+                if mine != _export(t, active, worn, moving, epoch_s):
                     raise SystemExit(f"the twins differ: {path.name}, {mode} draw {d}")
                 wakes = [x for kind, x in mine if kind == "wake"]
                 if mode == "none" and wakes != z["replayed"].tolist():

@@ -1296,7 +1296,7 @@ def test_a_band_not_heard_now_is_disconnected_up_to_the_export(tmp_path: Path) -
 
 
 def _epochs(device: str, t: float, end: float) -> list[ActivityRow]:
-    return [ActivityRow(device, t + k * 10.0, 10.0, True, True) for k in range(int((end - t) / 10.0))]
+    return [ActivityRow(device, t + k * 10.0, 10.0, True, True, True) for k in range(int((end - t) / 10.0))]
 
 
 @pytest.mark.parametrize(("silent_s", "a_disconnected_s"), [(15.0, 0.0), (25.0, 25.0)])

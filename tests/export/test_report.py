@@ -361,7 +361,7 @@ def test_a_treatment_trend_counts_whole_days_only() -> None:
     clusters = [ClusterRow(i, "b", D0 + 3 * 3600 + i * 6 * 3600, D0 + 3 * 3600 + i * 6 * 3600 + 60, 5, None, None, None) for i in range(48)]
     start = TreatmentRow(1, D0 + 7 * DAY + 12 * 3600, "vigabatrin", 50.0, "mg/kg/day", "start")
     until = D0 + 9 * DAY + 8 * 3600
-    worn = [ActivityRow("b", t, 10.0, True, True) for t in range(int(D0), int(until), 10)]  # the band worn throughout
+    worn = [ActivityRow("b", t, 10.0, True, True, True) for t in range(int(D0), int(until), 10)]  # the band worn throughout
     data = gather(Tables(cluster_rows=clusters, activity_rows=worn, treatment_rows=[start]), None, D0, until, timezone.utc)
     (tr,) = data.trends
     assert (tr.before.days, tr.after.days, tr.before.per_24h(tr.before.clusters), tr.after.per_24h(tr.after.clusters)) == (7, 1, 4.0, 4.0)
@@ -413,7 +413,7 @@ def test_the_actogram_shows_the_hours_the_band_was_not_monitoring() -> None:
     from spasmwatch.report.plots import NOT_MONITORED
 
     h = 3600.0
-    worn = [ActivityRow("b", t, 10.0, False, True) for t in range(int(D0), int(D0 + DAY + 12 * h), 10) if not D0 + 8 * h <= t < D0 + 20 * h]
+    worn = [ActivityRow("b", t, 10.0, False, False, True) for t in range(int(D0), int(D0 + DAY + 12 * h), 10) if not D0 + 8 * h <= t < D0 + 20 * h]
     data = gather(Tables(activity_rows=worn), None, D0, D0 + 2 * DAY, timezone.utc, now=D0 + DAY + 12 * h)
     assert _bars(data, NOT_MONITORED) == [(0, 8.0, 20.0)]
 
@@ -1410,7 +1410,7 @@ def test_the_daily_plot_keeps_its_height_under_a_long_summary() -> None:
     from spasmwatch.report.pages import DAILY_PLOT_MIN_H
 
     h = 3600.0
-    worn = [ActivityRow(b, t, 10.0, False, True) for b in ("b1", "b2", "b3") for t in range(int(D0), int(D0 + 14 * DAY), 600)]
+    worn = [ActivityRow(b, t, 10.0, False, False, True) for b in ("b1", "b2", "b3") for t in range(int(D0), int(D0 + 14 * DAY), 600)]
     starts = [TreatmentRow(i, D0 + (4 + 3 * i) * DAY + 8 * h, drug, 1.0, "mg/kg/day", "start") for i, drug in enumerate(("ACTH", "vigabatrin", "prednisolone"))]
     clusters = [ClusterRow(i, "b1", D0 + i * 8 * h, D0 + i * 8 * h + 60, 5, None, 600.0, None) for i in range(40)]
     data = gather(Tables(cluster_rows=clusters, activity_rows=worn, treatment_rows=starts), None, D0, D0 + 14 * DAY, timezone.utc)
@@ -1490,7 +1490,7 @@ def test_the_daily_plot_marks_a_day_of_too_few_hours_for_a_rate() -> None:
     from spasmwatch.report.text import FEW_HOURS, NO_DATA
 
     h = 3600.0
-    worn = [ActivityRow("b", t, 10.0, False, True) for t in range(int(D0), int(D0 + DAY + 2 * h), 10)]
+    worn = [ActivityRow("b", t, 10.0, False, False, True) for t in range(int(D0), int(D0 + DAY + 2 * h), 10)]
     data = gather(Tables(activity_rows=worn), None, D0, D0 + 3 * DAY, timezone.utc)
     (fig, *rest) = figures(data)
     try:
@@ -1539,7 +1539,7 @@ def test_a_table_under_many_notes_stays_above_the_page_s_foot() -> None:
     page holds the rows that fit under its notes. Old code: the table's bottom below the foot."""
     h = 3600.0
     changes = [TreatmentRow(i, D0 + i * 3 * DAY + h, "vigabatrin", 50.0 + i, "mg/kg/day", "change") for i in range(25)]
-    worn = [ActivityRow("b", t, 10.0, False, True) for t in range(int(D0 + 60 * DAY), int(D0 + 60 * DAY + 2 * h), 10)]
+    worn = [ActivityRow("b", t, 10.0, False, False, True) for t in range(int(D0 + 60 * DAY), int(D0 + 60 * DAY + 2 * h), 10)]
     clusters = [ClusterRow(i, "b", D0 + 61 * DAY + i * 60, D0 + 61 * DAY + i * 60 + 30, 3, None, None, None) for i in range(40)]
     data = gather(Tables(treatment_rows=changes, activity_rows=worn, cluster_rows=clusters), None, D0, D0 + 89 * DAY, timezone.utc)
     figs = figures(data)
@@ -1560,7 +1560,7 @@ def test_page_one_s_text_goes_on_to_a_next_page_rather_than_off_the_paper() -> N
     from spasmwatch.report.pages import PAGE_FOOT_H
 
     h = 3600.0
-    worn = [ActivityRow(b, t, 10.0, False, True) for b in ("b1", "b2", "b3") for t in range(int(D0), int(D0 + 14 * DAY), 600)]
+    worn = [ActivityRow(b, t, 10.0, False, False, True) for b in ("b1", "b2", "b3") for t in range(int(D0), int(D0 + 14 * DAY), 600)]
     drugs = ("ACTH", "vigabatrin", "prednisolone")
     given = [TreatmentRow(i, D0 + (1 + i) * DAY + 8 * h, d, 1.0, "mg/kg/day", "start") for i, d in enumerate(drugs)]
     given += [TreatmentRow(10 + i, D0 - (1 + i) * DAY, d, 1.0, "mg/day", "start") for i, d in enumerate(("levetiracetam", "topiramate", "pyridoxine"))]
@@ -1771,7 +1771,7 @@ def test_the_daily_plot_s_marks_and_treatment_labels_stay_inside_it(course_db: t
         for f in figs:
             plt.close(f)
     h = 3600.0
-    worn = [ActivityRow("b", t, 10.0, False, True) for t in range(int(D0), int(D0 + 14 * DAY), 60) if not 3 * DAY + 3 * h <= t - D0 < 4 * DAY]
+    worn = [ActivityRow("b", t, 10.0, False, False, True) for t in range(int(D0), int(D0 + 14 * DAY), 60) if not 3 * DAY + 3 * h <= t - D0 < 4 * DAY]
     clusters = [ClusterRow(k * 10 + i, "b", D0 + k * DAY + i * 600, D0 + k * DAY + i * 600 + 60, 5, None, None, None)
                 for k in range(14) for i in range(9 if k == 3 else 4)]  # fmt: skip
     starts = [TreatmentRow(1, D0 + 7 * DAY + 8 * h, "vigabatrin", 50.0, "mg/kg/day", "start")]

@@ -169,7 +169,7 @@ def test_a_two_year_daily_plot_dates_weeks_or_months_and_no_text_covers_another(
     from spasmwatch.report.consts import DAILY_DATES_MAX
 
     n = 730
-    worn = [ActivityRow("b", float(t), 10.0, False, True) for t in range(int(D0), int(D0 + 2 * DAY), 10)]
+    worn = [ActivityRow("b", float(t), 10.0, False, False, True) for t in range(int(D0), int(D0 + 2 * DAY), 10)]
     clusters = [ClusterRow(k, "b", D0 + k * 10 * DAY + 7 * H, D0 + k * 10 * DAY + 7 * H + 60, 5, None, None, None) for k in range(n // 10)]
     treatments = [*_taper(), TreatmentRow(300, D0 + 63 * DAY + 9 * H, "vigabatrin", 150.0, "mg/kg/day", "change")]
     data = gather(Tables(activity_rows=worn, cluster_rows=clusters, treatment_rows=treatments), None, D0, D0 + n * DAY, timezone.utc)
@@ -517,7 +517,7 @@ def test_a_treatment_label_covers_no_mark_of_a_day_of_few_hours() -> None:
     from spasmwatch.report.plots import TREAT_COLOR
     from spasmwatch.report.text import FEW_HOURS
 
-    worn = [ActivityRow("b", float(t), 10.0, False, True) for t in range(int(D0), int(D0 + 14 * DAY), 10) if not 3 * DAY + 3 * H <= t - D0 < 4 * DAY]
+    worn = [ActivityRow("b", float(t), 10.0, False, False, True) for t in range(int(D0), int(D0 + 14 * DAY), 10) if not 3 * DAY + 3 * H <= t - D0 < 4 * DAY]
     clusters = [ClusterRow(k * 10 + i, "b", D0 + k * DAY + i * 600, D0 + k * DAY + i * 600 + 60, 5, None, None, None)
                 for k in range(14) for i in range(2 if k == 3 else 4)]  # fmt: skip
     starts = [TreatmentRow(1, D0 + 3 * DAY + 1 * H, "prednisolone", 40.0, "mg/day", "start"),

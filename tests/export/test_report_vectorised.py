@@ -110,7 +110,7 @@ def old_transitions(epochs: Iterable[ActivityRow]) -> Iterator[TransitionRow]:
         sw = devices.get(e.device)
         if sw is None or sw.epoch_s != e.epoch_s:
             sw = devices[e.device] = SleepWake(e.epoch_s)
-        tr = sw.update(e.t, e.active, worn=e.worn)
+        tr = sw.update(e.t, e.active, worn=e.worn, moving=e.moving)
         if tr is not None:
             found.append((tr.t, e.device, tr.kind))
     for t, device, kind in sorted(found):
@@ -157,8 +157,8 @@ def old_heard_and_slept(source: StoreSource, device: str | None, since: float, u
 def _rows(bands: Iterable[BandEpochs]) -> Iterator[ActivityRow]:
     """The columns back as rows, for the reference."""
     for b in bands:
-        for t, es, a, w, o in zip(b.t.tolist(), b.epoch_s.tolist(), b.active.tolist(), b.worn.tolist(), b.off_body.tolist(), strict=True):
-            yield ActivityRow(b.device, t, es, a, w, o)
+        for t, es, a, m, w, o in zip(b.t.tolist(), b.epoch_s.tolist(), b.active.tolist(), b.moving.tolist(), b.worn.tolist(), b.off_body.tolist(), strict=True):
+            yield ActivityRow(b.device, t, es, a, m, w, o)
 
 
 # --- random stores --------------------------------------------------------------------------------
@@ -338,7 +338,8 @@ def _random_rows(rng: random.Random, n: int) -> list[ActivityRow]:
         keep = 1.0 + A.SLEEP_GAP_KEEP_MS / 1000.0 / epoch_s  # from one start to the next: the kept span and an epoch
         gap = rng.random() < (0.2 if flaky else 0.005)
         t += epoch_s * (rng.choice([2.0, 3.0, 4.0, 6.0, 40.0, rng.uniform(1.3, 120.0), keep, keep + 1e-9]) if gap else 1.0)
-        rows.append(ActivityRow("band", t, epoch_s, rng.random() < (0.01 if asleep else 0.7), not off))
+        active = rng.random() < (0.01 if asleep else 0.7)
+        rows.append(ActivityRow("band", t, epoch_s, active, active and rng.random() < (0.2 if asleep else 0.6), not off))
     return rows
 
 

@@ -174,10 +174,11 @@ def stretches(draw: st.DrawFn) -> list[ActivityRow]:
         if draw(st.integers(0, 3)) == 0:  # mostly the band and length go on: the estimate too
             device, epoch_s = draw(st.sampled_from(["a", "b"])), draw(st.sampled_from([10.0, 5.0, 1.0, 7.5, 30.0, 60.0, 300.0]))
         active, worn, off = PATTERNS[draw(st.sampled_from(sorted(PATTERNS)))], draw(st.sampled_from([True, True, True, False])), draw(st.booleans())
+        moves = PATTERNS[draw(st.sampled_from(sorted(PATTERNS)))]  # of the active epochs, those moving
         t += epoch_s * draw(st.sampled_from(STEPS))
         apart = epoch_s * draw(st.sampled_from(APART))
         for i in range(draw(st.integers(1, 150))):
-            rows.append(ActivityRow(device, t + i * apart, epoch_s, active(i), worn or i % 40 == 39, off != (i % 25 == 0)))
+            rows.append(ActivityRow(device, t + i * apart, epoch_s, active(i), active(i) and moves(i), worn or i % 40 == 39, off != (i % 25 == 0)))
         t = rows[-1].t
     return rows
 

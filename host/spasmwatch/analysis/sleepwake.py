@@ -4,8 +4,10 @@ States: UNKNOWN (start of data, or band just put back on), ASLEEP, AWAKE.
 An epoch is active when at least EPOCH_ACTIVE_PCT of its samples move.
 
     ASLEEP  -> AWAKE   >= WAKE_ACTIVE_PCT of the epochs of the last WAKE_WINDOW
-                       active; onset = earliest active epoch from which on that
-                       share holds (the baby wakes abruptly)
+                       active, one of them moving (>= WAKE_MOVE_PCT of its samples
+                       move: twitching sleep hovers around the active bar); onset =
+                       earliest active epoch from which on that share holds (the
+                       baby wakes abruptly)
     AWAKE   -> ASLEEP  <= SLEEP_ACTIVE_PCT active over SLEEP_WINDOW, all of it
                        after the wake onset; onset = the first quiet epoch of
                        that window
@@ -58,17 +60,21 @@ class SleepWake:
         # needs only the short quiet, a sleep onset the same SLEEP_WINDOW as from AWAKE.
         self.owed = False
         self._hist: deque[tuple[float, bool]] = deque(maxlen=self.sleep_n)
+        self._moved: float | None = None  # start of the history's latest moving epoch
 
-    def update(self, t_start: float, active: bool, worn: bool = True) -> Transition | None:
-        """One epoch starting at ``t_start``; returns a transition when one is decided."""
+    def update(self, t_start: float, active: bool, worn: bool = True, *, moving: bool) -> Transition | None:
+        """One epoch starting at ``t_start``; returns a transition when one is decided. ``moving``:
+        at least WAKE_MOVE_PCT of its samples active (an awake baby's epoch, not a twitching sleep's)."""
         if not worn or self._hist and t_start - (self._hist[-1][0] + self.epoch_s) > A.SLEEP_GAP_KEEP_MS / 1000.0:
             # Unheard longer, the history reached across the gap: a sleep decided after it was dated
             # to a quiet epoch before it (hours earlier). The export's twin computes the gap alike.
-            self.state, self.owed = UNKNOWN, False
+            self.state, self.owed, self._moved = UNKNOWN, False, None
             self._hist.clear()
             if not worn:
                 return None
         self._hist.append((t_start, active))
+        if moving:
+            self._moved = t_start
         now = t_start + self.epoch_s
         if self.state != AWAKE:
             onset = self._wake_onset()
@@ -107,6 +113,8 @@ class SleepWake:
         recent = list(self._hist)[-self.wake_n :]
         if not self._heard(recent) or sum(1 for _, a in recent if a) * 100 < A.WAKE_ACTIVE_PCT * self.wake_n:
             return None
+        if self._moved is None or self._moved < recent[0][0]:
+            return None  # no epoch in it moving as an awake baby does
         return wake_onset(recent)
 
     def _heard(self, recent: Sequence[tuple[float, bool]]) -> bool:

@@ -58,6 +58,7 @@ class ActivityRow:
     t: float  # epoch start, wall s
     epoch_s: float
     active: bool
+    moving: bool  # at least WAKE_MOVE_PCT of its samples active (a wake's window needs one)
     worn: bool  # not the band's "not worn" verdict (its "unknown", at a boot, counts as worn)
     off_body: bool = False  # this epoch alone looked off the body (what the verdict's hysteresis counts)
 
@@ -74,6 +75,7 @@ class BandEpochs:
     t: NDArray[np.float64]
     epoch_s: NDArray[np.float64]
     active: NDArray[np.bool_]
+    moving: NDArray[np.bool_]
     worn: NDArray[np.bool_]
     off_body: NDArray[np.bool_]
 
@@ -85,6 +87,7 @@ class BandEpochs:
             np.array([r.t for r in rows], dtype=np.float64),
             np.array([r.epoch_s for r in rows], dtype=np.float64),
             np.array([r.active for r in rows], dtype=np.bool_),
+            np.array([r.moving for r in rows], dtype=np.bool_),
             np.array([r.worn for r in rows], dtype=np.bool_),
             np.array([r.off_body for r in rows], dtype=np.bool_),
         )
@@ -97,6 +100,7 @@ class BandEpochs:
             np.concatenate([p.t for p in parts]),
             _lengths_cat([p.epoch_s for p in parts]),
             np.concatenate([p.active for p in parts]),
+            np.concatenate([p.moving for p in parts]),
             np.concatenate([p.worn for p in parts]),
             np.concatenate([p.off_body for p in parts]),
         )
@@ -106,7 +110,9 @@ class BandEpochs:
 
     def __getitem__(self, part: slice) -> BandEpochs:
         """The epochs of ``part`` (views, no copy)."""
-        return BandEpochs(self.device, self.t[part], self.epoch_s[part], self.active[part], self.worn[part], self.off_body[part])
+        return BandEpochs(
+            self.device, self.t[part], self.epoch_s[part], self.active[part], self.moving[part], self.worn[part], self.off_body[part]
+        )
 
 
 def _lengths_cat(parts: Sequence[NDArray[np.float64]]) -> NDArray[np.float64]:

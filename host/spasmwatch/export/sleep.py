@@ -97,13 +97,15 @@ def _decisions(b: BandEpochs) -> _Decisions:
     held -= start - 1  # the history's length after the epoch (before its window's cap)
     counts = np.zeros(n + 1, np.int32)
     np.cumsum(b.active, dtype=np.int32, out=counts[1:])
+    moves = np.zeros(n + 1, np.int32)  # a wake's window holds a moving epoch (SleepWake._moved)
+    np.cumsum(b.moving, dtype=np.int32, out=moves[1:])
     wake = quiet = sleep = np.zeros(n, np.bool_)
     for epoch_s in np.unique(b.epoch_s[fresh]):  # the band's lengths: a change of length starts afresh
         wake_n, sleep_n = _lengths(float(epoch_s))
         mine = b.worn & (b.epoch_s == epoch_s)
         woke = _in_last(counts, wake_n)
         whole_wake = mine & (held >= wake_n) & _heard(b.t, float(epoch_s), wake_n)
-        wake = wake | (whole_wake & (woke * 100 >= A.WAKE_ACTIVE_PCT * wake_n))
+        wake = wake | (whole_wake & (woke * 100 >= A.WAKE_ACTIVE_PCT * wake_n) & (_in_last(moves, wake_n) > 0))
         quiet = quiet | (whole_wake & (woke * 100 <= A.SLEEP_ACTIVE_PCT * wake_n))
         del woke, whole_wake  # gone before the sleep window's counts are made
         quiet_enough = _in_last(counts, sleep_n) * 100 <= A.SLEEP_ACTIVE_PCT * sleep_n

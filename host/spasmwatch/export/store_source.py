@@ -35,10 +35,16 @@ def _epoch_n(rate_hz: float) -> int:
     return max(10, int(C.EPOCH_MS * rate_hz / 1000 + 0.5))
 
 
-def _active_min(rate_hz: float) -> int:
-    """An epoch is active when its active samples reach this: EPOCH_ACTIVE_PCT of its samples,
-    rounded up (compared as is, not x 100: a stored count past int64 / 100 wrapped in numpy)."""
-    return -(-_epoch_n(rate_hz) * A.EPOCH_ACTIVE_PCT // 100)
+def _active_min(rate_hz: float, pct: int = A.EPOCH_ACTIVE_PCT) -> int:
+    """An epoch is active when its active samples reach this: EPOCH_ACTIVE_PCT of its samples
+    (``pct``: moving at WAKE_MOVE_PCT), rounded up (compared as is, not x 100: a stored count past
+    int64 / 100 wrapped in numpy)."""
+    return -(-_epoch_n(rate_hz) * pct // 100)
+
+
+def _mins(rate_hz: float) -> tuple[int, int]:
+    """The active samples an epoch at ``rate_hz`` is active at, and moving at (WAKE_MOVE_PCT)."""
+    return _active_min(rate_hz), _active_min(rate_hz, A.WAKE_MOVE_PCT)
 
 
 def _ends(since: float, until: float) -> tuple[float, float]:
@@ -55,8 +61,8 @@ class StoreSource:
     def __init__(self, store: Store, rate_hz: float | None = None) -> None:
         """``rate_hz``: every band's IMU rate; None: each band's as it reported it (else the default)."""
         self.store = store
-        self._default_min = _active_min(rate_hz or DEFAULT_RATE_HZ)
-        self._active_min = {d.device_id: _active_min(rate_hz or d.rate_hz or DEFAULT_RATE_HZ) for d in store.devices()}
+        self._default_mins = _mins(rate_hz or DEFAULT_RATE_HZ)
+        self._mins = {d.device_id: _mins(rate_hz or d.rate_hz or DEFAULT_RATE_HZ) for d in store.devices()}
 
     @classmethod
     def open(cls, path: Path, rate_hz: float | None = None) -> StoreSource:
@@ -87,17 +93,17 @@ class StoreSource:
 
     def _epoch(self, a: StoredEpoch) -> ActivityRow:
         assert a.wall_t is not None  # a ranged query returns placed epochs only
-        active = a.activity >= self._active_min.get(a.device, self._default_min)
-        return ActivityRow(a.device, a.wall_t - EPOCH_S, EPOCH_S, active, counts_worn(a.worn, a.off_body), a.off_body)
+        active, moving = (a.activity >= m for m in self._mins.get(a.device, self._default_mins))
+        return ActivityRow(a.device, a.wall_t - EPOCH_S, EPOCH_S, active, moving, counts_worn(a.worn, a.off_body), a.off_body)
 
     def _band(self, device: str, cols: np.ndarray) -> BandEpochs:
         """The band's epochs of the store's columns, as ``_epoch`` makes each."""
-        active = cols["activity"] >= self._active_min.get(device, self._default_min)
+        active, moving = (cols["activity"] >= m for m in self._mins.get(device, self._default_mins))
         t = cols["wall_t"] - EPOCH_S
         # Copies of the flags and one length for all (no array of it): nothing holds ``cols`` on
-        # and the epochs take 11 B each, not 34 (docs/web.md)
+        # and the epochs take 12 B each, not 35 (docs/web.md)
         epoch_s = np.broadcast_to(np.float64(EPOCH_S), t.shape)
-        return BandEpochs(device, t, epoch_s, active, cols["worn"].copy(), cols["off_body"].copy())
+        return BandEpochs(device, t, epoch_s, active, moving, cols["worn"].copy(), cols["off_body"].copy())
 
     def _reads(self, device: str | None, since: float, until: float, sleep: bool) -> Iterator[tuple[BandEpochs, BandEpochs]]:
         """Pairs of parts of each band's epochs: ``wear``'s and (``sleep``) those ``transitions`` reads,
