@@ -56,7 +56,8 @@ def _activity(device: str) -> list[dict[str, int]]:
         t = DAY0 + k * EPOCH_S
         quiet = asleep(t) or k % 9 == 0
         end_ms = int((k + 1) * EPOCH_S * 1000)
-        rows.append({"boot": BOOT, "t_ms": end_ms, "activity": 3 if quiet else 200, "breath": 40, "off_body": 0, "worn": 1})
+        # awake: 400 of an epoch's 520 samples (52 Hz) active, 77%: moving, as a wake's window needs one (WAKE_MOVE_PCT)
+        rows.append({"boot": BOOT, "t_ms": end_ms, "activity": 3 if quiet else 400, "breath": 40, "off_body": 0, "worn": 1})
     del device
     return rows
 

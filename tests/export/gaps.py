@@ -50,7 +50,7 @@ def build(path: Path, t0: float, seconds: float, off: Spans = (), gaps: Spans = 
     with Store(path) as store:
         store.add_sync(device, BOOT, 0, t0)
         rows = [
-            {"boot": BOOT, "t_ms": int((t + EPOCH_S) * 1000), "activity": 3 if is_off else 200, "breath": 40,
+            {"boot": BOOT, "t_ms": int((t + EPOCH_S) * 1000), "activity": 3 if is_off else 400, "breath": 40,
              "off_body": int(is_off), "worn": worn}  # fmt: skip
             for t, is_off, worn in epochs(seconds, off)
             if not inside(t, gaps)

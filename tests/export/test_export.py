@@ -492,7 +492,7 @@ def test_adjacent_ranges_agree_past_a_twitching_sleep_no_shorter_lead_knows_the_
     for n in range(int((wake + 1800.0 - DAY0) / 10.0)):
         t = DAY0 + 10.0 * n
         twitching = twitch <= t < quiet and n % 24 == 0
-        seq.append((t, 200 if t < sleep or t >= wake or twitching else 3))
+        seq.append((t, 400 if t < sleep or t >= wake else 200 if twitching else 3))  # awake: moving (WAKE_MOVE_PCT)
     db, end, whole = _stored_night(tmp_path, seq)
     assert whole == [iso(sleep), iso(wake)]
     cut = DAY0 + 3.5 * 3600.0
@@ -516,7 +516,7 @@ def test_adjacent_ranges_agree_past_an_8_h_twitching_sleep_cut_in_its_middle(tmp
     t = DAY0
     while t < wake + 1800.0:
         twitching = twitch <= t < quiet and round((t - twitch) / 10.0) % 24 == 0
-        seq.append((t, 200 if t < sleep or t >= wake or twitching else 3))
+        seq.append((t, 400 if t < sleep or t >= wake else 200 if twitching else 3))  # awake: moving (WAKE_MOVE_PCT)
         t += 290.0 if reboots <= t < twitch else 10.0
     db, end, whole = _stored_night(tmp_path, seq)
     assert whole == [iso(sleep), iso(wake)]
@@ -547,7 +547,7 @@ def test_one_still_epoch_on_a_worn_band_does_not_lose_a_wake_onset(tmp_path: Pat
         t = DAY0 + k * 10.0
         h = (t - DAY0) % DAY_S / 3600
         quiet = h >= 20 or h < 6.5 or k % 9 == 0
-        epochs.append({"boot": 1, "t_ms": (k + 1) * 10_000, "activity": 3 if quiet else 200, "breath": 40,
+        epochs.append({"boot": 1, "t_ms": (k + 1) * 10_000, "activity": 3 if quiet else 400, "breath": 40,
                        "off_body": int(t == still), "worn": 1})  # fmt: skip
     db = tmp_path / "s.db"
     with Store(db) as store:
@@ -581,7 +581,7 @@ def test_a_night_after_a_day_with_the_band_off_is_sleep_in_exports_and_the_repor
         if off and away == "not_heard":
             continue
         quiet = h < 6.5 or 21 <= h < 30.5
-        epochs.append({"boot": 1, "t_ms": (k + 1) * 10_000, "activity": 0 if off else 3 if quiet else 200, "breath": 40,
+        epochs.append({"boot": 1, "t_ms": (k + 1) * 10_000, "activity": 0 if off else 3 if quiet else 400, "breath": 40,
                        "off_body": int(off), "worn": int(not off)})  # fmt: skip
         said += [(r["type"], r["t"]) for r in live.epoch_decided(DAY0 + k * 10.0, epochs[-1]["activity"], off) if r["type"] in ("wake", "sleep")]
     db = tmp_path / "s.db"
@@ -639,7 +639,7 @@ def test_the_daemon_s_sleep_estimate_is_the_report_s_after_the_band_rebooted(tmp
         for _ in range(n):
             off = kind == "off"
             wear.update(off)
-            activity = 0 if off else 3 if kind == "asleep" else 200
+            activity = 0 if off else 3 if kind == "asleep" else 400
             rows[boot].append({"boot": boot, "t_ms": (len(rows[boot]) + 1) * 10_000, "activity": activity, "breath": 40,
                                "off_body": int(off), "worn": wear.state})  # fmt: skip
             seq.append((t, activity, off, wear.state))
@@ -679,7 +679,7 @@ def _random_night(rng: random.Random) -> tuple[list[tuple[int, float, list[dict[
         for _ in range(rng.randint(3, 200)):
             off = kind == "off"
             wear.update(off)
-            activity = 0 if off else (3 if rng.random() < 0.995 else 200) if kind == "asleep" else (200 if rng.random() < 0.8 else 3)
+            activity = 0 if off else (3 if rng.random() < 0.995 else 200) if kind == "asleep" else (rng.choice([200, 400]) if rng.random() < 0.8 else 3)
             rows.append({"boot": number, "t_ms": round((t - first) * 1000) + 10_000, "activity": activity, "breath": 40,
                          "off_body": int(off), "worn": wear.state})  # fmt: skip
             seq.append((t, activity, off, counts_worn(wear.state, off)))
@@ -736,7 +736,7 @@ def test_a_band_rebooted_on_its_charger_then_put_on_a_sleeping_baby_is_worn_from
     for k in range(9 + 120 + 30):  # 90 s on the charger, 20 min asleep, 5 min awake
         off = k < 9
         wear.update(off)
-        activity = 0 if off else 3 if k < 129 else 200
+        activity = 0 if off else 3 if k < 129 else 400
         rows.append({"boot": 1, "t_ms": (k + 1) * 10_000, "activity": activity, "breath": 40, "off_body": int(off), "worn": wear.state})
         seq.append((DAY0 + 10.0 * k, activity, off, wear.state))
     assert {r["worn"] for r in rows[:9]} == {-1}  # the charger's epochs: the band's verdict not yet made

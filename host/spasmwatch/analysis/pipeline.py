@@ -109,8 +109,8 @@ class Analyzer:
                 self._off_start = None
         active = activity * 100 >= self.p.epoch * A.EPOCH_ACTIVE_PCT
         asleep = self.sleep.state == ASLEEP
-        worn = counts_worn(self.wear.state, off) if worn is None else worn
-        tr = self.sleep.update(t_start, active, worn, moving=activity * 100 >= self.p.epoch * A.WAKE_MOVE_PCT)
+        moving = activity * 100 >= self.p.epoch * A.WAKE_MOVE_PCT
+        tr = self.sleep.update(t_start, active, counts_worn(self.wear.state, off) if worn is None else worn, moving=moving)
         if asleep and self.sleep.state == UNKNOWN:
             # Started afresh asleep (unheard over SLEEP_GAP_KEEP_MS, the band off): the waking is not
             # seen, so the wake before is no longer the last (hostile review: 400 s unheard in a nap,
