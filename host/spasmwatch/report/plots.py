@@ -6,7 +6,7 @@ import matplotlib
 
 matplotlib.use("Agg")
 
-from collections.abc import Sequence  # noqa: E402
+from collections.abc import Iterable, Sequence  # noqa: E402
 from contextlib import AbstractContextManager  # noqa: E402
 from datetime import timedelta  # noqa: E402
 from functools import cache  # noqa: E402
@@ -16,9 +16,10 @@ from matplotlib import font_manager  # noqa: E402
 from matplotlib.axes import Axes  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 from matplotlib.ft2font import FT2Font  # noqa: E402
+from matplotlib.lines import Line2D  # noqa: E402
 from matplotlib.table import Table  # noqa: E402
 from matplotlib.text import Text  # noqa: E402
-from matplotlib.transforms import Bbox  # noqa: E402
+from matplotlib.transforms import Bbox, blended_transform_factory  # noqa: E402
 
 from spasmwatch.export.rows import TreatmentRow  # noqa: E402
 from spasmwatch.report.consts import ACTOGRAM_DAYS_PER_PAGE, DAILY_DATA_MIN_SHARE, DAILY_DATES_MAX, DOSE_STEPS_AS_ONE, SIZE_PLOT_PAD, TREATMENT_LABEL_SHIFT_MAX_PT  # noqa: E402
@@ -40,6 +41,9 @@ NOT_MONITORED_COLOR = "#bbbbbb"
 NOTE_MS, NOTE_ROW_PT = 5, 9.0
 # The daily plot's bars' width (days) and its spasm line's markers' size (pt)
 BAR_W, SPASM_MS = 0.8, 3
+# A day's 'under 12.0 h monitored' mark stands this share of the daily plot's height over its bar (or
+# the spasm line), so it reads as its column's and not as a bar's label drawn into it
+MARK_LIFT = 0.03
 # The daily plot's treatment labels hang from this share of its height; one with bars or the spasm
 # line above 0 under it carries this gid (``texts_over``: the plot needs room under it for them)
 LABEL_TOP = 0.97
@@ -170,7 +174,7 @@ LABEL_GAP = 0.08
 TREAT_LW = 1.3
 
 
-def _treatments(ax: Axes, data: ReportData, marks: list[Text]) -> list[Text]:
+def _treatments(ax: Axes, data: ReportData, marks: list[Text], notes: list[Line2D]) -> list[Text]:
     """Each treatment change in the report a green line with its label; a drug's dose steps one
     way (``text.dose_runs``) one shaded span with one label: a daily taper's 120 lines and labels
     were one green smear (hostile review). A label hangs from LABEL_TOP of the plot's height
@@ -182,7 +186,7 @@ def _treatments(ax: Axes, data: ReportData, marks: list[Text]) -> list[Text]:
     far it went (``_over_span``). Labels are measured as drawn (``drawable``): a
     drug's emoji measured as typed warned of its missing glyph. A label goes beside ``marks`` too
     (a day's 'under 12.0 h monitored', which stands on its bar: a start's label hung over it), and
-    one that reaches down to the notes' markers beside them (a label as long as the plot was high
+    one that reaches down to the ``notes``' markers beside them (a label as long as the plot was high
     covered a video's marker: review), and beside every treatment line, its own too: on a 2-year
     plot, a day under a px, 'vigabatrin start' lay across prednisolone's line 5 days on, which read
     as vigabatrin's (review). Returns the labels as placed."""
@@ -208,15 +212,15 @@ def _treatments(ax: Axes, data: ReportData, marks: list[Text]) -> list[Text]:
         drawn.append((1, label(x0, dose_run_said(data, run, "\n")), x1))
     plot = ax.get_window_extent()
     kept = [m.get_window_extent() for m in marks] + _line_boxes(ax, lines)
-    notes = _note_boxes(ax, data)
+    note_boxes = [n.get_window_extent().padded(1) for n in notes]  # the marker and a px around it
     placed: list[Text] = []
-    limit = TREATMENT_LABEL_SHIFT_MAX_PT * ax.figure.dpi / 72
+    limit = _px(ax, TREATMENT_LABEL_SHIFT_MAX_PT)
     gap = ax.transData.transform((LABEL_GAP, 0))[0] - ax.transData.transform((0, 0))[0]
     for weight, text, end in sorted(drawn, key=lambda w: (w[0], w[1].get_position()[0])):
         box = text.get_window_extent()
         # past the plot's right edge (the period's last hours): left of its line, not cut off
         flip = -box.width - 2 * gap if box.x1 > plot.x1 else 0.0
-        dx = _placed(box.translated(flip, 0), kept + [n for n in notes if n.y1 >= box.y0], plot)
+        dx = _placed(box.translated(flip, 0), kept + [n for n in note_boxes if n.y1 >= box.y0], plot)
         if dx is None or (weight > 0 and abs(dx) > limit and not _over_span(ax, box.translated(flip + dx, 0), text.get_position()[0] - LABEL_GAP, end)):
             text.remove()
             continue
@@ -236,9 +240,14 @@ def _over_span(ax: Axes, box: Bbox, a: float, b: float) -> bool:
     return bool(x0 <= box.x0 and box.x1 <= x1)
 
 
+def _px(ax: Axes, pt: float) -> float:
+    """``pt`` points in px on ``ax``'s figure."""
+    return pt * ax.figure.dpi / 72
+
+
 def _row_px(ax: Axes) -> float:
     """The height (px) of the notes' row along the plot's foot, under the data's zero."""
-    return NOTE_ROW_PT * ax.figure.dpi / 72
+    return _px(ax, NOTE_ROW_PT)
 
 
 def _zero_px(ax: Axes) -> float:
@@ -254,16 +263,17 @@ def _row_share(ax: Axes) -> float:
 
 def _line_boxes(ax: Axes, xs: list[float]) -> list[Bbox]:
     """The treatments' lines at ``xs`` (days) as boxes (px) as wide as drawn, the plot's height."""
-    plot, half = ax.get_window_extent(), TREAT_LW / 2 * ax.figure.dpi / 72
+    plot, half = ax.get_window_extent(), _px(ax, TREAT_LW / 2)
     return [Bbox([[x - half, plot.y0], [x + half, plot.y1]]) for x in (ax.transData.transform((xd, 0))[0] for xd in xs)]
 
 
-def _note_boxes(ax: Axes, data: ReportData) -> list[Bbox]:
-    """Where the notes' markers are drawn (px): in the middle of their row, whatever the scale."""
-    plot, r = ax.get_window_extent(), NOTE_MS / 2 * ax.figure.dpi / 72 + 1
-    y = (plot.y0 + _zero_px(ax)) / 2
-    xs = [ax.transData.transform((_frac_day(data, n.t) - 0.5, 0))[0] for n in data.notes]
-    return [Bbox([[x - r, y - r], [x + r, y + r]]) for x in xs]
+def _notes(ax: Axes, data: ReportData) -> list[Line2D]:
+    """Each note a marker at its time ('v' a video's), in the middle of the notes' row under the
+    data's zero: pinned there (px from the plot's foot), whatever the scales raised after it, so the
+    treatment labels placed beside the markers are beside them as drawn."""
+    row = blended_transform_factory(ax.transData, ax.transAxes)
+    y = _row_px(ax) / 2 / ax.get_window_extent().height
+    return [ax.plot(_frac_day(data, n.t) - 0.5, y, transform=row, marker="v" if n.kind == "video" else "D", color=NOTE_COLOR, ms=NOTE_MS)[0] for n in data.notes]
 
 
 def _under_labels(ax: Axes, labels: list[Text], bars: Sequence[float], spasms: Sequence[float], tops: tuple[float, float]) -> tuple[float, float]:
@@ -285,15 +295,19 @@ def _under_labels(ax: Axes, labels: list[Text], bars: Sequence[float], spasms: S
         label.set_gid(OVER_DATA)
         zero = _zero_px(ax)
         free = (box.y0 - r - zero) / (plot.y1 - zero)  # the share of the data's height under the label
-        if free > 0:
-            top = max([top, *(h / free for h in under)])
-            top2 = max(top2, line / free)
+        top, top2 = _raised(top, under, free), _raised(top2, [line], free)
     return top, top2
+
+
+def _raised(top: float, values: Iterable[float], free: float) -> float:
+    """``top`` (a scale's) raised so each of ``values`` ends under ``free`` (share) of the data's
+    height; a text as high as the plot (``free`` <= 0) leaves it (``texts_over`` says so)."""
+    return max([top, *(v / free for v in values)]) if free > 0 else top
 
 
 def _marker_r(ax: Axes) -> float:
     """The spasm line's markers' radius (px), and a px between."""
-    return SPASM_MS / 2 * ax.figure.dpi / 72 + 1
+    return _px(ax, SPASM_MS / 2) + 1
 
 
 def _days_under(ax: Axes, box: Bbox) -> tuple[float, float]:
@@ -351,7 +365,7 @@ def plot_daily(ax: Axes, data: ReportData) -> None:
     marks = [ax.text(i, 0, FEW_HOURS, rotation=90, ha="center", va="bottom", fontsize=6, color="#888888") for i, _ in few]
     top = _with_room(ax, marks, [bar for _, bar in few], max(bars + [1]) * 1.35)
     ax.set_ylim(0, top)
-    labels = _treatments(ax, data, marks)
+    labels = _treatments(ax, data, marks, _notes(ax, data))
     top, top2 = _under_labels(ax, labels, bars, spasms, (top, ax2.get_ylim()[1]))
     # a mark stands on its bar or on the line, the higher over its column: the line ran through it
     lines = [_line_max(spasms, *_days_under(ax, m.get_window_extent())) for m in marks]
@@ -362,10 +376,8 @@ def plot_daily(ax: Axes, data: ReportData) -> None:
         a.set_yticks([v for v in a.get_yticks() if 0 <= v <= t])
     r = _marker_r(ax) / (ax.get_window_extent().y1 - _zero_px(ax)) * top  # in clusters
     for mark, (_, bar), line in zip(marks, few, lines, strict=True):
-        mark.set_y(max(bar, line / top2 * top + r if line else 0.0) + top * 0.03)
+        mark.set_y(max(bar, line / top2 * top + r if line else 0.0) + top * MARK_LIFT)
     _no_data(ax, data, top, [t.get_window_extent() for t in [*marks, *labels]])
-    for n in data.notes:
-        ax.plot(_frac_day(data, n.t) - 0.5, -top * low / 2, marker="v" if n.kind == "video" else "D", color=NOTE_COLOR, ms=NOTE_MS)
     room = _legend(ax, ax2)
     hours = "hours monitored in brackets" if short else "hours monitored in the per-day table"
     ax.set_title(f"Clusters and spasm-like events per day, {hours} (green: treatment changes; markers: notes)", fontsize=9, pad=room + TITLE_OVER_LEGEND_PT)
@@ -389,17 +401,15 @@ def _legend(ax: Axes, ax2: Axes) -> float:
 
 
 def _with_room(ax: Axes, marks: list[Text], bars: list[float], top: float, under: float = 0.0) -> float:
-    """The plot's top (clusters) at which each of ``marks``, drawn up from its bar's top (plus 3 % of
-    the plot), ends under it: a mark is as long as its text whatever the plot's height, and over the
+    """The plot's top (clusters) at which each of ``marks``, drawn up from its bar's top (plus MARK_LIFT
+    of the plot), ends under it: a mark is as long as its text whatever the plot's height, and over the
     tallest bar it ran 67 px above page 1's plot into the summary (hostile review). A plot too low
     for a mark at all keeps ``top`` (``texts_inside`` says so). Also the spasm line's ``top`` for the
     line's highest over each mark's column (``bars`` those), which a mark stands on when higher, a
     marker's radius (``under``, px) over it."""
     height = ax.get_window_extent().y1 - _zero_px(ax)
     for mark, bar in zip(marks, bars, strict=True):
-        free = 0.97 - (mark.get_window_extent().height + under) / height
-        if free > 0:
-            top = max(top, bar / free)
+        top = _raised(top, [bar], 1 - MARK_LIFT - (mark.get_window_extent().height + under) / height)
     return top
 
 
