@@ -204,14 +204,14 @@ def test_a_long_label_over_the_bars_takes_the_page_s_empty_half(tmp_path: Path) 
         assert _covered(ax) == []
 
 
-def _treatment_lines(ax: Axes) -> list[tuple[float, float]]:
-    """The treatments' dashed lines as px spans (x from, to: the line's width)."""
+def _treatment_lines(ax: Axes) -> list[Bbox]:
+    """The treatments' dashed lines as px boxes, as wide as drawn, from their foot to their top."""
     out = []
     for ln in ax.lines:
         if to_hex(ln.get_color()) == TREAT_COLOR and ln.get_linestyle() == "--":
-            x = ln.get_transform().transform((ln.get_xdata()[0], 0))[0]
+            (x, y0), (_, y1) = ln.get_transform().transform(np.column_stack([ln.get_xdata(), ln.get_ydata()]))
             half = ln.get_linewidth() / 2 * ax.figure.dpi / 72
-            out.append((x - half, x + half))
+            out.append(Bbox([[x - half, y0], [x + half, y1]]))
     return out
 
 
@@ -229,7 +229,7 @@ def test_a_treatment_label_crosses_no_treatment_line(course_db: tuple[Path, obje
                 lines = _treatment_lines(ax)
                 assert len(lines) >= 2
                 assert want <= {s for s, _ in _labels(ax)}, _labels(ax)
-                crossed = [(s, round(a, 1)) for s, box in _labels(ax) for a, b in lines if box.x0 < b and a < box.x1]
+                crossed = [(s, round(ln.x0, 1)) for s, box in _labels(ax) for ln in lines if box.x0 < ln.x1 and ln.x0 < box.x1]
                 assert crossed == [], (len(data.days), crossed)
 
 
@@ -273,3 +273,29 @@ def test_the_spasm_line_runs_through_no_mark_of_a_day_of_few_hours(tmp_path: Pat
             assert not _hit(mark, pts, r), (mark, ax.figure.get_size_inches())
             assert not [b for b in _bars(ax) if b.overlaps(mark)]
             assert ax.get_window_extent().y1 >= mark.y1  # inside the plot
+
+
+def test_a_note_marker_lies_on_no_treatment_line(tmp_path: Path) -> None:
+    """Review: a note written as a treatment was entered (a video of the first dose, filmed at once;
+    a medication note with a dose change) had its marker in the notes' row on the treatment's dashed
+    line, which ran down through the row to the plot's foot. Now the lines run from the data's zero
+    (the bars' feet) up, over the notes' row, in the PDF's plot and the HTML's picture; each note's
+    marker is still at its time. Old code: both markers on their lines."""
+    db = tmp_path / "s.db"
+    gaps.build(db, D0, 7 * DAY, clusters=tuple((k * DAY + 7 * H, 3) for k in range(7)))
+    with Store(db) as store:
+        store.add_treatment(D0 + 2 * DAY + 8 * H, "vigabatrin", "start", 50.0, "mg/kg/day", None, "parent")
+        store.add_note(D0 + 2 * DAY + 8 * H + 60, "video", "first dose", gaps.DEVICE, "parent")
+        store.add_treatment(D0 + 5 * DAY + 20 * H, "vigabatrin", "change", 100.0, "mg/kg/day", None, "parent")
+        store.add_note(D0 + 5 * DAY + 20 * H, "medication", "dose raised", gaps.DEVICE, "parent")
+    data = _data(db, 7)
+    with _daily_plots(data) as daily:
+        for ax in daily:
+            notes, lines = _notes(ax), _treatment_lines(ax)
+            assert len(notes) == 2 and len(lines) == 2
+            # each marker at its line's time: the case is what it says
+            assert all(abs((n.x0 + n.x1) / 2 - (ln.x0 + ln.x1) / 2) < 1 for n, ln in zip(notes, sorted(lines, key=lambda b: b.x0), strict=True))
+            on = [(round(n.x0), round(ln.y0)) for n in notes for ln in lines if n.overlaps(ln)]
+            assert on == [], (ax.figure.get_size_inches(), on)
+            zero, top = ax.transData.transform((0, 0))[1], ax.get_window_extent().y1
+            assert all(abs(ln.y0 - zero) < 1 and abs(ln.y1 - top) < 1 for ln in lines), (zero, top, lines)

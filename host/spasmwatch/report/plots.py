@@ -192,6 +192,13 @@ def _treatments(ax: Axes, data: ReportData, marks: list[Text], notes: list[Line2
     as vigabatrin's (review). Returns the labels as placed."""
     drawn: list[tuple[int, Text, float]] = []  # (weight: lower first, label, its span's end: days)
     lines: list[float] = []  # the treatments' lines (days)
+    foot = _zero_share(ax)
+
+    def line(x: float) -> None:
+        # from the data's zero up, over the notes' row: a note written as a treatment was entered
+        # (a first dose filmed) had its marker on the line, which ran down to the plot's foot (review)
+        ax.axvline(x, foot, color=TREAT_COLOR, ls="--", lw=TREAT_LW)
+        lines.append(x)
 
     def label(x: float, said: str) -> Text:
         return ax.text(x + LABEL_GAP, LABEL_TOP, drawable(said), color=TREAT_COLOR, fontsize=7, va="top", rotation=90, transform=ax.get_xaxis_transform())
@@ -201,14 +208,12 @@ def _treatments(ax: Axes, data: ReportData, marks: list[Text], notes: list[Line2
         if len(run) < DOSE_STEPS_AS_ONE:
             for tr in run:
                 xt = _frac_day(data, tr.t) - 0.5
-                ax.axvline(xt, color=TREAT_COLOR, ls="--", lw=TREAT_LW)
-                lines.append(xt)
+                line(xt)
                 drawn.append((0 if tr.action in ("start", "stop") else 2, label(xt, _treatment_text(tr)), xt))
             continue
         x1 = _frac_day(data, run[-1].t) - 0.5
         ax.axvspan(x0, x1, color=TREAT_COLOR, alpha=0.12, lw=0)
-        ax.axvline(x0, color=TREAT_COLOR, ls="--", lw=TREAT_LW)
-        lines.append(x0)
+        line(x0)
         drawn.append((1, label(x0, dose_run_said(data, run, "\n")), x1))
     plot = ax.get_window_extent()
     kept = [m.get_window_extent() for m in marks] + _line_boxes(ax, lines)
@@ -255,6 +260,11 @@ def _zero_px(ax: Axes) -> float:
     return float(ax.get_window_extent().y0) + _row_px(ax)
 
 
+def _zero_share(ax: Axes) -> float:
+    """Where the data's zero is, as a share of the plot's height from its foot: the notes' row's top."""
+    return _row_px(ax) / float(ax.get_window_extent().height)
+
+
 def _row_share(ax: Axes) -> float:
     """How far under the data's zero the axes run, as a share of their top: the notes' row."""
     height = ax.get_window_extent().height
@@ -262,9 +272,9 @@ def _row_share(ax: Axes) -> float:
 
 
 def _line_boxes(ax: Axes, xs: list[float]) -> list[Bbox]:
-    """The treatments' lines at ``xs`` (days) as boxes (px) as wide as drawn, the plot's height."""
-    plot, half = ax.get_window_extent(), _px(ax, TREAT_LW / 2)
-    return [Bbox([[x - half, plot.y0], [x + half, plot.y1]]) for x in (ax.transData.transform((xd, 0))[0] for xd in xs)]
+    """The treatments' lines at ``xs`` (days) as boxes (px) as drawn: as wide, from the data's zero up."""
+    top, zero, half = ax.get_window_extent().y1, _zero_px(ax), _px(ax, TREAT_LW / 2)
+    return [Bbox([[x - half, zero], [x + half, top]]) for x in (ax.transData.transform((xd, 0))[0] for xd in xs)]
 
 
 def _notes(ax: Axes, data: ReportData) -> list[Line2D]:
@@ -272,7 +282,7 @@ def _notes(ax: Axes, data: ReportData) -> list[Line2D]:
     data's zero: pinned there (px from the plot's foot), whatever the scales raised after it, so the
     treatment labels placed beside the markers are beside them as drawn."""
     row = blended_transform_factory(ax.transData, ax.transAxes)
-    y = _row_px(ax) / 2 / ax.get_window_extent().height
+    y = _zero_share(ax) / 2
     return [ax.plot(_frac_day(data, n.t) - 0.5, y, transform=row, marker="v" if n.kind == "video" else "D", color=NOTE_COLOR, ms=NOTE_MS)[0] for n in data.notes]
 
 
