@@ -63,6 +63,13 @@ NOTES_TOP, NOTES_PT, NOTES_WIDTH = 0.945, 8.0, 105
 # its texts do not fit in it (``plots.texts_inside``): the course of tests/export/course.py leaves it
 # 0.125, and its treatment labels ran 41 px below it into its date labels (hostile review).
 DAILY_PLOT_MIN_H = 0.1
+# The height (fraction of the A4 page) page 1 keeps over its daily plot for the plot's title and
+# legend row, measured 0.030 (0.35 in) from the plot's top to the title's, and a line of 8 pt (0.014)
+# between the page's text and the title. It kept 0.09 (1.05 in), the title's alone and more before
+# the legend's row: a fortnight of one drug started, its label over the bars needing 0.4 of the
+# plot's height under it (DAILY_DATA_MIN_SHARE), was 38 px short and went on a page of its own,
+# page 1's lower 0.4 and page 2's lower half left blank (review: more reports got a page for it).
+DAILY_TITLE_H = 0.045
 # The top and the height of a page of a long report's actogram (figure fractions): under the page's
 # title and the plot's own two lines of title, its date labels and the time axis above the foot.
 ACTOGRAM_BOX_TOP, ACTOGRAM_BOX_H = 0.90, 0.83
@@ -145,7 +152,7 @@ def page_summary(data: ReportData) -> list[Figure]:
     flow.lines(text.trend_lines(data))
     flow.lines(["What the band cannot see"], 11, gap=0.01, weight="bold")
     flow.lines([text.LIMITS], 8, 125)
-    room = flow.y - 0.09 - DAILY_PLOT_BOTTOM  # its title and legend above it
+    room = flow.y - DAILY_TITLE_H - DAILY_PLOT_BOTTOM
     if room >= DAILY_PLOT_MIN_H:
         ax = flow.fig.add_axes((0.1, DAILY_PLOT_BOTTOM, 0.8, room))
         plots.plot_daily(ax, data)
