@@ -16,6 +16,8 @@ import socket
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -129,6 +131,23 @@ def test_html_lang_follows_the_config_and_a_reload_of_it(tmp_path: Path) -> None
     asyncio.run(asyncio.wait_for(main(), 30))
 
 
+@contextmanager
+def live_page(browser: Any, fake: FakeDaemon, lang: str, **context: Any) -> Iterator[tuple[Any, ServerThread]]:
+    """The page loaded from ``fake`` in ``lang`` in a new browser context (``context``: its
+    options), with its server; no console error by its end, and nothing asked of another host."""
+    watch = Watch()
+    with ServerThread(fake, heartbeat_s=1.0, language=lambda: lang) as s:
+        ctx = open_context(browser, watch, **context)
+        try:
+            page = ctx.new_page()
+            load(page, s.url)
+            yield page, s
+        finally:
+            ctx.close()
+    assert watch.errors == [], f"console errors: {watch.errors}"
+    assert watch.non_local() == []
+
+
 def test_english_is_the_default_and_serves_the_file_as_it_is_plus_its_words(fake: FakeDaemon) -> None:
     with ServerThread(fake) as s:
         html = get(s.url)
@@ -141,51 +160,42 @@ def test_english_is_the_default_and_serves_the_file_as_it_is_plus_its_words(fake
 def test_the_page_in_german_shows_the_alarm_and_acknowledges_it(browser: Any, fake: FakeDaemon) -> None:
     c = fake.add_cluster(today_t(5), count=4, post_wake_s=12 * 60)
     alert_id = next(a["id"] for a in fake.alerts.values() if a["cluster_id"] == c["id"])
-    watch = Watch()
-    with ServerThread(fake, heartbeat_s=1.0, language=lambda: "de") as s:
-        ctx = open_context(browser, watch)
-        try:
-            page = ctx.new_page()
-            load(page, s.url)
-            assert page.evaluate("document.documentElement.lang") == "de"
-            # German's longer words still fit a phone (390 px, as test_web_page.py checks English).
-            assert page.evaluate("document.documentElement.scrollWidth") <= 390
-            alarm = page.locator(f".alert[data-alert-id='{alert_id}']")
-            # The daemon's own title and text stay as it words them; the page's words are German.
-            assert alarm.locator(".facts").inner_text().startswith("4 krampfartige Bewegungen · seit ")
-            assert "12 min nach dem Aufwachen" in alarm.locator(".facts").inner_text()
-            assert page.locator("#bands-h").inner_text() == "Brustgurt"
-            assert page.locator("#clusters-h").inner_text() == "Serien heute"
-            assert page.locator("#clusters-help b").all_inner_texts() == ["Bestätigt", "Fehlalarm"]
-            assert "keine Diagnose" in page.locator(".disclaimer").inner_text()
-            assert "Kinderärztin oder Ihren Kinderarzt" in page.locator(".disclaimer").inner_text()
-            assert page.locator("#conn-text").inner_text() == "Live"
-            page.fill("#who", "Papa")
-            page.locator("#who").dispatch_event("change")
-            # "Übernehmen", not "Bestätigen": the label below says "Bestätigt" of a cluster seen to be real
-            button = alarm.get_by_role("button", name="Übernehmen: ALARM")
-            assert button.inner_text() == "Übernehmen"
-            button.click()
-            wait_for(lambda: s.call(lambda: fake.alerts[alert_id]["state"]) == "ACKNOWLEDGED", what="ack in the API")
-            assert s.call(lambda: fake.alerts[alert_id]["acked_by"]) == "Papa"
-            page.wait_for_selector(f".alert[data-alert-id='{alert_id}'][data-state='ACKNOWLEDGED']")
-            assert "Übernommen von Papa." in alarm.inner_text()
-            # The false-alarm flow, and the config-error banner, in German too.
-            row = page.locator(f".cluster[data-cluster-id='{c['id']}']")
-            row.get_by_role("button", name="Fehlalarm").click()
-            wait_for(lambda: s.call(lambda: fake.cluster_rows[c["id"]]["label"]) == "false_alarm", what="label")
-            s.call(fake.set_config_error, {"error": "config.toml: [alerts] sprache: unknown key", "since": s.call(fake.now), "path": "config.toml", "reload": "'spasmwatch reload'"})
-            banner = page.locator("#config-error")
-            banner.wait_for(state="visible")
-            assert banner.inner_text().startswith("Die Änderung der Konfiguration wurde nicht übernommen (seit ")
-            # No English page word left where the family reads (the daemon's alarm text aside).
-            body = page.locator("body").inner_text()
-            for english in ("Acknowledge", "Loading", "Last 24 hours", "Today's clusters", "Battery", "Save note", "Send a test alarm"):
-                assert english not in body, english
-        finally:
-            ctx.close()
-    assert watch.errors == [], f"console errors: {watch.errors}"
-    assert watch.non_local() == []
+    with live_page(browser, fake, "de") as (page, s):
+        assert page.evaluate("document.documentElement.lang") == "de"
+        # German's longer words still fit a phone (390 px, as test_web_page.py checks English).
+        assert page.evaluate("document.documentElement.scrollWidth") <= 390
+        alarm = page.locator(f".alert[data-alert-id='{alert_id}']")
+        # The daemon's own title and text stay as it words them; the page's words are German.
+        assert alarm.locator(".facts").inner_text().startswith("4 krampfartige Bewegungen · seit ")
+        assert "12 min nach dem Aufwachen" in alarm.locator(".facts").inner_text()
+        assert page.locator("#bands-h").inner_text() == "Brustgurt"
+        assert page.locator("#clusters-h").inner_text() == "Serien heute"
+        assert page.locator("#clusters-help b").all_inner_texts() == ["Bestätigt", "Fehlalarm"]
+        assert "keine Diagnose" in page.locator(".disclaimer").inner_text()
+        assert "Kinderärztin oder Ihren Kinderarzt" in page.locator(".disclaimer").inner_text()
+        assert page.locator("#conn-text").inner_text() == "Live"
+        page.fill("#who", "Papa")
+        page.locator("#who").dispatch_event("change")
+        # "Übernehmen", not "Bestätigen": the label below says "Bestätigt" of a cluster seen to be real
+        button = alarm.get_by_role("button", name="Übernehmen: ALARM")
+        assert button.inner_text() == "Übernehmen"
+        button.click()
+        wait_for(lambda: s.call(lambda: fake.alerts[alert_id]["state"]) == "ACKNOWLEDGED", what="ack in the API")
+        assert s.call(lambda: fake.alerts[alert_id]["acked_by"]) == "Papa"
+        page.wait_for_selector(f".alert[data-alert-id='{alert_id}'][data-state='ACKNOWLEDGED']")
+        assert "Übernommen von Papa." in alarm.inner_text()
+        # The false-alarm flow, and the config-error banner, in German too.
+        row = page.locator(f".cluster[data-cluster-id='{c['id']}']")
+        row.get_by_role("button", name="Fehlalarm").click()
+        wait_for(lambda: s.call(lambda: fake.cluster_rows[c["id"]]["label"]) == "false_alarm", what="label")
+        s.call(fake.set_config_error, {"error": "config.toml: [alerts] sprache: unknown key", "since": s.call(fake.now), "path": "config.toml", "reload": "'spasmwatch reload'"})
+        banner = page.locator("#config-error")
+        banner.wait_for(state="visible")
+        assert banner.inner_text().startswith("Die Änderung der Konfiguration wurde nicht übernommen (seit ")
+        # No English page word left where the family reads (the daemon's alarm text aside).
+        body = page.locator("body").inner_text()
+        for english in ("Acknowledge", "Loading", "Last 24 hours", "Today's clusters", "Battery", "Save note", "Send a test alarm"):
+            assert english not in body, english
 
 
 # A daemon started with --config on a path with a space, as Daemon.status says it (tests/daemon/test_reload.py).
@@ -197,21 +207,13 @@ def test_the_config_error_banner_names_the_reload_of_the_daemons_own_config_in_e
     """A daemon started with ``--config`` reloads from that file: a bare 'spasmwatch reload' asks
     the daemon of the default config (another one, or none). Until 2026-12-06 every language's
     banner said the bare command."""
-    watch = Watch()
-    with ServerThread(fake, heartbeat_s=1.0, language=lambda: lang) as s:
-        ctx = open_context(browser, watch)
-        try:
-            page = ctx.new_page()
-            load(page, s.url)
-            path = "/media/me/usb disk/band.toml"
-            s.call(fake.set_config_error, {"error": f"{path}: [alerts] langauge: unknown key", "since": s.call(fake.now), "path": path, "reload": OWN_RELOAD})
-            banner = page.locator("#config-error")
-            banner.wait_for(state="visible")
-            text = banner.inner_text()
-            assert OWN_RELOAD in text and text.count("spasmwatch reload") == 1, text
-        finally:
-            ctx.close()
-    assert watch.errors == [], f"console errors: {watch.errors}"
+    with live_page(browser, fake, lang) as (page, s):
+        path = "/media/me/usb disk/band.toml"
+        s.call(fake.set_config_error, {"error": f"{path}: [alerts] langauge: unknown key", "since": s.call(fake.now), "path": path, "reload": OWN_RELOAD})
+        banner = page.locator("#config-error")
+        banner.wait_for(state="visible")
+        text = banner.inner_text()
+        assert OWN_RELOAD in text and text.count("spasmwatch reload") == 1, text
 
 
 def english_sentences() -> set[str]:
@@ -316,26 +318,18 @@ def test_times_and_numbers_follow_the_page_language_not_the_phone(browser: Any, 
     start = today_t(20)
     c = fake.add_cluster(start, count=3, alarm=False)
     fake.set_band(battery_pct=82)
-    watch = Watch()
-    with ServerThread(fake, heartbeat_s=1.0, language=lambda: "de") as s:
-        ctx = open_context(browser, watch, locale="en-US")
-        try:
-            page = ctx.new_page()
-            load(page, s.url)
-            hm = time.strftime("%H:%M", time.localtime(start))
-            assert page.locator(f".cluster[data-cluster-id='{c['id']}'] .cluster-time").inner_text() == hm
-            battery = page.locator("[data-fact='battery']").inner_text().replace("\u00a0", " ")
-            assert "82 %" in battery, battery
-            # The chart's day: "Sa., 5. Dez.", not the ISO date or "Sat, Dec 5".
-            day = page.evaluate("document.querySelector('#chart g:last-of-type title').textContent")
-            months = ("Jan", "Feb", "März", "Apr", "Mai", "Juni", "Juli", "Aug", "Sept", "Okt", "Nov", "Dez")
-            assert re.match(r"(Mo|Di|Mi|Do|Fr|Sa|So)\., \d+\. ", day) and any(m in day for m in months), day
-            updated = page.locator("#updated").inner_text()
-            assert re.fullmatch(r"Aktualisiert \d\d:\d\d:\d\d", updated), updated
-            assert not re.search(r"\b(AM|PM)\b", page.locator("body").inner_text())
-        finally:
-            ctx.close()
-    assert watch.errors == [], f"console errors: {watch.errors}"
+    with live_page(browser, fake, "de", locale="en-US") as (page, _):
+        hm = time.strftime("%H:%M", time.localtime(start))
+        assert page.locator(f".cluster[data-cluster-id='{c['id']}'] .cluster-time").inner_text() == hm
+        battery = page.locator("[data-fact='battery']").inner_text().replace("\u00a0", " ")
+        assert "82 %" in battery, battery
+        # The chart's day: "Sa., 5. Dez.", not the ISO date or "Sat, Dec 5".
+        day = page.evaluate("document.querySelector('#chart g:last-of-type title').textContent")
+        months = ("Jan", "Feb", "März", "Apr", "Mai", "Juni", "Juli", "Aug", "Sept", "Okt", "Nov", "Dez")
+        assert re.match(r"(Mo|Di|Mi|Do|Fr|Sa|So)\., \d+\. ", day) and any(m in day for m in months), day
+        updated = page.locator("#updated").inner_text()
+        assert re.fullmatch(r"Aktualisiert \d\d:\d\d:\d\d", updated), updated
+        assert not re.search(r"\b(AM|PM)\b", page.locator("body").inner_text())
 
 
 def test_a_spanish_page_puts_the_hour_s_article_before_one_o_clock(browser: Any, fake: FakeDaemon) -> None:
@@ -346,17 +340,9 @@ def test_a_spanish_page_puts_the_hour_s_article_before_one_o_clock(browser: Any,
     start = time.mktime((day.tm_year, day.tm_mon, day.tm_mday, 1, 5, 0, 0, 0, -1))
     c = fake.add_cluster(start, count=3)
     alert_id = next(a["id"] for a in fake.alerts.values() if a["cluster_id"] == c["id"])
-    watch = Watch()
-    with ServerThread(fake, heartbeat_s=1.0, language=lambda: "es") as s:
-        ctx = open_context(browser, watch)
-        try:
-            page = ctx.new_page()
-            load(page, s.url)
-            facts = page.locator(f".alert[data-alert-id='{alert_id}'] .facts").inner_text()
-            assert " · desde la 01:05" in facts, facts
-        finally:
-            ctx.close()
-    assert watch.errors == [], f"console errors: {watch.errors}"
+    with live_page(browser, fake, "es") as (page, _):
+        facts = page.locator(f".alert[data-alert-id='{alert_id}'] .facts").inner_text()
+        assert " · desde la 01:05" in facts, facts
 
 
 def test_the_page_without_the_token_is_in_the_family_s_language(fake: FakeDaemon) -> None:
