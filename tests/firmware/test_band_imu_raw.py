@@ -155,7 +155,7 @@ def test_each_board_definition_runs_the_detector_exactly(micropython: str, board
     csv = write_csv(tmp_path / "rec.csv", t, acc, gyro)
     band = Band(micropython, csv, tmp_path / "flash", ["--board", str(board_path), "--idle-exit-ms", "100"])
     try:
-        assert band.up["rate_hz"] == rate and band.up["errors"] == 0 and band.up["name"].startswith("spasmwatch-")
+        assert band.up["rate_hz"] == rate and band.up["errors"] == 0 and band.up["name"].startswith(P.AIR_PREFIX)
         end = band.end()
     finally:
         band.kill()
