@@ -235,17 +235,20 @@ def page_lines(h: Http) -> list[str]:
     if not h.token:
         return []
     if not h.lan and is_loopback(h.host):
-        local = f"http://{host_port(h.host, h.port)}/?token={quote(h.token.strip(), safe='')}"
-        return [f"web page on this computer: {local} (open it once in its browser, which keeps a cookie; "
+        return [f"web page on this computer: {_token_link(h.host, h.port, h.token)} (open it once in its browser, which keeps a cookie; "
                 "other accounts of this computer are asked for the token)"]  # fmt: skip
     page = urlsplit(h.page_url)  # checked by the config: the name and port the phones reach this computer by
     guessed = not page.hostname and (h.host in ("0.0.0.0", "::") or is_loopback(h.host))
     host = page.hostname or (_mdns_name() if guessed else h.host)
-    port = page.port or h.port
-    link = f"http://{f'[{host}]' if ':' in host else host}:{port}/?token={quote(h.token.strip(), safe='')}"
+    link = _token_link(host, page.port or h.port, h.token)
     where = " (a phone that cannot open it: this computer's address on the home network, or set [daemon.http] page_url)"
     return [f"web page for phones: {link} (open it once on each phone, which keeps a cookie; it lets a phone "
             f"acknowledge alarms: give it only to the family){where if guessed else ''}"]  # fmt: skip
+
+
+def _token_link(host: str, port: int, token: str) -> str:
+    """The page's address with its token, which the browser trades for a cookie at its first visit."""
+    return f"http://{host_port(host, port)}/?token={quote(token.strip(), safe='')}"
 
 
 def _mdns_name() -> str:
