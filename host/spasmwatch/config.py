@@ -37,7 +37,8 @@ import tomlkit
 from spasmwatch import private
 from spasmwatch.alerts.model import LANGUAGES, SOUND_REPEAT_EVERY_S, SOUND_REPEAT_FOR_S, AlertSettings, BandFault, QuietHours, Urgency
 from spasmwatch.daemon.consts import (
-    BACKUP_KEEP_DAYS, HEARTBEAT_EVERY_MAX_S, HEARTBEAT_EVERY_MIN_S, HEARTBEAT_EVERY_S, NTFY_NAME_HASH_HEX, RAW_KEEP_DAYS, RAW_RESERVE_MB,
+    BACKUP_KEEP_DAYS, HEARTBEAT_EVERY_MAX_S, HEARTBEAT_EVERY_MIN_S, HEARTBEAT_EVERY_S, HOME_NAME_SUFFIXES, NTFY_NAME_HASH_HEX, RAW_KEEP_DAYS,
+    RAW_RESERVE_MB,
 )  # fmt: skip
 from spasmwatch.errors import ConfigError
 from spasmwatch.outfile import replace_durably
@@ -737,6 +738,22 @@ def is_loopback(host: str) -> bool:
         return ipaddress.ip_address(h).is_loopback
     except ValueError:
         return False
+
+
+_SHARED_RANGE = ipaddress.ip_network("100.64.0.0/10")  # CGNAT, not is_private: see HOME_NAME_SUFFIXES
+
+
+def is_home(host: str) -> bool:
+    """True for this computer and the home network as a name or address says it (consts
+    HOME_NAME_SUFFIXES): what a plain http:// may reach without crossing the internet."""
+    h = host.strip().strip("[]").lower().rstrip(".")
+    if is_loopback(h):
+        return True
+    try:
+        ip = ipaddress.ip_address(h)
+    except ValueError:
+        return "." not in h or any(h.endswith("." + s) for s in HOME_NAME_SUFFIXES)
+    return ip.is_private or ip in _SHARED_RANGE
 
 
 # ntfy's Actions header separates its fields with ',' and an action from the next with ';'

@@ -1,10 +1,13 @@
 """What the daemon says at each start (and reload) of settings that hand the baby's data to whoever
-looks (the security review of 2026-12-07): an ntfy topic short enough to guess, on a server anyone
+looks (the security reviews of 2026-12-07): an ntfy topic short enough to guess, on a server anyone
 may subscribe on (ntfy.sh), gives every push (the band's label, often the child's name; the
 clusters' counts and times) to whoever tries it, and lets them send false alarms; an MQTT password
-to a broker on the network without TLS crosses the Wi-Fi as it is, with every retained status.
-Said in the log without the secret (its length, not the topic), nothing refused: a family's
-monitor must still start. The real wiring of a config read by the real loader."""
+to a broker on the network without TLS crosses the Wi-Fi as it is, with every retained status; an
+ntfy server or webhook reached by plain http:// past the home network carries every push across the
+internet in clear; a short web token is guessed. Said without the secret (its length, not the
+topic; the URL's origin), nothing refused: a family's monitor must still start. The real wiring of
+a config read by the real loader; the log and 'spasmwatch status' say this same list
+(tests/daemon/test_exposure_status.py)."""
 
 from __future__ import annotations
 
@@ -13,17 +16,22 @@ import logging
 import pytest
 
 from spasmwatch.config import from_dict
-from spasmwatch.daemon.consts import MIN_NTFY_TOPIC_CHARS
-from spasmwatch.daemon.wiring import channels_from
+from spasmwatch.daemon.consts import MIN_NTFY_TOPIC_CHARS, MIN_TOKEN_CHARS
+from spasmwatch.daemon.http import new_token
+from spasmwatch.daemon.wiring import exposures, warn_exposures
 
 MADE = "spasmwatch-Qw8Jx2Lm5Np7Rt3Vy6Zb1Cd4"  # what 'config add-ntfy new' makes
 
 
-def _said(caplog: pytest.LogCaptureFixture, channels: dict[str, object]) -> str:
+def _said(caplog: pytest.LogCaptureFixture, channels: dict[str, object], http: dict[str, object] | None = None) -> str:
+    """What the start logs of a config with these [channels] (and [daemon.http])."""
     caplog.clear()
+    cfg = from_dict({"channels": channels, "daemon": {"http": http or {}}}, "config.toml")
     with caplog.at_level(logging.WARNING, logger="spasmwatch.daemon.wiring"):
-        channels_from(from_dict({"channels": channels}, "config.toml"))
-    return "\n".join(r.getMessage() for r in caplog.records)
+        listed = warn_exposures(cfg)
+    said = [r.getMessage() for r in caplog.records]
+    assert said == listed == exposures(cfg)  # the log's words are the status's list
+    return "\n".join(said)
 
 
 def test_a_guessable_ntfy_topic_is_said_without_saying_it(caplog: pytest.LogCaptureFixture) -> None:
@@ -59,3 +67,39 @@ def test_mqtt_commands_through_a_broker_on_the_network_without_a_login_are_said(
     assert _said(caplog, {"mqtt": {**mqtt, "commands": False}}) == ""  # nothing taken from it
     assert _said(caplog, {"mqtt": {**mqtt, "username": "sw", "password": "pw", "tls": True}}) == ""
     assert _said(caplog, {"mqtt": {**mqtt, "host": "localhost"}}) == ""  # reached from this computer alone (as far as spasmwatch knows)
+
+
+@pytest.mark.parametrize("host", ["ntfy.example", "203.0.114.9", "[2a00:1450::1]"])
+def test_plain_http_to_a_server_past_the_home_network_is_said_without_the_url(caplog: pytest.LogCaptureFixture, host: str) -> None:
+    """Every push (the band's label, the clusters) and an ntfy access token cross the internet in clear."""
+    ntfy = {"url": f"http://{host}/{MADE}", "name": "phones", "token": "tk_AbCdEf0123456789"}
+    hook = {"url": f"http://{host}:8080/hooks/s3cr3t-path?key=hunter2", "name": "home"}
+    said = _said(caplog, {"ntfy": [ntfy], "webhook": [hook]})
+    assert (f"[channels.ntfy #1] (ntfy:phones): plain http://{host}, not on this computer or the home network: every push "
+            "(the band's label, the clusters) and its access token cross the internet unencrypted") in said, said  # fmt: skip
+    assert f"[channels.webhook #1] (webhook:home): plain http://{host}:8080, not on this computer or the home network" in said
+    assert said.count("Use its https:// address") == 2
+    assert not any(secret in said for secret in (MADE, "tk_", "s3cr3t", "hunter2")), said
+
+
+@pytest.mark.parametrize("url", [
+    "https://ntfy.example/x",  # encrypted
+    "http://127.0.0.1:8080/x", "http://localhost/x",  # this computer
+    "http://192.168.1.5/x", "http://10.1.2.3/x", "http://[fd12::5]/x", "http://169.254.3.4/x",  # the home network's addresses
+    "http://nas/x", "http://nas.local/x", "http://ntfy.home.arpa/x", "http://pi.lan/x", "http://ntfy.fritz.box.home/x",
+    "http://100.101.102.103/x", "http://pi.tail1234.ts.net/x",  # a Tailscale VPN: encrypted on the way
+])  # fmt: skip
+def test_http_at_home_or_https_is_not_said(caplog: pytest.LogCaptureFixture, url: str) -> None:
+    assert _said(caplog, {"ntfy": [{"url": url + "/" + MADE, "name": "phones"}], "webhook": [{"url": url, "name": "home"}]}) == ""
+
+
+def test_a_short_web_token_is_said_and_a_made_one_is_not(caplog: pytest.LogCaptureFixture) -> None:
+    """The page acknowledges alarms: a token under MIN_TOKEN_CHARS starts, with a warning naming its
+    length (not the token)."""
+    short = "x" * (MIN_TOKEN_CHARS - 1)
+    assert _said(caplog, {}, {"lan": True, "token": short}) == (
+        f"web page: the LAN token is short ({MIN_TOKEN_CHARS - 1} characters); {MIN_TOKEN_CHARS} or more is safer"
+    )
+    assert _said(caplog, {}, {"token": short}) != ""  # asked for on 127.0.0.1 too
+    assert _said(caplog, {}, {"lan": True, "token": "x" * MIN_TOKEN_CHARS}) == ""
+    assert _said(caplog, {}, {"lan": True, "token": new_token()}) == "" and _said(caplog, {}, {}) == ""

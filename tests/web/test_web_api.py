@@ -8,7 +8,6 @@ import contextlib
 import datetime as dt
 import itertools
 import json
-import logging
 import math
 import os
 import socket
@@ -23,7 +22,6 @@ from aiohttp import web
 from fake_daemon import FakeDaemon, midnight
 
 from spasmwatch.config import is_loopback
-from spasmwatch.daemon.consts import MIN_TOKEN_CHARS
 from spasmwatch.daemon.http import HttpError, HttpServer, new_token
 from spasmwatch.errors import ConfigError
 
@@ -412,17 +410,6 @@ def test_a_token_set_without_lan_is_asked_for_on_127_0_0_1() -> None:
 def test_lan_without_token_refuses_to_start(kw: dict[str, Any]) -> None:
     with pytest.raises(ConfigError, match="token is required"):
         HttpServer(FakeDaemon(), **kw)
-
-
-def test_a_short_lan_token_is_warned_of_and_a_made_one_is_not(caplog: pytest.LogCaptureFixture) -> None:
-    """The page acknowledges alarms: a token under MIN_TOKEN_CHARS starts, with a warning naming its length."""
-    with caplog.at_level(logging.WARNING, logger="spasmwatch.daemon.http"):
-        HttpServer(FakeDaemon(), lan=True, token="x" * (MIN_TOKEN_CHARS - 1))
-        HttpServer(FakeDaemon(), lan=True, token="x" * MIN_TOKEN_CHARS)
-        HttpServer(FakeDaemon(), lan=True, token=new_token())
-    assert [r.getMessage() for r in caplog.records] == [
-        f"web page: the LAN token is short ({MIN_TOKEN_CHARS - 1} characters); {MIN_TOKEN_CHARS} or more is safer"
-    ]
 
 
 def test_link_for_a_phone() -> None:

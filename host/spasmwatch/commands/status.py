@@ -52,7 +52,7 @@ def run(args: argparse.Namespace) -> int:
         print(line)
     for b in st["bands"]:
         print("\n".join(visible(line) for line in band_lines(b, args.config, st["now"])))  # a band names itself
-    for line in config_lines(st, restart_step(args), args.config) + channel_lines(st, args.config) + heartbeat_lines(st):
+    for line in exposure_lines(st) + config_lines(st, restart_step(args), args.config) + channel_lines(st, args.config) + heartbeat_lines(st):
         print(line)
     for line in raw_lines(st) + backup_lines(st) + page_lines(cfg.daemon.http):
         print(line)
@@ -177,6 +177,13 @@ def stop_lines(st: dict[str, Any], cfg: Config) -> list[str]:
     one from before the field: the config's)."""
     last = last_stop_note(Path(st.get("store_path") or cfg.store_path()))
     return [] if last is None else [f"LAST STOP CUT SHORT at {last}"]
+
+
+def exposure_lines(st: dict[str, Any]) -> list[str]:
+    """What the daemon's config hands to whoever looks, as its start (or latest reload) warned in the
+    log (daemon/wiring.py exposures; .get: a daemon from before the field): a family that never reads
+    the journal sees them here. Not a reason for exit 1: nothing is down."""
+    return [f"warning: {words}" for words in st.get("exposures", [])]
 
 
 def config_lines(st: dict[str, Any], restart: str, config: str | None = None) -> list[str]:

@@ -60,6 +60,15 @@ MIN_TOKEN_CHARS = 16
 # trying. 'config add-ntfy new' makes 35 (24 random); a family's own words are rarely 20 or more.
 # A warning, not a refusal: no length proves a topic random, and the monitor must still start.
 MIN_NTFY_TOPIC_CHARS = 20
+# An ntfy server or webhook reached by plain http:// is warned of at each start and reload
+# (daemon/wiring.py) when its host is neither this computer nor the home network: its pushes (the
+# band's label, often the child's name; the clusters) and an ntfy access token cross the internet
+# unencrypted. The home network is a private address (RFC 1918, IPv6 ULA, link-local), the shared
+# range 100.64.0.0/10 (CGNAT: from home, a VPN's such as Tailscale's, whose way is encrypted), a
+# name without a dot (the router's DNS), or one under these suffixes: mDNS (.local), RFC 8375
+# (.home.arpa), the names home routers give (.lan, .home, .localdomain, .internal), and Tailscale's
+# (.ts.net, encrypted on the way). A warning, not a refusal: a family's own relay may be fine.
+HOME_NAME_SUFFIXES = ("local", "home.arpa", "lan", "home", "localdomain", "internal", "ts.net")
 # The longest mute of a band's notices (s; the web API and 'spasmwatch mute' refuse longer):
 # a mute longer than a day is forgotten, not a choice.
 MAX_MUTE_S = 24 * 3600.0

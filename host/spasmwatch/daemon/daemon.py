@@ -232,6 +232,9 @@ class Daemon:
         # settings changed in the file that only a restart applies. Shown by the status, CLI and page.
         self.config_error: Json | None = None
         self.config_needs_restart: list[str] = []
+        # What its config hands to whoever looks (daemon/wiring.py exposures), as its start or latest
+        # reload said them in the log: the status repeats them ('spasmwatch status').
+        self.exposures: list[str] = []
         # SIGHUPs taken, and the outcome of the latest reload with the number of the latest SIGHUP it
         # covers (it read the file after that one came): 'spasmwatch reload' waits for its own.
         self.reload_requested = 0
@@ -641,6 +644,12 @@ class Daemon:
         """What the latest reload said, for the status (the page shows it as a banner)."""
         if (error, needs_restart) != (self.config_error, self.config_needs_restart):
             self.config_error, self.config_needs_restart = error, list(needs_restart)
+            self._publish({"type": "status"})
+
+    def set_exposures(self, said: list[str]) -> None:
+        """What the config exposes, as the latest start or reload said it (wiring.warn_exposures)."""
+        if said != self.exposures:
+            self.exposures = list(said)
             self._publish({"type": "status"})
 
     async def _ticker(self) -> None:
@@ -1759,6 +1768,7 @@ class Daemon:
                 "channels_changed": changed, "raw_kept": self._raw_kept_json(),
                 "heartbeat": self.heartbeat.status() if self.heartbeat is not None else None,
                 "config_error": self.config_error, "config_needs_restart": self.config_needs_restart,
+                "exposures": self.exposures,
                 "reload": {"requested": self.reload_requested, "last": self.last_reload}, "store": self._store_json(),
                 "backups": self.backups.status(),
                 # Which store and file this daemon runs on: a command given another config, whose

@@ -51,7 +51,7 @@ from spasmwatch.alerts.messages import SHARED_WITH_PAGE, catalog
 from spasmwatch.config import bind_host, is_loopback
 from spasmwatch.daemon.api import STORE_WORK, DaemonAPI, Json, who
 from spasmwatch.daemon.clock import local_day, local_zone
-from spasmwatch.daemon.consts import MAX_MUTE_S, MIN_TOKEN_CHARS
+from spasmwatch.daemon.consts import MAX_MUTE_S
 from spasmwatch.errors import ConfigError, SpasmwatchError
 from spasmwatch.store import StoreError
 from spasmwatch.urls import host_port
@@ -206,8 +206,6 @@ class HttpServer:
             )
         if not 0 <= port <= 65535:
             raise ConfigError(f"web page: port must be 0-65535, got {port}")
-        if self.require_token and len(self.token) < MIN_TOKEN_CHARS:
-            log.warning("web page: the LAN token is short (%d characters); %d or more is safer", len(self.token), MIN_TOKEN_CHARS)
         self.heartbeat_s = heartbeat_s
         self.max_streams = max_streams
         self.stream_dead_s = stream_dead_s

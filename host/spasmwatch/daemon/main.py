@@ -24,7 +24,7 @@ from spasmwatch.daemon.lock import DaemonLock, one_daemon
 from spasmwatch.daemon.reload import Reloader, reload_command
 from spasmwatch.daemon.notify import Notifier, StatusNotes, Watchdog, keep_alive, watchdog_interval_s
 from spasmwatch.daemon.stopping import StopSignals, said_at_start
-from spasmwatch.daemon.wiring import alert_settings_from, caregivers_from, channels_from, heartbeat_from, link_factory
+from spasmwatch.daemon.wiring import alert_settings_from, caregivers_from, channels_from, heartbeat_from, link_factory, warn_exposures
 from spasmwatch.store import KnownStores, Store, StoreError, make_folder
 from spasmwatch.urls import host_port
 from spasmwatch.words import cmd, in_quotes
@@ -44,12 +44,14 @@ def build(cfg: Config, store: Store, clock: Clock | None = None, stale_s: float 
     else by this process's own."""
     bands = [band_spec(b, store.path) for b in cfg.bands]
     channels = channels_from(cfg)
-    return Daemon(
+    daemon = Daemon(
         store, bands, channels, caregivers_from(cfg, channels), alert_settings_from(cfg), clock=clock or SystemClock(), stale_s=stale_s,
         raw_reserve_mb=cfg.daemon.raw_reserve_mb, raw_keep_days=cfg.daemon.raw_keep_days,
         backup_keep_days=cfg.daemon.backup_keep_days, heartbeat=heartbeat_from(cfg),
         aliases=cfg.channels.aliases(), fingerprint_key=None if config_path is None else load_key(key_beside(config_path), kept_key()),
     )  # fmt: skip
+    daemon.set_exposures(warn_exposures(cfg))
+    return daemon
 
 
 async def serve(

@@ -25,7 +25,7 @@ from spasmwatch.alerts.channels.dispatch import Caregiver
 from spasmwatch.config import Band, Config, is_default_config, load_config, plain
 from spasmwatch.daemon.clock import log_time
 from spasmwatch.daemon.daemon import BandSpec, Daemon
-from spasmwatch.daemon.wiring import alert_settings_from, caregivers_from, channels_from, heartbeat_from
+from spasmwatch.daemon.wiring import alert_settings_from, caregivers_from, channels_from, heartbeat_from, warn_exposures
 from spasmwatch.errors import ConfigError
 from spasmwatch.words import cmd, in_quotes
 
@@ -194,6 +194,7 @@ class Reloader:
         d, new = self.daemon, plan.cfg
         d.set_channels(plan.channels, plan.caregivers, new.channels.aliases())
         d.set_alert_settings(alert_settings_from(new))
+        d.set_exposures(warn_exposures(new))  # (its token's, as the file has it: a change of it needs a restart)
         hb = heartbeat_from(new)
         if hb != heartbeat_from(self.current):
             await d.set_heartbeat(hb)

@@ -6,6 +6,7 @@ import logging
 import shlex
 from collections.abc import Callable
 from typing import Any
+from urllib.parse import urlsplit
 
 from spasmwatch.alerts import AlertSettings, BandFault, QuietHours, Urgency
 from spasmwatch.alerts.channels.base import Channel
@@ -15,8 +16,8 @@ from spasmwatch.alerts.channels.mqtt import MqttChannel, MqttSettings
 from spasmwatch.alerts.channels.ntfy import NtfyChannel, NtfySettings
 from spasmwatch.alerts.channels.sound import SoundChannel, SoundSettings
 from spasmwatch.alerts.channels.webhook import WebhookChannel, WebhookSettings
-from spasmwatch.config import Band, Config, is_loopback, ntfy_topic
-from spasmwatch.daemon.consts import MIN_NTFY_TOPIC_CHARS
+from spasmwatch.config import Band, Config, is_home, is_loopback, ntfy_topic
+from spasmwatch.daemon.consts import MIN_NTFY_TOPIC_CHARS, MIN_TOKEN_CHARS
 from spasmwatch.daemon.heartbeat import HeartbeatSettings
 from spasmwatch.errors import ConfigError
 from spasmwatch.transport import Link, open_link
@@ -44,22 +45,9 @@ def channels_from(cfg: Config) -> dict[str, Channel]:
             # which the journal, the status and Home Assistant show, and a better one to give.
             log.warning("[channels.ntfy #%d] (%s) has no name: called %s (its server and a hash of its URL, not its topic); "
                         "set name = \"phones\" (and list it as ntfy:phones in [[caregivers]])", i, url_origin(n.url), name)  # fmt: skip
-        if not n.token and len(ntfy_topic(n.url)) < MIN_NTFY_TOPIC_CHARS:
-            log.warning("[channels.ntfy #%d] (%s): its topic has %d characters, fewer than %d: whoever guesses it reads every push "
-                        "(the band's label, the clusters) and can send false alarms. 'spasmwatch config add-ntfy new' makes one "
-                        "nobody guesses (then subscribe the phones to it)", i, name, len(ntfy_topic(n.url)), MIN_NTFY_TOPIC_CHARS)  # fmt: skip
         out[name] = NtfyChannel(NtfySettings(url=n.url, name=name, token=n.token, page_url=page_url))
     if ch.mqtt.enabled:
         m = ch.mqtt
-        if m.password and not m.tls and not is_loopback(m.host):
-            log.warning("[channels.mqtt]: its password goes to %s unencrypted (tls = false), and every status with it: whoever "
-                        "watches the home network reads both. Set tls = true (the broker's TLS port, 8883 mostly; docs/alerts.md "
-                        "\"mqtt\")", host_port(m.host, m.port))  # fmt: skip
-        if m.commands and not m.username and not is_loopback(m.host):
-            # It took spasmwatch without a login, so it takes anyone's (its ACLs aside, which spasmwatch cannot see).
-            log.warning("[channels.mqtt]: no username, so the broker at %s takes clients without a login: whoever on the network "
-                        "reaches it can acknowledge an alarm (commands = true) and read every status. Give the broker a login "
-                        "(username and password here), or set commands = false", host_port(m.host, m.port))  # fmt: skip
         out["mqtt"] = MqttChannel(
             MqttSettings(
                 host=m.host, port=m.port, username=m.username, password=m.password, tls=m.tls, ca_file=m.ca_file,
@@ -67,6 +55,76 @@ def channels_from(cfg: Config) -> dict[str, Channel]:
             )
         )
     return out
+
+
+def exposures(cfg: Config) -> list[str]:
+    """What ``cfg`` hands to whoever looks (the security reviews of 2026-12-07), each said without
+    its secret: in the log at each start and reload (``warn_exposures``) and by 'spasmwatch status'
+    (the daemon's /api/status ``exposures``), for a family that never reads the journal. Warnings,
+    not refusals: the monitor must still start."""
+    return _web_exposures(cfg) + _ntfy_exposures(cfg) + _webhook_exposures(cfg) + _mqtt_exposures(cfg)
+
+
+def warn_exposures(cfg: Config) -> list[str]:
+    """``exposures(cfg)``, each logged as a warning."""
+    said = exposures(cfg)
+    for words in said:
+        log.warning("%s", words)
+    return said
+
+
+def _web_exposures(cfg: Config) -> list[str]:
+    token = cfg.daemon.http.token.strip()  # (one set is asked for on 127.0.0.1 too: daemon/http.py)
+    if 0 < len(token) < MIN_TOKEN_CHARS:
+        return [f"web page: the LAN token is short ({len(token)} characters); {MIN_TOKEN_CHARS} or more is safer"]
+    return []
+
+
+def _ntfy_exposures(cfg: Config) -> list[str]:
+    out: list[str] = []
+    for i, n in enumerate(cfg.channels.ntfy, 1):
+        name = f"ntfy:{n.ref_name}"
+        if not n.token and len(ntfy_topic(n.url)) < MIN_NTFY_TOPIC_CHARS:
+            out.append(f"[channels.ntfy #{i}] ({name}): its topic has {len(ntfy_topic(n.url))} characters, fewer than "
+                       f"{MIN_NTFY_TOPIC_CHARS}: whoever guesses it reads every push (the band's label, the clusters) and can send "
+                       "false alarms. 'spasmwatch config add-ntfy new' makes one nobody guesses (then subscribe the phones to it)")  # fmt: skip
+        if in_clear(n.url):
+            what = "push (the band's label, the clusters)" + (" and its access token cross" if n.token else " crosses")
+            out.append(f"[channels.ntfy #{i}] ({name}): plain {url_origin(n.url)}, not on this computer or the home network: every "
+                       f"{what} the internet unencrypted, read by whoever is on the way. Use its https:// address")  # fmt: skip
+    return out
+
+
+def _webhook_exposures(cfg: Config) -> list[str]:
+    return [
+        f"[channels.webhook #{i}] (webhook:{w.ref_name}): plain {url_origin(w.url)}, not on this computer or the home network: "
+        "every alert it is sent (the band's label, the clusters) crosses the internet unencrypted, read by whoever is on the "
+        "way. Use its https:// address"
+        for i, w in enumerate(cfg.channels.webhook, 1) if in_clear(w.url)
+    ]  # fmt: skip
+
+
+def _mqtt_exposures(cfg: Config) -> list[str]:
+    m = cfg.channels.mqtt
+    out: list[str] = []
+    if not m.enabled or is_loopback(m.host):
+        return out
+    if m.password and not m.tls:
+        out.append(f"[channels.mqtt]: its password goes to {host_port(m.host, m.port)} unencrypted (tls = false), and every "
+                   "status with it: whoever watches the home network reads both. Set tls = true (the broker's TLS port, 8883 "
+                   "mostly; docs/alerts.md \"mqtt\")")  # fmt: skip
+    if m.commands and not m.username:
+        # It took spasmwatch without a login, so it takes anyone's (its ACLs aside, which spasmwatch cannot see).
+        out.append(f"[channels.mqtt]: no username, so the broker at {host_port(m.host, m.port)} takes clients without a login: "
+                   "whoever on the network reaches it can acknowledge an alarm (commands = true) and read every status. Give the "
+                   "broker a login (username and password here), or set commands = false")  # fmt: skip
+    return out
+
+
+def in_clear(url: str) -> bool:
+    """Whether ``url`` is plain http:// to a host past the home network (``config.is_home``)."""
+    u = urlsplit(url)
+    return u.scheme.lower() == "http" and not is_home(u.hostname or "")
 
 
 def caregivers_from(cfg: Config, channels: dict[str, Channel]) -> list[Caregiver]:
