@@ -39,6 +39,16 @@ def make_dir(path: Path) -> None:
             raise
 
 
+def make_dirs(path: Path) -> None:
+    """``path`` and each missing folder above it created DIR_MODE: an export's (a BIDS dataset's
+    root/sub-01/ses-01/beh), every one named by the family's --out, whose names (the participants',
+    the sessions') another account listed when they were 0755 (the security review of 2026-12-07).
+    An existing folder is left as it is (``make_dir``)."""
+    if not path.parent.is_dir():
+        make_dirs(path.parent)
+    make_dir(path)
+
+
 def create_file(path: Path) -> bool:
     """Create ``path`` empty with FILE_MODE if it does not exist (True when it did not); an
     existing one is left as it is. The program that writes it (SQLite, a writer taking a path)

@@ -7,7 +7,9 @@ import hashlib
 import importlib
 import io
 import json
+import os
 import random
+import stat
 import tracemalloc
 from collections.abc import Iterator
 from datetime import datetime, timezone
@@ -172,6 +174,30 @@ def test_bids_events_tsv_round_trip(course_db: tuple[Path, Expected], tmp_path: 
     side = json.loads(out.with_suffix(".json").read_text())
     assert side["onset"]["Units"] == "s" and "spasm" in side["trial_type"]["Levels"]
     assert set(table[0]) <= set(side)
+
+
+def test_the_folders_an_export_makes_are_the_users_alone(course_db: tuple[Path, Expected], tmp_path: Path) -> None:
+    """A BIDS export makes its dataset's folders (root/sub-01/ses-01/beh): until 2026-12-07 each
+    was 0755 under the usual umask, so another account listed the participants' and sessions'
+    names, though the files in them were 0600 (docs/host.md "Security and privacy"). A folder that
+    was there keeps its mode: the family may share it on purpose."""
+    db, _ = course_db
+    shared = tmp_path / "shared"
+    shared.mkdir(mode=0o755)
+    os.chmod(shared, 0o755)
+    out = shared / "bids" / "sub-01" / "ses-01" / "beh" / "sub-01_ses-01_task-sleep_events.tsv"
+    csv_out = shared / "exports" / "night.csv"
+    old = os.umask(0o022)
+    try:
+        _export(db, out, "bids", "--patient", "01")
+        _export(db, csv_out, "csv")
+    finally:
+        os.umask(old)
+    made = ["bids", "bids/sub-01", "bids/sub-01/ses-01", "bids/sub-01/ses-01/beh", "exports"]
+    assert {f: oct(stat.S_IMODE((shared / f).stat().st_mode)) for f in made} == {f: oct(0o700) for f in made}
+    files = [out, out.with_suffix(".json"), shared / "bids" / "participants.tsv", csv_out]
+    assert {f.name: oct(stat.S_IMODE(f.stat().st_mode)) for f in files} == {f.name: oct(0o600) for f in files}
+    assert stat.S_IMODE(shared.stat().st_mode) == 0o755
 
 
 def test_exports_never_change_the_store(course_db: tuple[Path, Expected], tmp_path: Path) -> None:

@@ -18,7 +18,7 @@ from datetime import tzinfo
 from pathlib import Path
 from typing import Any
 
-from spasmwatch import __version__
+from spasmwatch import __version__, private
 from spasmwatch.daemon.clock import local_zone
 from spasmwatch.errors import SpasmwatchError
 from spasmwatch.export import participants
@@ -441,7 +441,7 @@ def export(fmt: str, out: Path, rows: Iterable[Row], meta: Meta, progress: Progr
         if meta.participant is not None:
             participants.check_participants(out, meta.participant)
     try:
-        out.parent.mkdir(parents=True, exist_ok=True)
+        private.make_dirs(out.parent)  # the user's alone, as the files in them
     except OSError as exc:
         raise ExportError(f"{out}: cannot create its folder: {exc.strerror or exc}") from exc
     # Written beside ``out`` and renamed onto it once complete (found by the input audit: ^C or an
