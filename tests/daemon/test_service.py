@@ -136,6 +136,13 @@ def test_the_unit_passes_systemd_analyze_and_its_exec_start_runs_this_install(tm
         # The system unit starts after the mount of the store's disk (its folder: SPASMWATCH_DATA_DIR).
         mounts = [x.removeprefix("After=").split() for x in shown.stdout.splitlines() if x.startswith("After=") and ".mount" in x]
         assert mounts == ([mount_units(tmp_path / ODD / "usb-disk")] if system else []), shown.stdout
+        # Hardening: a user manager's too (no namespace needed); the system unit's sandbox, its store
+        # folder being under none of the folders ProtectSystem=full makes read-only.
+        assert setting(shown.stdout, "UMask") == "0077" and setting(shown.stdout, "NoNewPrivileges") == "yes", shown.stdout
+        sandbox = ["ProtectSystem", "ProtectKernelTunables", "ProtectKernelModules", "ProtectControlGroups", "RestrictSUIDSGID", "LockPersonality"]
+        assert [k for k in sandbox if f"\n{k}=" in shown.stdout] == (sandbox if system else []), shown.stdout
+        assert "PrivateTmp" not in shown.stdout and "ProtectHome" not in shown.stdout  # the lock's /tmp; the store in the home
+    assert setting(shown.stdout, "ProtectSystem") == "full"
     text = shown.stdout
     assert setting(text, "Type") == "notify" and setting(text, "NotifyAccess") == "main" and setting(text, "Restart") == "always"
     assert setting(text, "WatchdogSec") == "30" and setting(text, "RestartSec") == "5"
@@ -143,6 +150,21 @@ def test_the_unit_passes_systemd_analyze_and_its_exec_start_runs_this_install(tm
     assert int(setting(text, "TimeoutStopSec")) >= 87 + 10
     helped = subprocess.run([*argv, "--help"], capture_output=True, text=True, timeout=60, env=env)
     assert helped.returncode == 0 and "usage: spasmwatch run" in helped.stdout, helped.stderr
+
+
+@pytest.mark.parametrize(("folder", "protected"), [
+    ("/home/nina/.local/share/spasmwatch", True), ("/var/lib/spasmwatch", True), ("/media/usb/spasmwatch", True),
+    ("/etcetera/spasmwatch", True),  # not under /etc
+    ("/etc/spasmwatch", False), ("/usr/local/share/spasmwatch", False), ("/boot/../etc/x", False),
+])  # fmt: skip
+def test_a_system_unit_makes_the_system_read_only_unless_the_store_is_in_it(tmp_path: Path, folder: str, protected: bool) -> None:
+    """ProtectSystem=full makes /usr, /boot, /efi and /etc read-only: a store in one would not open."""
+    text = unit_text(Unit((sys.executable, "-m", "spasmwatch", "run"), (), 120, "nina", Path(folder)))
+    assert ("ProtectSystem=full" in text.splitlines()) == protected
+    unit = tmp_path / "spasmwatch.service"
+    unit.write_text(text)
+    v = verify(unit, no_user_manager_env(tmp_path), system=True)
+    assert v.returncode == 0 and v.stderr == "" and v.stdout == "", f"{v.stdout}{v.stderr}\n{text}"
 
 
 @pytest.mark.parametrize("folder", ["/media/usb-disk/.spasmwatch", f"/mnt/{ODD}/ü-x_y:z", "/srv//data/", "/.hidden/x"])
@@ -360,9 +382,12 @@ def test_the_units_daemon_says_ready_pings_while_alive_and_stops_cleanly(
     argv = exec_start(shown.stdout)  # the daemon exactly as the unit starts it
     log = tmp_path / "daemon.log"
     denv = dict(env, NOTIFY_SOCKET=manager.sock.getsockname(), WATCHDOG_USEC=str(WATCHDOG_USEC))
+    # Under the unit's hardening as systemd applies it: its UMask, and NoNewPrivileges (setpriv sets
+    # the same prctl, then execs the daemon: its pid is the daemon's).
+    assert setting(shown.stdout, "NoNewPrivileges") == "yes"
     t0 = time.monotonic()
     with open(log, "wb") as f:
-        proc = subprocess.Popen(argv, stdout=f, stderr=f, env=denv)
+        proc = subprocess.Popen(["setpriv", "--no-new-privs", *argv], stdout=f, stderr=f, env=denv, umask=int(setting(shown.stdout, "UMask"), 8))
     try:
         ready = manager.wait_for("READY=1", 60, "the daemon's start", proc, log)
         assert api_status(port) == 200, "READY=1 came before the web API answered"
@@ -404,6 +429,8 @@ def test_the_units_daemon_says_ready_pings_while_alive_and_stops_cleanly(
         sigterm = time.monotonic()
         stopping = manager.wait_for("STOPPING=1", 10, "the stop")
         assert proc.wait(30) == 0, log.read_text()
+        made = list((tmp_path / "data").rglob("*"))
+        assert made and not [p for p in made if p.stat().st_mode & 0o077], "the daemon's files are the user's alone"
     finally:
         if proc.poll() is None:
             proc.kill()

@@ -33,6 +33,9 @@ HEADER = "# Written by 'spasmwatch service install'"
 # adopt' writes (XDG_STATE_HOME: store/known.py).
 CARRIED_ENV = ("SPASMWATCH_DATA_DIR", "XDG_DATA_HOME", "XDG_STATE_HOME")
 SYSTEMCTL_TIMEOUT_S = 120.0  # 'enable --now' waits for READY=1 (a start takes seconds)
+# What a system unit's ProtectSystem=full makes read-only (systemd.exec(5)): given only when the
+# store's folder is under none of them (the daemon writes its store, raw/, backups and lock there).
+READ_ONLY_UNDER_FULL = ("/usr", "/boot", "/efi", "/etc")
 
 
 class ServiceError(SpasmwatchError):
@@ -111,6 +114,15 @@ def unit_text(unit: Unit) -> str:
     if system:
         lines += [f"User={unit.system_user}"]
     lines += [
+        # Cheap hardening that needs no namespace, so a user manager applies it too: what the daemon
+        # creates is the user's alone whatever its code asks (private.py asks so already), and
+        # nothing it runs (the sound command) gains privileges by a setuid program.
+        "UMask=0077",
+        "NoNewPrivileges=yes",
+    ]
+    if system:
+        lines += system_hardening(unit.store_folder)
+    lines += [
         # always: the only stop meant is 'systemctl stop', which is never restarted; a stray
         # SIGTERM (exit 0) would leave the baby unwatched under on-failure. A stop cut short at its
         # deadline (STOP_DEADLINE_EXIT, daemon/stopping.py) is restarted as any other end; after
@@ -125,6 +137,21 @@ def unit_text(unit: Unit) -> str:
         "",
     ]
     return "\n".join(lines)
+
+
+def system_hardening(store_folder: Path | None) -> list[str]:
+    """A system unit's sandbox (a user manager's would need user namespaces, which some systems
+    refuse: the unit would not start). The system's own folders read-only (ProtectSystem=full) when
+    the store is not in one (a config under /etc still loads: its fingerprint key is then kept in
+    the state folder, fingerprint_key.py), and the kernel's settings, modules and cgroups out of
+    reach. Not PrivateTmp=: a daemon that cannot write in its data folder keeps its lock in /tmp
+    (daemon/lock.py), where 'spasmwatch status' must find it; nor ProtectHome=: the store, the
+    config and the state folder are in the home."""
+    folder = None if store_folder is None else os.path.abspath(store_folder)
+    protect = folder is not None and not any(folder == d or folder.startswith(d + "/") for d in READ_ONLY_UNDER_FULL)
+    return (["ProtectSystem=full"] if protect else []) + [
+        "ProtectKernelTunables=yes", "ProtectKernelModules=yes", "ProtectControlGroups=yes", "RestrictSUIDSGID=yes", "LockPersonality=yes",
+    ]  # fmt: skip
 
 
 def mount_units(folder: Path) -> list[str]:
