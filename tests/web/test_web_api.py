@@ -208,6 +208,32 @@ def test_token_bearer_query_cookie() -> None:
     run(t, require_token=True, token=TOKEN)
 
 
+def test_a_new_token_signs_every_phone_out_and_the_new_link_signs_one_in() -> None:
+    """The documented way to sign every phone out (docs/web.md "Signing every phone out"): the
+    cookie is an HMAC of the token, so a daemon restarted on a new token lets no old cookie in (its
+    page asks for the link again), and the new link signs a phone in. There is no sign-out that
+    keeps the token: every phone signed in showed it once, and would sign in again with it."""
+
+    async def main() -> None:
+        jar = aiohttp.CookieJar(unsafe=True)  # a phone's browser: cookies are the host's, whatever the port
+        async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=10), cookie_jar=jar) as http:
+            for token, signed_in_before in ((TOKEN, False), (new_token(), True)):
+                server = HttpServer(FakeDaemon(), host="127.0.0.1", port=0, token=token)
+                host, port = await server.start()
+                base = f"http://{host}:{port}"
+                try:
+                    st, _ = await req(http, "GET", base + "/api/status")
+                    assert st == 401 and bool(len(jar)) == signed_in_before  # the old cookie sent, and refused
+                    st, _ = await req(http, "GET", base + f"/?token={token}")
+                    assert st == 200
+                    st, _ = await req(http, "GET", base + "/api/status")
+                    assert st == 200
+                finally:
+                    await server.stop()
+
+    asyncio.run(asyncio.wait_for(main(), 30))
+
+
 async def read_event(r: aiohttp.ClientResponse) -> str:
     """One server-sent event block (up to the blank line)."""
     lines: list[str] = []
