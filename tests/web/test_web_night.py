@@ -18,10 +18,11 @@ from web_harness import ServerThread, Watch, open_context
 # WCAG 2.x relative luminance and contrast ratio of the computed colours, in the page; the
 # background is the first ancestor's that is not transparent (the page's own when none is).
 CONTRAST_JS = """
+const rgb = (s) => { const m = s.match(/[\\d.]+/g).map(Number); return [m[0], m[1], m[2], m.length > 3 ? m[3] : 1]; };
+const lum = (c) => c.slice(0, 3).map((v) => { v /= 255; return v <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4; })
+  .reduce((s, v, i) => s + v * [0.2126, 0.7152, 0.0722][i], 0);
+window.swLuminance = (colour) => lum(rgb(colour));
 window.swContrast = (fg, e) => {
-  const rgb = (s) => { const m = s.match(/[\\d.]+/g).map(Number); return [m[0], m[1], m[2], m.length > 3 ? m[3] : 1]; };
-  const lum = (c) => c.slice(0, 3).map((v) => { v /= 255; return v <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4; })
-    .reduce((s, v, i) => s + v * [0.2126, 0.7152, 0.0722][i], 0);
   let bg = [255, 255, 255, 1];
   for (; e; e = e.parentElement) { const c = rgb(getComputedStyle(e).backgroundColor); if (c[3] > 0) { bg = c; break; } }
   const [a, b] = [lum(rgb(fg)), lum(bg)].sort((x, y) => y - x);
@@ -251,3 +252,17 @@ def test_a_page_refused_a_live_stream_tries_again_and_goes_live(browser: Any, fa
         finally:
             first.close()
     assert set(watch.errors) <= {refused} and watch.non_local() == [], watch.errors
+
+
+def test_the_alarms_acknowledge_does_not_light_the_dark_room(browser: Any, at_night: ServerThread) -> None:
+    """In the dark theme the alarm's Acknowledge was a white slab (luminance 1.0, 328x52 px), the
+    brightest thing on the page by far: the alarm's red 0.09, the page's text 0.72, its ground 0.006.
+    Its ground is now no brighter than the alarm it sits on, its words still 4.5:1 on it and its
+    edge 3:1 on the alarm, so it still reads as a button (the focus ring: the test above)."""
+    with phone(browser, "dark") as page:
+        load(page, at_night)
+        lum = page.evaluate("""() => { const b = document.querySelector('.alert.alarm .ack-btn'); const s = getComputedStyle(b);
+            return { button: swLuminance(s.backgroundColor), alarm: swLuminance(getComputedStyle(b.parentElement).backgroundColor),
+                     text: swContrast(s.color, b), edge: swContrast(s.borderTopColor, b.parentElement) }; }""")
+        assert lum["button"] <= lum["alarm"], lum
+        assert lum["text"] >= 4.5 and lum["edge"] >= 3, lum
