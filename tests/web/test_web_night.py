@@ -254,6 +254,67 @@ def test_a_page_refused_a_live_stream_tries_again_and_goes_live(browser: Any, fa
     assert set(watch.errors) <= {refused} and watch.non_local() == [], watch.errors
 
 
+def three_bands(fake: FakeDaemon) -> None:
+    """A cluster alarm on the first of three bands; the first two out of reach and the third's
+    battery low, each with the daemon's band alert."""
+    now = fake.now()
+    fake.add_cluster(now - 300, count=5, post_wake_s=600)
+    for i, (device, kind) in enumerate((("SW-0001", "disconnected"), ("SW-0002", "disconnected"), ("SW-0003", "battery_low"))):
+        fake.alerts[100 + i] = {"id": 100 + i, "device": device, "kind": kind, "state": "FAULT", "urgency": "normal",
+                                "title": f"{device}: {kind.replace('_', ' ')}", "text": "Check the band.",
+                                "created_t": now - 60 * i, "updated_t": now, "acked_by": None, "notified": True}  # fmt: skip
+
+
+ALERT_NODES = """['#alert .alert.alarm', '[data-alert-id="100"]', '[data-alert-id="101"]', '[data-alert-id="102"]']"""
+# Whether the alarm's and the band alerts' nodes are the ones kept in window.__nodes.
+SAME_NODES_JS = f"() => {ALERT_NODES}.map((s, i) => document.querySelector(s) === window.__nodes[i])"
+
+
+def test_each_band_alert_is_its_own_live_region_and_an_update_replaces_only_what_changed(browser: Any) -> None:
+    """A screen reader reads a live region again when it changes. The band alerts sat in the
+    alarm's one assertive, atomic region, re-drawn whole on any change: a battery alert's update
+    read out the cluster alarm and every other band alert again. Each band alert is now a polite,
+    atomic region of its own (in Chromium's accessibility tree), outside the alarm's; an update of
+    one leaves the alarm's and the others' nodes as they were, and a new one's count is said by the
+    band alerts' own status line. Old code: no region of their own, every node replaced."""
+    fake = FakeDaemon(bands=3)
+    three_bands(fake)
+    with ServerThread(fake, heartbeat_s=1.0) as served, phone(browser) as page:
+        load(page, served)
+        page.wait_for_selector(".alert.band[data-alert-id='102']", state="visible")
+        regions = page.evaluate("""() => [...document.querySelectorAll('.alert.band')].map((e) => [e.dataset.alertId,
+            e.getAttribute('role'), e.getAttribute('aria-atomic'), !!e.parentElement.closest('[aria-live], [role=status], [role=alert]')])""")
+        assert regions == [[str(i), "status", "true", False] for i in (100, 101, 102)], regions
+        assert page.locator("#alert .alert.band").count() == 0 and page.locator("#alert").get_attribute("aria-live") == "assertive"
+        # Chromium's own accessibility tree: a polite, atomic status region for each alert, and the count's.
+        cdp = page.context.new_cdp_session(page)
+        root = cdp.send("DOM.getDocument")["root"]["nodeId"]
+        in_tree = []
+        for node_id in cdp.send("DOM.querySelectorAll", {"nodeId": root, "selector": ".alert.band, #band-alerts-count"})["nodeIds"]:
+            ax = cdp.send("Accessibility.getPartialAXTree", {"nodeId": node_id, "fetchRelatives": False})["nodes"][0]
+            props = {p["name"]: p["value"].get("value") for p in ax.get("properties", [])}
+            in_tree.append((ax["role"]["value"], props.get("live"), props.get("atomic"), ax.get("ignored")))
+        assert in_tree == [("status", "polite", True, False)] * 4, in_tree
+        page.evaluate(f"window.__nodes = {ALERT_NODES}.map((s) => document.querySelector(s))")
+        page.evaluate("window.__title = window.__nodes[1].querySelector('h2')")
+        served.call(fake.alerts.__setitem__, 102, {**fake.alerts[102], "text": "Charge the band now."})
+        served.call(fake.publish, {"type": "status"})
+        page.wait_for_selector(".alert.band[data-alert-id='102']:has-text('Charge the band now.')")
+        same = page.evaluate(SAME_NODES_JS)
+        assert same == [True, True, True, True], same
+        # An unchanged one kept its very children too (nothing in it to read again).
+        assert page.evaluate("() => window.__nodes[1].querySelector('h2') === window.__title")
+        served.call(fake.alerts.__setitem__, 103, {**fake.alerts[101], "id": 103, "kind": "not_worn", "title": "SW-0002: not worn"})
+        served.call(fake.publish, {"type": "alert", "id": 103, "state": "FAULT"})
+        page.wait_for_selector("#band-alerts-count:has-text('4 band alerts')")
+        assert page.evaluate("() => document.querySelector('#band-alerts-count').getAttribute('role')") == "status"
+        assert page.evaluate("() => window.__nodes.every((n) => n.isConnected)")
+        # Acknowledging a band alert re-draws that one alone (it re-drew the alarm: read out again, assertively).
+        page.locator(".alert.band[data-alert-id='101'] .ack-btn").click()
+        page.wait_for_selector(".alert.band[data-alert-id='101']:has-text('Seen by web page.')")
+        assert page.evaluate(SAME_NODES_JS) == [True, True, True, True]
+
+
 def test_the_alarms_acknowledge_does_not_light_the_dark_room(browser: Any, at_night: ServerThread) -> None:
     """In the dark theme the alarm's Acknowledge was a white slab (luminance 1.0, 328x52 px), the
     brightest thing on the page by far: the alarm's red 0.09, the page's text 0.72, its ground 0.006.

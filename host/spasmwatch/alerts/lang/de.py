@@ -276,6 +276,8 @@ CATALOG: dict[str, str] = {
     "page.marked_false": "Als Fehlalarm markiert.",
     "page.seen_by": "Gesehen von {by}.",
     "page.no_alert": "Zurzeit kein Alarm.",
+    "page.band_alerts.one": "{n} Brustgurt-Meldung",
+    "page.band_alerts.other": "{n} Brustgurt-Meldungen",
     "page.not_saved": "Nicht gespeichert: {error}",
     "page.no_band": "Noch kein Brustgurt eingerichtet.",
     "page.yes": "Ja",

@@ -268,6 +268,8 @@ CATALOG: dict[str, str] = {
     "page.marked_false": "Marcada como falsa alarma.",
     "page.seen_by": "Vista por {by}.",
     "page.no_alert": "Ninguna alerta ahora.",
+    "page.band_alerts.one": "{n} aviso de banda",
+    "page.band_alerts.other": "{n} avisos de banda",
     "page.not_saved": "No guardado: {error}",
     "page.no_band": "Todavía no hay ninguna banda configurada.",
     "page.yes": "Sí",

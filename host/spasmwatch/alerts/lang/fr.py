@@ -269,6 +269,8 @@ CATALOG: dict[str, str] = {
     "page.marked_false": "Marquée comme fausse alarme.",
     "page.seen_by": "Vue par {by}.",
     "page.no_alert": "Aucune alerte pour l'instant.",
+    "page.band_alerts.one": "{n} alerte de ceinture",
+    "page.band_alerts.other": "{n} alertes de ceinture",
     "page.not_saved": "Non enregistré : {error}",
     "page.no_band": "Aucune ceinture n'est encore configurée.",
     "page.yes": "Oui",

@@ -344,20 +344,22 @@
     return bits.join(" · ");
   }
 
+  // The cluster alarms (or the all-clear) in the alarm's region, assertive and read whole
+  // (index.html #alert); the band alerts beside it, each in a region of its own (renderBandAlerts).
   function renderAlert() {
     const area = $("alert");
     const alerts = openAlerts();
-    // Re-render only on change, so a screen reader announces each alert once.
-    const key = JSON.stringify(alerts.map((a) => [a.id, a.state, a.acked_by, a.count, a.text, a.label]));
-    if (key === state.alertKey && area.childElementCount) return;
-    state.alertKey = key;
-    const nodes = [];
     const clusterAlerts = alerts.filter((a) => a.kind === "cluster");
     const bandAlerts = alerts.filter((a) => a.kind !== "cluster");
-    for (const a of clusterAlerts) {
+    renderBandAlerts(bandAlerts);
+    // Re-render only on change, so a screen reader announces the alarm once (a band alert's change is not one).
+    const key = JSON.stringify([clusterAlerts.map((a) => [a.id, a.state, a.acked_by, a.count, a.text, a.label]), !bandAlerts.length]);
+    if (key === state.alertKey && area.childElementCount) return;
+    state.alertKey = key;
+    const nodes = clusterAlerts.map((a) => {
       const cls = a.state === "ALARM" || a.state === "ESCALATED" ? "alarm" : a.state === "WARNING" ? "warning" : "ack";
       const facts = clusterFacts(a);
-      nodes.push(el("div", { class: `alert ${cls}`, "data-alert-id": a.id, "data-state": a.state },
+      return el("div", { class: `alert ${cls}`, "data-alert-id": a.id, "data-state": a.state },
         el("h2", { text: a.title || t("cluster_title") }),
         a.text ? el("p", { class: "alert-text", text: a.text }) : null,
         facts ? el("p", { class: "facts", text: facts }) : null,
@@ -365,16 +367,9 @@
           ? el("p", { class: "acked", text: a.acked_by ? t("acked_by", { by: a.acked_by }) : t("acked") })
           : null,
         a.label === "false_alarm" ? el("p", { class: "acked", text: t("marked_false") }) : null,
-        canAck(a) ? ackButton(a, true) : null));
-    }
-    for (const a of bandAlerts) {
-      nodes.push(el("div", { class: "alert band", "data-alert-id": a.id, "data-state": a.state },
-        el("h2", { text: a.title || `${bandName(a.device)}: ${faultName(a.kind)}` }),
-        a.text ? el("p", { class: "alert-text", text: a.text }) : null,
-        a.acked_by ? el("p", { class: "acked muted", text: t("seen_by", { by: a.acked_by }) }) : null,
-        canAck(a) ? ackButton(a, false) : null));
-    }
-    if (!nodes.length && state.status) {
+        canAck(a) ? ackButton(a, true) : null);
+    });
+    if (!nodes.length && !bandAlerts.length && state.status) {
       nodes.push(el("div", { class: "alert quiet", "data-state": "QUIET" },
         el("span", { class: "check", "aria-hidden": "true", text: "✓" }),
         el("p", { text: t("no_alert") })));
@@ -382,12 +377,46 @@
     area.replaceChildren(...nodes);
   }
 
+  const bandAlertKeys = new WeakMap();  // a band alert's node -> the words it shows
+
+  // Each band alert is a polite region of its own (role=status, read whole), kept from one update to
+  // the next and re-drawn only when its own words change: in the alarm's one assertive region, a
+  // battery alert's update read the alarm and every band alert out again. #band-alerts-count, a
+  // region always there, says how many (for a screen reader).
+  function renderBandAlerts(alerts) {
+    const list = $("band-alerts-list");
+    const old = new Map([...list.children].map((e) => [e.dataset.alertId, e]));
+    const nodes = alerts.map((a) => bandAlert(a, old.get(String(a.id))));
+    for (const e of old.values()) if (!nodes.includes(e)) e.remove();
+    nodes.forEach((e, i) => { if (list.children[i] !== e) list.insertBefore(e, list.children[i] || null); });
+    const count = $("band-alerts-count");
+    const words = alerts.length ? tn("band_alerts", alerts.length) : "";
+    if (count.textContent !== words) count.textContent = words;
+  }
+
+  function bandAlert(a, node) {
+    const title = a.title || `${bandName(a.device)}: ${faultName(a.kind)}`;
+    const key = JSON.stringify([a.state, title, a.text, a.acked_by, canAck(a)]);
+    node = node || el("div", { class: "alert band", role: "status", "aria-atomic": "true", "data-alert-id": a.id });
+    if (bandAlertKeys.get(node) === key) return node;
+    bandAlertKeys.set(node, key);
+    node.dataset.state = a.state;
+    node.replaceChildren(...[
+      el("h2", { text: title }),
+      a.text ? el("p", { class: "alert-text", text: a.text }) : null,
+      a.acked_by ? el("p", { class: "acked muted", text: t("seen_by", { by: a.acked_by }) }) : null,
+      canAck(a) ? ackButton(a, false) : null,
+    ].filter((e) => e));
+    return node;
+  }
+
   async function acknowledge(a, button) {
     button.disabled = true;
     button.textContent = t("acking");
     try {
+      // The ack changes the alert (its acked_by, a cluster's state): the status re-draws it alone. A
+      // forced re-draw of the alarm's region read the alarm out again for a band alert's ack.
       await api(`/api/alerts/${encodeURIComponent(a.id)}/ack`, { by: who() });
-      state.alertKey = "";
       refresh("status", "clusters");
     } catch (err) {
       button.disabled = false;
