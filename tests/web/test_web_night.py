@@ -265,6 +265,45 @@ def three_bands(fake: FakeDaemon) -> None:
                                 "created_t": now - 60 * i, "updated_t": now, "acked_by": None, "notified": True}  # fmt: skip
 
 
+def boxes(page: Any, selector: str) -> list[dict[str, float]]:
+    """The boxes of the elements ``selector`` finds that are laid out (none for a folded one)."""
+    return page.evaluate("""(sel) => [...document.querySelectorAll(sel)].filter((e) => e.getClientRects().length)
+        .map((e) => { const r = e.getBoundingClientRect(); return { top: r.top, bottom: r.bottom }; })""", selector)
+
+
+@pytest.mark.parametrize("lang", ["en", "de", "es", "fr"])
+def test_several_band_alerts_fold_under_one_line_so_the_alarm_and_the_bands_keep_the_first_screen(browser: Any, lang: str) -> None:
+    """Three bands at once (two out of reach, one battery low) beside a cluster alarm on a 360x640
+    phone: the alarm and its Acknowledge, a "3 band alerts" line with its Show button, and the top
+    of the band card are on the first screen; Show opens the three alerts (each with its
+    Acknowledge), Hide folds them again, and one band alert left is shown as it is, unfolded.
+    Old code: the three alerts, 141 px each, filled 475-920 px under the alarm, the band card at
+    932 px (the whole first screen past the alarm taken by them, in every language)."""
+    fake = FakeDaemon(bands=3)
+    fake.language = lang
+    three_bands(fake)
+    with ServerThread(fake, heartbeat_s=1.0, language=lambda: lang) as served, phone(browser) as page:
+        load(page, served)
+        page.wait_for_selector("#band-alerts-count:has-text('3')")
+        for sel in (".alert.alarm h2", ".alert.alarm .facts", ".alert.alarm .ack-btn", "#band-alerts-count", "#band-alerts-toggle"):
+            shown = boxes(page, sel)
+            assert len(shown) == 1 and shown[0]["top"] >= 0 and shown[0]["bottom"] <= 640, (sel, shown)
+        assert boxes(page, ".alert.band") == []
+        assert boxes(page, "#bands-h")[0]["top"] < 640
+        page.click("#band-alerts-toggle")
+        assert page.locator("#band-alerts-toggle").get_attribute("aria-expanded") == "true"
+        assert len(boxes(page, ".alert.band")) == 3 and len(boxes(page, ".alert.band .ack-btn")) == 3
+        page.click("#band-alerts-toggle")
+        assert boxes(page, ".alert.band") == []
+        for alert_id in (101, 102):  # two resolved: the one left needs no fold
+            served.call(fake.alerts.__setitem__, alert_id, {**fake.alerts[alert_id], "state": "CLOSED"})
+        served.call(fake.publish, {"type": "alert", "id": 101, "state": "CLOSED"})
+        page.wait_for_selector(".alert.band[data-alert-id='100']", state="visible")
+        assert boxes(page, "#band-alerts-toggle") == []
+        count = boxes(page, "#band-alerts-count")  # said to a screen reader only ("1 band alert")
+        assert [c["bottom"] - c["top"] for c in count] == [1], count
+
+
 ALERT_NODES = """['#alert .alert.alarm', '[data-alert-id="100"]', '[data-alert-id="101"]', '[data-alert-id="102"]']"""
 # Whether the alarm's and the band alerts' nodes are the ones kept in window.__nodes.
 SAME_NODES_JS = f"() => {ALERT_NODES}.map((s, i) => document.querySelector(s) === window.__nodes[i])"
@@ -281,6 +320,7 @@ def test_each_band_alert_is_its_own_live_region_and_an_update_replaces_only_what
     three_bands(fake)
     with ServerThread(fake, heartbeat_s=1.0) as served, phone(browser) as page:
         load(page, served)
+        page.click("#band-alerts-toggle")
         page.wait_for_selector(".alert.band[data-alert-id='102']", state="visible")
         regions = page.evaluate("""() => [...document.querySelectorAll('.alert.band')].map((e) => [e.dataset.alertId,
             e.getAttribute('role'), e.getAttribute('aria-atomic'), !!e.parentElement.closest('[aria-live], [role=status], [role=alert]')])""")

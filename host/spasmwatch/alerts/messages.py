@@ -308,9 +308,11 @@ EN: dict[str, str] = {
     "page.marked_false": "Marked as a false alarm.",
     "page.seen_by": "Seen by {by}.",
     "page.no_alert": "No alert right now.",
-    # how many band alerts are open, said to a screen reader (app.js renderBandAlerts)
+    # the band alerts' line when several fold under it (app.js renderBandAlerts), and its button
     "page.band_alerts.one": "{n} band alert",
     "page.band_alerts.other": "{n} band alerts",
+    "page.show_band_alerts": "Show",
+    "page.hide_band_alerts": "Hide",
     "page.not_saved": "Not saved: {error}",
     "page.no_band": "No band is set up yet.",
     "page.yes": "Yes",

@@ -278,6 +278,8 @@ CATALOG: dict[str, str] = {
     "page.no_alert": "Zurzeit kein Alarm.",
     "page.band_alerts.one": "{n} Brustgurt-Meldung",
     "page.band_alerts.other": "{n} Brustgurt-Meldungen",
+    "page.show_band_alerts": "Anzeigen",
+    "page.hide_band_alerts": "Ausblenden",
     "page.not_saved": "Nicht gespeichert: {error}",
     "page.no_band": "Noch kein Brustgurt eingerichtet.",
     "page.yes": "Ja",

@@ -270,6 +270,8 @@ CATALOG: dict[str, str] = {
     "page.no_alert": "Ninguna alerta ahora.",
     "page.band_alerts.one": "{n} aviso de banda",
     "page.band_alerts.other": "{n} avisos de banda",
+    "page.show_band_alerts": "Mostrar",
+    "page.hide_band_alerts": "Ocultar",
     "page.not_saved": "No guardado: {error}",
     "page.no_band": "Todavía no hay ninguna banda configurada.",
     "page.yes": "Sí",

@@ -271,6 +271,8 @@ CATALOG: dict[str, str] = {
     "page.no_alert": "Aucune alerte pour l'instant.",
     "page.band_alerts.one": "{n} alerte de ceinture",
     "page.band_alerts.other": "{n} alertes de ceinture",
+    "page.show_band_alerts": "Afficher",
+    "page.hide_band_alerts": "Masquer",
     "page.not_saved": "Non enregistré : {error}",
     "page.no_band": "Aucune ceinture n'est encore configurée.",
     "page.yes": "Oui",

@@ -96,7 +96,7 @@
   };
 
   const $ = (id) => document.getElementById(id);
-  const state = { status: null, clusters: [], days: [], notes: [], summary: [], live: false, lastOk: 0, alertKey: "", zoneKey: "" };
+  const state = { status: null, clusters: [], days: [], notes: [], summary: [], live: false, lastOk: 0, alertKey: "", zoneKey: "", bandAlertsOpen: false };
 
   // ---- small helpers ---------------------------------------------------------------
 
@@ -377,12 +377,16 @@
     area.replaceChildren(...nodes);
   }
 
+  // Band alerts at once from which they fold under one line ("3 band alerts", Show): at 360x640
+  // three (141 px each) filled the screen under the alarm from 475 to 920 px, the band card and the
+  // red banners below it; one fits under the alarm.
+  const BAND_ALERTS_FOLD_AT = 2;
   const bandAlertKeys = new WeakMap();  // a band alert's node -> the words it shows
 
   // Each band alert is a polite region of its own (role=status, read whole), kept from one update to
   // the next and re-drawn only when its own words change: in the alarm's one assertive region, a
   // battery alert's update read the alarm and every band alert out again. #band-alerts-count, a
-  // region always there, says how many (for a screen reader).
+  // region always there, says how many (shown as the folded line; for a screen reader only when one).
   function renderBandAlerts(alerts) {
     const list = $("band-alerts-list");
     const old = new Map([...list.children].map((e) => [e.dataset.alertId, e]));
@@ -392,6 +396,23 @@
     const count = $("band-alerts-count");
     const words = alerts.length ? tn("band_alerts", alerts.length) : "";
     if (count.textContent !== words) count.textContent = words;
+    const folded = alerts.length >= BAND_ALERTS_FOLD_AT;
+    if (!folded) state.bandAlertsOpen = false;  // the next fold starts closed, the alarm first
+    $("band-alerts").classList.toggle("folded", folded);
+    $("band-alerts-toggle").hidden = !folded;
+    showBandAlerts(!folded || state.bandAlertsOpen);
+  }
+
+  function showBandAlerts(open) {
+    const toggle = $("band-alerts-toggle");
+    $("band-alerts-list").hidden = !open;
+    toggle.setAttribute("aria-expanded", String(open));
+    toggle.textContent = open ? t("hide_band_alerts") : t("show_band_alerts");
+  }
+
+  function toggleBandAlerts() {
+    state.bandAlertsOpen = !state.bandAlertsOpen;
+    showBandAlerts(state.bandAlertsOpen);
   }
 
   function bandAlert(a, node) {
@@ -919,6 +940,7 @@
     });
     $("note-form").addEventListener("submit", saveNote);
     $("test-alarm").addEventListener("click", testAlarm);
+    $("band-alerts-toggle").addEventListener("click", toggleBandAlerts);
     for (const r of document.querySelectorAll('input[name="kind"]')) r.addEventListener("change", updateNoteHint);
     updateNoteHint();
     refresh();
