@@ -52,7 +52,9 @@ WAKE_ACTIVE_PCT = 50
 # spell's start (altsim seed 1's accel-only night, 2.6 mg: two in 9 h). Of the dev sets' sleep
 # epochs in a cot, 0.01% reach 50%; of their true wakes every one has such an epoch within 5 min.
 # Accel-only false wakes per 24 h, altsim 1-4 and 7-13 0.61 -> 0.20 (wakes 32/35 both); held back
-# (altsim 14-26, 137 h, scored once) 5.25 -> 0.53, wakes 34/42 -> 36/42 (docs/detector-tuning.md).
+# (altsim 14-26, 137 h, scored once) 5.25 -> 0.53, wakes 34/42 -> 36/42; held back 6-axis (altsim
+# 14-26, 421 h) 0.46 -> 0.34, wakes 95/118 both (one wake dated 310 s late); thirdsim 1, 3, 4
+# unchanged (docs/detector-tuning.md).
 WAKE_MOVE_PCT = 50
 SLEEP_WINDOW_MS = 600000
 SLEEP_ACTIVE_PCT = 2
