@@ -89,6 +89,13 @@ VECTORS: list[tuple[str, str, list[Any], str, dict[str, Any]]] = [
         {"type": "resp", "opcode": 3, "code": 4, "error": "value out of range", "arg": 7},
     ),
     (
+        "resp to bonds count: 2 centrals, the asker known",
+        "encode_resp",
+        [P.OP_BONDS, P.OK, 2 | P.BONDS_ASKER_KNOWN],
+        "0105070002000100",
+        {"type": "resp", "opcode": 7, "code": 0, "error": "ok", "arg": 0x10002},
+    ),
+    (
         "bootlink, measured through the reset",
         "encode_bootlink",
         [12, 11, P.RC_WDT, P.BLF_RTC, 3600123, 1502, 7],
@@ -128,6 +135,8 @@ COMMANDS: list[tuple[str, list[Any], str, int, list[int]]] = [
     ("encode_raw_stream", [True], "010401", P.OP_RAW, [1]),
     ("encode_reboot", [], "0105424f4f54", P.OP_REBOOT, [P.REBOOT_MAGIC]),
     ("encode_info", [P.INFO_RATE_MHZ], "010601", P.OP_INFO, [1]),
+    ("encode_bonds", [P.BONDS_COUNT], "010701", P.OP_BONDS, [1]),
+    ("encode_bonds", [P.BONDS_REVOKE_OTHERS], "010702", P.OP_BONDS, [2]),
 ]
 
 
@@ -234,6 +243,9 @@ BAD_COMMANDS = [
     (bytes.fromhex("010500000000"), P.E_VALUE),
     (bytes.fromhex("010602"), P.E_KEY),
     (bytes.fromhex("0106"), P.E_LENGTH),
+    (bytes.fromhex("010700"), P.E_VALUE),
+    (bytes.fromhex("010703"), P.E_VALUE),
+    (bytes.fromhex("0107"), P.E_LENGTH),
 ]
 
 

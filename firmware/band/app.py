@@ -661,6 +661,14 @@ class App:
             return P.OK, 0
         if op == P.OP_INFO:  # INFO_RATE_MHZ, the one item decode_command lets through
             return P.OK, self.rate_hz * 1000 if self.sampling else 0
+        if op == P.OP_BONDS:
+            # Its code is loaded for the command and dropped after it: sent a few times in a band's
+            # life, it need not take heap all night (docs/firmware.md, "Memory and speed").
+            from band import bondcmd
+
+            r = bondcmd.run(self, args[0])
+            _forget("band.bondcmd")
+            return r
         return P.OK, 0  # OP_REBOOT: acknowledged, then done by the caller
 
     def _flags(self):

@@ -87,6 +87,10 @@ class Peripheral:
         self.mtu = 23
         self.encrypted = False
         self.bonded = False
+        # The bond store's key of this link's central (its address, in the stack's form), once the
+        # stack looked its secrets up or stored them: how the band tells the asker's bond from the
+        # others (OP_BONDS) without knowing the stack's key format. None: not seen on this link.
+        self.peer_key = None
         self._conn_ms = 0  # real ticks_ms of the connect: the radio's time, as notify's waits
         self.writes_dropped = 0
         self.notify_failures = 0
@@ -140,12 +144,14 @@ class Peripheral:
             self.mtu = 23
             self.encrypted = False
             self.bonded = False
+            self.peer_key = None
             self._change_flag.set()
         elif event == _IRQ_CENTRAL_DISCONNECT:
             if data[0] == self.conn:
                 self.conn = None
                 self.encrypted = False
                 self.bonded = False
+                self.peer_key = None
                 self._wcut = self.link_id * _WRAP + self._wtail  # its writes left are skipped
                 self._change_flag.set()
         elif event == _IRQ_GATTS_WRITE:
@@ -160,9 +166,17 @@ class Peripheral:
                 self.bonded = bool(data[3])
                 self._change_flag.set()
         elif event == _IRQ_GET_SECRET:
-            return self._bonds.get(data[0], data[1], None if data[2] is None else bytes(data[2]))
+            key = None if data[2] is None else bytes(data[2])
+            v = self._bonds.get(data[0], data[1], key)
+            if v is not None and key is not None:
+                # Looked up by address, while one central is connected: its own (the stack reads
+                # other bonds by index alone, to count them or find the oldest)
+                self.peer_key = key
+            return v
         elif event == _IRQ_SET_SECRET:
             r = self._bonds.set(data[0], data[1], data[2])
+            if data[2] is not None:  # stored as this link's central bonds (a removal may be another's)
+                self.peer_key = bytes(data[1])
             self._change_flag.set()  # bonds are saved from a task, not the IRQ
             return r
         elif event == _IRQ_PASSKEY_ACTION:

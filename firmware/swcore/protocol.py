@@ -224,6 +224,10 @@ def encode_info(item):
     return struct.pack(_CMD_FMT[OP_INFO], VERSION, OP_INFO, item)
 
 
+def encode_bonds(action):
+    return struct.pack(_CMD_FMT[OP_BONDS], VERSION, OP_BONDS, action)
+
+
 # --- serial framing -----------------------------------------------------------------------
 # A5 5A | len u8 | payload (len bytes) | crc16 u16 over len + payload
 SYNC0 = 0xA5

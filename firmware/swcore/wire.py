@@ -136,6 +136,7 @@ OP_CONFIG = 0x03  # <BBBi: key, value            RESP.arg = 1 if it applies afte
 OP_RAW = 0x04  # <BBB: on (0/1)
 OP_REBOOT = 0x05  # <BBI: REBOOT_MAGIC           safe reboot: log closed first
 OP_INFO = 0x06  # <BBB: item                      RESP.arg = the item's value (INFO_*)
+OP_BONDS = 0x07  # <BBB: action                   RESP.arg = BONDS_* (docs/protocol.md, "BONDS")
 REBOOT_MAGIC = 0x544F4F42  # b"BOOT"
 _CMD_FMT = {
     OP_TIME_SYNC: "<BBIH",
@@ -144,6 +145,7 @@ _CMD_FMT = {
     OP_RAW: "<BBB",
     OP_REBOOT: "<BBI",
     OP_INFO: "<BBB",
+    OP_BONDS: "<BBB",
 }
 _CMD_NAMES = {
     OP_TIME_SYNC: "time_sync",
@@ -152,6 +154,7 @@ _CMD_NAMES = {
     OP_RAW: "raw",
     OP_REBOOT: "reboot",
     OP_INFO: "info",
+    OP_BONDS: "bonds",
 }
 
 # INFO items (read-only facts of the running band). An IMU samples at its own step
@@ -159,6 +162,14 @@ _CMD_NAMES = {
 # raw sample indexes count its samples: the host needs the step, not the config.
 INFO_RATE_MHZ = 1  # IMU sample rate in mHz (0: not sampling: no IMU, safe mode)
 INFO_ITEMS = (INFO_RATE_MHZ,)
+
+# BONDS actions. The band bonds anyone in its pairing window (Just Works): these let the family's
+# host see how many centrals hold a bond and remove every bond but its own (docs/firmware.md,
+# "Threat model"). RESP.arg: for COUNT the centrals bonded (low 16 bits) and BONDS_ASKER_KNOWN
+# when the band can tell which of them asks; for REVOKE_OTHERS the centrals whose bond it removed.
+BONDS_COUNT = 1
+BONDS_REVOKE_OTHERS = 2
+BONDS_ASKER_KNOWN = 0x10000
 
 # CONFIG keys: key -> (name, min, max); RATE_HZ also must be one of RATES_HZ.
 CFG_MIN_CONFIDENCE = 1  # events below this confidence (0-100) are not logged
@@ -326,6 +337,8 @@ def decode_command(buf):
         raise ProtocolError("reboot: bad magic 0x%08x" % args[0], E_VALUE)
     elif op == OP_INFO and args[0] not in INFO_ITEMS:
         raise ProtocolError("info: unknown item %d" % args[0], E_KEY)
+    elif op == OP_BONDS:
+        _range(name, "action", args[0], BONDS_COUNT, BONDS_REVOKE_OTHERS)
     return op, args
 
 
