@@ -40,6 +40,7 @@ COMMANDS: dict[str, str] = {
     "test-alarm": "spasmwatch.commands.test_alarm",
     "reload": "spasmwatch.commands.reload",
     "scan": "spasmwatch.commands.scan",
+    "bonds": "spasmwatch.commands.bonds",
     "service": "spasmwatch.commands.service",
     "store": "spasmwatch.commands.store",
     "config": "spasmwatch.commands.config",

@@ -24,7 +24,7 @@ from spasmwatch.daemon.lock import DaemonLock, one_daemon
 from spasmwatch.daemon.reload import Reloader, reload_command
 from spasmwatch.daemon.notify import Notifier, StatusNotes, Watchdog, keep_alive, watchdog_interval_s
 from spasmwatch.daemon.stopping import StopSignals, said_at_start
-from spasmwatch.daemon.wiring import alert_settings_from, caregivers_from, channels_from, heartbeat_from, link_factory, warn_exposures
+from spasmwatch.daemon.wiring import alert_settings_from, band_link, caregivers_from, channels_from, heartbeat_from, warn_exposures
 from spasmwatch.store import KnownStores, Store, StoreError, make_folder
 from spasmwatch.urls import host_port
 from spasmwatch.words import cmd, in_quotes
@@ -34,8 +34,7 @@ log = logging.getLogger(__name__)
 
 def band_spec(b: Band, store_path: Path) -> BandSpec:
     """What the daemon runs for one [[bands]] table (at a start, and for a band a reload adds)."""
-    bond_file = store_path.parent / "sim-bonds.json"
-    return BandSpec(b.title, link_factory(b, **({"bond_file": bond_file} if b.transport == "sim" else {})), b.raw, b.rate_hz)
+    return BandSpec(b.title, band_link(b, store_path), b.raw, b.rate_hz)
 
 
 def build(cfg: Config, store: Store, clock: Clock | None = None, stale_s: float = K.STALE_S, config_path: Path | None = None) -> Daemon:

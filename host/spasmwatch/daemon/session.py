@@ -294,10 +294,14 @@ UPDATE_HOST = "update spasmwatch on this computer (the band's firmware is newer)
 UPDATE_BAND = "flash the band with this spasmwatch's firmware ('spasmwatch flash', docs/flashing.md)"
 
 
+def other_version(band: int) -> str:
+    """What the family is told of a band answering in protocol version ``band``: the side to update."""
+    return OTHER_VERSION % (band, P.VERSION, UPDATE_HOST if band > P.VERSION else UPDATE_BAND)
+
+
 def _other_version(band: int) -> SessionError:
-    """The FAULT of a band answering in protocol version ``band``: naming the side to update."""
-    todo = UPDATE_HOST if band > P.VERSION else UPDATE_BAND
-    return SessionError(OTHER_VERSION % (band, P.VERSION, todo), P.E_VERSION, band)
+    """The FAULT of a band answering in protocol version ``band``."""
+    return SessionError(other_version(band), P.E_VERSION, band)
 
 
 def _fault_msg(e: SessionError) -> Msg:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import shlex
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -172,3 +173,10 @@ def band_target(b: Band) -> str:
 def link_factory(b: Band, **kw: Any) -> Callable[[], Link]:
     target = band_target(b)
     return lambda: open_link(b.transport, target, **kw)
+
+
+def band_link(b: Band, store_path: Path) -> Callable[[], Link]:
+    """The links to one [[bands]] band as the daemon of the store at ``store_path`` makes them: a
+    simulated band's bond keys in the file beside the store (what the OS keeps for a real one), so
+    'spasmwatch bonds' is the same central as that daemon."""
+    return link_factory(b, **({"bond_file": store_path.parent / "sim-bonds.json"} if b.transport == "sim" else {}))

@@ -11,7 +11,7 @@ from typing import Any
 
 from spasmwatch.errors import SpasmwatchError
 from spasmwatch.flashing import firmware
-from spasmwatch.flashing.device import FlashWarning
+from spasmwatch.flashing.device import Device, FlashWarning
 from spasmwatch.flashing.link import UNIX_PREFIX, DeviceError, open_link
 from spasmwatch.flashing.status import read_status
 from spasmwatch.hardware import boards, power
@@ -31,6 +31,15 @@ def register(sub: Any) -> None:
     info.add_argument("--json", action="store_true", help="one JSON object")
     info.add_argument("--no-reset", action="store_true", help="leave a board at the REPL instead of restarting it")
     info.set_defaults(func=run_info)
+    forget = bsub.add_parser("forget-bonds", help="remove every bond the band keeps, over USB (then pair again)",
+                             description="Remove the bond keys of every phone and computer bonded to a band on USB (its "
+                             "bonds.json), this computer's too, then restart it: with no bond it pairs the next central "
+                             "that asks, so the daemon (or 'spasmwatch bonds') pairs again at once, before anyone "
+                             "else can. Over Bluetooth, 'spasmwatch bonds --revoke-others' removes all but this "
+                             "computer's (docs/firmware.md, 'Threat model').")  # fmt: skip
+    forget.add_argument("--port", help="serial port (default: detect), or unix:DIR for a local unix-port band")
+    forget.add_argument("--firmware", type=Path, metavar="DIR", help="firmware directory (default: firmware/ of this checkout)")
+    forget.set_defaults(func=run_forget_bonds)
     lst = bsub.add_parser("list", help="the supported boards (hardware/boards)",
                           description="A line naming the columns, then one line per board definition in hardware/boards: its id "
                           "(for 'spasmwatch flash --board'), MCU, IMU and its I2C address, battery, and name.")  # fmt: skip
@@ -123,6 +132,39 @@ def run_info(args: argparse.Namespace) -> int:
     for key, value in rows:
         print(f"{key:12} {value}")
     return 1 if _failed(st) else 0
+
+
+def run_forget_bonds(args: argparse.Namespace) -> int:
+    """Remove the band's bonds.json (and a write of it cut short), then restart the band: it reads its
+    bonds at start-up, and with none its pairing window stays open until one central bonds."""
+    firmware_dir: Path = args.firmware or boards.repo_root() / "firmware"
+    path = f"{firmware.data_dir(firmware_dir)}/bonds.json"
+    link = open_link(args.port)
+    try:
+        device = Device(link)
+        raw = device.read(path)
+        device.remove([path, path + ".tmp"])
+    except (SpasmwatchError, KeyboardInterrupt):
+        link.restart()  # its app was stopped to reach its files: back to monitoring
+        raise
+    else:
+        try:
+            link.reset()  # it reads its bonds as it starts
+        except DeviceError as exc:  # removed all the same: said, then how to restart it
+            warnings.warn(f"{exc}; unplug the band and plug it in so that it starts without them", FlashWarning, stacklevel=1)
+    finally:
+        link.close()
+    if raw is None:
+        print(f"{link.name}: no bonds to remove (no {path})")
+        return 0
+    try:
+        n = len({key for _, key, _ in json.loads(raw)})
+    except (ValueError, TypeError):
+        n = 0  # unreadable: the band had ignored it (band/bonds.py) and kept no bond
+    print(f"{link.name}: removed the bonds of {n} phone(s) or computer(s). It pairs the next one that asks, so let it be "
+          "this computer: remove the band from its Bluetooth devices (its key is gone from the band: 'bluetoothctl "
+          "remove' and the band's address), then start the daemon or run 'spasmwatch bonds'")  # fmt: skip
+    return 0
 
 
 def _failed(st: dict[str, Any]) -> bool:

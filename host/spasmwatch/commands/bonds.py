@@ -1,0 +1,135 @@
+"""``spasmwatch bonds [--revoke-others]``: which computers and phones are bonded to the band, and
+remove every bond but this computer's.
+
+In the 5 minutes after it is switched on the band bonds any phone or computer that pairs (Just
+Works: no code to type). One that did, and that you do not know, can read the baby's events and
+change the band's settings from then on. This command connects to the band as the daemon does
+(the daemon must be stopped: the band takes one connection), asks how many are bonded and whether
+one of them is this computer, and with ``--revoke-others`` has the band remove every other bond:
+those phones and computers can no longer connect securely, and another computer of yours pairs
+again in the next 5 minutes after the band is switched off and on (docs/firmware.md, "Threat
+model"). To remove every bond, this computer's too, use ``spasmwatch board forget-bonds`` with the
+band on USB.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+from typing import Any
+
+from spasmwatch.commands._daemon import add_config_arg, config_of
+from spasmwatch.config import Band, Config
+from spasmwatch.errors import SpasmwatchError
+from spasmwatch.words import in_quotes
+
+_FORGET = "spasmwatch board forget-bonds"
+
+
+def register(sub: Any) -> None:
+    p = sub.add_parser("bonds", help="how many phones and computers are bonded to the band; remove all but this computer",
+                       description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)  # fmt: skip
+    add_config_arg(p)
+    p.add_argument("--band", help="the band, by its label, name or address (default: the config's only band)")
+    p.add_argument("--revoke-others", action="store_true", help="remove every bond but this computer's")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from swcore import protocol as P
+
+    cfg = config_of(args)
+    band = _band(cfg, args.band)
+    _no_daemon(cfg)
+    action = P.BONDS_REVOKE_OTHERS if args.revoke_others else P.BONDS_COUNT
+    resp = asyncio.run(_ask(cfg, band, action))
+    if args.revoke_others:
+        n = int(resp["arg"])
+        removed = f"removed the bonds of {n} other phone(s) or computer(s)" if n else "no other bond to remove"
+        print(f"{band.title}: {removed}; only this computer is bonded now. The band pairs no new phone or computer "
+              f"until it is next switched off and on (then, for {P.PAIRING_WINDOW_MS // 60000} minutes).")  # fmt: skip
+        return 0
+    n, known = int(resp["arg"]) & 0xFFFF, bool(int(resp["arg"]) & P.BONDS_ASKER_KNOWN)
+    if not known:
+        print(f"{band.title}: {n} phone(s) or computer(s) bonded; the band cannot tell which is this computer "
+              f"(to start again from none: {in_quotes(_FORGET)} with the band on USB)")  # fmt: skip
+        return 0
+    others = f" and {n - 1} other(s): if you do not know them all, remove them with 'spasmwatch bonds --revoke-others'" if n > 1 else ""
+    print(f"{band.title}: {n} bonded: this computer{others}")
+    return 0
+
+
+def _band(cfg: Config, name: str | None) -> Band:
+    """The [[bands]] band ``name`` calls (its label, name or address), or the only one."""
+    if name is not None:
+        for b in cfg.bands:
+            if name in (b.label, b.name, b.address, b.port):
+                return b
+        raise SpasmwatchError(f"--band: no band {name!r} in the config; it has {', '.join(repr(b.title) for b in cfg.bands) or 'none'}")
+    if len(cfg.bands) != 1:
+        said = ", ".join(repr(b.title) for b in cfg.bands)
+        raise SpasmwatchError(f"the config has {len(cfg.bands)} bands ({said}): name one with --band" if said else "the config has no band")
+    return cfg.bands[0]
+
+
+def _no_daemon(cfg: Config) -> None:
+    """A running daemon holds the band's one connection (it does not advertise while it is up): said
+    with how to stop it, rather than a connection that fails as 'not found'."""
+    from spasmwatch.daemon.lock import held_by, lock_holder
+
+    holder = lock_holder(cfg.store_path())
+    if holder is not None:
+        raise SpasmwatchError(
+            f"the daemon{held_by(holder)} is connected to the band, which takes one connection at a time: "
+            "stop it, run this again, then start it again"
+        )
+
+
+async def _ask(cfg: Config, band: Band, action: int) -> dict[str, Any]:
+    """Connect, secure the link (pair and bond, or re-encrypt with this computer's bond), send BONDS
+    ``action`` and return the band's RESP; SpasmwatchError (the transport's, or the band's refusal said)."""
+    from swcore import protocol as P
+
+    from spasmwatch.daemon import consts as K
+    from spasmwatch.daemon.session import NOT_BONDED, other_version
+    from spasmwatch.daemon.wiring import band_link
+
+    link = band_link(band, cfg.store_path())()
+    answers: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
+
+    def on_control(data: bytes) -> None:
+        if len(data) >= 2 and data[1] == P.T_RESP and data[0] != P.VERSION:
+            answers.put_nowait({"version": data[0]})
+            return
+        try:
+            rec = P.decode(data)
+        except P.ProtocolError:
+            return
+        if rec["type"] == "resp" and rec["opcode"] == P.OP_BONDS:
+            answers.put_nowait(rec)
+
+    await link.connect(K.CONNECT_TIMEOUT_S)
+    try:
+        await link.secure()
+        await link.subscribe(P.CONTROL_UUID, on_control)
+        await link.write(P.CONTROL_UUID, P.encode_bonds(action))
+        try:
+            resp = await asyncio.wait_for(answers.get(), K.REQUEST_TIMEOUT_S)
+        except asyncio.TimeoutError:
+            raise SpasmwatchError(f"{band.title} did not answer in {K.REQUEST_TIMEOUT_S:g} s") from None
+    finally:
+        await link.disconnect()
+    if "version" in resp:
+        raise SpasmwatchError(other_version(int(resp["version"])))
+    code = resp["code"]
+    if code == P.E_OPCODE:
+        raise SpasmwatchError(f"this band's firmware is too old to list or remove its bonds: update it ('spasmwatch flash', docs/flashing.md); "
+                              f"to remove every bond meanwhile: {in_quotes(_FORGET)} with the band on USB")  # fmt: skip
+    if code == P.E_AUTH:
+        raise SpasmwatchError(NOT_BONDED)
+    if code == P.E_STATE:
+        raise SpasmwatchError(f"{band.title} cannot tell this computer's bond from the others, so it removed none; to remove "
+                              f"every bond: {in_quotes(_FORGET)} with the band on USB, then pair this computer again")  # fmt: skip
+    if code != P.OK:
+        raise SpasmwatchError(f"{band.title} refused: {resp['error']}")
+    return resp
