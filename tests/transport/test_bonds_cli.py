@@ -91,4 +91,4 @@ def test_an_older_band_is_said_too_old_and_a_running_daemon_to_be_stopped(
     with one_daemon(tmp_path / "data" / "spasmwatch.db"):
         code, out, err = _bonds(config, capsys, "--revoke-others")
     assert (code, out) == (2, "")
-    assert "is connected to the band, which takes one connection at a time: stop it" in err, err
+    assert "is connected to the band, which takes one connection at a time: stop it (it was started by hand: press Ctrl+C" in err, err

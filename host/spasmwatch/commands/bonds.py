@@ -75,13 +75,14 @@ def _band(cfg: Config, name: str | None) -> Band:
 def _no_daemon(cfg: Config) -> None:
     """A running daemon holds the band's one connection (it does not advertise while it is up): said
     with how to stop it, rather than a connection that fails as 'not found'."""
+    from spasmwatch.commands.service import how_to_stop
     from spasmwatch.daemon.lock import held_by, lock_holder
 
     holder = lock_holder(cfg.store_path())
     if holder is not None:
         raise SpasmwatchError(
             f"the daemon{held_by(holder)} is connected to the band, which takes one connection at a time: "
-            "stop it, run this again, then start it again"
+            f"stop it ({how_to_stop(holder)}), run this again, then start it again"
         )
 
 

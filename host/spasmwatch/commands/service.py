@@ -18,7 +18,7 @@ from spasmwatch import __version__
 from spasmwatch.commands._daemon import add_config_arg
 from spasmwatch.config import default_config_path, existing_config, load_config, write_atomic
 from spasmwatch.daemon import consts as K
-from spasmwatch.daemon.lock import StoreInUse, held_by, lock_holder, same_file
+from spasmwatch.daemon.lock import LockHolder, StoreInUse, held_by, lock_holder, same_file
 from spasmwatch.errors import SpasmwatchError
 from spasmwatch.firstrun import no_band_message
 
@@ -297,16 +297,20 @@ def in_use(e: StoreInUse, proc: Path = Path("/proc")) -> str:
         return (f"another spasmwatch daemon is starting on {e.store_path} (or runs and could not write its pid there: "
                 "is the disk full?): 'spasmwatch status' talks to it once it is up")  # fmt: skip
     config = f" --config {shlex.quote(held.config)}" if held.config and not same_file(held.config, default_config_path()) else ""
-    ctl = service_of(held.pid, proc) if held.here else None
-    how = (
-        f"it runs as the spasmwatch service: '{ctl} stop spasmwatch' (it starts again at the next boot; 'spasmwatch service remove' ends that)"
-        if ctl else f"it was started by hand: press Ctrl+C in the terminal where it runs, or 'kill {held.pid}'"
-    ) if held.here else "stop it where it runs (no process here has its pid: this command runs in a container)"  # fmt: skip
     return (
         f"another spasmwatch daemon is using {e.store_path}{held_by(held)}.\n"
         f"  'spasmwatch status{config}' talks to the one running: another is not needed.\n"
-        f"  To run this one instead, stop that one first: {how}."
+        f"  To run this one instead, stop that one first: {how_to_stop(held, proc)}."
     )
+
+
+def how_to_stop(held: LockHolder, proc: Path = Path("/proc")) -> str:
+    """How the family stops the daemon whose lock says ``held``: the service's command, Ctrl+C or kill."""
+    ctl = service_of(held.pid, proc) if held.here else None
+    return (
+        f"it runs as the spasmwatch service: '{ctl} stop spasmwatch' (it starts again at the next boot; 'spasmwatch service remove' ends that)"
+        if ctl else f"it was started by hand: press Ctrl+C in the terminal where it runs, or 'kill {held.pid}'"
+    ) if held.here else "stop it where it runs (no process here has its pid: this command runs in a container)"  # fmt: skip
 
 
 def _check_ours(path: Path, doing: str) -> None:
