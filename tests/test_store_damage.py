@@ -44,8 +44,13 @@ def _store(path: Path) -> None:
 def _damage_an_events_page(path: Path) -> int:
     """Overwrite a leaf page of the events table in the middle of the file, as a bad sector would;
     returns its number."""
+    return damage_a_leaf_of(path, "events")
+
+
+def damage_a_leaf_of(path: Path, table: str) -> int:
+    """Overwrite the middle leaf page of ``table``, as a bad sector would; returns its number."""
     c = sqlite3.connect(f"{path.as_uri()}?mode=ro", uri=True)
-    pages = [r[0] for r in c.execute("SELECT pageno FROM dbstat WHERE name = 'events' AND pagetype = 'leaf' ORDER BY pageno")]
+    pages = [r[0] for r in c.execute("SELECT pageno FROM dbstat WHERE name = ? AND pagetype = 'leaf' ORDER BY pageno", (table,))]
     size = int(c.execute("PRAGMA page_size").fetchone()[0])
     c.close()
     with open(path, "r+b") as f:
@@ -829,6 +834,50 @@ def test_a_note_or_treatment_reads_its_own_table_not_every_page_and_the_daemon_s
     with pytest.raises(StoreError, match="the store is damaged") as refused:
         Store(path)
     assert refused.value.damaged
+
+
+def _with_status_rows(path: Path) -> None:
+    """``_store``'s, and a day and a half of STATUS rows a minute (a few leaf pages of them)."""
+    _store(path)
+    with Store(path) as st, st.transaction():
+        for k in range(2000):
+            st.add_status(DEV, 1.7e9 + k * 60, {"battery_pct": 80, "worn": 1, "boot": 1})
+
+
+def test_the_daemons_open_leaves_the_epochs_and_status_rows_unread_and_reads_the_rest_first(tmp_path: Path) -> None:
+    """The daemon's open (``later``) reads every table but the epochs and STATUS rows (98.5% of a year's
+    pages; read through after its start: tests/daemon/test_store_start_read.py) before anything is
+    written: a damaged STATUS page opens, left ``unread``; a damaged events page (what its start reads
+    and writes) is refused as before, nothing written. Old code: the STATUS page refused too, every
+    page read first (2.7-3.5 s of a year's store, bench/store_open.py)."""
+    path = tmp_path / "spasmwatch.db"
+    _with_status_rows(path)
+    damage_a_leaf_of(path, "status")
+    with Store(path, later=True) as st:
+        assert st.unread and st.open_error is None and [n.text for n in st.notes()] == ["filmed the cluster"]
+    with pytest.raises(StoreError, match="the store is damaged"):
+        Store(path)  # (any other open: every page read first)
+    events = tmp_path / "events" / "spasmwatch.db"
+    _with_status_rows(events)
+    damage_a_leaf_of(events, "events")
+    before = events.read_bytes()
+    with pytest.raises(StoreError, match="the store is damaged") as refused:
+        Store(events, later=True)
+    assert refused.value.damaged and events.read_bytes() == before
+
+
+def test_the_daemons_open_of_a_store_it_writes_into_itself_reads_every_page_first(tmp_path: Path) -> None:
+    """A store the open writes into (here migrated from a lowered header) is read through first by the
+    daemon's open too, as a note's is (``_db._settled``)."""
+    path = tmp_path / "spasmwatch.db"
+    _with_status_rows(path)
+    damage_a_leaf_of(path, "status")
+    with contextlib.closing(sqlite3.connect(path, isolation_level=None)) as c:
+        c.execute(f"PRAGMA user_version = {SCHEMA_VERSION - 1}")
+    before = path.read_bytes()
+    with pytest.raises(StoreError, match="the store is damaged"):
+        Store(path, later=True)
+    assert path.read_bytes() == before
 
 
 @pytest.mark.parametrize("table, command", [("notes", ("note", "x")), ("treatments", ("treatment", "add", "ACTH", "--action", "start"))])

@@ -1,10 +1,13 @@
 """The daemon's daily copies of its store (store/backup.py; docs/store.md "Backups"): one made when
 the newest is BACKUP_EVERY_S old, rotated after it passed its check, skipped (logged, shown in the
-status) when it would leave less free space than BACKUP_RESERVE_MB or cannot be made."""
+status) when it would leave less free space than BACKUP_RESERVE_MB or cannot be made. Before the
+first, the pages the daemon's open left unread are read through (``Store.unread``: docs/store.md
+"The daemon's start")."""
 
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable
 
 from spasmwatch.daemon import consts as K
@@ -14,6 +17,8 @@ from spasmwatch.daemon.rawkeep import size_text
 
 log = logging.getLogger(__name__)
 MB = 1_000_000  # the unit of BACKUP_RESERVE_MB
+# What is done with a store the read after the daemon's start found damaged, as its error says it.
+READ_AFTER_START_DONE = "found by the read of its pages after the daemon's start; nothing more is written to it"
 
 
 class StoreBackups:
@@ -26,8 +31,9 @@ class StoreBackups:
         self.files, self.bytes = 0, 0  # the copies kept, as of the latest pass
         self.error: str | None = None  # why the latest due copy was not made (None: it was, or none was due)
         self.error_since: float | None = None  # wall s of the first pass that failed so
-        # The store itself found damaged by the latest pass (its copy not sound: store/backup.py
-        # ``_store_damage``): the daemon shuts it (Daemon._backup_pass). None: not found so.
+        # The store itself found damaged by the latest pass (its copy not sound, or the read of what
+        # its open left unread: store/backup.py ``store_damage``): the daemon shuts it
+        # (Daemon._backup_pass). None: not found so.
         self.found_damaged: StoreError | None = None
         self._stopping = B.Stop()  # set by the daemon's stop: a copy under way ends at its next step
 
@@ -36,10 +42,15 @@ class StoreBackups:
         self._stopping.set()
 
     def run(self) -> B.Backup | None:
-        """One pass (in a worker thread): a copy when one is due; the copy made, or None."""
+        """One pass (in a worker thread): the pages the open left unread read through (``_read_unread``),
+        then a copy when one is due; the copy made, or None."""
         self.found_damaged = None
-        if self.keep_days <= 0 or self.store.open_error is not None or self._stopping.is_set():
+        if self.store.open_error is not None or self._stopping.is_set():
             return None  # (a store the daemon does not open is not copied: damaged, another's, newer)
+        if self.store.unread and not self._read_unread():
+            return None  # (found damaged: shut by the daemon; or the stop)
+        if self.keep_days <= 0:
+            return None
         path = self.store.path
         now = self.wall()
         have = B.listed(path)
@@ -70,6 +81,20 @@ class StoreBackups:
         self.error = self.error_since = None
         self._seen(B.listed(path))
         return made
+
+    def _read_unread(self) -> bool:
+        """The pages of the store its open left unread (_db.READ_AFTER_START) read through; whether they
+        are sound (else ``found_damaged``), False too when the daemon's stop ended the read."""
+        t = time.monotonic()
+        try:
+            self.found_damaged = B.store_damage(self.store.path, self._stopping, READ_AFTER_START_DONE)
+        except B.Stopped:
+            return False  # (read again at the next start)
+        if self.found_damaged is not None:
+            return False
+        self.store.unread = False
+        log.info("the store's epochs and STATUS rows, left unread by its open, read through: sound (%.1f s)", time.monotonic() - t)
+        return True
 
     def _seen(self, have: list[B.Backup]) -> None:
         self.latest = have[-1] if have else None

@@ -34,6 +34,13 @@ from spasmwatch.store.schema import (
 from spasmwatch.words import in_quotes
 
 BUSY_TIMEOUT_S = 10.0
+# The tables the daemon's open leaves to a read after its start (``connect``'s ``later``): a band's
+# epochs (one every 10 s) and STATUS rows (one a minute), with their indexes 98.5% of the pages of a
+# year of one band (84,251 of 85,532; bench/store_open.py), whose read (quick_check) was most of the
+# daemon's start: 2.7-3.5 s here, seconds more on a Pi's SD card. Each is written at its newest end
+# alone, and no start reads them: the rest (events, clusters, alerts, the outbox...), which the start
+# reads and changes, is read before anything is written, as before.
+READ_AFTER_START = ("activity", "status")
 # A step's statement that adds a column (table, column): checked against the store's columns first (``_check_added``).
 _ADD_COLUMN = re.compile(r"\s*ALTER\s+TABLE\s+(\w+)\s+ADD\s+(?:COLUMN\s+)?(\w+)", re.IGNORECASE)
 log = logging.getLogger(__name__)
@@ -174,22 +181,28 @@ def make_folder(path: Path) -> None:
 class Opened(NamedTuple):
     conn: sqlite3.Connection
     found: int  # the file's schema version as it was opened, before its migration (0: made by this open)
+    unread: bool = False  # the pages of READ_AFTER_START were not read (``connect``'s ``later``)
 
 
-def connect(path: Path, readonly: bool, thorough: bool = False, makes: bool = True, writes: tuple[str, ...] = ()) -> Opened:
+def connect(
+    path: Path, readonly: bool, thorough: bool = False, makes: bool = True, writes: tuple[str, ...] = (), later: bool = False
+) -> Opened:
     """Open ``path`` (read-write: create and migrate; read-only: must be current). ``thorough``: a
     read-write open checks the file with the full integrity_check (``_check_sound``). ``makes``
     False: a read-write open of a store that must be there (known.py ``Checked.makes``) makes no
     folder and no file: one gone since it was checked (its disk unmounted) is a StoreError, not
     a new, empty store. ``writes``: the only tables the caller writes (a row of 'spasmwatch note'):
-    a read-write open of a store it writes nothing into itself (``_settled``) checks those alone."""
+    a read-write open of a store it writes nothing into itself (``_settled``) checks those alone.
+    ``later`` (the daemon's start): such an open checks every table but READ_AFTER_START, which its
+    caller reads through after (``Opened.unread``; daemon/backups.py)."""
     if readonly and not path.is_file():
         raise StoreError(f"{path}: no spasmwatch store here")
+    unread = False
     if not readonly:
         if makes:
             make_folder(path)
         _private(path, makes)
-        _probe(path, thorough, writes)
+        unread = _probe(path, thorough, writes, later)
     # The writer's connection never makes the file (mode=rw): _private made it, 0600, when it may be
     # made. Until 2026-12-06 a plain path, which SQLite creates when the file is gone by then.
     target = reading_uri(path) if readonly else _uri(path) + "?mode=rw"
@@ -200,7 +213,7 @@ def connect(path: Path, readonly: bool, thorough: bool = False, makes: bool = Tr
     except sqlite3.Error as e:
         raise StoreError(f"{path}: cannot open: {e}{_whose(path)}") from e
     try:
-        return Opened(conn, _prepare(conn, path, readonly))
+        return Opened(conn, _prepare(conn, path, readonly), unread)
     except BaseException:
         conn.close()
         raise
@@ -242,13 +255,13 @@ def _uri(path: Path) -> str:
     return Path(os.path.realpath(path)).as_uri()
 
 
-def _probe(path: Path, thorough: bool = False, writes: tuple[str, ...] = ()) -> None:
+def _probe(path: Path, thorough: bool = False, writes: tuple[str, ...] = (), later: bool = False) -> bool:
     """StoreError for a file a writer must not open, read through a read-only connection first:
     someone else's or a newer one, a damaged one (``_check_sound``). Found with the daemon that
     tries a store again while it cannot open it: a damaged store with its WAL beside it, refused
     on the read-write connection, had that WAL written into it as the connection closed (SQLite
     checkpoints at the last close) and the WAL deleted, at each start; a read-only connection
-    never checkpoints. ``writes``: ``connect``'s."""
+    never checkpoints. ``writes``, ``later``: ``connect``'s; whether READ_AFTER_START was left unread."""
     try:
         conn = sqlite3.connect(reading_uri(path), uri=True, isolation_level=None, timeout=BUSY_TIMEOUT_S)
     except sqlite3.Error as e:
@@ -256,9 +269,18 @@ def _probe(path: Path, thorough: bool = False, writes: tuple[str, ...] = ()) -> 
     try:
         with _said(path):
             version = _check_identity(conn, path, writes=True)
-            _check_sound(conn, path, thorough, writes if writes and _settled(conn, version) else ())
+            partly = (writes or later) and not thorough and _settled(conn, version)
+            tables = (writes or _tables_but(conn, READ_AFTER_START)) if partly else ()
+            _check_sound(conn, path, thorough, tables)
     finally:
         conn.close()
+    return bool(partly and later and not writes)
+
+
+def _tables_but(conn: sqlite3.Connection, unread: tuple[str, ...]) -> tuple[str, ...]:
+    """Every table of the store on ``conn`` (those added by hand too) but ``unread``."""
+    names = (str(r[0]) for r in conn.execute("SELECT name FROM sqlite_schema WHERE type = 'table'"))
+    return tuple(n for n in names if n.lower() not in unread)
 
 
 def _prepare(conn: sqlite3.Connection, path: Path, readonly: bool) -> int:

@@ -150,7 +150,7 @@ def make(store: Path, now_s: float, stop: Stop | None = None) -> Backup:
         try:
             _check(partial, stop)
         except Unsound:
-            if (damage := _store_damage(store, where, stop)) is not None:
+            if (damage := store_damage(store, stop, f"found by its daily copy, none made in {where}; nothing more is written to it")) is not None:
                 raise damage from None
             raise
         sync_file(partial)  # (outfile.replace_durably's steps, the stop looked at between them)
@@ -212,18 +212,20 @@ def _check(path: Path, stop: Stop | None = None) -> None:
         raise sqlite3.DatabaseError(f"the copy is refused as damaged: {refused}")
 
 
-def _store_damage(store: Path, where: Path, stop: Stop) -> StoreError | None:
-    """When its copy is not sound: the store's own damage (StoreError, ``damaged``), read through as
-    its open reads it (PRAGMA quick_check, on a read-only connection: it never checkpoints the WAL
-    into it); None: the store is sound (the copy's write went wrong). The copy holds the store's pages
-    as they are, so this is the daily read of every page of a store the daemon keeps open for weeks:
-    a page damaged after its open, in rows no call reads, went on being written around until
-    2026-12-07 (daemon/backups.py ``found_damaged``). Stopped when ``stop`` is set meanwhile."""
+def store_damage(store: Path, stop: Stop, done: str) -> StoreError | None:
+    """The store's own damage (StoreError, ``damaged``; ``done``: what is done with it, as its error
+    says it), read through as its open reads it (PRAGMA quick_check, on a read-only connection: it
+    never checkpoints the WAL into it); None: the store is sound. Asked when its copy is not sound (or
+    the copy's write went wrong): the copy holds the store's pages as they are, so this is the daily
+    read of every page of a store the daemon keeps open for weeks: a page damaged after its open, in
+    rows no call reads, went on being written around until 2026-12-07 (daemon/backups.py
+    ``found_damaged``). And after the daemon's start, for the pages its open left unread
+    (_db.READ_AFTER_START). Stopped when ``stop`` is set meanwhile."""
     conn = sqlite3.connect(reading_uri(store), uri=True, isolation_level=None, timeout=BUSY_TIMEOUT_S)
     try:
         with stop.interrupting(conn):
             try:
-                _check_sound(conn, store, done=f"found by its daily copy, none made in {where}; nothing more is written to it")
+                _check_sound(conn, store, done=done)
             except StoreError as e:
                 stop.raise_if_set()  # (interrupted by the stop: no finding)
                 return e

@@ -352,15 +352,21 @@ class Store:
         _checked: Checked | None = None,
         makes: bool = True,
         writes: tuple[str, ...] = (),
+        later: bool = False,
     ) -> None:
         """``makes`` False: the store must be there (a command found it): the open makes no folder and no
         file, and one gone since it was found (its disk unmounted) is a StoreError, not a new, empty store.
         ``writes``: the only tables the caller writes into ('spasmwatch note': notes): the open reads
-        those through, not every page, when it writes nothing itself (_db._check_sound)."""
+        those through, not every page, when it writes nothing itself (_db._check_sound). ``later`` (the
+        daemon's start): the open leaves the epochs and STATUS rows unread (_db.READ_AFTER_START) when it
+        writes nothing itself, ``unread`` then True: the caller reads them through after."""
         self.path = Path(path)
         self.readonly = _readonly
         self._makes = makes
         self._writes = writes
+        # The pages of _db.READ_AFTER_START were not read at the open (``later``): the daemon reads them
+        # through after its start (daemon/backups.py), and sets this False once it has.
+        self.unread = False
         self._lock = threading.RLock()
         # Why it is not open (``may_fail``): every call raises it, ``reopen`` tries again.
         self.open_error = _unopened
@@ -368,7 +374,7 @@ class Store:
         # what a call finds may be what the open's quick_check does not look for (_db._check_sound).
         self._found_damaged = False
         self._known, self._claim = known, claim
-        self._conn: sqlite3.Connection | None = None if _unopened else self._connect(checked=_checked)
+        self._conn: sqlite3.Connection | None = None if _unopened else self._connect(checked=_checked, later=later)
 
     @classmethod
     def open_readonly(cls, path: Path) -> Store:
@@ -382,6 +388,7 @@ class Store:
         known: KnownStores | None = None,
         claim: Callable[[], None] | None = None,
         checked: Checked | None = None,
+        later: bool = False,
     ) -> Store:
         """``Store(path)``, or when it cannot be opened (damaged, newer, not this account's to open,
         an I/O error, a folder not writable, or ``known`` and not there: ``_connect``) a store not
@@ -389,21 +396,23 @@ class Store:
         again. The daemon monitors without its store rather than not at all (docs/store.md "A store
         that cannot be opened"). ``checked``: what ``known.check(path)`` found just before (the
         daemon's start, which asks it to know whether to make the store's folder and take its lock
-        now), taken as this open's check rather than asked again; None: asked as it opens."""
+        now), taken as this open's check rather than asked again; None: asked as it opens. ``later``:
+        ``Store``'s."""
         if checked is not None and checked.missing is not None:
             return cls(path, _unopened=checked.missing, known=known, claim=claim)
         try:
-            return cls(path, known=known, claim=claim, _checked=checked)
+            return cls(path, known=known, claim=claim, _checked=checked, later=later)
         except StoreError as e:
             return cls(path, _unopened=e, known=known, claim=claim)
 
-    def _connect(self, thorough: bool = False, checked: Checked | None = None) -> sqlite3.Connection:
+    def _connect(self, thorough: bool = False, checked: Checked | None = None, later: bool = False) -> sqlite3.Connection:
         """The connection, made (``_db.connect``). ``known`` (the daemon's): a store opened before that
         is not there now (its disk not mounted yet) is a StoreMissing, not made again empty, a
         different store there is a DifferentStore, not written into (``checked``: it was asked just
         before), and a store opened is recorded with its id; ``claim`` (the daemon's lock beside the
         store) is called first. The check's reads of the record and the file's id are the open's
-        (``unpin`` and ``remember`` read the record again only to write it)."""
+        (``unpin`` and ``remember`` read the record again only to write it). ``later``: ``Store``'s (the
+        first open's alone: a try again, in a worker thread, reads every page)."""
         if self._known is not None and checked is None:
             checked = self._known.check(self.path)
         if checked is not None and checked.missing is not None:
@@ -415,7 +424,7 @@ class Store:
             if self._claim is not None:
                 self._claim()  # (the lock beside the store: its folder gone since the check is the store's, below)
             unpinned = None if self._known is None or checked is None else self._known.unpin(self.path, checked)
-            conn, found = _db.connect(self.path, self.readonly, thorough, makes=makes, writes=self._writes)
+            conn, found, self.unread = _db.connect(self.path, self.readonly, thorough, makes=makes, writes=self._writes, later=later)
         except StoreError as e:
             if checked is not None and (gone := vanished(self.path, checked)) is not None:
                 raise gone from e
