@@ -6,10 +6,15 @@ its time, its size, the share of its check (quick_check), and the daemon's write
     python bench/store_backup.py --dir /var/tmp --json out.json
     python bench/store_backup.py --noisy --compress   # epochs as varied as a band's; what compressing the copy gives
     python bench/store_backup.py --store PATH          # a store built before (copied, never written)
+    python bench/store_backup.py --store PATH --older  # an older copy compressed as the daemon does, restored
 
 A writer thread commits an epoch batch every 10 ms while the copy is made (the daemon's writes go on:
 SQLite's online backup reads one snapshot through a read-only connection); its slowest commit during
 the copy is printed beside its slowest before it. Nothing asserts a time.
+
+``--older``: a second copy a day later, the first then compressed as the daemon's pass compresses an
+older copy (store/backup.py ``compress_older``: gzip level 1, read back), its size and time against the
+copy's, and a restore from it against one from the plain newest copy.
 
 ``--compress``: the copy compressed as a whole file (gzip level 1 and 6, xz preset 0, streamed a MB at a
 time), the gzip-1 file decompressed again (what a restore from it adds), and the copy without the
@@ -178,6 +183,31 @@ def compression(copy: Path, make_s: float) -> dict[str, Any]:
     return out
 
 
+def older(path: Path, first: B.Backup, make_s: float) -> dict[str, Any]:
+    """``--older``'s numbers (module doc), printed: a second copy a day later, then the first
+    compressed as the daemon's pass does (``B.compress_older``), and each put back by a restore into a
+    store path of its own (nothing there: nothing carried)."""
+    B.make(path, first.made_s + 86400.0)
+    t = time.perf_counter()
+    [packed] = B.compress_older(path)
+    compress_s = time.perf_counter() - t
+    newest = B.listed(path)[-1]
+    took = {}
+    for name, copy in (("plain", newest), ("gzip", packed)):
+        into = path.with_name(f"restored-{name}") / "spasmwatch.db"
+        into.parent.mkdir()
+        t = time.perf_counter()
+        B.restore(into, copy.path, "bench")
+        took[name] = time.perf_counter() - t
+    out = {"copy_mb": first.size / 1e6, "compressed_mb": packed.size / 1e6, "size_vs_copy": packed.size / first.size,
+           "compress_s": compress_s, "compress_vs_make": compress_s / make_s, "restore_plain_s": took["plain"],
+           "restore_gzip_s": took["gzip"], "restore_gzip_vs_plain": took["gzip"] / took["plain"]}  # fmt: skip
+    print(f"  an older copy compressed: {first.size / 1e6:.0f} MB -> {packed.size / 1e6:.1f} MB ({out['size_vs_copy']:.3f} x) in "
+          f"{compress_s:.1f} s ({out['compress_vs_make']:.2f} x the copy's make, its read back included); restored from it "
+          f"{took['gzip']:.1f} s, from the plain newest {took['plain']:.1f} s ({out['restore_gzip_vs_plain']:.2f} x)", flush=True)  # fmt: skip
+    return out
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--days", type=int, default=365)
@@ -185,6 +215,7 @@ def main() -> int:
     ap.add_argument("--noisy", action="store_true", help="epochs as varied as a band's (build's noisy)")
     ap.add_argument("--store", type=Path, help="a store built before: copied, the copy used")
     ap.add_argument("--compress", action="store_true", help="what compressing the copy gives (module doc)")
+    ap.add_argument("--older", action="store_true", help="an older copy compressed as the daemon does, and restored (module doc)")
     ap.add_argument("--json")
     args = ap.parse_args()
     base = Path(tempfile.mkdtemp(prefix="spasmwatch-backup-bench-", dir=args.dir))
@@ -218,6 +249,8 @@ def main() -> int:
           f"before the copy, {w.slowest['during'] * 1000:.1f} ms during it ({w.commits['during']} commits)")  # fmt: skip
     if args.compress:
         out["compress"] = compression(made.path, make_s)
+    if args.older:
+        out["older"] = older(path, made, make_s)
     if args.json:
         Path(args.json).write_text(json.dumps(out, indent=2) + "\n")
     shutil.rmtree(base, ignore_errors=True)

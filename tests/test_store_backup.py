@@ -451,3 +451,63 @@ def test_restore_carries_no_note_of_zeros_from_a_page_cut_mid_write(tmp_path: Pa
     assert {text for _, text in kept} <= written and 350 < len(kept) < 400, [t for _, t in kept if t not in written][:3]
     said = re.search(r"  NOT CARRIED: notes: (\d+) row\(s\) on a page cut mid-write \(zeros from the cut on\): left out", r.stdout)
     assert said is not None and len(kept) + int(said.group(1)) <= 401, r.stdout
+
+
+def test_older_copies_are_compressed_once_a_newer_one_passed_its_check_and_restore_reads_them(tmp_path: Path) -> None:
+    """The newest copy stays a plain SQLite file ('--from latest'); each older one is compressed (gzip)
+    by the pass that made a newer one, its latest event's time in its name, which 'store backups' says
+    of it without decompressing it. 'store restore --from NAME' of a compressed copy puts back what it
+    held. Old code: every copy kept plain, the store's size each (a year's 11: 3.9 GB)."""
+    path = tmp_path / "spasmwatch.db"
+    wall = _Wall(T0)
+    with _store(path) as st:
+        keeper = StoreBackups(st, 7, wall, reserve_mb=0)  # (not this machine's free space)
+        first = keeper.run()
+        assert first is not None and not first.compressed
+        st.add_events(DEV, _events(100, 20))
+        wall.t += K.BACKUP_EVERY_S
+        newest = keeper.run()
+        assert newest is not None
+        st.add_events(DEV, _events(120, 5))
+    older, latest = B.listed(path)
+    assert latest == newest and not latest.compressed and latest.path.name == latest.path.stem + ".db"
+    with contextlib.closing(sqlite3.connect(f"{path.as_uri()}?mode=ro", uri=True)) as c:
+        upto = c.execute("SELECT max(wall_t) FROM events WHERE seq < 100").fetchone()[0]
+    stamp = dt.datetime.fromtimestamp(upto, dt.timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+    assert older.compressed and older.path.name == f"20261102T030000Z.upto-{stamp}.db.gz", older
+    assert older.made_s == first.made_s and older.latest_event_s == int(upto) and older.size < first.size / 2, (older, first)
+    assert not first.path.exists() and sorted(p.name for p in B.folder(path).iterdir()) == sorted([older.path.name, latest.name])
+    assert oct(older.path.stat().st_mode & 0o777) == "0o600"
+    assert keeper.files == 2 and keeper.bytes == older.size + latest.size
+    listed = _cli("store", "backups", "--db", str(path))
+    assert listed.returncode == 0, listed.stdout + listed.stderr
+    line = next(x for x in listed.stdout.splitlines() if older.path.name in x)
+    assert "(gzip)" in line and f"latest event {time.strftime('%Y-%m-%d %H:%M', time.localtime(upto))}" in line, listed.stdout
+    r = _cli("store", "restore", "--db", str(path), "--from", older.path.name)
+    assert r.returncode == 0 and f"restored from {older.path}" in r.stdout, r.stdout + r.stderr
+    assert _seqs(path) == list(range(100))  # the copy's events (the bands send the rest again)
+
+
+@pytest.mark.parametrize("asked", [2, 60])  # while it is compressed; while it is read back
+def test_a_compression_cut_short_never_takes_the_plain_copys_place(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, asked: int) -> None:
+    """Stopped while an older copy is compressed or read back: the plain copy stays as it was and
+    nothing of the compressed one is left (the next pass compresses it). A compressed copy cut short
+    (a copy of it that stopped) is refused by 'store restore', nothing changed."""
+    monkeypatch.setattr(B, "CHUNK_BYTES", 4096)  # (a few dozen chunks of this small store)
+    path = tmp_path / "spasmwatch.db"
+    with _store(path, n=3000) as st:
+        plain = B.make(path, T0)
+        B.make(path, T0 + DAY)
+        st.add_events(DEV, _events(3000, 5))
+    before = plain.path.read_bytes()
+    with pytest.raises(B.Stopped):
+        B.compress_older(path, _StopAfter(at=asked))
+    assert [b.path for b in B.listed(path)] == [plain.path, plain.path.with_name("20261103T030000Z.db")]
+    assert plain.path.read_bytes() == before and not (B.folder(path) / B.PARTIAL_GZ).exists()
+    [packed] = B.compress_older(path)
+    cut = tmp_path / "cut.db.gz"
+    cut.write_bytes(packed.path.read_bytes()[: packed.size // 2])
+    store_before = path.read_bytes()
+    r = _cli("store", "restore", "--db", str(path), "--from", str(cut))
+    assert r.returncode != 0 and "could not be copied into place" in r.stderr and "nothing was changed" in r.stderr, r.stdout + r.stderr
+    assert path.read_bytes() == store_before and not [p for p in tmp_path.iterdir() if ".replaced-" in p.name or ".restoring" in p.name]

@@ -335,8 +335,8 @@ def run_adopt(args: argparse.Namespace) -> int:
 
 def run_backups(args: argparse.Namespace) -> int:
     """List the copies of the store the daemon makes each day beside it (<store>.backups/, [daemon]
-    backup_keep_days; docs/store.md 'Backups'), oldest first: when each was made, its size and the
-    latest event in it. 'spasmwatch store restore --from NAME' puts one back."""
+    backup_keep_days; docs/store.md 'Backups'), oldest first: when each was made, its size (gzip: an
+    older one, compressed) and the latest event in it. 'spasmwatch store restore --from NAME' puts one back."""
     path = store_path_of(args)
     have = backup.listed(path)
     if not have:
@@ -344,13 +344,20 @@ def run_backups(args: argparse.Namespace) -> int:
         return 0
     print(f"backups of {path} (in {backup.folder(path)}), oldest first:")
     for b in have:
-        print(f"  {b.name}  made {_local(b.made_s)}  {size_text(b.size)}  {_latest_event_said(b.path)}")
+        print(f"  {b.name}  made {_local(b.made_s)}  {size_text(b.size)}{' (gzip)' if b.compressed else ''}  {_backup_latest_said(b)}")
     print(f"to put one back (the daemon stopped): {store_command('restore', path, '--from NAME')}")
     return 0
 
 
 def _local(t: float) -> str:
     return time.strftime("%Y-%m-%d %H:%M %Z", time.localtime(t))
+
+
+def _backup_latest_said(b: backup.Backup) -> str:
+    """``_latest_event_said`` of a copy; a compressed one's from its name (read, it is decompressed whole)."""
+    if not b.compressed:
+        return _latest_event_said(b.path)
+    return "no event" if b.latest_event_s is None else f"latest event {_local(b.latest_event_s)}"
 
 
 def _latest_event_said(path: Path) -> str:

@@ -7,6 +7,7 @@ first, the pages the daemon's open left unread are read through (``Store.unread`
 from __future__ import annotations
 
 import logging
+import sqlite3
 import time
 from collections.abc import Callable
 
@@ -35,6 +36,7 @@ class StoreBackups:
         # its open left unread: store/backup.py ``store_damage``): the daemon shuts it
         # (Daemon._backup_pass). None: not found so.
         self.found_damaged: StoreError | None = None
+        self._compress_said: str | None = None  # why the latest pass could not compress an older copy (None: it could)
         self._stopping = B.Stop()  # set by the daemon's stop: a copy under way ends at its next step
 
     def stop(self) -> None:
@@ -57,6 +59,7 @@ class StoreBackups:
         self._seen(have)
         # (A copy dated ahead of the clock, a clock set back since, is no reason to wait a year.)
         if have and abs(now - have[-1].made_s) < K.BACKUP_EVERY_S:
+            self._compress()  # (what a stop or a full disk left plain)
             return None
         try:
             need, free = B.needed_bytes(path), B.free_bytes(path)
@@ -79,8 +82,25 @@ class StoreBackups:
             log.warning("the store's backup was made again (%s), the last one that failed said: %s", made.path, self.error)
         log.info("store backup %s made (%s)%s", made.path, size_text(made.size), f"; {len(gone)} older one(s) deleted" if gone else "")
         self.error = self.error_since = None
-        self._seen(B.listed(path))
+        self._compress()
         return made
+
+    def _compress(self) -> None:
+        """The copies kept but the newest compressed (store/backup.py ``compress_older``); one that cannot
+        be (a full disk) stays plain, said (a warning when it is news), and is tried again at the next
+        pass; a stop leaves it plain."""
+        try:
+            for b in B.compress_older(self.store.path, self._stopping):
+                log.info("store backup %s compressed (%s)", b.path, size_text(b.size))
+        except B.Stopped:
+            log.info("the compression of an older store backup was stopped with the daemon: that copy stays plain until the next pass")
+        except (OSError, sqlite3.Error) as e:  # (sqlite3: its latest event could not be read)
+            said = f"an older store backup could not be compressed ({e}): it stays as it was, tried again in {K.BACKUP_CHECK_S:g} s"
+            log.log(logging.WARNING if said != self._compress_said else logging.DEBUG, "%s", said)
+            self._compress_said = said
+        else:
+            self._compress_said = None
+        self._seen(B.listed(self.store.path))
 
     def _read_unread(self) -> bool:
         """The pages of the store its open left unread (_db.READ_AFTER_START) read through; whether they

@@ -7,18 +7,23 @@ the WAL meanwhile, never into the copy, and never restart it), copied COPY_STEP_
 that a daemon's stop (``stop``) ends it between two steps, written to a partial file (deleted when the
 copy stops or fails), checked with ``PRAGMA quick_check`` (which a stop interrupts), synced and
 only then renamed to its name. Older copies are deleted only after a new one passed that check
-(``rotate``), so a damaged or half-written copy never pushes out a good one.
+(``rotate``), so a damaged or half-written copy never pushes out a good one. The newest copy stays a
+plain SQLite file; each older one is compressed once a newer one passed its check (``compress_older``:
+gzip level 1, written to a partial file, read back whole, synced, renamed into place, and only then
+the plain one deleted), its latest event's time in its name. 'store restore' reads both.
 """
 
 from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import gzip
 import os
 import re
 import shutil
 import sqlite3
 import threading
+import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -34,8 +39,18 @@ FOLDER_SUFFIX = ".backups"
 # A copy's name: the UTC time it was made (a time zone changed by a family that travelled would
 # make a local name sort wrong).
 _STAMP = "%Y%m%dT%H%M%SZ"
-_NAME = re.compile(r"^(\d{8}T\d{6}Z)\.db$")
+# A plain copy '20261206T031200Z.db'; a compressed one with its latest event's time (UTC; 'none': no
+# event), which 'store backups' says of each copy and a compressed one gives only decompressed:
+# '20261205T031100Z.upto-20261205T030955Z.db.gz'.
+_NAME = re.compile(r"^(\d{8}T\d{6}Z)(?:\.upto-(\d{8}T\d{6}Z|none)\.db\.gz|\.db)$")
 PARTIAL = ".partial.db"  # the copy being written: never listed, removed by the next try
+PARTIAL_GZ = ".partial.db.gz"  # an older copy being compressed: never listed, removed by the next try
+GZIP_MAGIC = b"\x1f\x8b"  # a compressed copy's first bytes (a plain one's: SQLite's header string)
+# gzip level 1: a year's copy (350-364 MB) in 87-114 MB, compressed and read back in 1.9-2.7 x the copy's
+# make (bench/store_backup.py --older); level 6 took 2-3 times level 1's time for 3-5 MB less, xz preset 0
+# 7-11 times it for half the size (--compress; docs/store.md "Backups").
+GZIP_LEVEL = 1
+CHUNK_BYTES = 1 << 20  # compressed and read back a MB at a time, the stop asked between two
 # Side files a copied-in or restored store may carry (a WAL belongs with its file).
 SIDE_FILES = ("-wal", "-shm", "-journal")
 # Pages copied per backup step (4 MB at the store's 4 KiB pages): a stop asked for during a copy waits
@@ -99,6 +114,8 @@ class Backup:
     path: Path
     made_s: float  # wall s (UTC) it was made, from its name
     size: int  # bytes
+    compressed: bool = False  # gzip (an older copy: ``compress_older``)
+    latest_event_s: float | None = None  # a compressed copy's latest event (UTC s, whole), from its name (None: none)
 
     @property
     def name(self) -> str:
@@ -121,9 +138,18 @@ def listed(store: Path) -> list[Backup]:
         m = _NAME.match(e.name)
         if m is None or not e.is_file(follow_symlinks=False):
             continue
-        made = dt.datetime.strptime(m.group(1), _STAMP).replace(tzinfo=dt.timezone.utc).timestamp()
-        found.append(Backup(Path(e.path), made, e.stat(follow_symlinks=False).st_size))
+        upto = m.group(2)
+        latest = None if upto in (None, "none") else _utc_s(upto)
+        found.append(Backup(Path(e.path), _utc_s(m.group(1)), e.stat(follow_symlinks=False).st_size, upto is not None, latest))
     return sorted(found, key=lambda b: b.made_s)
+
+
+def _utc_s(stamp: str) -> float:
+    return dt.datetime.strptime(stamp, _STAMP).replace(tzinfo=dt.timezone.utc).timestamp()
+
+
+def _stamp(t: float) -> str:
+    return dt.datetime.fromtimestamp(t, dt.timezone.utc).strftime(_STAMP)
 
 
 def needed_bytes(store: Path) -> int:
@@ -137,7 +163,7 @@ def make(store: Path, now_s: float, stop: Stop | None = None) -> Backup:
     file deleted, nothing else changed) when ``stop`` is set before the copy is renamed into place."""
     stop = Stop() if stop is None else stop
     where = folder(store)
-    final = where / (dt.datetime.fromtimestamp(now_s, dt.timezone.utc).strftime(_STAMP) + ".db")
+    final = where / (_stamp(now_s) + ".db")
     partial = where / PARTIAL
     try:
         if not store.is_file():  # (its disk unmounted: nothing made there, on the mount point or beneath it)
@@ -269,13 +295,86 @@ def rotate(store: Path, days: int, weeks: int) -> list[Path]:
     return gone
 
 
+def compress_older(store: Path, stop: Stop | None = None) -> list[Backup]:
+    """Each plain copy of ``store`` but the newest compressed (``compress``), oldest first; those
+    made. Called once a newer copy passed its check (the daemon's pass): the newest, which the hints'
+    '--from latest' names and a restore reads fastest, stays plain. OSError (a full disk: no room for
+    the compressed file beside the plain one), or Stopped: the copy under way stays plain, nothing of
+    its compressed file left, the ones before it done; the next pass takes up the rest."""
+    return [compress(b, stop) for b in listed(store)[:-1] if not b.compressed]
+
+
+def compress(b: Backup, stop: Stop | None = None) -> Backup:
+    """The plain copy ``b`` compressed (gzip, GZIP_LEVEL) under its name with its latest event's time
+    (``_NAME``), then deleted; the compressed copy. Written to PARTIAL_GZ, read back whole (gzip checks
+    its CRC and length at its end) to the plain copy's size, synced, renamed into place and the folder
+    synced; only then is the plain copy deleted: one cut short (a full disk, a stop, a crash) never
+    takes its place. Stopped when ``stop`` is set meanwhile (asked between chunks)."""
+    halt = Stop() if stop is None else stop
+    latest = _latest_event_s(b.path)
+    final = b.path.with_name(f"{_stamp(b.made_s)}.upto-{'none' if latest is None else _stamp(latest)}.db.gz")
+    partial = b.path.with_name(PARTIAL_GZ)
+    try:
+        partial.unlink(missing_ok=True)  # an interrupted try's
+        private.create_file(partial)  # the baby's data: 0600 before a byte of it is written
+        with open(b.path, "rb") as src, open(partial, "wb") as dst:
+            packer = zlib.compressobj(GZIP_LEVEL, zlib.DEFLATED, 31)  # (wbits 31: a gzip file, as gzip.open reads)
+            while chunk := src.read(CHUNK_BYTES):
+                halt.raise_if_set()
+                dst.write(packer.compress(chunk))
+            dst.write(packer.flush())
+        if (size := _unpacked_bytes(partial, halt)) != b.size:
+            raise OSError(f"{partial}: {size} bytes read back, {b.size} in {b.path}")
+        sync_file(partial)
+        halt.raise_if_set()
+        os.replace(partial, final)
+        sync_folder(final.parent)
+    except BaseException:
+        partial.unlink(missing_ok=True)  # (on a full disk it held the last free space)
+        raise
+    b.path.unlink()
+    return Backup(final, b.made_s, final.stat().st_size, True, latest)
+
+
+def _latest_event_s(copy: Path) -> float | None:
+    """The latest event's wall time in the plain ``copy`` (None: none; read-only, nothing made beside it)."""
+    conn = sqlite3.connect(reading_uri(copy, untouched=True), uri=True, isolation_level=None)
+    try:
+        t = conn.execute("SELECT max(wall_t) FROM events").fetchone()[0]
+    finally:
+        conn.close()
+    return None if t is None else float(t)
+
+
+def _unpacked_bytes(packed: Path, stop: Stop) -> int:
+    """The bytes the gzip file ``packed`` holds, read through (its CRC and length checked at its end);
+    OSError when it cannot be read whole (cut short, a damaged byte)."""
+    n = 0
+    try:
+        with gzip.open(packed, "rb") as f:
+            while chunk := f.read(CHUNK_BYTES):
+                stop.raise_if_set()
+                n += len(chunk)
+    except (EOFError, zlib.error) as e:  # (gzip's BadGzipFile is an OSError already)
+        raise OSError(f"{packed}: {e}") from e
+    return n
+
+
+def is_compressed(copy: Path) -> bool:
+    """Whether the file ``copy`` is a compressed copy (gzip), by its first bytes, whatever its name."""
+    with open(copy, "rb") as f:
+        return f.read(len(GZIP_MAGIC)) == GZIP_MAGIC
+
+
 def free_bytes(store: Path) -> int:
     """Free bytes for this user on the file system of ``store``'s folder."""
     return shutil.disk_usage(store.parent).free
 
 
-def checked(backup: Path) -> None:
-    """StoreError unless ``backup`` is a sound spasmwatch store (read-only, nothing made beside it)."""
+def checked(backup: Path, named: Path | None = None) -> None:
+    """StoreError unless ``backup`` is a sound spasmwatch store (read-only, nothing made beside it);
+    ``named``: the file the error names (a compressed copy, ``backup`` its decompressed bytes)."""
+    said = backup if named is None else named
     try:
         conn = sqlite3.connect(reading_uri(backup, untouched=True), uri=True, isolation_level=None)
         try:
@@ -283,10 +382,10 @@ def checked(backup: Path) -> None:
         finally:
             conn.close()
         if not ours:
-            raise StoreError(f"{backup}: not a spasmwatch store: nothing was restored")
+            raise StoreError(f"{said}: not a spasmwatch store: nothing was restored")
         _check(backup)
     except sqlite3.Error as e:
-        raise StoreError(f"{backup}: cannot be read as a sound store ({e}): nothing was restored") from e
+        raise StoreError(f"{said}: cannot be read as a sound store ({e}): nothing was restored") from e
 
 
 @dataclass(frozen=True)
@@ -300,8 +399,11 @@ def restore(store: Path, backup: Path, stamp: str) -> Restored:
     ``<store>.replaced-<stamp>``, never deleted. What the host alone wrote into it after the backup
     (notes, treatments, labels, acknowledgements, epochs, STATUS rows) is carried into the copy first,
     what can be read of it (carry.py: the file may be damaged; that never fails the restore); the
-    events the bands' flash no longer holds are only there. The caller holds the daemon lock."""
-    checked(backup)
+    events the bands' flash no longer holds are only there. A compressed copy (``is_compressed``)
+    is decompressed into place, then checked as a plain one is. The caller holds the daemon lock."""
+    packed = is_compressed(backup)
+    if not packed:
+        checked(backup)
     aside = store.with_name(f"{store.name}.replaced-{stamp}")
     if aside.exists():
         raise StoreError(f"{aside}: exists already (a restore a minute ago?): wait a minute and run it again")
@@ -309,13 +411,16 @@ def restore(store: Path, backup: Path, stamp: str) -> Restored:
     incoming.unlink(missing_ok=True)
     try:
         private.create_file(incoming)
-        with open(backup, "rb") as src, open(incoming, "wb") as dst:
+        with gzip.open(backup, "rb") if packed else open(backup, "rb") as src, open(incoming, "wb") as dst:
             shutil.copyfileobj(src, dst)
-        _check(incoming)
+        if packed:
+            checked(incoming, named=backup)
+        else:
+            _check(incoming)
         had = store.exists()
         carried = carry(store, incoming) if had else None
         sync_file(incoming)
-    except (OSError, sqlite3.Error) as e:
+    except (OSError, EOFError, zlib.error, sqlite3.Error) as e:  # (EOFError: a compressed copy cut short)
         incoming.unlink(missing_ok=True)
         raise StoreError(f"{store}: {backup} could not be copied into place ({e}): nothing was changed") from e
     except BaseException:
