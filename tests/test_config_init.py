@@ -425,3 +425,28 @@ def test_config_set_get_and_show_print_numbers_as_the_family_writes_them(tmp_pat
         assert line in lines, shown
     assert not [x for x in lines if re.search(r"= -?\d+\.0$", x)], shown
     assert from_dict(tomllib.loads(shown), "shown") == load_config(config)  # what show prints reads back as the same config
+
+
+def test_init_says_when_this_computer_cannot_sound_the_local_alarm(tmp_path: Path) -> None:
+    """Family review (a Raspberry Pi's first hour): on a computer with no audio player the local
+    alarm, on by default and written up in the file as working "with no internet", failed at every
+    alarm, and nothing said so before the first test alarm: 'config init', 'run' and 'status' were
+    silent, and with no phones set up an alarm reached nobody. Old code: not a word. The channel
+    stays on (it sounds once a player is installed); with aplay there nothing is said."""
+    bare, player = tmp_path / "bare", tmp_path / "player"
+    bare.mkdir()
+    player.mkdir()
+    (player / "aplay").write_text("#!/bin/sh\nexit 0\n")
+    (player / "aplay").chmod(0o755)
+    for phones, who in (([], "until then an alarm reaches nobody"), (["--ntfy", "new"], "until then only the phones hear an alarm")):
+        config = tmp_path / f"c{len(phones)}.toml"
+        r = sw(tmp_path, "config", "init", "--band", "crib", *phones, "--config", str(config), path=str(bare))
+        assert r.returncode == 0, r.stderr
+        assert ("sound: the local alarm cannot sound on this computer: no audio player found (looked for paplay, aplay, ffplay, "
+                f"afplay): 'sudo apt install alsa-utils' gives aplay (and a speaker plugged in), or [channels.sound] command names another; {who}\n") in r.stdout, r.stdout  # fmt: skip
+        assert r.stdout.index("sound: ") < r.stdout.index("next: "), r.stdout
+        assert "no audio player when this file was written" in config.read_text()
+        assert load_config(config).channels.sound.enabled
+    config = tmp_path / "player.toml"
+    r = sw(tmp_path, "config", "init", "--band", "crib", "--config", str(config), path=str(player))
+    assert r.returncode == 0 and "sound:" not in r.stdout and "audio player" not in config.read_text(), r.stdout

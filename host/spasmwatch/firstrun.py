@@ -26,6 +26,7 @@ from urllib.parse import urlsplit
 
 import tomlkit
 
+from spasmwatch.alerts import sound_tool
 from spasmwatch.alerts.desktop_tool import tool as desktop_tool
 from spasmwatch.alerts.model import LANGUAGES
 from spasmwatch.config import (Band, Config, Ntfy, Webhook, band_key_shared, default_config_path, from_dict, get, load_config, toml_error,
@@ -125,6 +126,16 @@ def ntfy_howto(url: str, made: bool, whose: str = NTFY_DEFAULT_NAME, said: bool 
     )
 
 
+def sound_note(phones: bool) -> str | None:
+    """What 'config init' says on a computer with no audio player (None: it has one): the local
+    alarm, on by default, fails every alarm there, which until now only the first test alarm
+    showed. ``phones``: whether the new config has an ntfy channel, which still rings."""
+    if sound_tool.players():
+        return None
+    who = "only the phones hear an alarm" if phones else "an alarm reaches nobody"
+    return f"sound: the local alarm cannot sound on this computer: {sound_tool.NO_PLAYER}; until then {who}"
+
+
 def bak_path(path: Path) -> Path:
     return path.with_name(path.name + ".bak")
 
@@ -156,7 +167,14 @@ _HEAD = """\
 [channels.sound]
 # enabled = true                  # the local alarm (on by default): works with no internet; it plays
 #                                 # again every 30 s until someone acknowledges (at most 10 min)
-{desktop}
+{sound}{desktop}
+"""
+
+# Written where this computer has no audio player: the channel stays on, to sound once one is
+# installed, and each alarm until then is reported as not delivered (channels/sound.py).
+_SOUND_NONE = """\
+#                                 # this computer had no audio player when this file was written:
+#                                 # 'sudo apt install alsa-utils' (and a speaker plugged in) makes it sound
 """
 
 # Written where this computer has no notify-send (nor osascript): on by default, the channel failed every
@@ -216,7 +234,8 @@ def starter_text(bands: list[NewBand], ntfy_url: str | None, language: str | Non
     comments that follow it, and a band's heading would then end up above the new key."""
     ntfy = (_NTFY_ON if ntfy_url else _NTFY_OFF).format(url=tomlkit.string(ntfy_url or new_topic_url()).as_string())
     desktop = "" if desktop_tool() is not None else _DESKTOP_OFF
-    text = _HEAD.format(date=dt.date.today().isoformat(), language=language_line(language), desktop=desktop) + ntfy + _MORE
+    sound = "" if sound_tool.players() else _SOUND_NONE
+    text = _HEAD.format(date=dt.date.today().isoformat(), language=language_line(language), sound=sound, desktop=desktop) + ntfy + _MORE
     return text + "".join("\n" + band_block(b) for b in bands)
 
 

@@ -247,6 +247,9 @@ def _first_run(args: argparse.Namespace, path: Path, given: bool) -> int:
     else:
         print(f"phones: none yet ({path.name} holds an ntfy topic made for you, commented out: remove its two '#' to use it); "
               f"or '{cmd('config add-ntfy new', path, given)}' adds one")  # fmt: skip
+    note = firstrun.sound_note(url is not None)
+    if note is not None:
+        print(note)
     if args.band:
         print(f"next: {cmd('run', path, given)}, then {cmd('test-alarm', path, given)} (does every phone ring?)")
     else:

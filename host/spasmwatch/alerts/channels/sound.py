@@ -18,7 +18,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import math
-import shutil
 import struct
 import sys
 import tempfile
@@ -31,6 +30,7 @@ from typing import TextIO
 import platformdirs
 
 from spasmwatch import private
+from spasmwatch.alerts import sound_tool
 from spasmwatch.alerts.channels._proc import run
 from spasmwatch.alerts.channels.base import NOT_HOW_IT_DELIVERS, ChannelError, SettingsChannel, same_path, written_as
 from spasmwatch.alerts.channels.outbox import OPEN_ALARM_STATES
@@ -39,13 +39,6 @@ from spasmwatch.alerts.model import SOUND_REPEAT_EVERY_S, SOUND_REPEAT_FOR_S, No
 log = logging.getLogger(__name__)
 
 RATE_HZ = 16000
-# Player name -> arguments before the file. ffplay needs flags to quit when done.
-PLAYERS: dict[str, list[str]] = {
-    "paplay": [],
-    "aplay": ["-q"],
-    "ffplay": ["-nodisp", "-autoexit", "-loglevel", "error"],
-    "afplay": [],
-}
 
 
 @dataclass(frozen=True)
@@ -143,8 +136,7 @@ class SoundChannel(SettingsChannel[SoundSettings]):
         if s.command:
             argv = [a.replace("{wav}", str(wav)) for a in s.command]
             return [argv if any("{wav}" in a for a in s.command) else [*argv, str(wav)]]
-        found = [(shutil.which(p), args) for p, args in PLAYERS.items()]
-        return [[exe, *args, str(wav)] for exe, args in found if exe is not None]
+        return [[exe, *args, str(wav)] for exe, args in sound_tool.players()]
 
     async def send(self, n: Notification) -> None:
         await self._play()
@@ -205,8 +197,7 @@ class SoundChannel(SettingsChannel[SoundSettings]):
                 return
             tried.append(f"{Path(argv[0]).name} exit {code}{': ' + out if out else ''}")
         if not tried:
-            tried.append(f"no audio player found (looked for {', '.join(PLAYERS)}): 'sudo apt install alsa-utils' gives aplay "
-                         "(and a speaker plugged in), or [channels.sound] command names another")  # fmt: skip
+            tried.append(sound_tool.NO_PLAYER)
         rang = self._bell()
         raise ChannelError(
             self.name,
