@@ -217,3 +217,34 @@ def test_the_command_says_when_no_channel_took_it_and_sends_a_speaker_to_this_co
                     await d.dispatcher.close()
 
     asyncio.run(asyncio.wait_for(main(), 120))
+
+
+def test_a_sound_played_is_said_as_played_here_to_be_heard_not_delivered(tmp_path: Path) -> None:
+    """Family review (a Raspberry Pi's first hour): the test alarm said "sound: delivered" and
+    "Every channel took it" when the audio player exited 0, which it does on a Pi 4 with nothing
+    plugged into its jack: a family read the local alarm as checked. What a played sound proves
+    is that the player ran; whether anyone hears it, only the family can tell. A real player (a
+    script that exits 0), a real webhook receiver, the CLI against the daemon's HTTP server."""
+    port = free_port()
+    config = tmp_path / "config.toml"
+    config.write_text(f"[daemon.http]\nport = {port}\n")
+
+    async def main() -> None:
+        async with http_recorder() as home:
+            with Store(tmp_path / "spasmwatch.db") as store:
+                sound = SoundChannel(SoundSettings(command=("true",), bell=False))
+                hook = WebhookChannel(WebhookSettings(url=home.url + "/hook", name="webhook:home"))
+                d = cot_daemon(store, {"sound": sound, "webhook:home": hook})
+                http = HttpServer(d, host="127.0.0.1", port=port, clock=d.clock.wall)
+                await http.start()
+                try:
+                    out = await asyncio.to_thread(_cli, config)
+                    assert out.returncode == 0, out.stdout + out.stderr
+                    assert "  sound: played on this computer: did you hear it? (the player ran, which does not show that a speaker " \
+                        "is plugged in and turned up)\n" in out.stdout, out.stdout
+                    assert "  webhook:home: delivered\n" in out.stdout and "sound: delivered" not in out.stdout, out.stdout
+                finally:
+                    await http.stop()
+                    await d.dispatcher.close()
+
+    asyncio.run(asyncio.wait_for(main(), 120))

@@ -1938,8 +1938,9 @@ class Daemon:
         done = await self.dispatcher.send_test(n, names)
         outcome = "; ".join(f"{d.channel}: {'delivered' if d.ok else 'NOT delivered (' + str(d.error) + ')'}" for d in done)
         log.log(logging.INFO if all(d.ok for d in done) else logging.WARNING, "test alarm by %s: %s", by, outcome)
-        results = [{"channel": d.channel, "ok": d.ok, "attempts": d.attempts, "error": d.error, "network": self._network(d.channel)}
-                   for d in done]  # fmt: skip
+        # "heard": a sound played here, which only someone listening can check (test_alarm.py says so).
+        results = [{"channel": d.channel, "ok": d.ok, "attempts": d.attempts, "error": d.error, "network": self._network(d.channel),
+                    "heard": isinstance(self.dispatcher.channels.get(d.channel), SoundChannel)} for d in done]  # fmt: skip
         return {"title": n.title, "text": n.text, "results": results}
 
     def _mqtt_command(self, c: MqttCommand) -> None:
