@@ -65,7 +65,7 @@ def test_add_ntfy_new_with_a_caregiver_appends_both_tables_after_the_last_byte(t
         assert "keep the topic private, like a password: anyone who knows it reads the alarms (and can send false ones); it holds 144 random bits" in r.stdout
         assert "ntfy:grandma reaches grandma only ([[caregivers]] grandma): alarms only, and the news of those (updated, acknowledged, false alarm)\n" in r.stdout
         assert r.stdout.endswith(  # no daemon runs, no service is installed
-            f"next: spasmwatch run --config {config}, then spasmwatch test-alarm --channel ntfy:grandma --config {config} (does that phone ring?)\n"
+            f"next: spasmwatch run --config {config} (the monitor: it keeps running in its window until Ctrl+C), then in another window: spasmwatch test-alarm --channel ntfy:grandma --config {config} (does that phone ring?)\n"
         ), r.stdout
         topics.append(topic)
     assert topics[0] != topics[1] and all(len(t) == len("spasmwatch-") + 24 for t in topics)  # 144 random bits each time

@@ -99,7 +99,7 @@ def test_init_with_bands_and_a_new_ntfy_topic(tmp_path: Path) -> None:
         assert f"phones: the alarms go to the ntfy topic {topic} ({url})\n" in r.stdout
         assert f"tap +,\n  topic {topic}, Subscribe" in r.stdout
         assert "anyone who knows it reads the alarms (and can send false ones); it holds 144 random bits" in r.stdout
-        assert f"next: spasmwatch run --config {config}, then spasmwatch test-alarm --config {config}" in r.stdout
+        assert f"next: spasmwatch run --config {config} (the monitor: it keeps running in its window until Ctrl+C), then in another window: spasmwatch test-alarm --config {config}" in r.stdout
         urls.append(url)
     assert urls[0] != urls[1]  # random each time
 
@@ -243,7 +243,7 @@ def test_run_without_a_config_says_how_to_start_one(tmp_path: Path) -> None:
     assert made.returncode == 0 and made.stdout.startswith(f"wrote {default} with 1 band(s): crib\n"), made.stderr
     assert "phones: none yet (config.toml holds an ntfy topic made for you, commented out: remove its two '#' to use it); " \
         "or 'spasmwatch config add-ntfy new' adds one\n" in made.stdout
-    assert "next: spasmwatch run, then spasmwatch test-alarm (does every phone ring?)" in made.stdout
+    assert "next: spasmwatch run (the monitor: it keeps running in its window until Ctrl+C), then in another window: spasmwatch test-alarm (does every phone ring?)" in made.stdout
     hidden = default.read_text().split("# [[channels.ntfy]]\n# url = ", 1)[1].split("\n", 1)[0]
     assert TOPIC_RE.fullmatch(tomllib.loads("url = " + hidden)["url"]), hidden  # unguessable too
 
@@ -450,3 +450,22 @@ def test_init_says_when_this_computer_cannot_sound_the_local_alarm(tmp_path: Pat
     config = tmp_path / "player.toml"
     r = sw(tmp_path, "config", "init", "--band", "crib", "--config", str(config), path=str(player))
     assert r.returncode == 0 and "sound:" not in r.stdout and "audio player" not in config.read_text(), r.stdout
+
+
+def test_the_next_steps_keep_run_in_its_window_and_send_the_test_alarm_from_another(tmp_path: Path) -> None:
+    """Family review (README's four first-run steps, as a parent follows them): 'next: spasmwatch
+    run, then spasmwatch test-alarm' read as two commands one after the other in one window, but
+    'run' is the monitor and does not return: the parent waited, or pressed Ctrl+C to type the
+    next one, and 'test-alarm' then said no daemon answers. Old code: 'run, then test-alarm'.
+    The same words after 'config init --band', 'config add-band' and 'config add-ntfy'."""
+    run_then = "next: spasmwatch run{c} (the monitor: it keeps running in its window until Ctrl+C), then in another window: spasmwatch test-alarm"
+    made = sw(tmp_path, "config", "init", "--band", "crib")
+    assert made.returncode == 0, made.stderr
+    assert made.stdout.endswith(run_then.format(c="") + " (does every phone ring?)\n"), made.stdout
+    config = tmp_path / "c.toml"
+    assert sw(tmp_path, "config", "init", "--config", str(config)).returncode == 0
+    band = sw(tmp_path, "config", "add-band", "crib", "--config", str(config))
+    c = f" --config {config}"
+    assert band.returncode == 0 and band.stdout.endswith(run_then.format(c=c) + f"{c} (does every phone ring?)\n"), band.stdout + band.stderr
+    phone = sw(tmp_path, "config", "add-ntfy", "new", "--config", str(config))
+    assert phone.returncode == 0 and phone.stdout.endswith(run_then.format(c=c) + f" --channel ntfy:phones{c} (does that phone ring?)\n"), phone.stdout

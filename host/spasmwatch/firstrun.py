@@ -429,12 +429,20 @@ def restart_step(ref: str, path: Path, given: bool, running: bool, systemctl: st
     test = f"{cmd('test-alarm --channel ' + shlex.quote(ref), path, given)} ({check})"
     how = apply_step(path, given, running, systemctl, pid)
     if how is None:
-        return f"next: {cmd('run', path, given)}, then {test}"
+        return run_then(path, given, test)
     if how.restarts:
         now = "the daemon running now" if running else "the service's daemon"
         return f"{now} has not read this {path.name}: {ref} gets nothing until it {how.verb}.\nnext: {how.command}, then {test}"
     said = reload_said(how, systemctl)
     return f"the daemon running now applies {path.name} when told to reload: {ref} gets nothing until then.\nnext: {how.command}{said}, then {test}"
+
+
+def run_then(path: Path, given: bool, test: str) -> str:
+    """The next steps when no daemon runs ``path``: 'run', then ``test`` (a test alarm). 'run' is
+    the monitor and does not return, so the test goes in another window: 'run, then test-alarm'
+    read as one after the other, and a parent pressed Ctrl+C to type the test, which then found
+    no daemon (family review)."""
+    return f"next: {cmd('run', path, given)} (the monitor: it keeps running in its window until Ctrl+C), then in another window: {test}"
 
 
 def reload_said(how: ApplyStep, systemctl: str | None) -> str:

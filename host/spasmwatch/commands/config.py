@@ -251,7 +251,7 @@ def _first_run(args: argparse.Namespace, path: Path, given: bool) -> int:
     if note is not None:
         print(note)
     if args.band:
-        print(f"next: {cmd('run', path, given)}, then {cmd('test-alarm', path, given)} (does every phone ring?)")
+        print(firstrun.run_then(path, given, f"{cmd('test-alarm', path, given)} (does every phone ring?)"))
     else:
         print(f"next: spasmwatch scan (lists the bands in range), then {cmd('config add-band NAME', path, given)}, "
               f"then {cmd('run', path, given)}")  # fmt: skip
@@ -330,7 +330,7 @@ def _start_step(path: Path, given: bool, band: str) -> str:
     test = f"{cmd('test-alarm', path, given)} (does every phone ring?)"
     how = firstrun.apply_step(path, given, False, systemctl_for(path), None)
     if how is None:
-        return f"next: {cmd('run', path, given)}, then {test}"
+        return firstrun.run_then(path, given, test)
     return f"the service's daemon has not read this {path.name}: {band} is not monitored until it {how.verb}.\nnext: {how.command}, then {test}"
 
 
