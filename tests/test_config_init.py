@@ -469,3 +469,25 @@ def test_the_next_steps_keep_run_in_its_window_and_send_the_test_alarm_from_anot
     assert band.returncode == 0 and band.stdout.endswith(run_then.format(c=c) + f"{c} (does every phone ring?)\n"), band.stdout + band.stderr
     phone = sw(tmp_path, "config", "add-ntfy", "new", "--config", str(config))
     assert phone.returncode == 0 and phone.stdout.endswith(run_then.format(c=c) + f" --channel ntfy:phones{c} (does that phone ring?)\n"), phone.stdout
+
+
+def test_config_set_token_new_makes_a_long_random_one_and_the_refusal_names_it(tmp_path: Path) -> None:
+    """Family review (opening the page on a phone): 'config set daemon.http.lan true' is refused
+    without a token and sent the parent to set "a long random string", which a parent makes up
+    ('baby2026'; only the daemon's log warns of one under 16 characters), while the phones'
+    topic has 'new'. Old code: 'config set daemon.http.token new' set the token to "new". Now it
+    makes one as unguessable as the topic, never printed (status shows the link with it)."""
+    config = tmp_path / "c.toml"
+    assert sw(tmp_path, "config", "init", "--band", "crib", "--config", str(config)).returncode == 0
+    refused = sw(tmp_path, "config", "set", "daemon.http.lan", "true", "--config", str(config))
+    assert refused.returncode == 2 and f"'spasmwatch config set daemon.http.token new --config {config}' (a long random one, made for you)" in refused.stderr, refused.stderr
+    tokens = []
+    for _ in range(2):
+        r = sw(tmp_path, "config", "set", "daemon.http.token", "new", "--config", str(config))
+        assert r.returncode == 0, r.stderr
+        token = load_config(config).daemon.http.token
+        assert re.fullmatch(r"[-_A-Za-z0-9]{24}", token) and token not in r.stdout, (token, r.stdout)
+        assert f"a random token was made (144 random bits): 'spasmwatch status --config {config}' shows the page's link with it" in r.stdout, r.stdout
+        tokens.append(token)
+    assert tokens[0] != tokens[1]
+    assert sw(tmp_path, "config", "set", "daemon.http.lan", "true", "--config", str(config)).returncode == 0

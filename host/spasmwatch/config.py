@@ -680,8 +680,9 @@ def _token_how(source: str) -> str:
     how (and to keep it out of the shell's history). With --config unless it is the default config,
     which a bare command edits."""
     path = Path(source)
-    command = cmd("config set daemon.http.token -", path, not is_default_config(path))
-    return f"set one, a long random string, with {in_quotes(command)} (it asks for it without showing it)"
+    given = not is_default_config(path)
+    made, own = cmd("config set daemon.http.token new", path, given), cmd("config set daemon.http.token -", path, given)
+    return f"set one with {in_quotes(made)} (a long random one, made for you), or yours with {in_quotes(own)} (it asks for it without showing it)"
 
 
 def _check_config(cfg: Config, root: _Where) -> None:

@@ -73,6 +73,17 @@ class Entry:
         return tomlkit.dumps(table)
 
 
+# [daemon.http] token as 'config set daemon.http.token new' makes it: as many random bits as a topic
+# (24 characters, over daemon/consts.py MIN_TOKEN_CHARS): nobody on the home network guesses it.
+TOKEN_BYTES = 18
+TOKEN_NEW = "new"
+
+
+def new_token() -> str:
+    """A [daemon.http] token nobody guesses (secrets: it lets a phone acknowledge alarms)."""
+    return secrets.token_urlsafe(TOKEN_BYTES)
+
+
 def new_topic_url() -> str:
     """An unguessable ntfy.sh topic (secrets, not random: the topic is the only key to the alarms)."""
     return f"{NTFY_SERVER}/{TOPIC_PREFIX}{secrets.token_urlsafe(NTFY_TOPIC_BYTES)}"
@@ -217,7 +228,7 @@ _MORE = """
 
 [daemon.http]
 # port = 8765                     # the family web page on http://127.0.0.1:8765/
-# lan = true and token = "..." to open it to phones on the home network
+# lan = true and a token ('spasmwatch config set daemon.http.token new') to open it to phones on the home network
 """
 
 

@@ -51,7 +51,7 @@ def register(sub: Any) -> None:
     s = csub.add_parser("set", help=set_help, description=set_help[0].upper() + set_help[1:] + ".")
     s.add_argument("key", help="dotted key; list items by number: caregivers.0.min_urgency")
     s.add_argument("value", help="a TOML value (300, true, '[\"not_worn\"]'); for a text key, the text; "
-                   f"for a token, a password or a secret URL, {STDIN_HELP}")
+                   f"for a token, a password or a secret URL, {STDIN_HELP}; daemon.http.token new makes a random one")
     for action in (csub.choices.values()):
         # --config also after the action (spasmwatch config get KEY --config F)
         action.add_argument("--config", default=argparse.SUPPRESS, help=f"config file (default {default_config_path()})")
@@ -116,12 +116,17 @@ def run(args: argparse.Namespace) -> int:
         v = get(load_config(path), args.key)
         print(shown(args.key, v))
     elif action == "set":
+        from spasmwatch import firstrun
+
         file = path or default_config_path()
-        value = read_value(args.value, args.key)
+        made = args.key == "daemon.http.token" and args.value == firstrun.TOKEN_NEW
+        value = firstrun.new_token() if made else read_value(args.value, args.key)
         daemon = _daemon_for(file)  # before the edit, which may move the store (daemon.data_dir)
         with unsaid(value if args.value == STDIN else None):
             cfg = set_value(path, args.key, value)
         print(f"{args.key} = {shown_set(args.key, get(cfg, args.key))}  ({file})")
+        if made:
+            print(f"a random token was made ({firstrun.TOKEN_BYTES * 8} random bits): '{cmd('status', file, path is not None)}' shows the page's link with it")
         hint = _reload_hint(file, path is not None, "it", daemon or _daemon_for(file), args.key)
         if hint is not None:
             print(hint)
