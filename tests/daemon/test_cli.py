@@ -657,3 +657,19 @@ def test_a_command_that_reaches_another_program_on_the_port_says_so_not_its_html
     finally:
         other.shutdown()
         other.server_close()
+
+
+def test_a_command_with_no_daemon_running_says_nothing_watches_the_band(tmp_path: Path) -> None:
+    """Family review (a parent checking at night): with the daemon stopped (a Ctrl+C in its
+    window, a reboot before the service was installed) 'status' said only 'no daemon answers at
+    http://127.0.0.1:8765/api/status ([Errno 111] Connection refused): is 'spasmwatch run'
+    running?', a question about a URL, where what matters is that nothing watches the band and no
+    alarm can go out, and how to start it for the night. Old code: the question alone."""
+    port = free_port()
+    config = tmp_path / "config.toml"
+    config.write_text(f'[daemon]\ndata_dir = "{tmp_path / "data"}"\n\n[daemon.http]\nport = {port}\n\n[[bands]]\nname = "crib"\n')
+    for command in (("status",), ("ack",), ("test-alarm",)):
+        r = subprocess.run([sys.executable, "-m", "spasmwatch", *command, "--config", str(config)], capture_output=True, text=True, timeout=60)
+        assert r.returncode == 2 and f"no daemon answers at http://127.0.0.1:{port}/api/" in r.stderr, (command, r.stderr)
+        assert ": spasmwatch is not running, so nothing watches the band and no alarm can go out: start it with 'spasmwatch run' " \
+            "(in a window left open) or 'spasmwatch service install' (in the background, from every boot)" in r.stderr, (command, r.stderr)

@@ -60,7 +60,8 @@ def test_a_stop_while_the_loop_hangs_in_a_store_write_ends_at_the_deadline_with_
     config = tmp_path / "config.toml"
     status = [sys.executable, "-m", "spasmwatch", "status", "--config", str(config)]
     nobody = subprocess.run(status, capture_output=True, text=True, timeout=UP_S)  # the service failed ('systemctl stop')
-    assert nobody.returncode == 2 and "is 'spasmwatch run' running? (its last stop was cut short at " in nobody.stderr, nobody.stderr
+    assert nobody.returncode == 2 and "nothing watches the band and no alarm can go out: start it with 'spasmwatch run' " in nobody.stderr, nobody.stderr
+    assert "from every boot) (its last stop was cut short at " in nobody.stderr, nobody.stderr
     assert f": not ended {DEADLINE_S:g} s after SIGTERM: a call hangs" in nobody.stderr and str(record) in nobody.stderr, nobody.stderr
     log = tmp_path / "again.log"
     with logged([sys.executable, "-m", "spasmwatch", "run", "--config", str(config)], log) as proc:  # as Restart= starts it

@@ -352,6 +352,11 @@ def api(cfg: Config, path: str, body: dict[str, Any] | None = None, timeout_s: f
 _AIOHTTP_REFUSAL = re.compile(r"\d{3}: [^<\n]*")
 
 
+# No daemon holds the store: said as what it means and how to start one (a question about a URL until 2026-12-07).
+NOT_RUNNING = ("spasmwatch is not running, so nothing watches the band and no alarm can go out: start it with 'spasmwatch run' "
+               "(in a window left open) or 'spasmwatch service install' (in the background, from every boot)")  # fmt: skip
+
+
 def _no_answer(cfg: Config, url: str, why: str) -> str:
     """Why nothing answered at ``url``: the daemon on the config's store runs but does not listen yet
     (its lock has its pid, no address: the service's daemon waiting for a port another program holds,
@@ -360,7 +365,10 @@ def _no_answer(cfg: Config, url: str, why: str) -> str:
     held = lock_holder(cfg.store_path())
     if held is None or held.address is not None:
         last = last_stop_note(cfg.store_path())
-        return f"no daemon answers at {url} ({why}): is 'spasmwatch run' running?" + ("" if last is None else f" (its last stop was cut short at {last})")
+        said = "" if last is None else f" (its last stop was cut short at {last})"
+        if held is None:  # what matters to a parent checking at night: nothing is watching, and how to start it
+            return f"no daemon answers at {url} ({why}): {NOT_RUNNING}{said}"
+        return f"no daemon answers at {url} ({why}): is 'spasmwatch run' running?{said}"
     return f"no daemon answers at {url} ({why}), though the daemon on this store runs (pid {held.pid}), monitoring: its web page does not listen there (yet): {page_not_up()}"
 
 
