@@ -248,7 +248,9 @@ def page_lines(h: Http) -> list[str]:
     guessed = not page.hostname and (h.host in ("0.0.0.0", "::") or is_loopback(h.host))
     host = page.hostname or (_mdns_name() if guessed else h.host)
     link = _token_link(host, page.port or h.port, h.token)
-    where = " (a phone that cannot open it: this computer's address on the home network, or set [daemon.http] page_url)"
+    # A phone that resolves no .local name (an older Android's) needs the address: 'hostname -I' is how a parent finds it.
+    where = (f" (a phone that cannot open it: the same link with this computer's address on the home network in place of {host} "
+             "('hostname -I' prints it first), or set [daemon.http] page_url)")  # fmt: skip
     return [f"web page for phones: {link} (open it once on each phone, which keeps a cookie; it lets a phone "
             f"acknowledge alarms: give it only to the family){where if guessed else ''}"]  # fmt: skip
 
