@@ -21,6 +21,7 @@ import asyncio
 import datetime as dt
 import json
 import logging
+import shutil
 import sys
 import tempfile
 import time
@@ -188,4 +189,13 @@ def _summary(daemon: Daemon, store: Store, out: TextIO, kept: bool) -> int:
         "With a real band: docs/flashing.md, then 'spasmwatch config init --band NAME --ntfy new', 'spasmwatch run' "
         "and 'spasmwatch test-alarm' (README.md, 'For families').\n"
     )
+    if shutil.which("spasmwatch") is None:  # 'make demo' runs .venv/bin/spasmwatch: a parent's shell found no 'spasmwatch'
+        out.write(f"Typed in this folder, 'spasmwatch' is {_typed()} until README.md, 'For families', makes it a command of its own.\n")
     return 0
+
+
+def _typed() -> str:
+    """How this program was typed: its script as given ('make demo': .venv/bin/spasmwatch), else
+    (python -m spasmwatch) the virtualenv's as README types it."""
+    script = Path(sys.argv[0])
+    return str(script) if script.name == "spasmwatch" else ".venv/bin/spasmwatch"
