@@ -233,6 +233,51 @@ def test_a_treatment_label_crosses_no_treatment_line(course_db: tuple[Path, obje
                 assert crossed == [], (len(data.days), crossed)
 
 
+def _many_changes_store(db: Path) -> None:
+    """The 2-year store, and two drugs more started after prednisolone: topiramate on day 12,
+    pyridoxine on day 13."""
+    _two_year_store(db)
+    with Store(db) as store:
+        store.add_treatment(D0 + 12 * DAY + 9 * H, "topiramate", "start", 5.0, "mg/kg/day", None, "parent")
+        store.add_treatment(D0 + 13 * DAY + 9 * H, "pyridoxine", "start", 30.0, "mg/kg/day", None, "parent")
+
+
+# Each label of the 2-year stores, and when its line is (s from D0; a run's: its first step)
+OWN_LINE = {"vigabatrin start 50 mg/kg/day": 5 * DAY + 9 * H, "prednisolone start 40 mg/day": 10 * DAY + 8 * H,
+            "prednisolone tapered 40 -> 10 mg/day in 120 steps": 11 * DAY + 8 * H,
+            "topiramate start 5 mg/kg/day": 12 * DAY + 9 * H, "pyridoxine start 30 mg/kg/day": 13 * DAY + 9 * H,
+            "vigabatrin change 100 mg/kg/day": 60 * DAY + 9 * H, "vigabatrin change 150 mg/kg/day": 63 * DAY + 9 * H}  # fmt: skip
+
+
+def test_a_moved_treatment_label_sits_beside_no_other_treatment_line(tmp_path: Path, two_years: ReportData) -> None:
+    """Review: on a 2-year plot (a day under a px) a label moved off its line went right past the
+    lines beside it and was put 1 px past the next, as a label beside its own: the taper's label,
+    kept over its span however far it went, 1.0 px right of vigabatrin's day-63 line in the HTML's
+    picture, and 'pyridoxine start' there in the PDF's, both read as that line's; 'vigabatrin
+    start' 1.0 px right of the taper's line. Now a label is nearer to its own line than to any
+    other, or TREATMENT_LABEL_CLEAR_PT from every other, in the PDF's plot and the HTML's picture;
+    every start and the taper still drawn. Old code: those three 1.0 px from another's line."""
+    from spasmwatch.report.consts import TREATMENT_LABEL_CLEAR_PT
+
+    db = tmp_path / "s.db"
+    _many_changes_store(db)
+    must = {"vigabatrin start 50 mg/kg/day", "prednisolone start 40 mg/day", "prednisolone tapered 40 -> 10 mg/day in 120 steps"}
+    for data, want in ((two_years, must), (_data(db, 730), must | {"topiramate start 5 mg/kg/day", "pyridoxine start 30 mg/kg/day"})):
+        with _daily_plots(data) as daily:
+            for ax in daily:
+                clear = TREATMENT_LABEL_CLEAR_PT * ax.figure.dpi / 72
+                lines, near = _treatment_lines(ax), []
+                assert want <= {s for s, _ in _labels(ax)}, _labels(ax)
+                for said, box in _labels(ax):
+                    x = ax.transData.transform((OWN_LINE[said] / DAY - 0.5, 0))[0]
+                    (own,) = [ln for ln in lines if abs((ln.x0 + ln.x1) / 2 - x) < 0.5]
+                    gap = {ln.x0: max(ln.x0 - box.x1, box.x0 - ln.x1) for ln in lines}
+                    # a line drawn over its own (a day on): one line as drawn
+                    others = [ln.x0 for ln in lines if ln.x0 >= own.x1 or ln.x1 <= own.x0]
+                    near += [(said, round(gap[o], 1)) for o in others if gap[o] < min(clear, gap[own.x0])]
+                assert near == [], (len(data.treatments), ax.figure.get_size_inches(), near)
+
+
 def test_a_note_marker_sits_on_no_bar_and_no_spasm_point(course_db: tuple[Path, object], two_years: ReportData) -> None:
     """Review: the notes' markers were drawn at 3 % of the plot's height, on the feet of the red
     bars of the days they were written on (the course's video of day 1, its medication note of

@@ -95,6 +95,11 @@ DAILY_DATES_MAX = 45
 # a stop goes however far it takes: leaving one out hid a drug's start an hour after another's
 # (neurologist's hostile review: a start must never be hidden).
 TREATMENT_LABEL_SHIFT_MAX_PT = 20.0
+# A treatment label moved off its line keeps at least this far (pt) from every other treatment line,
+# unless its own line is nearer to it: placed beside the next line it passed, 1 px from it as a label
+# from its own, a 2-year plot's taper label read as that line's (review). A label's width (7 pt text,
+# turned): the room that line's own label would take, left empty, so that line reads as unlabelled.
+TREATMENT_LABEL_CLEAR_PT = 7.0
 # The daily plot's bars and spasm line are drawn under its treatment labels, which hang from its top as
 # long as their text (7 pt, turned): its scales are raised for that, and a plot where a label over
 # them leaves them under this share (fraction) of its height needs more height (plots.texts_over:

@@ -22,7 +22,7 @@ from matplotlib.text import Text  # noqa: E402
 from matplotlib.transforms import Bbox, blended_transform_factory  # noqa: E402
 
 from spasmwatch.export.rows import TreatmentRow  # noqa: E402
-from spasmwatch.report.consts import ACTOGRAM_DAYS_PER_PAGE, DAILY_DATA_MIN_SHARE, DAILY_DATES_MAX, DOSE_STEPS_AS_ONE, SIZE_PLOT_PAD, TREATMENT_LABEL_SHIFT_MAX_PT  # noqa: E402
+from spasmwatch.report.consts import ACTOGRAM_DAYS_PER_PAGE, DAILY_DATA_MIN_SHARE, DAILY_DATES_MAX, DOSE_STEPS_AS_ONE, SIZE_PLOT_PAD, TREATMENT_LABEL_CLEAR_PT, TREATMENT_LABEL_SHIFT_MAX_PT  # noqa: E402
 from spasmwatch.report.data import ReportData, midnight, sleep_spans  # noqa: E402
 from spasmwatch.report.text import FEW_HOURS, NO_DATA, at, day_label, dose_run_said, dose_runs, too_few_for_a_rate, unmonitored, zone  # noqa: E402
 
@@ -179,17 +179,18 @@ def _treatments(ax: Axes, data: ReportData, marks: list[Text], notes: list[Line2
     way (``text.dose_runs``) one shaded span with one label: a daily taper's 120 lines and labels
     were one green smear (hostile review). A label hangs from LABEL_TOP of the plot's height
     whatever its scale (``plot_daily`` sets that after, to draw the bars and the line under the
-    labels). A label that would cover another goes beside it (``_placed``): starts and stops
-    first, then runs, then changes; a change's or a run's left out when that is over
-    TREATMENT_LABEL_SHIFT_MAX_PT from its line (its line stays, and the per-day table's note names
-    every change), a start's or a stop's never; a run's label over its own span is kept however
-    far it went (``_over_span``). Labels are measured as drawn (``drawable``): a
+    labels). A label that would cover another goes beside it, right or left, the nearer
+    (``_placed``): starts and stops first, then runs, then changes; a change's or a run's left out
+    when that is over TREATMENT_LABEL_SHIFT_MAX_PT from its line (its line stays, and the per-day
+    table's note names every change), a start's or a stop's never; a run's label over its own span
+    is kept however far it went (``_over_span``). Labels are measured as drawn (``drawable``): a
     drug's emoji measured as typed warned of its missing glyph. A label goes beside ``marks`` too
     (a day's 'under 12.0 h monitored', which stands on its bar: a start's label hung over it), and
     one that reaches down to the ``notes``' markers beside them (a label as long as the plot was high
     covered a video's marker: review), and beside every treatment line, its own too: on a 2-year
     plot, a day under a px, 'vigabatrin start' lay across prednisolone's line 5 days on, which read
-    as vigabatrin's (review). Returns the labels as placed."""
+    as vigabatrin's (review); and clear of every other line by TREATMENT_LABEL_CLEAR_PT unless
+    nearer its own (``_beside_own``). Returns the labels as placed."""
     drawn: list[tuple[int, Text, float]] = []  # (weight: lower first, label, its span's end: days)
     lines: list[float] = []  # the treatments' lines (days)
     foot = _zero_share(ax)
@@ -216,19 +217,23 @@ def _treatments(ax: Axes, data: ReportData, marks: list[Text], notes: list[Line2
         line(x0)
         drawn.append((1, label(x0, dose_run_said(data, run, "\n")), x1))
     plot = ax.get_window_extent()
-    kept = [m.get_window_extent() for m in marks] + _line_boxes(ax, lines)
+    kept = [m.get_window_extent() for m in marks]
+    line_boxes = _line_boxes(ax, lines)
     note_boxes = [n.get_window_extent().padded(1) for n in notes]  # the marker and a px around it
     placed: list[Text] = []
-    limit = _px(ax, TREATMENT_LABEL_SHIFT_MAX_PT)
+    limit, clear = _px(ax, TREATMENT_LABEL_SHIFT_MAX_PT), _px(ax, TREATMENT_LABEL_CLEAR_PT)
     gap = ax.transData.transform((LABEL_GAP, 0))[0] - ax.transData.transform((0, 0))[0]
     for weight, text, end in sorted(drawn, key=lambda w: (w[0], w[1].get_position()[0])):
-        box = text.get_window_extent()
+        box, own = text.get_window_extent(), text.get_position()[0] - LABEL_GAP
         # past the plot's right edge (the period's last hours): left of its line, not cut off
         flip = -box.width - 2 * gap if box.x1 > plot.x1 else 0.0
-        dx = _placed(box.translated(flip, 0), kept + [n for n in note_boxes if n.y1 >= box.y0], plot)
-        if dx is None or (weight > 0 and abs(dx) > limit and not _over_span(ax, box.translated(flip + dx, 0), text.get_position()[0] - LABEL_GAP, end)):
+        lines_kept = _beside_own(line_boxes, _line_boxes(ax, [own])[0], box.width, clear)
+        spots = _placed(box.translated(flip, 0), kept + lines_kept + [n for n in note_boxes if n.y1 >= box.y0], plot)
+        fits = [d for d in spots if weight == 0 or abs(d) <= limit or _over_span(ax, box.translated(flip + d, 0), own, end)]
+        if not fits:
             text.remove()
             continue
+        dx = fits[0]
         x = ax.transData.transform((text.get_position()[0], 0))[0] + flip + dx
         text.set_x(ax.transData.inverted().transform((x, 0))[0])
         kept.append(box.translated(flip + dx, 0))
@@ -243,6 +248,25 @@ def _over_span(ax: Axes, box: Bbox, a: float, b: float) -> bool:
     lines, 38 px from its own: left out at TREATMENT_LABEL_SHIFT_MAX_PT, a 120-day span unnamed."""
     x0, x1 = (ax.transData.transform((d, 0))[0] for d in (a, b))
     return bool(x0 <= box.x0 and box.x1 <= x1)
+
+
+def _beside_own(lines: list[Bbox], own: Bbox, width: float, clear: float) -> list[Bbox]:
+    """Where (px boxes) a label ``width`` px wide of the line ``own`` may not be for the treatment
+    ``lines``: each as drawn, and the other lines ``clear`` px each side of them, but not where the
+    label is nearer its own line (the label beside it, another line behind it or past the label):
+    moved off its line past another, a label put 1 px beside that one read as its (review). A line
+    drawn over its own (a day on, on a 2-year plot) is one line with it: only as drawn."""
+    out = []
+    for b in lines:
+        x0, x1 = b.x0 - clear, b.x1 + clear
+        if b.x0 >= own.x1:  # right of its own line: from where the label's right edge is nearer it
+            x0 = min(b.x0, max(x0, (b.x0 + own.x1 + width) / 2))
+        if b.x1 <= own.x0:  # left of it: to where the label's left edge is nearer it
+            x1 = max(b.x1, min(x1, (b.x1 + own.x0 - width) / 2))
+        if b.x1 > own.x0 and b.x0 < own.x1:
+            x0, x1 = b.x0, b.x1
+        out.append(Bbox([[x0, b.y0], [x1, b.y1]]))
+    return out
 
 
 def _px(ax: Axes, pt: float) -> float:
@@ -338,19 +362,21 @@ def _line_max(ys: Sequence[float], a: float, b: float) -> float:
     return max([0.0, at(a), at(b), *(y for i, y in enumerate(ys) if a <= i <= b and not isnan(y))])
 
 
-def _placed(box: Bbox, kept: list[Bbox], plot: Bbox) -> float | None:
-    """How far (px) ``box`` moves right, or else left, to cover none of ``kept`` inside ``plot``
-    (0: where it is); None when nowhere."""
+def _placed(box: Bbox, kept: list[Bbox], plot: Bbox) -> list[float]:
+    """How far (px) ``box`` moves right, and how far left, the least each way, to cover none of
+    ``kept`` inside ``plot`` (0: where it is): those inside it, the nearer first (right on a tie).
+    The left tried only when the right ran past the plot, a 2-year picture's 'vigabatrin change
+    100' (day 60) went 28 px right, past day 63's line and the taper's label, 1 px left of its own
+    line free, and day 63's 'change 150' was left out: its 20 pt were gone."""
     x0, width = float(box.x0), float(box.width)
     right = x0
     while clash := [k for k in kept if right < k.x1 and k.x0 < right + width]:
         right = max(float(k.x1) for k in clash) + 1
-    if right + width <= plot.x1:
-        return right - x0
     left = x0
     while clash := [k for k in kept if left < k.x1 and k.x0 < left + width]:
         left = min(float(k.x0) for k in clash) - width - 1
-    return left - x0 if left >= plot.x0 else None
+    spots = [(right, right + width <= plot.x1), (left, left >= plot.x0)]
+    return sorted((at - x0 for at, inside in spots if inside), key=abs)
 
 
 def plot_daily(ax: Axes, data: ReportData) -> None:
