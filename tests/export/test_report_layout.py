@@ -204,15 +204,24 @@ def test_a_long_label_over_the_bars_takes_the_page_s_empty_half(tmp_path: Path) 
         assert _covered(ax) == []
 
 
-def _treatment_lines(ax: Axes) -> list[Bbox]:
-    """The treatments' dashed lines as px boxes, as wide as drawn, from their foot to their top."""
+def _line_segments(ax: Axes) -> list[list[Bbox]]:
+    """Each treatment's dashed line as drawn: its segments (a gap where it is broken) as px boxes,
+    as wide as drawn, from foot to top."""
     out = []
     for ln in ax.lines:
         if to_hex(ln.get_color()) == TREAT_COLOR and ln.get_linestyle() == "--":
-            (x, y0), (_, y1) = ln.get_transform().transform(np.column_stack([ln.get_xdata(), ln.get_ydata()]))
+            xy = ln.get_transform().transform(np.column_stack([ln.get_xdata(), ln.get_ydata()]))
             half = ln.get_linewidth() / 2 * ax.figure.dpi / 72
-            out.append(Bbox([[x - half, y0], [x + half, y1]]))
+            cut = np.flatnonzero(~np.isfinite(xy).all(axis=1))
+            finite = [part[np.isfinite(part).all(axis=1)] for part in np.split(xy, cut)]
+            parts = [p for p in finite if len(p) > 1]
+            out.append([Bbox([[p[0, 0] - half, p[:, 1].min()], [p[0, 0] + half, p[:, 1].max()]]) for p in parts])
     return out
+
+
+def _treatment_lines(ax: Axes) -> list[Bbox]:
+    """The treatments' dashed lines as px boxes, as wide as drawn, from their foot to their top."""
+    return [Bbox.union(parts) for parts in _line_segments(ax)]
 
 
 def test_a_treatment_label_crosses_no_treatment_line(course_db: tuple[Path, object], two_years: ReportData) -> None:
@@ -376,3 +385,33 @@ def test_a_fortnight_with_a_drug_started_keeps_its_daily_plot_on_page_1(tmp_path
     finally:
         for f in figs:
             plt.close(f)
+
+
+@pytest.mark.parametrize("days", [14, 45])
+def test_a_treatment_line_runs_through_no_mark_of_a_day(tmp_path: Path, days: int) -> None:
+    """Review: up to DAILY_DATES_MAX days each day of no data is marked 'no data' in its column, and
+    a day of a few hours 'under 12.0 h monitored' over its bar; a treatment entered on such a day
+    near its middle had its dashed line, the plot's height, drawn through the mark. Now the line
+    stops under the mark and goes on over it, in the PDF's plot and the HTML's picture, on a
+    fortnight's and a 45-day plot (a day 14 px, as wide as a mark); the marks are drawn, the line
+    still from the data's zero to the top. Old code: both lines through both marks."""
+    from spasmwatch.report.text import FEW_HOURS, NO_DATA
+
+    db = tmp_path / "s.db"
+    gaps.build(db, D0, days * DAY, gaps=((3 * DAY, 4 * DAY), (6 * DAY + 2 * H, 7 * DAY)),
+               clusters=tuple((k * DAY + 7 * H, 3) for k in range(days) if k != 3))  # fmt: skip
+    with Store(db) as store:
+        store.add_treatment(D0 + 3 * DAY + 12 * H, "vigabatrin", "start", 50.0, "mg/kg/day", None, "parent")
+        store.add_treatment(D0 + 6 * DAY + 12 * H + 600, "vigabatrin", "change", 100.0, "mg/kg/day", None, "parent")
+    with _daily_plots(_data(db, days)) as daily:
+        for ax in daily:
+            marks = [(t.get_text(), t.get_window_extent()) for t in ax.texts if t.get_text() in (FEW_HOURS, NO_DATA)]
+            assert sorted(s for s, _ in marks) == [NO_DATA, FEW_HOURS], marks
+            lines = _line_segments(ax)
+            assert len(lines) == 2
+            crossed = [(s, round(seg.x0)) for s, box in marks for parts in lines for seg in parts if seg.overlaps(box)]
+            assert crossed == [], (ax.figure.get_size_inches(), crossed)
+            # each line beside its mark (the case is what it says), from the data's zero to the top
+            assert all(any(box.x0 < seg.x1 and seg.x0 < box.x1 for _, box in marks) for parts in lines for seg in parts)
+            zero, top = ax.transData.transform((0, 0))[1], ax.get_window_extent().y1
+            assert all(abs(min(b.y0 for b in parts) - zero) < 1 and abs(max(b.y1 for b in parts) - top) < 1 for parts in lines)

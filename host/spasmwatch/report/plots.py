@@ -122,18 +122,21 @@ def _dates(ax: Axes, data: ReportData) -> None:
     ax.set_xticks(ticks, [day_label(data.days[i]) for i in ticks], rotation=60, ha="right", fontsize=7)
 
 
-def _no_data(ax: Axes, data: ReportData, top: float, labels: list[Bbox]) -> None:
+def _no_data(ax: Axes, data: ReportData, top: float, labels: list[Bbox]) -> list[Text]:
     """The days the band never monitored: each marked NO_DATA in its day's column where it covers
     none of the treatment ``labels`` (``_clear_of``), or, over DAILY_DATES_MAX days, each run of
-    them shaded (one legend entry)."""
+    them shaded (one legend entry). Returns the marks drawn."""
+    marks: list[Text] = []
     if len(data.days) <= DAILY_DATES_MAX:
         floor = _zero_px(ax)  # over the notes' row
         for i, d in enumerate(data.days):
             if unmonitored(d):
                 mark = ax.text(i, top * 0.5, NO_DATA, rotation=90, ha="center", va="center", fontsize=7, color="#888888")
-                if not _clear_of(ax, mark, labels, floor):
+                if _clear_of(ax, mark, labels, floor):
+                    marks.append(mark)
+                else:
                     mark.remove()  # a label the plot's height: the per-day table and the line's gap say it
-        return
+        return marks
     flags = [unmonitored(d) for d in data.days]
     i, label = 0, NO_DATA
     while i < len(flags):
@@ -143,6 +146,7 @@ def _no_data(ax: Axes, data: ReportData, top: float, labels: list[Bbox]) -> None
         j = flags.index(False, i) if False in flags[i:] else len(flags)
         ax.axvspan(i - 0.5, j - 0.5, color=NOT_MONITORED_COLOR, hatch="////", lw=0, alpha=0.5, label=label)
         i, label = j, "_"  # one legend entry
+    return marks
 
 
 def _clear_of(ax: Axes, mark: Text, labels: list[Bbox], floor: float) -> bool:
@@ -154,11 +158,7 @@ def _clear_of(ax: Axes, mark: Text, labels: list[Bbox], floor: float) -> bool:
     over = sorted((float(b.y0), float(b.y1)) for b in labels if b.x0 < box.x1 and box.x0 < b.x1)
     if not [1 for lo, hi in over if lo < box.y1 and box.y0 < hi]:
         return True
-    free, y = [], floor
-    for lo, hi in over:
-        free += [(y, lo)] if lo > y else []
-        y = max(y, hi)
-    free.append((y, float(plot.y1)))
+    free = _free(over, floor, float(plot.y1))
     half, mid = box.height / 2 + 1, (box.y0 + box.y1) / 2
     fits = [min(max(mid, lo + half), hi - half) for lo, hi in free if hi - lo >= 2 * half]
     if not fits:
@@ -168,13 +168,25 @@ def _clear_of(ax: Axes, mark: Text, labels: list[Bbox], floor: float) -> bool:
     return True
 
 
+def _free(over: list[tuple[float, float]], a: float, b: float) -> list[tuple[float, float]]:
+    """The stretches of ``a`` to ``b`` outside the spans ``over`` (sorted by their starts)."""
+    free, y = [], a
+    for lo, hi in over:
+        free += [(y, lo)] if lo > y else []
+        y = max(y, hi)
+    return free + [(y, b)] if b > y else free
+
+
 # A treatment label's space from its line (days): right of it, or left near the plot's right edge
 LABEL_GAP = 0.08
 # The treatments' dashed lines' width (pt)
 TREAT_LW = 1.3
+# A treatment line stops this far (pt) under a day's mark it would run through, and goes on as far
+# over it: the dashes' own gap (1.6 line widths, 2.1 pt), so the line reads as going on behind it
+MARK_LINE_GAP_PT = 2.0
 
 
-def _treatments(ax: Axes, data: ReportData, marks: list[Text], notes: list[Line2D]) -> list[Text]:
+def _treatments(ax: Axes, data: ReportData, marks: list[Text], notes: list[Line2D]) -> tuple[list[Text], list[tuple[float, Line2D]]]:
     """Each treatment change in the report a green line with its label; a drug's dose steps one
     way (``text.dose_runs``) one shaded span with one label: a daily taper's 120 lines and labels
     were one green smear (hostile review). A label hangs from LABEL_TOP of the plot's height
@@ -190,16 +202,16 @@ def _treatments(ax: Axes, data: ReportData, marks: list[Text], notes: list[Line2
     covered a video's marker: review), and beside every treatment line, its own too: on a 2-year
     plot, a day under a px, 'vigabatrin start' lay across prednisolone's line 5 days on, which read
     as vigabatrin's (review); and clear of every other line by TREATMENT_LABEL_CLEAR_PT unless
-    nearer its own (``_beside_own``). Returns the labels as placed."""
+    nearer its own (``_beside_own``). Returns the labels as placed, and the lines (their days and
+    the lines as drawn)."""
     drawn: list[tuple[int, Text, float]] = []  # (weight: lower first, label, its span's end: days)
-    lines: list[float] = []  # the treatments' lines (days)
+    lines: list[tuple[float, Line2D]] = []
     foot = _zero_share(ax)
 
     def line(x: float) -> None:
         # from the data's zero up, over the notes' row: a note written as a treatment was entered
         # (a first dose filmed) had its marker on the line, which ran down to the plot's foot (review)
-        ax.axvline(x, foot, color=TREAT_COLOR, ls="--", lw=TREAT_LW)
-        lines.append(x)
+        lines.append((x, ax.axvline(x, foot, color=TREAT_COLOR, ls="--", lw=TREAT_LW)))
 
     def label(x: float, said: str) -> Text:
         return ax.text(x + LABEL_GAP, LABEL_TOP, drawable(said), color=TREAT_COLOR, fontsize=7, va="top", rotation=90, transform=ax.get_xaxis_transform())
@@ -218,7 +230,7 @@ def _treatments(ax: Axes, data: ReportData, marks: list[Text], notes: list[Line2
         drawn.append((1, label(x0, dose_run_said(data, run, "\n")), x1))
     plot = ax.get_window_extent()
     kept = [m.get_window_extent() for m in marks]
-    line_boxes = _line_boxes(ax, lines)
+    line_boxes = _line_boxes(ax, [x for x, _ in lines])
     note_boxes = [n.get_window_extent().padded(1) for n in notes]  # the marker and a px around it
     placed: list[Text] = []
     limit, clear = _px(ax, TREATMENT_LABEL_SHIFT_MAX_PT), _px(ax, TREATMENT_LABEL_CLEAR_PT)
@@ -238,7 +250,7 @@ def _treatments(ax: Axes, data: ReportData, marks: list[Text], notes: list[Line2
         text.set_x(ax.transData.inverted().transform((x, 0))[0])
         kept.append(box.translated(flip + dx, 0))
         placed.append(text)
-    return placed
+    return placed, lines
 
 
 def _over_span(ax: Axes, box: Bbox, a: float, b: float) -> bool:
@@ -267,6 +279,20 @@ def _beside_own(lines: list[Bbox], own: Bbox, width: float, clear: float) -> lis
             x0, x1 = b.x0, b.x1
         out.append(Bbox([[x0, b.y0], [x1, b.y1]]))
     return out
+
+
+def _broken(ax: Axes, lines: list[tuple[float, Line2D]], marks: list[Text]) -> None:
+    """Each of the treatment ``lines`` (days, as drawn) stopped under each of ``marks`` it would run
+    through and gone on over it, MARK_LINE_GAP_PT from it: up to DAILY_DATES_MAX days a treatment
+    entered about the middle of a day of no data or of a few hours had its line, the plot's height,
+    drawn through the day's mark (review). Once the marks stay where they are."""
+    plot, gap = ax.get_window_extent(), _px(ax, MARK_LINE_GAP_PT)
+    boxes = [m.get_window_extent() for m in marks]
+    for (x, ln), at in zip(lines, _line_boxes(ax, [x for x, _ in lines]), strict=True):
+        over = sorted((float(b.y0) - gap, float(b.y1) + gap) for b in boxes if b.x0 < at.x1 and at.x0 < b.x1)
+        if over:
+            ys = [(y - plot.y0) / plot.height for part in _free(over, float(at.y0), float(at.y1)) for y in (*part, nan)]
+            ln.set_data([x] * len(ys), ys)  # nan: a gap
 
 
 def _px(ax: Axes, pt: float) -> float:
@@ -401,7 +427,7 @@ def plot_daily(ax: Axes, data: ReportData) -> None:
     marks = [ax.text(i, 0, FEW_HOURS, rotation=90, ha="center", va="bottom", fontsize=6, color="#888888") for i, _ in few]
     top = _with_room(ax, marks, [bar for _, bar in few], max(bars + [1]) * 1.35)
     ax.set_ylim(0, top)
-    labels = _treatments(ax, data, marks, _notes(ax, data))
+    labels, treated = _treatments(ax, data, marks, _notes(ax, data))
     top, top2 = _under_labels(ax, labels, bars, spasms, (top, ax2.get_ylim()[1]))
     # a mark stands on its bar or on the line, the higher over its column: the line ran through it
     lines = [_line_max(spasms, *_days_under(ax, m.get_window_extent())) for m in marks]
@@ -413,7 +439,7 @@ def plot_daily(ax: Axes, data: ReportData) -> None:
     r = _marker_r(ax) / (ax.get_window_extent().y1 - _zero_px(ax)) * top  # in clusters
     for mark, (_, bar), line in zip(marks, few, lines, strict=True):
         mark.set_y(max(bar, line / top2 * top + r if line else 0.0) + top * MARK_LIFT)
-    _no_data(ax, data, top, [t.get_window_extent() for t in [*marks, *labels]])
+    _broken(ax, treated, [*marks, *_no_data(ax, data, top, [t.get_window_extent() for t in [*marks, *labels]])])
     room = _legend(ax, ax2)
     hours = "hours monitored in brackets" if short else "hours monitored in the per-day table"
     ax.set_title(f"Clusters and spasm-like events per day, {hours} (green: treatment changes; markers: notes)", fontsize=9, pad=room + TITLE_OVER_LEGEND_PT)
