@@ -178,6 +178,7 @@ def _free(over: list[tuple[float, float]], a: float, b: float) -> list[tuple[flo
 
 
 # A treatment label's space from its line (days): right of it, or left near the plot's right edge
+# (or when left is the nearer free spot: ``_placed``)
 LABEL_GAP = 0.08
 # The treatments' dashed lines' width (pt)
 TREAT_LW = 1.3
@@ -266,8 +267,9 @@ def _beside_own(lines: list[Bbox], own: Bbox, width: float, clear: float) -> lis
     """Where (px boxes) a label ``width`` px wide of the line ``own`` may not be for the treatment
     ``lines``: each as drawn, and the other lines ``clear`` px each side of them, but not where the
     label is nearer its own line (the label beside it, another line behind it or past the label):
-    moved off its line past another, a label put 1 px beside that one read as its (review). A line
-    drawn over its own (a day on, on a 2-year plot) is one line with it: only as drawn."""
+    moved off its line past another, a label put 1 px beside that one read as that line's
+    (review). A line drawn over its own (a day on, on a 2-year plot) is one line with it: only as
+    drawn."""
     out = []
     for b in lines:
         x0, x1 = b.x0 - clear, b.x1 + clear
@@ -391,9 +393,10 @@ def _line_max(ys: Sequence[float], a: float, b: float) -> float:
 def _placed(box: Bbox, kept: list[Bbox], plot: Bbox) -> list[float]:
     """How far (px) ``box`` moves right, and how far left, the least each way, to cover none of
     ``kept`` inside ``plot`` (0: where it is): those inside it, the nearer first (right on a tie).
-    The left tried only when the right ran past the plot, a 2-year picture's 'vigabatrin change
-    100' (day 60) went 28 px right, past day 63's line and the taper's label, 1 px left of its own
-    line free, and day 63's 'change 150' was left out: its 20 pt were gone."""
+    With the other lines kept clear of (``_beside_own``) and the left tried only when the right ran
+    past the plot, a 2-year picture's 'vigabatrin change 100' (day 60) went 28 px right, past day
+    63's line and the taper's label, 1 px left of its own line free, and day 63's 'change 150' was
+    left out: its 20 pt were gone."""
     x0, width = float(box.x0), float(box.width)
     right = x0
     while clash := [k for k in kept if right < k.x1 and k.x0 < right + width]:
