@@ -17,7 +17,8 @@ STAMP := $(VENV)/.installed
 
 .PHONY: demo test install check bench heldout heldout3 clean
 
-$(VENV_STAMP): pyproject.toml
+$(VENV_STAMP): pyproject.toml tools/check-python
+	$(PYTHON) tools/check-python
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[dev]'

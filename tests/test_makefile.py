@@ -4,7 +4,10 @@ use for real. Read with 'make -n' (prints the commands, runs none) on a virtuale
 
 from __future__ import annotations
 
+import re
 import subprocess
+import sys
+import tomllib
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -33,3 +36,25 @@ def test_the_researchers_targets_install_into_the_virtualenv_only(tmp_path: Path
     for target in ("heldout", "heldout3", "check", "bench"):
         plan = _plan(target, tmp_path / "venv")
         assert [step for step in SYSTEM_WIDE if step in plan] == [], (target, plan)
+
+
+def test_an_unfit_python_is_named_before_anything_is_installed(tmp_path: Path) -> None:
+    """A family's review: Ubuntu 22.04's Python 3.10 failed inside pip ('requires a different Python')
+    and a Debian python3 without python3-venv inside venv ('ensurepip is not available'). The check runs
+    first with the very Python the venv is made from, and refuses with what to do."""
+    plan = _plan("demo", tmp_path / "venv").splitlines()
+    assert plan.index("python3 tools/check-python") < next(i for i, line in enumerate(plan) if "-m venv" in line), plan
+    ok = subprocess.run([sys.executable, "tools/check-python"], cwd=ROOT, capture_output=True, text=True)
+    assert (ok.returncode, ok.stderr) == (0, "")
+    old = subprocess.run([sys.executable, "tools/check-python", "--need", "99.0"], cwd=ROOT, capture_output=True, text=True)
+    have = "%d.%d" % sys.version_info[:2]
+    assert old.returncode == 1 and f"needs Python 99.0 or newer; {sys.executable} is Python {have}" in old.stderr, old.stderr
+    assert "make demo PYTHON=" in old.stderr
+
+
+def test_the_python_check_asks_what_pyproject_asks() -> None:
+    """tools/check-python cannot read pyproject.toml (tomllib is 3.11's, and it must run on any Python):
+    its NEED is pyproject's requires-python, written again, and held to it here."""
+    requires = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["requires-python"]
+    need = re.search(r"^NEED = \((\d+), (\d+)\)$", (ROOT / "tools/check-python").read_text(), re.M)
+    assert need is not None and requires == f">={need[1]}.{need[2]}", requires
