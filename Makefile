@@ -17,7 +17,7 @@ STAMP := $(VENV)/.installed
 
 .PHONY: demo test install check bench heldout heldout3 clean
 
-$(VENV_STAMP): pyproject.toml tools/check-python
+$(VENV_STAMP): pyproject.toml
 	$(PYTHON) tools/check-python
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
