@@ -105,7 +105,7 @@ class Hardware:
 
     def __init__(
         self, imu, ble, storage, clock, battery, make_wdt, reset, board, device_id, irq_flag=None, power_on=True,
-        retained=None, reset_cause=0,
+        retained=None, reset_cause=0, secure_within_ms=P.SECURE_WITHIN_MS,
     ):
         self.imu = imu  # band.imu driver, or None if the IMU failed to answer
         self.ble = ble  # bluetooth.BLE()
@@ -127,6 +127,9 @@ class Hardware:
         # How the previous boot ended (P.RC_HARD, RC_WDT, RC_SOFT, RC_DEEPSLEEP; RC_POWER_ON: read as
         # a power-on, a power-up or a brown-out), 0 for none known: no boot link.
         self.reset_cause = reset_cause
+        # A link not secure this long (real ms) after it connected is dropped (P.SECURE_WITHIN_MS, which
+        # a board keeps): the simulator's --secure-within-ms, so a test need not wait out 30 s.
+        self.secure_within_ms = secure_within_ms
 
 
 def _forget(*names):
@@ -781,7 +784,7 @@ class App:
             if self._down_ms and not self.sampling and not self.critical and self.uptime_ms() >= self._retry_ms:
                 self._resume_imu()  # its start failed: tried at the first pass its back-off allows
             self._pairing_update()
-            p.drop_unsecured(P.SECURE_WITHIN_MS)
+            p.drop_unsecured(self.hw.secure_within_ms)
             if self.det is not None and self.det.p.has_gyro and self.sampling:
                 self.bias_store.keep(self.det.fe.bias, self.uptime_ms())
             full = self._update_status()

@@ -36,6 +36,8 @@ Options:
     --idle-exit-ms MS   after the recording ends, exit once no central has been connected for MS real ms (default 1000)
     --timeout-s S       give up after S real seconds (default 120)
     --uptime-ms MS      the band has been up MS ms already (its u32 ms fields wrap at 2^32: 49.7 days)
+    --secure-within-ms MS  drop a link not encrypted and bonded MS real ms after it connected (default: a board's
+                        swcore.wire SECURE_WITHIN_MS, 30000), checked at each status pass
     --reset-cause C     what started this boot, as machine.reset_cause() tells it: power_on (default: a new
                         process is a band switched on), hard (machine.reset(): a crash, REBOOT), wdt, soft, deepsleep,
                         brownout (read as power_on, pairing window and all, but the RTC memory and timer are kept)
@@ -101,7 +103,8 @@ POWER_ON_CAUSES = ("power_on", "brownout")  # machine.PWRON_RESET: the pairing w
 # not a ValueError traceback from the middle of build().
 NUMBERS = ("socket", "speed", "paced-from-ms", "csv-skip-s", "reset-at-s", "tear-at-seq",
            "imu-reset-at-s", "imu-stuck-at-s", "stall-at-s", "imu-odr-error-pct", "battery-mv",
-           "log-slots", "flash-bytes", "flash-stall-ms", "idle-exit-ms", "timeout-s", "uptime-ms", "rtc-restarted")
+           "log-slots", "flash-bytes", "flash-stall-ms", "idle-exit-ms", "timeout-s", "uptime-ms", "rtc-restarted",
+           "secure-within-ms")
 
 
 def usage():
@@ -142,6 +145,7 @@ def parse_args(argv):
         "idle-exit-ms": "1000",
         "timeout-s": "120",
         "uptime-ms": "0",
+        "secure-within-ms": str(P.SECURE_WITHIN_MS),
         "reset-cause": "power_on",
         "retained": None,
         "no-rtc": False,
@@ -259,6 +263,7 @@ def build(opts):
     hardware = Hardware(
         imu, ble, storage, clock, battery, make_wdt, reset, board, opts["device-id"], bluetooth.Flag,
         power_on=power_on, retained=retained, reset_cause=CAUSE_CODES[RESET_CAUSES.index(opts["reset-cause"])],
+        secure_within_ms=int(opts["secure-within-ms"]),
     )
     return hardware, source, clock, wdts
 
