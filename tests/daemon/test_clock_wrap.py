@@ -69,9 +69,14 @@ def test_a_long_connection_syncs_again_across_the_wrap(tmp_path: Path, quick_clu
     """No reconnect this time: the session's hourly re-sync (here every 6 s) is what
     reads the band's clock after the wrap, and each sync is a new point on one clock."""
     up_ms = U32 - int(WRAP_AT_S * 1000)
+    # The band's clock kept at the daemon's speed, as a board's crystal runs on whatever its CPU
+    # does: paced, read at its pace by a TIME_SYNC, and paced on after the recording. Unpaced, a
+    # loaded machine's band played slower than 4x, and its syncs, 1.5 s apart, drifted 3.7 s
+    # behind the daemon's clock (offsets -0.8 to -4.5 s at load 12).
+    args = ("--uptime-ms", str(up_ms), "--paced", "--sync-at-pace", "--pace-after-end")
 
     async def main() -> None:
-        async with rig(tmp_path, quick_cluster_csv, speed=4, band_args=("--uptime-ms", str(up_ms)), resync_s=6.0) as r:
+        async with rig(tmp_path, quick_cluster_csv, speed=4, band_args=args, resync_s=6.0) as r:
             started = r.clock.wall()
             st = r.store
             await r.wait_for(lambda: r.notices(NoticeKind.CLUSTER_ALARM), 60, "the cluster alarm")
