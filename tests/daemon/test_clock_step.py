@@ -75,7 +75,7 @@ def test_a_clock_stepped_back_is_followed_by_a_sync_and_the_events_after_it(
 
 
 AWAY_S = 70.0  # band time out of range: its queue of 4 epochs fills, the oldest 30-60 s old at the reconnect
-DROP_AT_S = 15.0  # before the cluster (cluster_csv's spasms from 20 s): its 8 events come by backfill
+DROP_AT_S = 15.0  # before the cluster (the recording's spasms from 20 s, SPASMS_S): its 8 events come by backfill
 SPEED = 4
 
 
@@ -103,7 +103,10 @@ def _hold_events(held_s: float) -> Callable[[str, bytes], float]:
 def _back_in_range(tmp: Path, csv: Path, event_hold_s: float) -> tuple[float, list[ActivityRow], list[SyncRow]]:
     """A band out of range AWAY_S, then back; the radio holds each event ``event_hold_s``.
     Returns how long it was away (band s), the epochs that ended meanwhile (as stored) and the
-    sync points, once the backfill is in and epochs came after it."""
+    sync points, once the backfill is in and epochs came after it. ``csv`` must outlast those
+    epochs (lasting_cluster_csv): a band makes none once its recording has played, and with
+    cluster_csv's 110 s a loaded machine's reconnect at band 90.2 s wanted one past 110.2 s (timed
+    out waiting for live epochs, at load 15)."""
     links: list[OutOfRange] = []
 
     def wrap(link: Any) -> OutOfRange:
@@ -111,7 +114,10 @@ def _back_in_range(tmp: Path, csv: Path, event_hold_s: float) -> tuple[float, li
         return links[-1]
 
     async def main() -> tuple[float, list[ActivityRow], list[SyncRow]]:
-        args = ("--drop-at-s", str(DROP_AT_S), "--paced")
+        # Its clock at the daemon's speed whatever the machine's load, as a board's crystal: read at
+        # its pace by a TIME_SYNC, not where a lagging band's samples are (which put the reconnect's
+        # sync line up to BEHIND_MS off the first one's, and kept the radio quiet meanwhile).
+        args = ("--drop-at-s", str(DROP_AT_S), "--paced", "--sync-at-pace")
         async with rig(tmp, csv, speed=SPEED, band_args=args, wrap_link=wrap, latency=_hold_events(event_hold_s)) as r:
             st, band = r.store, r.bands[0]
             drop = await band.wait_report_async("drop", 60)
@@ -137,14 +143,14 @@ def _steps(caplog: pytest.LogCaptureFixture) -> list[str]:
 
 
 def test_epochs_the_band_held_out_of_range_are_stored_and_not_read_as_a_clock_step(
-    tmp_path: Path, cluster_csv: Path, caplog: pytest.LogCaptureFixture
+    tmp_path: Path, lasting_cluster_csv: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     """The band held its last 4 epochs while out of range for over a minute and sends them at the
     reconnect: they are stored, placed by the band's ms and its sync points, and no step of the
     host's clock is read from their age: one sync per connect. The old code took each for a live
     one, logged "the host's clock stepped by +39 s" (+29, +19, +9) and synced again each time."""
     with caplog.at_level(logging.WARNING, logger="spasmwatch.daemon.session"):
-        away, held, syncs = _back_in_range(tmp_path, cluster_csv, 0.0)
+        away, held, syncs = _back_in_range(tmp_path, lasting_cluster_csv, 0.0)
     first, back = syncs[0], syncs[1]
     off = [(a.wall_t or 0.0) - (back.wall_s + (a.t_ms - back.band_ms) / 1000) for a in held]
     print(f"out of range {away:.0f} s; held epochs {[(back.band_ms - a.t_ms) / 1000 for a in held]} s old at the reconnect, "
@@ -159,14 +165,14 @@ def test_epochs_the_band_held_out_of_range_are_stored_and_not_read_as_a_clock_st
 
 
 def test_epochs_that_ended_during_a_slow_backfill_are_not_read_as_a_clock_step(
-    tmp_path: Path, cluster_csv: Path, caplog: pytest.LogCaptureFixture
+    tmp_path: Path, lasting_cluster_csv: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     """The band sends an epoch only when no stored event waits, and the radio takes 2 s of band
     time over each of the 8 backfilled events: the epochs that ended meanwhile come after the
     backfill, up to 16 s late. Judged from the backfill's end (its LOGINFO done) on, no step is
     read from them; judged from the connect's sync (and in the old code), they read as one."""
     with caplog.at_level(logging.WARNING, logger="spasmwatch.daemon.session"):
-        _, _, syncs = _back_in_range(tmp_path, cluster_csv, 2.0 / SPEED)
+        _, _, syncs = _back_in_range(tmp_path, lasting_cluster_csv, 2.0 / SPEED)
     assert _steps(caplog) == [] and len(syncs) == 2, (_steps(caplog), syncs)
 
 
