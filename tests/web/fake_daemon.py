@@ -14,7 +14,7 @@ import time
 from typing import Any
 
 from spasmwatch.alerts.messages import SummaryFacts, daily_summary, hhmm
-from spasmwatch.daemon.api import last_known_at, zone_json
+from spasmwatch.daemon.api import BandNotConnected, last_known_at, zone_json
 from spasmwatch.daemon.clock import local_zone
 from spasmwatch.store.rows import check_note
 
@@ -153,6 +153,17 @@ class FakeDaemon:
         b.update(muted_until=until, muted_by=who)
         self.publish({"type": "status"})
         return {"alert_state": b["alert_state"], "band_state": "OK", "faults": b["faults"], "muted_until": until, "muted_by": who}
+
+    async def bonds(self, band: str, revoke_others: bool, by: str) -> Json:
+        """What the daemon answers of a band that bonded one stranger (the real one sends BONDS:
+        tests/transport/test_bonds_cli.py); a band not ``connected`` is BandNotConnected, as there."""
+        b = next((b for b in self.bands if band in (b["device"], b["name"])), None)
+        if b is None:
+            raise KeyError(band)
+        if not b["connected"]:
+            raise BandNotConnected(f"band {band} is not connected now (its link: disconnected): try again when it is in reach")
+        self.calls.append(("bonds", (band, revoke_others, by)))
+        return {"band": b["name"], "code": 0, "error": "ok", "arg": 1 if revoke_others else 2 | 0x10000}
 
     def set_heartbeat(self, heartbeat: Json | None) -> None:
         self.heartbeat = heartbeat

@@ -432,6 +432,35 @@ def test_a_token_set_without_lan_is_asked_for_on_127_0_0_1() -> None:
     run(t, NOON, token=TOKEN)
 
 
+def test_bonds_are_asked_only_with_the_token_and_never_cross_site() -> None:
+    """'spasmwatch bonds' through the daemon removes bonds: the LAN (or another account) without the
+    token, and a page of another site riding on a phone's cookie, revoke nothing; the commands of
+    this config (Bearer) do. A band not connected now is 409 with the daemon's words."""
+
+    async def t(server: HttpServer, fake: FakeDaemon, base: str, http: aiohttp.ClientSession) -> None:
+        url = base + "/api/bands/SW-0001/bonds"
+        bearer = {"Authorization": f"Bearer {TOKEN}"}
+        st, _ = await req(http, "POST", url, json={"revoke_others": True})
+        assert st == 401
+        async with http.get(base + f"/?token={TOKEN}") as r:  # a phone's page: its cookie
+            assert r.status == 200
+        for headers in ({}, {"Origin": "http://evil.example"}):
+            st, _ = await req(http, "POST", url, json={"revoke_others": True}, headers=headers)
+            assert st == 403, headers
+        assert not [c for c in fake.calls if c[0] == "bonds"]
+        st, body = await req(http, "POST", url, json={"revoke_others": True, "by": "command line (pi)"}, headers=bearer)
+        assert (st, body["arg"]) == (200, 1) and fake.calls[-1] == ("bonds", ("SW-0001", True, "command line (pi)"))
+        st, body = await req(http, "POST", url, json={"revoke_others": "yes"}, headers=bearer)
+        assert st == 400 and "revoke_others must be true or false" in body["error"]
+        st, body = await req(http, "POST", base + "/api/bands/SW-0009/bonds", json={}, headers=bearer)
+        assert (st, body["error"]) == (404, "the daemon has no band SW-0009")
+        fake.bands[0]["connected"] = False
+        st, body = await req(http, "POST", url, json={}, headers=bearer)
+        assert st == 409 and body["error"].startswith("band SW-0001 is not connected now ("), body
+
+    run(t, lan=True, token=TOKEN)
+
+
 @pytest.mark.parametrize("kw", [{"lan": True}, {"host": "0.0.0.0"}, {"require_token": True}, {"lan": True, "token": "  "}])
 def test_lan_without_token_refuses_to_start(kw: dict[str, Any]) -> None:
     with pytest.raises(ConfigError, match="token is required"):

@@ -58,6 +58,11 @@ def who(by: str | None, default: str) -> str:
     return utf8_text(((by or "").strip() or default)[:MAX_BY].rstrip())
 
 
+class BandNotConnected(Exception):
+    """A command for a band the daemon has no link to now (or whose link dropped or went silent
+    while it waited for the answer): the family tries again when the band is in reach."""
+
+
 class DaemonAPI(Protocol):
     def status(self) -> Json:
         """``{"now": t, "zone": zone_json(), "bands": [band], "alerts": [alert]}``.
@@ -126,6 +131,14 @@ class DaemonAPI(Protocol):
         """Send a test alarm on ``channel`` (None: every channel) and wait for the outcome:
         ``{"title", "text", "results": [{channel, ok, attempts, error}]}``. ValueError for an
         unknown channel or none configured."""
+        ...
+
+    async def bonds(self, band: str, revoke_others: bool, by: str) -> Json:
+        """BONDS on the band's live link ('spasmwatch bonds'): COUNT, or REVOKE_OTHERS (every bond
+        but this computer's). ``band``: its label (the config's title) or device id. Returns the
+        band's answer ``{"band": label, "code", "error", "arg"}`` whatever its code (the command
+        line words each); KeyError for an unknown band, BandNotConnected when it is not connected
+        now or its answer did not come in ``consts.BAND_ASK_S``."""
         ...
 
     def subscribe(self) -> asyncio.Queue[Json]:

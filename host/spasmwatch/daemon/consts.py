@@ -98,6 +98,14 @@ REQUEST_TIMEOUT_S = 10.0
 # runs each). Two: a burst that garbles three answers in a row is a link that the timeout and a new
 # connection serve as well.
 RESP_RESENDS = 2
+# A command the family asks for on the daemon's link ('spasmwatch bonds' through the daemon,
+# BandSession.ask) is given up after this (s), its answer not come: it waits for the session's own
+# command under way (one: they take turns), then its own answer, each within REQUEST_TIMEOUT_S on
+# a link that answers. A bound, so the command line says so rather than wait for ever.
+BAND_ASK_S = 2 * REQUEST_TIMEOUT_S
+# The command line waits this much longer for the daemon's word than the daemon for the band's (s):
+# the HTTP round trip on this computer, milliseconds, with room for a loaded machine.
+BAND_ASK_HTTP_SLACK_S = 5.0
 
 # The rate a band reports it samples at (INFO) is its IMU's step near the configured one: the
 # MPU6886 runs 52 Hz as 50 and 104 as 100, the LSM6DS3 50 as 52 and 100 as 104 (4 % apart), the

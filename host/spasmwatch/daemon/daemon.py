@@ -35,7 +35,7 @@ from spasmwatch.alerts.channels.sound import SoundChannel
 from spasmwatch.analysis.clusters import Cluster, Spasm
 from spasmwatch.analysis.sleepwake import counts_worn
 from spasmwatch.daemon import consts as K
-from spasmwatch.daemon.api import STORE_WORK, Json, Msg, last_known_at, who, zone_json
+from spasmwatch.daemon.api import STORE_WORK, BandNotConnected, Json, Msg, last_known_at, who, zone_json
 from spasmwatch.config import is_loopback
 from spasmwatch.daemon.clock import (
     Clock, SinceBoot, SystemClock, local_day, local_zone, log_time, resolve_local_zone, zone_file_in_doubt, zone_name
@@ -46,7 +46,7 @@ from spasmwatch.daemon.live import EPOCH_S, LiveAnalysis, TrackedCluster
 from spasmwatch.daemon.rawkeep import DiskReserve, RawInUse, RawPause, RawPruner
 from spasmwatch.daemon.rawdating import RateFit
 from spasmwatch.daemon.rawparts import Part, boot_parts, latest, next_header, part_end, part_path
-from spasmwatch.daemon.session import BandClock, BandInfo, BandSession, Offsets, State, unwrap_u32
+from spasmwatch.daemon.session import BandClock, BandInfo, BandSession, Offsets, SessionError, State, unwrap_u32
 from spasmwatch.daemon.summary import read_summaries
 from spasmwatch.export.store_source import StoreSource
 from spasmwatch.report.data import count
@@ -57,6 +57,7 @@ from spasmwatch.store import Store, StoreError, StoreMissing
 from spasmwatch.store._db import Fix, StoreNewer, recover_hint, store_command
 from spasmwatch.store.rows import STATUS_FIELDS, AlertRow, BootMarks, DeviceRow, Linked, LogLife, Replaced
 from spasmwatch.transport import Link
+from spasmwatch.transport.base import TransportError
 from swcore import consts as C
 from swcore import protocol as P
 from swcore.frontend import Params
@@ -1920,6 +1921,23 @@ class Daemon:
         summary: Json = self.engine.device_summary(device)
         return summary
 
+    async def bonds(self, band: str, revoke_others: bool, by: str) -> Json:
+        b = next((v for v in self.bands if band in (v.label, v.device)), None)
+        if b is None:
+            raise KeyError(band)
+        action = P.BONDS_REVOKE_OTHERS if revoke_others else P.BONDS_COUNT
+        try:
+            resp = await asyncio.wait_for(b.session.ask(P.encode_bonds(action)), K.BAND_ASK_S)
+        except SessionError as e:  # the band's refusal (or another protocol version): worded by the command line
+            return {"band": b.label, "code": e.code, "error": str(e), "arg": e.arg}
+        except asyncio.TimeoutError:
+            raise BandNotConnected(_not_connected(b.label, f"no answer in {K.BAND_ASK_S:g} s")) from None
+        except TransportError as e:
+            raise BandNotConnected(_not_connected(b.label, str(e))) from None
+        if revoke_others:  # once, here: who removed which bonds is what a family looks for later
+            log.warning("%s: the band removed the bonds of %d other phone(s) or computer(s), asked by %s", b.label, resp["arg"], by)
+        return {"band": b.label, "code": resp["code"], "error": resp["error"], "arg": resp["arg"]}
+
     def add_note(self, kind: str, text: str, device: str | None, by: str) -> Json:
         # The store trims the text and refuses a bad kind, an empty or too long text (check_note): one rule for the CLI too.
         n = self.store.add_note(self.clock.wall(), kind, text, device, by)
@@ -2160,3 +2178,8 @@ def _life_json(life: LogLife | None) -> Json | None:
     if life is None or life.since_wall_s is None:
         return None
     return {"since": life.since_wall_s, "boot_offset": life.boot_offset, "seq_offset": life.seq_offset}
+
+
+def _not_connected(label: str, why: str) -> str:
+    """What the family is told of a command for a band the daemon cannot reach now."""
+    return f"band {label} is not connected now ({why}): try again when it is in reach"

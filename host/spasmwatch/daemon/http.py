@@ -49,7 +49,7 @@ from aiohttp import web
 
 from spasmwatch.alerts.messages import SHARED_WITH_PAGE, catalog
 from spasmwatch.config import bind_host, is_loopback
-from spasmwatch.daemon.api import STORE_WORK, DaemonAPI, Json, who
+from spasmwatch.daemon.api import STORE_WORK, BandNotConnected, DaemonAPI, Json, who
 from spasmwatch.daemon.clock import local_day, local_zone
 from spasmwatch.daemon.consts import MAX_MUTE_S
 from spasmwatch.errors import ConfigError, SpasmwatchError
@@ -239,6 +239,7 @@ class HttpServer:
         r.add_post(r"/api/clusters/{id:\d+}/label", self._label)
         r.add_post("/api/notes", self._add_note)
         r.add_post("/api/bands/{device}/mute", self._mute)
+        r.add_post("/api/bands/{device}/bonds", self._bonds)
         r.add_post("/api/test-alarm", self._test_alarm)
         r.add_get("/api/stream", self._stream, allow_head=False)
         app.on_response_prepare.append(self._headers)
@@ -457,6 +458,20 @@ class HttpServer:
             raise ApiError(400, f"for_s must be a number of seconds, 0-{MAX_MUTE_S:.0f}")
         with _api_errors(f"no band {request.match_info['device']}"):
             return _json(self.api.mute(request.match_info["device"], float(for_s), _by(body)))
+
+    async def _bonds(self, request: web.Request) -> web.StreamResponse:
+        """'spasmwatch bonds' on the band's live link: behind the guard as every POST (the token
+        where one is set, this computer only where none is)."""
+        body = await _body(request)
+        revoke = body.get("revoke_others", False)
+        if not isinstance(revoke, bool):
+            raise ApiError(400, "revoke_others must be true or false")
+        band = request.match_info["device"]
+        try:
+            with _api_errors(f"the daemon has no band {band}"):
+                return _json(await self.api.bonds(band, revoke, _by(body)))
+        except BandNotConnected as e:
+            raise ApiError(409, str(e)) from None
 
     async def _add_note(self, request: web.Request) -> web.StreamResponse:
         body = await _body(request)

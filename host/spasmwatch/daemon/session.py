@@ -372,6 +372,9 @@ class BandSession:
         self._rate_running: float | None = None  # the rate it runs once it would not take rate_hz
         self._records: asyncio.Queue[tuple[bytes, float]] = asyncio.Queue()  # (record, received wall s)
         self._resp: asyncio.Queue[Record] = asyncio.Queue()
+        # One command at a time on the link: a RESP is told from another only by its opcode, and each
+        # command drains the queue first. The family's (``ask``) comes between the session's own.
+        self._commanding = asyncio.Lock()
         self._lost = asyncio.Event()
         self._stop = asyncio.Event()
         self._failures: dict[str, int] = {}  # failed connects since the last good one, by error kind
@@ -815,6 +818,18 @@ class BandSession:
         """Write a control command and wait for its RESP; SessionError if the band refuses it.
         Its RESP garbled on the way (``_on_garbled``), it is sent again at once, up to
         K.RESP_RESENDS times (``_RESENT_OPS``); then its answer is awaited REQUEST_TIMEOUT_S."""
+        async with self._commanding:
+            return await self._command(data)
+
+    async def ask(self, data: bytes) -> Record:
+        """A command the family asks for (``command``) on the link the session holds, between its
+        own; DisconnectedError while the band is not connected and streaming (a connect under way
+        sends its own sequence: asked then, the family's waited for it, connect timeouts and all)."""
+        if self.state not in _LINKED:
+            raise DisconnectedError(f"its link: {self.state.value}")
+        return await self.command(data)
+
+    async def _command(self, data: bytes) -> Record:
         link = self.link
         if link is None:
             raise DisconnectedError("no link")
