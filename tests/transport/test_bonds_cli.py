@@ -9,16 +9,25 @@ band's pairing window.
 from __future__ import annotations
 
 import asyncio
+import json
+import os
 import shutil
+import signal
+import subprocess
+import sys
+import time
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from servers import free_port
+from transport_helpers import N_SPASMS
 
 from swcore import protocol as P
 
 from spasmwatch import cli
 from spasmwatch.daemon.lock import one_daemon
+from spasmwatch.store import Store
 from spasmwatch.transport import open_link
 from spasmwatch.transport.base import AuthError
 from spasmwatch.transport.simband import SimBand, firmware_dir
@@ -88,7 +97,72 @@ def test_an_older_band_is_said_too_old_and_a_running_daemon_to_be_stopped(
     assert err.startswith("spasmwatch bonds: error: this band's firmware is too old to list or remove its bonds: update it"), err
 
     (tmp_path / "data").mkdir(exist_ok=True)
-    with one_daemon(tmp_path / "data" / "spasmwatch.db"):
+    with one_daemon(tmp_path / "data" / "spasmwatch.db"):  # a daemon whose page does not listen: nothing to ask it by
         code, out, err = _bonds(config, capsys, "--revoke-others")
     assert (code, out) == (2, "")
-    assert "is connected to the band, which takes one connection at a time: stop it (it was started by hand: press Ctrl+C" in err, err
+    assert "though the daemon on this store runs (pid " in err and "its web page does not listen there (yet)" in err, err
+
+
+def _store_events(db: Path) -> int:
+    store = Store.open_readonly(db)
+    try:
+        return store.count_events()
+    finally:
+        store.close()
+
+
+def _until(pred: Callable[[], object], what: str, timeout_s: float = 60) -> None:
+    deadline = time.monotonic() + timeout_s
+    while not pred():
+        assert time.monotonic() < deadline, f"no {what} in {timeout_s:g} s"
+        time.sleep(0.2)
+
+
+def test_bonds_goes_through_the_running_daemon_which_keeps_monitoring(bands: Callable[..., SimBand], tmp_path: Path) -> None:
+    """The daemon holds the band's one connection: 'bonds' asks it to send BONDS on that link (old
+    code: 'stop it'), and the band goes on being monitored. A stranger bonded in the window first."""
+    # Its recording from the stranger's connect at twice real time: a spasm every 4 s from 7.5 s on.
+    band = bands(hold=True, speed=2, idle_exit_ms=60000, timeout_s=150)
+    stranger = tmp_path / "stranger-bonds.json"
+    assert asyncio.run(_command_as(band.address, stranger, P.encode_info(P.INFO_RATE_MHZ))) == P.OK
+    config = _config(tmp_path, band.address)
+    config.write_text(config.read_text() + f"\n[daemon.http]\nport = {free_port()}\n")
+    db = tmp_path / "data" / "spasmwatch.db"
+    env = dict(os.environ, LOGNAME="pi")
+    daemon = subprocess.Popen([sys.executable, "-m", "spasmwatch", "run", "--config", str(config)], env=env,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)  # fmt: skip
+
+    def bonds(*more: str) -> subprocess.CompletedProcess[str]:
+        cmd = [sys.executable, "-m", "spasmwatch", "bonds", "--config", str(config), *more]
+        return subprocess.run(cmd, capture_output=True, text=True, timeout=60, env=env)
+
+    def connected() -> bool:
+        st = subprocess.run([sys.executable, "-m", "spasmwatch", "status", "--json", "--config", str(config)],
+                            capture_output=True, text=True, timeout=60, env=env)  # fmt: skip
+        return st.stdout.startswith("{") and json.loads(st.stdout)["bands"][0]["connected"] is True
+
+    try:
+        _until(connected, "link from the daemon")  # (its store made and open by then)
+        listed = bonds()
+        assert (listed.returncode, listed.stderr) == (0, ""), listed.stderr
+        assert listed.stdout.startswith("crib: 2 bonded: this computer and 1 other(s): "), listed.stdout
+        revoked = bonds("--revoke-others")
+        assert (revoked.returncode, revoked.stderr) == (0, ""), revoked.stderr
+        assert revoked.stdout.startswith("crib: removed the bonds of 1 other phone(s) or computer(s); only this computer"), revoked.stdout
+        assert bonds().stdout == "crib: 1 bonded: this computer\n"
+
+        stored = _store_events(db)  # the band's spasms: most still to come
+        assert stored < N_SPASMS, stored
+        _until(lambda: _store_events(db) > stored, "event stored after the revocation")
+        assert connected()
+
+        band.kill()  # out of reach: said at once, not waited for
+        _until(lambda: not connected(), "drop seen by the daemon")
+        away = bonds()
+        assert (away.returncode, away.stdout) == (2, ""), away.stdout
+        assert away.stderr.startswith("spasmwatch bonds: error: band crib is not connected now ("), away.stderr
+        assert away.stderr.endswith("): try again when it is in reach\n"), away.stderr
+    finally:
+        daemon.send_signal(signal.SIGTERM)
+        _, log = daemon.communicate(timeout=60)
+    assert log.count("the band removed the bonds of 1 other phone(s) or computer(s), asked by command line (pi)") == 1, log

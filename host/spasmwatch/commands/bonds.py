@@ -3,9 +3,10 @@ remove every bond but this computer's.
 
 In the 5 minutes after it is switched on the band bonds any phone or computer that pairs (Just
 Works: no code to type). One that did, and that you do not know, can read the baby's events and
-change the band's settings from then on. This command connects to the band as the daemon does
-(the daemon must be stopped: the band takes one connection), asks how many are bonded and whether
-one of them is this computer, and with ``--revoke-others`` has the band remove every other bond:
+change the band's settings from then on. This command asks the band, through the running daemon
+on the link it holds (monitoring goes on; the band must be connected now), or itself as the daemon
+does when no daemon runs, how many are bonded and whether one of them is this computer, and with
+``--revoke-others`` has the band remove every other bond:
 those phones and computers can no longer connect securely, and another computer of yours pairs
 again in the next 5 minutes after the band is switched off and on (docs/firmware.md, "Threat
 model"). To remove every bond, this computer's too, use ``spasmwatch board forget-bonds`` with the
@@ -17,9 +18,12 @@ from __future__ import annotations
 import argparse
 import asyncio
 from typing import Any
+from urllib.parse import quote
 
-from spasmwatch.commands._daemon import add_config_arg, config_of
+from spasmwatch.commands._args import command_line_by
+from spasmwatch.commands._daemon import add_config_arg, api, config_of, daemon_config_of
 from spasmwatch.config import Band, Config
+from spasmwatch.daemon.lock import lock_holder
 from spasmwatch.errors import SpasmwatchError
 from spasmwatch.words import in_quotes
 
@@ -40,9 +44,11 @@ def run(args: argparse.Namespace) -> int:
 
     cfg = config_of(args)
     band = _band(cfg, args.band)
-    _no_daemon(cfg)
-    action = P.BONDS_REVOKE_OTHERS if args.revoke_others else P.BONDS_COUNT
-    resp = asyncio.run(_ask(cfg, band, action))
+    if lock_holder(cfg.store_path()) is not None:  # its daemon holds the band's one connection
+        resp = _through_daemon(args, band)
+    else:
+        resp = asyncio.run(_ask(cfg, band, P.BONDS_REVOKE_OTHERS if args.revoke_others else P.BONDS_COUNT))
+    _answered(band, resp)
     if args.revoke_others:
         n = int(resp["arg"])
         removed = f"removed the bonds of {n} other phone(s) or computer(s)" if n else "no other bond to remove"
@@ -72,27 +78,24 @@ def _band(cfg: Config, name: str | None) -> Band:
     return cfg.bands[0]
 
 
-def _no_daemon(cfg: Config) -> None:
-    """A running daemon holds the band's one connection (it does not advertise while it is up): said
-    with how to stop it, rather than a connection that fails as 'not found'."""
-    from spasmwatch.commands.service import how_to_stop
-    from spasmwatch.daemon.lock import held_by, lock_holder
+def _through_daemon(args: argparse.Namespace, band: Band) -> dict[str, Any]:
+    """BONDS sent by the running daemon on its link to ``band`` (its local API, behind its token):
+    the band's RESP, or SpasmwatchError (the daemon's words: the band not connected now, ...)."""
+    from spasmwatch.daemon import consts as K
 
-    holder = lock_holder(cfg.store_path())
-    if holder is not None:
-        raise SpasmwatchError(
-            f"the daemon{held_by(holder)} is connected to the band, which takes one connection at a time: "
-            f"stop it ({how_to_stop(holder)}), run this again, then start it again"
-        )
+    body = {"revoke_others": bool(args.revoke_others), "by": command_line_by()}
+    path = f"/api/bands/{quote(band.title, safe='')}/bonds"
+    resp: dict[str, Any] = api(daemon_config_of(args), path, body, timeout_s=K.BAND_ASK_S + K.BAND_ASK_HTTP_SLACK_S)
+    return resp
 
 
 async def _ask(cfg: Config, band: Band, action: int) -> dict[str, Any]:
     """Connect, secure the link (pair and bond, or re-encrypt with this computer's bond), send BONDS
-    ``action`` and return the band's RESP; SpasmwatchError (the transport's, or the band's refusal said)."""
+    ``action`` and return the band's RESP; SpasmwatchError (the transport's, or another protocol version said)."""
     from swcore import protocol as P
 
     from spasmwatch.daemon import consts as K
-    from spasmwatch.daemon.session import NOT_BONDED, other_version
+    from spasmwatch.daemon.session import other_version
     from spasmwatch.daemon.wiring import band_link
 
     link = band_link(band, cfg.store_path())()
@@ -122,7 +125,18 @@ async def _ask(cfg: Config, band: Band, action: int) -> dict[str, Any]:
         await link.disconnect()
     if "version" in resp:
         raise SpasmwatchError(other_version(int(resp["version"])))
+    return resp
+
+
+def _answered(band: Band, resp: dict[str, Any]) -> None:
+    """SpasmwatchError for a BONDS the band refused (its RESP's code, asked here or by the daemon), said."""
+    from swcore import protocol as P
+
+    from spasmwatch.daemon.session import NOT_BONDED
+
     code = resp["code"]
+    if code == P.E_VERSION:  # through the daemon: its words (session.other_version, or the band's refusal)
+        raise SpasmwatchError(resp["error"])
     if code == P.E_OPCODE:
         raise SpasmwatchError(f"this band's firmware is too old to list or remove its bonds: update it ('spasmwatch flash', docs/flashing.md); "
                               f"to remove every bond meanwhile: {in_quotes(_FORGET)} with the band on USB")  # fmt: skip
@@ -133,4 +147,3 @@ async def _ask(cfg: Config, band: Band, action: int) -> dict[str, Any]:
                               f"every bond: {in_quotes(_FORGET)} with the band on USB, then pair this computer again")  # fmt: skip
     if code != P.OK:
         raise SpasmwatchError(f"{band.title} refused: {resp['error']}")
-    return resp
