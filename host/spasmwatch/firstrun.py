@@ -144,7 +144,7 @@ def sound_note(phones: bool) -> str | None:
     if sound_tool.players():
         return None
     who = "only the phones hear an alarm" if phones else "an alarm reaches nobody"
-    return f"sound: the local alarm cannot sound on this computer: {sound_tool.NO_PLAYER}; until then {who}"
+    return f"sound: {sound_tool.CANNOT_SOUND}; until then {who}"
 
 
 def bak_path(path: Path) -> Path:

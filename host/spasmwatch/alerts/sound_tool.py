@@ -17,6 +17,8 @@ PLAYERS: dict[str, list[str]] = {
 # What a computer with none of them lacks, and how it gets one (Debian, Raspberry Pi OS: alsa-utils).
 NO_PLAYER = (f"no audio player found (looked for {', '.join(PLAYERS)}): 'sudo apt install alsa-utils' gives aplay "
              "(and a speaker plugged in), or [channels.sound] command names another")  # fmt: skip
+# What 'config init' and the daemon (its start, each reload) say of a sound channel there.
+CANNOT_SOUND = f"the local alarm cannot sound on this computer: {NO_PLAYER}"
 
 
 def players() -> list[tuple[str, list[str]]]:

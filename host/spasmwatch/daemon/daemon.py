@@ -27,6 +27,7 @@ from urllib.parse import urlsplit
 from spasmwatch import private
 from spasmwatch.alerts import AlertEngine, AlertSettings, BandFault, ClusterState, Notification, Transition
 from spasmwatch.alerts import messages as M
+from spasmwatch.alerts import sound_tool
 from spasmwatch.alerts.channels.base import Channel, ChannelError
 from spasmwatch.alerts.channels.mqtt import BandStatus, FailingChannel, HeartbeatState, LinkUnstable, MqttChannel, MqttCommand, MqttSettings, RateNotTaken
 from spasmwatch.alerts.channels.dispatch import Caregiver, Delivery, Dispatcher
@@ -58,6 +59,7 @@ from spasmwatch.store._db import Fix, StoreNewer, recover_hint, store_command
 from spasmwatch.store.rows import STATUS_FIELDS, AlertRow, BootMarks, DeviceRow, Linked, LogLife, Replaced
 from spasmwatch.transport import Link
 from spasmwatch.transport.base import TransportError
+from spasmwatch.words import in_quotes
 from swcore import consts as C
 from swcore import protocol as P
 from swcore.frontend import Params
@@ -199,6 +201,8 @@ class Daemon:
         # Their settings' fingerprints keyed by ``fingerprint_key`` (None: this process's own; main.py: the config's).
         self.dispatcher = Dispatcher(channels or {}, caregivers or [], clock=self.clock.wall, on_delivery=self._on_delivery, failing_store=store,
                                      fingerprint_key=fingerprint_key)  # fmt: skip
+        self._no_player: set[str] = set()  # the sound channels last found with no audio player (said once a change)
+        self._check_sounds()
         self._failing_shown = self._failing_now()  # the channels the page was last told are failing, and changed
         _one_outbox_each(self.dispatcher.channels)
         self.engine = AlertEngine(self.clock.wall, self._notify, alert_settings, self._transition, _last_alert_id(store))
@@ -530,8 +534,36 @@ class Daemon:
                 if self._started:
                     self._start_mirror(name, mqtt)
         self._resend_kept()  # a new ntfy or webhook channel's kept pushes (its name's rows in the store)
+        self._check_sounds()  # a player installed or taken away since: a reload is when the family tells
         self._failing_changed()
         self._publish({"type": "status"})
+
+    def _check_sounds(self) -> None:
+        """Whether each sound channel can sound at all on this computer, at the start and at each
+        reload: one with no audio player (Raspberry Pi OS Lite, a server) is failing from now, on the
+        status, the page and Home Assistant, not from the first alarm that does not sound (until
+        2026-12-07 they showed it fine until then); one that has a player now is no longer failing
+        for want of one. Logged once a change, with who an alarm reaches meanwhile."""
+        for name, ch in self.dispatcher.channels.items():
+            if not isinstance(ch, SoundChannel):
+                continue
+            why = ch.cannot_sound()
+            if why is not None:
+                self.dispatcher.note_unable(name, f"{name}: {why}")
+                if name not in self._no_player:
+                    log.warning("%s: %s; until then %s", name, why, self._reached_without(name))
+                self._no_player.add(name)
+            elif self.dispatcher.forget_unable(name, sound_tool.NO_PLAYER) or name in self._no_player:
+                self._no_player.discard(name)
+                log.info("%s: an audio player is found now (%s): the local alarm is no longer shown failing for want of one; %s tells "
+                         "whether it is heard", name, ch.player_name(), in_quotes(f"spasmwatch test-alarm --channel {name}"))  # fmt: skip
+        self._no_player &= self.dispatcher.channels.keys()
+
+    def _reached_without(self, name: str) -> str:
+        """Who an alarm reaches while channel ``name`` cannot deliver: the channels not failing."""
+        failing = self.dispatcher.failing()
+        others = [c for c in sorted(self.dispatcher.channels) if c != name and c not in failing]
+        return f"an alarm goes only to {', '.join(others)}" if others else "an alarm reaches nobody (no other channel delivers)"
 
     async def _retire_mqtt(self, name: str, ch: MqttChannel, successors: list[MqttSettings]) -> None:
         """An MQTT channel a reload replaced (another prefix, broker) or removed deletes its retained

@@ -184,6 +184,26 @@ class Dispatcher:
             log.log(logging.DEBUG if before is not None else logging.WARNING, "%s: %s not published: %s", name, what, error)
         return (before is None) != (error is None)
 
+    def note_unable(self, name: str, error: str) -> bool:
+        """Channel ``name`` found unable to deliver anything before it is asked to (a sound channel on
+        a computer with no audio player: the daemon checks at its start and each reload): failing, as
+        after a delivery that failed (kept from its first failure in a row), until it delivers or
+        ``forget_unable``. Not logged here: the caller says it once, in its words. Returns whether
+        ``failing`` changed."""
+        return self._mark(name, error, self.clock()) is None
+
+    def forget_unable(self, name: str, cause: str) -> bool:
+        """``name``'s failure for want of something (``cause`` in its error: no audio player) is
+        forgotten once that is there: the channel is then as one not yet asked to send, which a test
+        alarm checks. A failure of another cause, or under other settings (``changed``: to be tested),
+        stays. Returns whether it was forgotten."""
+        r = self._failures.get(name)
+        if r is None or cause not in r.error or not self._as_configured(r):
+            return False
+        del self._failures[name]
+        self._keep_failing(name, "forget it", lambda s: s.forget_failing(name))
+        return True
+
     def _mark(self, name: str, error: str | None, t: float) -> tuple[float, str] | None:
         """``name``'s latest outcome (``error`` None: delivered) into ``failing``, and the store's copy
         of it; returns its failure before (None: it was not failing). A first failure opens a run,

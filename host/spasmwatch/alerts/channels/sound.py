@@ -138,6 +138,19 @@ class SoundChannel(SettingsChannel[SoundSettings]):
             return [argv if any("{wav}" in a for a in s.command) else [*argv, str(wav)]]
         return [[exe, *args, str(wav)] for exe, args in sound_tool.players()]
 
+    def player_name(self) -> str | None:
+        """What it plays with first: its own command's program, else the first known player found
+        (None: neither, no alarm can sound here)."""
+        found = self.players(Path("alarm.wav"))
+        return Path(found[0][0]).name if found else None
+
+    def cannot_sound(self) -> str | None:
+        """Why no alarm can sound at all on this computer (None: one may): no command of its own and
+        none of the known players (Raspberry Pi OS Lite, a server). The daemon asks at its start and
+        each reload, so that the family sees it before an alarm is lost; a player found may still
+        fail, or play to no speaker, which only a test alarm listened to tells."""
+        return sound_tool.CANNOT_SOUND if self.player_name() is None else None
+
     async def send(self, n: Notification) -> None:
         await self._play()
         if n.state in OPEN_ALARM_STATES:
