@@ -357,3 +357,15 @@ def test_the_page_without_the_token_is_in_the_family_s_language(fake: FakeDaemon
     assert '<html lang="de">' in html and "<title>spasmwatch: Zugang nur über den Link mit dem Token</title>" in html, html
     assert "Diese Seite ist geschützt. Öffnen Sie den Link mit <code>?token=...</code>, den <code>spasmwatch status</code>" in html, html
     assert "This page is protected" not in html
+
+
+@pytest.mark.parametrize("lang", LANGUAGES)
+def test_a_sound_played_by_the_test_alarm_is_asked_about_in_every_language(browser: Any, fake: FakeDaemon, lang: str) -> None:
+    """The page's test alarm says a sound played (the API's "heard") was played here, to be heard,
+    not sent (test_web_page.py), in the family's language."""
+    fake.test_results = [{"channel": "sound", "ok": True, "attempts": 1, "error": None, "network": False, "heard": True}]
+    with live_page(browser, fake, lang) as (page, s):
+        page.locator("#test-alarm").click()
+        page.wait_for_selector("#test-alarm-msg.ok")
+        text = page.locator("#test-alarm-msg").inner_text()
+        assert text == M.catalog(lang)["page.test_heard"].format(channel="sound"), text

@@ -593,3 +593,20 @@ def test_the_last_24_hours_card_shows_the_summary_and_follows_a_cluster_not_each
     hm = time.strftime("%H:%M", time.localtime(start))
     assert card.inner_text().startswith(f"Last 24 h: 1 cluster ({hm}) with 3 spasm-like movements; band worn 20 h."), card.inner_text()
     assert "tell your pediatrician" in card.inner_text()
+
+
+def test_a_sound_played_by_the_test_alarm_is_said_as_played_here_to_be_heard_not_sent(page: Any, served: ServerThread, fake: FakeDaemon) -> None:
+    """Family review (a Raspberry Pi's first hour): the page's test alarm said "Sent on sound" when
+    the audio player exited 0, which it does on a Pi 4 with nothing in its jack; 'spasmwatch
+    test-alarm' says it was played here, to be heard, and the API's result has "heard" for it
+    (tests/alerts/test_test_alarm.py). Old code: "Sent on sound, ntfy:phone: check that it arrived."."""
+    load(page, served.url)
+    served.call(setattr, fake, "test_results", [
+        {"channel": "sound", "ok": True, "attempts": 1, "error": None, "network": False, "heard": True},
+        {"channel": "ntfy:phone", "ok": True, "attempts": 1, "error": None, "network": True, "heard": False},
+    ])  # fmt: skip
+    page.get_by_role("button", name="Send a test alarm").click()
+    page.wait_for_selector("#test-alarm-msg.ok")
+    text = page.locator("#test-alarm-msg").inner_text()
+    assert text == ("Sent on ntfy:phone: check that it arrived. sound: played on this computer: did you hear it? (The player ran, "
+                    "which does not show that a speaker is plugged in and turned up.)"), text  # fmt: skip

@@ -382,6 +382,8 @@ EN: dict[str, str] = {
     "page.saved_at": "Saved at {time}.",
     "page.test_sending": "Sending a test alarm on every channel…",
     "page.test_sent": "Sent on {channels}: check that it arrived.",
+    "page.test_heard": "{channel}: played on this computer: did you hear it? (The player ran, which does not show that a speaker "
+    "is plugged in and turned up.)",
     "page.test_failed": "NOT delivered on {channel}: {error}.",
     "page.test_not_sent": "Test not sent: {error}",
     "page.noscript": "This page needs JavaScript to show the band's state.",

@@ -351,6 +351,8 @@ CATALOG: dict[str, str] = {
     "page.saved_at": "Gespeichert um {time}.",
     "page.test_sending": "Testalarm wird über jeden Kanal gesendet…",
     "page.test_sent": "Gesendet über {channels}: Prüfen Sie, ob er angekommen ist.",
+    "page.test_heard": "{channel}: auf diesem Computer abgespielt: Haben Sie ihn gehört? (Der Player lief; das zeigt nicht, dass ein "
+    "Lautsprecher angeschlossen und laut gestellt ist.)",
     "page.test_failed": "NICHT zugestellt über {channel}: {error}.",
     "page.test_not_sent": "Test nicht gesendet: {error}",
     "page.noscript": "Diese Seite braucht JavaScript, um den Zustand des Brustgurts zu zeigen.",

@@ -342,6 +342,8 @@ CATALOG: dict[str, str] = {
     "page.saved_at": "Guardada a las {time}.",
     "page.test_sending": "Enviando una alarma de prueba por cada canal…",
     "page.test_sent": "Enviada por {channels}: compruebe que llegó.",
+    "page.test_heard": "{channel}: reproducida en este ordenador: ¿la ha oído? (El reproductor se ejecutó, lo que no demuestra que "
+    "haya un altavoz conectado y con volumen.)",
     "page.test_failed": "NO entregada por {channel}: {error}.",
     "page.test_not_sent": "Prueba no enviada: {error}",
     "page.noscript": "Esta página necesita JavaScript para mostrar el estado de la banda.",

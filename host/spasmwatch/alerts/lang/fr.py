@@ -345,6 +345,8 @@ CATALOG: dict[str, str] = {
     "page.saved_at": "Enregistrée à {time}.",
     "page.test_sending": "Envoi d'une alarme de test sur chaque canal…",
     "page.test_sent": "Envoyée sur {channels} : vérifiez qu'elle est arrivée.",
+    "page.test_heard": "{channel} : jouée sur cet ordinateur : l'avez-vous entendue ? (Le lecteur a tourné, ce qui ne montre pas "
+    "qu'un haut-parleur est branché et le volume monté.)",
     "page.test_failed": "NON transmise sur {channel} : {error}.",
     "page.test_not_sent": "Test non envoyé : {error}",
     "page.noscript": "Cette page a besoin de JavaScript pour montrer l'état de la ceinture.",

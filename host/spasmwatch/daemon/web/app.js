@@ -868,11 +868,16 @@
     msg.textContent = t("test_sending");
     try {
       const out = await api("/api/test-alarm", { channel: null, by: who() });
-      const ok = out.results.filter((r) => r.ok).map((r) => r.channel);
+      // A sound played ("heard") is not said sent: its player exits 0 with no speaker plugged in.
+      const sent = out.results.filter((r) => r.ok && !r.heard).map((r) => r.channel);
+      const heard = out.results.filter((r) => r.ok && r.heard);
       const bad = out.results.filter((r) => !r.ok);
       msg.className = bad.length ? "form-msg bad" : "form-msg ok";
-      msg.textContent = (ok.length ? `${t("test_sent", { channels: ok.join(", ") })} ` : "")
-        + bad.map((r) => t("test_failed", { channel: r.channel, error: r.error })).join(" ");
+      msg.textContent = [
+        ...(sent.length ? [t("test_sent", { channels: sent.join(", ") })] : []),
+        ...heard.map((r) => t("test_heard", { channel: r.channel })),
+        ...bad.map((r) => t("test_failed", { channel: r.channel, error: r.error })),
+      ].join(" ");
       refresh("status");
     } catch (err) {
       msg.className = "form-msg bad";
