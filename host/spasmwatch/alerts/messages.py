@@ -13,13 +13,12 @@ holds each to it); a key a catalog lacks falls back to English. Plural keys end 
 
 from __future__ import annotations
 
-import importlib
 import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta, tzinfo
 from enum import Enum
-from functools import cache
 
+from spasmwatch.alerts.lang import de, es, fr
 from spasmwatch.alerts.model import LANGUAGES, BandFault
 from spasmwatch.daemon.clock import UNNAMED_ZONE, said_zone, said_zone_name, utc_offset_text, wall_text
 from spasmwatch.report.consts import TREND_HOURS_DIFFER, TREND_MIN_MONITORED_S
@@ -423,15 +422,17 @@ EN: dict[str, str] = {
 DISCLAIMER = EN["disclaimer"]
 
 
-@cache
+# Every catalog imported with this module, not at the first message in its language: that may be a
+# night's first alarm, after 'pip install -U' removed this version's files under the running daemon
+# (ModuleNotFoundError: no alarm, every tick failing; tests/daemon/test_upgrade_under_daemon.py).
+_CATALOGS = {"en": EN, "de": de.CATALOG, "es": es.CATALOG, "fr": fr.CATALOG}
+
+
 def catalog(lang: str) -> dict[str, str]:
     """The templates of ``lang`` (English: ``EN``); ValueError naming the choices."""
     if lang not in LANGUAGES:
         raise ValueError(f"no alert language {lang!r}: one of {', '.join(LANGUAGES)}")
-    if lang == "en":
-        return EN
-    table: dict[str, str] = importlib.import_module(f"spasmwatch.alerts.lang.{lang}").CATALOG
-    return table
+    return _CATALOGS[lang]
 
 
 # Spanish says an hour with its article, 'desde las 13:05' but 'desde la 01:05' (la una): its catalog

@@ -153,6 +153,14 @@ def web_dir() -> Path:
     return Path(str(resources.files("spasmwatch.daemon") / "web"))
 
 
+def page_files(folder: Path) -> dict[str, bytes]:
+    """The page's files in ``folder`` (those of a type it serves), by name, read once: the daemon
+    serves the page of its own version. Read at each request, they were gone while 'pip install -U'
+    ran (404: no page to show the alarm), then the next version's, whose app.js may ask an API the
+    running daemon does not have, until a restart (docs/host.md, "Upgrading")."""
+    return {p.name: p.read_bytes() for p in folder.iterdir() if p.suffix in _TYPES and _STATIC_NAME.match(p.name) and p.is_file()}
+
+
 class HttpServer:
     """The family web page and JSON API on ``host:port``.
 
@@ -214,7 +222,7 @@ class HttpServer:
         self.body_s = body_s
         self.shutdown_s = shutdown_s
         self.clock = clock
-        self.static_dir = static_dir or web_dir()
+        self._files = page_files(static_dir or web_dir())
         self._cookie = hmac.new(self.token.encode(), b"spasmwatch web cookie v1", hashlib.sha256).hexdigest() if self.token else ""
         self._runner: web.AppRunner | None = None
         self._closing = asyncio.Event()
@@ -377,24 +385,20 @@ class HttpServer:
     # ---- the page -------------------------------------------------------
 
     async def _index(self, request: web.Request) -> web.StreamResponse:
-        html = page_in(self._path("index.html").read_text(encoding="utf-8"), self.language())
+        html = page_in(self._body("index.html").decode("utf-8"), self.language())
         return web.Response(body=html.encode(), headers={"Content-Type": _TYPES[".html"], "Cache-Control": "no-cache"})
 
     async def _static(self, request: web.Request) -> web.StreamResponse:
         name = request.match_info["name"]
-        if not _STATIC_NAME.match(name) or name == "index.html":
+        if name == "index.html":
             raise ApiError(404, f"no such file: {name}")
-        return self._file(name)
+        return web.Response(body=self._body(name), headers={"Content-Type": _TYPES[Path(name).suffix], "Cache-Control": "no-cache"})
 
-    def _file(self, name: str) -> web.Response:
-        path = self._path(name)
-        return web.Response(body=path.read_bytes(), headers={"Content-Type": _TYPES[path.suffix], "Cache-Control": "no-cache"})
-
-    def _path(self, name: str) -> Path:
-        path = self.static_dir / name
-        if path.suffix not in _TYPES or not path.is_file() or path.parent.resolve() != self.static_dir.resolve():
-            raise ApiError(404, f"no such file: {name}")
-        return path
+    def _body(self, name: str) -> bytes:
+        try:
+            return self._files[name]
+        except KeyError:
+            raise ApiError(404, f"no such file: {name}") from None
 
     # ---- JSON API -------------------------------------------------------
 
