@@ -17,6 +17,7 @@ from typing import Any, get_args, get_origin, get_type_hints
 import platformdirs
 import pytest
 
+import spasmwatch
 from spasmwatch.commands.config import shown_config, shown_set
 from spasmwatch.config import (
     SECRET_KEYS,
@@ -457,6 +458,16 @@ def test_a_band_address_that_can_never_be_found_is_refused(tmp_path: Path, band:
 def test_a_bad_whole_number_is_quoted_as_written(tmp_path: Path) -> None:
     """Found by the docs run: 'config set alerts.escalate_after_s -5' said "got -5.0"."""
     assert error_of(tmp_path, "[alerts]\nescalate_after_s = -5").endswith("[alerts] escalate_after_s: expected a number >= 0, got -5")
+
+
+def test_an_unknown_key_may_be_a_newer_versions_after_a_rollback(tmp_path: Path) -> None:
+    """Found by review h45: a key a newer spasmwatch wrote ('config set'), spasmwatch then put back to
+    this version: the daemon refuses the file at every start, and the error listed the known keys
+    only, as for a typo. It says the key may be a newer version's, and the two ways out."""
+    said = error_of(tmp_path, "[daemon]\nstore_keep_years = 3")
+    assert "[daemon] store_keep_years: unknown key (did you mean 'raw_keep_days'?)" in said  # a typo, or a newer key
+    assert f"or a newer spasmwatch's key (this is {spasmwatch.__version__})" in said  # old code: not said
+    assert said.endswith("remove the key or upgrade again"), said
 
 
 @pytest.mark.parametrize(

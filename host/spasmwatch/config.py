@@ -34,7 +34,7 @@ import platformdirs
 from swcore.protocol import RATES_HZ
 import tomlkit
 
-from spasmwatch import private
+from spasmwatch import __version__, private
 from spasmwatch.alerts.model import LANGUAGES, SOUND_REPEAT_EVERY_S, SOUND_REPEAT_FOR_S, AlertSettings, BandFault, QuietHours, Urgency
 from spasmwatch.daemon.consts import (
     BACKUP_KEEP_DAYS, HEARTBEAT_EVERY_MAX_S, HEARTBEAT_EVERY_MIN_S, HEARTBEAT_EVERY_S, HOME_NAME_SUFFIXES, NTFY_NAME_HASH_HEX, RAW_KEEP_DAYS,
@@ -607,12 +607,21 @@ def _build(cls: Any, data: Mapping[str, Any], where: _Where) -> Any:
     known = {f.name: f for f in fields(cls)}
     for key in data:
         if key not in known:
-            raise where.error(key, "unknown key" + _did_you_mean(key, known))
+            raise where.error(key, "unknown key" + _did_you_mean(key, known) + _NEWER_KEY)
     for name, f in known.items():
         if f.metadata.get("required") and name not in data:
             raise where.error(name, "required")
     kwargs = {name: _value(hints[name], data[name], f, where) for name, f in known.items() if name in data}
     return cls(**kwargs)
+
+
+# A key in the file this version does not know may be a newer version's, written by it ('config
+# set') before spasmwatch was put back to this one: the daemon then refuses the file at every start
+# (the service restarted every 5 s, no band monitored), and the known keys alone did not say why.
+_NEWER_KEY = (
+    f"; or a newer spasmwatch's key (this is {__version__}): if spasmwatch was put back to an older version, "
+    "remove the key or upgrade again"
+)
 
 
 def _did_you_mean(key: str, known: Mapping[str, Any]) -> str:

@@ -72,7 +72,7 @@ def test_reload_says_what_changed_and_why_an_edit_was_refused(tmp_path: Path, cl
                 bad = await asyncio.to_thread(d.cli, "reload")
                 assert bad.returncode == 1 and bad.stdout.startswith(
                     f"NOT applied, the daemon runs on the config it had: {config}, line {len(good.splitlines()) + 3}: [alerts] escalate_after: "
-                    "unknown key (did you mean 'escalate_after_s'?)\n"
+                    "unknown key (did you mean 'escalate_after_s'?); or a newer spasmwatch's key"
                 ), bad
                 # Still alarming on the channels it had (the webhook and the phone the good reload added).
                 sent = await asyncio.to_thread(d.cli, "test-alarm")
