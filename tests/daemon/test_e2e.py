@@ -772,6 +772,51 @@ def test_an_epoch_sent_while_a_resync_fails_is_stored(tmp_path: Path, quick_clus
     asyncio.run(asyncio.wait_for(main(), 120))
 
 
+def test_a_band_whose_firmware_calls_every_rate_a_change_is_rebooted_once_not_at_each_connect(
+    tmp_path: Path, quick_cluster_csv: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Found by review h45 (new host, band flashed before 2026-12-04): that firmware answers every
+    CONFIG of the rate "changed" (it stored the value whatever it was) and has no INFO to report the
+    rate it runs. The daemon rebooted it K.RATE_REBOOTS (3) times at each start, each a gap in
+    sensing, then logged "does not sample at the configured 52 Hz ... (it reports None Hz)" and the
+    status said the band cannot run the rate (measured: the firmware of 84424ee5, the default rate).
+    A reboot more tells nothing (no rate reported, as ``_same_rate`` has it): one applies the rate,
+    and the daemon says once that the band's firmware is too old to tell."""
+    from spasmwatch.transport.simband import firmware_dir
+
+    old = tmp_path / "firmware-before-2026-12-04"
+    shutil.copytree(firmware_dir(), old, ignore=shutil.ignore_patterns("__pycache__"))
+    wire = old / "swcore" / "wire.py"
+    text = wire.read_text()
+    assert '    OP_INFO: "<BBB",\n' in text
+    wire.write_text(text.replace('    OP_INFO: "<BBB",\n', ""))  # its decoder knows no INFO
+    app = old / "band" / "app.py"
+    text = app.read_text()
+    assert "return P.OK, 1 if changed and key in NEEDS_REBOOT else 0" in text
+    app.write_text(text.replace("return P.OK, 1 if changed and key in NEEDS_REBOOT else 0", "return P.OK, 1 if key in NEEDS_REBOOT else 0"))
+
+    async def main() -> None:
+        async with rig(tmp_path, quick_cluster_csv, speed=4, firmware=old) as r:
+            d = r.daemon
+            assert d is not None
+            reset = await r.bands[0].wait_report_async("reset", 60)  # the one reboot: the rate may be new
+            assert reset["reason"] == "reboot" and await asyncio.to_thread(r.bands[0].wait, 10) == 3
+            session = d.bands[0].session
+            for _ in range(2):  # back after its reboot, then switched off and on: no reboot on either
+                old_link = session.link
+                band = r.start_band(0)
+                await r.wait_for(lambda: session.link is not old_link and session.state is State.STREAMING, 60, "streaming")
+                assert band.report("reset") is None  # old code: rebooted again, 3 times in all
+                band.kill()
+            assert d.status()["bands"][0]["rate_not_taken"] is None  # old code: "samples at ? Hz, not the configured 52 Hz"
+
+    with caplog.at_level(logging.INFO, logger="spasmwatch"):
+        asyncio.run(asyncio.wait_for(main(), 200))
+    said = [x.getMessage() for x in caplog.records if "calls every rate a change" in x.getMessage()]
+    assert len(said) == 1 and "spasmwatch flash" in said[0], said
+    assert not any("None Hz" in x.getMessage() for x in caplog.records)
+
+
 def test_a_band_with_firmware_from_before_info_is_monitored_at_its_configured_rate(
     tmp_path: Path, quick_cluster_csv: Path, caplog: pytest.LogCaptureFixture
 ) -> None:

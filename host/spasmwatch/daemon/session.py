@@ -367,7 +367,8 @@ class BandSession:
         self._refused: set[str] = set()  # the decoder's refusals said so far (each kind once)
         self._rate_unknown_logged = False
         # Reboots sent in a row to apply rate_hz (_apply_rate): reset once the band runs it; one past
-        # K.RATE_REBOOTS once the band that would not apply it was said to.
+        # K.RATE_REBOOTS once the band that would not apply it was said to; 2 once a band that reports
+        # no rate was said to be too old to tell.
         self._rate_reboots = 0
         self._rate_running: float | None = None  # the rate it runs once it would not take rate_hz
         self._records: asyncio.Queue[tuple[bytes, float]] = asyncio.Queue()  # (record, received wall s)
@@ -681,13 +682,24 @@ class BandSession:
         A CONFIG whose answer was lost (a timeout, a link dropped after the band stored the value)
         answers "unchanged" on the next connection: the band is rebooted too when the rate it
         reports (``running_hz``, INFO) is not the configured one's step, at most K.RATE_REBOOTS
-        times in a row, then said once and left at the rate it runs.
+        times in a row, then said once and left at the rate it runs. A band that reports no rate
+        (firmware from before INFO) is rebooted once: a second "changed" is its firmware's (from
+        before 2026-12-04, every CONFIG of the rate is one), and another reboot would tell nothing.
         """
         if self.rate_hz is None:
             return
         changed = (await self.command(P.encode_config(P.CFG_RATE_HZ, self.rate_hz)))["arg"]
         if not changed and _same_rate(running_hz, self.rate_hz):
             self._rate_reboots = 0
+            return
+        if running_hz is None and self._rate_reboots:
+            # No INFO, and "changed" again after the reboot that applied it: firmware from before
+            # 2026-12-04 calls every CONFIG of the rate a change. A reboot more would tell nothing
+            # (``_same_rate``); until review h45 it was rebooted K.RATE_REBOOTS times at each start.
+            if self._rate_reboots == 1:  # said once, not at every connection
+                self._rate_reboots += 1
+                log.warning("%s: the band's firmware calls every rate a change and does not report the rate it runs: "
+                            "taken as %d Hz after one reboot; update it (spasmwatch flash)", self.label, self.rate_hz)  # fmt: skip
             return
         if self._rate_reboots >= K.RATE_REBOOTS:
             self._rate_running = running_hz  # (rate_not_taken: as it runs now, another firmware's too)
