@@ -153,6 +153,19 @@ def web_dir() -> Path:
     return Path(str(resources.files("spasmwatch.daemon") / "web"))
 
 
+# Every answer names the page files the daemon serves (``page_id``): a page open across a restart on
+# another version reloads itself when it reads another (app.js ``checkPage``).
+PAGE_HEADER = "X-Spasmwatch-Page"
+
+
+def page_id(files: dict[str, bytes]) -> str:
+    """The id of the page files ``files``: a digest of their names and contents (16 hex digits)."""
+    digest = hashlib.sha256()
+    for name in sorted(files):
+        digest.update(b"%d:%s:%d:" % (len(name), name.encode(), len(files[name])) + files[name])
+    return digest.hexdigest()[:16]
+
+
 def page_files(folder: Path) -> dict[str, bytes]:
     """The page's files in ``folder`` (those of a type it serves), by name, read once: the daemon
     serves the page of its own version. Read at each request, they were gone while 'pip install -U'
@@ -223,6 +236,7 @@ class HttpServer:
         self.shutdown_s = shutdown_s
         self.clock = clock
         self._files = page_files(static_dir or web_dir())
+        self._page_id = page_id(self._files)
         self._cookie = hmac.new(self.token.encode(), b"spasmwatch web cookie v1", hashlib.sha256).hexdigest() if self.token else ""
         self._runner: web.AppRunner | None = None
         self._closing = asyncio.Event()
@@ -381,6 +395,7 @@ class HttpServer:
         h.setdefault("Referrer-Policy", "no-referrer")
         h.setdefault("Cross-Origin-Resource-Policy", "same-origin")
         h.setdefault("Cache-Control", "no-store")
+        h.setdefault(PAGE_HEADER, self._page_id)
 
     # ---- the page -------------------------------------------------------
 

@@ -230,6 +230,19 @@
   // channel) is not cut short.
   const READ_TIMEOUT_MS = 15000;
 
+  // The id of the page files of the daemon that answered first (X-Spasmwatch-Page, daemon/http.py
+  // page_id). Another is a daemon restarted on another version (an upgrade, a rollback), whose API
+  // this page's code may not read: the page at the bedside, open across the upgrade, loads that
+  // version's instead of showing the night with the old one's.
+  let pageId = null;
+
+  function checkPage(r) {
+    const id = r.headers.get("X-Spasmwatch-Page");
+    if (!id) return;
+    if (pageId === null) pageId = id;
+    else if (id !== pageId) location.reload();
+  }
+
   async function api(path, body) {
     const opts = { credentials: "same-origin", headers: { Accept: "application/json" }, cache: "no-store" };
     let timeout = null;
@@ -244,6 +257,7 @@
     }
     let r;
     try { r = await fetch(path, opts); } finally { clearTimeout(timeout); }
+    checkPage(r);
     let data = null;
     try { data = await r.json(); } catch (e) { data = null; }
     if (!r.ok) {
