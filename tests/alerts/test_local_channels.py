@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from synthetic import HandClock
 
-from spasmwatch.alerts import AlertSettings, NoticeKind, Urgency
+from spasmwatch.alerts import AlertSettings, NoticeKind, Urgency, sound_tool
 from spasmwatch.alerts.channels import (
     ChannelError,
     DesktopChannel,
@@ -323,3 +323,18 @@ def test_without_a_home_to_write_in_the_alarm_wav_goes_to_a_temp_folder_of_its_o
     wav = SoundChannel(SoundSettings()).wav()
     assert wav.parent.parent == tmp_path and wav.parent.name.startswith("spasmwatch-sound-") and wav.name == "alarm.wav"
     assert (os.stat(wav.parent).st_mode & 0o777) == 0o700 and wav.stat().st_size > 0
+
+
+def test_a_configured_player_that_is_not_installed_cannot_sound_before_any_alarm(tmp_path: Path) -> None:
+    """What the daemon asks at its start and each reload (family review follow-up): a [channels.sound]
+    command whose program is not there (a typo, or uninstalled) was only found at the first alarm
+    ('mpv exit 127: cannot run'), the channel shown fine until then. A command whose program is
+    there, by path or on the PATH, can sound."""
+    missing = SoundChannel(SoundSettings(command=(str(tmp_path / "mpv"), "{wav}"), wav_path=tmp_path / "a.wav"))
+    why = missing.cannot_sound()
+    assert why is not None and why.startswith(sound_tool.CANNOT_SOUND_HERE) and repr(str(tmp_path / "mpv")) in why, why
+    player = tmp_path / "player"
+    player.write_text(COUNTER)
+    player.chmod(0o755)
+    assert SoundChannel(SoundSettings(command=(str(player), "{wav}"), wav_path=tmp_path / "a.wav")).cannot_sound() is None
+    assert SoundChannel(SoundSettings(command=("sh", "-c", "true"), wav_path=tmp_path / "a.wav")).cannot_sound() is None

@@ -17,8 +17,17 @@ PLAYERS: dict[str, list[str]] = {
 # What a computer with none of them lacks, and how it gets one (Debian, Raspberry Pi OS: alsa-utils).
 NO_PLAYER = (f"no audio player found (looked for {', '.join(PLAYERS)}): 'sudo apt install alsa-utils' gives aplay "
              "(and a speaker plugged in), or [channels.sound] command names another")  # fmt: skip
-# What 'config init' and the daemon (its start, each reload) say of a sound channel there.
-CANNOT_SOUND = f"the local alarm cannot sound on this computer: {NO_PLAYER}"
+# What the daemon (its start, each reload) says of a sound channel that cannot sound, before why: a
+# failure it noted so is forgotten once a start or reload finds it can (the player installed, the command mended).
+CANNOT_SOUND_HERE = "the local alarm cannot sound on this computer"
+# What 'config init' and the daemon say of a sound channel on a computer with no player.
+CANNOT_SOUND = f"{CANNOT_SOUND_HERE}: {NO_PLAYER}"
+
+
+def command_missing(program: str) -> str:
+    """What the daemon says of a [channels.sound] command whose program this computer lacks."""
+    return (f"{CANNOT_SOUND_HERE}: [channels.sound] command's program {program!r} is not "
+            "found (not installed, not on the PATH, or not executable): install it, or correct or remove the command")  # fmt: skip
 
 
 def players() -> list[tuple[str, list[str]]]:

@@ -540,10 +540,11 @@ class Daemon:
 
     def _check_sounds(self) -> None:
         """Whether each sound channel can sound at all on this computer, at the start and at each
-        reload: one with no audio player (Raspberry Pi OS Lite, a server) is failing from now, on the
-        status, the page and Home Assistant, not from the first alarm that does not sound (until
-        2026-12-07 they showed it fine until then); one that has a player now is no longer failing
-        for want of one. Logged once a change, with who an alarm reaches meanwhile."""
+        reload: one with no audio player (Raspberry Pi OS Lite, a server), or whose own command's
+        program is not found, is failing from now, on the status, the page and Home Assistant, not
+        from the first alarm that does not sound (until 2026-12-07 they showed it fine until then);
+        one that has a player now is no longer failing for want of one. Logged once a change, with
+        who an alarm reaches meanwhile."""
         for name, ch in self.dispatcher.channels.items():
             if not isinstance(ch, SoundChannel):
                 continue
@@ -553,7 +554,7 @@ class Daemon:
                 if name not in self._no_player:
                     log.warning("%s: %s; until then %s", name, why, self._reached_without(name))
                 self._no_player.add(name)
-            elif self.dispatcher.forget_unable(name, sound_tool.NO_PLAYER) or name in self._no_player:
+            elif self.dispatcher.forget_unable(name, sound_tool.CANNOT_SOUND_HERE) or name in self._no_player:
                 self._no_player.discard(name)
                 log.info("%s: an audio player is found now (%s): the local alarm is no longer shown failing for want of one; %s tells "
                          "whether it is heard", name, ch.player_name(), in_quotes(f"spasmwatch test-alarm --channel {name}"))  # fmt: skip

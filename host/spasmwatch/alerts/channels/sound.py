@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import math
+import shutil
 import struct
 import sys
 import tempfile
@@ -145,10 +146,14 @@ class SoundChannel(SettingsChannel[SoundSettings]):
         return Path(found[0][0]).name if found else None
 
     def cannot_sound(self) -> str | None:
-        """Why no alarm can sound at all on this computer (None: one may): no command of its own and
-        none of the known players (Raspberry Pi OS Lite, a server). The daemon asks at its start and
-        each reload, so that the family sees it before an alarm is lost; a player found may still
-        fail, or play to no speaker, which only a test alarm listened to tells."""
+        """Why no alarm can sound at all on this computer (None: one may): its own command's program
+        not found (a typo, or uninstalled), or no command and none of the known players (Raspberry
+        Pi OS Lite, a server). The daemon asks at its start and each reload, so that the family sees
+        it before an alarm is lost; a player found may still fail, or play to no speaker, which only
+        a test alarm listened to tells."""
+        program = self.settings.command[:1]
+        if program and shutil.which(program[0]) is None:
+            return sound_tool.command_missing(program[0])
         return sound_tool.CANNOT_SOUND if self.player_name() is None else None
 
     async def send(self, n: Notification) -> None:
