@@ -19,7 +19,8 @@ import pytest
 from spasmwatch import __version__
 from spasmwatch.analysis.clusters import CLOSE_S
 from spasmwatch.cli import build_parser
-from spasmwatch.commands.evaluate import _gather, run_facts, source_sha256
+from spasmwatch.codeid import source_sha256
+from spasmwatch.commands.evaluate import _gather, run_facts
 from spasmwatch.errors import SpasmwatchError
 from spasmwatch.io.limits import MAX_CHUNK_ROWS
 

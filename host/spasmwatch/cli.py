@@ -24,7 +24,6 @@ from collections.abc import Sequence
 # each with its own pool). Set before any command imports numpy; a user's own setting wins.
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
-from spasmwatch import __version__
 from spasmwatch.errors import SpasmwatchError
 
 # name -> module providing register(subparsers). Order is the help order.
@@ -68,13 +67,24 @@ class _Parser(argparse.ArgumentParser):
         return super().format_help().replace("``", "'")
 
 
+class _Version(argparse.Action):
+    """--version: the version with the digest of the code (codeid.version_line: the version is 0.1.0
+    whatever the code), taken only when asked, not at every command's start."""
+
+    def __call__(self, parser: argparse.ArgumentParser, *_: object) -> None:
+        from spasmwatch.codeid import version_line
+
+        print(version_line())
+        parser.exit()
+
+
 def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
     """The parser; with ``argv`` naming a command, for that command alone."""
     parser = _Parser(
         prog="spasmwatch",
         description="Monitor for infantile spasms (a screening and logging aid, not a diagnosis).",
     )
-    parser.add_argument("--version", action="version", version=f"spasmwatch {__version__}")
+    parser.add_argument("--version", action=_Version, nargs=0, help="the version, the code's digest and, in a git checkout, its 'git describe'")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     chosen = _command(argv)
     for name, module_name in COMMANDS.items():

@@ -32,8 +32,6 @@ from typing import Any, TypeVar
 
 import numpy as np
 
-import spasmwatch
-import swcore
 from spasmwatch import __version__
 from spasmwatch.analysis.diagnose import ClusterWhy, cluster_line, counts, diagnose, legend, report
 from spasmwatch.analysis.pipeline import Record
@@ -41,6 +39,7 @@ from spasmwatch.analysis.replay import Block, replay
 from spasmwatch.analysis.scoring import WAKE_TOL_S, Score, score
 from spasmwatch.analysis.truthfile import check_parts, check_span, load_truth, parts_truth_path, truth_path
 from spasmwatch.analysis.twin import to_units
+from spasmwatch.codeid import source_sha256
 from spasmwatch.commands._args import add_strict, positive_int, whole_number
 from spasmwatch.commands._rawdamage import damage_notes, reading_past_damage
 from spasmwatch.commands.replay import replay_recording
@@ -272,19 +271,6 @@ def run_facts(args: argparse.Namespace, results: Sequence[Result]) -> dict[str, 
     else:
         run["suite"] = {"seed_start": args.seed_start, "seeds": args.seeds, "quick": args.quick}
     return run
-
-
-def source_sha256(roots: Sequence[Path] = ()) -> str:
-    """One sha256 of the Python sources under ``roots`` (default: spasmwatch's, the simulator,
-    replay and scoring, and swcore's, the band's detector and its thresholds): each .py file's
-    path under its root and its bytes, in path order. The same digest and arguments give the same
-    scores; any change of code or a threshold gives another digest."""
-    h = hashlib.sha256()
-    for root in roots or [Path(spasmwatch.__file__).parent, Path(swcore.__file__).parent]:
-        for f in sorted(root.rglob("*.py")):
-            h.update(f"{root.name}/{f.relative_to(root).as_posix()}\0".encode())
-            h.update(hashlib.sha256(f.read_bytes()).digest())
-    return h.hexdigest()
 
 
 def _results(args: argparse.Namespace) -> list[Result]:
