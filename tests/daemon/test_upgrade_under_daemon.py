@@ -21,10 +21,11 @@ from pathlib import Path
 from typing import Any
 
 import swcore
-from daemonproc import api_status, wait_while_up
+from daemonproc import api_status, one_band_config, wait_while_up
 from servers import free_port
 
 import spasmwatch
+from spasmwatch.codeid import short, source_sha256
 from spasmwatch.transport.simband import SimBand
 
 from .conftest import BAND_TIMEOUT_S
@@ -121,3 +122,47 @@ def test_the_daemon_alarms_in_its_language_and_serves_its_page_after_pip_removed
                 proc.wait(UP_S)
     said = log.read_text()
     assert "Traceback" not in said and "tick failed" not in said, said
+
+
+def _spasmwatch(env: dict[str, str], cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """``spasmwatch ARGS`` from the copies ``env`` imports, as a person runs it after the upgrade."""
+    return subprocess.run([sys.executable, "-m", "spasmwatch", *args], env=env, cwd=cwd, capture_output=True, text=True, timeout=UP_S)
+
+
+UPGRADED = "the running monitor started from other code than is installed now (upgraded since it started): restart it: "
+
+
+def test_status_says_the_daemon_runs_other_code_than_is_installed_after_an_upgrade_under_it(tmp_path: Path) -> None:
+    """Found by review h45: after 'pip install -U' or 'git pull' under a running daemon, the daemon
+    goes on with the code it started from until restarted, and nothing said so ('--version' said
+    0.1.0 whatever the code). The daemon takes its code's digest at start; 'status', run from the
+    code installed now, says to restart when they differ, and nothing while they are the same."""
+    site, port = tmp_path / "site", free_port()
+    env = _installed(site)
+    config = one_band_config(tmp_path / "config.toml", tmp_path / "data", port)
+    log = tmp_path / "daemon.log"
+    with open(log, "w") as out:
+        proc = subprocess.Popen([sys.executable, "-m", "spasmwatch", "run", "--config", str(config)], stdout=out, stderr=out, env=env, cwd=tmp_path)
+    try:
+        wait_while_up(proc, log, time.monotonic() + UP_S, lambda: api_status(port) is not None)
+        started = source_sha256([site / "spasmwatch", site / "swcore"])
+        assert (api_status(port) or {})["code"] == started
+        same = _spasmwatch(env, tmp_path, "status", "--config", str(config))
+        assert same.returncode in (0, 1) and "crib" in same.stdout and "other code" not in same.stdout, same
+        version = _spasmwatch(env, tmp_path, "--version")
+        assert version.stdout == f"spasmwatch {spasmwatch.__version__} (code {short(started)})\n", version  # a copy: no git checkout
+        with open(site / "spasmwatch" / "words.py", "a") as f:
+            f.write("\n# a line the upgrade added\n")  # the new version's file, the daemon not restarted
+        upgraded = source_sha256([site / "spasmwatch", site / "swcore"])
+        changed = _spasmwatch(env, tmp_path, "status", "--config", str(config))
+        # The daemon was started by hand (no service runs this config): Ctrl+C and run again.
+        said = f"{UPGRADED}stop 'spasmwatch run' (Ctrl+C) and start it again (it monitors meanwhile, on the code it started from: {short(started)}; installed: {short(upgraded)})"
+        assert said in changed.stdout.splitlines(), changed
+        assert changed.returncode == same.returncode, (same, changed)  # a warning: the daemon monitors, as it did
+        assert _spasmwatch(env, tmp_path, "--version").stdout == f"spasmwatch {spasmwatch.__version__} (code {short(upgraded)})\n"
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(UP_S) == 0, log.read_text()
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(UP_S)

@@ -93,7 +93,7 @@ def _not_anothers(cfg: Config, path: Path) -> None:
     8765). Its bands, alarms and phones were taken for this config's: 'test-alarm' rang them, 'ack'
     acknowledged them. The daemon started from ``path`` is this config's whatever store it runs on
     (a service given another SPASMWATCH_DATA_DIR than this shell); one on another computer
-    (``_elsewhere``) by the token of ``cfg`` it takes alone (``_takes_only_its_token``). A daemon from before the fields, or none answering (each
+    (``runs_elsewhere``) by the token of ``cfg`` it takes alone (``_takes_only_its_token``). A daemon from before the fields, or none answering (each
     command says so itself): nothing said. One that takes the connection and is silent past
     ``DAEMON_CONFIRM_S`` (stopped, hung): not confirmed, said, and nothing sent; the check gave up
     after 2 s until the cliedges review and the command then sent its request, which such a daemon
@@ -121,7 +121,7 @@ def _not_anothers(cfg: Config, path: Path) -> None:
         return
     if not isinstance(st, dict):
         return
-    elsewhere = _elsewhere(st)
+    elsewhere = runs_elsewhere(st)
     if elsewhere is not None and _takes_only_its_token(cfg):
         return
     theirs = st.get("config_path") or ""  # "": not started from a file
@@ -154,7 +154,7 @@ def serves(st: Any, store: Path) -> bool:
     return not isinstance(served, str) or Path(served).resolve() == store.resolve()
 
 
-def _elsewhere(st: dict[str, Any]) -> str | None:
+def runs_elsewhere(st: dict[str, Any]) -> str | None:
     """The host name of the computer the daemon whose status is ``st`` runs on, when it is not this
     one's (a laptop's config naming the Pi's [daemon.http] host); else None (a daemon from before
     the field too: compared as one of this computer). Its store and file are that computer's paths,

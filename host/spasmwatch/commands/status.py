@@ -3,7 +3,9 @@
 Exit status, for scripts (a cron job, a Home Assistant command sensor): 0 when all is good; 1
 while something needs a person: an open alert (an alarm, acknowledged or not, a band fault or
 disconnect, held back or not), a notification channel not delivering, or the store not open; 2
-when the daemon cannot be asked (none answers, another program on its port).
+when the daemon cannot be asked (none answers, another program on its port). What only a restart
+applies (a setting changed in the file, the code upgraded since the daemon started) is said as a
+warning, not in the status: the daemon monitors meanwhile, as it started.
 """
 
 from __future__ import annotations
@@ -18,7 +20,8 @@ from typing import Any
 from urllib.parse import quote, urlsplit
 
 from spasmwatch.alerts.messages import last_known
-from spasmwatch.commands._daemon import add_config_arg, api, daemon_config_of, after_waking, hm
+from spasmwatch.codeid import running_code, short
+from spasmwatch.commands._daemon import add_config_arg, api, daemon_config_of, after_waking, hm, runs_elsewhere
 from spasmwatch.config import Config, Http, default_config_path, existing_config, is_loopback
 from spasmwatch.daemon.consts import RATE_REBOOTS
 from spasmwatch.daemon.flap import span
@@ -52,7 +55,8 @@ def run(args: argparse.Namespace) -> int:
         print(line)
     for b in st["bands"]:
         print("\n".join(visible(line) for line in band_lines(b, args.config, st["now"])))  # a band names itself
-    for line in exposure_lines(st) + config_lines(st, restart_step(args), args.config) + channel_lines(st, args.config) + heartbeat_lines(st):
+    restart = restart_step(args)
+    for line in exposure_lines(st) + code_lines(st, restart) + config_lines(st, restart, args.config) + channel_lines(st, args.config) + heartbeat_lines(st):
         print(line)
     for line in raw_lines(st) + backup_lines(st) + page_lines(cfg.daemon.http):
         print(line)
@@ -184,6 +188,19 @@ def exposure_lines(st: dict[str, Any]) -> list[str]:
     log (daemon/wiring.py exposures; .get: a daemon from before the field): a family that never reads
     the journal sees them here. Not a reason for exit 1: nothing is down."""
     return [f"warning: {words}" for words in st.get("exposures", [])]
+
+
+def code_lines(st: dict[str, Any], restart: str) -> list[str]:
+    """The daemon's code (``code``, taken at its start) when it is not the code installed now, that
+    this command runs: an upgrade ('pip install -U', 'git pull') since it started, which it runs only
+    once restarted (``restart``: how). Nothing for a daemon on another computer, whose installed code
+    is not this one's, nor from a daemon from before the field (.get). Until review h45 nothing said
+    so, and --version said 0.1.0 whatever the code."""
+    theirs, ours = st.get("code"), running_code()
+    if not isinstance(theirs, str) or theirs == ours or runs_elsewhere(st) is not None:
+        return []
+    return [f"the running monitor started from other code than is installed now (upgraded since it started): restart it: {restart} "
+            f"(it monitors meanwhile, on the code it started from: {short(theirs)}; installed: {short(ours)})"]
 
 
 def config_lines(st: dict[str, Any], restart: str, config: str | None = None) -> list[str]:

@@ -37,6 +37,7 @@ from spasmwatch.analysis.clusters import Cluster, Spasm
 from spasmwatch.analysis.sleepwake import counts_worn
 from spasmwatch.daemon import consts as K
 from spasmwatch.daemon.api import STORE_WORK, BandNotConnected, Json, Msg, last_known_at, who, zone_json
+from spasmwatch.codeid import running_code
 from spasmwatch.config import is_loopback
 from spasmwatch.daemon.clock import (
     Clock, SinceBoot, SystemClock, local_day, local_zone, log_time, resolve_local_zone, zone_file_in_doubt, zone_name
@@ -187,6 +188,9 @@ class Daemon:
     ) -> None:
         self.store = store
         self.clock = clock or SystemClock()
+        # The code it started from, taken now: an upgrade under it puts other code in its files, which
+        # it runs only once restarted; 'spasmwatch status' compares the two (codeid.py).
+        self.code = running_code()
         # A store that could not be opened (Store.may_fail): the daemon monitors without it and
         # tries it again this often (s, real time); its error as last logged, and since when (wall s).
         self.store_retry_s = store_retry_s
@@ -1811,7 +1815,7 @@ class Daemon:
                 "config_path": None if self.config_path is None else str(self.config_path.absolute()),
                 # The computer it runs on: a command on another computer (a laptop asking the Pi) finds
                 # its paths that computer's, not to be compared with its own config's.
-                "hostname": socket.gethostname()}  # fmt: skip
+                "hostname": socket.gethostname(), "code": self.code}  # fmt: skip
 
     def _store_json(self) -> Json | None:
         """Why the store is not open (null: it is): the page's banner, 'spasmwatch status', systemd's STATUS."""
