@@ -140,3 +140,73 @@ def test_an_alarm_nobody_acknowledges_closes_when_a_restart_would_no_longer_carr
     assert states == ["CLOSED"] and not e._clusters, f"still open 6 h after the cluster ended: {states}"
     assert sent[-1].state == "CLOSED"  # a mirror (MQTT) shows the alarm off
     assert AlertSettings().keep_unacknowledged_s == K.REBUILD_WINDOW_S
+
+
+
+def _merges(tmp_path: Path, n: int, check: Any = None) -> Any:
+    """A daemon (in process, a store on disk) that sees ``n`` times two clusters alarm and late events
+    join them into one (docs/host.md "Live analysis"), 10 simulated min apart; ``check(d, i, new)``
+    after each, ``new`` the alarm notifications of its two clusters. Returns the daemon."""
+    from synthetic import HandClock, streaming
+
+    from spasmwatch.alerts import NoticeKind
+    from spasmwatch.daemon.daemon import BandSpec, Daemon
+    from spasmwatch.daemon.live import TrackedCluster
+    from spasmwatch.store import Store
+
+    t0, dev = 1_800_000_000.0, "cot0001"
+    clock = HandClock(t0)
+    store = Store(tmp_path / "db.sqlite")
+    d = Daemon(store, [BandSpec("cot", lambda: None)], clock=clock, disconnect_alert_s=1e9)  # type: ignore[arg-type,return-value]
+    streaming(d, dev, t0)
+    for i in range(n):
+        start = clock.t = t0 + 600.0 * i
+        first, second, both = Cluster(), Cluster(), Cluster()
+        for k in range(3):
+            first._take(_spasm(start + 8 * k))
+            second._take(_spasm(start + 60 + 8 * k))
+        for s in [*first.spasms, *second.spasms]:
+            both._take(s)
+        seen = len(d.notifications)
+        a, b = TrackedCluster(f"{dev}@a{i}", first.start, first.end), TrackedCluster(f"{dev}@b{i}", second.start, second.end)
+        clock.t = first.confirmed_t  # each alarmed live, as its third spasm is confirmed
+        d.cluster_changed(dev, a, first, "alarm")
+        clock.t = second.confirmed_t
+        d.cluster_changed(dev, b, second, "alarm")
+        new = [x for x in list(d.notifications)[seen:] if x.kind is NoticeKind.CLUSTER_ALARM]
+        d.cluster_changed(dev, a, both, "closed", [b])  # late events: a's cluster takes b's in
+        if check is not None:
+            check(d, i, new, (a.store_id, b.store_id))
+    return d
+
+
+def test_a_cluster_after_a_merge_alarms_though_its_row_takes_the_retired_clusters_id(tmp_path: Path) -> None:
+    """Found by the uptime review: a merge deletes the retired cluster's row, and SQLite gives its
+    id (the highest) to the next cluster stored. The engine still held the retired alert, closed,
+    under that id: the new cluster's spasms were taken for that closed one's and ignored ("spasm
+    for closed cluster ... ignored"): no alarm; and its alert's transitions were stored under the
+    survivor of the old merge (the id still mapped to it)."""
+    ids: list[tuple[int, int]] = []
+
+    def check(d: Any, i: int, new: list[Any], pair: tuple[int, int]) -> None:
+        ids.append(pair)
+        assert len(new) == 2, f"merge {i}: {len(new)} alarm(s) for two new clusters (ids {pair}; before: {ids[:-1][-1:]})"
+
+    d = _merges(tmp_path, 3, check)
+    assert ids[1][0] == ids[0][1]  # the id was given again: what this is about
+    # Each merged cluster's row holds both its alarms (the retired one's moved there), none another's.
+    assert [a.cluster_id for a in d.store.alerts("cot0001") if a.state == "ALARM"] == [ids[k // 2][0] for k in range(6)], ids
+    d.store.close()
+
+
+def test_clusters_joined_by_late_events_leave_no_map_behind_past_the_alerts_kept(tmp_path: Path) -> None:
+    """A merge maps the retired cluster's id to the survivor's, so that a transition of its alert
+    lands on a row that exists. Found by the uptime review: the map kept every merge for as long as
+    the daemon ran (300 after 300 merges). Now it keeps those whose alert the engine still holds
+    (open, or among its ``keep_closed`` closed ones): nothing else can change again."""
+    retired: list[int] = []
+    d = _merges(tmp_path, 300, lambda d, i, new, pair: retired.append(pair[1]))
+    keep = d.engine.settings.keep_closed
+    assert len(d._merged_into) <= keep, f"{len(d._merged_into)} merges remembered after 300, the engine keeps {keep} closed alerts"
+    assert d._merged_into.get(retired[-1]) is not None  # the latest retired alert, still held, still maps
+    d.store.close()

@@ -172,6 +172,18 @@ class AlertEngine:
         self._names.pop(device, None)
         return open_n
 
+    def cluster_keys(self) -> set[ClusterKey]:
+        """The keys of the cluster alerts held, open or among the closed kept: the only clusters
+        whose alerts can still change."""
+        return {k for (_, k), _ in self._all_clusters()}
+
+    def forget_retired(self, key: ClusterKey) -> None:
+        """``key``, a retired cluster's store id (a merge deleted its row), names a new cluster now:
+        SQLite gives the highest id again once its row is gone. The retired alert kept closed under
+        it, of any band, is forgotten; held, it took the new cluster's spasms for its own ("spasm for
+        closed cluster ... ignored": no alarm) and its label for its own."""
+        self._closed = OrderedDict((k, a) for k, a in self._closed.items() if k[1] != key)
+
     # ---- cluster inputs -------------------------------------------------
 
     def on_spasm(

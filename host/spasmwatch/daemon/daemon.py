@@ -1632,6 +1632,8 @@ class Daemon:
         stored = self._stored(device, write)
         if stored is not None:  # (refused: the row holds what it held, rolled back)
             tc.store_id, tc.stored_ids = stored, frozenset(ids)
+            if was is None and self._merged_into.pop(stored, None) is not None:
+                self.engine.forget_retired(stored)  # a new row with the id of one a merge retired
             if was is None:  # stored at last (the store came back): its alert goes on under its row's id
                 self.engine.merge_clusters(device, stored, [tc.key])
         if absorbed and not merged:  # the store refused it: the alerts are one all the same
@@ -1666,12 +1668,19 @@ class Daemon:
             key = a.store_id if a.store_id is not None else a.key
             keys.append(key)
             if isinstance(key, int) and isinstance(into, int):
+                # One hop: those merged into ``key`` before are ``into``'s now (its row goes too).
+                self._merged_into = {k: into if v == key else v for k, v in self._merged_into.items()}
                 self._merged_into[key] = into
         log.warning(
             "%s: late events joined cluster(s) %s to cluster %s: one cluster, one alarm (the other rows and alerts retired)",
             device, ", ".join(str(k) for k in keys), into,
         )  # fmt: skip
         self.engine.merge_clusters(device, into, keys, c)
+        # Kept while the retired alert is held (among the engine's keep_closed closed ones): nothing
+        # else can change again. Kept for good, the map grew by a merge each time late events joined
+        # two clusters, for as long as the daemon ran.
+        held = self.engine.cluster_keys()
+        self._merged_into = {k: v for k, v in self._merged_into.items() if k in held}
 
     def sleep_changed(self, device: str, kind: str, t: float) -> None:
         log.info("%s: %s at %s", device, kind, log_time(t))
