@@ -17,6 +17,7 @@ import pytest
 from cdcdaemon import Rig, serial_daemon
 
 from spasmwatch.commands.status import band_lines
+from spasmwatch.daemon import consts as K
 from spasmwatch.daemon.flap import FlapLog
 
 DEVICE = "cot-usb"
@@ -128,3 +129,50 @@ def test_a_flapping_link_is_shown_in_the_status_and_cleared_once_steady(tmp_path
     assert len(said) == 1 and re.search(r"link unstable: dropped \d+ times in \d+ s", said[0]), lines
     assert after["link_unstable"] is None and after["connected"], after
     assert not any("link unstable" in x for x in band_lines(after))  # type: ignore[arg-type]
+
+
+def test_a_flapping_link_writes_its_status_line_on_change_not_two_a_drop(tmp_path: Path) -> None:
+    """``spasmwatch run``'s status line (stdout: systemd's journal keeps it as it keeps the log),
+    one per change of what a caregiver would care about. Found by the uptime review (bench/uptime.py,
+    a radio cut every 15 simulated min): the log said the flapping once, but the status line went
+    'not connected' and 'connected' at each drop, 2 lines a drop, ~1,600 an hour for a port closing
+    3 s after each connect, the count the flap log was made to end. While the link flaps it says
+    'link unstable' (as 'spasmwatch status' and the page do), once; and 'connected' once steady."""
+    import io
+
+    from synthetic import HandClock, streaming
+
+    from spasmwatch.daemon.daemon import BandSpec, Daemon
+    from spasmwatch.daemon.main import status_lines
+    from spasmwatch.daemon.session import State
+    from spasmwatch.store import Store
+
+    t0, drops = 1_800_000_000.0, 30
+    clock = HandClock(t0)
+
+    async def main() -> list[str]:
+        out = io.StringIO()
+        with Store(tmp_path / "db.sqlite") as store:
+            d = Daemon(store, [BandSpec("cot", lambda: None)], clock=clock, disconnect_alert_s=1e9)  # type: ignore[arg-type,return-value]
+            streaming(d, DEVICE, t0)
+            task = asyncio.create_task(status_lines(d, out))
+            s = d.bands[0].session
+            for _ in range(drops):  # up 3 s, down 1 s
+                for state, after_s in ((State.DISCONNECTED, 1.0), (State.CONNECTING, 0.0), (State.STREAMING, 3.0)):
+                    s._set(state)
+                    for _ in range(5):
+                        await asyncio.sleep(0)  # the line's task takes the change
+                    clock.t += after_s
+            assert s.link_unstable is not None  # (what this is about)
+            clock.t += 120.0  # a link that stays up: steady again, as the session's stream loop finds
+            assert s._flap.steady(s.mono()) is not None and s.link_unstable is None
+            d._publish({"type": "status"})  # (the next record's)
+            for _ in range(5):
+                await asyncio.sleep(0)
+            task.cancel()
+        return out.getvalue().splitlines()
+
+    lines = asyncio.run(main())
+    links = [x.split("  ")[0] for x in lines]
+    assert len(lines) <= 2 * (K.FLAP_LINKS - 1) + 4, f"{len(lines)} status lines for {drops} drops: {links}"
+    assert "[cot] link unstable" in links and links[-1] == "[cot] connected", links
