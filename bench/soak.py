@@ -147,6 +147,7 @@ def internals(d: Daemon, server: HttpServer | None = None) -> dict[str, int]:
         "daemon._tasks": len(d._tasks),
         "daemon._restored": len(d._restored),
         "daemon._store_failing": len(d._store_failing),
+        "daemon._merged_into": len(d._merged_into),
         "engine._clusters": len(e._clusters),
         "engine._closed": len(e._closed),
         "engine._bands": len(e._bands),
@@ -192,6 +193,7 @@ def bounds(d: Daemon) -> dict[str, int]:
         "serial port threads": serial_mod.PORT_THREADS * len(d.bands),
         "daemon.notifications": daemon_mod.NOTICES_KEPT,
         "engine._closed": d.engine.settings.keep_closed,
+        "daemon._merged_into": d.engine.settings.keep_closed,  # retired ids, while their alerts are held
         "dispatcher.deliveries": d.dispatcher.deliveries.maxlen or 0,
         "dispatcher._alerted": d.dispatcher._keep_alerted,
         "mqtt.link._events": mqtt_mod._KEEP_EVENTS,
