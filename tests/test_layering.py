@@ -1,0 +1,78 @@
+"""The layering rules docs/engineering.md ("Layout") states, read from the source's imports (every
+import statement, function-level ones too): a rule broken shows here, not on a board's heap or in a
+command that starts the daemon's parts to replay a file."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+FIRMWARE = ROOT / "firmware"
+HOST = ROOT / "host" / "spasmwatch"
+# What swcore may import: built into MicroPython and CPython alike, and micropython in compat.py
+# behind a try. Not machine, bluetooth, band or sim: the detector core runs unchanged in the host.
+PORTABLE = {"array", "struct", "swcore"}
+# The host parts the daemon is built on. None imports the daemon's side (HOST_UPPER): replay and
+# evaluate run on them without it, and a change up there cannot reach them.
+HOST_LOWER = ("analysis", "io", "store", "transport")
+HOST_UPPER = {"daemon", "alerts", "commands", "config", "cli", "firstrun", "export", "report"}
+# The band's code, as flashed but for swcore.
+BAND = sorted([FIRMWARE / "main.py", *(FIRMWARE / "band").glob("*.py")])
+# The firmware's packages: the host runs band/ and sim/ under micropython only, never imports them.
+FIRMWARE_PACKAGES = {p.name for p in FIRMWARE.iterdir() if p.is_dir() and not p.name.startswith((".", "_"))}
+
+
+def imports(path: Path) -> set[str]:
+    """The dotted names ``path`` imports; ``from a import b`` gives ``a`` and ``a.b``."""
+    names: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text(), str(path))):
+        if isinstance(node, ast.Import):
+            names.update(a.name for a in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            assert node.level == 0, f"{path}: a relative import (the rules below read absolute ones)"
+            names.add(node.module or "")
+            names.update(f"{node.module}.{a.name}" for a in node.names)
+    return names
+
+
+def _rel(path: Path) -> str:
+    return str(path.relative_to(ROOT))
+
+
+@pytest.mark.parametrize("path", sorted((FIRMWARE / "swcore").glob("*.py")), ids=_rel)
+def test_the_shared_core_imports_no_hardware_nor_either_sides_code(path: Path) -> None:
+    allowed = PORTABLE | ({"micropython"} if path.name == "compat.py" else set())
+    bad = {n for n in imports(path) if n.split(".")[0] not in allowed}
+    assert not bad, f"{_rel(path)} imports {sorted(bad)}: swcore runs unchanged on the band and the host"
+
+
+def forgotten(paths: list[Path]) -> set[str]:
+    """The modules the band drops once used (band.app._forget's arguments): start-up-only code."""
+    calls = [n for p in paths for n in ast.walk(ast.parse(p.read_text())) if isinstance(n, ast.Call)]
+    named = [c for c in calls if isinstance(c.func, ast.Name) and c.func.id == "_forget"]
+    return {a.value for c in named for a in c.args if isinstance(a, ast.Constant) and isinstance(a.value, str)}
+
+
+@pytest.mark.parametrize("path", BAND, ids=_rel)
+def test_the_bands_resident_code_imports_the_protocols_wire_half_only(path: Path) -> None:
+    """swcore/protocol.py is the host's: its decoders and commands stay off the band's heap all night
+    (docs/protocol.md). A start-up-only module may read it, both dropped once used (band/bootlink.py)."""
+    if not {n for n in imports(path) if n == "swcore.protocol" or n.startswith("swcore.protocol.")}:
+        return
+    dropped = forgotten(BAND)
+    assert "swcore.protocol" in dropped and f"band.{path.stem}" in dropped, f"{_rel(path)} keeps swcore.protocol on the heap"
+
+
+@pytest.mark.parametrize("path", sorted(HOST.rglob("*.py")), ids=_rel)
+def test_the_host_imports_of_the_firmware_only_swcore(path: Path) -> None:
+    bad = {n for n in imports(path) if n.split(".")[0] in FIRMWARE_PACKAGES - {"swcore"}}
+    assert not bad, f"{_rel(path)} imports {sorted(bad)}: band/ and sim/ run under micropython only"
+
+
+@pytest.mark.parametrize("path", sorted(p for part in HOST_LOWER for p in (HOST / part).rglob("*.py")), ids=_rel)
+def test_the_parts_under_the_daemon_import_nothing_of_its_side(path: Path) -> None:
+    bad = {n for n in imports(path) if n.startswith("spasmwatch.") and n.split(".")[1] in HOST_UPPER}
+    assert not bad, f"{_rel(path)} imports {sorted(bad)}: {path.relative_to(HOST).parts[0]}/ lies under the daemon"
