@@ -5,7 +5,10 @@ hardware/BRINGUP.md and docs/host.md for a section called "Session state machine
 hardware/README.md had a [shared/design.md] that linked nowhere. A doc named by its path or name
 (`../shared/design.md`, design.md) must be one of the repository's: until 2026-12-07 only links and
 paths under the repository's own folders were checked, and twenty references to the design notes,
-a file beside the checkout that a clone does not have, went through."""
+a file beside the checkout that a clone does not have, went through. A module named by a shorter
+path (`daemon/api.py`, `matchtwin.py`) or by its dotted name (`spasmwatch.errors.InputError`) must be
+one too: until 2026-12-07 only paths from the repository's top were, and docs/firmware.md named the
+removed `sim/cutflash.py`, docs/simulator.md the removed `spasmwatch.sim.OutputError`."""
 
 from __future__ import annotations
 
@@ -23,7 +26,15 @@ NOT_HERE = {
     "hardware/boards/X.json",  # a placeholder for any board
     "bench/results/summary.json",  # written by bench/run_all.py
     "bench/results/fuzz/csv/crash-",  # the start of a crash file's name, written by a fuzz run
+    "esptool.py", "espefuse.py",  # esptool's commands, as older esptool names them
+    "bleak/backends/bluezdbus/manager.py",  # bleak's, cited for its behaviour
 }
+# A Python file named by any path or its name alone: the end of some file's path here.
+PY_NAME = re.compile(r"(?<![\w/.-])((?:[\w-]+/)*[\w-]+\.py)\b")
+PY_FILES = ["/" + str(p.relative_to(ROOT)) for top in TOP for p in (ROOT / top).rglob("*.py") if "node_modules" not in p.parts]
+# A dotted name in one of the packages: spasmwatch.errors.InputError, swcore.wire, band.app._forget.
+DOTTED = re.compile(r"(?<![\w.])((?:spasmwatch|swcore|band)(?:\.\w+)+)")
+PACKAGES = {"spasmwatch": ROOT / "host" / "spasmwatch", **{p: ROOT / "firmware" / p for p in ("swcore", "band")}}
 LINK = re.compile(r"\]\(([^)\s]+)\)")
 # A doc named by its path or name, in prose or code ('../x/y.md', 'docs/host.md', 'design.md'),
 # not a part of a longer path or address, nor a link's target (LINK's).
@@ -64,6 +75,24 @@ def _target(doc: Path, name: str) -> Path | None:
     return None
 
 
+def _dotted_missing(dotted: str) -> str | None:
+    """What of ``dotted`` is not there: a module, or a name its module never mentions. Not a
+    module's name after the package (spasmwatch.db, band.toml: a file, a config key): not read."""
+    parts = dotted.split(".")
+    where, i = PACKAGES[parts[0]], 1
+    while i < len(parts) and (where / parts[i]).is_dir():
+        where, i = where / parts[i], i + 1
+    if i < len(parts) and (where / f"{parts[i]}.py").is_file():
+        where, i = where / f"{parts[i]}.py", i + 1
+    elif i == 1:
+        return None
+    else:
+        where = where / "__init__.py"
+    if i < len(parts) and not re.search(r"\b%s\b" % parts[i], where.read_text()):
+        return ".".join(parts[: i + 1])
+    return None
+
+
 def _where(doc: Path) -> str:
     return str(doc.relative_to(ROOT))
 
@@ -96,6 +125,16 @@ def broken(doc: Path, text: str | None = None) -> list[str]:
         if name not in NOT_HERE and (file is None or ROOT not in file.resolve().parents):
             line = text.count(chr(10), 0, m.start()) + 1
             out.append(f"{_where(doc)}:{line}: {name} is no file of the repository (a clone has none)")
+    for m in PY_NAME.finditer(text):
+        name = m.group(1)
+        if name.split("/")[0] in TOP or name in NOT_HERE:
+            continue  # a path from the top: PATH's
+        if not any(f.endswith("/" + name) for f in PY_FILES):
+            out.append(f"{_where(doc)}:{text.count(chr(10), 0, m.start()) + 1}: no such module: {name}")
+    for m in DOTTED.finditer(text):
+        missing = _dotted_missing(m.group(1))
+        if missing:
+            out.append(f"{_where(doc)}:{text.count(chr(10), 0, m.start()) + 1}: no such module or name: {missing}")
     flat = " ".join(prose.split())
     refs = [(m.group(1), m.group(2)) for m in AFTER.finditer(flat)] + [(m.group(2), m.group(1)) for m in IN.finditer(flat)]
     for name, section in refs:
@@ -119,8 +158,10 @@ def test_the_check_finds_a_broken_reference() -> None:
         "See [the store](store.md) and [gone](nowhere.md), [a heading](host.md#no-such-heading), [store.md],\n"
         '`host/spasmwatch/no_such_module.py`, docs/host.md, "No such section", and docs/host.md, "Raw samples".\n'
         "Read `../shared/design.md` (beside the checkout), as design.md says.\n"
+        "`daemon/no_such.py` raises `spasmwatch.sim.NoSuchError`, not `spasmwatch.errors.InputError`.\n"
     )
     got = broken(ROOT / "docs" / "web.md", text)
     want = ("nowhere.md", "#no-such-heading", "[store.md] links nowhere", "no_such_module.py", "No such section",
-            "../shared/design.md is no file", " design.md is no file")  # fmt: skip
+            "../shared/design.md is no file", " design.md is no file", "no such module: daemon/no_such.py",
+            "no such module or name: spasmwatch.sim.NoSuchError")  # fmt: skip
     assert len(got) == len(want) and all(x in "\n".join(got) for x in want), got
