@@ -5,6 +5,8 @@ command that starts the daemon's parts to replay a file."""
 from __future__ import annotations
 
 import ast
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -76,3 +78,28 @@ def test_the_host_imports_of_the_firmware_only_swcore(path: Path) -> None:
 def test_the_parts_under_the_daemon_import_nothing_of_its_side(path: Path) -> None:
     bad = {n for n in imports(path) if n.startswith("spasmwatch.") and n.split(".")[1] in HOST_UPPER}
     assert not bad, f"{_rel(path)} imports {sorted(bad)}: {path.relative_to(HOST).parts[0]}/ lies under the daemon"
+
+
+
+# What the daemon's side loads and a replay of a file needs none of: its I/O stacks (the web
+# server's, Bluetooth's, MQTT's, SQLite) and its parts.
+DAEMON_SIDE = ("aiohttp", "bleak", "paho", "sqlite3", "spasmwatch.store", "spasmwatch.transport", "spasmwatch.alerts",
+               "spasmwatch.daemon.daemon", "spasmwatch.daemon.session", "spasmwatch.daemon.http")  # fmt: skip
+REPLAY_LOADS = """
+import contextlib, io, sys
+from spasmwatch.cli import main
+with contextlib.redirect_stdout(io.StringIO()):
+    assert main(["replay", sys.argv[1], "--jsonl"]) == 0
+print("\\n".join(sorted(sys.modules)))
+"""
+
+
+def test_a_replay_of_a_file_loads_nothing_of_the_daemons_side(tmp_path: Path) -> None:
+    """The CLI imports the named command's module alone (cli.py) and replay is built on analysis/
+    and io/: a replay of a file loads none of the daemon's stacks (0.16 s of imports, cli.py)."""
+    csv = tmp_path / "still.csv"
+    csv.write_text("t,ax,ay,az,gx,gy,gz\n" + "".join(f"{i / 50:.2f},0,0,1,0,0,0\n" for i in range(50 * 30)))
+    out = subprocess.run([sys.executable, "-c", REPLAY_LOADS, str(csv)], capture_output=True, text=True, check=True)
+    loaded = out.stdout.split()
+    assert "spasmwatch.commands.replay" in loaded and "spasmwatch.analysis.pipeline" in loaded, out.stdout
+    assert [m for m in loaded if m in DAEMON_SIDE or m.startswith(tuple(d + "." for d in DAEMON_SIDE))] == []
