@@ -314,6 +314,22 @@ def test_band_fault_raised_cleared_and_rate_limited() -> None:
     assert r.sent[-1].fault is BandFault.BATTERY_LOW
 
 
+def test_another_device_bonded_is_said_once_per_count_with_it_and_cleared() -> None:
+    """other_bonds: the daemon's COUNT at each connection. The same count again is no news (a
+    reconnect); a new one is said again with it, though within the rate limit; none left clears it."""
+    r = Rig(rate_limit_s=900.0)
+    r.engine.on_band_state("cot", BandFault.OTHER_BONDS, True, count=1)
+    r.advance(60)
+    r.engine.on_band_state("cot", BandFault.OTHER_BONDS, True, count=1)
+    assert [(n.title, n.urgency) for n in r.sent] == [("Another device paired with the band (cot)", Urgency.HIGH)]
+    assert r.sent[0].text.startswith("Another device is paired with band cot (1). If it is not one of yours")
+    r.engine.on_band_state("cot", BandFault.OTHER_BONDS, True, count=2)
+    assert len(r.sent) == 2 and "band cot (2)." in r.sent[1].text
+    assert [t.new for t in r.transitions] == ["FAULT", "FAULT"]
+    r.engine.on_band_state("cot", BandFault.OTHER_BONDS, False)
+    assert [n.title for n in r.sent][2:] == ["No other device paired (cot)"]
+
+
 def test_mute_holds_band_alerts_and_warnings_never_the_alarm(caplog: pytest.LogCaptureFixture) -> None:
     r = Rig()
     r.engine.mute("cot", 1800)

@@ -147,7 +147,9 @@ def test_a_band_fault_that_stops_detection_is_pushed_urgent_the_others_default()
     got = asyncio.run(main())
     stops = {f.value for f in BandFault if f.stops_detection}
     assert stops == {"disconnected", "not_worn", "battery_low", "safe_mode", "sensor_error", "band_log_failing"}
-    assert got == {f.value: ("urgent", "HIGH") if f.value in stops else ("default", "NORMAL") for f in BandFault}
+    # Another device bonded may hide every spasm (min_confidence): HIGH, through no do-not-disturb (detection goes on).
+    others = {f.value: ("urgent", "HIGH") if f.value in stops else ("default", "NORMAL") for f in BandFault}
+    assert got == {**others, "other_bonds": ("high", "HIGH")}
 
 
 def test_ntfy_without_token_sends_no_authorization() -> None:

@@ -113,6 +113,7 @@ class BandAlert(_Alert):
     acts: bool = False  # the band is in FAULT (pairing, an update): someone must act, said instead of "check the band"
     command: str = ""  # the command that repairs it, named in its message (messages.band_fault)
     way: str = ""  # a way out its kind's own text does not give, worded by its own text (messages.band_fault)
+    count: int = 0  # how many its text names (messages.band_fault): other_bonds' other devices bonded
 
     @property
     def state(self) -> BandState:
@@ -347,19 +348,24 @@ class AlertEngine:
     # ---- band input -----------------------------------------------------
 
     def on_band_state(
-        self, device: str, kind: BandFault | str, active: bool, here: bool = False, command: str = "", acts: bool = False, way: str = ""
-    ) -> None:
+        self, device: str, kind: BandFault | str, active: bool, here: bool = False, command: str = "", acts: bool = False, way: str = "",
+        count: int = 0,
+    ) -> None:  # fmt: skip
         """A band condition started (``active``) or ended. Repeats of the same state are ignored.
         ``here``: the daemon knows its cause is on this computer; ``acts``: the band is in FAULT, for
         someone to act on; ``command``: the one that repairs it; ``way``: a way out its kind's own text
-        does not give (messages.band_fault)."""
+        does not give; ``count``: how many its text names (messages.band_fault): a raised one whose
+        count changed is said again with it."""
         fault = BandFault(kind)
         self._devices.add(device)
         a = self._bands.get((device, fault))
         now = self.clock()
         if active and a is None:
             self._band_raise(BandAlert(self._next_id(), device, now, fault=fault, updated_t=now, here=here, command=command,
-                                       acts=acts, way=way))  # fmt: skip
+                                       acts=acts, way=way, count=count))  # fmt: skip
+        elif active and a is not None and count != a.count:
+            a.count = count
+            self._band_resay(a, now)
         elif not active and a is not None:
             self._band_clear(a, now)
 
@@ -656,7 +662,18 @@ class AlertEngine:
         self._move(b, fault.state, now, f"held back: {hold}" if hold else fault.source, n, msg)
 
     def _band_fault_message(self, b: BandAlert) -> M.Message:
-        return M.band_fault(self._names.get(b.device, b.device), b.fault, self.settings.language, b.here, b.command, b.acts, b.way)
+        return M.band_fault(self._names.get(b.device, b.device), b.fault, self.settings.language, b.here, b.command, b.acts, b.way, b.count)
+
+    def _band_resay(self, b: BandAlert, now: float) -> None:
+        """``b`` raised and its count changed: its new text sent as its raise was (held as it would be)."""
+        msg = self._band_fault_message(b)
+        hold = self._band_hold(b.device, b.fault, now, rate=False)  # a new count is news, not a repeat
+        n = None
+        if hold is None:
+            n = self._notice(b, NoticeKind.BAND_FAULT, b.fault.urgency, msg, fault=b.fault)
+            self._band_sent_t[(b.device, b.fault)] = now
+        b.pending = hold is not None
+        self._move(b, b.fault.state, now, f"its count is now {b.count}" + (f", held back: {hold}" if hold else ""), n, msg)
 
     def _send_band_raise(self, b: BandAlert, now: float, reason: str) -> None:
         msg = self._band_fault_message(b)

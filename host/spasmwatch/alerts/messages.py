@@ -155,6 +155,9 @@ EN: dict[str, str] = {
     "fault.samples_lost.text": "The band has lost some of its motion data again and again for several minutes "
     "(it falls behind its sensor). It is still detecting, but a spasm in those moments could be missed. If this "
     "goes on, restart the band; if it comes back after that, flash it again (spasmwatch flash) or replace it.",
+    "fault.other_bonds.title": "Another device paired with the band",
+    "fault.other_bonds.text": "Another device is paired with band {band} ({n}). If it is not one of yours (a second "
+    "computer or phone you paired), run `spasmwatch bonds --revoke-others`.",
     "cleared.disconnected.title": "Band reconnected",
     "cleared.disconnected.text": "Band reconnected: monitoring again.",
     "cleared.not_worn.title": "Band worn again",
@@ -179,6 +182,8 @@ EN: dict[str, str] = {
     "cleared.band_log_failing.text": "The band saves its events again (it was restarted).",
     "cleared.samples_lost.title": "Band motion data OK",
     "cleared.samples_lost.text": "The band no longer loses motion data.",
+    "cleared.other_bonds.title": "No other device paired",
+    "cleared.other_bonds.text": "Only this computer is paired with the band now.",
     # the daily summary
     "summary.title": "Daily summary: {clusters} in 24 h",
     # no cluster: the worn time in the title, all a locked phone shows (4 min read as a day free of spasms)
@@ -273,6 +278,7 @@ EN: dict[str, str] = {
     "page.fault.store_newer": "Events file from a newer spasmwatch: restart spasmwatch, or upgrade it",
     "page.fault.band_log_failing": "Band cannot save events",
     "page.fault.samples_lost": "Band losing motion data",
+    "page.fault.other_bonds": "Another device paired: spasmwatch bonds --revoke-others if it is not yours",
     "page.state.connected": "Connected",
     "page.state.silent": "Connected, silent",
     "page.state.out_of_reach": "Out of reach, retrying",
@@ -627,17 +633,19 @@ def test_alarm(device: str, by: str, t: float, tz: tzinfo | None, lang: str = "e
 
 
 def band_fault(
-    device: str, kind: BandFault, lang: str = "en", here: bool = False, command: str = "", acts: bool = False, way: str = ""
-) -> Message:
+    device: str, kind: BandFault, lang: str = "en", here: bool = False, command: str = "", acts: bool = False, way: str = "",
+    count: int = 0,
+) -> Message:  # fmt: skip
     """``here``: the daemon knows the cause is on this computer; ``acts``: the band is in FAULT, for
     someone to act on (a disconnected band only, ``here`` first). ``command``: the one that repairs
     it, as the family types it ({command}: a damaged store's 'spasmwatch store recover --db PATH',
     store._db.store_command). ``way``: a way out the kind's own text does not give, worded by
-    'fault.<kind>.<way>.text' (a store's, store._db.Fix: 'copy', 'rename')."""
+    'fault.<kind>.<way>.text' (a store's, store._db.Fix: 'copy', 'rename'). ``count``: how many
+    ({n}: other_bonds' other devices bonded)."""
     key = f"fault.{kind.value}"
     variant = f"{way}." if way else "here." if here else "fault." if acts else ""
     text = f"{key}.{variant}text" if variant and (way or kind is BandFault.DISCONNECTED) else f"{key}.text"
-    return Message(_titled(lang, f"{key}.title", device), _t(lang, text, command=command))
+    return Message(_titled(lang, f"{key}.title", device), _t(lang, text, command=command, band=device, n=count))
 
 
 def band_cleared(device: str, kind: BandFault, lang: str = "en") -> Message:

@@ -79,6 +79,7 @@ class BandFault(Enum):
     STORE_NEWER = "store_newer"  # a newer spasmwatch changed the store so that this one may not write it: restart or upgrade
     BAND_LOG_FAILING = "band_log_failing"  # the band's flash refused an event (it is lost, live too)
     SAMPLES_LOST = "samples_lost"  # the band's IMU FIFO overran again and again for minutes: motion data lost
+    OTHER_BONDS = "other_bonds"  # another central bonded with the band (BONDS COUNT): it can change its settings
 
     @property
     def state(self) -> BandState:
@@ -95,10 +96,11 @@ class BandFault(Enum):
     @property
     def urgency(self) -> Urgency:
         """How urgent its notice is: HIGH for one that stops detection (the band no longer watches
-        the baby: a caregiver filtering at "high" still gets it), NORMAL for the others. Not URGENT:
-        that is a cluster alarm's, which the local sound plays and "urgent only" caregivers get.
-        Every fault was NORMAL until 2026-12-06."""
-        return Urgency.HIGH if self.stops_detection else Urgency.NORMAL
+        the baby: a caregiver filtering at "high" still gets it) and for another device bonded (it
+        can set min_confidence so that no spasm is reported: detection stopped for all the family
+        can tell), NORMAL for the others. Not URGENT: that is a cluster alarm's, which the local
+        sound plays and "urgent only" caregivers get. Every fault was NORMAL until 2026-12-06."""
+        return Urgency.HIGH if self in _HIGH else Urgency.NORMAL
 
     @property
     def source(self) -> str:
@@ -110,10 +112,13 @@ class BandFault(Enum):
 
 _STOPS_DETECTION = frozenset({BandFault.DISCONNECTED, BandFault.NOT_WORN, BandFault.BATTERY_LOW, BandFault.SAFE_MODE,
                               BandFault.SENSOR_ERROR, BandFault.BAND_LOG_FAILING})  # fmt: skip
+# HIGH, and not held by quiet hours unless listed: those, and another device bonded, which may be
+# hiding spasms tonight (CONFIG min_confidence) and is seen once, when it bonded after a power-on.
+_HIGH = _STOPS_DETECTION | {BandFault.OTHER_BONDS}
 # What quiet hours hold when the config lists no quiet_faults: every fault detection goes on through.
 # Not not_worn (held until 2026-12-06, as README's example held it): a band that slipped off at 1 am
 # watches nothing. A band put aside at night on purpose: 'spasmwatch mute', or list it in quiet_faults.
-QUIET_FAULTS_DEFAULT = frozenset(f for f in BandFault if not f.stops_detection)
+QUIET_FAULTS_DEFAULT = frozenset(f for f in BandFault if f not in _HIGH)
 
 
 class Urgency(IntEnum):

@@ -128,6 +128,10 @@ CATALOG: dict[str, str] = {
     "Bewegungsdaten verloren (er kommt mit seinem Sensor nicht nach). Er erkennt weiter, aber ein Spasmus in "
     "diesen Momenten könnte übersehen werden. Hält das an, starten Sie den Brustgurt neu; kommt es danach "
     "wieder, spielen Sie die Firmware neu auf (spasmwatch flash) oder ersetzen Sie ihn.",
+    "fault.other_bonds.title": "Ein anderes Gerät ist mit dem Brustgurt gekoppelt",
+    "fault.other_bonds.text": "Ein anderes Gerät ist mit dem Brustgurt {band} gekoppelt ({n}). Ist es keines Ihrer "
+    "eigenen (ein zweiter Computer oder ein Telefon, das Sie gekoppelt haben), führen Sie "
+    "`spasmwatch bonds --revoke-others` aus.",
     "cleared.disconnected.title": "Brustgurt wieder verbunden",
     "cleared.disconnected.text": "Brustgurt wieder verbunden: Die Überwachung läuft wieder.",
     "cleared.not_worn.title": "Brustgurt wieder angelegt",
@@ -152,6 +156,8 @@ CATALOG: dict[str, str] = {
     "cleared.band_log_failing.text": "Der Brustgurt speichert seine Ereignisse wieder (er wurde neu gestartet).",
     "cleared.samples_lost.title": "Brustgurt verliert keine Daten mehr",
     "cleared.samples_lost.text": "Der Brustgurt verliert keine Bewegungsdaten mehr.",
+    "cleared.other_bonds.title": "Kein anderes Gerät gekoppelt",
+    "cleared.other_bonds.text": "Nur dieser Computer ist jetzt mit dem Brustgurt gekoppelt.",
     "summary.title": "Tagesübersicht: {clusters} in 24 h",
     "summary.title_none": "Tagesübersicht: keine Serie in 24 h, {worn}",
     "summary.clusters.one": "{n} Serie",
@@ -242,6 +248,7 @@ CATALOG: dict[str, str] = {
     "page.fault.store_newer": "Ereignisdatei von einem neueren spasmwatch: spasmwatch neu starten oder aktualisieren",
     "page.fault.band_log_failing": "Brustgurt kann Ereignisse nicht speichern",
     "page.fault.samples_lost": "Brustgurt verliert Bewegungsdaten",
+    "page.fault.other_bonds": "Anderes Gerät gekoppelt: spasmwatch bonds --revoke-others, wenn es nicht Ihres ist",
     "page.state.connected": "Verbunden",
     "page.state.silent": "Verbunden, sendet nichts",
     "page.state.out_of_reach": "Außer Reichweite, neuer Versuch läuft",

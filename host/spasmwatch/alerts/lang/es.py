@@ -120,6 +120,9 @@ CATALOG: dict[str, str] = {
     "movimiento (no da abasto con su sensor). Sigue detectando, pero un espasmo en esos momentos podría pasar "
     "sin detectar. Si continúa, reinicie la banda; si vuelve a ocurrir después, vuelva a instalar su firmware "
     "(spasmwatch flash) o sustitúyala.",
+    "fault.other_bonds.title": "Otro dispositivo emparejado con la banda",
+    "fault.other_bonds.text": "Otro dispositivo está emparejado con la banda {band} ({n}). Si no es uno de los suyos "
+    "(un segundo ordenador o un teléfono que usted emparejó), ejecute `spasmwatch bonds --revoke-others`.",
     "cleared.disconnected.title": "Banda reconectada",
     "cleared.disconnected.text": "Banda reconectada: la monitorización continúa.",
     "cleared.not_worn.title": "Banda puesta de nuevo",
@@ -144,6 +147,8 @@ CATALOG: dict[str, str] = {
     "cleared.band_log_failing.text": "La banda vuelve a guardar sus eventos (se reinició).",
     "cleared.samples_lost.title": "La banda ya no pierde datos",
     "cleared.samples_lost.text": "La banda ya no pierde datos de movimiento.",
+    "cleared.other_bonds.title": "Ningún otro dispositivo emparejado",
+    "cleared.other_bonds.text": "Ahora solo este ordenador está emparejado con la banda.",
     "summary.title": "Resumen diario: {clusters} en 24 h",
     "summary.title_none": "Resumen diario: ninguna serie en 24 h, {worn}",
     "summary.clusters.one": "{n} serie",
@@ -234,6 +239,7 @@ CATALOG: dict[str, str] = {
     "page.fault.store_newer": "Archivo de eventos de un spasmwatch más reciente: reinicie spasmwatch o actualícelo",
     "page.fault.band_log_failing": "La banda no puede guardar eventos",
     "page.fault.samples_lost": "La banda pierde datos de movimiento",
+    "page.fault.other_bonds": "Otro dispositivo emparejado: spasmwatch bonds --revoke-others si no es suyo",
     "page.state.connected": "Conectada",
     "page.state.silent": "Conectada, sin datos",
     "page.state.out_of_reach": "Fuera de alcance, reintentando",

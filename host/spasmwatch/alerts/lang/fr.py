@@ -120,6 +120,10 @@ CATALOG: dict[str, str] = {
     "plusieurs minutes (elle ne suit plus son capteur). Elle détecte toujours, mais un spasme à ces moments-là "
     "pourrait être manqué. Si cela continue, redémarrez la ceinture ; si cela revient ensuite, réinstallez son "
     "firmware (spasmwatch flash) ou remplacez-la.",
+    "fault.other_bonds.title": "Un autre appareil est appairé à la ceinture",
+    "fault.other_bonds.text": "Un autre appareil est appairé à la ceinture {band} ({n}). S'il n'est pas l'un des "
+    "vôtres (un deuxième ordinateur ou un téléphone que vous avez appairé), lancez "
+    "`spasmwatch bonds --revoke-others`.",
     "cleared.disconnected.title": "Ceinture reconnectée",
     "cleared.disconnected.text": "Ceinture reconnectée : la surveillance a repris.",
     "cleared.not_worn.title": "Ceinture de nouveau portée",
@@ -144,6 +148,8 @@ CATALOG: dict[str, str] = {
     "cleared.band_log_failing.text": "La ceinture enregistre de nouveau ses événements (elle a été redémarrée).",
     "cleared.samples_lost.title": "La ceinture ne perd plus de données",
     "cleared.samples_lost.text": "La ceinture ne perd plus de données de mouvement.",
+    "cleared.other_bonds.title": "Aucun autre appareil appairé",
+    "cleared.other_bonds.text": "Seul cet ordinateur est maintenant appairé à la ceinture.",
     "summary.title": "Résumé du jour : {clusters} en 24 h",
     "summary.title_none": "Résumé du jour : aucune série en 24 h, {worn}",
     "summary.clusters.one": "{n} série",
@@ -235,6 +241,7 @@ CATALOG: dict[str, str] = {
     "page.fault.store_newer": "Fichier des événements d'un spasmwatch plus récent : redémarrez spasmwatch, ou mettez-le à jour",
     "page.fault.band_log_failing": "La ceinture ne peut pas enregistrer les événements",
     "page.fault.samples_lost": "La ceinture perd des données de mouvement",
+    "page.fault.other_bonds": "Autre appareil appairé : spasmwatch bonds --revoke-others s'il n'est pas à vous",
     "page.state.connected": "Connectée",
     "page.state.silent": "Connectée, muette",
     "page.state.out_of_reach": "Hors de portée, nouvel essai",

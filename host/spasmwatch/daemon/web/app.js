@@ -59,6 +59,7 @@
     store_newer: t("fault.store_newer"),
     band_log_failing: t("fault.band_log_failing"),
     samples_lost: t("fault.samples_lost"),
+    other_bonds: t("fault.other_bonds"),
   };
   // The daemon's own words, sent as a key and its values next to its English text (docs/web.md
   // "Texts the daemon words"): why a band does not connect (last_error_msg), what to do for a band
