@@ -18,6 +18,7 @@ import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 from servers import free_port
@@ -166,3 +167,117 @@ def test_bonds_goes_through_the_running_daemon_which_keeps_monitoring(bands: Cal
         daemon.send_signal(signal.SIGTERM)
         _, log = daemon.communicate(timeout=60)
     assert log.count("the band removed the bonds of 1 other phone(s) or computer(s), asked by command line (pi)") == 1, log
+
+
+class _Daemon:
+    """A real 'spasmwatch run' on the config, and the command lines a family types beside it."""
+
+    def __init__(self, config: Path) -> None:
+        self.config = config
+        self.env = dict(os.environ, LOGNAME="pi")
+        self.proc = subprocess.Popen([sys.executable, "-m", "spasmwatch", "run", "--config", str(config)], env=self.env,
+                                     stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)  # fmt: skip
+
+    def cli(self, *args: str) -> subprocess.CompletedProcess[str]:
+        cmd = [sys.executable, "-m", "spasmwatch", *args, "--config", str(self.config)]
+        return subprocess.run(cmd, capture_output=True, text=True, timeout=60, env=self.env)
+
+    def status(self) -> dict[str, Any] | None:
+        st = self.cli("status", "--json")
+        return json.loads(st.stdout) if st.stdout.startswith("{") else None
+
+    def connected(self) -> bool:
+        st = self.status()
+        return st is not None and st["bands"][0]["connected"] is True
+
+    def other_bonds(self) -> list[dict[str, Any]]:
+        """The open other_bonds alerts of /api/status."""
+        st = self.status()
+        return [a for a in (st or {"alerts": []})["alerts"] if a["kind"] == "other_bonds" and a["state"] != "OK"]
+
+    def stop(self) -> str:
+        self.proc.send_signal(signal.SIGTERM)
+        _, log = self.proc.communicate(timeout=60)
+        return log
+
+
+def _other_bonds_rows(db: Path) -> list[str]:
+    """The states the store recorded for other_bonds alerts, in order."""
+    store = Store.open_readonly(db)
+    try:
+        return [r.state for r in store.alerts() if r.kind == "other_bonds"]
+    finally:
+        store.close()
+
+
+def _reconnect(daemon: _Daemon, bands: Callable[..., SimBand], band: SimBand, **kw: Any) -> SimBand:
+    """The band off and on (its flash, and so its bonds, kept): the daemon's next connection."""
+    band.kill()
+    _until(lambda: not daemon.connected(), "drop seen by the daemon")
+    again = bands(port=band.port, **kw)
+    _until(daemon.connected, "link from the daemon again")
+    return again
+
+
+def test_a_stranger_s_bond_is_told_once_until_revoked(bands: Callable[..., SimBand], tmp_path: Path) -> None:
+    """The daemon asks BONDS COUNT once per connection: a stranger bonded in the window raises
+    other_bonds (old code: nothing told), said once, not again at the next connection, cleared by
+    'bonds --revoke-others'."""
+    kw: dict[str, Any] = {"hold": True, "speed": 2, "idle_exit_ms": 60000, "timeout_s": 150}
+    band = bands(**kw)
+    stranger = tmp_path / "stranger-bonds.json"
+    assert asyncio.run(_command_as(band.address, stranger, P.encode_info(P.INFO_RATE_MHZ))) == P.OK
+    config = _config(tmp_path, band.address)
+    config.write_text(config.read_text() + f"\n[daemon.http]\nport = {free_port()}\n")
+    db = tmp_path / "data" / "spasmwatch.db"
+    daemon = _Daemon(config)
+    try:
+        _until(daemon.other_bonds, "other_bonds alert")
+        (alert,) = daemon.other_bonds()
+        assert alert["urgency"] == "high" and alert["notified"] is True, alert
+        assert alert["text"] == ("Another device is paired with band crib (1). If it is not one of yours (a second computer "
+                                 "or phone you paired), run `spasmwatch bonds --revoke-others`."), alert  # fmt: skip
+        shown = daemon.cli("status")
+        assert "Another device is paired with band crib (1)" in shown.stdout and "faults: other_bonds" in shown.stdout, shown.stdout
+
+        band = _reconnect(daemon, bands, band, **kw)
+        # Its COUNT goes first on the link (commands take turns), then this one: both answered by now.
+        assert daemon.cli("bonds").stdout.startswith("crib: 2 bonded: this computer and 1 other(s): ")
+        assert [a["id"] for a in daemon.other_bonds()] == [alert["id"]]  # the same alert, not said again
+        assert _other_bonds_rows(db) == ["FAULT"]
+
+        revoked = daemon.cli("bonds", "--revoke-others")
+        assert (revoked.returncode, revoked.stderr) == (0, ""), revoked.stderr
+        assert daemon.other_bonds() == []
+        assert _other_bonds_rows(db) == ["FAULT", "OK"]
+        band = _reconnect(daemon, bands, band, **kw)
+        assert daemon.cli("bonds").stdout == "crib: 1 bonded: this computer\n"
+        assert _other_bonds_rows(db) == ["FAULT", "OK"]
+    finally:
+        daemon.stop()
+
+
+def test_an_older_band_raises_no_bonds_alert_and_is_said_once(bands: Callable[..., SimBand], tmp_path: Path) -> None:
+    """A firmware before OP_BONDS answers E_OPCODE: no alert, one log line for the daemon's run, not one a connection."""
+    old = tmp_path / "old-firmware"
+    shutil.copytree(firmware_dir(), old)
+    wire = old / "swcore" / "wire.py"
+    wire.write_text(wire.read_text().replace('    OP_BONDS: "<BBB",\n', ""))
+    kw: dict[str, Any] = {"hold": True, "speed": 2, "idle_exit_ms": 60000, "timeout_s": 150, "firmware": old}
+    band = bands(**kw)
+    stranger = tmp_path / "stranger-bonds.json"
+    assert asyncio.run(_command_as(band.address, stranger, P.encode_info(P.INFO_RATE_MHZ))) == P.OK
+    config = _config(tmp_path, band.address)
+    config.write_text(config.read_text() + f"\n[daemon.http]\nport = {free_port()}\n")
+    daemon = _Daemon(config)
+    try:
+        _until(daemon.connected, "link from the daemon")
+        # Each after the daemon's COUNT of that connection, if it sent one (commands take turns).
+        assert "firmware is too old to list or remove its bonds" in daemon.cli("bonds").stderr
+        band = _reconnect(daemon, bands, band, **kw)
+        assert "firmware is too old to list or remove its bonds" in daemon.cli("bonds").stderr
+        assert daemon.other_bonds() == []
+    finally:
+        log = daemon.stop()
+    assert _other_bonds_rows(tmp_path / "data" / "spasmwatch.db") == []
+    assert log.count("cannot count its bonds") == 1, log

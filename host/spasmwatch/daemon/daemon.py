@@ -147,6 +147,8 @@ class BandView:
     # its boot link was refused too), oldest first, at most SEEN_SEQS: analysed at that boot's sync.
     unplaced: list[dict[str, Any]] = field(default_factory=list)
     link_alert: str | None = None  # the id the disconnected alert was raised under (the label if never seen)
+    bonds_asked: bool = False  # BONDS COUNT sent on this connection (once per connection: _count_bonds)
+    bonds_unknown_to: str | None = None  # the firmware that answered E_OPCODE to it: not asked again (said once)
     # The store fault raised under its label as the store could not be opened (None: none): it stands for
     # the device's own until writes work (_stored), or until the store opens if the band never connected.
     store_alert: BandFault | None = None
@@ -1016,6 +1018,13 @@ class Daemon:
 
     def on_state(self, session: BandSession, state: State, detail: str) -> None:
         b = self._view(session)
+        if state is State.STREAMING and not b.bonds_asked:  # secure and synced: once per connection
+            b.bonds_asked = True
+            # (no link: a session driven by hand, no band to ask)
+            if session.link is not None and b.info is not None and b.info.firmware != b.bonds_unknown_to:
+                self._errand(self._count_bonds(b), f"counting the bonds of {b.label}")
+        elif state not in (State.STREAMING, State.STALE):
+            b.bonds_asked = False
         if state is State.STREAMING:
             now = self.clock.mono()
             if b.down_since is not None and now - b.down_since < self.disconnect_alert_s:
@@ -1982,7 +1991,37 @@ class Daemon:
             raise BandNotConnected(_not_connected(b.label, str(e))) from None
         if revoke_others:  # once, here: who removed which bonds is what a family looks for later
             log.warning("%s: the band removed the bonds of %d other phone(s) or computer(s), asked by %s", b.label, resp["arg"], by)
+        self._bonds_counted(b, 1 if revoke_others else int(resp["arg"]))  # revoked: this computer's alone is left
         return {"band": b.label, "code": resp["code"], "error": resp["error"], "arg": resp["arg"]}
+
+    async def _count_bonds(self, b: BandView) -> None:
+        """BONDS COUNT on the connection just made: another device bonded is told (other_bonds).
+        A firmware without the command (E_OPCODE) is said once and not asked again; a link that
+        drops first is asked at its next connection."""
+        firmware = b.info.firmware if b.info is not None else None
+        try:
+            resp = await asyncio.wait_for(b.session.ask(P.encode_bonds(P.BONDS_COUNT)), K.BAND_ASK_S)
+        except SessionError as e:
+            if e.code == P.E_OPCODE:
+                b.bonds_unknown_to = firmware
+                log.info("%s: its firmware (%s) cannot count its bonds: another device bonded with it is not told "
+                         "(update it: 'spasmwatch flash')", b.label, firmware)  # fmt: skip
+            else:
+                log.info("%s: the band did not count its bonds: %s", b.label, e)
+            return
+        except (asyncio.TimeoutError, TransportError):
+            return  # the link went: its next connection asks
+        self._bonds_counted(b, int(resp["arg"]))
+
+    def _bonds_counted(self, b: BandView, arg: int) -> None:
+        """A BONDS COUNT's answer: other_bonds raised (or said again with a new count) while the band
+        has bonds besides this computer's, cleared once it has none. The band answers commands on a
+        bonded link only (E_AUTH otherwise), so this computer holds one of the bonds counted whether
+        or not the band can tell which (BONDS_ASKER_KNOWN): the others are one fewer (docs/alerts.md)."""
+        if b.device is None:
+            return
+        others = max(0, (arg & ~P.BONDS_ASKER_KNOWN) - 1)
+        self.engine.on_band_state(b.device, BandFault.OTHER_BONDS, others > 0, count=others)
 
     def add_note(self, kind: str, text: str, device: str | None, by: str) -> Json:
         # The store trims the text and refuses a bad kind, an empty or too long text (check_note): one rule for the CLI too.
