@@ -764,8 +764,9 @@ class BandSession:
         until = loop.time() + K.SYNC_BUDGET_S  # real time, as the request timeouts: the connect's wait
         done: list[SyncExchange] = []
         while not done or (len(done) < K.SYNC_EXCHANGES and loop.time() < until):
-            sent, host = self.wall(), self.since_boot()
-            resp = await self.command(P.encode_time_sync(int(sent), int(sent * 1000) % 1000))
+            async with self._commanding:  # timed from its own write: a wait for another's answer (the bonds count) is no round trip
+                sent, host = self.wall(), self.since_boot()
+                resp = await self._command(P.encode_time_sync(int(sent), int(sent * 1000) % 1000))
             done.append(SyncExchange(int(resp["arg"]), sent, self.wall() - sent, host))
         best = best_sync(done)
         self._log_sync(best, done)
@@ -849,7 +850,7 @@ class BandSession:
         await self._req(link.write(P.CONTROL_UUID, data))
         op, resent = data[1], 0
         while True:
-            resp: Record = await self._req(self._resp.get())
+            resp: Record = await self._req(self._answer())
             if "version" in resp:
                 raise _other_version(int(resp["version"]))
             if resp["opcode"] != op:
@@ -865,6 +866,20 @@ class BandSession:
             if resp["code"] != P.OK:
                 raise SessionError(f"band refused command {op:#04x}: {resp['error']}", resp["code"], int(resp["arg"]))
             return resp
+
+    async def _answer(self) -> Record:
+        """The next RESP, or DisconnectedError once the link is lost: a command a drop cut off (the
+        bonds count sent as the link came up) ends with it, not REQUEST_TIMEOUT_S later, holding the
+        next connection's commands (its sync) back meanwhile."""
+        get, lost = asyncio.ensure_future(self._resp.get()), asyncio.ensure_future(self._lost.wait())
+        try:
+            await asyncio.wait((get, lost), return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            get.cancel()
+            lost.cancel()
+        if get.done() and not get.cancelled():
+            return get.result()
+        raise DisconnectedError("the link went before the band answered")
 
     # --- streaming ------------------------------------------------------------------
     def _on_record(self, data: bytes) -> None:
