@@ -1020,8 +1020,10 @@ class Daemon:
         b = self._view(session)
         if state is State.STREAMING and not b.bonds_asked:  # secure and synced: once per connection
             b.bonds_asked = True
-            # (no link: a session driven by hand, no band to ask)
-            if session.link is not None and b.info is not None and b.info.firmware != b.bonds_unknown_to:
+            # (no link: a session driven by hand, no band to ask.) Not over USB: this computer holds no
+            # bond there, so 'the count less this computer's' would hide a stranger's one bond.
+            link = session.link
+            if link is not None and link.transport != "serial" and b.info is not None and b.info.firmware != b.bonds_unknown_to:
                 self._errand(self._count_bonds(b), f"counting the bonds of {b.label}")
         elif state not in (State.STREAMING, State.STALE):
             b.bonds_asked = False
