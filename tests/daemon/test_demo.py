@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import datetime as dt
+import io
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -76,6 +79,43 @@ def test_the_demo_s_band_answers_the_daemon_while_it_lags_its_pace(tmp_path: Pat
         assert "played" not in kinds or kinds.index("sync") < kinds.index("played"), kinds
 
     asyncio.run(main())
+
+
+PAUSED_SPEED = 300  # x real time: the morning's 30 min are 6 s at pace
+PAUSE_S = 40.0  # real s the band gets no CPU: more than its morning takes at that pace, and 30 s more
+
+
+def test_the_demo_waits_for_its_band_to_play_the_cluster_however_late(tmp_path: Path) -> None:
+    """Found under load (load 15 on 2 cores, 'spasmwatch demo --speed 60' 12 times): the demo
+    ended 30 s after its morning was due to be over, on the wall clock, wherever its band had got
+    to. A band lagging its pace that much (2 runs of 12: 86 s, at 06:12 of the morning when it was
+    due at 06:30) was cut off after the alarm and before the cluster's end ('Cluster ended' never
+    said). Here the band gets no CPU for PAUSE_S (stopped, as a loaded computer's scheduler
+    leaves a process waiting), then plays on: old code ended before the band had played a
+    spasm ('No cluster alarm was raised', exit 1, 0 events stored); the demo follows the band."""
+    from spasmwatch.commands.demo import _run_daemon
+
+    sc = Scenario(kind="morning", seed=2, rate_hz=RATE_HZ)
+    csv = tmp_path / "morning.csv"
+    write_recording(simulate(sc), csv)
+    out = io.StringIO()
+    args = argparse.Namespace(speed=PAUSED_SPEED, port=0, data_dir=tmp_path)
+
+    async def main() -> int:
+        band = start_band(csv, tmp_path, PAUSED_SPEED, sc.resolved_duration_s)
+        try:
+            os.kill(band.proc.pid, signal.SIGSTOP)  # held until the daemon's link is encrypted: nothing played yet
+            asyncio.get_running_loop().call_later(PAUSE_S, os.kill, band.proc.pid, signal.SIGCONT)
+            with Store(tmp_path / "spasmwatch.db") as store:
+                clk = ScaledClock(morning_start(time.time(), sc.resolved_duration_s), PAUSED_SPEED)
+                return await _run_daemon(args, band, store, clk, out)
+        finally:
+            band.kill()
+
+    rc = asyncio.run(main())
+    text = out.getvalue()
+    assert rc == 0 and "ALARM: possible spasm cluster" in text and "Cluster ended" in text, text
+    assert f"1 cluster(s) in {tmp_path / 'spasmwatch.db'}." in text, text
 
 
 def test_a_demo_run_before_six_keeps_its_morning_in_the_past(tmp_path: Path) -> None:

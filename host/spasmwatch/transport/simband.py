@@ -114,7 +114,7 @@ class SimBand:
         self.lines: list[str] = []
         self.reports: list[dict[str, Any]] = []
         self._got = threading.Condition()
-        self._timeout_s = timeout_s
+        self.timeout_s = timeout_s  # real s: its --timeout-s, after which it stops by itself
         self._stderr = ""  # what the band wrote there, kept once its pipe is closed
         fw = firmware or firmware_dir()  # another tree: e.g. an older release, for compatibility tests
         cmd = self._command(micropython or find_micropython(), fw, Path(csv), hold, speed, device_id, idle_exit_ms, heap, args)
@@ -132,7 +132,7 @@ class SimBand:
         self, exe: str, fw: Path, csv: Path, hold: bool, speed: int | None, device_id: str | None, idle_ms: int | None, heap: str | None, args: Sequence[str]
     ) -> list[str]:
         opt = [*(["-X", "heapsize=" + heap] if heap else []), str(fw / "sim" / "run.py")]
-        opt += ["--csv", str(csv), "--flash", str(self.flash), "--socket", str(self.port), "--timeout-s", str(int(self._timeout_s))]
+        opt += ["--csv", str(csv), "--flash", str(self.flash), "--socket", str(self.port), "--timeout-s", str(int(self.timeout_s))]
         opt += ["--hold"] if hold else []
         opt += ["--speed", str(speed)] if speed is not None else []
         opt += ["--device-id", device_id] if device_id else []
@@ -211,7 +211,7 @@ class SimBand:
         blocked event loop, and is killed so its output can be shown.
         """
         try:
-            rc = self.proc.wait(timeout=timeout_s or self._timeout_s + WAIT_GRACE_S)
+            rc = self.proc.wait(timeout=timeout_s or self.timeout_s + WAIT_GRACE_S)
         except subprocess.TimeoutExpired as e:
             self.kill()
             raise SimBandError("the band did not stop within %g s; output:\n%s%s" % (e.timeout, "".join(self.lines), self.stderr())) from None
