@@ -75,10 +75,12 @@ class FakeDaemon:
 
     # ---- DaemonAPI ---------------------------------------------------------
 
-    def status(self) -> Json:
+    def status(self, closed: bool = True) -> Json:
         bands = [{**b, "last_known_at": last_known_at(b["state"], b["last_seen"])} for b in self.bands]  # as the daemon decides it
+        # The alerts the engine holds open are in no state of these (AlertEngine.snapshot).
+        alerts = [dict(a) for a in self.alerts.values() if closed or a["state"] not in ("CLOSED", "OK", "QUIET")]
         # The zone as the daemon gives it (this process's, as the daemon's is its computer's).
-        return {"now": self.now(), "zone": zone_json(local_zone(), self.now(), self.language), "bands": bands, "alerts": [dict(a) for a in self.alerts.values()],
+        return {"now": self.now(), "zone": zone_json(local_zone(), self.now(), self.language), "bands": bands, "alerts": alerts,
                 "channels": list(self.channels), "channels_failing": [dict(c) for c in self.channels_failing],
                 "channels_changed": [dict(c) for c in self.channels_changed], "heartbeat": self.heartbeat,
                 "config_error": self.config_error, "config_needs_restart": [], "store": self.store}  # fmt: skip

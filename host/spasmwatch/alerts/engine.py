@@ -461,12 +461,14 @@ class AlertEngine:
         return Notification(id=self._notice_ids, alert_id=0, device=device, kind=kind, state=state, urgency=urgency,
                             title=msg.title, text=msg.text, created_t=now, audience=audience)  # fmt: skip
 
-    def snapshot(self) -> dict[str, Any]:
-        """Open and recently closed alerts, and a summary per device (JSON-ready)."""
+    def snapshot(self, closed: bool = True) -> dict[str, Any]:
+        """Open alerts and, with ``closed``, the last ``keep_closed`` closed ones (newest first); and
+        a summary per device (JSON-ready)."""
         now = self.clock()
         # (not an alarm held for its backfill: QUIET, nothing said of it yet, for seconds)
         alerts = [self._alert_json(a) for a in self._open_alerts() if a.state is not ClusterState.QUIET]
-        alerts += [self._alert_json(a) for a in reversed(self._closed.values())]
+        if closed:
+            alerts += [self._alert_json(a) for a in reversed(self._closed.values())]
         return {"now": now, "alerts": alerts, "devices": {d: self.device_summary(d) for d in sorted(self._devices)}}
 
     def device_summary(self, device: str) -> dict[str, Any]:

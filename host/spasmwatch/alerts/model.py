@@ -301,7 +301,7 @@ class AlertSettings:
     quiet_hours: QuietHours | None = None
     quiet_faults: frozenset[BandFault] = QUIET_FAULTS_DEFAULT
     tz: tzinfo | None = None
-    keep_closed: int = 200  # closed alerts kept for labels and the status page
+    keep_closed: int = 200  # closed alerts kept for labels and /api/status (not the page's: ?alerts=open)
     # An alarm whose cluster ended stays open until acknowledged (it escalates, it stays on the
     # page), for at most this long (s) after the cluster's end: as long as a restarted daemon carries
     # it on (daemon/consts.py REBUILD_WINDOW_S). Then it closes, unacknowledged (a mirror such as MQTT

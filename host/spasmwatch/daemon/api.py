@@ -64,8 +64,9 @@ class BandNotConnected(Exception):
 
 
 class DaemonAPI(Protocol):
-    def status(self) -> Json:
-        """``{"now": t, "zone": zone_json(), "bands": [band], "alerts": [alert]}``.
+    def status(self, closed: bool = True) -> Json:
+        """``{"now": t, "zone": zone_json(), "bands": [band], "alerts": [alert]}``; ``alerts``: the
+        open ones and, with ``closed``, the closed ones the engine keeps (``keep_closed``, newest first).
 
         band: ``device, name, transport, state`` (session state name), ``detail``,
         ``last_error`` and, for the page in the family's language, ``detail_msg`` (a FAULT's) and

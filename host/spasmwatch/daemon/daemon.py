@@ -1814,8 +1814,8 @@ class Daemon:
         return frozenset(self.dispatcher.failing()), frozenset(self.dispatcher.changed())
 
     # --- DaemonAPI ------------------------------------------------------------------
-    def status(self) -> Json:
-        snap = self.engine.snapshot()
+    def status(self, closed: bool = True) -> Json:
+        snap = self.engine.snapshot(closed)
         failing = [{"channel": name, "since": t, "error": err, "network": self._network(name)}
                    for name, (t, err) in sorted(self.dispatcher.failing().items())]  # fmt: skip
         # Failed under settings changed since (Dispatcher.changed): not known to deliver, to be tested.
