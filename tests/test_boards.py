@@ -10,11 +10,14 @@ budget must be what ``spasmwatch.hardware.power`` computes from these files.
 from __future__ import annotations
 
 import ast
+import importlib
 import copy
 import json
 import re
 import subprocess
+import sys
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 import jsonschema
@@ -505,13 +508,22 @@ def _flat(path: Path) -> str:
     return " ".join(path.read_text(encoding="utf-8").split())
 
 
+def _band(name: str) -> ModuleType:
+    """``band.<name>`` on CPython, for its constants (battery, config import nothing MicroPython's
+    own). The firmware is not installed (only swcore is): its folder is appended to the path, as
+    tests/firmware's band_module does. These tests passed only where a firmware test had run first
+    in the same worker."""
+    if str(ROOT / "firmware") not in sys.path:
+        sys.path.append(str(ROOT / "firmware"))
+    return importlib.import_module(f"band.{name}")
+
+
 def test_bringup_battery_check_is_the_recommended_builds_sense_and_thresholds() -> None:
     """hardware/BRINGUP.md's battery-sense lines rebuild the band's reading by hand: the pin, divider
     and cell range are the recommended definition's (what main.py passes), and the voltages it gives
     for critical and for sensing again are where band/battery.py's curve puts them. Found by the
     hardware review: nothing tied them, so a new pin or curve would leave a builder checking another."""
-    from band import battery
-    from band.config import DEFAULTS
+    battery, DEFAULTS = _band("battery"), _band("config").DEFAULTS
     from swcore import wire
 
     batt = _raw("xiao-esp32c3-lsm6dsox")["battery"]
@@ -540,8 +552,7 @@ def test_budget_figures_quoted_outside_the_table_are_the_computed_ones() -> None
     """The as-shipped draw and runtimes the safety section, the bring-up list, docs/firmware.md and
     band/battery.py quote are the budget's (the table and the worked example have their own tests).
     Found by the hardware review: these copies had no test, so a new board number left them behind."""
-    from band import battery
-    from band.config import DEFAULTS
+    battery, DEFAULTS = _band("battery"), _band("config").DEFAULTS
     from swcore import wire
 
     xiao = power.budget(boards.load("xiao-esp32c3-lsm6dsox", ROOT), "as shipped")
@@ -620,8 +631,7 @@ def test_readme_names_the_firmwares_duty_left_out_of_the_budget_at_its_values() 
     """The paragraph on what the budget leaves out (status, epochs, battery reads, bias writes,
     advertising) gives the firmware's periods. Found by the hardware review: nothing tied them, so a
     faster status or advertising interval would leave the README calling it small."""
-    from band import battery
-    from band.config import DEFAULTS
+    battery, DEFAULTS = _band("battery"), _band("config").DEFAULTS
     from swcore import wire
 
     fw = ROOT / "firmware"

@@ -69,6 +69,23 @@ def _webhook() -> Iterator[tuple[str, list[dict[str, Any]]]]:
         server.server_close()
 
 
+@contextmanager
+def _running(args: list[str], env: dict[str, str], cwd: Path, log: Path, port: int) -> Iterator[subprocess.Popen[bytes]]:
+    """``spasmwatch ARGS`` (a daemon) from the copies ``env`` imports, once its API answers on
+    ``port``; stopped by SIGTERM at the end, exit 0 asserted (killed if a failure left it up)."""
+    with open(log, "w") as out:
+        proc = subprocess.Popen([sys.executable, "-m", "spasmwatch", *args], stdout=out, stderr=out, env=env, cwd=cwd)
+    try:
+        wait_while_up(proc, log, time.monotonic() + UP_S, lambda: api_status(port) is not None)
+        yield proc
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(UP_S) == 0, log.read_text()
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(UP_S)
+
+
 def _alarms(got: list[dict[str, Any]]) -> list[str]:
     """The titles of the cluster alarms pushed."""
     return [p["title"] for p in got if p["kind"] == "cluster_alarm"]
@@ -98,11 +115,8 @@ def test_the_daemon_alarms_in_its_language_and_serves_its_page_after_pip_removed
             f'[[bands]]\nname = "crib"\ntransport = "sim"\naddress = "127.0.0.1:{band_port}"\n'
         )
         config.chmod(0o600)  # it holds the webhook URL
-        cmd = [sys.executable, "-m", "spasmwatch", "run", "--config", str(config), "--sim-time-scale", f"{SPEED}@{time.time()}"]
-        with open(log, "w") as out:
-            proc = subprocess.Popen(cmd, stdout=out, stderr=out, env=env, cwd=tmp_path)
-        try:
-            wait_while_up(proc, log, time.monotonic() + UP_S, lambda: api_status(port) is not None)
+        args = ["run", "--config", str(config), "--sim-time-scale", f"{SPEED}@{time.time()}"]
+        with _running(args, env, tmp_path, log, port) as proc:
             shutil.rmtree(site)  # pip's uninstall of the running version
             band = SimBand(quick_cluster_csv, tmp_path / "flash", port=band_port, hold=True, speed=SPEED, device_id=DEVICE,
                            idle_exit_ms=500, timeout_s=BAND_TIMEOUT_S)  # fmt: skip
@@ -114,12 +128,6 @@ def test_the_daemon_alarms_in_its_language_and_serves_its_page_after_pip_removed
             assert b"spasmwatch" in _get(port, "/") and _get(port, "/static/app.js") and _get(port, "/static/app.css")
             proc.send_signal(signal.SIGHUP)  # a reload still applies
             wait_while_up(proc, log, time.monotonic() + UP_S, lambda: "config reloaded from" in log.read_text())
-            proc.send_signal(signal.SIGTERM)
-            assert proc.wait(UP_S) == 0, log.read_text()
-        finally:
-            if proc.poll() is None:
-                proc.kill()
-                proc.wait(UP_S)
     said = log.read_text()
     assert "Traceback" not in said and "tick failed" not in said, said
 
@@ -141,10 +149,7 @@ def test_status_says_the_daemon_runs_other_code_than_is_installed_after_an_upgra
     env = _installed(site)
     config = one_band_config(tmp_path / "config.toml", tmp_path / "data", port)
     log = tmp_path / "daemon.log"
-    with open(log, "w") as out:
-        proc = subprocess.Popen([sys.executable, "-m", "spasmwatch", "run", "--config", str(config)], stdout=out, stderr=out, env=env, cwd=tmp_path)
-    try:
-        wait_while_up(proc, log, time.monotonic() + UP_S, lambda: api_status(port) is not None)
+    with _running(["run", "--config", str(config)], env, tmp_path, log, port):
         started = source_sha256([site / "spasmwatch", site / "swcore"])
         assert (api_status(port) or {})["code"] == started
         same = _spasmwatch(env, tmp_path, "status", "--config", str(config))
@@ -160,9 +165,3 @@ def test_status_says_the_daemon_runs_other_code_than_is_installed_after_an_upgra
         assert said in changed.stdout.splitlines(), changed
         assert changed.returncode == same.returncode, (same, changed)  # a warning: the daemon monitors, as it did
         assert _spasmwatch(env, tmp_path, "--version").stdout == f"spasmwatch {spasmwatch.__version__} (code {short(upgraded)})\n"
-        proc.send_signal(signal.SIGTERM)
-        assert proc.wait(UP_S) == 0, log.read_text()
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait(UP_S)

@@ -17,6 +17,12 @@ from spasmwatch.flashing.status import read_status
 from spasmwatch.hardware import boards, power
 
 
+def _band_on_usb(p: Any) -> None:
+    """The options of an action that reads a band on USB."""
+    p.add_argument("--port", help="serial port (default: detect), or unix:DIR for a local unix-port band")
+    p.add_argument("--firmware", type=Path, metavar="DIR", help="firmware directory (default: firmware/ of this checkout)")
+
+
 def register(sub: Any) -> None:
     p = sub.add_parser("board", help="supported boards, power budget, and a band's status over USB (board info)", description=__doc__)
     bsub = p.add_subparsers(dest="board_command", metavar="ACTION", required=True)
@@ -26,8 +32,7 @@ def register(sub: Any) -> None:
                            "then restart a board (its app was stopped to be read; a unix: band runs no app and is not "
                            "restarted). Exit 1 when a file was changed, a flash was cut short, or /board.json, "
                            "/device.json or the manifest is damaged (docs/flashing.md, 'Checking a band').")  # fmt: skip
-    info.add_argument("--port", help="serial port (default: detect), or unix:DIR for a local unix-port band")
-    info.add_argument("--firmware", type=Path, metavar="DIR", help="firmware directory (default: firmware/ of this checkout)")
+    _band_on_usb(info)
     info.add_argument("--json", action="store_true", help="one JSON object")
     info.add_argument("--no-reset", action="store_true", help="leave a board at the REPL instead of restarting it")
     info.set_defaults(func=run_info)
@@ -37,8 +42,7 @@ def register(sub: Any) -> None:
                              "that asks, so the daemon (or 'spasmwatch bonds') pairs again at once, before anyone "
                              "else can. Over Bluetooth, 'spasmwatch bonds --revoke-others' removes all but this "
                              "computer's (docs/firmware.md, 'Threat model').")  # fmt: skip
-    forget.add_argument("--port", help="serial port (default: detect), or unix:DIR for a local unix-port band")
-    forget.add_argument("--firmware", type=Path, metavar="DIR", help="firmware directory (default: firmware/ of this checkout)")
+    _band_on_usb(forget)
     forget.set_defaults(func=run_forget_bonds)
     lst = bsub.add_parser("list", help="the supported boards (hardware/boards)",
                           description="A line naming the columns, then one line per board definition in hardware/boards: its id "
