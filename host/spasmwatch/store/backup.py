@@ -170,26 +170,37 @@ def make(store: Path, now_s: float, stop: Stop | None = None) -> Backup:
             raise FileNotFoundError(f"{store}: no store there")
         with contextlib.suppress(FileExistsError):
             where.mkdir(mode=private.DIR_MODE)  # (never its parents: private.make_dir makes them)
-        partial.unlink(missing_ok=True)  # an interrupted try's
-        private.create_file(partial)  # the baby's data: 0600 before SQLite writes it
-        _copy(store, partial, stop)
-        try:
-            _check(partial, stop)
-        except Unsound:
-            if (damage := store_damage(store, stop, f"found by its daily copy, none made in {where}; nothing more is written to it")) is not None:
-                raise damage from None
-            raise
-        sync_file(partial)  # (outfile.replace_durably's steps, the stop looked at between them)
-        stop.raise_if_set()  # (set while the check had not begun: SQLite forgot the interrupt)
-        os.replace(partial, final)
-        sync_folder(where)
+        with _into_place(partial, final, stop):
+            _copy(store, partial, stop)
+            try:
+                _check(partial, stop)
+            except Unsound:
+                if (damage := store_damage(store, stop, f"found by its daily copy, none made in {where}; nothing more is written to it")) is not None:
+                    raise damage from None
+                raise
     except (OSError, sqlite3.Error) as e:
-        partial.unlink(missing_ok=True)  # (on a full disk it held the last free space)
         raise StoreError(f"{store}: no backup made in {where}: {e}") from e
+    return Backup(final, now_s, final.stat().st_size)
+
+
+@contextlib.contextmanager
+def _into_place(partial: Path, final: Path, stop: Stop) -> Iterator[None]:
+    """``partial`` made anew for the body to write (an interrupted try's removed; 0600, the baby's
+    data, before a byte is written), then synced and renamed to ``final``, its folder synced
+    (outfile.replace_durably's steps, ``stop`` looked at between them: set while a check had not
+    begun, SQLite forgot the interrupt). Anything raised removes ``partial`` (on a full disk it held
+    the last free space) and leaves ``final`` as it was: a copy cut short never takes its place."""
+    try:
+        partial.unlink(missing_ok=True)
+        private.create_file(partial)
+        yield
+        sync_file(partial)
+        stop.raise_if_set()
+        os.replace(partial, final)
+        sync_folder(final.parent)
     except BaseException:
         partial.unlink(missing_ok=True)
         raise
-    return Backup(final, now_s, final.stat().st_size)
 
 
 def _copy(store: Path, into: Path, stop: Stop) -> None:
@@ -314,9 +325,7 @@ def compress(b: Backup, stop: Stop | None = None) -> Backup:
     latest = _latest_event_s(b.path)
     final = b.path.with_name(f"{_stamp(b.made_s)}.upto-{'none' if latest is None else _stamp(latest)}.db.gz")
     partial = b.path.with_name(PARTIAL_GZ)
-    try:
-        partial.unlink(missing_ok=True)  # an interrupted try's
-        private.create_file(partial)  # the baby's data: 0600 before a byte of it is written
+    with _into_place(partial, final, halt):
         with open(b.path, "rb") as src, open(partial, "wb") as dst:
             packer = zlib.compressobj(GZIP_LEVEL, zlib.DEFLATED, 31)  # (wbits 31: a gzip file, as gzip.open reads)
             while chunk := src.read(CHUNK_BYTES):
@@ -325,13 +334,6 @@ def compress(b: Backup, stop: Stop | None = None) -> Backup:
             dst.write(packer.flush())
         if (size := _unpacked_bytes(partial, halt)) != b.size:
             raise OSError(f"{partial}: {size} bytes read back, {b.size} in {b.path}")
-        sync_file(partial)
-        halt.raise_if_set()
-        os.replace(partial, final)
-        sync_folder(final.parent)
-    except BaseException:
-        partial.unlink(missing_ok=True)  # (on a full disk it held the last free space)
-        raise
     b.path.unlink()
     return Backup(final, b.made_s, final.stat().st_size, True, latest)
 
