@@ -95,21 +95,22 @@ async def _ask(cfg: Config, band: Band, action: int) -> dict[str, Any]:
     from swcore import protocol as P
 
     from spasmwatch.daemon import consts as K
-    from spasmwatch.daemon.session import other_version
+    from spasmwatch.daemon.session import control_resp, other_version
     from spasmwatch.daemon.wiring import band_link
 
     link = band_link(band, cfg.store_path())()
     answers: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
 
-    def on_control(data: bytes) -> None:
-        if len(data) >= 2 and data[1] == P.T_RESP and data[0] != P.VERSION:
-            answers.put_nowait({"version": data[0]})
-            return
+    def decoded(data: bytes) -> dict[str, Any] | None:
         try:
-            rec = P.decode(data)
+            rec: dict[str, Any] = P.decode(data)
+            return rec
         except P.ProtocolError:
-            return
-        if rec["type"] == "resp" and rec["opcode"] == P.OP_BONDS:
+            return None
+
+    def on_control(data: bytes) -> None:
+        rec = control_resp(bytes(data), decoded)
+        if rec is not None and ("version" in rec or rec["opcode"] == P.OP_BONDS):
             answers.put_nowait(rec)
 
     await link.connect(K.CONNECT_TIMEOUT_S)

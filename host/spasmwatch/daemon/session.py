@@ -299,6 +299,16 @@ def other_version(band: int) -> str:
     return OTHER_VERSION % (band, P.VERSION, UPDATE_HOST if band > P.VERSION else UPDATE_BAND)
 
 
+def control_resp(data: bytes, decode: Callable[[bytes], Record | None]) -> Record | None:
+    """A CONTROL notification as the RESP it is (``decode``: the record or None), else None. A RESP
+    of another protocol version is ``{"type": "resp", "version": v}``: decoded, it was dropped as a
+    bad record, its command timed out and was retried for ever as "the band did not answer in time"."""
+    if len(data) >= 2 and data[1] == P.T_RESP and data[0] != P.VERSION:
+        return {"type": "resp", "version": data[0]}
+    rec = decode(data)
+    return rec if rec is not None and rec["type"] == "resp" else None
+
+
 def _other_version(band: int) -> SessionError:
     """The FAULT of a band answering in protocol version ``band``."""
     return SessionError(other_version(band), P.E_VERSION, band)
@@ -887,13 +897,8 @@ class BandSession:
         self._records.put_nowait((bytes(data), self.wall()))
 
     def _on_control(self, data: bytes) -> None:
-        if len(data) >= 2 and data[1] == P.T_RESP and data[0] != P.VERSION:
-            # A RESP of another protocol version: dropped as a bad record, its command timed out
-            # and was retried for ever as "the band did not answer in time".
-            self._resp.put_nowait({"type": "resp", "version": data[0]})
-            return
-        rec = self._decode(bytes(data))
-        if rec is not None and rec["type"] == "resp":
+        rec = control_resp(bytes(data), self._decode)
+        if rec is not None:
             self._resp.put_nowait(rec)
 
     def _on_garbled(self, data: bytes) -> None:
