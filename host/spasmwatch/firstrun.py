@@ -75,7 +75,7 @@ class Entry:
 
 # [daemon.http] token as 'config set daemon.http.token new' makes it: as many random bits as a topic
 # (24 characters, over daemon/consts.py MIN_TOKEN_CHARS): nobody on the home network guesses it.
-TOKEN_BYTES = 18
+TOKEN_BYTES = NTFY_TOPIC_BYTES
 TOKEN_NEW = "new"
 
 
