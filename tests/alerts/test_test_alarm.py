@@ -9,12 +9,15 @@ import json
 import os
 import subprocess
 import sys
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 import pytest
 from servers import MqttProxy, Watcher, free_port, http_recorder
 
 from spasmwatch.alerts.channels import (
+    Channel,
     MqttChannel,
     MqttSettings,
     NtfyChannel,
@@ -160,6 +163,21 @@ def _cli(config: Path, *args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(cmd, capture_output=True, text=True, timeout=120, env=env)
 
 
+@asynccontextmanager
+async def _serving(config: Path, port: int, channels: dict[str, Channel]) -> AsyncIterator[None]:
+    """The daemon of ``config`` (its store beside it, as ``_cli`` gives it) with ``channels``, its
+    HTTP API on ``port`` while the body runs."""
+    with Store(config.parent / "spasmwatch.db") as store:
+        d = cot_daemon(store, channels)
+        http = HttpServer(d, host="127.0.0.1", port=port, clock=d.clock.wall)
+        await http.start()
+        try:
+            yield
+        finally:
+            await http.stop()
+            await d.dispatcher.close()
+
+
 def test_the_command_says_which_channel_took_it_and_exits_1_when_one_did_not(tmp_path: Path) -> None:
     port = free_port()
     config = tmp_path / "config.toml"
@@ -167,22 +185,15 @@ def test_the_command_says_which_channel_took_it_and_exits_1_when_one_did_not(tmp
 
     async def main() -> None:
         async with http_recorder([500]) as home:  # a retryable refusal: still one attempt only
-            with Store(tmp_path / "spasmwatch.db") as store:  # the store of the config _cli gives
-                d = cot_daemon(store, {"webhook:home": WebhookChannel(WebhookSettings(url=home.url + "/hook", name="webhook:home"))})
-                http = HttpServer(d, host="127.0.0.1", port=port, clock=d.clock.wall)
-                await http.start()
-                try:
-                    bad = await asyncio.to_thread(_cli, config, "--by", "Dad")
-                    assert bad.returncode == 1, bad.stdout + bad.stderr
-                    assert "  webhook:home: NOT delivered: " in bad.stdout and "500" in bad.stdout and "Check webhook:home" in bad.stdout, bad.stdout
-                    assert len(home.seen) == 1 and "sent by Dad" in json.loads(home.seen[0].body)["text"]
-                    good = await asyncio.to_thread(_cli, config)
-                    assert good.returncode == 0 and "  webhook:home: delivered" in good.stdout and "Every channel took it" in good.stdout, good.stdout
-                    wrong = await asyncio.to_thread(_cli, config, "--channel", "pager")
-                    assert wrong.returncode == 2 and "no notification channel 'pager'; configured: webhook:home" in wrong.stderr, wrong.stderr
-                finally:
-                    await http.stop()
-                    await d.dispatcher.close()
+            async with _serving(config, port, {"webhook:home": WebhookChannel(WebhookSettings(url=home.url + "/hook", name="webhook:home"))}):
+                bad = await asyncio.to_thread(_cli, config, "--by", "Dad")
+                assert bad.returncode == 1, bad.stdout + bad.stderr
+                assert "  webhook:home: NOT delivered: " in bad.stdout and "500" in bad.stdout and "Check webhook:home" in bad.stdout, bad.stdout
+                assert len(home.seen) == 1 and "sent by Dad" in json.loads(home.seen[0].body)["text"]
+                good = await asyncio.to_thread(_cli, config)
+                assert good.returncode == 0 and "  webhook:home: delivered" in good.stdout and "Every channel took it" in good.stdout, good.stdout
+                wrong = await asyncio.to_thread(_cli, config, "--channel", "pager")
+                assert wrong.returncode == 2 and "no notification channel 'pager'; configured: webhook:home" in wrong.stderr, wrong.stderr
 
     asyncio.run(asyncio.wait_for(main(), 120))
     down = _cli(config)
@@ -199,22 +210,15 @@ def test_the_command_says_when_no_channel_took_it_and_sends_a_speaker_to_this_co
 
     async def main() -> None:
         async with http_recorder([500]) as home:
-            with Store(tmp_path / "spasmwatch.db") as store:  # the store of the config _cli gives
-                sound = SoundChannel(SoundSettings(command=("false",), bell=False))
-                hook = WebhookChannel(WebhookSettings(url=home.url + "/hook", name="webhook:home"))
-                d = cot_daemon(store, {"sound": sound, "webhook:home": hook})
-                http = HttpServer(d, host="127.0.0.1", port=port, clock=d.clock.wall)
-                await http.start()
-                try:
-                    every = await asyncio.to_thread(_cli, config)
-                    assert every.returncode == 1, every.stdout + every.stderr
-                    assert "No channel took it: a real alarm now would reach nobody." in every.stdout, every.stdout
-                    speaker = await asyncio.to_thread(_cli, config, "--channel", "sound")
-                    assert speaker.returncode == 1 and "Check sound: " in speaker.stdout, speaker.stdout
-                    assert "internet" not in speaker.stdout and "No channel took it" not in speaker.stdout, speaker.stdout
-                finally:
-                    await http.stop()
-                    await d.dispatcher.close()
+            sound = SoundChannel(SoundSettings(command=("false",), bell=False))
+            hook = WebhookChannel(WebhookSettings(url=home.url + "/hook", name="webhook:home"))
+            async with _serving(config, port, {"sound": sound, "webhook:home": hook}):
+                every = await asyncio.to_thread(_cli, config)
+                assert every.returncode == 1, every.stdout + every.stderr
+                assert "No channel took it: a real alarm now would reach nobody." in every.stdout, every.stdout
+                speaker = await asyncio.to_thread(_cli, config, "--channel", "sound")
+                assert speaker.returncode == 1 and "Check sound: " in speaker.stdout, speaker.stdout
+                assert "internet" not in speaker.stdout and "No channel took it" not in speaker.stdout, speaker.stdout
 
     asyncio.run(asyncio.wait_for(main(), 120))
 
@@ -231,20 +235,13 @@ def test_a_sound_played_is_said_as_played_here_to_be_heard_not_delivered(tmp_pat
 
     async def main() -> None:
         async with http_recorder() as home:
-            with Store(tmp_path / "spasmwatch.db") as store:
-                sound = SoundChannel(SoundSettings(command=("true",), bell=False))
-                hook = WebhookChannel(WebhookSettings(url=home.url + "/hook", name="webhook:home"))
-                d = cot_daemon(store, {"sound": sound, "webhook:home": hook})
-                http = HttpServer(d, host="127.0.0.1", port=port, clock=d.clock.wall)
-                await http.start()
-                try:
-                    out = await asyncio.to_thread(_cli, config)
-                    assert out.returncode == 0, out.stdout + out.stderr
-                    assert "  sound: played on this computer: did you hear it? (the player ran, which does not show that a speaker " \
-                        "is plugged in and turned up)\n" in out.stdout, out.stdout
-                    assert "  webhook:home: delivered\n" in out.stdout and "sound: delivered" not in out.stdout, out.stdout
-                finally:
-                    await http.stop()
-                    await d.dispatcher.close()
+            sound = SoundChannel(SoundSettings(command=("true",), bell=False))
+            hook = WebhookChannel(WebhookSettings(url=home.url + "/hook", name="webhook:home"))
+            async with _serving(config, port, {"sound": sound, "webhook:home": hook}):
+                out = await asyncio.to_thread(_cli, config)
+                assert out.returncode == 0, out.stdout + out.stderr
+                assert "  sound: played on this computer: did you hear it? (the player ran, which does not show that a speaker " \
+                    "is plugged in and turned up)\n" in out.stdout, out.stdout
+                assert "  webhook:home: delivered\n" in out.stdout and "sound: delivered" not in out.stdout, out.stdout
 
     asyncio.run(asyncio.wait_for(main(), 120))
