@@ -32,7 +32,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from spasmwatch.daemon.clock import SinceBoot
+from spasmwatch.clock import SinceBoot
 from spasmwatch.daemon.daemon import BandSpec, Daemon
 from spasmwatch.daemon.session import BandInfo, State
 from spasmwatch.store import Store

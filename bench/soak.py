@@ -82,8 +82,8 @@ from spasmwatch.alerts.channels.mqtt import MqttChannel, MqttSettings  # noqa: E
 from spasmwatch.alerts.channels.ntfy import NtfyChannel, NtfySettings  # noqa: E402
 from spasmwatch.alerts.channels.sound import SoundChannel, SoundSettings  # noqa: E402
 from spasmwatch.alerts.channels.webhook import WebhookChannel, WebhookSettings  # noqa: E402
+from spasmwatch.clock import ScaledClock  # noqa: E402
 from spasmwatch.daemon import consts as K  # noqa: E402
-from spasmwatch.daemon.clock import ScaledClock  # noqa: E402
 from spasmwatch.daemon.daemon import BandSpec, Daemon  # noqa: E402
 from spasmwatch.daemon.http import HttpServer  # noqa: E402
 from spasmwatch.daemon.session import BandInfo, State  # noqa: E402

@@ -10,7 +10,7 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import NamedTuple
 
-from spasmwatch.daemon.clock import ScaledClock
+from spasmwatch.clock import ScaledClock
 from spasmwatch.daemon.daemon import BandSpec, Daemon
 from spasmwatch.store import Store
 from spasmwatch.transport import open_link

@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from spasmwatch.daemon.clock import SinceBoot
+from spasmwatch.clock import SinceBoot
 from swcore import protocol as P
 
 F64 = NDArray[np.float64]

@@ -1,4 +1,4 @@
-"""Local times a family or a doctor reads, on the night the clocks go back (daemon.clock.wall_text):
+"""Local times a family or a doctor reads, on the night the clocks go back (clock.wall_text):
 Europe/Berlin, 2026-10-25, 03:00 CEST -> 02:00 CET at 01:00 UTC, so 02:30 comes twice. A real store
 on disk with a cluster in each 02:30, read by 'events', 'clusters', the report and the daily summary."""
 
@@ -20,7 +20,7 @@ from synthetic import spasm_record
 from tzenv import set_tz
 
 from spasmwatch.alerts.messages import daily_summary
-from spasmwatch.daemon.clock import wall_text, zone_spans
+from spasmwatch.clock import wall_text, zone_spans
 from spasmwatch.daemon.summary import summary_facts
 from spasmwatch.export.store_source import StoreSource
 from spasmwatch.report.data import gather
@@ -133,7 +133,7 @@ def test_wall_text_names_the_zone_only_where_the_time_is_ambiguous(zone: str, ut
     ("Europe/Berlin", (2026, 10, 25), {"CEST", "CET"}),
 ])
 def test_the_pages_zone_spans_name_the_zone_as_the_pushes_do(zone: str, utc: tuple[int, ...], names: set[str]) -> None:
-    """The page words a time in the repeated hour by /api/status's zone spans (daemon.clock.zone_spans):
+    """The page words a time in the repeated hour by /api/status's zone spans (clock.zone_spans):
     their names are wall_text's, so the page beside the push reads 'UTC-03' as it does. Old code:
     the spans kept the tz database's bare '-03' / '-04' after wall_text said them 'UTC-03'."""
     day = datetime(*utc, tzinfo=timezone.utc).timestamp()
@@ -188,7 +188,7 @@ def test_a_listing_reads_this_computers_zone_once_not_per_line(fold_store: Path,
     now; its times are still /etc/localtime's, the fold named. Old code: the reads grew with the
     lines (events 4 -> 44, clusters 2 -> 22)."""
     from spasmwatch.cli import build_parser
-    from spasmwatch.daemon import clock
+    from spasmwatch import clock
 
     link = fold_store.parent / "localtime"
     link.symlink_to("/usr/share/zoneinfo/Europe/Berlin")
@@ -231,14 +231,14 @@ def test_a_listing_reads_this_computers_zone_once_not_per_line(fold_store: Path,
 
 def test_taps_export_raw_and_truth_read_this_computers_zone_as_the_other_commands(tmp_path: Path, tz_env: pytest.MonkeyPatch) -> None:
     """Researcher review: 'taps', 'export raw' and 'truth --wall-clock' without --tz took the local
-    zone from the C library (astimezone(), a naive local time), the others from daemon.clock.local_zone:
+    zone from the C library (astimezone(), a naive local time), the others from clock.local_zone:
     with TZ unset they parted whenever C's zone was not the file's (an /etc/localtime replaced while
     they ran, which C keeps until tzset). Here the zone file is Berlin's and C's stays UTC. Old code:
     +00:00 for taps and export raw, and a label read at 01:05 Berlin time outside the recording."""
     import numpy as np
 
     from spasmwatch.cli import build_parser
-    from spasmwatch.daemon import clock
+    from spasmwatch import clock
     from spasmwatch.io.rawfile import RawHeader, RawWriter
     from spasmwatch.sim import Scenario, simulate
 

@@ -707,7 +707,7 @@ def test_table_times_in_the_hour_the_clocks_go_back_name_their_pass(morning: tup
     first line named the offset at the first sample as the file's zone: 'time zone (UTC+02:00)', then
     '02:55:40.0  wake' and, 5 min later, '02:00:34.5  CLUSTER ..., 5 min after waking'. The table now
     names the zone, and each time in the repeated hour its pass ('02:00:34.5 CET'), as the other
-    listings do (daemon.clock.wall_text)."""
+    listings do (clock.wall_text)."""
     from datetime import datetime
     from zoneinfo import ZoneInfo
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from spasmwatch.alerts.channels import Channel, RetrySettings
-from spasmwatch.daemon.clock import SinceBoot
+from spasmwatch.clock import SinceBoot
 from spasmwatch.daemon.daemon import BandSpec, Daemon
 from spasmwatch.store import Store
 

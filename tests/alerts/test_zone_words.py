@@ -15,7 +15,7 @@ import pytest
 from tzenv import set_tz
 
 from spasmwatch.alerts import messages as M
-from spasmwatch.daemon.clock import wall_text
+from spasmwatch.clock import wall_text
 from spasmwatch.daemon.summary import read_summaries
 from spasmwatch.store import Store
 

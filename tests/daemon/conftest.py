@@ -22,7 +22,7 @@ import pytest
 
 from spasmwatch.alerts import NoticeKind
 from spasmwatch.alerts.channels.base import Channel
-from spasmwatch.daemon.clock import ScaledClock
+from spasmwatch.clock import ScaledClock
 from spasmwatch.daemon.daemon import DEFAULT_RATE_HZ, BandSpec, Daemon
 from spasmwatch.store import Store
 from spasmwatch.transport import open_link

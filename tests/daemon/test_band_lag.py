@@ -19,7 +19,7 @@ from typing import Any
 
 import pytest
 
-from spasmwatch.daemon.clock import SinceBoot
+from spasmwatch.clock import SinceBoot
 from spasmwatch.daemon.session import BandClock, BandSession
 from swcore import protocol as P
 

@@ -1,4 +1,4 @@
-"""Every daemon clock says its ``rate``: wall seconds per second of its mono (daemon/clock.py).
+"""Every daemon clock says its ``rate``: wall seconds per second of its mono (clock.py).
 
 The raw samples' rate fit reads ``mono() * rate`` as a real clock on the wall's scale
 (``Daemon._raw_date``); a clock whose wall and mono drift apart by another rate than it says
@@ -12,7 +12,7 @@ import time
 
 import pytest
 
-from spasmwatch.daemon.clock import BOOT_ID_PATH, Clock, ScaledClock, SystemClock
+from spasmwatch.clock import BOOT_ID_PATH, Clock, ScaledClock, SystemClock
 
 SPAN_S = 0.5  # long enough that a reading's few-ms delay on a busy machine stays under TOLERANCE
 TOLERANCE = 0.05  # relative

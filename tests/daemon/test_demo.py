@@ -13,8 +13,8 @@ import sys
 import time
 from pathlib import Path
 
+from spasmwatch.clock import ScaledClock
 from spasmwatch.commands.demo import RATE_HZ, morning_start, start_band
-from spasmwatch.daemon.clock import ScaledClock
 from spasmwatch.daemon.daemon import BandSpec, Daemon
 from spasmwatch.sim import Scenario, simulate, write_recording
 from spasmwatch.store import Store

@@ -30,9 +30,9 @@ from servers import Watcher, http_recorder, start_broker, stop_broker
 from spasmwatch.alerts import BandFault, NoticeKind
 from spasmwatch.alerts.channels.mqtt import MqttChannel, MqttSettings
 from spasmwatch.alerts.channels.webhook import WebhookChannel, WebhookSettings
+from spasmwatch.clock import ScaledClock
 from spasmwatch.commands.status import band_lines
 from spasmwatch.daemon import consts as K
-from spasmwatch.daemon.clock import ScaledClock
 from spasmwatch.daemon.daemon import BandSpec, Daemon
 from spasmwatch.daemon.session import State
 from spasmwatch.store import SCHEMA_VERSION, KnownStores, Store

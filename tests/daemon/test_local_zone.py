@@ -1,4 +1,4 @@
-"""daemon.clock.local_zone: this computer's zone (TZ, else /etc/localtime) as the daemon, 'report'
+"""clock.local_zone: this computer's zone (TZ, else /etc/localtime) as the daemon, 'report'
 and 'export' word local times in; docs/host.md "Time"."""
 
 from __future__ import annotations
@@ -16,9 +16,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from spasmwatch.daemon import clock
-from spasmwatch.daemon import consts as K
-from spasmwatch.daemon.clock import local_zone
+from spasmwatch import clock
+from spasmwatch.clock import local_zone
 from tzenv import set_tz
 
 RULE = "CET-1CEST,M3.5.0,M10.5.0/3"  # Berlin's rules as a POSIX TZ string (some Pi images, containers)
@@ -214,7 +213,7 @@ def test_a_recorded_zone_is_said_as_a_doctor_reads_it(name: str, said: str) -> N
 _EVERY_PREFIX = """
 import sys
 from pathlib import Path
-from spasmwatch.daemon import clock
+from spasmwatch import clock
 path, zones = Path(sys.argv[1]), Path("/usr/share/zoneinfo")
 clock.LOCALTIME = path
 berlin = (zones / "Europe/Berlin").read_bytes()
@@ -307,7 +306,7 @@ _READ_IN_A_CHILD = """
 import resource, sys
 from pathlib import Path
 resource.setrlimit(resource.RLIMIT_AS, (1 << 30, 1 << 30))  # /dev/zero read whole: MemoryError, not the machine's memory
-from spasmwatch.daemon import clock
+from spasmwatch import clock
 clock.LOCALTIME = Path(sys.argv[1])  # not TZ: the C library reads that at the start, and a FIFO holds it there
 print(clock.resolve_local_zone())
 """
@@ -325,7 +324,7 @@ def test_a_zone_file_that_is_no_file_of_a_zone_s_size_is_utc_not_a_hang(tz_env: 
     if kind == "fifo":
         os.mkfifo(path)
     if kind == "too big":  # a zone file's bytes, then padding past the cap (zoneinfo reads no further than its end)
-        path.write_bytes(BERLIN_FILE.read_bytes() + bytes(K.ZONE_FILE_MAX_BYTES))
+        path.write_bytes(BERLIN_FILE.read_bytes() + bytes(clock.ZONE_FILE_MAX_BYTES))
     env = {k: v for k, v in os.environ.items() if k != "TZ"}
     done = subprocess.run([sys.executable, "-c", _READ_IN_A_CHILD, str(path)], capture_output=True, text=True, timeout=20, env=env)
     assert done.returncode == 0, done.stderr
@@ -335,7 +334,7 @@ def test_a_zone_file_that_is_no_file_of_a_zone_s_size_is_utc_not_a_hang(tz_env: 
 _UNREADABLE_AT_THE_START = """
 import os, pwd, subprocess, sys
 from pathlib import Path
-from spasmwatch.daemon import clock
+from spasmwatch import clock
 clock.LOCALTIME = Path(sys.argv[1])
 clock.LOCALTIME.chmod(0)
 print(pwd.getpwuid(os.geteuid()).pw_name)
@@ -389,12 +388,12 @@ _UNREADABLE_WHILE_RUNNING = """
 import logging, sys
 from pathlib import Path
 logging.basicConfig(level=logging.INFO, format="%(message)s")
-from spasmwatch.daemon import clock, consts as K
+from spasmwatch import clock
 clock.LOCALTIME = Path(sys.argv[1])
 print(clock.resolve_local_zone(0.0))
 clock.LOCALTIME.chmod(0)  # made unreadable while the daemon runs
 print(clock.resolve_local_zone(1.0))
-print(clock.resolve_local_zone(1.0 + K.ZONE_FILE_GONE_S))
+print(clock.resolve_local_zone(1.0 + clock.ZONE_FILE_GONE_S))
 """
 
 
@@ -410,7 +409,7 @@ def test_a_zone_file_made_unreadable_while_running_is_said_as_such_not_as_being_
     assert done.stdout.splitlines() == [berlin, berlin, repr((timezone.utc, f"{denied}; times are in UTC"))]
     assert done.stderr.splitlines() == [
         f"{denied}: times stay in Europe/Berlin, as last read there",
-        f"{denied}, for {K.ZONE_FILE_GONE_S:.0f} s: times are in UTC, as the C library and the commands read it",
+        f"{denied}, for {clock.ZONE_FILE_GONE_S:.0f} s: times are in UTC, as the C library and the commands read it",
     ]
 
 
@@ -438,8 +437,8 @@ def test_a_zone_file_in_doubt_that_is_back_is_said_once(tz_env: pytest.MonkeyPat
     localtime = tmp_path / "localtime"
     _localtime_is(tz_env, localtime)
     tz_env.delenv("TZ", raising=False)
-    caplog.set_level("INFO", logger="spasmwatch.daemon.clock")
-    for gone_for_s in (0.0, K.ZONE_FILE_GONE_S):  # a replace in flight, then a file gone for good
+    caplog.set_level("INFO", logger="spasmwatch.clock")
+    for gone_for_s in (0.0, clock.ZONE_FILE_GONE_S):  # a replace in flight, then a file gone for good
         localtime.write_bytes(BERLIN_FILE.read_bytes())
         assert clock.local_zone(0.0) == BERLIN
         localtime.unlink()

@@ -24,7 +24,7 @@ from paho.mqtt.enums import CallbackAPIVersion
 from servers import Watcher, retained, start_broker, stop_broker
 
 from spasmwatch.alerts.channels.mqtt import MqttChannel, MqttSettings
-from spasmwatch.daemon.clock import ScaledClock
+from spasmwatch.clock import ScaledClock
 from spasmwatch.daemon.daemon import BandSpec, Daemon
 from spasmwatch.daemon.session import State
 from spasmwatch.store import Store

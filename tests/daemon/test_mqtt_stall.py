@@ -29,7 +29,7 @@ from spasmwatch.alerts.channels import RetrySettings
 from spasmwatch.alerts.channels.base import Channel
 from spasmwatch.alerts.channels.mqtt import MqttChannel, MqttSettings
 from spasmwatch.alerts.channels.webhook import WebhookChannel, WebhookSettings
-from spasmwatch.daemon.clock import ScaledClock
+from spasmwatch.clock import ScaledClock
 from spasmwatch.daemon.daemon import BandSpec, Daemon
 from spasmwatch.store import Store
 from spasmwatch.transport import open_link

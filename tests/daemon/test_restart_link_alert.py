@@ -20,7 +20,7 @@ from servers import Recorder, http_recorder
 
 from spasmwatch.alerts import NoticeKind
 from spasmwatch.alerts.channels import NtfyChannel, NtfySettings
-from spasmwatch.daemon.clock import ScaledClock
+from spasmwatch.clock import ScaledClock
 from spasmwatch.daemon.daemon import BandSpec, Daemon
 from spasmwatch.daemon.session import State
 from spasmwatch.store import Store

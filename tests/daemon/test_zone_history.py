@@ -22,9 +22,9 @@ import pytest
 from synthetic import HandClock, spasm_record
 from tzenv import set_tz
 
-from spasmwatch.daemon import clock
+from spasmwatch import clock
+from spasmwatch.clock import said_zone_of, wall_text
 from spasmwatch.daemon import consts as K
-from spasmwatch.daemon.clock import said_zone_of, wall_text
 from spasmwatch.daemon.daemon import Daemon
 from spasmwatch.daemon.summary import read_summaries
 from spasmwatch.report.text import zones_line
@@ -292,6 +292,7 @@ def test_a_zone_file_gone_for_good_is_utc_for_the_daemon_as_for_the_commands(
     localtime, berlin = _berlin_localtime(tmp_path, tz_env)
     hand = HandClock(T0)
     caplog.set_level("INFO", logger="spasmwatch.daemon")
+    caplog.set_level("INFO", logger="spasmwatch.clock")
     with Store(tmp_path / "sw.db") as store:
         d = Daemon(store, [], clock=hand)  # type: ignore[arg-type]  # a hand clock: ticks driven below
         d._tick()
@@ -304,13 +305,13 @@ def test_a_zone_file_gone_for_good_is_utc_for_the_daemon_as_for_the_commands(
                 localtime.write_bytes(berlin)  # linked again by the next check, which reads it whole
                 hand.t += K.ZONE_CHECK_S
                 d._tick()
-        hand.t += K.ZONE_FILE_GONE_S
+        hand.t += clock.ZONE_FILE_GONE_S
         gone = (timezone.utc, f"{localtime}: no time zone file there; times are in UTC")
         assert (d._zone(), clock.resolve_local_zone()) == (timezone.utc, gone)  # the daemon's zone is the commands'
         for _ in range(3):
             hand.t += K.ZONE_CHECK_S
             d._tick()
-        utc_from = T0 + 4 * K.ZONE_CHECK_S + K.ZONE_FILE_GONE_S  # the check after the wait
+        utc_from = T0 + 4 * K.ZONE_CHECK_S + clock.ZONE_FILE_GONE_S  # the check after the wait
         assert store.zones(0.0, T0 + DAY) == [(T0, "Europe/Berlin"), (utc_from, "UTC")]
         said = [r.getMessage() for r in caplog.records if "localtime" in r.getMessage()]
         assert sum("times are in UTC" in m for m in said) == 1, said
@@ -369,7 +370,8 @@ _NO_TZDATA = """
 import sys
 from pathlib import Path
 from synthetic import HandClock
-from spasmwatch.daemon import clock, consts as K
+from spasmwatch import clock
+from spasmwatch.daemon import consts as K
 from spasmwatch.daemon.daemon import Daemon
 from spasmwatch.report.text import zones_line
 from spasmwatch.store import Store

@@ -168,7 +168,7 @@ def test_without_tz_since_is_read_in_the_zone_the_header_is_written_in(
     course_db: tuple[Path, Expected], tmp_path: Path, tz_env: pytest.MonkeyPatch
 ) -> None:
     """Hostile review: without --tz, --since was read by C's localtime and the header written in
-    daemon.clock.local_zone. They part where local_zone cannot follow TZ, a POSIX rule here (it
+    clock.local_zone. They part where local_zone cannot follow TZ, a POSIX rule here (it
     takes that rule's offset now): '--since 07:00' typed from the ward's clock gave a header start
     an hour off in one of the two seasons. Both now take local_zone, as 'report' does."""
     db, _ = course_db

@@ -11,7 +11,7 @@ from bumble_air import BumbleHost, on_air, start
 from transport_helpers import run, until
 
 from spasmwatch.alerts import NoticeKind
-from spasmwatch.daemon.clock import ScaledClock
+from spasmwatch.clock import ScaledClock
 from spasmwatch.daemon.daemon import DEFAULT_RATE_HZ, BandSpec, Daemon
 from spasmwatch.store import Store
 from spasmwatch.transport.ble import BleLink

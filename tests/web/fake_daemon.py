@@ -14,8 +14,8 @@ import time
 from typing import Any
 
 from spasmwatch.alerts.messages import SummaryFacts, daily_summary, hhmm
+from spasmwatch.clock import local_zone
 from spasmwatch.daemon.api import BandNotConnected, last_known_at, zone_json
-from spasmwatch.daemon.clock import local_zone
 from spasmwatch.store.rows import check_note
 
 Json = dict[str, Any]

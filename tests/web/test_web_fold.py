@@ -2,7 +2,7 @@
 03:00 CEST -> 02:00 CET at 01:00 UTC, so 02:30 comes twice. The daemon's zone is Europe/Berlin
 (TZ, as its computer's: by name, or by the POSIX rule no browser knows); the phone is there too, or
 in New York. Every time the page prints is the daemon's wall time, worded as its pushes word it
-(alerts.messages.hhmm): the zone named only in the repeated hour (daemon.clock.wall_text),
+(alerts.messages.hhmm): the zone named only in the repeated hour (clock.wall_text),
 whatever the phone's zone."""
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from web_harness import ServerThread, Watch, open_context
 from spasmwatch.alerts import messages as M
 
 BERLIN = ZoneInfo("Europe/Berlin")
-BERLIN_RULE = "CET-1CEST,M3.5.0,M10.5.0/3"  # the same zone as a POSIX TZ rule (daemon.clock.LibcZone)
+BERLIN_RULE = "CET-1CEST,M3.5.0,M10.5.0/3"  # the same zone as a POSIX TZ rule (clock.LibcZone)
 
 
 def utc(hour: int, minute: int, day: int = 25) -> float:

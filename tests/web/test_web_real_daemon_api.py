@@ -13,7 +13,7 @@ import aiohttp
 import pytest
 from tzenv import set_tz
 
-from spasmwatch.daemon.clock import Clock, ScaledClock
+from spasmwatch.clock import Clock, ScaledClock
 from spasmwatch.daemon.daemon import Daemon
 from spasmwatch.daemon.http import HttpServer
 from spasmwatch.store import Store

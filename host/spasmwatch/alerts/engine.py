@@ -44,7 +44,7 @@ from spasmwatch.alerts.model import (
     Urgency,
 )
 from spasmwatch.analysis.clusters import Cluster
-from spasmwatch.daemon.clock import local_zone
+from spasmwatch.clock import local_zone
 
 log = logging.getLogger("spasmwatch.alerts")
 

@@ -20,7 +20,7 @@ from enum import Enum
 
 from spasmwatch.alerts.lang import de, es, fr
 from spasmwatch.alerts.model import LANGUAGES, BandFault
-from spasmwatch.daemon.clock import UNNAMED_ZONE, said_zone, said_zone_name, utc_offset_text, wall_text
+from spasmwatch.clock import UNNAMED_ZONE, said_zone, said_zone_name, utc_offset_text, wall_text
 from spasmwatch.report.consts import TREND_HOURS_DIFFER, TREND_MIN_MONITORED_S
 from spasmwatch.report.data import Trend
 

@@ -9,7 +9,7 @@ from collections.abc import Callable
 from datetime import tzinfo
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from spasmwatch.daemon.clock import resolve_local_zone
+from spasmwatch.clock import resolve_local_zone
 from spasmwatch.errors import SpasmwatchError
 from spasmwatch.words import utf8_text
 
@@ -50,7 +50,7 @@ def add_strict(p: argparse.ArgumentParser) -> None:
 
 
 def zone(name: str | None) -> tzinfo:
-    """--tz: the named zone; by default this computer's (``daemon.clock.local_zone``, the zone the
+    """--tz: the named zone; by default this computer's (``clock.local_zone``, the zone the
     daemon words the family's times in). 'report' and 'export' take it."""
     if not name:
         tz, note = resolve_local_zone()

@@ -17,8 +17,8 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from spasmwatch.clock import wall_text
 from spasmwatch.config import Config, Http, bind_host, default_config_path, existing_config, is_default_config, load_config, reach_part
-from spasmwatch.daemon.clock import wall_text
 from spasmwatch.daemon.lock import LockHolder, lock_holder, same_file
 from spasmwatch.daemon.stopping import last_stop_note
 from spasmwatch.errors import ConfigError, SpasmwatchError

@@ -5,9 +5,9 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
+from spasmwatch.clock import local_zone
 from spasmwatch.commands._args import command_line_by
 from spasmwatch.commands._daemon import add_store_args, add_window_args, api, band_labels, daemon_config_of, hm, minutes, open_store_at, window_of
-from spasmwatch.daemon.clock import local_zone
 from spasmwatch.errors import SpasmwatchError
 from spasmwatch.store.rows import LABELS, ClusterRow
 from spasmwatch.words import visible

@@ -30,9 +30,9 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from spasmwatch.alerts import Notification, NoticeKind, Urgency
+from spasmwatch.clock import ScaledClock
 from spasmwatch.commands._args import port_number, positive_int, whole_number
 from spasmwatch.commands.replay import clock
-from spasmwatch.daemon.clock import ScaledClock
 from spasmwatch.daemon.daemon import BandSpec, Daemon
 from spasmwatch.daemon.http import HttpServer
 from spasmwatch.daemon.main import status_lines

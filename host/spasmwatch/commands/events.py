@@ -8,8 +8,8 @@ import sys
 from datetime import tzinfo
 from typing import Any
 
+from spasmwatch.clock import local_zone
 from spasmwatch.commands._daemon import add_store_args, add_window_args, band_labels, after_waking, hm, open_store_at, store_path_of, window_of
-from spasmwatch.daemon.clock import local_zone
 from spasmwatch.words import visible
 
 

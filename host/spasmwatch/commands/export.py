@@ -18,6 +18,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from spasmwatch.clock import local_zone
 from spasmwatch.errors import InputError, SpasmwatchError
 from spasmwatch.export import FORMATS, Exported, Query, iso, parse_iso, run_export
 from spasmwatch.export.columns import KINDS
@@ -34,7 +35,6 @@ from spasmwatch.commands._args import add_strict, zone
 from spasmwatch.commands._daemon import add_store_args, resolve_device, store_path_of
 from spasmwatch.commands._progress import Progress
 from spasmwatch.commands._rawdamage import damage_notes, reading_past_damage
-from spasmwatch.daemon.clock import local_zone
 from spasmwatch.outfile import check_writable
 from spasmwatch.words import either
 

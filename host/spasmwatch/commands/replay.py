@@ -22,10 +22,10 @@ from typing import Any, TextIO
 
 from spasmwatch.analysis.pipeline import Record
 from spasmwatch.analysis.replay import Block, CountBlock, replay
+from spasmwatch.clock import said_zone_of, wall_text
 from spasmwatch.commands._args import add_strict, whole_number, zone as computer_zone
 from spasmwatch.commands._progress import Progress
 from spasmwatch.commands._rawdamage import damage_notes, reading_past_damage
-from spasmwatch.daemon.clock import said_zone_of, wall_text
 from spasmwatch.errors import SpasmwatchError
 from spasmwatch.export.timeline import iso
 from spasmwatch.io.csvread import Recording, open_recording

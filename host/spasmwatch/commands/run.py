@@ -12,9 +12,9 @@ import time
 from pathlib import Path
 from typing import Any
 
+from spasmwatch.clock import Clock, ScaledClock
 from spasmwatch.commands._daemon import add_config_arg, config_of, sudo_note
 from spasmwatch.config import default_config_path
-from spasmwatch.daemon.clock import Clock, ScaledClock
 from spasmwatch.daemon.lock import StoreInUse
 from spasmwatch.errors import ConfigError, SpasmwatchError
 

@@ -16,10 +16,10 @@ from datetime import datetime, tzinfo
 from typing import Any
 
 from spasmwatch.analysis.taps import F64, Triple, find_triples
+from spasmwatch.clock import local_zone
 from spasmwatch.commands._args import add_strict
 from spasmwatch.commands._progress import Progress
 from spasmwatch.commands._rawdamage import damage_notes, reading_past_damage
-from spasmwatch.daemon.clock import local_zone
 from spasmwatch.io.csvread import Recording
 from spasmwatch.io.rawboot import open_recordings
 from spasmwatch.io.rawfile import RawRecording

@@ -13,9 +13,9 @@ import time
 from datetime import tzinfo
 from typing import Any
 
+from spasmwatch.clock import said_zone_of, wall_text
 from spasmwatch.commands._args import zone
 from spasmwatch.commands._daemon import add_store_args, store_path_of
-from spasmwatch.daemon.clock import said_zone_of, wall_text
 from spasmwatch.errors import SpasmwatchError
 from spasmwatch.export.timeline import parse_iso
 from spasmwatch.words import visible

@@ -30,9 +30,9 @@ from spasmwatch.analysis.labels import CLUSTER_MAX_GAP_S, DEFAULT_SPASM_S, SPASM
 from spasmwatch.analysis.truthfile import check_truth, parts_truth_path
 from spasmwatch.analysis import videosync
 from spasmwatch.analysis.wallclock import THIS_COMPUTERS_ZONE, WallClock, instant_s
+from spasmwatch.clock import local_zone, offset_changes
 from spasmwatch.commands._args import add_strict
 from spasmwatch.commands._rawdamage import damage_notes, reading_past_damage
-from spasmwatch.daemon.clock import local_zone, offset_changes
 from spasmwatch.errors import InputError, SpasmwatchError
 from spasmwatch.io.csvread import Recording
 from spasmwatch.io.rawboot import open_recordings

@@ -12,7 +12,7 @@ from datetime import tzinfo
 from typing import Any, Protocol
 
 from spasmwatch.alerts.messages import pass_word
-from spasmwatch.daemon.clock import zone_name, zone_spans
+from spasmwatch.clock import zone_name, zone_spans
 from spasmwatch.daemon.consts import MAX_BY, PAGE_ZONE_AHEAD_S, PAGE_ZONE_BACK_S, STORE_THREADS
 from spasmwatch.threads import DetachedThreads
 from spasmwatch.words import utf8_text

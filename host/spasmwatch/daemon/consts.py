@@ -179,7 +179,7 @@ RESYNC_S = 3600.0
 # the band marks as held (a LOGINFO with LF_HELD before each: it waited there
 # over P.HELD_MS); one live epoch late (a step forward, or a delivery held up
 # past the band) waits for the next to confirm it. Where the host has a
-# since-boot clock (Linux, daemon/clock.py) a step so read is taken only if that
+# since-boot clock (Linux, clock.py) a step so read is taken only if that
 # clock confirms it (the wall's offset over it moved by over HOST_STEP_S since the
 # sync): otherwise the band is off, not the host. A band falling behind (a
 # simulated band lagging its pace on a loaded machine, whose syncs read the pace
@@ -191,7 +191,7 @@ RESYNC_S = 3600.0
 CLOCK_STEP_S = 5.0
 
 # A sync point stored with the computer's since-boot reading (CLOCK_BOOTTIME and the kernel's boot
-# id, daemon/clock.py) keeps the offset of the wall over it: within one boot of the computer that
+# id, clock.py) keeps the offset of the wall over it: within one boot of the computer that
 # offset changes only when the wall is stepped (NTP's step, a user, a hardware clock read again),
 # not when NTP slews the wall (the kernel slews CLOCK_BOOTTIME with it), nor across a suspend (both
 # move on by the time asleep). A stored sync whose offset differs from the clock's now by more than
@@ -271,17 +271,6 @@ TICK_S = 1.0
 # TZ or /etc/localtime was changed while it ran (a family that travelled with it). A minute: the
 # zone history the report reads is of days, and the read (/etc/localtime's link) is not each tick's.
 ZONE_CHECK_S = 60.0
-# How long a zone file (/etc/localtime, a TZ path) may be no whole zone file, gone or cut short,
-# before the daemon reads it as C does, UTC (s). Until then it is a replace in flight (cp truncates
-# then writes, ln -sf unlinks then links, timedatectl renames: milliseconds) and the zone last read
-# whole there is kept; past it the file is gone for good and the commands, which never read it
-# whole, say UTC: the daemon must word times as they do. A file in doubt is read each tick
-# (clock.zone_file_in_doubt), so a deleted file is recorded as UTC within a tick of this.
-ZONE_FILE_GONE_S = 10.0
-# The most bytes a zone file (/etc/localtime, a TZ path) is read to (B): the tz database's largest
-# (right/, leap seconds listed) is ~4 KB. A FIFO, a device (/dev/zero) or a file far past this is
-# no zone file: read whole it held the tick (and every alarm) for ever, or until memory ran out.
-ZONE_FILE_MAX_BYTES = 65_536
 # The daemon's zone as /api/status gives it to the page (api.zone_json, docs/web.md "Times"): its
 # offsets from this long before now (s) to this long after. Back: the times the page words (today's
 # clusters and notes, a band last known or asleep since, a banner's "since") are mostly a day or two

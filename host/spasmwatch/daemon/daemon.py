@@ -35,13 +35,13 @@ from spasmwatch.alerts.channels.outbox import OPEN_ALARM_STATES, KeepsOutgoing, 
 from spasmwatch.alerts.channels.sound import SoundChannel
 from spasmwatch.analysis.clusters import Cluster, Spasm
 from spasmwatch.analysis.sleepwake import counts_worn
+from spasmwatch.clock import (
+    Clock, SinceBoot, SystemClock, local_day, local_zone, log_time, resolve_local_zone, zone_file_in_doubt, zone_name
+)
 from spasmwatch.daemon import consts as K
 from spasmwatch.daemon.api import STORE_WORK, BandNotConnected, Json, Msg, last_known_at, who, zone_json
 from spasmwatch.codeid import running_code
 from spasmwatch.config import is_loopback
-from spasmwatch.daemon.clock import (
-    Clock, SinceBoot, SystemClock, local_day, local_zone, log_time, resolve_local_zone, zone_file_in_doubt, zone_name
-)
 from spasmwatch.daemon.backups import StoreBackups
 from spasmwatch.daemon.heartbeat import Heartbeat, HeartbeatSettings
 from spasmwatch.daemon.live import EPOCH_S, LiveAnalysis, TrackedCluster

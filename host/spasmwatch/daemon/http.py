@@ -48,9 +48,9 @@ from urllib.parse import quote, urlsplit
 from aiohttp import web
 
 from spasmwatch.alerts.messages import SHARED_WITH_PAGE, catalog
+from spasmwatch.clock import local_day, local_zone
 from spasmwatch.config import bind_host, is_loopback
 from spasmwatch.daemon.api import STORE_WORK, BandNotConnected, DaemonAPI, Json, who
-from spasmwatch.daemon.clock import local_day, local_zone
 from spasmwatch.daemon.consts import MAX_MUTE_S
 from spasmwatch.errors import ConfigError, SpasmwatchError
 from spasmwatch.store import StoreError

@@ -15,9 +15,9 @@ from pathlib import Path
 from typing import TextIO
 
 from spasmwatch.alerts.channels.fingerprint_key import kept_key, key_beside, load_key
+from spasmwatch.clock import Clock, SystemClock
 from spasmwatch.config import Band, Config, is_default_config
 from spasmwatch.daemon import consts as K
-from spasmwatch.daemon.clock import Clock, SystemClock
 from spasmwatch.daemon.daemon import BandSpec, Daemon
 from spasmwatch.daemon.http import HttpError, HttpServer
 from spasmwatch.daemon.lock import DaemonLock, one_daemon

@@ -22,8 +22,8 @@ from typing import Any
 
 from spasmwatch.alerts.channels.base import Channel
 from spasmwatch.alerts.channels.dispatch import Caregiver
+from spasmwatch.clock import log_time
 from spasmwatch.config import Band, Config, is_default_config, load_config, plain
-from spasmwatch.daemon.clock import log_time
 from spasmwatch.daemon.daemon import BandSpec, Daemon
 from spasmwatch.daemon.wiring import alert_settings_from, caregivers_from, channels_from, heartbeat_from, warn_exposures
 from spasmwatch.errors import ConfigError

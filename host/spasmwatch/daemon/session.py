@@ -38,9 +38,9 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from spasmwatch.clock import SinceBoot
 from spasmwatch.daemon import consts as K
 from spasmwatch.daemon.api import Msg
-from spasmwatch.daemon.clock import SinceBoot
 from spasmwatch.daemon.flap import FlapLog
 from spasmwatch.store.rows import BootMarks
 from spasmwatch.transport.base import DisconnectedError, Garbling, Kind, Link, LinkIOError, LinkTimeoutError, TransportError

@@ -28,8 +28,8 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from spasmwatch.clock import wall_text
 from spasmwatch.daemon import consts as K
-from spasmwatch.daemon.clock import wall_text
 from spasmwatch.private import FILE_MODE
 from spasmwatch.words import visible
 

@@ -16,8 +16,8 @@ from pathlib import Path
 from typing import Any
 
 from spasmwatch.alerts.messages import SummaryFacts, TreatmentTrend, daily_summary
+from spasmwatch.clock import said_zone_of
 from spasmwatch.daemon import consts as K
-from spasmwatch.daemon.clock import said_zone_of
 from spasmwatch.export.coverage import coverage
 from spasmwatch.export.store_source import StoreSource
 from spasmwatch.report.consts import TREND_DAYS

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field, replace
 from datetime import timedelta, tzinfo
 from pathlib import Path
 
-from spasmwatch.daemon.clock import offset_changes
+from spasmwatch.clock import offset_changes
 from spasmwatch.export import edfheader
 from spasmwatch.export.coverage import BEFORE_HEARD, Segment, coverage, heard_and_slept, in_range, recorded, silent_to_now
 from spasmwatch.export.formats import FORMATS, ExportError, Meta, Progress, describe, edf_zone, export, names_bands
@@ -24,7 +24,7 @@ class Exported:
     rows: int
     silent: list[Segment]  # the bands' silences up to the export's time from when each was last heard (coverage.silent_to_now)
     # EDF+ only: the recording start, unix s, its zone, and the zone's UTC offset changes within the file
-    # (daemon.clock.offset_changes): the header's wall time is the start's, its onsets seconds from it.
+    # (clock.offset_changes): the header's wall time is the start's, its onsets seconds from it.
     start: float | None = None
     zone: tzinfo | None = None
     changes: list[tuple[float, timedelta, timedelta]] = field(default_factory=list)

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from spasmwatch import __version__, private
-from spasmwatch.daemon.clock import local_zone
+from spasmwatch.clock import local_zone
 from spasmwatch.errors import SpasmwatchError
 from spasmwatch.export import participants
 from spasmwatch.export.columns import COLUMNS, FREE_TEXT, KINDS, NAMES, TIMESTAMPS

@@ -26,8 +26,8 @@ from spasmwatch.report.consts import (
     TREND_MIN_MONITORED_S,
     TREND_PER_S,
 )
+from spasmwatch.clock import UNNAMED_FILE, recorded_zone, said_zone_name, said_zone_of, same_clock, wall_text
 from spasmwatch.report.data import Day, ReportData, Side, Trend
-from spasmwatch.daemon.clock import UNNAMED_FILE, recorded_zone, said_zone_name, said_zone_of, same_clock, wall_text
 from spasmwatch.words import counted
 
 TITLE = "spasmwatch screening log"

@@ -305,7 +305,7 @@ INSERT INTO store_identity (one, id) VALUES (1, lower(hex(randomblob(16))));
 """
 
 # The time zone the daemon words the family's local times in (its daily summary's day, quiet hours, the
-# alerts' HH:MM; ``daemon.clock.zone_name``), from ``since_wall_s`` on: a row at a daemon's start when
+# alerts' HH:MM; ``clock.zone_name``), from ``since_wall_s`` on: a row at a daemon's start when
 # it differs from the latest, and at a change while it runs (a box whose TZ or /etc/localtime changed,
 # a family that travelled with it). Stores from before this step have none: their zone is not known.
 # The report and 'summary' say when their span has more than one, or another than their own.

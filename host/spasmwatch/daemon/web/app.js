@@ -127,7 +127,7 @@
   // in (/api/status zone, daemon/api.py zone_json: its UTC offsets and abbreviations): a phone in
   // another zone said other times than the push it had just shown. Bare, as a clock reads, except
   // in the hour the clocks go back, where one wall time is two instants: there the daemon's
-  // abbreviation follows it, "02:30 CEST" then "02:30 CET", as in the pushes (daemon/clock.py
+  // abbreviation follows it, "02:30 CEST" then "02:30 CET", as in the pushes (spasmwatch/clock.py
   // wall_text; the UTC offset where both passes have one abbreviation). Until the first status
   // (or from a daemon that sends no zone): the phone's zone, bare, as before.
   function zoneSpans() {
@@ -141,7 +141,7 @@
     return found;
   }
 
-  // "UTC+09", "UTC+0830", "UTC" for none, as daemon/clock.py utc_offset_text writes it.
+  // "UTC+09", "UTC+0830", "UTC" for none, as spasmwatch/clock.py utc_offset_text writes it.
   function utcOffset(seconds) {
     const minutes = Math.floor(Math.abs(seconds) / 60);
     if (!minutes) return "UTC";

@@ -1,4 +1,9 @@
-"""Injectable clocks: the daemon never reads time itself.
+"""Clocks and time zones, one for the daemon, the commands, the alerts, the exports and the report.
+
+Injectable clocks: the daemon never reads time itself. This computer's zone (``local_zone``), read
+as the C library reads it, and local times and zones worded as a family or a doctor reads them
+(``wall_text``, ``said_zone_of``): the alerts, exports and report word them as the daemon does, on
+a module of their own layer, not the daemon's (tests/test_layering.py).
 
 ``Clock`` is what every clock gives: ``wall``, ``mono``, ``rate`` and ``since_boot``.
 ``SystemClock`` is the real one. ``ScaledClock`` runs from a chosen start
@@ -27,9 +32,19 @@ from typing import Callable, Protocol
 import zoneinfo
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from spasmwatch.daemon.consts import ZONE_FILE_GONE_S, ZONE_FILE_MAX_BYTES
-
 log = logging.getLogger(__name__)
+
+# How long a zone file (/etc/localtime, a TZ path) may be no whole zone file, gone or cut short,
+# before the daemon reads it as C does, UTC (s). Until then it is a replace in flight (cp truncates
+# then writes, ln -sf unlinks then links, timedatectl renames: milliseconds) and the zone last read
+# whole there is kept; past it the file is gone for good and the commands, which never read it
+# whole, say UTC: the daemon must word times as they do. A file in doubt is read each tick
+# (zone_file_in_doubt), so a deleted file is recorded as UTC within a tick of this.
+ZONE_FILE_GONE_S = 10.0
+# The most bytes a zone file (/etc/localtime, a TZ path) is read to (B): the tz database's largest
+# (right/, leap seconds listed) is ~4 KB. A FIFO, a device (/dev/zero) or a file far past this is
+# no zone file: read whole it held the tick (and every alarm) for ever, or until memory ran out.
+ZONE_FILE_MAX_BYTES = 65_536
 
 
 def local_day(day: dt.date, zone: dt.tzinfo) -> tuple[float, float]:
