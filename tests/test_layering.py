@@ -80,6 +80,45 @@ def test_the_parts_under_the_daemon_import_nothing_of_its_side(path: Path) -> No
     assert not bad, f"{_rel(path)} imports {sorted(bad)}: {path.relative_to(HOST).parts[0]}/ lies under the daemon"
 
 
+# The daemon's side but not the daemon: the daemon runs them, 'report' and 'export' run them without
+# one. They import nothing of daemon/: what they share with it (the clock, this computer's zone, the
+# words for local times) lies beside it, in clock.py, which until 2026-12-07 was daemon/clock.py:
+# report/text.py, export/ and alerts/ each loaded daemon/ and its thresholds for their times' words.
+BESIDE_THE_DAEMON = ("alerts", "export", "report")
+# Imports of daemon/ these may make, each for its reason: a local channel's command is started with
+# the stop signals the daemon blocks in every thread set back to their default (alerts/channels/_proc.py):
+# which signals those are is the daemon's stop machinery's to say.
+DAEMON_IMPORTS_BESIDE = {"alerts/channels/_proc.py": {"spasmwatch.daemon.stopping", "spasmwatch.daemon.stopping.STOP_SIGNALS"}}
+
+
+@pytest.mark.parametrize("path", sorted(p for part in BESIDE_THE_DAEMON for p in (HOST / part).rglob("*.py")), ids=_rel)
+def test_the_parts_beside_the_daemon_import_nothing_of_it(path: Path) -> None:
+    named = {n for n in imports(path) if n == "spasmwatch.daemon" or n.startswith("spasmwatch.daemon.")}
+    bad = named - DAEMON_IMPORTS_BESIDE.get(path.relative_to(HOST).as_posix(), set())
+    assert not bad, f"{_rel(path)} imports {sorted(bad)}: {path.relative_to(HOST).parts[0]}/ lies beside the daemon, not on it"
+
+
+# The package's own helpers, beside every part (errors.py, private.py, clock.py, ...): every module at
+# its top but the daemon side's (cli.py, config.py, firstrun.py) and ``python -m``'s entry.
+HELPERS = sorted(p for p in HOST.glob("*.py") if p.stem not in HOST_UPPER and not p.stem.startswith("__"))
+
+
+@pytest.mark.parametrize("path", HELPERS, ids=_rel)
+def test_the_packages_helpers_import_only_each_other(path: Path) -> None:
+    """Each part may import a helper, so a helper imports no part: clock.py that read daemon/consts.py
+    put the daemon under every export, report and alert again."""
+    helpers = {p.stem for p in HELPERS}
+    bad = {n for n in imports(path) if n.startswith("spasmwatch.") and n.split(".")[1] not in helpers}
+    bad -= {"spasmwatch.__version__"}  # the package's own, in its __init__.py
+    assert not bad, f"{_rel(path)} imports {sorted(bad)}: a helper every part may import imports no part"
+
+
+def test_each_import_of_the_daemon_allowed_beside_it_is_made() -> None:
+    """An allowance no longer used would let a new import of the same name in unseen."""
+    unused = {f: sorted(names - imports(HOST / f)) for f, names in DAEMON_IMPORTS_BESIDE.items() if names - imports(HOST / f)}
+    assert unused == {}, f"allowed but no longer imported: {unused}"
+
+
 
 # What the daemon's side loads and a replay of a file needs none of: its I/O stacks (the web
 # server's, Bluetooth's, MQTT's, SQLite) and its parts.
