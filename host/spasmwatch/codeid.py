@@ -2,7 +2,9 @@
 the code). ``spasmwatch evaluate`` writes it with its scores; the daemon takes it at its start and
 reports it in /api/status (``code``), so ``spasmwatch status`` can tell a daemon still running the
 code it started from after an upgrade (``pip install -U``, ``git pull``) put other code in its
-place; ``spasmwatch --version`` prints it (docs/host.md, "Upgrading spasmwatch while it runs")."""
+place, and reads the installed code again every ``CODE_CHECK_S`` (``installed_code``) to tell the
+web page (``code_changed``); ``spasmwatch --version`` prints it (docs/host.md, "Upgrading spasmwatch
+while it runs")."""
 
 from __future__ import annotations
 
@@ -40,9 +42,20 @@ def source_sha256(roots: Sequence[Path] = ()) -> str:
 
 @cache
 def running_code() -> str:
-    """The digest of the code this process runs, read once: the daemon takes it at its start, and
-    never reads its package's files again (an upgrade under it removes them, docs/host.md)."""
+    """The digest of the code this process runs, read once: the daemon takes it at its start (an
+    upgrade under it removes its files, docs/host.md; it imports none of them again, and only reads
+    them, ``installed_code``, to compare)."""
     return source_sha256()
+
+
+def installed_code() -> str | None:
+    """The digest of the code installed now where this process's packages were imported from
+    (``source_sha256`` read again: an upgrade under a running daemon wrote other files there), or
+    None while it cannot be read whole (pip removing one version's files and writing the next's)."""
+    try:
+        return source_sha256()
+    except OSError:
+        return None
 
 
 def short(digest: str) -> str:

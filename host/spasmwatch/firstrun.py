@@ -28,6 +28,7 @@ import tomlkit
 
 from spasmwatch.alerts import sound_tool
 from spasmwatch.alerts.desktop_tool import tool as desktop_tool
+from spasmwatch.alerts.messages import EN
 from spasmwatch.alerts.model import LANGUAGES
 from spasmwatch.config import (Band, Config, Ntfy, Webhook, band_key_shared, default_config_path, from_dict, get, load_config, toml_error,
                                write_atomic, write_mode)
@@ -491,7 +492,7 @@ def apply_step(path: Path, given: bool, running: bool, systemctl: str | None, pi
 def restart_command(systemctl: str | None) -> str:
     """How a running daemon is restarted: its service's ``systemctl`` (``service.systemctl_for``),
     else the 'spasmwatch run' started by hand."""
-    return f"{systemctl} restart spasmwatch" if systemctl else "stop 'spasmwatch run' (Ctrl+C) and start it again"
+    return f"{systemctl} restart spasmwatch" if systemctl else EN["page.restart_by_hand"]  # (the page's words for it)
 
 
 def _write(path: Path, data: bytes, mode: int) -> None:

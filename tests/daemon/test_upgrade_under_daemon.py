@@ -137,7 +137,7 @@ def _spasmwatch(env: dict[str, str], cwd: Path, *args: str) -> subprocess.Comple
     return subprocess.run([sys.executable, "-m", "spasmwatch", *args], env=env, cwd=cwd, capture_output=True, text=True, timeout=UP_S)
 
 
-UPGRADED = "the running monitor started from other code than is installed now (upgraded since it started): restart it: "
+UPGRADED = "The running monitor started from other code than is installed now (upgraded since it started): restart it: "
 
 
 def test_status_says_the_daemon_runs_other_code_than_is_installed_after_an_upgrade_under_it(tmp_path: Path) -> None:
@@ -161,7 +161,8 @@ def test_status_says_the_daemon_runs_other_code_than_is_installed_after_an_upgra
         upgraded = source_sha256([site / "spasmwatch", site / "swcore"])
         changed = _spasmwatch(env, tmp_path, "status", "--config", str(config))
         # The daemon was started by hand (no service runs this config): Ctrl+C and run again.
-        said = f"{UPGRADED}stop 'spasmwatch run' (Ctrl+C) and start it again (it monitors meanwhile, on the code it started from: {short(started)}; installed: {short(upgraded)})"
+        said = (f"{UPGRADED}stop 'spasmwatch run' (Ctrl+C) and start it again. It monitors meanwhile, on the code it started from. "
+                f"(code it runs: {short(started)}; installed: {short(upgraded)})")  # fmt: skip
         assert said in changed.stdout.splitlines(), changed
         assert changed.returncode == same.returncode, (same, changed)  # a warning: the daemon monitors, as it did
         assert _spasmwatch(env, tmp_path, "--version").stdout == f"spasmwatch {spasmwatch.__version__} (code {short(upgraded)})\n"

@@ -14,6 +14,7 @@ holds each to it); a key a catalog lacks falls back to English. Plural keys end 
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta, tzinfo
 from enum import Enum
@@ -419,6 +420,36 @@ EN: dict[str, str] = {
     "page.raw.cannot_write": "cannot write {path}: {error}",
     # why the heartbeat is held back (heartbeat.paused_msg)
     "page.held.store_refuses": "the store refuses writes ({bands}): events would be lost",
+    # What the page lists under "To put right" (index.html #notices): the monitor works meanwhile.
+    "page.notices": "To put right (monitoring goes on meanwhile)",
+    # What the daemon's config hands to whoever looks (daemon/wiring.py exposures, /api/status
+    # exposures_msg): the same words in the log and 'spasmwatch status' (English) and on the page.
+    "page.exposure.short_token": "web page: the LAN token is short ({n} characters); {min} or more is safer: "
+    "'spasmwatch config set daemon.http.token new' makes one (read at the monitor's start: restart it, then open on each "
+    "phone the link 'spasmwatch status' shows)",
+    "page.exposure.short_topic": "[channels.ntfy #{i}] ({channel}): its topic has {n} characters, fewer than {min}: "
+    "whoever guesses it reads every push (the band's label, the clusters) and can send false alarms. 'spasmwatch config "
+    "add-ntfy new' makes one nobody guesses (then subscribe the phones to it)",
+    "page.exposure.plain_ntfy": "[channels.ntfy #{i}] ({channel}): plain {origin}, not on this computer or the home "
+    "network: every push (the band's label, the clusters) crosses the internet unencrypted, read by whoever is on the "
+    "way. Use its https:// address in the config",
+    "page.exposure.plain_ntfy_token": "[channels.ntfy #{i}] ({channel}): plain {origin}, not on this computer or the "
+    "home network: every push (the band's label, the clusters) and its access token cross the internet unencrypted, read "
+    "by whoever is on the way. Use its https:// address in the config",
+    "page.exposure.plain_webhook": "[channels.webhook #{i}] ({channel}): plain {origin}, not on this computer or the "
+    "home network: every alert it is sent (the band's label, the clusters) crosses the internet unencrypted, read by "
+    "whoever is on the way. Use its https:// address in the config",
+    "page.exposure.mqtt_no_tls": "[channels.mqtt]: its password goes to {broker} unencrypted (tls = false), and every "
+    "status with it: whoever watches the home network reads both. Set tls = true (the broker's TLS port, 8883 mostly; "
+    "docs/alerts.md \"mqtt\")",
+    "page.exposure.mqtt_no_login": "[channels.mqtt]: no username, so the broker at {broker} takes clients without a "
+    "login: whoever on the network reaches it can acknowledge an alarm (commands = true) and read every status. Give the "
+    "broker a login (username and password here), or set commands = false",
+    # The daemon runs other code than is installed now (/api/status code_changed; 'spasmwatch
+    # status' says it in these words): {restart} is the command, or page.restart_by_hand.
+    "page.old_code": "The running monitor started from other code than is installed now (upgraded since it started): "
+    "restart it: {restart}. It monitors meanwhile, on the code it started from.",
+    "page.restart_by_hand": "stop 'spasmwatch run' (Ctrl+C) and start it again",
     # the page a browser without the LAN token gets (401; daemon/http.py): {link} and {command} are code
     "locked.title": "spasmwatch: access needs the link with the token",
     "locked.text": "This page is protected. Open the link with {link} that {command} shows on the computer running "
@@ -502,6 +533,13 @@ def pass_word(local: datetime, lang: str) -> str:
     if (abbreviation := local.tzname() or "") in words:
         return words[abbreviation]
     return utc_offset_text(int((local.utcoffset() or timedelta(0)).total_seconds()), short=True)
+
+
+def page_text(key: str, args: Mapping[str, object], lang: str = "en") -> str:
+    """The page word ``page.<key>`` with ``args``, in ``lang``: what the page shows of a ``{key,
+    args}`` the daemon sends it (docs/web.md "Texts the daemon words"), for the log and the command
+    line, which say it in English, to say the same words."""
+    return _t(lang, f"page.{key}", **args)
 
 
 def page_span(seconds: float, lang: str) -> str:

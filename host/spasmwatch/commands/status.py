@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote, urlsplit
 
-from spasmwatch.alerts.messages import last_known
+from spasmwatch.alerts.messages import last_known, page_text
 from spasmwatch.codeid import running_code, short
 from spasmwatch.commands._daemon import add_config_arg, api, daemon_config_of, after_waking, hm, runs_elsewhere
 from spasmwatch.config import Config, Http, default_config_path, existing_config, is_loopback
@@ -195,12 +195,12 @@ def code_lines(st: dict[str, Any], restart: str) -> list[str]:
     this command runs: an upgrade ('pip install -U', 'git pull') since it started, which it runs only
     once restarted (``restart``: how). Nothing for a daemon on another computer, whose installed code
     is not this one's, nor from a daemon from before the field (.get). Until review h45 nothing said
-    so, and --version said 0.1.0 whatever the code."""
+    so, and --version said 0.1.0 whatever the code. In the web page's words (page.old_code, which the
+    page says from the daemon's ``code_changed``), with the two digests."""
     theirs, ours = st.get("code"), running_code()
     if not isinstance(theirs, str) or theirs == ours or runs_elsewhere(st) is not None:
         return []
-    return [f"the running monitor started from other code than is installed now (upgraded since it started): restart it: {restart} "
-            f"(it monitors meanwhile, on the code it started from: {short(theirs)}; installed: {short(ours)})"]
+    return [f"{page_text('old_code', {'restart': restart})} (code it runs: {short(theirs)}; installed: {short(ours)})"]
 
 
 def config_lines(st: dict[str, Any], restart: str, config: str | None = None) -> list[str]:

@@ -40,7 +40,8 @@ from spasmwatch.clock import (
 )
 from spasmwatch.daemon import consts as K
 from spasmwatch.daemon.api import STORE_WORK, BandNotConnected, Json, Msg, last_known_at, who, zone_json
-from spasmwatch.codeid import running_code
+from spasmwatch.codeid import installed_code, running_code, short
+from spasmwatch.commands.service import service_of
 from spasmwatch.config import is_loopback
 from spasmwatch.daemon.backups import StoreBackups
 from spasmwatch.daemon.heartbeat import Heartbeat, HeartbeatSettings
@@ -50,14 +51,17 @@ from spasmwatch.daemon.rawdating import RateFit
 from spasmwatch.daemon.rawparts import Part, boot_parts, latest, next_header, part_end, part_path
 from spasmwatch.daemon.session import BandClock, BandInfo, BandSession, Offsets, SessionError, State, unwrap_u32
 from spasmwatch.daemon.summary import read_summaries
+from spasmwatch.daemon.wiring import Exposure
 from spasmwatch.export.store_source import StoreSource
 from spasmwatch.report.data import count
 from spasmwatch.report.text import unmonitored
 from spasmwatch.errors import InputError
+from spasmwatch.firstrun import restart_command
 from spasmwatch.io.rawfile import DatingPoint, RawDating, RawHeader, RawReader, RawWriter
 from spasmwatch.store import Store, StoreError, StoreMissing
 from spasmwatch.store._db import Fix, StoreNewer, recover_hint, store_command
 from spasmwatch.store.rows import STATUS_FIELDS, AlertRow, BootMarks, DeviceRow, Linked, LogLife, Replaced
+from spasmwatch.threads import DetachedThreads
 from spasmwatch.transport import Link
 from spasmwatch.transport.base import TransportError
 from spasmwatch.words import in_quotes
@@ -75,6 +79,10 @@ NOTICES_KEPT = 1000
 
 
 T = TypeVar("T")
+
+# The installed code's reads (_watching_code): a thread of their own, which a stop does not wait for
+# (a hung disk), and no store work waits behind.
+CODE_WORK = DetachedThreads(1, "spasmwatch-code")
 
 
 @dataclass(frozen=True)
@@ -193,6 +201,9 @@ class Daemon:
         # The code it started from, taken now: an upgrade under it puts other code in its files, which
         # it runs only once restarted; 'spasmwatch status' compares the two (codeid.py).
         self.code = running_code()
+        # The code installed now, once the daemon found it other than ``code`` (read every
+        # CODE_CHECK_S: _watching_code), and how to restart it: the page says so (null: the same).
+        self.code_changed: Json | None = None
         # A store that could not be opened (Store.may_fail): the daemon monitors without it and
         # tries it again this often (s, real time); its error as last logged, and since when (wall s).
         self.store_retry_s = store_retry_s
@@ -245,7 +256,7 @@ class Daemon:
         self.config_needs_restart: list[str] = []
         # What its config hands to whoever looks (daemon/wiring.py exposures), as its start or latest
         # reload said them in the log: the status repeats them ('spasmwatch status').
-        self.exposures: list[str] = []
+        self.exposures: list[Exposure] = []
         # SIGHUPs taken, and the outcome of the latest reload with the number of the latest SIGHUP it
         # covers (it read the file after that one came): 'spasmwatch reload' waits for its own.
         self.reload_requested = 0
@@ -276,6 +287,7 @@ class Daemon:
         self._tasks.append(asyncio.create_task(self._ticker(), name="ticker"))
         self._tasks.append(asyncio.create_task(self._raw_pruning(), name="raw pruning"))
         self._tasks.append(asyncio.create_task(self._backing_up(), name="store backups"))
+        self._tasks.append(asyncio.create_task(self._watching_code(), name="installed code"))
         if self.store.open_error is not None:
             self._store_shut()
             self._tasks.append(asyncio.create_task(self._opening_store(), name="opening the store"))
@@ -686,7 +698,7 @@ class Daemon:
             self.config_error, self.config_needs_restart = error, list(needs_restart)
             self._publish({"type": "status"})
 
-    def set_exposures(self, said: list[str]) -> None:
+    def set_exposures(self, said: list[Exposure]) -> None:
         """What the config exposes, as the latest start or reload said it (wiring.warn_exposures)."""
         if said != self.exposures:
             self.exposures = list(said)
@@ -713,6 +725,31 @@ class Daemon:
             except Exception:  # (it takes no OSError out) whatever else: the next pass tries again
                 log.exception("raw pruning pass failed")
             await asyncio.sleep(K.RAW_PRUNE_EVERY_S)
+
+    async def _watching_code(self) -> None:
+        """The code installed now read every CODE_CHECK_S, in a worker thread (2.4 MB of files: not
+        the loop's to wait for): once it is not the code this daemon started from (an upgrade under
+        it, which it runs only once restarted), the status says so, and how to restart it, for the
+        page (``code_changed``); 'spasmwatch status' compares the codes itself."""
+        while not self._stop.is_set():
+            try:  # (at the start too: its thread is made then, not hours into the night)
+                self._code_seen(await CODE_WORK.call(installed_code))
+            except Exception:  # whatever it is: the next look tries again
+                log.exception("looking at the installed code failed")
+            await asyncio.sleep(K.CODE_CHECK_S)
+
+    def _code_seen(self, installed: str | None) -> None:
+        """The installed code's digest as read now (None: not readable whole, an upgrade writing
+        it: the last word stands until a read is whole)."""
+        if installed is None:
+            return
+        changed = None if installed == self.code else {"installed": installed, "restart": _restart()}
+        if changed != self.code_changed:
+            self.code_changed = changed
+            if changed is not None:
+                log.warning("the code installed now (%s) is not the code this daemon started from (%s): it runs the new "
+                            "code once restarted", short(installed), short(self.code))  # fmt: skip
+            self._publish({"type": "status"})
 
     async def _backing_up(self) -> None:
         """The store's daily copy (daemon/backups.py) asked for at start and every BACKUP_CHECK_S, in a
@@ -1826,7 +1863,7 @@ class Daemon:
                 "channels_changed": changed, "raw_kept": self._raw_kept_json(),
                 "heartbeat": self.heartbeat.status() if self.heartbeat is not None else None,
                 "config_error": self.config_error, "config_needs_restart": self.config_needs_restart,
-                "exposures": self.exposures,
+                "exposures": [e.text for e in self.exposures], "exposures_msg": [e.msg() for e in self.exposures],
                 "reload": {"requested": self.reload_requested, "last": self.last_reload}, "store": self._store_json(),
                 "backups": self.backups.status(),
                 # Which store and file this daemon runs on: a command given another config, whose
@@ -1835,7 +1872,7 @@ class Daemon:
                 "config_path": None if self.config_path is None else str(self.config_path.absolute()),
                 # The computer it runs on: a command on another computer (a laptop asking the Pi) finds
                 # its paths that computer's, not to be compared with its own config's.
-                "hostname": socket.gethostname(), "code": self.code}  # fmt: skip
+                "hostname": socket.gethostname(), "code": self.code, "code_changed": self.code_changed}  # fmt: skip
 
     def _store_json(self) -> Json | None:
         """Why the store is not open (null: it is): the page's banner, 'spasmwatch status', systemd's STATUS."""
@@ -2095,6 +2132,14 @@ class _StoreSource:
         for r in self.store.activity(device, since=since):
             if r.wall_t is not None:
                 yield (r.wall_t - EPOCH_S, r.activity, bool(r.off_body), counts_worn(r.worn, bool(r.off_body)))
+
+
+def _restart() -> str | None:
+    """How this daemon is restarted when its service runs it (its cgroup, ``service_of``): the
+    unit's systemctl; None when it was started by hand, which the page says in its language
+    (page.restart_by_hand: the words ``restart_command`` says in English)."""
+    ctl = service_of(os.getpid())
+    return None if ctl is None else restart_command(ctl)
 
 
 def _rename_kept(store: Store, aliases: Mapping[str, str]) -> None:

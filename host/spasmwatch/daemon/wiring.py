@@ -6,7 +6,7 @@ import logging
 import shlex
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 from urllib.parse import urlsplit
 
 from spasmwatch.alerts import AlertSettings, BandFault, QuietHours, Urgency
@@ -17,7 +17,9 @@ from spasmwatch.alerts.channels.mqtt import MqttChannel, MqttSettings
 from spasmwatch.alerts.channels.ntfy import NtfyChannel, NtfySettings
 from spasmwatch.alerts.channels.sound import SoundChannel, SoundSettings
 from spasmwatch.alerts.channels.webhook import WebhookChannel, WebhookSettings
+from spasmwatch.alerts.messages import page_text
 from spasmwatch.config import Band, Config, is_home, is_loopback, ntfy_topic
+from spasmwatch.daemon.api import Msg
 from spasmwatch.daemon.consts import MIN_NTFY_TOPIC_CHARS, MIN_TOKEN_CHARS
 from spasmwatch.daemon.heartbeat import HeartbeatSettings
 from spasmwatch.errors import ConfigError
@@ -58,67 +60,78 @@ def channels_from(cfg: Config) -> dict[str, Channel]:
     return out
 
 
-def exposures(cfg: Config) -> list[str]:
+class Exposure(NamedTuple):
+    """One thing a config hands to whoever looks, as the page words it: the page word
+    ``page.exposure.<key>`` and its values (``/api/status`` ``exposures_msg``)."""
+
+    key: str
+    args: dict[str, Any]
+
+    @property
+    def text(self) -> str:
+        """Its words in English: the log's, and 'spasmwatch status''s (``exposures``)."""
+        return page_text(f"exposure.{self.key}", self.args)
+
+    def msg(self) -> Msg:
+        return {"key": self.key, "args": self.args}
+
+
+def found_exposures(cfg: Config) -> list[Exposure]:
     """What ``cfg`` hands to whoever looks (the security reviews of 2026-12-07), each said without
-    its secret: in the log at each start and reload (``warn_exposures``) and by 'spasmwatch status'
-    (the daemon's /api/status ``exposures``), for a family that never reads the journal. Warnings,
-    not refusals: the monitor must still start."""
+    its secret: in the log at each start and reload (``warn_exposures``), by 'spasmwatch status'
+    and on the web page (the daemon's /api/status ``exposures`` and ``exposures_msg``), for a family
+    that never reads the journal. Warnings, not refusals: the monitor must still start."""
     return _web_exposures(cfg) + _ntfy_exposures(cfg) + _webhook_exposures(cfg) + _mqtt_exposures(cfg)
 
 
-def warn_exposures(cfg: Config) -> list[str]:
-    """``exposures(cfg)``, each logged as a warning."""
-    said = exposures(cfg)
-    for words in said:
-        log.warning("%s", words)
+def exposures(cfg: Config) -> list[str]:
+    """``found_exposures(cfg)`` in the log's words."""
+    return [e.text for e in found_exposures(cfg)]
+
+
+def warn_exposures(cfg: Config) -> list[Exposure]:
+    """``found_exposures(cfg)``, each logged as a warning."""
+    said = found_exposures(cfg)
+    for e in said:
+        log.warning("%s", e.text)
     return said
 
 
-def _web_exposures(cfg: Config) -> list[str]:
+def _web_exposures(cfg: Config) -> list[Exposure]:
     token = cfg.daemon.http.token.strip()  # (one set is asked for on 127.0.0.1 too: daemon/http.py)
     if 0 < len(token) < MIN_TOKEN_CHARS:
-        return [f"web page: the LAN token is short ({len(token)} characters); {MIN_TOKEN_CHARS} or more is safer"]
+        return [Exposure("short_token", {"n": len(token), "min": MIN_TOKEN_CHARS})]
     return []
 
 
-def _ntfy_exposures(cfg: Config) -> list[str]:
-    out: list[str] = []
+def _ntfy_exposures(cfg: Config) -> list[Exposure]:
+    out: list[Exposure] = []
     for i, n in enumerate(cfg.channels.ntfy, 1):
-        name = f"ntfy:{n.ref_name}"
+        which = {"i": i, "channel": f"ntfy:{n.ref_name}"}
         if not n.token and len(ntfy_topic(n.url)) < MIN_NTFY_TOPIC_CHARS:
-            out.append(f"[channels.ntfy #{i}] ({name}): its topic has {len(ntfy_topic(n.url))} characters, fewer than "
-                       f"{MIN_NTFY_TOPIC_CHARS}: whoever guesses it reads every push (the band's label, the clusters) and can send "
-                       "false alarms. 'spasmwatch config add-ntfy new' makes one nobody guesses (then subscribe the phones to it)")  # fmt: skip
-        if in_clear(n.url):
-            what = "push (the band's label, the clusters)" + (" and its access token cross" if n.token else " crosses")
-            out.append(f"[channels.ntfy #{i}] ({name}): plain {url_origin(n.url)}, not on this computer or the home network: every "
-                       f"{what} the internet unencrypted, read by whoever is on the way. Use its https:// address")  # fmt: skip
+            out.append(Exposure("short_topic", {**which, "n": len(ntfy_topic(n.url)), "min": MIN_NTFY_TOPIC_CHARS}))
+        if in_clear(n.url):  # its access token crosses too, when it has one
+            out.append(Exposure("plain_ntfy_token" if n.token else "plain_ntfy", {**which, "origin": url_origin(n.url)}))
     return out
 
 
-def _webhook_exposures(cfg: Config) -> list[str]:
+def _webhook_exposures(cfg: Config) -> list[Exposure]:
     return [
-        f"[channels.webhook #{i}] (webhook:{w.ref_name}): plain {url_origin(w.url)}, not on this computer or the home network: "
-        "every alert it is sent (the band's label, the clusters) crosses the internet unencrypted, read by whoever is on the "
-        "way. Use its https:// address"
+        Exposure("plain_webhook", {"i": i, "channel": f"webhook:{w.ref_name}", "origin": url_origin(w.url)})
         for i, w in enumerate(cfg.channels.webhook, 1) if in_clear(w.url)
     ]  # fmt: skip
 
 
-def _mqtt_exposures(cfg: Config) -> list[str]:
+def _mqtt_exposures(cfg: Config) -> list[Exposure]:
     m = cfg.channels.mqtt
-    out: list[str] = []
+    out: list[Exposure] = []
     if not m.enabled or is_loopback(m.host):
         return out
     if m.password and not m.tls:
-        out.append(f"[channels.mqtt]: its password goes to {host_port(m.host, m.port)} unencrypted (tls = false), and every "
-                   "status with it: whoever watches the home network reads both. Set tls = true (the broker's TLS port, 8883 "
-                   "mostly; docs/alerts.md \"mqtt\")")  # fmt: skip
+        out.append(Exposure("mqtt_no_tls", {"broker": host_port(m.host, m.port)}))
     if m.commands and not m.username:
         # It took spasmwatch without a login, so it takes anyone's (its ACLs aside, which spasmwatch cannot see).
-        out.append(f"[channels.mqtt]: no username, so the broker at {host_port(m.host, m.port)} takes clients without a login: "
-                   "whoever on the network reaches it can acknowledge an alarm (commands = true) and read every status. Give the "
-                   "broker a login (username and password here), or set commands = false")  # fmt: skip
+        out.append(Exposure("mqtt_no_login", {"broker": host_port(m.host, m.port)}))
     return out
 
 

@@ -388,6 +388,32 @@ CATALOG: dict[str, str] = {
     "page.raw.low_disk": "{free} frei auf {mount}, {keep} bleiben für Ereignisse reserviert",
     "page.raw.cannot_write": "{path} kann nicht geschrieben werden: {error}",
     "page.held.store_refuses": "die Ereignisdatei nimmt nichts mehr an ({bands}): Ereignisse gingen verloren",
+    "page.notices": "Zu beheben (die Überwachung läuft solange weiter)",
+    "page.exposure.short_token": "Webseite: das LAN-Token ist kurz ({n} Zeichen); {min} oder mehr sind sicherer: "
+    "'spasmwatch config set daemon.http.token new' erzeugt eines (es wird beim Start der Überwachung gelesen: starten Sie "
+    "sie neu und öffnen Sie dann auf jedem Handy den Link, den 'spasmwatch status' zeigt)",
+    "page.exposure.short_topic": "[channels.ntfy #{i}] ({channel}): sein Topic hat {n} Zeichen, weniger als {min}: wer "
+    "es errät, liest jede Benachrichtigung mit (den Namen des Brustgurts, die Serien) und kann Fehlalarme senden. 'spasmwatch "
+    "config add-ntfy new' erzeugt eines, das niemand errät (dann die Handys darauf abonnieren)",
+    "page.exposure.plain_ntfy": "[channels.ntfy #{i}] ({channel}): unverschlüsseltes {origin}, nicht auf diesem "
+    "Computer oder im Heimnetz: jede Benachrichtigung (der Name des Brustgurts, die Serien) geht unverschlüsselt durchs "
+    "Internet, lesbar für jeden auf dem Weg. Tragen Sie in der Konfiguration seine https://-Adresse ein",
+    "page.exposure.plain_ntfy_token": "[channels.ntfy #{i}] ({channel}): unverschlüsseltes {origin}, nicht auf diesem "
+    "Computer oder im Heimnetz: jede Benachrichtigung (der Name des Brustgurts, die Serien) und sein Zugangstoken gehen "
+    "unverschlüsselt durchs Internet, lesbar für jeden auf dem Weg. Tragen Sie in der Konfiguration seine "
+    "https://-Adresse ein",
+    "page.exposure.plain_webhook": "[channels.webhook #{i}] ({channel}): unverschlüsseltes {origin}, nicht auf diesem "
+    "Computer oder im Heimnetz: jede Meldung an ihn (der Name des Brustgurts, die Serien) geht unverschlüsselt durchs "
+    "Internet, lesbar für jeden auf dem Weg. Tragen Sie in der Konfiguration seine https://-Adresse ein",
+    "page.exposure.mqtt_no_tls": "[channels.mqtt]: sein Passwort geht unverschlüsselt an {broker} (tls = false), und "
+    "jeder Status mit ihm: wer das Heimnetz mitliest, liest beides. Setzen Sie tls = true (den TLS-Port des Brokers, "
+    "meist 8883; docs/alerts.md \"mqtt\")",
+    "page.exposure.mqtt_no_login": "[channels.mqtt]: kein Benutzername, also nimmt der Broker unter {broker} Clients "
+    "ohne Anmeldung an: wer ihn im Netz erreicht, kann einen Alarm übernehmen (commands = true) und jeden Status lesen. "
+    "Geben Sie dem Broker eine Anmeldung (username und password hier) oder setzen Sie commands = false",
+    "page.old_code": "Die laufende Überwachung wurde mit anderem Code gestartet, als jetzt installiert ist (seit ihrem "
+    "Start aktualisiert): starten Sie sie neu: {restart}. Bis dahin überwacht sie weiter, mit dem Code ihres Starts.",
+    "page.restart_by_hand": "'spasmwatch run' beenden (Strg+C) und wieder starten",
     "locked.title": "spasmwatch: Zugang nur über den Link mit dem Token",
     "locked.text": "Diese Seite ist geschützt. Öffnen Sie den Link mit {link}, den {command} auf dem Computer zeigt, "
     "auf dem spasmwatch läuft (oder fragen Sie, wer es eingerichtet hat). Das Handy merkt ihn sich dann.",

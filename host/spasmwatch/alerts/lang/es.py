@@ -375,6 +375,31 @@ CATALOG: dict[str, str] = {
     "page.raw.low_disk": "{free} libres en {mount}, se reservan {keep} para los eventos",
     "page.raw.cannot_write": "no se puede escribir {path}: {error}",
     "page.held.store_refuses": "el archivo de eventos no acepta escrituras ({bands}): se perderían eventos",
+    "page.notices": "Por corregir (la vigilancia sigue mientras tanto)",
+    "page.exposure.short_token": "página web: el token de la red local es corto ({n} caracteres); {min} o más es más "
+    "seguro: 'spasmwatch config set daemon.http.token new' crea uno (se lee al arrancar el monitor: reinícielo y abra "
+    "en cada móvil el enlace que muestra 'spasmwatch status')",
+    "page.exposure.short_topic": "[channels.ntfy #{i}] ({channel}): su tema tiene {n} caracteres, menos de {min}: quien "
+    "lo adivine lee cada aviso (el nombre de la banda, las series) y puede enviar falsas alarmas. 'spasmwatch config "
+    "add-ntfy new' crea uno que nadie adivina (luego suscriba los móviles a él)",
+    "page.exposure.plain_ntfy": "[channels.ntfy #{i}] ({channel}): {origin} sin cifrar, fuera de este ordenador y de la "
+    "red de casa: cada aviso (el nombre de la banda, las series) cruza internet sin cifrar, legible para quien esté en "
+    "el camino. Ponga su dirección https:// en la configuración",
+    "page.exposure.plain_ntfy_token": "[channels.ntfy #{i}] ({channel}): {origin} sin cifrar, fuera de este ordenador y "
+    "de la red de casa: cada aviso (el nombre de la banda, las series) y su token de acceso cruzan internet sin "
+    "cifrar, legibles para quien esté en el camino. Ponga su dirección https:// en la configuración",
+    "page.exposure.plain_webhook": "[channels.webhook #{i}] ({channel}): {origin} sin cifrar, fuera de este ordenador y "
+    "de la red de casa: cada alerta que recibe (el nombre de la banda, las series) cruza internet sin cifrar, legible "
+    "para quien esté en el camino. Ponga su dirección https:// en la configuración",
+    "page.exposure.mqtt_no_tls": "[channels.mqtt]: su contraseña va a {broker} sin cifrar (tls = false), y cada estado "
+    "con ella: quien escuche la red de casa lee ambos. Ponga tls = true (el puerto TLS del broker, casi siempre 8883; "
+    "docs/alerts.md \"mqtt\")",
+    "page.exposure.mqtt_no_login": "[channels.mqtt]: sin nombre de usuario, así que el broker en {broker} acepta "
+    "clientes sin inicio de sesión: quien lo alcance en la red puede atender una alarma (commands = true) y leer cada "
+    "estado. Dé al broker un inicio de sesión (username y password aquí), o ponga commands = false",
+    "page.old_code": "El monitor en marcha arrancó con otro código que el instalado ahora (actualizado desde que "
+    "arrancó): reinícielo: {restart}. Mientras tanto sigue vigilando, con el código con el que arrancó.",
+    "page.restart_by_hand": "detenga 'spasmwatch run' (Ctrl+C) y vuelva a iniciarlo",
     "locked.title": "spasmwatch: el acceso necesita el enlace con el token",
     "locked.text": "Esta página está protegida. Abra el enlace con {link} que muestra {command} en el ordenador donde "
     "funciona spasmwatch (o pregunte a quien lo configuró). El móvil lo recuerda después.",

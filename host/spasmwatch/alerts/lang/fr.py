@@ -380,6 +380,32 @@ CATALOG: dict[str, str] = {
     "page.raw.low_disk": "{free} libres sur {mount}, {keep} gardés pour les événements",
     "page.raw.cannot_write": "impossible d'écrire {path} : {error}",
     "page.held.store_refuses": "le fichier des événements refuse les écritures ({bands}) : des événements seraient perdus",
+    "page.notices": "À corriger (la surveillance continue en attendant)",
+    "page.exposure.short_token": "page web : le jeton du réseau local est court ({n} caractères) ; {min} ou plus est "
+    "plus sûr : 'spasmwatch config set daemon.http.token new' en crée un (lu au démarrage du moniteur : redémarrez-le, "
+    "puis ouvrez sur chaque téléphone le lien qu'affiche 'spasmwatch status')",
+    "page.exposure.short_topic": "[channels.ntfy #{i}] ({channel}) : son sujet a {n} caractères, moins de {min} : qui "
+    "le devine lit chaque notification (le nom de la ceinture, les séries) et peut envoyer de fausses alarmes. 'spasmwatch "
+    "config add-ntfy new' en crée un que personne ne devine (abonnez-y ensuite les téléphones)",
+    "page.exposure.plain_ntfy": "[channels.ntfy #{i}] ({channel}) : {origin} en clair, ni sur cet ordinateur ni sur le "
+    "réseau de la maison : chaque notification (le nom de la ceinture, les séries) traverse internet sans chiffrement, "
+    "lisible par qui se trouve sur le chemin. Mettez son adresse https:// dans la configuration",
+    "page.exposure.plain_ntfy_token": "[channels.ntfy #{i}] ({channel}) : {origin} en clair, ni sur cet ordinateur ni "
+    "sur le réseau de la maison : chaque notification (le nom de la ceinture, les séries) et son jeton d'accès traversent "
+    "internet sans chiffrement, lisibles par qui se trouve sur le chemin. Mettez son adresse https:// dans la "
+    "configuration",
+    "page.exposure.plain_webhook": "[channels.webhook #{i}] ({channel}) : {origin} en clair, ni sur cet ordinateur ni "
+    "sur le réseau de la maison : chaque alerte qu'il reçoit (le nom de la ceinture, les séries) traverse internet sans "
+    "chiffrement, lisible par qui se trouve sur le chemin. Mettez son adresse https:// dans la configuration",
+    "page.exposure.mqtt_no_tls": "[channels.mqtt] : son mot de passe part vers {broker} en clair (tls = false), et "
+    "chaque état avec lui : qui écoute le réseau de la maison lit les deux. Mettez tls = true (le port TLS du broker, "
+    "8883 le plus souvent ; docs/alerts.md \"mqtt\")",
+    "page.exposure.mqtt_no_login": "[channels.mqtt] : pas de nom d'utilisateur, donc le broker sur {broker} accepte les "
+    "clients sans identifiant : qui l'atteint sur le réseau peut prendre en charge une alarme (commands = true) et lire "
+    "chaque état. Donnez un identifiant au broker (username et password ici), ou mettez commands = false",
+    "page.old_code": "Le moniteur en marche a démarré avec un autre code que celui installé maintenant (mis à jour "
+    "depuis son démarrage) : redémarrez-le : {restart}. Il surveille en attendant, avec le code de son démarrage.",
+    "page.restart_by_hand": "arrêtez 'spasmwatch run' (Ctrl+C) et relancez-le",
     "locked.title": "spasmwatch : l'accès demande le lien avec le jeton",
     "locked.text": "Cette page est protégée. Ouvrez le lien avec {link} que {command} affiche sur l'ordinateur où "
     "tourne spasmwatch (ou demandez à qui l'a installé). Le téléphone s'en souvient ensuite.",

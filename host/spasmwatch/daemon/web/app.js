@@ -84,6 +84,16 @@
     cannot_write: (a) => t("raw.cannot_write", a),
   };
   const HELD = { store_refuses: (a) => t("held.store_refuses", a) };  // why the heartbeat is held back
+  // What the daemon's config hands to whoever looks (exposures_msg: daemon/wiring.py), each with what to do.
+  const EXPOSURE = {
+    short_token: (a) => t("exposure.short_token", a),
+    short_topic: (a) => t("exposure.short_topic", a),
+    plain_ntfy: (a) => t("exposure.plain_ntfy", a),
+    plain_ntfy_token: (a) => t("exposure.plain_ntfy_token", a),
+    plain_webhook: (a) => t("exposure.plain_webhook", a),
+    mqtt_no_tls: (a) => t("exposure.mqtt_no_tls", a),
+    mqtt_no_login: (a) => t("exposure.mqtt_no_login", a),
+  };
   const STATE_NAMES = {
     STREAMING: [t("state.connected"), "good"],
     STALE: [t("state.silent"), "mid"],
@@ -686,6 +696,31 @@
     box.textContent = st ? t("store_error", { time: hhmm(st.since), error: st.error }) : "";
   }
 
+  // What to put right that is no alarm, as 'spasmwatch status' says it (the monitor works meanwhile):
+  // what the config hands to whoever looks (exposures; a daemon from before exposures_msg: its
+  // English), and code upgraded under the running daemon (code_changed), with how to restart it.
+  function noticeWords(st) {
+    const msgs = st.exposures_msg || [];
+    const words = (st.exposures || []).map((english, i) => {
+      const said = msgs[i] && EXPOSURE[msgs[i].key];
+      return said ? said(msgs[i].args || {}) : english;
+    });
+    if (st.code_changed) words.push(t("old_code", { restart: st.code_changed.restart || t("restart_by_hand") }));
+    return words;
+  }
+
+  // Each notice's node is kept while its words stay (the list is a polite live region): a screen
+  // reader reads a notice when it comes, not again at each status read.
+  function renderNotices() {
+    const words = state.status ? noticeWords(state.status) : [];
+    const list = $("notices-list");
+    const old = new Map([...list.children].map((e) => [e.textContent, e]));
+    const nodes = words.map((w) => old.get(w) || el("li", { text: w }));
+    for (const e of old.values()) if (!nodes.includes(e)) e.remove();
+    nodes.forEach((e, i) => { if (list.children[i] !== e) list.insertBefore(e, list.children[i] || null); });
+    $("notices").hidden = !words.length;
+  }
+
   function renderStatus() {
     // A zone that came or changed words every time already shown again (an empty list shows none).
     const zone = zoneKey();
@@ -701,6 +736,7 @@
     renderConfig();
     renderChannels();
     renderHeartbeat();
+    renderNotices();
   }
 
   // ---- clusters ---------------------------------------------------------------------
