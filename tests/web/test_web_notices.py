@@ -125,6 +125,9 @@ def test_the_page_says_it_in_the_familys_language(browser: Any, tmp_path: Path) 
         assert _notices(page)[0].startswith("[channels.webhook #1] (webhook:home): unverschlüsseltes http://hooks.example, nicht auf")
         assert "https://-Adresse" in _notices(page)[0] and "s3cr3t" not in _notices(page)[0]
         assert page.locator("#notices-h").text_content() == "Zu beheben (die Überwachung läuft solange weiter)"
+        # Its long words ("[channels.webhook #1]", the origin) break: no sideways scroll on a small phone.
+        page.set_viewport_size({"width": 360, "height": 640})
+        assert page.evaluate("() => document.documentElement.scrollWidth <= window.innerWidth")
 
 
 def test_a_daemon_whose_config_exposes_nothing_shows_no_notice(browser: Any, tmp_path: Path) -> None:
