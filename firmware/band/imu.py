@@ -2,7 +2,7 @@
 
 This module is the start-up half: the board's part and axis map read, its
 driver built (``from_board``). Each part's code is in its module
-(band/mpu6886.py, band/lsm6ds.py), imported only for the board's part, on
+(band/mpu6886.py, band/lsm6ds.py, band/icm42688.py), imported only for the board's part, on
 what they share (band/imubase.py). The app drops this module once it has
 started (band/startup.py), so its code does not stay on the heap all night.
 
@@ -47,7 +47,35 @@ DRIVERS = {
     "mpu6886": "mpu6886.MPU6886",
     "lsm6ds3": "lsm6ds.LSM6DS3",
     "lsm6dsox": "lsm6ds.LSM6DSOX",
+    "icm42688": "icm42688.ICM42688",
 }
+
+
+# What another chip answers at a driver's WHO_AM_I register (datasheets; PX4's and Adafruit's drivers),
+# so a board file naming the wrong part says which chip is there: (register, value) -> the chip, and
+# the board imu.part that drives it, if any.
+KNOWN_CHIPS = {
+    (0x75, 0x19): ("an MPU6886", "mpu6886"),
+    (0x75, 0x47): ("an ICM-42688-P", "icm42688"),
+    (0x75, 0x44): ("an ICM-42686-P", None),
+    (0x75, 0x68): ("an MPU-6050", None),
+    (0x75, 0x70): ("an MPU-6500", None),
+    (0x75, 0x71): ("an MPU-9250", None),
+    (0x0F, 0x69): ("an LSM6DS3", "lsm6ds3"),
+    (0x0F, 0x6A): ("an LSM6DS3TR-C (or LSM6DSL)", "lsm6ds3"),
+    (0x0F, 0x6C): ("an LSM6DSOX (or LSM6DSO)", "lsm6dsox"),
+}
+
+
+def found_part(reg, who):
+    """Words for the chip that reads ``who`` at WHO_AM_I register ``reg``: which it is and the
+    board imu.part for it, or that it is no chip this table knows."""
+    chip = KNOWN_CHIPS.get((reg, who))
+    if chip is None:
+        return "a chip this table does not know: check the part on the board against the board file's imu.part"
+    if chip[1] is None:
+        return "this is %s, which the band has no driver for" % chip[0]
+    return "this is %s: set the board file's imu.part to %r" % chip
 
 
 def driver(part):

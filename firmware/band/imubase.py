@@ -1,6 +1,6 @@
 """What the IMU drivers share (band/imu.py says what a driver does): the FIFO burst read and the
 decode into the body frame, resident all night; each part's own code is in its module
-(band/mpu6886.py, band/lsm6ds.py).
+(band/mpu6886.py, band/lsm6ds.py, band/icm42688.py).
 """
 
 from array import array
@@ -9,7 +9,7 @@ from micropython import const
 
 # Largest batch drained per call (bytes buffer is sized for it).
 BATCH_MAX = const(64)
-# Accel +-4 g: 8192 LSB/g (MPU6886) or 0.122 mg/LSB (LSM6): mg = raw*125 >> 10 (0.12207 mg/LSB).
+# Accel +-4 g: 8192 LSB/g (MPU6886, ICM-42688) or 0.122 mg/LSB (LSM6): mg = raw*125 >> 10 (0.12207 mg/LSB).
 _MG_MUL = const(125)
 _MG_SHIFT = const(10)
 
@@ -60,7 +60,19 @@ class _I2CImu:
         except OSError:
             raise ImuError("%s: no answer at I2C 0x%02x" % (self.__class__.__name__, self._addr))
         if who not in self.WHO_AM_I:
-            raise ImuError("%s: WHO_AM_I 0x%02x, expected %s" % (self.__class__.__name__, who, self.WHO_AM_I))
+            from band.imu import found_part  # the error path only: band/imu.py is dropped once the app is up
+
+            raise ImuError(
+                "%s at I2C 0x%02x: WHO_AM_I (register 0x%02x) reads 0x%02x, expected %s: %s"
+                % (
+                    self.__class__.__name__,
+                    self._addr,
+                    self.WHO_AM_I_REG,
+                    who,
+                    " or ".join("0x%02x" % w for w in self.WHO_AM_I),
+                    found_part(self.WHO_AM_I_REG, who),
+                )
+            )
 
     def _drain(self, out, reg, n, max_n):
         """Burst-read min(n, max_n, BATCH_MAX) frames from FIFO data register ``reg`` and decode them

@@ -4,9 +4,10 @@
   sampler; real time once the recording ends.
 - ``CsvSource``: a recording (``t,ax,ay,az[,gx,gy,gz]`` in s, g, deg/s) read
   lazily and resampled to the sensor's rate.
-- Register-level emulations of the MPU6886 (sim/fake_mpu6886.py) and the
-  LSM6DS3 and LSM6DSOX (sim/fake_lsm6ds.py) behind a fake I2C bus, so the firmware's real drivers (FIFO reads, scaling, axis map) run
-  in CI. The recording is in the body frame; the emulation rotates it into the
+- Register-level emulations of the MPU6886 (sim/fake_mpu6886.py), the
+  LSM6DS3 and LSM6DSOX (sim/fake_lsm6ds.py) and the ICM-42688-P
+  (sim/fake_icm42688.py) behind a fake I2C bus, so the firmware's real drivers
+  (FIFO reads, scaling, axis map) run in CI. The recording is in the body frame; the emulation rotates it into the
   sensor frame with the inverse of the board's ``axis_map``.
 - ``SimRetained`` (sim/retained.py, loaded only with --retained): the ESP32's RTC
   memory and RTC timer across simulated resets.
@@ -157,11 +158,11 @@ def _clip(v):
 
 # Each part's emulation is its own module, imported when a board names it: the
 # simulator shares the heap the memory-budget test gives the band.
-FAKES = {"mpu6886": "fake_mpu6886", "lsm6ds3": "fake_lsm6ds", "lsm6dsox": "fake_lsm6ds"}
+FAKES = {"mpu6886": "fake_mpu6886", "lsm6ds3": "fake_lsm6ds", "lsm6dsox": "fake_lsm6ds", "icm42688": "fake_icm42688"}
 
 
 def fake_imu(part):
-    """The register emulation class of ``part`` (FakeMPU6886, FakeLSM6DS3, FakeLSM6DSOX)."""
+    """The register emulation class of ``part`` (FakeMPU6886, FakeLSM6DS3, FakeLSM6DSOX, FakeICM42688)."""
     return getattr(__import__(FAKES[part]), "Fake" + part.upper())
 
 

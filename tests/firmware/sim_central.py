@@ -343,7 +343,12 @@ def read_flash_log(folder: Path) -> dict[int, dict[str, Any]]:
 
 
 # part -> (accel LSB per g, gyro LSB per deg/s, the driver's gyro multiplier >> 16), as emulated in sim/hw.py
-PART_SCALES = {"mpu6886": (8192, 65.5, 10005), "lsm6ds3": (8192, 1000 / 17.5, 11469), "lsm6dsox": (8192, 1000 / 17.5, 11469)}
+PART_SCALES = {
+    "mpu6886": (8192, 65.5, 10005),
+    "lsm6ds3": (8192, 1000 / 17.5, 11469),
+    "lsm6dsox": (8192, 1000 / 17.5, 11469),
+    "icm42688": (8192, 65.5, 10005),
+}
 
 
 def expected_events(csv: Path, axis_map: dict[str, str], rate_hz: int, part: str = "mpu6886") -> list[tuple[int, int, int, int, int]]:

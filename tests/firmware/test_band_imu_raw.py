@@ -17,6 +17,7 @@ PARTS = {
     "mpu6886": (0x68, 50, 8192, 65.5, 10005),
     "lsm6ds3": (0x6A, 52, 8192, 1000 / 17.5, 11469),
     "lsm6dsox": (0x6B, 52, 8192, 1000 / 17.5, 11469),
+    "icm42688": (0x69, 50, 8192, 65.5, 10005),
 }
 AXIS_MAP = {"x": "-z", "y": "+x", "z": "-y"}
 
@@ -177,6 +178,7 @@ import struct, micropython
 from array import array
 from band.mpu6886 import MPU6886
 from band.lsm6ds import LSM6DS3, LSM6DSOX
+from band.icm42688 import ICM42688
 
 class StaticBus:
     """Serves fixed register contents without allocating (stands in for machine.I2C)."""
@@ -204,10 +206,14 @@ dsox = bytearray(14 * N)
 for f in range(N):
     struct.pack_into("<Bhhh", dsox, 14 * f, 0x08, 30, -40, 50)
     struct.pack_into("<Bhhh", dsox, 14 * f + 7, 0x10, 100 + f, -200, 8000)
+icm = bytearray(16 * N)
+for f in range(N):
+    struct.pack_into(">B6hbH", icm, 16 * f, 0x68, 100 + f, -200, 8000, 30, -40, 50, 25, f)
 drivers = [
     MPU6886(StaticBus({0x72: bytearray(((14 * N) >> 8, (14 * N) & 0xFF)), 0x74: mpu}), 0x68, amap),
     LSM6DS3(StaticBus({0x3A: bytearray(((6 * N) & 0xFF, (6 * N) >> 8)), 0x3C: bytearray(2), 0x3E: ds3}), 0x6A, amap),
     LSM6DSOX(StaticBus({0x3A: bytearray(((2 * N) & 0xFF, (2 * N) >> 8)), 0x78: dsox}), 0x6A, amap),
+    ICM42688(StaticBus({0x2E: bytearray(((16 * N) >> 8, (16 * N) & 0xFF)), 0x30: icm}), 0x68, amap),
 ]
 out = array("h", bytes(12 * 64))
 for d in drivers:
@@ -225,7 +231,8 @@ def test_imu_drivers_decode_a_fifo_without_allocating(micropython: str, tmp_path
     script = tmp_path / "drv.py"
     lines = run_mp(micropython, script, DRIVER_NOALLOC).splitlines()
     # sensor accel (100+f, -200, 8000) counts, gyro (30, -40, 50); body x = -sensor z, y = +sensor x, z = -sensor y
-    for line, name, gmul in zip(lines, ("MPU6886", "LSM6DS3", "LSM6DSOX"), (10005, 11469, 11469)):
+    assert len(lines) == 4, lines
+    for line, name, gmul in zip(lines, ("MPU6886", "LSM6DS3", "LSM6DSOX", "ICM42688"), (10005, 11469, 11469, 10005)):
         parts = line.split(" ", 2)
         assert parts[0] == name and int(parts[1]) == 60, line
         mg = lambda c: (c * 125) >> 10  # noqa: E731
@@ -372,3 +379,91 @@ def test_simulated_lsm_fifos_hold_what_the_datasheets_say(micropython: str, tmp_
     lines = dict(line.split(" ", 1) for line in run_mp(micropython, tmp_path / "fill.py", FIFO_FILL).splitlines())
     assert lines["lsm6ds3"] == "%d 1" % (2048 // 6 * 6), lines  # 341 samples of 6 words
     assert lines["lsm6dsox"] == "%d 1" % (512 // 2 * 2), lines  # 256 samples of 2 words
+
+
+ICM_FILL = r'''
+from hw import FakeI2C, fake_imu
+from band.icm42688 import ICM42688
+from array import array
+
+class Clock:
+    ms = 0
+    def ticks_ms(self):
+        return self.ms
+
+class Still:
+    def at(self, t):
+        return (t, 0.0, 0.0, 1.0, 0.0, 0.0, 0.0)
+
+amap = {"x": "+x", "y": "-y", "z": "+z"}
+clock = Clock()
+fake = fake_imu("icm42688")(0x68, amap, Still(), clock)
+drv = ICM42688(FakeI2C(fake), 0x68, amap)
+drv.start(104)
+clock.ms = 30000  # 30 s unread at 100 Hz: far past the 2 KB FIFO
+out = array("h", bytes(12 * 64))
+n = 0
+while True:
+    k = drv.read(out, 64)
+    if not k:
+        break
+    n += k
+    assert list(out[:6]) == [0, 0, 1000, 0, 0, 0], list(out[:6])
+print(n, drv.overruns)
+'''
+
+
+def test_simulated_icm42688_fifo_stops_when_full_and_the_driver_counts_it(micropython: str, tmp_path: Path) -> None:
+    """ICM-42688-P: a 2 KB FIFO (datasheet) of 16-byte packets, 128 samples (1.28 s at 100 Hz); in the
+    STOP-on-FULL mode the driver sets, a full FIFO keeps whole packets and takes no more: the driver
+    counts one overrun and reads every packet kept, each still aligned (body z = +1000 mg)."""
+    assert run_mp(micropython, tmp_path / "icm.py", ICM_FILL).split() == ["128", "1"]
+
+
+DRIVER_CLASSES = {"mpu6886": "MPU6886", "lsm6ds3": "LSM6DS3", "lsm6dsox": "LSM6DSOX", "icm42688": "ICM42688"}
+WRONG_CHIP = r'''
+import json, sys
+from hw import FakeI2C, fake_imu
+from band import imu
+
+class Clock:
+    def ticks_ms(self):
+        return 0
+
+amap = {"x": "+x", "y": "-y", "z": "+z"}
+for part in sorted(imu.DRIVERS):
+    cls = imu.driver(part)
+    for reg, who in ((cls.WHO_AM_I_REG, w) for w in cls.WHO_AM_I):
+        print(json.dumps(["known", part, reg, who, imu.KNOWN_CHIPS.get((reg, who))]))
+    for chip in sorted(imu.DRIVERS):
+        fake = fake_imu(chip)(0x68, amap, None, Clock())
+        try:
+            imu.from_board(FakeI2C(fake), {"part": part, "i2c_address": 0x68, "axis_map": amap}).start(52)
+            print(json.dumps(["started", part, chip, None]))
+        except OSError as e:
+            print(json.dumps(["refused", part, chip, "%s: %s" % (type(e).__name__, e)]))
+'''
+
+
+def test_a_driver_on_another_chip_refuses_it_and_names_it(micropython: str, tmp_path: Path) -> None:
+    """Each driver on each part's emulation: its own starts; any other is refused (ImuError) with the
+    WHO_AM_I it read, and, where the chip answers at the same register, which chip it is and the
+    board ``imu.part`` that drives it. Every driver's WHO_AM_I is in band.imu.KNOWN_CHIPS (a new
+    driver that leaves it out fails here)."""
+    rows = [json.loads(line) for line in run_mp(micropython, tmp_path / "who.py", WRONG_CHIP).splitlines()]
+    for kind, part, reg, who, chip in (r for r in rows if r[0] == "known"):
+        assert chip is not None and chip[1] == part, (part, who, chip)
+    same_reg = {p: next(r[2] for r in rows if r[0] == "known" and r[1] == p) for p in PARTS}
+    checked = 0
+    for kind, part, chip, message in (r for r in rows if r[0] != "known"):
+        # The LSM6DS3 driver takes an LSM6DS3TR-C, and the emulation's LSM6DS3 is one (WHO_AM_I 0x6A).
+        own = chip == part or (part, chip) == ("lsm6ds3", "lsm6ds3")
+        if own:
+            assert kind == "started", (part, chip, message)
+            continue
+        assert kind == "refused" and message.startswith("ImuError: %s at I2C 0x68: WHO_AM_I" % DRIVER_CLASSES[part]), message
+        if same_reg[chip] == same_reg[part]:
+            assert "set the board file's imu.part to %r" % chip in message, message
+            checked += 1
+    assert checked >= 4  # the MPU6886 and ICM-42688 both ways, and LSM6DS3 / LSM6DSOX both ways
+
