@@ -3,6 +3,7 @@ decode into the body frame, resident all night; each part's own code is in its m
 (band/mpu6886.py, band/lsm6ds.py, band/icm42688.py).
 """
 
+import sys
 from array import array
 
 from micropython import const
@@ -60,19 +61,18 @@ class _I2CImu:
         except OSError:
             raise ImuError("%s: no answer at I2C 0x%02x" % (self.__class__.__name__, self._addr))
         if who not in self.WHO_AM_I:
-            from band.imu import found_part  # the error path only: band/imu.py is dropped once the app is up
-
-            raise ImuError(
-                "%s at I2C 0x%02x: WHO_AM_I (register 0x%02x) reads 0x%02x, expected %s: %s"
-                % (
-                    self.__class__.__name__,
-                    self._addr,
-                    self.WHO_AM_I_REG,
-                    who,
-                    " or ".join("0x%02x" % w for w in self.WHO_AM_I),
-                    found_part(self.WHO_AM_I_REG, who),
-                )
+            msg = "%s at I2C 0x%02x: WHO_AM_I (register 0x%02x) reads 0x%02x, expected %s" % (
+                self.__class__.__name__,
+                self._addr,
+                self.WHO_AM_I_REG,
+                who,
+                " or ".join("0x%02x" % w for w in self.WHO_AM_I),
             )
+            # Which chip that is, where band/imu.py is loaded (at the REPL, hardware/BRINGUP.md "The
+            # IMU"): the app drops it at start-up, and an import here, on a part's error path in the
+            # night, could fail for memory and would keep its code on the heap.
+            imu = sys.modules.get("band.imu")
+            raise ImuError(msg if imu is None else msg + ": " + imu.found_part(self.WHO_AM_I_REG, who))
 
     def _drain(self, out, reg, n, max_n):
         """Burst-read min(n, max_n, BATCH_MAX) frames from FIFO data register ``reg`` and decode them
