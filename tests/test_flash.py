@@ -614,6 +614,19 @@ def test_cli_flash_to_a_unix_band_says_what_it_is_not_that_it_advertises(
     assert "over Bluetooth" not in out and "for the daemon" not in out, out
 
 
+def test_cli_flash_takes_a_board_file_of_ones_own_by_path(band: Path, fw: Path, tmp_path: Path) -> None:
+    """Found by the newcomer's review (h46): a new board is written as a file before it is in
+    hardware/boards; --help said only "board id from hardware/boards", and that a path works was for
+    the loader's code to tell. The file is checked and installed as /board.json."""
+    mine = json.loads((ROOT / "hardware" / "boards" / "xiao-esp32c3-icm42688.json").read_text())
+    mine["id"] = "my-board"
+    path = tmp_path / "my-board.json"
+    path.write_text(json.dumps(mine))
+    assert cli_flash(band, fw, "--board", str(path)) == 0
+    on = json.loads((band / "board.json").read_text())
+    assert on["id"] == "my-board" and on["imu"]["part"] == "icm42688"
+
+
 def test_cli_flash_says_it_compiles_before_the_silent_step(band: Path, fw: Path, capsys: pytest.CaptureFixture[str]) -> None:
     """Found by the engineer's hostile review: after 'flashing BOARD on PORT' nothing was said while
     mpy-cross compiled every module, one process each (2.3 s for 29 here on a loaded machine; a

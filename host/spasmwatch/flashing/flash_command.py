@@ -25,7 +25,12 @@ def register(sub: Any) -> None:
         "(main.py last, everything verified by hashing on the band), together with the board definition "
         "and a device id. MicroPython itself must already be on the board (see docs/flashing.md).",
     )
-    p.add_argument("--board", metavar="ID", help="board id from hardware/boards (default: the one already on the band)")
+    p.add_argument(
+        "--board",
+        metavar="ID",
+        help="board id from hardware/boards, or the path of a board definition file, e.g. a new board's"
+        " (default: the one already on the band)",
+    )
     p.add_argument("--port", help="serial port (default: detect), or unix:DIR for a local unix-port band")
     p.add_argument("--device-id", metavar="ID", help="set the band's id (default: keep the existing one, else derive from the chip)")
     p.add_argument("--firmware", type=Path, metavar="DIR", help="firmware directory (default: firmware/ of this checkout)")
