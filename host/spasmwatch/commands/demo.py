@@ -56,6 +56,13 @@ def register(sub: Any) -> None:
     p.add_argument("--speed", type=positive_int, default=30, help="x real time for the band and the daemon (default 30)")
     p.add_argument("--data-dir", type=Path, default=None, help="keep the store and the recording here: a new folder or an earlier demo's (default: a temporary dir)")
     p.add_argument("--port", type=port_number, default=0, help="web page port on 127.0.0.1 (default: any free port)")
+    p.add_argument(
+        "--board",
+        metavar="ID",
+        default=None,
+        help="the band as this board: an id from hardware/boards or a board file's path (its IMU part,"
+        " address and axes, through the part's register emulation; default: the simulator's MPU6886 band)",
+    )
     p.set_defaults(func=run)
 
 
@@ -83,6 +90,8 @@ class TerminalChannel:
 def run(args: argparse.Namespace) -> int:
     # The daemon's own log lines would repeat what the demo prints: keep only errors.
     logging.basicConfig(level=logging.ERROR, format="%(levelname)s %(name)s: %(message)s")
+    # The board is checked first (every check a flash makes): a wrong one starts nothing.
+    board = _load_board(args.board) if args.board else None
     with tempfile.TemporaryDirectory(prefix="spasmwatch-demo-") as tmp:
         folder = args.data_dir or Path(tmp)
         try:
@@ -90,7 +99,19 @@ def run(args: argparse.Namespace) -> int:
         except OSError as exc:  # a file of that name was a FileExistsError traceback (input audit)
             raise SpasmwatchError(f"--data-dir: {folder}: cannot make the folder: {exc.strerror or exc}") from exc
         _check_data_dir(folder)
-        return asyncio.run(_demo(args, folder, sys.stdout))
+        board_file = None
+        if board is not None:  # for the simulated band, sim/run.py --board
+            board_file = folder / "board.json"
+            board_file.write_text(json.dumps(board), encoding="utf-8")
+        return asyncio.run(_demo(args, folder, board_file, sys.stdout))
+
+
+def _load_board(board_id: str) -> dict[str, Any]:
+    """The board ``board_id`` (an id or a board file's path) the demo's band runs as: a newcomer's
+    board runs end to end before it is built (review h46: the demo ran the simulator's own only)."""
+    from spasmwatch.hardware import boards
+
+    return boards.load(board_id, boards.repo_root())
 
 
 def _check_data_dir(folder: Path) -> None:
@@ -108,7 +129,7 @@ def _check_data_dir(folder: Path) -> None:
     check_replaceable(folder / "morning.csv", "choose another --data-dir")
 
 
-async def _demo(args: argparse.Namespace, folder: Path, out: TextIO) -> int:
+async def _demo(args: argparse.Namespace, folder: Path, board: Path | None, out: TextIO) -> int:
     from spasmwatch.sim import Scenario, simulate, write_recording
 
     sc = Scenario(kind="morning", seed=args.seed, rate_hz=RATE_HZ)
@@ -120,8 +141,9 @@ async def _demo(args: argparse.Namespace, folder: Path, out: TextIO) -> int:
               f"wake at {', '.join(clock(w) for w in truth['wake_onsets']) or '-'} into the recording\n")
     start = morning_start(time.time(), sc.resolved_duration_s)
     day = "today" if dt.date.fromtimestamp(start) == dt.date.today() else "yesterday"
-    out.write(f"Starting the band firmware under MicroPython ({args.speed}x real time, the morning starts at 06:00 {day})...\n")
-    band = start_band(csv, folder, args.speed, sc.resolved_duration_s)
+    as_board = f", as board {args.board}" if board else ""
+    out.write(f"Starting the band firmware under MicroPython ({args.speed}x real time, the morning starts at 06:00 {day}{as_board})...\n")
+    band = start_band(csv, folder, args.speed, sc.resolved_duration_s, board)
     try:
         with Store(folder / "spasmwatch.db") as store:
             return await _run_daemon(args, band, store, ScaledClock(start, args.speed), out)
@@ -129,17 +151,18 @@ async def _demo(args: argparse.Namespace, folder: Path, out: TextIO) -> int:
         band.kill()
 
 
-def start_band(csv: Path, folder: Path, speed: int, duration_s: float) -> SimBand:
+def start_band(csv: Path, folder: Path, speed: int, duration_s: float, board: Path | None = None) -> SimBand:
     """The demo's band, its flash in ``folder``: held until the daemon's link is encrypted (a
     daemon slow to start misses none of the recording), then on the daemon's clock (--paced:
     unpaced, the band ran up to 11 % fast and the store had the alarm before the spasm that
     raised it). --sync-at-pace, as bench/faults.py's band: a band lagging its pace (a loaded or
     slow computer: at 60x, 1 s of virtual time is 17 ms real) answers a time sync with the time
     its pace has, as a board's clock does; without it its radio was kept quiet, the daemon's
-    first sync timed out and the demo ended with 0 events stored (3 runs of 3 at load 15)."""
+    first sync timed out and the demo ended with 0 events stored (3 runs of 3 at load 15).
+    ``board``: a board definition file the band runs as (else sim/run.py's own)."""
     return SimBand(
         csv, folder / "flash", hold=True, speed=speed, device_id=DEVICE_ID, idle_exit_ms=500,
-        timeout_s=duration_s / speed + 120, args=("--paced", "--sync-at-pace"),
+        timeout_s=duration_s / speed + 120, args=("--paced", "--sync-at-pace", *(("--board", str(board)) if board else ())),
     )  # fmt: skip
 
 
