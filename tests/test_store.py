@@ -185,6 +185,7 @@ RELEASED = [
     Released("5c9c9446", readers=True, writers=False),
     Released("19842e79", readers=True, writers=True),
     Released("7e41dfba", readers=True, writers=True),
+    Released("2b34b2b2", readers=True, writers=True),
 ]
 
 
@@ -1793,6 +1794,105 @@ def test_merging_clusters_leaves_each_event_in_one_and_keeps_the_retired_one_s_a
     with pytest.raises(KeyError):  # (as label_cluster)
         store.merge_clusters(DEV, 9999, [first])
     assert store.cluster(first) is not None
+
+def test_a_cluster_stored_after_the_highest_one_was_merged_away_gets_an_id_never_given(tmp_path: Path) -> None:
+    """Late events joined the two newest clusters: the later row went (merge_clusters), and SQLite gave
+    its id, the highest, to the next cluster stored (schema v15 and before: this failed, 2 == 2), which
+    the alert engine still held a closed alert under. Across a reopen too (sqlite_sequence is on disk)."""
+    path = tmp_path / "sw.db"
+    with Store(path) as st:
+        assert st._live_conn().execute("PRAGMA freelist_count").fetchone() == (0,)  # (a new store: every page in use)
+        first = st.upsert_cluster(DEV, "k1", 1000.0, 1030.0, 3, 1020.0, None, False)
+        second = st.upsert_cluster(DEV, "k2", 1035.0, 1050.0, 3, 1045.0, None, False)
+        assert st.merge_clusters(DEV, first, [second]) == 1
+        third = st.upsert_cluster(DEV, "k3", 2000.0, 2030.0, 3, 2020.0, None, False)
+        assert third not in (first, second) and third > second
+        assert st.merge_clusters(DEV, first, [third]) == 1
+    with Store(path) as st:
+        assert st.upsert_cluster(DEV, "k4", 3000.0, 3030.0, 3, 3020.0, None, False) > third
+
+
+def _v15_store_with_clusters(path: Path) -> dict[str, list[tuple[Any, ...]]]:
+    """A store at schema v15 with clusters 1, 2 and 7 of two bands, their event lists, an alert and a
+    label; every row of those tables, by table."""
+    with _store_at_version(path, 15) as c:
+        for dev in (DEV, "SW-0002"):
+            c.execute("INSERT INTO devices(device_id, first_seen_wall_s, last_seen_wall_s) VALUES (?, 1.0, 1.0)", (dev,))
+        for i in range(6):
+            c.execute(
+                "INSERT INTO events(device, boot, seq, onset_ms, duration_ms, peak_rate_mrads, peak_angle_mrad, confidence, flags, "
+                "wall_t, received_wall_s) VALUES (?, 1, ?, ?, 800, 1, 1, 50, 0, ?, 1.0)",
+                (DEV if i < 4 else "SW-0002", i, i * 7000, 1000.0 + i * 7),
+            )
+        for cid, dev, key in [(1, DEV, "k1"), (2, DEV, "k2"), (7, "SW-0002", "k7")]:
+            c.execute(
+                "INSERT INTO clusters(id, device, key, start_t, end_t, count, alert_t, post_wake_s, closed, updated_wall_s) "
+                "VALUES (?, ?, ?, ?, ?, 3, NULL, 12.5, 1, 2.0)",
+                (cid, dev, key, 1000.0 + cid, 1030.0 + cid),
+            )
+        c.executemany("INSERT INTO cluster_events VALUES (?, ?)", [(1, 1), (1, 2), (2, 3), (2, 4), (7, 5), (7, 6)])
+        c.execute("INSERT INTO alerts(cluster_id, device, kind, state, wall_s, text, channels, alert_id) VALUES (7, 'SW-0002', 'cluster', 'ALARM', 1040.0, 'x', '[]', 3)")
+        c.execute("INSERT INTO labels(cluster_id, label, by, wall_s) VALUES (2, 'confirmed', 'mum', 1100.0)")
+        return {t: c.execute(f"SELECT * FROM {t} ORDER BY rowid").fetchall() for t in ("clusters", "cluster_events", "alerts", "labels")}
+
+
+def test_a_v15_store_s_clusters_are_made_again_with_every_row_id_reference_and_index(tmp_path: Path) -> None:
+    """Schema v16 makes the clusters table again (AUTOINCREMENT): every row keeps its id, the rows that
+    name one (event lists, alerts, labels) stay and still refer to it (ON DELETE CASCADE too), its
+    indexes are this version's, and the next id is past the largest kept."""
+    path = tmp_path / "v15.db"
+    rows = _v15_store_with_clusters(path)
+    with Store(path) as st:
+        assert st.schema_version == SCHEMA_VERSION
+        c = st._live_conn()
+        assert {t: c.execute(f"SELECT * FROM {t} ORDER BY rowid").fetchall() for t in rows} == rows
+        assert [e.seq for e in st.cluster_events(7)] == [4, 5]
+        assert shape.of(c) == shape.shapes()[SCHEMA_VERSION]
+        assert c.execute("PRAGMA foreign_key_check").fetchall() == []
+        # The table and its indexes took the pages the old ones freed: none is left for later events
+        # in the file's middle (a copy made beside the table left 4, test_store_damage's cut store).
+        assert c.execute("PRAGMA freelist_count").fetchone() == (0,)
+        assert st.upsert_cluster(DEV, "k8", 2000.0, 2030.0, 3, None, None, False) == 8
+        with pytest.raises(sqlite3.IntegrityError):  # (the alert names cluster 7: refused as before the step)
+            c.execute("DELETE FROM clusters WHERE id = 7")
+        c.execute("DELETE FROM labels")
+        c.execute("DELETE FROM clusters WHERE id = 2")  # its event list goes with it (ON DELETE CASCADE)
+        assert c.execute("SELECT cluster_id FROM cluster_events WHERE cluster_id = 2").fetchall() == []
+
+
+def test_columns_added_by_hand_to_the_clusters_are_kept_when_v16_makes_the_table_again(tmp_path: Path) -> None:
+    """Every open keeps a column added by hand (shape.read); v16's copy names the table's own columns:
+    without _db._run_step adding them again, the values of 'mood' and 'seen by' went with the old table."""
+    path = tmp_path / "v15.db"
+    _v15_store_with_clusters(path)
+    with contextlib.closing(sqlite3.connect(path, isolation_level=None)) as c:
+        c.execute("ALTER TABLE clusters ADD COLUMN mood TEXT")
+        c.execute('ALTER TABLE clusters ADD COLUMN "seen by" INTEGER DEFAULT 0')
+        c.execute("UPDATE clusters SET mood = 'calm ' || id, \"seen by\" = id * 10 WHERE id != 2")
+    with Store(path) as st:
+        assert st.schema_version == SCHEMA_VERSION
+        c = st._live_conn()
+        assert c.execute('SELECT id, mood, "seen by" FROM clusters ORDER BY id').fetchall() == [(1, "calm 1", 10), (2, None, 0), (7, "calm 7", 70)]
+        assert shape.read(c) == (shape.shapes()[SCHEMA_VERSION], ["column mood of table clusters", "column seen by of table clusters"])
+        assert c.execute("SELECT count(*) FROM sqlite_temp_master").fetchone() == (0,)
+        cid = st.upsert_cluster(DEV, "k8", 2000.0, 2030.0, 3, None, None, False)
+        assert c.execute('SELECT mood, "seen by" FROM clusters WHERE id = ?', (cid,)).fetchone() == (None, 0)
+
+
+def test_a_step_that_leaves_rows_naming_a_row_it_did_not_keep_is_rolled_back(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The foreign keys are off while a step makes a table again: a step that lost a cluster its alert
+    names is refused (the store left at v15, every row as it was), not committed with the alert orphaned."""
+    path = tmp_path / "v15.db"
+    rows = _v15_store_with_clusters(path)
+    lossy = schema.MIGRATIONS[-1].replace("FROM temp.clusters_v15 ORDER BY id;", "FROM temp.clusters_v15 WHERE id != 7 ORDER BY id;")
+    assert lossy != schema.MIGRATIONS[-1]
+    monkeypatch.setattr(_db, "MIGRATIONS", [*schema.MIGRATIONS[:-1], lossy])
+    with pytest.raises(StoreError, match="schema step 16 left rows naming a row of clusters it did not keep"):
+        Store(path)
+    with contextlib.closing(sqlite3.connect(path)) as c:
+        assert c.execute("PRAGMA user_version").fetchone()[0] == 15
+        assert {t: c.execute(f"SELECT * FROM {t} ORDER BY rowid").fetchall() for t in rows} == rows
+
 
 def test_labels_keep_history_and_the_latest_counts(store: Store) -> None:
     cid = store.upsert_cluster(DEV, "k", 0.0, 30.0, 3, 20.0, None, True)

@@ -251,21 +251,46 @@ def test_a_newer_store_whose_marker_forbids_writing_is_refused_to_the_daemon_and
     assert _files(path) == before
 
 
-def test_a_store_of_this_version_is_refused_by_the_version_before_it(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """This version's store run through an older one (its SCHEMA_VERSION one lower): the marker this
-    version wrote (the last step moves it up to itself, or not) decides, and a refused open writes nothing."""
+def test_the_marker_s_own_store_is_refused_by_the_version_before_it(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A v15 store (the marker's own step) run through the version before it (SCHEMA_VERSION set to 14):
+    no version before the marker reads one, so its marker refuses it, and a refused open writes nothing."""
     path = tmp_path / "sw.db"
-    with Store(path) as st:
-        _write_round(st, 0)
-    with contextlib.closing(sqlite3.connect(path)) as c:
-        c.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    with contextlib.closing(sqlite3.connect(path, isolation_level=None)) as c:
+        for step in schema.MIGRATIONS[: schema.MARKER_VERSION]:
+            for stmt in _db.statements(step):
+                c.execute(stmt)
+        _db.mark(c, schema.MARKER_VERSION)
+        c.execute(f"PRAGMA application_id = {schema.APPLICATION_ID}")
+        c.execute(f"PRAGMA user_version = {schema.MARKER_VERSION}")
     before = _files(path)
-    monkeypatch.setattr(_db, "SCHEMA_VERSION", SCHEMA_VERSION - 1)
-    assert schema.readable_by(SCHEMA_VERSION) == SCHEMA_VERSION  # (the marker's own step: no version before reads markers)
+    older = schema.MARKER_VERSION - 1
+    monkeypatch.setattr(_db, "SCHEMA_VERSION", older)
+    assert schema.readable_by(schema.MARKER_VERSION) == schema.MARKER_VERSION
     for opener in (Store, Store.open_readonly):
-        with pytest.raises(StoreError, match=f"store schema version {SCHEMA_VERSION}, newer than this spasmwatch's \\(schema version {SCHEMA_VERSION - 1}\\), which cannot read it"):
+        with pytest.raises(StoreError, match=f"store schema version {older + 1}, newer than this spasmwatch's \\(schema version {older}\\), which cannot read it"):
             opener(path)
     assert _files(path) == before
+
+
+def test_a_store_of_this_version_is_read_and_written_by_the_version_before_it_as_it_declares(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """This version's store run through the one before it (its SCHEMA_VERSION one lower): v16 (clusters
+    never giving an id twice, an index of the syncs) changed nothing that version reads or writes, and
+    declares so: it reads the store and writes it (a cluster too, numbered by SQLite as v16's are), its
+    version and marker left as they are."""
+    path, plain = tmp_path / "sw.db", tmp_path / "plain.db"
+    for p in (path, plain):
+        with Store(p) as st:
+            _write_round(st, 0)
+    monkeypatch.setattr(_db, "SCHEMA_VERSION", SCHEMA_VERSION - 1)
+    assert (schema.readable_by(SCHEMA_VERSION), schema.writable_by(SCHEMA_VERSION)) == (SCHEMA_VERSION - 1, SCHEMA_VERSION - 1)
+    with Store(path) as st:
+        _write_round(st, 1)
+    monkeypatch.undo()
+    with Store(plain) as st:
+        _write_round(st, 1)
+    with Store.open_readonly(path) as older, Store.open_readonly(plain) as same:
+        assert _read_all(older) == _read_all(same)
+    assert _marker(path) == (SCHEMA_VERSION, SCHEMA_VERSION - 1, SCHEMA_VERSION - 1)
 
 
 @pytest.mark.parametrize("may_write", [True, False])

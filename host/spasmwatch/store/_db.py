@@ -43,6 +43,8 @@ BUSY_TIMEOUT_S = 10.0
 READ_AFTER_START = ("activity", "status")
 # A step's statement that adds a column (table, column): checked against the store's columns first (``_check_added``).
 _ADD_COLUMN = re.compile(r"\s*ALTER\s+TABLE\s+(\w+)\s+ADD\s+(?:COLUMN\s+)?(\w+)", re.IGNORECASE)
+# A step's statement that drops a table (one it makes again): the rows that refer to it are checked (``_orphans``).
+_DROP_TABLE = re.compile(r"\s*DROP\s+TABLE\s+(\w+)\s*;?\s*$", re.IGNORECASE)
 log = logging.getLogger(__name__)
 
 
@@ -555,7 +557,20 @@ def migrate(conn: sqlite3.Connection, path: Path) -> int:
 
     The version is re-read inside the write lock, so two processes opening
     an old file at once migrate it once.
+
+    Foreign keys are off while the steps run (SQLite's way to make a table again: with them on,
+    dropping the old clusters table deleted its rows first, and the cluster_events naming them by
+    ON DELETE CASCADE), and checked before each step's commit (``_steps``).
     """
+    conn.execute("PRAGMA foreign_keys = OFF")  # (a no-op inside a transaction: none is open here)
+    try:
+        return _steps(conn, path)
+    finally:
+        conn.execute("PRAGMA foreign_keys = ON")
+
+
+def _steps(conn: sqlite3.Connection, path: Path) -> int:
+    """``migrate``'s steps, foreign keys off."""
     found: int | None = None
     while True:
         conn.execute("BEGIN IMMEDIATE")
@@ -569,9 +584,7 @@ def migrate(conn: sqlite3.Connection, path: Path) -> int:
             if version >= SCHEMA_VERSION:  # a newer store is written as it is: never migrated down, its marker kept
                 conn.execute("COMMIT")
                 return found
-            for stmt in statements(MIGRATIONS[version]):
-                _check_added(conn, path, version, stmt)
-                conn.execute(stmt)
+            _run_step(conn, path, version)
             mark(conn, version + 1)
             conn.execute(f"PRAGMA application_id = {APPLICATION_ID}")
             conn.execute(f"PRAGMA user_version = {version + 1}")
@@ -580,6 +593,43 @@ def migrate(conn: sqlite3.Connection, path: Path) -> int:
             if conn.in_transaction:
                 conn.execute("ROLLBACK")
             raise
+
+
+def _run_step(conn: sqlite3.Connection, path: Path, version: int) -> None:
+    """The statements of the step that takes the store on ``conn`` from ``version``, in the migration's
+    transaction. A table the step makes again (its DROP TABLE) keeps the columns added to it by hand
+    (every open keeps them, shape.read), their values by rowid (the step copies the columns it names,
+    with their rowids: clusters' id, v16), added again after it; the rows that name its rows are checked
+    (``_orphans``): StoreError, rolled back, when the step left one naming a row it did not keep."""
+    script = list(statements(MIGRATIONS[version]))
+    remade = {m.group(1).lower() for stmt in script if (m := _DROP_TABLE.match(stmt))}
+    orphans = _orphans(conn, remade)
+    kept = {t: added for t in sorted(remade) if (added := shape.added_columns(conn, t))}
+    for table, added in kept.items():
+        names = ", ".join(_quoted(n) for n, _ in added)
+        conn.execute(f"CREATE TEMP TABLE {_quoted('kept_' + table)} AS SELECT rowid AS kept_rowid, {names} FROM {_quoted(table)}")
+    for stmt in script:
+        _check_added(conn, path, version, stmt)
+        conn.execute(stmt)
+    for table, added in kept.items():
+        names = ", ".join(_quoted(n) for n, _ in added)
+        for _, definition in added:
+            conn.execute(f"ALTER TABLE {_quoted(table)} ADD COLUMN {definition}")
+        where = f"kept_rowid = {_quoted(table)}.rowid"
+        conn.execute(f"UPDATE {_quoted(table)} SET ({names}) = (SELECT {names} FROM temp.{_quoted('kept_' + table)} WHERE {where})")
+        conn.execute(f"DROP TABLE temp.{_quoted('kept_' + table)}")
+    if _orphans(conn, remade) > orphans:
+        raise StoreError(f"{path}: schema step {version + 1} left rows naming a row of {', '.join(sorted(remade))} it did not keep")
+
+
+def _orphans(conn: sqlite3.Connection, parents: set[str]) -> int:
+    """How many rows of the store name by a foreign key a row of one of the tables ``parents`` that is
+    not there (the tables that refer to them alone are read: the band's events and epochs are not)."""
+    if not parents:
+        return 0
+    tables = [str(r[0]) for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")]
+    children = [t for t in tables if any(str(k[2]).lower() in parents for k in conn.execute(f"PRAGMA foreign_key_list({_quoted(t)})"))]
+    return sum(str(r[2]).lower() in parents for t in children for r in conn.execute(f"PRAGMA foreign_key_check({_quoted(t)})"))
 
 
 def _check_added(conn: sqlite3.Connection, path: Path, version: int, stmt: str) -> None:

@@ -342,6 +342,46 @@ CREATE TABLE compat (
 );
 """
 
+# Cluster ids are never given twice (AUTOINCREMENT): late events that join two clusters delete the
+# later one's row (Store.merge_clusters), and SQLite gave the highest id, once its row was gone, to
+# the next cluster stored: the daemon's alert engine still held the retired cluster's closed alert
+# under it, which took the new cluster's spasms for its own (AlertEngine.forget_retired). SQLite makes
+# no column AUTOINCREMENT in place: the table is made again in the step's transaction, its rows kept
+# aside (a temporary table, outside the file), the table dropped and made again, every row put back
+# with its id (sqlite_sequence then starts at the largest), its indexes made again. Dropped first, so
+# that the table and its indexes take the pages it freed again: a copy made beside it left them free,
+# and the band's later events filled them in the file's middle (a store cut short then lost earlier
+# events than its end: test_store_damage). The tables that refer to it (cluster_events, alerts,
+# labels) name it as before; foreign keys are off while steps run and checked before the commit
+# (_db.migrate), and columns added to it by hand are added again with their values (_db._run_step).
+#
+# The syncs by their offset on the clock as it reads now (placing.SYNC_OFFSET, the same expression):
+# Store.place_on_clock, at each sync, looked for syncs made on a wall stepped since by reading all
+# of the band's syncs of the computer boot (17.7 ms a sync at 50,000 kept, a year of a band that
+# never reboots); by this index it reads those outside today's offset alone, none as a rule.
+_V16_CLUSTER_IDS = """
+CREATE TEMP TABLE clusters_v15 AS SELECT id, device, key, start_t, end_t, count, alert_t, post_wake_s, closed, updated_wall_s FROM clusters;
+DROP TABLE clusters;
+CREATE TABLE clusters (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    device TEXT NOT NULL REFERENCES devices(device_id),
+    key TEXT NOT NULL,
+    start_t REAL NOT NULL,
+    end_t REAL NOT NULL,
+    count INTEGER NOT NULL,
+    alert_t REAL,
+    post_wake_s REAL,
+    closed INTEGER NOT NULL,
+    updated_wall_s REAL NOT NULL,
+    UNIQUE (device, key)
+);
+INSERT INTO clusters (id, device, key, start_t, end_t, count, alert_t, post_wake_s, closed, updated_wall_s)
+    SELECT id, device, key, start_t, end_t, count, alert_t, post_wake_s, closed, updated_wall_s FROM temp.clusters_v15 ORDER BY id;
+DROP TABLE temp.clusters_v15;
+CREATE INDEX clusters_start ON clusters(start_t);
+CREATE INDEX clusters_device_start ON clusters(device, start_t);
+CREATE INDEX syncs_offset ON syncs(device, host_boot, (wall_s + coalesce(stepped_s, 0.0) - host_boot_s));
+"""
 
 class Step(NamedTuple):
     """One migration step and what it declares of the spasmwatch of the version before it.
@@ -375,6 +415,7 @@ STEPS: list[Step] = [
     Step(_V13_ZONES, readers=True, writers=False),  # an older daemon records no zone: its time would be taken as the last one recorded
     Step(_V14_FAILING_FINGERPRINT, readers=True, writers=True),  # NULL fingerprint: settings not known, shown failing
     Step(_V15_MARKER, readers=True, writers=True),  # a table written by migrations alone
+    Step(_V16_CLUSTER_IDS, readers=True, writers=True),  # the same columns; SQLite itself keeps ids unique for any writer
 ]  # fmt: skip
 MIGRATIONS: list[str] = [s.sql for s in STEPS]
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -22,6 +22,9 @@ from spasmwatch.store.schema import MARKER_VERSION, MIGRATIONS, NOT_KNOWN, REMAD
 Object = tuple[str, str, str]
 Shape = frozenset[Object]
 _MARKER_TABLE = "compat"
+# The table a CREATE TABLE made on a database in memory, not SQLite's own: an AUTOINCREMENT one (clusters,
+# schema v16) makes sqlite_sequence beside it, listed before it once the table was made again.
+_MADE_TABLE = "FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite!_%' ESCAPE '!'"
 
 
 @functools.cache
@@ -58,6 +61,16 @@ def read(conn: sqlite3.Connection) -> tuple[Shape, list[str]]:
     return frozenset(found), sorted(added)
 
 
+def added_columns(conn: sqlite3.Connection, table: str) -> list[tuple[str, str]]:
+    """The columns added by hand to ``table`` on ``conn`` (``_without_added``): (name, its definition as
+    the table's SQL writes it, folded), in their order; none when the table is not a version's."""
+    for t, n, sql in _objects(conn):
+        if (t, n) == ("table", folded(table)):
+            extra = _without_added(n, sql)[1]
+            return list(zip(extra, _definitions(sql, extra))) if extra else []
+    return []
+
+
 def _without_added(table: str, sql: str) -> tuple[str, list[str]]:
     """``table``'s SQL ``sql`` as a version's steps made it, and the columns added to it by hand
     (ALTER TABLE ADD COLUMN: nullable or with a default, no key: spasmwatch's reads and writes name
@@ -86,7 +99,7 @@ def _added_to(base: str, sql: str) -> list[str]:
     conn = sqlite3.connect(":memory:")
     try:
         conn.execute(sql)  # (the file's own table: its SQL is SQLite's, and REFERENCES need no table here)
-        name = conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'").fetchone()[0]
+        name = conn.execute(f"SELECT name {_MADE_TABLE}").fetchone()[0]
         # (table_xinfo: table_info leaves generated columns out, and one added by hand is a column added)
         have = [str(r[1]) for r in conn.execute(f"PRAGMA table_xinfo({name})")]
         conn.execute(f"DROP TABLE {name}")
@@ -96,7 +109,7 @@ def _added_to(base: str, sql: str) -> list[str]:
             return []
         for definition in _definitions(sql, have[len(ours):]):
             conn.execute(f"ALTER TABLE {name} ADD COLUMN {definition}")
-        made = " ".join(folded(str(conn.execute("SELECT sql FROM sqlite_master WHERE type = 'table'").fetchone()[0])).split())
+        made = " ".join(folded(str(conn.execute(f"SELECT sql {_MADE_TABLE}").fetchone()[0])).split())
         return have[len(ours):] if made == sql else []
     except sqlite3.Error:  # (a definition ADD COLUMN refuses: a key, a NOT NULL with no default, not a column)
         return []
@@ -344,7 +357,7 @@ def _needed(sql: str) -> tuple[str, ...]:
     conn = sqlite3.connect(":memory:")
     try:
         conn.execute(sql)
-        (name,) = conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'").fetchone()
+        (name,) = conn.execute(f"SELECT name {_MADE_TABLE}").fetchone()
         return tuple(str(r[1]) for r in conn.execute(f"PRAGMA table_info({name})") if r[3] and r[4] is None and not r[5])
     finally:
         conn.close()
