@@ -27,6 +27,7 @@ from typing import Any, NamedTuple
 import pytest
 
 from daemonproc import unprivileged
+from synthetic import load_bench
 from spasmwatch import cli
 from spasmwatch.errors import SpasmwatchError
 from spasmwatch.store import SCHEMA_VERSION, BootLinkRow, BootMarks, FailingRow, Linked, Replaced, Store, StoreError, SyncRow
@@ -707,6 +708,80 @@ def test_what_moved_counts_the_rows_placed_from_a_stepped_sync_not_all_of_the_bo
     assert store.place_on_clock(DEV, "boot-a", 1000.0 - 188.5, 2.0) == [Replaced(DEV, 1, -188.5, 10, 9, 0)]
     assert [e.wall_t for e in store.events(DEV)] == [911.5 + 10.0 * i for i in range(20)]
     assert [a.wall_t for a in store.activity(DEV)] == [911.5 + 10.0 * i for i in range(1, 20)]
+
+
+def _random_syncs_placed(path: Path, seed: int) -> tuple[list[list[Replaced]], dict[str, list[tuple[Any, ...]]]]:
+    """A store of two bands' syncs (four band boots, three computer boots and none) at offsets of today's
+    1.8e9 s, many a tolerance away to within a few float steps, with events and epochs; then twenty
+    place_on_clock calls at such offsets. What each returned, and the rows of syncs, events, activity
+    and clusters after."""
+    rng = random.Random(seed)
+    x0, tol, ulp = 1_800_000_000.0, 2.0, math.ulp(1_800_000_000.0)
+
+    def near() -> float:  # an offset today's, a tolerance off it, or far, give or take a few float steps
+        return x0 + rng.choice([0.0, tol, -tol, 0.5, -37.25, 188.5]) + rng.randint(-4, 4) * ulp
+
+    results = []
+    with Store(path) as st:
+        for dev in (DEV, "SW-0002"):
+            for boot in range(1, 5):
+                st.add_events(dev, [ev(boot * 100 + i, boot=boot, onset_ms=rng.randrange(0, 3_600_000)) for i in range(5)], 1.0)
+                st.add_activity(dev, [epoch(10_000 * i, boot=boot) for i in range(1, 4)], 1.0)
+            for i in range(40):
+                boot_s = rng.uniform(10.0, 1e6)
+                host = rng.choice(["boot-a", "boot-a", "boot-b", None])
+                st.add_sync(dev, rng.randint(1, 4), i * 60_000, near() + boot_s, host, None if host is None else boot_s)
+        for _ in range(20):
+            results.append(st.place_on_clock(rng.choice([DEV, "SW-0002"]), rng.choice(["boot-a", "boot-b"]), near(), tol))
+        c = st._live_conn()
+        rows = {t: c.execute(f"SELECT * FROM {t} ORDER BY rowid").fetchall() for t in ("syncs", "events", "activity", "clusters")}
+    return results, rows
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_syncs_stepped_read_by_the_index_place_as_the_full_read_placed(tmp_path: Path, seed: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    """place_on_clock reads only the syncs outside today's offset by the index syncs_offset (schema v16):
+    the same calls on the same random store, against the full read of the band's syncs of the computer
+    boot it made until then, return the same and leave every sync, event, epoch and cluster the same."""
+    indexed = _random_syncs_placed(tmp_path / "indexed.db", seed)
+    monkeypatch.setattr(placing, "stepped_syncs", load_bench("sync_growth").full_read)  # (until v16: bench/sync_growth.py)
+    full = _random_syncs_placed(tmp_path / "full.db", seed)
+    assert indexed == full
+    assert sum(map(len, full[0])) > 0 and any(r[6] is not None for r in full[1]["syncs"])  # (something was re-dated)
+
+
+def test_a_boot_s_own_sync_read_by_its_neighbours_is_the_one_the_sorted_read_gave(store: Store) -> None:
+    """placing._own_sync (a link's two ends, Store.place_by_links) reads the sync at or before the band
+    ms, else the first after, by the primary key: the same as the read of all the boot's syncs sorted
+    it replaced, at random band ms around random syncs (their ends and between them too)."""
+    rng = random.Random(7)
+    synced = rng.sample(range(0, 10_000_000, 250), 60)
+    for band_ms in synced:
+        host = rng.choice(["boot-a", None])
+        store.add_sync(DEV, 1, band_ms, 1000.0 + band_ms / 997.0, host, None if host is None else 100.0 + band_ms / 1000.0)
+    c = store._live_conn()
+    sorted_read = (
+        "SELECT wall_s + coalesce(stepped_s, 0.0) + (? - band_ms) / 1000.0, band_ms, host_boot FROM syncs WHERE device = ? AND boot = ? "
+        "ORDER BY band_ms > ?, abs(? - band_ms) LIMIT 1"
+    )
+    for t in [*rng.sample(range(-1000, 10_001_000), 300), *synced, *(b + 1 for b in synced), min(synced) - 1, max(synced) + 1]:
+        r = c.execute(sorted_read, (t, DEV, 1, t, t)).fetchone()
+        assert placing._own_sync(c, DEV, 1, t) == (float(r[0]), int(r[1]), r[2])
+    assert placing._own_sync(c, DEV, 2, 0) is None
+
+
+def test_place_on_clock_reads_the_syncs_by_their_offset_not_the_band_s_all(store: Store) -> None:
+    """Its read goes by the index syncs_offset (placing.SYNC_OFFSET written as the index is): both ranges,
+    with SQLite's statistics too (ANALYZE made an OR of them a scan of the table)."""
+    for i in range(200):
+        store.add_sync(DEV, 1, i * 60_000, 1_800_000_100.0 + i * 60, "boot-a", 100.0 + i * 60)
+    where, values = placing.stepped_syncs(DEV, "boot-a", 1_800_000_000.0, 2.0)
+    c = store._live_conn()
+    for analyzed in (False, True):
+        if analyzed:
+            c.execute("ANALYZE")
+        plan = [str(r[3]) for r in c.execute(f"EXPLAIN QUERY PLAN UPDATE syncs SET stepped_s = 0.0 WHERE {where}", values)]
+        assert sum("USING INDEX syncs_offset" in p for p in plan) == 2 and not any(p.startswith("SCAN") for p in plan), plan
 
 
 def test_a_sync_s_since_boot_reading_comes_whole_and_finite(store: Store) -> None:

@@ -182,18 +182,44 @@ def boot_marks(c: sqlite3.Connection, device: str, boot: int, seq: int | None) -
     return BootMarks(int(sync[0]), float(sync[1]), None if after is None else int(after[0]))
 
 
-# A sync's offset of the host's wall over its since-boot reading, on the clock as it reads now.
+# A sync's offset of the host's wall over its since-boot reading, on the clock as it reads now (the
+# expression of the index syncs_offset, schema v16, as it is written there: SQLite uses the index for it alone).
 SYNC_OFFSET = "(wall_s + coalesce(stepped_s, 0.0) - host_boot_s)"
+# The index's ranges of ``stepped_syncs`` reach this part of the offsets compared (~1.8e9 s) inside the
+# tolerance: a few thousand float steps (2.2e-16 of it each) past any rounding of the exact test, which
+# then decides, so they hold every sync it keeps (2 ms at today's offsets, against a tolerance of seconds).
+_RANGE_SLACK = 1e-12
+_OUTSIDE = f"SELECT rowid FROM syncs WHERE device = ? AND host_boot = ? AND {SYNC_OFFSET} {{}} ?"
+
+
+def stepped_syncs(device: str, host_boot: str, offset_s: float, tolerance_s: float) -> tuple[str, tuple[object, ...]]:
+    """The WHERE clause (and its values) of ``device``'s syncs made in computer boot ``host_boot`` whose
+    offset (``SYNC_OFFSET``) differs from ``offset_s`` by over ``tolerance_s``: made on a wall stepped
+    since. Read by the index syncs_offset, below and above the offset (the syncs near it, all of them as
+    a rule, are not read); ``Store.place_on_clock`` read all of the band's syncs of the computer boot
+    until schema v16 (17.7 ms a sync at 50,000 kept: docs/host.md, bench/sync_growth.py). (Two ranges
+    in one IN: an OR of them was read by a scan of the table once SQLite had statistics, ANALYZE.)"""
+    slack = (abs(offset_s) + tolerance_s) * _RANGE_SLACK
+    ranges = f"{_OUTSIDE.format('<')} UNION ALL {_OUTSIDE.format('>')}"
+    low, high = offset_s - tolerance_s + slack, offset_s + tolerance_s - slack
+    return f"rowid IN ({ranges}) AND abs(? - {SYNC_OFFSET}) > ?", (device, host_boot, low, device, host_boot, high, offset_s, tolerance_s)
+
+
+# ``_own_sync``'s read of one sync, by the primary key (device, boot, band_ms): at or before the band
+# ms (<=, DESC), or after it (>, ASC).
+_OWN_SYNC = (
+    "SELECT wall_s + coalesce(stepped_s, 0.0) + (:t - band_ms) / 1000.0, band_ms, host_boot FROM syncs "
+    "WHERE device = :device AND boot = :boot AND band_ms {} :t ORDER BY band_ms {} LIMIT 1"
+)
 
 
 def _own_sync(c: sqlite3.Connection, device: str, boot: int, t_ms: int) -> tuple[float, int, str | None] | None:
-    """The wall time of ``boot``'s band ms ``t_ms`` by its own syncs, the band ms of the sync that
-    places it and that sync's computer boot; None: no sync of its own."""
-    r = c.execute(
-        "SELECT wall_s + coalesce(stepped_s, 0.0) + (? - band_ms) / 1000.0, band_ms, host_boot FROM syncs WHERE device = ? AND boot = ? "
-        "ORDER BY band_ms > ?, abs(? - band_ms) LIMIT 1",
-        (t_ms, device, boot, t_ms, t_ms),
-    ).fetchone()
+    """The wall time of ``boot``'s band ms ``t_ms`` by its own syncs (the latest at or before it, else
+    the first after, as ``_sync_pick``), the band ms of the sync that places it and that sync's computer
+    boot; None: no sync of its own. Two reads of one row each (until 2026-12-07 one read sorted all of
+    the boot's syncs, at each sync of a band with boot links: ``Store.place_by_links``)."""
+    p = {"device": device, "boot": boot, "t": t_ms}
+    r = c.execute(_OWN_SYNC.format("<=", "DESC"), p).fetchone() or c.execute(_OWN_SYNC.format(">", "ASC"), p).fetchone()
     return None if r is None else (float(r[0]), int(r[1]), r[2])
 
 

@@ -736,10 +736,7 @@ class Store:
         stay); nothing when no sync differs."""
         _texts("syncs", host_boot=host_boot)
         _finite("syncs: offset_s", offset_s)
-        # This device's syncs of this computer boot made on a wall stepped since (their offset, as
-        # placed now, is not today's).
-        stepped = f"device = ? AND host_boot = ? AND abs(? - {placing.SYNC_OFFSET}) > ?"
-        which = (device, host_boot, offset_s, tolerance_s)
+        stepped, which = placing.stepped_syncs(device, host_boot, offset_s, tolerance_s)
         with self._tx() as c:
             steps: dict[int, list[float]] = {}
             for boot, step in c.execute(f"SELECT boot, ? - {placing.SYNC_OFFSET} FROM syncs WHERE {stepped}", (offset_s, *which)):
