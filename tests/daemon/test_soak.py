@@ -8,6 +8,8 @@ account for; every internal collection within its bound, or flat (docs/host.md, 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import sqlite3
 from pathlib import Path
 from typing import Any
 
@@ -180,12 +182,12 @@ def _merges(tmp_path: Path, n: int, check: Any = None) -> Any:
     return d
 
 
-def test_a_cluster_after_a_merge_alarms_though_its_row_takes_the_retired_clusters_id(tmp_path: Path) -> None:
-    """Found by the uptime review: a merge deletes the retired cluster's row, and SQLite gives its
-    id (the highest) to the next cluster stored. The engine still held the retired alert, closed,
-    under that id: the new cluster's spasms were taken for that closed one's and ignored ("spasm
-    for closed cluster ... ignored"): no alarm; and its alert's transitions were stored under the
-    survivor of the old merge (the id still mapped to it)."""
+def test_a_cluster_after_a_merge_gets_an_id_never_given_and_alarms(tmp_path: Path) -> None:
+    """Found by the uptime review: a merge deletes the retired cluster's row, and SQLite gave its id
+    (the highest) to the next cluster stored, which the engine took for the retired alert it still
+    held, closed: no alarm. Schema v16 (clusters AUTOINCREMENT): no id is given twice (before, the
+    second merge's first cluster took the first merge's retired id); each of the two new clusters
+    after a merge alarms, and each merged row holds both its alarms, none another's."""
     ids: list[tuple[int, int]] = []
 
     def check(d: Any, i: int, new: list[Any], pair: tuple[int, int]) -> None:
@@ -193,8 +195,27 @@ def test_a_cluster_after_a_merge_alarms_though_its_row_takes_the_retired_cluster
         assert len(new) == 2, f"merge {i}: {len(new)} alarm(s) for two new clusters (ids {pair}; before: {ids[:-1][-1:]})"
 
     d = _merges(tmp_path, 3, check)
+    given = [i for pair in ids for i in pair]
+    assert len(set(given)) == len(given) == 6, ids
+    assert [a.cluster_id for a in d.store.alerts("cot0001") if a.state == "ALARM"] == [ids[k // 2][0] for k in range(6)], ids
+    d.store.close()
+
+
+def test_a_cluster_whose_row_takes_a_retired_id_still_alarms_if_the_store_s_sequence_was_lost(tmp_path: Path) -> None:
+    """The id SQLite keeps for clusters (sqlite_sequence) deleted by hand while the daemon ran (a tool,
+    a 'fix' of the file): it gives the highest id again, the retired one. The daemon drops the retired
+    alert kept closed under it (AlertEngine.forget_retired), as it did for every merge before schema v16:
+    without, the new cluster's spasms were taken for the closed alert's, and it did not alarm."""
+    ids: list[tuple[int, int]] = []
+
+    def check(d: Any, i: int, new: list[Any], pair: tuple[int, int]) -> None:
+        ids.append(pair)
+        assert len(new) == 2, f"merge {i}: {len(new)} alarm(s) for two new clusters (ids {pair}; before: {ids[:-1][-1:]})"
+        with contextlib.closing(sqlite3.connect(tmp_path / "db.sqlite")) as c, c:
+            c.execute("DELETE FROM sqlite_sequence WHERE name = 'clusters'")
+
+    d = _merges(tmp_path, 3, check)
     assert ids[1][0] == ids[0][1]  # the id was given again: what this is about
-    # Each merged cluster's row holds both its alarms (the retired one's moved there), none another's.
     assert [a.cluster_id for a in d.store.alerts("cot0001") if a.state == "ALARM"] == [ids[k // 2][0] for k in range(6)], ids
     d.store.close()
 

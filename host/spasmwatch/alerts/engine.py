@@ -180,9 +180,11 @@ class AlertEngine:
 
     def forget_retired(self, key: ClusterKey) -> None:
         """``key``, a retired cluster's store id (a merge deleted its row), names a new cluster now:
-        SQLite gives the highest id again once its row is gone. The retired alert kept closed under
-        it, of any band, is forgotten; held, it took the new cluster's spasms for its own ("spasm for
-        closed cluster ... ignored": no alarm) and its label for its own."""
+        SQLite gave the highest id again once its row was gone until schema v16 (clusters
+        AUTOINCREMENT), and still does in a store whose sqlite_sequence row was deleted by hand. The
+        retired alert kept closed under it, of any band, is forgotten; held, it took the new
+        cluster's spasms for its own ("spasm for closed cluster ... ignored": no alarm) and its
+        label for its own."""
         self._closed = OrderedDict((k, a) for k, a in self._closed.items() if k[1] != key)
 
     # ---- cluster inputs -------------------------------------------------

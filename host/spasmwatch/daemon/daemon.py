@@ -1681,7 +1681,7 @@ class Daemon:
         if stored is not None:  # (refused: the row holds what it held, rolled back)
             tc.store_id, tc.stored_ids = stored, frozenset(ids)
             if was is None and self._merged_into.pop(stored, None) is not None:
-                self.engine.forget_retired(stored)  # a new row with the id of one a merge retired
+                self.engine.forget_retired(stored)  # a new row with the id of one a merge retired (a store's sequence lost)
             if was is None:  # stored at last (the store came back): its alert goes on under its row's id
                 self.engine.merge_clusters(device, stored, [tc.key])
         if absorbed and not merged:  # the store refused it: the alerts are one all the same
