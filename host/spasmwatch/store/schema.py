@@ -428,7 +428,9 @@ ZONES_VERSION = MIGRATIONS.index(_V13_ZONES) + 1
 MARKER_VERSION = MIGRATIONS.index(_V15_MARKER) + 1
 # The oldest schema a read-only open reads as it is (``_db._require_current``), older ones being
 # refused until the daemon migrates them: each step after it only added a table that a reader takes
-# as empty in an older store (v13's zones: not known, ``Store.zones``; v15's marker: read in newer stores alone). From v13 to the zone review
+# as empty in an older store (v13's zones: not known, ``Store.zones``; v15's marker: read in newer stores alone),
+# a column or an index no reader reads (v14, v16's syncs_offset), or made a table again as it was but
+# for how SQLite numbers new rows (v16's clusters: ids read alike). From v13 to the zone review
 # (2026-12-06) a reader refused v12 stores, nothing it reads changed: a copy sent to the clinic, the
 # family's store just after an upgrade while the old daemon still ran. A step that changes what a
 # reader reads moves it up to itself.
