@@ -42,6 +42,9 @@ class SimClock:
         self.ended = None  # callable: True once the recording is over (then time runs in real time)
         self.stall_at_ms = None  # the sampler's pace_ms hangs from this virtual time on
         self.stalled = False
+        # (virtual ms, real ms): at that virtual time the process gets no CPU for that long (a
+        # loaded machine's scheduler, run.py --starve-at-s): its pace runs on, its samples lag it.
+        self.starve = None
         # Once the recording has ended, go on pacing (speed x real time, the sampler's batches
         # with nothing to read) rather than run in real time: for a harness whose host clock runs
         # at ``speed`` (run.py --pace-after-end). A band clock run on at 1x under a host clock at
@@ -121,6 +124,9 @@ class SimClock:
         while self.hold is not None and self.hold():
             self._pace0 = None  # held: the deadline starts when time moves again
             await asyncio.sleep_ms(5)
+        if self.starve is not None and self._v >= self.starve[0]:
+            time.sleep_ms(self.starve[1])  # blocks the whole process: no task runs, the radio waits
+            self.starve = None
         if self.stall_at_ms is not None and self._v >= self.stall_at_ms:
             self.stalled = True  # the sampler hangs here for good (a stuck bus, a deadlock)
             await asyncio.Event().wait()

@@ -30,6 +30,8 @@ Options:
     --flash-stall-ms MS each event written to flash holds the band MS ms of virtual time (a slow flash erase:
                         the IMU's FIFO fills meanwhile, and may overrun)
     --stall-at-s S      the sampler hangs at virtual time S (the watchdog must reset the band)
+    --starve-at-s S:MS  the process gets no CPU for MS real ms at virtual time S (a loaded machine's
+                        scheduler): with --paced its pace runs on meanwhile, its samples fall behind it
     --imu-odr-error-pct P  the IMU's real rate is P % off its nominal rate (its oscillator)
     --battery-mv MV     cell voltage (default 3950); --battery-step-s S:MV changes it at S
     --log-slots N       event log capacity (default: the board's, else the app's)
@@ -138,6 +140,7 @@ def parse_args(argv):
         "flash-bytes": None,
         "flash-stall-ms": "0",
         "stall-at-s": None,
+        "starve-at-s": None,
         "imu-odr-error-pct": "0",
         "battery-mv": "3950",
         "battery-step-s": None,
@@ -209,6 +212,9 @@ def build(opts):
         clock.pace_from(int(opts["paced-from-ms"]))
     if opts["stall-at-s"] is not None:
         clock.stall_at_ms = int(float(opts["stall-at-s"]) * 1000)
+    if opts["starve-at-s"] is not None:
+        s, ms = opts["starve-at-s"].split(":")
+        clock.starve = (int(float(s) * 1000), int(ms))
     source = simhw.CsvSource(opts["csv"], float(opts["csv-skip-s"]))
     imu_def = board["imu"]
     sensor = simhw.fake_imu(imu_def["part"])(imu_def["i2c_address"], imu_def["axis_map"], source, clock)
