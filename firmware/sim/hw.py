@@ -117,10 +117,10 @@ class FakeSensor:
         return a, g
 
     def _start(self, rate_hz):
-        # Sample k is taken at k / rate_hz s of virtual time, which is also the
-        # recording's time line: a sensor restarted later continues the recording.
+        # Sample k is taken at k / rate_hz s of the recording's time line (the clock's, less what it
+        # skipped to catch up its pace): a sensor restarted later continues the recording.
         self.rate_hz = rate_hz
-        self._started_ms = self._clock.ticks_ms()
+        self._started_ms = self._clock.played_ms()
         self._made = int(self._started_ms * self._actual() / 1000 + 0.999999)
         self.fifo = bytearray()
 
@@ -131,7 +131,7 @@ class FakeSensor:
         # (a part's faults, run.py --imu-*-at-s, are sim/faultimu.py's, loaded only for one)
         if self._started_ms is None:
             return
-        due = int(self._clock.ticks_ms() * self._actual() / 1000)
+        due = int(self._clock.played_ms() * self._actual() / 1000)
         while self._made < due:
             v = self._src.at(self._made / self._actual())
             if v is None:
@@ -207,13 +207,14 @@ class SimBattery:
 
 
 class SimWDT:
+    # On the time played (SimClock.played_ms): a catch-up's step to the pace is no time the band ran.
     def __init__(self, clock, timeout_ms):
         self._clock = clock
         self.timeout_ms = timeout_ms
-        self.last = clock.ticks_ms()
+        self.last = clock.played_ms()
 
     def feed(self):
-        self.last = self._clock.ticks_ms()
+        self.last = self._clock.played_ms()
 
     def expired(self):
-        return self._clock.ticks_ms() - self.last > self.timeout_ms
+        return self._clock.played_ms() - self.last > self.timeout_ms

@@ -12,6 +12,9 @@ Options:
                         real time (for a harness whose host clock runs at the speed, bench/faults.py)
     --sync-at-pace      with --paced: a TIME_SYNC reads the clock where the pace has it (a board's clock
                         never lags its CPU), and the radio is not kept quiet while the samples lag
+    --catch-up          with --sync-at-pace: samples lagging the pace by over 1 s move the band's clock on to it at
+                        once, the recording played on from where it was, that much later: events, epochs and status
+                        on the time its syncs read (not with a harness that resumes the recording by uptime)
     --end-at-pace       with --paced: a BACKFILL's end (LOGINFO done) waits while the samples lag the pace
                         by over 1 s (the host takes the log as in up to its arrival); its events go meanwhile
     --paced-from-ms MS  with --paced: this boot's virtual time 0 was due at MS (real ms since the epoch;
@@ -127,6 +130,7 @@ def parse_args(argv):
         "paced": False,
         "pace-after-end": False,
         "sync-at-pace": False,
+        "catch-up": False,
         "end-at-pace": False,
         "paced-from-ms": None,
         "csv-skip-s": "0",
@@ -208,6 +212,7 @@ def build(opts):
     clock = simhw.SimClock(int(opts["speed"]), opts["paced"])
     clock.keep_pace = opts["pace-after-end"] and opts["paced"] and int(opts["speed"]) > 0
     clock.sync_at_pace = opts["sync-at-pace"] and opts["paced"] and int(opts["speed"]) > 0
+    clock.catch_up = clock.sync_at_pace and opts["catch-up"]
     if opts["paced-from-ms"] is not None:
         clock.pace_from(int(opts["paced-from-ms"]))
     if opts["stall-at-s"] is not None:

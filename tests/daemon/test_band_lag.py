@@ -19,11 +19,13 @@ from typing import Any
 
 import pytest
 
+from spasmwatch.alerts import NoticeKind
 from spasmwatch.clock import SinceBoot
+from spasmwatch.commands.demo import BAND_ARGS
 from spasmwatch.daemon.session import BandClock, BandSession
 from swcore import protocol as P
 
-from .conftest import rig
+from .conftest import SPASMS_S, rig
 
 DEVICE = "band0000"
 HOST_SPEED = 4  # the daemon's clock: 4 s a real s
@@ -160,3 +162,32 @@ def test_a_step_of_the_host_s_wall_is_still_read_with_its_since_boot_clock(step_
     for rate in (1.0, 0.9):
         read = _steps_read(_Host(), rate, step_at_t=205.0, step_s=step_s)
         assert len(read) == 1 and abs(read[0] - step_s) < 2.5, (rate, read)
+
+
+DEMO_SPEED = 60  # the demo's: 1 s of band time is 17 ms real
+STARVE = "12:2000"  # at 12 s of cluster_csv, 2 s real (120 s of pace) with no CPU: before its first spasm (20 s)
+
+
+def test_a_band_starved_before_a_cluster_alarms_it_as_live(tmp_path: Path, cluster_csv: Path, caplog: pytest.LogCaptureFixture) -> None:
+    """Found under load (the demo test, 1-2 runs of 24): the demo's band (--sync-at-pace) lagged its
+    pace by over LATE_CLUSTER_S (60 s of band time, 1 s real at 60x) when it played the cluster's
+    third spasm. Its syncs read the pace, its events the samples' time: the host placed that
+    spasm a minute and more back and held the cluster as learned late, no alarm as it happened.
+    Here the demo's band gets no CPU for 2 s real before the cluster (run.py --starve-at-s): old
+    code held it ('its newest spasm confirmed 107 s ago'), then alarmed it 30 s late 'as live'.
+    The band's clock catches up its pace (--catch-up): the cluster alarms at its third spasm, all
+    its spasms in one cluster (the step to the pace is before it, not within it)."""
+
+    async def main() -> list[int]:
+        args = (*BAND_ARGS, "--starve-at-s", STARVE)
+        async with rig(tmp_path, cluster_csv, speed=DEMO_SPEED, band_args=args) as r:
+            told = lambda: r.notices(NoticeKind.CLUSTER_ALARM) or r.notices(NoticeKind.CLUSTER_LATE)  # noqa: E731
+            await r.wait_for(told, 60, "the cluster's alarm")
+            await r.wait_for(lambda: r.store.count_events(DEVICE) == len(SPASMS_S), 60, "the cluster's spasms")
+            return [c.count for c in r.store.clusters(DEVICE)]
+
+    with caplog.at_level(logging.INFO, logger="spasmwatch.alerts"):
+        counts = asyncio.run(asyncio.wait_for(main(), 120))
+    late = [m for m in caplog.messages if "learned late" in m]
+    assert late == [] and any("(spasm 3 of a cluster)" in m for m in caplog.messages), caplog.messages
+    assert counts == [len(SPASMS_S)], counts

@@ -151,6 +151,10 @@ async def _demo(args: argparse.Namespace, folder: Path, board: Path | None, out:
         band.kill()
 
 
+# The demo band's pacing (firmware/sim/run.py; start_band says why).
+BAND_ARGS = ("--paced", "--sync-at-pace", "--catch-up")
+
+
 def start_band(csv: Path, folder: Path, speed: int, duration_s: float, board: Path | None = None) -> SimBand:
     """The demo's band, its flash in ``folder``: held until the daemon's link is encrypted (a
     daemon slow to start misses none of the recording), then on the daemon's clock (--paced:
@@ -158,11 +162,14 @@ def start_band(csv: Path, folder: Path, speed: int, duration_s: float, board: Pa
     raised it). --sync-at-pace, as bench/faults.py's band: a band lagging its pace (a loaded or
     slow computer: at 60x, 1 s of virtual time is 17 ms real) answers a time sync with the time
     its pace has, as a board's clock does; without it its radio was kept quiet, the daemon's
-    first sync timed out and the demo ended with 0 events stored (3 runs of 3 at load 15).
-    ``board``: a board definition file the band runs as (else sim/run.py's own)."""
+    first sync timed out and the demo ended with 0 events stored (3 runs of 3 at load 15). --catch-up:
+    a band lagging its pace by over 1 s moves its clock on to it, as a board's never lags, and plays
+    on from there: its events are then on the time its syncs read; left behind, a cluster played a
+    minute and more late was placed as long ago, held as learned late, and not alarmed (1-2 runs of
+    24 under load). ``board``: a board definition file the band runs as (else sim/run.py's own)."""
     return SimBand(
         csv, folder / "flash", hold=True, speed=speed, device_id=DEVICE_ID, idle_exit_ms=500,
-        timeout_s=duration_s / speed + 120, args=("--paced", "--sync-at-pace", *(("--board", str(board)) if board else ())),
+        timeout_s=duration_s / speed + 120, args=(*BAND_ARGS, *(("--board", str(board)) if board else ())),
     )  # fmt: skip
 
 
