@@ -10,6 +10,11 @@ import time
 import asyncio
 
 BEHIND_MS = 1000  # virtual ms: how far a paced clock may lag before the simulated radio waits for it
+# Virtual ms the samples may lag the pace before a catching-up clock (``catch_up``) steps to it: over
+# a loaded machine's hiccups, which the band plays off by itself (at 60x, 170 ms real; at BEHIND_MS,
+# 17 ms, the demo's band under load 12 stepped 21-173 s before its cluster and stretched it up to 2x),
+# far under the host's LATE_CLUSTER_S (60 s), so a spasm played that late is still news of now.
+CATCH_UP_MS = 10000
 
 
 def _epoch_ms():
@@ -58,7 +63,7 @@ class SimClock:
         # clock: on a loaded machine (load 10-17, 2 cores) a band at 60x lagged more than 1 s of
         # virtual time (17 ms real) for whole boots, unreachable, and their events never placed.
         self.sync_at_pace = False
-        # With sync_at_pace, a band whose samples lag the pace by more than BEHIND_MS moves its clock
+        # With sync_at_pace, a band whose samples lag the pace by more than CATCH_UP_MS moves its clock
         # on to the pace at once (run.py --catch-up), and plays its recording on from where it was,
         # that much later: its events, epochs and STATUS are then on the time its syncs read, as a
         # board's are. Left behind (sync_at_pace alone) a spasm played a minute late was placed a
@@ -157,12 +162,12 @@ class SimClock:
             self._catch_up()  # (no await after it: the sampler reads its batch and beats on the new time)
 
     def _catch_up(self):
-        """Lagging the pace by more than BEHIND_MS: the clock moves on to it at once, and every deadline
+        """Lagging the pace by more than CATCH_UP_MS: the clock moves on to it at once, and every deadline
         waited for with it, as if the band had stood still meanwhile (as under ``hold``); the watchdog
         counts the time played (SimWDT). In one step, where the band lagged, not spread over the samples: a
         recording stretched while the band caught up could split a cluster (its spasms CLUSTER_MAX_GAP_MS apart)."""
         due = self.due_ms()
-        if due is None or due - self._v <= BEHIND_MS:
+        if due is None or due - self._v <= CATCH_UP_MS:
             return
         gap = due - self._v
         self._v = due

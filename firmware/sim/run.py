@@ -12,7 +12,7 @@ Options:
                         real time (for a harness whose host clock runs at the speed, bench/faults.py)
     --sync-at-pace      with --paced: a TIME_SYNC reads the clock where the pace has it (a board's clock
                         never lags its CPU), and the radio is not kept quiet while the samples lag
-    --catch-up          with --sync-at-pace: samples lagging the pace by over 1 s move the band's clock on to it at
+    --catch-up          with --sync-at-pace: samples lagging the pace by over 10 s move the band's clock on to it at
                         once, the recording played on from where it was, that much later: events, epochs and status
                         on the time its syncs read (not with a harness that resumes the recording by uptime)
     --end-at-pace       with --paced: a BACKFILL's end (LOGINFO done) waits while the samples lag the pace

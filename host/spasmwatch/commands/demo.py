@@ -163,7 +163,7 @@ def start_band(csv: Path, folder: Path, speed: int, duration_s: float, board: Pa
     slow computer: at 60x, 1 s of virtual time is 17 ms real) answers a time sync with the time
     its pace has, as a board's clock does; without it its radio was kept quiet, the daemon's
     first sync timed out and the demo ended with 0 events stored (3 runs of 3 at load 15). --catch-up:
-    a band lagging its pace by over 1 s moves its clock on to it, as a board's never lags, and plays
+    a band lagging its pace by over 10 s moves its clock on to it, as a board's never lags, and plays
     on from there: its events are then on the time its syncs read; left behind, a cluster played a
     minute and more late was placed as long ago, held as learned late, and not alarmed (1-2 runs of
     24 under load). ``board``: a board definition file the band runs as (else sim/run.py's own)."""
