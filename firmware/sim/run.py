@@ -186,6 +186,12 @@ def parse_args(argv):
                 float(opts[key])
         except ValueError:
             raise SystemExit("run.py: --%s %r: expected a number" % (key, opts[key]))
+    if opts["starve-at-s"] is not None:  # (virtual ms, real ms), named if it is not S:MS
+        try:
+            at_s, real_ms = opts["starve-at-s"].split(":")
+            opts["starve-at-s"] = (int(float(at_s) * 1000), int(real_ms))
+        except ValueError:
+            raise SystemExit("run.py: --starve-at-s %r: expected S:MS" % opts["starve-at-s"])
     # A missing file was "OSError: [Errno 2] ENOENT" from deep in build(), naming no file.
     for key in ("csv", "board"):
         if opts[key] is not None:
@@ -217,9 +223,7 @@ def build(opts):
         clock.pace_from(int(opts["paced-from-ms"]))
     if opts["stall-at-s"] is not None:
         clock.stall_at_ms = int(float(opts["stall-at-s"]) * 1000)
-    if opts["starve-at-s"] is not None:
-        s, ms = opts["starve-at-s"].split(":")
-        clock.starve = (int(float(s) * 1000), int(ms))
+    clock.starve = opts["starve-at-s"]
     source = simhw.CsvSource(opts["csv"], float(opts["csv-skip-s"]))
     imu_def = board["imu"]
     sensor = simhw.fake_imu(imu_def["part"])(imu_def["i2c_address"], imu_def["axis_map"], source, clock)

@@ -18,6 +18,7 @@ from sim_central import FIRMWARE, MICROPYPATH
         (["--speed", "x"], "run.py: --speed 'x': expected a number"),
         (["--timeout-s", "2m"], "run.py: --timeout-s '2m': expected a number"),
         (["--rtc-restarted", "1.5s"], "run.py: --rtc-restarted '1.5s': expected a number"),
+        (["--starve-at-s", "12"], "run.py: --starve-at-s '12': expected S:MS"),
         (
             ["--retained", "{tmp}/rtc.bin", "--no-rtc", "--rtc-restarted", "1500"],
             "run.py: --no-rtc and --rtc-restarted: a board has an RTC timer or not, not both",
