@@ -96,8 +96,9 @@ def test_the_demo_s_band_answers_the_daemon_while_it_lags_its_pace(tmp_path: Pat
     asyncio.run(main())
 
 
-# The demo's tested speed: faster, a loaded machine's band lags its pace by LATE_CLUSTER_S (60 s,
-# 0.2 s real at 300x) and its cluster is told as learned late, not alarmed (1 run of 4 at 300x).
+# The demo's tested speed (its default). Before the band's --catch-up (firmware/sim/clock.py
+# CATCH_UP_MS), a loaded machine's band at 300x lagged its pace by LATE_CLUSTER_S (60 s, 0.2 s real)
+# and its cluster was told as learned late, not alarmed (1 run of 4); not measured again since.
 PAUSED_SPEED = 60
 PAUSE_S = 65.0  # real s the band gets no CPU: more than its morning takes at that pace (30 s), and 30 s more
 
