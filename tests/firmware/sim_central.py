@@ -94,15 +94,17 @@ def on_raw(said):
 
 
 def run_mp(
-    micropython: str | Sequence[str], script: Path, source: str, *args: str, timeout_s: float = 120.0, stall_s: float | None = None
+    micropython: str | Sequence[str], script: Path, source: str, *args: str, timeout_s: float = 120.0, stall_s: float | None = None,
+    path: str = MICROPYPATH,
 ) -> str:
     """Write ``source`` to ``script``, run it under ``micropython`` (the binary, or a command line
     such as tools/mpwasm's) with the band's modules on its path, assert it exited cleanly and
     return its stdout. ``stall_s``: instead of ``timeout_s`` for the whole run, the most real s
     between two lines it prints, for a long script that says its progress: it gets its time however
-    loaded the machine is (a power-cut campaign of 3 s of CPU took 95 s of its 120 at load 16)."""
+    loaded the machine is (a power-cut campaign of 3 s of CPU took 95 s of its 120 at load 16).
+    ``path``: MICROPYPATH, the firmware's source tree unless given (e.g. a flashed tree's)."""
     script.write_text(source)
-    env = dict(os.environ, MICROPYPATH=MICROPYPATH)
+    env = dict(os.environ, MICROPYPATH=path)
     cmd = [micropython] if isinstance(micropython, str) else list(micropython)
     if stall_s is None:
         out = subprocess.run([*cmd, str(script), *args], capture_output=True, text=True, env=env, timeout=timeout_s)
