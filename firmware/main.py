@@ -19,13 +19,17 @@ def _load(path):
         return json.load(f)
 
 
-BOARD = _load("/board.json")
-# E.g. M5StickC PLUS2: the board switches itself off unless this pin is driven high, so it is
-# set before the imports below, which take a while on the board. Held (the ESP32's pad hold), so a
-# reset (machine.reset() after a crash or REBOOT, the watchdog, a panic) keeps it high until here:
-# unheld, the reset returns it to an input pulled low, and on its cell the band switched off.
-if BOARD.get("power_hold_pin") is not None:
-    machine.Pin(BOARD["power_hold_pin"], machine.Pin.OUT, value=1, hold=True)
+def _hold_power():
+    # E.g. M5StickC PLUS2: the board switches itself off unless this pin is driven high, so it is
+    # set before the imports below, which take a while on the board. Held (the ESP32's pad hold), so a
+    # reset (machine.reset() after a crash or REBOOT, the watchdog, a panic) keeps it high until here:
+    # unheld, the reset returns it to an input pulled low, and on its cell the band switched off.
+    pin = _load("/board.json").get("power_hold_pin")
+    if pin is not None:
+        machine.Pin(pin, machine.Pin.OUT, value=1, hold=True)
+
+
+_hold_power()
 
 import asyncio  # noqa: E402
 import os  # noqa: E402
@@ -112,30 +116,37 @@ def _reset_cause(cause):
     return 0
 
 
-def main():
-    device_id = _load("/device.json")["device_id"]
-    try:
-        os.mkdir(DATA_DIR)
-    except OSError:
-        pass  # exists
-    storage = Storage(DATA_DIR)
+def _hardware(storage):
+    # The board file read here, not kept in a global: the app keeps only what it reads of it
+    # (Hardware), and the whole file (its power table, notes, sources) held heap all night (~2.5 KB,
+    # docs/firmware.md "Heap per board"). Read twice at boot (_hold_power): a few ms.
+    board = _load("/board.json")
     cause = machine.reset_cause()
-    hw = Hardware(
-        _imu(BOARD),
+    return Hardware(
+        _imu(board),
         bluetooth.BLE(),
         storage,
         Clock(),
-        _battery(BOARD),
+        _battery(board),
         lambda timeout_ms: machine.WDT(timeout=timeout_ms),
         machine.reset,
-        BOARD,
-        device_id,
+        board,
+        _load("/device.json")["device_id"],
         # Only a power-on opens the pairing window. The ESP32 port reads a brown-out as PWRON_RESET
         # too, the watchdog as WDT_RESET, machine.reset() (crash, REBOOT) and a panic as HARD_RESET.
         power_on=cause == machine.PWRON_RESET,
         retained=Retained(),
         reset_cause=_reset_cause(cause),
     )
+
+
+def main():
+    try:
+        os.mkdir(DATA_DIR)
+    except OSError:
+        pass  # exists
+    storage = Storage(DATA_DIR)
+    hw = _hardware(storage)
     try:
         asyncio.run(App(hw).run())
     except KeyboardInterrupt:

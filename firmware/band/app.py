@@ -114,7 +114,10 @@ class Hardware:
         self.battery = battery  # read_mv(), empty_mv, full_mv; or None
         self.make_wdt = make_wdt  # timeout_ms -> object with feed()
         self.reset = reset  # hard reset, never returns
-        self.board = board  # board definition dict
+        # What the app reads of the board definition (band/startup.py): the rest of the file (its power
+        # table, notes, sources; the wiring, used before the app) is the host's, and held ~2.5 KB of
+        # heap all night (docs/firmware.md, "Heap per board").
+        self.board = {k: board[k] for k in ("id", "name", "log_slots") if k in board}
         self.device_id = device_id
         self.irq_flag = irq_flag  # flag class for IRQ -> task wake-ups (None: asyncio.ThreadSafeFlag)
         # This boot followed a power-on (machine.reset_cause() == PWRON_RESET), not a watchdog,

@@ -102,6 +102,7 @@ class ADC:
 class WDT:
     def __init__(self, timeout):
         log("wdt", timeout)
+        _heap("wdt")  # the app is up and running: what it holds all night
         # made by the running app: what of the band's code stayed loaded after its start-up
         log("modules", sorted(k for k in sys.modules if k.split(".")[0] in ("band", "swcore")))
     def feed(self):
@@ -271,7 +272,7 @@ def test_main_frees_the_boot_links_code_before_the_sensor_starts(micropython: st
     root, _ = _flashed(flashed_fw, tmp_path)
     out, log = _run(micropython, root, tmp_path)
     heap = dict((e[1], e[2]) for e in log if e[0] == "heap")
-    assert set(heap) == {"bootlink", "imu_start"}, log  # the boot links ran, then the app started the sensor
+    assert set(heap) == {"bootlink", "imu_start", "wdt"}, log  # the boot links ran, then the app started the sensor
     assert heap["imu_start"] < heap["bootlink"], heap
 
 
@@ -302,3 +303,20 @@ def test_main_leaves_room_for_new_names_before_the_next_qstr_pool(micropython: s
         f"the band must fit in {QSTR_POOLS} pools with {QSTR_MARGIN} to spare (each new pool is +14 KB of heap at once). "
         "Make module-private constants _NAME = const(...), drop names (docs/firmware.md, qstr)"
     )
+
+
+def test_main_keeps_no_more_of_the_board_file_than_the_app_reads(micropython: str, flashed_fw: Path, tmp_path: Path) -> None:
+    """The band reads a few fields of /board.json (its IMU and battery wiring, the power pin, its id,
+    name and log capacity); the rest (its power table, notes, sources: ~2.5 KB of a real file) is the
+    host's. Old code: main.py's global BOARD and Hardware.board held the whole file all night, so a
+    board file with 40 more source links held ~4 KB more heap once the app ran; now the same."""
+    heaps = []
+    for name, extra in (("plain", 0), ("long", 40)):
+        root, board = _flashed(flashed_fw, tmp_path / name)
+        board["sources"] = board["sources"] + ["https://example.invalid/datasheet-%03d.pdf" % i for i in range(extra)]
+        (root / "board.json").write_text(json.dumps(board))
+        out, log = _run(micropython, root, tmp_path / name)
+        heap = [e[2] for e in log if e[0] == "heap" and e[1] == "wdt"]
+        assert heap, (out, log)
+        heaps.append(heap[0])
+    assert heaps[1] - heaps[0] <= 256, f"heap once running, plain board file {heaps[0]}, with 40 more sources {heaps[1]}"
