@@ -138,7 +138,7 @@ def test_a_board_drops_a_stranger_30_s_after_it_connected(micropython: str, tmp_
     """The window the test above shortens is a board's 30 s (swcore/wire.py, with its reason):
     band.app.Hardware's default, which main.py leaves as it is."""
     assert P.SECURE_WITHIN_MS == 30000
-    script = "from band.app import Hardware\nprint(Hardware(*[None] * 9).secure_within_ms)\n"
+    script = "from band.app import Hardware\nprint(Hardware(*[None] * 7, {}, None).secure_within_ms)\n"  # {}: the board definition
     assert run_mp(micropython, tmp_path / "hw.py", script).split() == ["30000"]
     main = ast.parse((FIRMWARE / "main.py").read_text())
     calls = [n for n in ast.walk(main) if isinstance(n, ast.Call) and getattr(n.func, "id", "") == "Hardware"]
