@@ -114,6 +114,12 @@ def _host(url: str) -> str:
     return url.split("/", 3)[2] if url.count("/") >= 2 else ""
 
 
+def _absolute(v: str) -> bool:
+    """An absolute path (or ~/...): relative to whatever folder a command runs in, the daemon and
+    the CLI would each read another file."""
+    return Path(v).expanduser().is_absolute()
+
+
 def _ntfy_url(v: str) -> bool:
     return _url(v) and v.count("/") >= 3 and bool(v.rstrip("/").split("/", 3)[3:])
 
@@ -139,6 +145,20 @@ class Http:
     # The page as a phone on the home network opens it, e.g. "http://raspberrypi.local:8765/":
     # ntfy pushes open it when tapped (more checks in _check_page_url). "": pushes open nothing.
     page_url: str = field(default="", metadata=_rule('an http:// or https:// URL, or ""', lambda v: v == "" or _url(v)))
+    # HTTPS for the page: a PEM certificate and its key ('spasmwatch config tls new' makes both). The
+    # files are checked when the daemon starts its page, not here: a bad one costs the page, never the
+    # alarms (spasmwatch/tls.py). "" for both: plain HTTP.
+    tls_cert: str = field(default="", metadata=_rule('"" or an absolute path (or ~/...)', lambda v: v == "" or _absolute(v)))
+    tls_key: str = field(default="", metadata=_rule('"" or an absolute path (or ~/...)', lambda v: v == "" or _absolute(v)))
+
+    @property
+    def tls(self) -> bool:
+        """Whether the page is served over HTTPS."""
+        return bool(self.tls_cert)
+
+    @property
+    def scheme(self) -> str:
+        return "https" if self.tls else "http"
 
 
 @dataclass
@@ -159,7 +179,7 @@ class Daemon:
     log_level: str = field(default="info", metadata=_choice(*LOG_LEVELS))
     # The store's folder; default: the platform's user data dir. Absolute (or ~/...): relative to
     # whatever folder a command runs in, the daemon and the CLI would each open a store of their own.
-    data_dir: str | None = field(default=None, metadata=_rule("an absolute path (or ~/...)", lambda v: Path(v).expanduser().is_absolute()))
+    data_dir: str | None = field(default=None, metadata=_rule("an absolute path (or ~/...)", _absolute))
     http: Http = field(default_factory=Http)
     # Free space (MB) raw recording leaves for the store's events; raw pauses below it (0: none).
     raw_reserve_mb: float = field(default=RAW_RESERVE_MB, metadata=_rule("a number of MB >= 0 (0: no reserve)", lambda v: v >= 0))
@@ -700,6 +720,10 @@ def _check_config(cfg: Config, root: _Where) -> None:
         raise web.error("token", f"required when lan = true (the page can acknowledge alarms); {_token_how(source)}")
     if not is_loopback(http.host) and not http.token:
         raise web.error("token", f"required when host = {json.dumps(http.host)}, which other machines can reach; {_token_how(source)}")
+    if bool(http.tls_cert) != bool(http.tls_key):
+        given, missing = ("tls_cert", "tls_key") if http.tls_cert else ("tls_key", "tls_cert")
+        raise web.error(missing, f"required with {given}: the certificate and its key go together "
+                        "('spasmwatch config tls new' sets both)")  # fmt: skip
     if http.page_url:
         _check_page_url(http, web)
     if cfg.daemon.heartbeat.url:
@@ -789,6 +813,8 @@ def _check_page_url(http: Http, where: _Where) -> None:
     if is_loopback(u.hostname or ""):
         raise where.error("page_url", f"{json.dumps(address)} is this computer: a phone cannot open it. Use the name or "
                           'address the phones reach it by, e.g. "http://raspberrypi.local:8765/"')  # fmt: skip
+    if http.tls and u.scheme.lower() == "http":
+        raise where.error("page_url", f"the page is served over HTTPS (tls_cert is set): give \"https://{address}/\"")
     if not http.lan and is_loopback(http.host):
         raise where.error("page_url", "the page serves only this computer: set lan = true (and a token) so phones can open it")
     bad = _PAGE_URL_BAD.search(http.page_url)
@@ -1024,13 +1050,20 @@ def set_value(path: Path | None, key: str, value: str) -> Config:
     ``value`` is read as a TOML value (``300``, ``true``, ``["a", "b"]``);
     for a string key, or text that is no TOML value, it is the string itself.
     """
+    return set_values(path, {key: value})
+
+
+def set_values(path: Path | None, values: Mapping[str, str]) -> Config:
+    """``set_value`` of several keys in one write, checked together: keys that go together
+    ([daemon.http] tls_cert and tls_key) are refused one at a time."""
     path = default_config_path() if path is None else path
     _read_raw(path)  # tomllib's errors name the line; the text is then edited in place
     doc = tomlkit.parse(_text(path)) if path.exists() else tomlkit.document()
-    target = _field_type(key_parts(key), key)
-    parts = _numbered(doc.unwrap(), key)
-    container = _container(doc, parts, key)
-    container[parts[-1]] = value if _strip_optional(target) is str else _parse_value(value)
+    for key, value in values.items():
+        target = _field_type(key_parts(key), key)
+        parts = _numbered(doc.unwrap(), key)
+        container = _container(doc, parts, key)
+        container[parts[-1]] = value if _strip_optional(target) is str else _parse_value(value)
     try:
         cfg = from_dict(doc.unwrap(), str(path))  # raises before anything is written
     except ConfigError as e:

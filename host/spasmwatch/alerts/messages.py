@@ -427,6 +427,9 @@ EN: dict[str, str] = {
     "page.exposure.short_token": "web page: the LAN token is short ({n} characters); {min} or more is safer: "
     "'spasmwatch config set daemon.http.token new' makes one (read at the monitor's start: restart it, then open on each "
     "phone the link 'spasmwatch status' shows)",
+    "page.exposure.plain_page": "web page: served to the home network in plain HTTP: whoever watches the Wi-Fi reads the "
+    "sign-in link and cookie (and with them can acknowledge alarms) and the baby's state. 'spasmwatch config tls new' "
+    "makes a certificate for HTTPS (then restart the monitor, and accept the certificate once on each phone)",
     "page.exposure.short_topic": "[channels.ntfy #{i}] ({channel}): its topic has {n} characters, fewer than {min}: "
     "whoever guesses it reads every push (the band's label, the clusters) and can send false alarms. 'spasmwatch config "
     "add-ntfy new' makes one nobody guesses (then subscribe the phones to it)",

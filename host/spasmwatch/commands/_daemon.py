@@ -8,6 +8,7 @@ import ipaddress
 import json
 import re
 import socket
+import ssl
 import sys
 import time
 import urllib.error
@@ -23,6 +24,7 @@ from spasmwatch.daemon.lock import LockHolder, lock_holder, same_file
 from spasmwatch.daemon.stopping import last_stop_note
 from spasmwatch.errors import ConfigError, SpasmwatchError
 from spasmwatch.store import Store
+from spasmwatch.tls import TlsError, client_context, load
 from spasmwatch.words import cmd, in_quotes
 
 
@@ -318,14 +320,16 @@ def api(cfg: Config, path: str, body: dict[str, Any] | None = None, timeout_s: f
     A refusal is the daemon's own words ('no alert 7'), then ``look``: where the right one is
     listed (``refusal``)."""
     h = cfg.daemon.http
-    url = f"http://{_host_port(cfg)}{path}"
+    url = f"{h.scheme}://{_host_port(cfg)}{path}"
+    # HTTPS: the daemon's own certificate, the config's, is the one trusted (pinned), never none
+    context = client_context(Path(h.tls_cert).expanduser()) if h.tls else None
     data = None if body is None else json.dumps(body).encode()
     req = urllib.request.Request(url, data=data, method="GET" if body is None else "POST")
     req.add_header("Content-Type", "application/json")
     if h.token:
         req.add_header("Authorization", f"Bearer {h.token}")
     try:
-        with urllib.request.urlopen(req, timeout=timeout_s) as r:
+        with urllib.request.urlopen(req, timeout=timeout_s, context=context) as r:
             body_bytes = r.read()
     except urllib.error.HTTPError as e:
         msg = e.read().decode("utf-8", "replace")
@@ -337,6 +341,8 @@ def api(cfg: Config, path: str, body: dict[str, Any] | None = None, timeout_s: f
         raise (TokenRefused if e.code == 401 else SpasmwatchError)(refusal(e.code, str(e.reason), msg, url, look)) from None
     except (urllib.error.URLError, OSError) as e:
         why = getattr(e, "reason", e)
+        if isinstance(why, ssl.SSLError):
+            raise SpasmwatchError(_not_its_certificate(url, h.tls_cert, why)) from None
         if isinstance(why, TimeoutError):  # (the connect's, in URLError; the answer's, bare)
             raise DaemonSilent(_no_answer(cfg, url, f"{why}")) from None
         raise DaemonNotRunning(_no_answer(cfg, url, f"{why}")) from None
@@ -369,14 +375,28 @@ def _no_answer(cfg: Config, url: str, why: str) -> str:
         if held is None:  # what matters to a parent checking at night: nothing is watching, and how to start it
             return f"no daemon answers at {url} ({why}): {NOT_RUNNING}{said}"
         return f"no daemon answers at {url} ({why}): is 'spasmwatch run' running?{said}"
-    return f"no daemon answers at {url} ({why}), though the daemon on this store runs (pid {held.pid}), monitoring: its web page does not listen there (yet): {page_not_up()}"
+    return f"no daemon answers at {url} ({why}), though the daemon on this store runs (pid {held.pid}), monitoring: its web page does not listen there (yet): {page_not_up(cfg.daemon.http)}"
 
 
-def page_not_up() -> str:
-    """Why a daemon that runs (its lock has its pid) does not listen yet (its lock has no address)."""
+def page_not_up(h: Http) -> str:
+    """Why a daemon that runs (its lock has its pid) does not listen yet (its lock has no address):
+    the page's certificate ([daemon.http] tls_cert) when it cannot be used, as the daemon checks it."""
     from spasmwatch.daemon import consts as K
 
+    if h.tls:
+        try:
+            load(Path(h.tls_cert).expanduser(), Path(h.tls_key).expanduser())
+        except TlsError as e:
+            return (f"the page's HTTPS certificate cannot be used: {e} (its log says 'web page: HTTPS'; it reads the files again "
+                    f"every {K.HTTP_RETRY_S:g} s)")  # fmt: skip
     return f"another program holds the port (its log says 'web page: cannot listen'; it tries again every {K.HTTP_RETRY_S:g} s), or it is starting"
+
+
+def _not_its_certificate(url: str, cert: str, why: ssl.SSLError) -> str:
+    """What a TLS failure at ``url`` means: the certificate it showed is not [daemon.http] tls_cert
+    (made anew since the daemon started: it reads it at its start), or it speaks no TLS there."""
+    return (f"{url}: the daemon there did not show the certificate {cert} ([daemon.http] tls_cert) ({why.reason or why}): "
+            "one made anew since the daemon started is served from its next start; or the program at that port speaks no HTTPS")
 
 
 def _not_the_daemon(url: str, port: int) -> str:

@@ -18,11 +18,12 @@ from typing import Any
 import tomlkit
 
 from spasmwatch.config import (CAREGIVER_URGENCIES, TRANSPORTS, Config, as_written, default_config_path, dump, existing_config, get,
-                               holds_secret, is_secret_key, key_parts, load_config, reach_part, secret_places, set_value, to_dict)
+                               holds_secret, is_loopback, is_secret_key, key_parts, load_config, reach_part, secret_places, set_value,
+                               set_values, to_dict, write_atomic)
 from spasmwatch.urls import REDACTED, redact, url_origin, url_secrets
 from spasmwatch.alerts.model import LANGUAGES
 from spasmwatch.errors import ConfigError, SpasmwatchError
-from spasmwatch.words import cmd
+from spasmwatch.words import cmd, in_quotes
 
 
 # A value given as "-" is read from standard input: a prompt that does not echo on a terminal, else
@@ -52,6 +53,16 @@ def register(sub: Any) -> None:
     s.add_argument("key", help="dotted key; list items by number: caregivers.0.min_urgency")
     s.add_argument("value", help="a TOML value (300, true, '[\"not_worn\"]'); for a text key, the text; "
                    f"for a token, a password or a secret URL, {STDIN_HELP}; daemon.http.token new makes a random one")
+    t = csub.add_parser("tls", help="HTTPS for the web page: 'tls new' makes a certificate for this computer",
+                        description="Make a self-signed certificate and key for this computer's names (its host name, "
+                        "NAME.local, its address on the home network, localhost), 0600 beside the config, and set "
+                        "[daemon.http] tls_cert and tls_key to them (a new pair replaces the last one made here). The "
+                        "page is then served over https:// from the daemon's next start. Each phone warns once about "
+                        "the self-signed certificate: the command prints its fingerprint to compare (as 'spasmwatch "
+                        "status' does).")  # fmt: skip
+    t.add_argument("tls_action", choices=("new",), metavar="new", help="make a new certificate and key")
+    t.add_argument("--name", action="append", default=[], metavar="NAME",
+                   help="another name the phones reach this computer by (repeatable), e.g. nursery.example.net")  # fmt: skip
     for action in (csub.choices.values()):
         # --config also after the action (spasmwatch config get KEY --config F)
         action.add_argument("--config", default=argparse.SUPPRESS, help=f"config file (default {default_config_path()})")
@@ -110,6 +121,8 @@ def run(args: argparse.Namespace) -> int:
         return _first_run(args, path or default_config_path(), path is not None)
     if action in ("show", "get"):  # 'set' may start a new file
         path = existing_config(path)
+    if action == "tls":
+        return _tls_new(args.name, path or default_config_path(), path is not None)
     if action == "path":
         print(path or default_config_path())
     elif action == "get":
@@ -337,6 +350,36 @@ def _start_step(path: Path, given: bool, band: str) -> str:
     if how is None:
         return firstrun.run_then(path, given, test)
     return f"the service's daemon has not read this {path.name}: {band} is not monitored until it {how.verb}.\nnext: {how.command}, then {test}"
+
+
+def _tls_new(more_names: list[str], path: Path, given: bool) -> int:
+    """'config tls new': a self-signed certificate and key for this computer (and ``more_names``)
+    written 0600 beside the config at ``path``, and the config set to them in one write (the two
+    go together). The key is written first: a daemon started between the writes reads the old
+    pair's certificate with a new key, refused as not a pair, and reads both again 10 s later."""
+    from spasmwatch import private
+    from spasmwatch.tls import CERT_NAME, KEY_NAME, cert_lines, load, self_signed, this_computers_names
+
+    names, addresses = this_computers_names()
+    names += [n for n in more_names if n not in names]
+    cert_pem, key_pem = self_signed(names, addresses)
+    folder = path.absolute().parent
+    cert, key = folder / CERT_NAME, folder / KEY_NAME
+    daemon = _daemon_for(path)
+    write_atomic(key, key_pem, private.FILE_MODE)
+    write_atomic(cert, cert_pem, private.FILE_MODE)
+    cfg = set_values(path, {"daemon.http.tls_cert": str(cert), "daemon.http.tls_key": str(key)})
+    made = load(cert, key)
+    print(f"made {cert} and {key} (0600) for {', '.join(made.names)}; [daemon.http] tls_cert and tls_key set ({path})")
+    print("\n".join(cert_lines(made)))
+    h = cfg.daemon.http
+    if not h.lan and is_loopback(h.host):
+        steps = ([] if h.token else [cmd("config set daemon.http.token new", path, given)]) + [cmd("config set daemon.http.lan true", path, given)]
+        print(f"the page serves this computer only: for the phones, {', then '.join(in_quotes(c) for c in steps)}")
+    hint = _reload_hint(path, given, "it", daemon or _daemon_for(path), "daemon.http.tls_cert")
+    if hint is not None:
+        print(hint)
+    return 0
 
 
 def _reload_hint(path: Path, given: bool, what: str, daemon: _Daemon | None, key: str | None = None) -> str | None:

@@ -50,9 +50,9 @@ def run(args: argparse.Namespace) -> int:
     try:
         before = api(cfg, "/api/status")
     except SpasmwatchError as e:
-        return _page_not_up(pid) if held.address is None else _unread(pid, e)
+        return _page_not_up(pid, cfg) if held.address is None else _unread(pid, e)
     if held.address is None and not serves(before, cfg.store_path()):  # the port's holder: another config's daemon
-        return _page_not_up(pid)
+        return _page_not_up(pid, cfg)
     if not isinstance(before.get("reload"), dict):
         raise SpasmwatchError(f"the daemon (pid {pid}) is older than 'spasmwatch reload' and cannot say how a reload went: "
                               "restart it once (it then reads the file), or send 'kill -HUP' and read its journal")  # fmt: skip
@@ -82,7 +82,7 @@ def _unread(pid: int, e: SpasmwatchError) -> int:
     return 1
 
 
-def _page_not_up(pid: int) -> int:
+def _page_not_up(pid: int, cfg: Config) -> int:
     """The daemon serving the file runs but its page does not listen yet (its lock has no address:
     the service's daemon waiting for a port another program holds, daemon/main.py ``_listen_later``):
     the reload goes by the pid all the same, said so, and why its report cannot be read. Until the
@@ -90,7 +90,7 @@ def _page_not_up(pid: int) -> int:
     asked first: a daemon from before 2026-12-05 listens there without saying so in its lock.)"""
     _signal(pid)
     print(f"sent the reload to the daemon (pid {pid}), which runs, monitoring, but its web page is not up yet, so how the reload "
-          f"went cannot be read: {page_not_up()}. It applies the file now; its log says what changed, and once the page "
+          f"went cannot be read: {page_not_up(cfg.daemon.http)}. It applies the file now; its log says what changed, and once the page "
           "listens 'spasmwatch status' shows an edit it refused")  # fmt: skip
     return 1
 

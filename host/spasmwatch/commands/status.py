@@ -27,6 +27,7 @@ from spasmwatch.daemon.consts import RATE_REBOOTS
 from spasmwatch.daemon.flap import span
 from spasmwatch.daemon.rawkeep import size_text
 from spasmwatch.daemon.stopping import last_stop_note
+from spasmwatch.tls import cert_lines, load
 from spasmwatch.urls import host_port
 from spasmwatch.words import cmd, in_quotes, visible
 
@@ -255,16 +256,21 @@ def page_lines(h: Http) -> list[str]:
     """The link with the token for the phones, when the page needs one: the 401 page sends a family
     here. Shown only on this computer, to whoever can read the config that holds the token (never
     in the log, which is pasted into questions, nor in a push, which the ntfy server sees). A page
-    on 127.0.0.1 asks for a token set too (HttpServer): its link is this computer's."""
+    on 127.0.0.1 asks for a token set too (HttpServer): its link is this computer's. Over HTTPS, the
+    certificate's fingerprint a phone's warning is compared with (``tls.cert_lines``)."""
+    return _link_lines(h) + (cert_lines(load(Path(h.tls_cert).expanduser(), Path(h.tls_key).expanduser())) if h.tls else [])
+
+
+def _link_lines(h: Http) -> list[str]:
     if not h.token:
         return []
     if not h.lan and is_loopback(h.host):
-        return [f"web page on this computer: {_token_link(h.host, h.port, h.token)} (open it once in its browser, which keeps a cookie; "
+        return [f"web page on this computer: {_token_link(h, h.host, h.port)} (open it once in its browser, which keeps a cookie; "
                 "other accounts of this computer are asked for the token)"]  # fmt: skip
     page = urlsplit(h.page_url)  # checked by the config: the name and port the phones reach this computer by
     guessed = not page.hostname and (h.host in ("0.0.0.0", "::") or is_loopback(h.host))
     host = page.hostname or (_mdns_name() if guessed else h.host)
-    link = _token_link(host, page.port or h.port, h.token)
+    link = _token_link(h, host, page.port or h.port)
     # A phone that resolves no .local name (an older Android's) needs the address: 'hostname -I' is how a parent finds it.
     where = (f" (a phone that cannot open it: the same link with this computer's address on the home network in place of {host} "
              "('hostname -I' prints it first), or set [daemon.http] page_url)")  # fmt: skip
@@ -272,9 +278,9 @@ def page_lines(h: Http) -> list[str]:
             f"acknowledge alarms: give it only to the family){where if guessed else ''}"]  # fmt: skip
 
 
-def _token_link(host: str, port: int, token: str) -> str:
+def _token_link(h: Http, host: str, port: int) -> str:
     """The page's address with its token, which the browser trades for a cookie at its first visit."""
-    return f"http://{host_port(host, port)}/?token={quote(token.strip(), safe='')}"
+    return f"{h.scheme}://{host_port(host, port)}/?token={quote(h.token.strip(), safe='')}"
 
 
 def _mdns_name() -> str:

@@ -21,11 +21,17 @@ Security (docs/web.md):
   with neither is only accepted from a non-browser client (Bearer header, or
   no token needed).
 * Responses carry a strict Content-Security-Policy (``'self'`` only).
+* ``tls`` (a certificate and its key, [daemon.http] tls_cert / tls_key) serves the page over HTTPS:
+  the token and the baby's state no longer cross the Wi-Fi readable, the cookie is ``Secure``, and the
+  page is a secure context (a phone's browser keeps the screen on for it). A plain http:// request on
+  that port is sent to its https:// address. A certificate that cannot be used is an ``HttpError``
+  (``bad_cert``): the daemon monitors without the page (daemon/main.py).
 """
 
 from __future__ import annotations
 
 import asyncio
+import asyncio.sslproto
 import datetime as dt
 import errno
 import hashlib
@@ -36,6 +42,7 @@ import math
 import re
 import secrets
 import socket
+import ssl
 import time
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
@@ -54,6 +61,7 @@ from spasmwatch.daemon.api import STORE_WORK, BandNotConnected, DaemonAPI, Json,
 from spasmwatch.daemon.consts import MAX_MUTE_S
 from spasmwatch.errors import ConfigError, SpasmwatchError
 from spasmwatch.store import StoreError
+from spasmwatch.tls import PageCert, TlsError, load
 from spasmwatch.urls import host_port
 
 log = logging.getLogger(__name__)
@@ -85,6 +93,9 @@ IDLE_S = 15.0
 # A POST's body must arrive within this (at most MAX_BODY bytes, sent at once by the page and
 # the CLI): one that trickles in holds a connection and its handler; 408 then.
 BODY_S = 10.0
+# The most of a plain http:// request on the HTTPS port read to send it to its https:// address
+# (bytes): a request line and the headers a browser sends, a few hundred bytes; more is not a browser.
+PLAIN_HEAD_MAX = 8 * 1024
 # How long a stop waits for the requests under way before aiohttp cancels their handlers (s): an
 # API answer takes milliseconds; live streams do not count on it, the stop ends them itself at once.
 SHUTDOWN_S = 2.0
@@ -115,11 +126,13 @@ BODY_S_KEY = web.AppKey("body_s", float)
 class HttpError(SpasmwatchError):
     """The server cannot start (port in use, address not available). ``in_use``: something else
     listens on its port ('spasmwatch run' then offers a free one). ``not_there``: this computer has
-    no such address, maybe not yet (a LAN address DHCP gives after the service starts at boot)."""
+    no such address, maybe not yet (a LAN address DHCP gives after the service starts at boot).
+    ``bad_cert``: the page's certificate or key cannot be used (missing, unreadable, not a pair,
+    expired): the page waits for a good one, the alarms never do."""
 
-    def __init__(self, message: str, in_use: bool = False, not_there: bool = False) -> None:
+    def __init__(self, message: str, in_use: bool = False, not_there: bool = False, bad_cert: bool = False) -> None:
         super().__init__(message)
-        self.in_use, self.not_there = in_use, not_there
+        self.in_use, self.not_there, self.bad_cert = in_use, not_there, bad_cert
 
 
 def _cannot_listen(e: OSError) -> str:
@@ -182,6 +195,7 @@ class HttpServer:
     any bind address; ``require_token=True`` refuses to start without one.
     ``shutdown_s``: how long ``stop`` waits for the requests under way before their handlers are
     cancelled (``SHUTDOWN_S``; the live streams it ends itself at once, not after it).
+    ``tls``: (certificate, key) PEM files: HTTPS, read and checked at each ``start``.
     """
 
     def __init__(
@@ -203,6 +217,7 @@ class HttpServer:
         clock: Callable[[], float] = time.time,
         static_dir: Path | None = None,
         language: Callable[[], str] = lambda: "en",
+        tls: tuple[Path, Path] | None = None,
     ) -> None:
         self.api = api
         # Read on each page load, so a reload of [alerts] language reaches the next one.
@@ -243,6 +258,12 @@ class HttpServer:
         self._streams: set[asyncio.Queue[Json]] = set()
         self._heavy = asyncio.Semaphore(1)  # /api/days: one worker thread at a time, not one per client
         self.address: tuple[str, int] | None = None
+        self.tls = tls
+        self.cert: PageCert | None = None  # the certificate served, once started with ``tls``
+
+    @property
+    def scheme(self) -> str:
+        return "https" if self.tls else "http"
 
     # ---- lifecycle ------------------------------------------------------
 
@@ -273,11 +294,12 @@ class HttpServer:
             raise RuntimeError("HttpServer already started")
         self._closing = asyncio.Event()
         self._heavy = asyncio.Semaphore(1)  # of this loop (a server started again may be on another)
+        context = self._tls_context()
         runner = web.AppRunner(self.app(), handler_cancellation=True, access_log=None, shutdown_timeout=self.shutdown_s,
                                keepalive_timeout=self.idle_s)  # fmt: skip
         await runner.setup()
         try:
-            site = _CappedSite(runner, self.bind_host, self.port, self.max_connections)
+            site = _CappedSite(runner, self.bind_host, self.port, self.max_connections, context, self.idle_s)
             await site.start()
         except OSError as e:
             await runner.cleanup()
@@ -291,6 +313,17 @@ class HttpServer:
         log.info("web page on %s (%s)", self.url, how)
         return self.address
 
+    def _tls_context(self) -> ssl.SSLContext | None:
+        """The server's TLS context from the files, read now (one replaced since the last try is
+        taken); HttpError ``bad_cert`` naming the file and key when they cannot be used."""
+        if self.tls is None:
+            return None
+        try:
+            self.cert = load(*self.tls)  # at the wall clock's time, the phones': not the daemon's (a replay's)
+            return self.cert.server_context()
+        except (TlsError, ssl.SSLError) as e:
+            raise HttpError(f"web page: HTTPS: {e}", bad_cert=True) from e
+
     async def stop(self) -> None:
         """Close live streams and stop serving (idempotent)."""
         self._closing.set()
@@ -302,16 +335,16 @@ class HttpServer:
     def url(self) -> str:
         """The page's address (the bound one after ``start``)."""
         host, port = self.address or (self.bind_host, self.port)
-        return f"http://{host_port('127.0.0.1' if host in ('0.0.0.0', '::') else host, port)}/"
+        return f"{self.scheme}://{host_port('127.0.0.1' if host in ('0.0.0.0', '::') else host, port)}/"
 
     def link(self, host: str | None = None) -> str:
-        """The link to give a phone: ``http://host:port/`` and, when a token is
+        """The link to give a phone: ``http(s)://host:port/`` and, when a token is
         needed, ``?token=...`` (opened once, the phone then keeps a cookie).
         ``host``: the name or LAN address the phone reaches this computer by."""
         url = self.url
         if host:
             h = f"[{host}]" if ":" in host else host
-            url = f"http://{h}:{(self.address or (self.bind_host, self.port))[1]}/"
+            url = f"{self.scheme}://{h}:{(self.address or (self.bind_host, self.port))[1]}/"
         return f"{url}?token={quote(self.token, safe='')}" if self.require_token else url
 
     # ---- middlewares ----------------------------------------------------
@@ -349,7 +382,8 @@ class HttpServer:
             self._check_origin(request)
         response = await handler(request)
         if set_cookie and not response.prepared:
-            response.set_cookie(COOKIE, self._cookie, max_age=COOKIE_MAX_AGE, path="/", httponly=True, samesite="Strict")
+            response.set_cookie(COOKIE, self._cookie, max_age=COOKIE_MAX_AGE, path="/", httponly=True, samesite="Strict",
+                                secure=self.tls is not None)  # over HTTPS never sent in plain: none is  # fmt: skip
         return response
 
     def _authorized(self, request: web.Request) -> tuple[bool, bool]:
@@ -582,17 +616,20 @@ class HttpServer:
 
 class _CappedSite(web.BaseSite):
     """aiohttp's TCP site, with at most ``max_connections`` open at once (MAX_CONNECTIONS): one
-    more gets a 503 and is closed before aiohttp sees it, so it costs a descriptor for an instant."""
+    more gets a 503 and is closed before aiohttp sees it, so it costs a descriptor for an instant.
+    With ``context``, HTTPS (a plain request sent to its https:// address: ``_PlainOrTls``)."""
 
-    def __init__(self, runner: web.AppRunner, host: str, port: int, max_connections: int) -> None:
+    def __init__(self, runner: web.AppRunner, host: str, port: int, max_connections: int,
+                 context: ssl.SSLContext | None = None, idle_s: float = IDLE_S) -> None:  # fmt: skip
         super().__init__(runner)
         self.host, self.bind_port, self.max_connections = host, port, max_connections
+        self.context, self.idle_s = context, idle_s
         self._full_said = False
         self._starting: set[asyncio.BaseProtocol] = set()
 
     @property
     def name(self) -> str:
-        return f"http://{self.host}:{self.bind_port}"
+        return f"{'https' if self.context else 'http'}://{self.host}:{self.bind_port}"
 
     async def start(self) -> None:
         await super().start()
@@ -613,7 +650,7 @@ class _CappedSite(web.BaseSite):
             self._starting.add(handler)
             loop = asyncio.get_running_loop()
             loop.call_soon(loop.call_soon, self._starting.discard, handler)
-            return handler
+            return handler if self.context is None else _PlainOrTls(handler, self.context, self.idle_s)
         if not self._full_said:  # once per spell, not once per connection of a flood
             log.warning("web page: %d connections open, the most it serves: new ones get 503 until some close",
                         self.max_connections)  # fmt: skip
@@ -631,6 +668,80 @@ class _Full(asyncio.Protocol):
         transport.write(b"HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\n"
                         b"Content-Length: %d\r\nConnection: close\r\n\r\n%s" % (len(text), text))  # fmt: skip
         transport.close()
+
+
+class _PlainOrTls(asyncio.Protocol):
+    """A connection to the HTTPS page, told by its first byte: a TLS handshake (0x16) goes to the
+    page's ``handler`` through TLS; a plain HTTP request (an http:// link kept from before, typed)
+    is answered with a redirect to its https:// address and closed, where TLS alone answered it
+    with nothing at all. asyncio's server-side TLS takes no bytes already read, so its protocol
+    (``asyncio.sslproto``, what ``loop.start_tls`` uses) is put on the connection and fed them."""
+
+    def __init__(self, handler: asyncio.BaseProtocol, context: ssl.SSLContext, idle_s: float) -> None:
+        self.handler, self.context, self.idle_s = handler, context, idle_s
+        self.head = b""
+        self.transport: asyncio.Transport | None = None
+        self.timer: asyncio.TimerHandle | None = None
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        assert isinstance(transport, asyncio.Transport)
+        self.transport = transport
+        self.timer = asyncio.get_running_loop().call_later(self.idle_s, transport.abort)  # (as IDLE_S: nothing sent)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        if self.timer is not None:
+            self.timer.cancel()
+
+    def data_received(self, data: bytes) -> None:
+        assert self.transport is not None
+        if not self.head and data[:1] == b"\x16":
+            self._tls(data)
+            return
+        self.head += data
+        if b"\r\n\r\n" in self.head or len(self.head) > PLAIN_HEAD_MAX:
+            if self.timer is not None:
+                self.timer.cancel()
+            self.transport.write(_to_https(self.head))
+            self.transport.close()
+
+    def _tls(self, first: bytes) -> None:
+        assert self.transport is not None
+        if self.timer is not None:
+            self.timer.cancel()  # the handshake's own timeout (idle_s) and then aiohttp's keep-alive take over
+        loop = asyncio.get_running_loop()
+        handshake: asyncio.Future[None] = loop.create_future()
+        # A failed handshake (a browser that refused the certificate, a port scan) is the peer's, not
+        # the daemon's: taken here, not logged as "Future exception was never retrieved".
+        handshake.add_done_callback(lambda f: f.cancelled() or f.exception())
+        tls = asyncio.sslproto.SSLProtocol(loop, self.handler, self.context, handshake,
+                                           server_side=True, ssl_handshake_timeout=math.ceil(self.idle_s))  # fmt: skip
+        self.transport.set_protocol(tls)
+        tls.connection_made(self.transport)
+        view = memoryview(first)
+        while view:
+            buf = tls.get_buffer(len(view))
+            n = min(len(buf), len(view))
+            buf[:n] = view[:n]
+            tls.buffer_updated(n)
+            view = view[n:]
+
+
+_REQUEST_LINE = re.compile(rb"[A-Z]+ (/[\x21-\x7e]*) HTTP/1\.[01]")
+_HOST_LINE = re.compile(rb"host:[ \t]*([A-Za-z0-9.\-]+|\[[0-9A-Fa-f:.]+\])(:\d{1,5})?[ \t]*", re.IGNORECASE)
+
+
+def _to_https(head: bytes) -> bytes:
+    """The answer to plain HTTP ``head`` on the HTTPS port: 301 to the same host, port and path over
+    https://; 400 when it is no request a browser sends (no Host)."""
+    lines = head.split(b"\r\n")
+    first = _REQUEST_LINE.fullmatch(lines[0])
+    host = next((m for line in lines[1:] if (m := _HOST_LINE.fullmatch(line))), None)
+    if first is None or host is None:
+        text = b"This spasmwatch page is served over HTTPS: open it with https://\n"
+        return (b"HTTP/1.1 400 Bad Request\r\nContent-Type: text/plain\r\nContent-Length: %d\r\nConnection: close\r\n\r\n%s"
+                % (len(text), text))  # fmt: skip
+    location = b"https://" + host[1] + (host[2] or b"") + first[1]
+    return b"HTTP/1.1 301 Moved Permanently\r\nLocation: %s\r\nContent-Length: 0\r\nConnection: close\r\n\r\n" % location
 
 
 # An element of index.html whose whole content is one page word: ``data-t="key">text<``.

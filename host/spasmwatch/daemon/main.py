@@ -179,8 +179,9 @@ def http_server(cfg: Config, daemon: Daemon) -> HttpServer:
     """The web page and API of [daemon.http], in the language of the pushes ([alerts] language):
     read from the running engine at each page load, so a reload of the language reaches the page too."""
     h = cfg.daemon.http
+    tls = (Path(h.tls_cert).expanduser(), Path(h.tls_key).expanduser()) if h.tls else None
     return HttpServer(daemon, host=h.host, port=h.port, lan=h.lan, token=h.token, clock=daemon.clock.wall,
-                      language=lambda: daemon.engine.settings.language)  # fmt: skip
+                      language=lambda: daemon.engine.settings.language, tls=tls)  # fmt: skip
 
 
 def _folder_made(path: Path) -> bool:
@@ -209,11 +210,19 @@ async def _start_http(
     every HTTP_RETRY_S (the returned task): until 2026-12-06 the service ended and systemd
     restarted it every 5 s, no band monitored, for as long as the port stayed taken. So too, under
     the service only, a host this computer has no address for: at boot a LAN address may come
-    from DHCP after the unit starts (by hand, the error is the better answer: a typo in host)."""
+    from DHCP after the unit starts (by hand, the error is the better answer: a typo in host). A
+    certificate that cannot be used (HTTPS, tls_cert) never ends a start, by hand either: the alarms
+    must not hang on the page's certificate; its files are read again at each try, so one made anew
+    ('spasmwatch config tls new') brings the page back within HTTP_RETRY_S."""
     server = http_server(cfg, daemon)
     try:
         await _listen(server, lock)
     except HttpError as e:
+        if e.bad_cert:
+            log.error("%s; monitoring without the page: alarms go on, but the page and 'spasmwatch status', 'ack' and "
+                      "'test-alarm' cannot reach the daemon until the certificate is mended; its files are read again every %g s",
+                      e, K.HTTP_RETRY_S)  # fmt: skip
+            return server, asyncio.ensure_future(_listen_later(server, lock))
         if not (e.in_use or (keep_trying and e.not_there)):
             raise
         said = _move_port(e, server, cfg, lock.config_path) if e.in_use and lock.config_path is not None else str(e)
@@ -228,7 +237,10 @@ async def _start_http(
 async def _listen(server: HttpServer, lock: DaemonLock) -> None:
     host, port = await server.start()
     lock.serving(host, port)
-    log.info("status page and API on http://%s/", host_port(host, port))
+    log.info("status page and API on %s://%s/", server.scheme, host_port(host, port))
+    if server.cert is not None:
+        log.info("web page over HTTPS: certificate %s, SHA-256 fingerprint %s (a phone asks once to accept it: compare), "
+                 "valid until %s", server.cert.cert, server.cert.fingerprint, f"{server.cert.not_after:%Y-%m-%d}")  # fmt: skip
 
 
 async def _listen_later(server: HttpServer, lock: DaemonLock) -> None:

@@ -36,7 +36,7 @@ log = logging.getLogger(__name__)
 # once. ([daemon.heartbeat] and [daemon.http] page_url, which the pushes carry, are applied.)
 RESTART_KEYS = (
     "daemon.data_dir", "daemon.log_level", "daemon.raw_reserve_mb", "daemon.raw_keep_days", "daemon.backup_keep_days",
-    "daemon.http.host", "daemon.http.port", "daemon.http.lan", "daemon.http.token",
+    "daemon.http.host", "daemon.http.port", "daemon.http.lan", "daemon.http.token", "daemon.http.tls_cert", "daemon.http.tls_key",
 )  # fmt: skip
 
 

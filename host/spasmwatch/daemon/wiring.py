@@ -18,7 +18,7 @@ from spasmwatch.alerts.channels.ntfy import NtfyChannel, NtfySettings
 from spasmwatch.alerts.channels.sound import SoundChannel, SoundSettings
 from spasmwatch.alerts.channels.webhook import WebhookChannel, WebhookSettings
 from spasmwatch.alerts.messages import page_text
-from spasmwatch.config import Band, Config, is_home, is_loopback, ntfy_topic
+from spasmwatch.config import Band, Config, bind_host, is_home, is_loopback, ntfy_topic
 from spasmwatch.daemon.api import Msg
 from spasmwatch.daemon.consts import MIN_NTFY_TOPIC_CHARS, MIN_TOKEN_CHARS
 from spasmwatch.daemon.heartbeat import HeartbeatSettings
@@ -98,10 +98,14 @@ def warn_exposures(cfg: Config) -> list[Exposure]:
 
 
 def _web_exposures(cfg: Config) -> list[Exposure]:
-    token = cfg.daemon.http.token.strip()  # (one set is asked for on 127.0.0.1 too: daemon/http.py)
+    h = cfg.daemon.http
+    token = h.token.strip()  # (one set is asked for on 127.0.0.1 too: daemon/http.py)
+    out: list[Exposure] = []
     if 0 < len(token) < MIN_TOKEN_CHARS:
-        return [Exposure("short_token", {"n": len(token), "min": MIN_TOKEN_CHARS})]
-    return []
+        out.append(Exposure("short_token", {"n": len(token), "min": MIN_TOKEN_CHARS}))
+    if not h.tls and not is_loopback(bind_host(h.host, h.lan)):
+        out.append(Exposure("plain_page", {}))
+    return out
 
 
 def _ntfy_exposures(cfg: Config) -> list[Exposure]:

@@ -392,6 +392,10 @@ CATALOG: dict[str, str] = {
     "page.exposure.short_token": "Webseite: das LAN-Token ist kurz ({n} Zeichen); {min} oder mehr sind sicherer: "
     "'spasmwatch config set daemon.http.token new' erzeugt eines (es wird beim Start der Überwachung gelesen: starten Sie "
     "sie neu und öffnen Sie dann auf jedem Handy den Link, den 'spasmwatch status' zeigt)",
+    "page.exposure.plain_page": "Webseite: unverschlüsselt (HTTP) im Heimnetz: wer das WLAN mitliest, liest den "
+    "Anmeldelink und das Cookie (und kann damit Alarme übernehmen) und den Zustand des Babys. 'spasmwatch config tls new' "
+    "erzeugt ein Zertifikat für HTTPS (starten Sie dann die Überwachung neu und nehmen Sie das Zertifikat auf jedem Handy "
+    "einmal an)",
     "page.exposure.short_topic": "[channels.ntfy #{i}] ({channel}): sein Topic hat {n} Zeichen, weniger als {min}: wer "
     "es errät, liest jede Benachrichtigung mit (den Namen des Brustgurts, die Serien) und kann Fehlalarme senden. 'spasmwatch "
     "config add-ntfy new' erzeugt eines, das niemand errät (dann die Handys darauf abonnieren)",

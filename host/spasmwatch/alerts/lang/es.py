@@ -379,6 +379,9 @@ CATALOG: dict[str, str] = {
     "page.exposure.short_token": "página web: el token de la red local es corto ({n} caracteres); {min} o más es más "
     "seguro: 'spasmwatch config set daemon.http.token new' crea uno (se lee al arrancar el monitor: reinícielo y abra "
     "en cada móvil el enlace que muestra 'spasmwatch status')",
+    "page.exposure.plain_page": "página web: servida en la red de casa sin cifrar (HTTP): quien escuche el wifi lee el "
+    "enlace de acceso y la cookie (y con ellos puede atender alarmas) y el estado del bebé. 'spasmwatch config tls new' "
+    "crea un certificado para HTTPS (luego reinicie el monitor y acepte el certificado una vez en cada móvil)",
     "page.exposure.short_topic": "[channels.ntfy #{i}] ({channel}): su tema tiene {n} caracteres, menos de {min}: quien "
     "lo adivine lee cada aviso (el nombre de la banda, las series) y puede enviar falsas alarmas. 'spasmwatch config "
     "add-ntfy new' crea uno que nadie adivina (luego suscriba los móviles a él)",

@@ -384,6 +384,10 @@ CATALOG: dict[str, str] = {
     "page.exposure.short_token": "page web : le jeton du réseau local est court ({n} caractères) ; {min} ou plus est "
     "plus sûr : 'spasmwatch config set daemon.http.token new' en crée un (lu au démarrage du moniteur : redémarrez-le, "
     "puis ouvrez sur chaque téléphone le lien qu'affiche 'spasmwatch status')",
+    "page.exposure.plain_page": "page web : servie sur le réseau de la maison en clair (HTTP) : qui écoute le wifi lit "
+    "le lien de connexion et le cookie (et peut avec eux prendre en charge les alarmes) et l'état du bébé. 'spasmwatch config tls "
+    "new' crée un certificat pour HTTPS (redémarrez ensuite le moniteur, et acceptez le certificat une fois sur chaque "
+    "téléphone)",
     "page.exposure.short_topic": "[channels.ntfy #{i}] ({channel}) : son sujet a {n} caractères, moins de {min} : qui "
     "le devine lit chaque notification (le nom de la ceinture, les séries) et peut envoyer de fausses alarmes. 'spasmwatch "
     "config add-ntfy new' en crée un que personne ne devine (abonnez-y ensuite les téléphones)",
