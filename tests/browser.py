@@ -22,14 +22,14 @@ CHROMIUM_ARGS = [
 
 
 @contextmanager
-def chromium() -> Iterator[Any]:
-    """A headless Chromium browser (Playwright's sync API), closed on leaving."""
+def chromium(*more_args: str) -> Iterator[Any]:
+    """A headless Chromium browser (Playwright's sync API), closed on leaving; ``more_args``: after CHROMIUM_ARGS."""
     if not os.access(CHROMIUM, os.X_OK):
         pytest.fail(f"{CHROMIUM} is missing: run tools/install-system-deps (it installs Debian's chromium)")
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, timeout=30_000)
+        b = p.chromium.launch(executable_path=CHROMIUM, args=[*CHROMIUM_ARGS, *more_args], timeout=30_000)
         try:
             yield b
         finally:

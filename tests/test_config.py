@@ -384,7 +384,8 @@ def _schema_keys(tp: Any = Config, prefix: str = "") -> Iterator[str]:
 
 # Keys that look like a secret by their name and are none (with why): the test below holds every
 # other such key of the schema to be one.
-NOT_SECRET = {"daemon.http.page_url": "refused with a token in it (config._check_page_url): what the pushes carry"}
+NOT_SECRET = {"daemon.http.page_url": "refused with a token in it (config._check_page_url): what the pushes carry",
+              "daemon.http.tls_key": "the key file's path, not the key: the file is 0600 ('config tls new')"}
 SECRET_LOOKING = re.compile(r"(^|_)(url|token|password|secret|key)$")
 SECRET_SHOWN = "s3cr3t-Qw8Jx2Lm"  # a secret value no message may say
 # Every list of tables has its one item (a webhook and an ntfy table need their url).

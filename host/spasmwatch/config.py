@@ -142,7 +142,7 @@ class Http:
     port: int = field(default=8765, metadata=_PORT)
     lan: bool = False  # serve on every interface (needs a token)
     token: str = ""
-    # The page as a phone on the home network opens it, e.g. "http://raspberrypi.local:8765/":
+    # The page as a phone on the home network opens it, e.g. "http://raspberrypi.local:8765/" (https:// with tls_cert):
     # ntfy pushes open it when tapped (more checks in _check_page_url). "": pushes open nothing.
     page_url: str = field(default="", metadata=_rule('an http:// or https:// URL, or ""', lambda v: v == "" or _url(v)))
     # HTTPS for the page: a PEM certificate and its key ('spasmwatch config tls new' makes both). The
@@ -812,7 +812,7 @@ def _check_page_url(http: Http, where: _Where) -> None:
         raise where.error("page_url", f"{json.dumps(address)}: the port is not a number 1-65535") from None
     if is_loopback(u.hostname or ""):
         raise where.error("page_url", f"{json.dumps(address)} is this computer: a phone cannot open it. Use the name or "
-                          'address the phones reach it by, e.g. "http://raspberrypi.local:8765/"')  # fmt: skip
+                          f'address the phones reach it by, e.g. "{http.scheme}://raspberrypi.local:8765/"')  # fmt: skip
     if http.tls and u.scheme.lower() == "http":
         raise where.error("page_url", f"the page is served over HTTPS (tls_cert is set): give \"https://{address}/\"")
     if not http.lan and is_loopback(http.host):

@@ -229,7 +229,8 @@ _MORE = """
 
 [daemon.http]
 # port = 8765                     # the family web page on http://127.0.0.1:8765/
-# lan = true and a token ('spasmwatch config set daemon.http.token new') to open it to phones on the home network
+# lan = true and a token ('spasmwatch config set daemon.http.token new') to open it to phones on the home network;
+# then 'spasmwatch config tls new' serves it over https:// (each phone warns once: compare the fingerprint it prints)
 """
 
 

@@ -100,6 +100,14 @@ def test_the_page_is_served_over_https_with_the_certificate_made_for_it(tmp_path
         assert status.returncode in (0, 1), status.stderr  # (1: the band away, a fault to see to)
         assert f"https://127.0.0.1:{port}/?token={TOKEN}" in status.stdout and fingerprint in status.stdout, status.stdout
 
+        # its key file spoilt meanwhile: the daemon serves on with the pair it read; status says what its next start meets
+        good_key = key.read_bytes()
+        key.write_text("not a key\n")
+        spoilt = _spasmwatch("status", "--config", str(config))
+        assert spoilt.returncode in (0, 1), spoilt.stderr
+        assert f"WEB PAGE CERTIFICATE: [daemon.http] tls_key: {key} is not an unencrypted PEM private key" in spoilt.stdout, spoilt.stdout
+        key.write_bytes(good_key)
+
         # a new certificate made while the daemon serves the old one: the CLI trusts the file's alone, refused, said why
         again = _spasmwatch("config", "tls", "new", "--config", str(config))
         assert again.returncode == 0 and "is read only when the daemon starts" in again.stdout, again.stdout

@@ -44,7 +44,7 @@ class ServerThread:
 
     @property
     def url(self) -> str:
-        return f"http://{self.host}:{self.port}/"
+        return f"{self.server.scheme}://{self.host}:{self.port}/"
 
     def call(self, fn: Callable[..., T], *args: Any, **kw: Any) -> T:
         """Run ``fn`` on the server's loop (the fake daemon's queues live there)."""

@@ -212,7 +212,7 @@ def answers(cfg: Config) -> bool:
 
     try:
         api(cfg, "/api/status", timeout_s=K.DAEMON_PROBE_S)
-    except DaemonNotRunning:
+    except (DaemonNotRunning, TlsError):  # (TlsError: the config's certificate unusable here, nothing was asked)
         return False
     except SpasmwatchError:
         return True  # it answered as the daemon and refused

@@ -222,6 +222,8 @@ EMPTY_MEANS = {
     "alerts.quiet_hours": "off: no quiet hours, band notices come at any time",
     "daemon.http.token": "none: the page and commands on this computer need none",
     "daemon.http.page_url": "none: a tapped push opens no page",
+    "daemon.http.tls_cert": "none: the page is plain HTTP; 'spasmwatch config tls new' makes a certificate",
+    "daemon.http.tls_key": "none: the page is plain HTTP; 'spasmwatch config tls new' makes a certificate",
     "daemon.heartbeat.url": "off: no heartbeat service is told the daemon runs",
 }
 

@@ -27,7 +27,7 @@ from spasmwatch.daemon.consts import RATE_REBOOTS
 from spasmwatch.daemon.flap import span
 from spasmwatch.daemon.rawkeep import size_text
 from spasmwatch.daemon.stopping import last_stop_note
-from spasmwatch.tls import cert_lines, load
+from spasmwatch.tls import TlsError, cert_lines, load
 from spasmwatch.urls import host_port
 from spasmwatch.words import cmd, in_quotes, visible
 
@@ -258,7 +258,16 @@ def page_lines(h: Http) -> list[str]:
     in the log, which is pasted into questions, nor in a push, which the ntfy server sees). A page
     on 127.0.0.1 asks for a token set too (HttpServer): its link is this computer's. Over HTTPS, the
     certificate's fingerprint a phone's warning is compared with (``tls.cert_lines``)."""
-    return _link_lines(h) + (cert_lines(load(Path(h.tls_cert).expanduser(), Path(h.tls_key).expanduser())) if h.tls else [])
+    return _link_lines(h) + (_cert_lines(h) if h.tls else [])
+
+
+def _cert_lines(h: Http) -> list[str]:
+    """The certificate's words; what is wrong with it since the daemon started (it serves the one it
+    read then): at its next start the page would wait for a good one."""
+    try:
+        return cert_lines(load(Path(h.tls_cert).expanduser(), Path(h.tls_key).expanduser()))
+    except TlsError as e:
+        return [f"WEB PAGE CERTIFICATE: {e} (the daemon serves the one it started with; from its next start the page waits for a good one)"]
 
 
 def _link_lines(h: Http) -> list[str]:
