@@ -626,6 +626,9 @@ class _CappedSite(web.BaseSite):
         self.context, self.idle_s = context, idle_s
         self._full_said = False
         self._starting: set[asyncio.BaseProtocol] = set()
+        # HTTPS connections not yet handed to their handler (before their first byte, in their handshake):
+        # counted here, or a flood of idle ones would hold descriptors past the cap.
+        self._pending: set[_PlainOrTls] = set()
 
     @property
     def name(self) -> str:
@@ -644,13 +647,15 @@ class _CappedSite(web.BaseSite):
         # an iteration after this (measured: 189 open under a cap of 128 counting those alone).
         # The ones made since are counted here until then: two hops, as the transport schedules
         # connection_made right after this returns (a spell of counting one twice refuses early).
-        if len(server.connections) + len(self._starting) < self.max_connections:
+        if len(server.connections) + len(self._starting) + len(self._pending) < self.max_connections:
             self._full_said = False
             handler = server()
+            if self.context is not None:  # counted in _pending until its handshake is over
+                return _PlainOrTls(handler, self.context, self.idle_s, self._pending)
             self._starting.add(handler)
             loop = asyncio.get_running_loop()
             loop.call_soon(loop.call_soon, self._starting.discard, handler)
-            return handler if self.context is None else _PlainOrTls(handler, self.context, self.idle_s)
+            return handler
         if not self._full_said:  # once per spell, not once per connection of a flood
             log.warning("web page: %d connections open, the most it serves: new ones get 503 until some close",
                         self.max_connections)  # fmt: skip
@@ -677,8 +682,9 @@ class _PlainOrTls(asyncio.Protocol):
     with nothing at all. asyncio's server-side TLS takes no bytes already read, so its protocol
     (``asyncio.sslproto``, what ``loop.start_tls`` uses) is put on the connection and fed them."""
 
-    def __init__(self, handler: asyncio.BaseProtocol, context: ssl.SSLContext, idle_s: float) -> None:
-        self.handler, self.context, self.idle_s = handler, context, idle_s
+    def __init__(self, handler: asyncio.BaseProtocol, context: ssl.SSLContext, idle_s: float, pending: set[_PlainOrTls]) -> None:
+        self.handler, self.context, self.idle_s, self.pending = handler, context, idle_s, pending
+        pending.add(self)  # until the handler has the connection, or it is gone
         self.head = b""
         self.transport: asyncio.Transport | None = None
         self.timer: asyncio.TimerHandle | None = None
@@ -688,9 +694,10 @@ class _PlainOrTls(asyncio.Protocol):
         self.transport = transport
         self.timer = asyncio.get_running_loop().call_later(self.idle_s, transport.abort)  # (as IDLE_S: nothing sent)
 
-    def connection_lost(self, exc: Exception | None) -> None:
+    def connection_lost(self, exc: Exception | None) -> None:  # (before TLS only: then TLS's protocol has the connection)
         if self.timer is not None:
             self.timer.cancel()
+        self.pending.discard(self)
 
     def data_received(self, data: bytes) -> None:
         assert self.transport is not None
@@ -712,10 +719,10 @@ class _PlainOrTls(asyncio.Protocol):
         handshake: asyncio.Future[None] = loop.create_future()
         # A failed handshake (a browser that refused the certificate, a port scan) is the peer's, not
         # the daemon's: taken here, not logged as "Future exception was never retrieved".
-        handshake.add_done_callback(lambda f: f.cancelled() or f.exception())
+        handshake.add_done_callback(self._handshake_over)
         tls = asyncio.sslproto.SSLProtocol(loop, self.handler, self.context, handshake,
                                            server_side=True, ssl_handshake_timeout=math.ceil(self.idle_s))  # fmt: skip
-        self.transport.set_protocol(tls)
+        self.transport.set_protocol(tls)  # (its handshake ends, with the handler's connection_made or failed: _handshake_over)
         tls.connection_made(self.transport)
         view = memoryview(first)
         while view:
@@ -724,6 +731,12 @@ class _PlainOrTls(asyncio.Protocol):
             buf[:n] = view[:n]
             tls.buffer_updated(n)
             view = view[n:]
+
+
+    def _handshake_over(self, handshake: asyncio.Future[None]) -> None:
+        self.pending.discard(self)  # the handler counts in server.connections now, or the connection is gone
+        if not handshake.cancelled():
+            handshake.exception()
 
 
 _REQUEST_LINE = re.compile(rb"[A-Z]+ (/[\x21-\x7e]*) HTTP/1\.[01]")
