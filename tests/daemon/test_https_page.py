@@ -131,7 +131,10 @@ def test_a_certificate_that_cannot_be_used_costs_the_page_not_the_monitoring(tmp
     good_key = key.read_bytes()
     other = tmp_path / "other"
     other.mkdir()
-    assert _spasmwatch("config", "tls", "new", "--config", str(other / "config.toml")).returncode == 0
+    named = _spasmwatch("config", "tls", "new", "--name", "nursery.example.net", "--config", str(other / "config.toml"))
+    assert named.returncode == 0 and "localhost, nursery.example.net, " in named.stdout, named.stdout
+    wrong = _spasmwatch("config", "tls", "new", "--name", "nursery pi", "--config", str(other / "config.toml"))
+    assert wrong.returncode == 2 and "--name 'nursery pi': a host name is letters" in wrong.stderr, wrong.stderr
     key.write_bytes((other / "page-key.pem").read_bytes())
     log = tmp_path / "daemon.log"
     with logged([sys.executable, "-m", "spasmwatch", "run", "--config", str(config)], log) as proc:

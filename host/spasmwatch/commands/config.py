@@ -7,6 +7,7 @@ import argparse
 import getpass
 import json
 import os
+import re
 import shlex
 import sys
 from collections.abc import Iterator
@@ -354,6 +355,9 @@ def _start_step(path: Path, given: bool, band: str) -> str:
     return f"the service's daemon has not read this {path.name}: {band} is not monitored until it {how.verb}.\nnext: {how.command}, then {test}"
 
 
+_HOST_NAME = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,62}\.?)*")  # what a certificate names a host by (a DNS name, ASCII)
+
+
 def _tls_new(more_names: list[str], path: Path, given: bool) -> int:
     """'config tls new': a self-signed certificate and key for this computer (and ``more_names``)
     written 0600 beside the config at ``path``, and the config set to them in one write (the two
@@ -362,6 +366,9 @@ def _tls_new(more_names: list[str], path: Path, given: bool) -> int:
     from spasmwatch import private
     from spasmwatch.tls import CERT_NAME, KEY_NAME, cert_lines, load, self_signed, this_computers_names
 
+    bad = [n for n in more_names if not _HOST_NAME.fullmatch(n)]
+    if bad:
+        raise SpasmwatchError(f"--name {bad[0]!r}: a host name is letters, digits, '-' and '.' (an address is put in by itself)")
     names, addresses = this_computers_names()
     names += [n for n in more_names if n not in names]
     cert_pem, key_pem = self_signed(names, addresses)
