@@ -23,9 +23,9 @@ Security (docs/web.md):
 * Responses carry a strict Content-Security-Policy (``'self'`` only).
 * ``tls`` (a certificate and its key, [daemon.http] tls_cert / tls_key) serves the page over HTTPS:
   the token and the baby's state no longer cross the Wi-Fi readable, the cookie is ``Secure``, and the
-  page is a secure context (a phone's browser keeps the screen on for it). A plain http:// request on
-  that port is sent to its https:// address. A certificate that cannot be used is an ``HttpError``
-  (``bad_cert``): the daemon monitors without the page (daemon/main.py).
+  page is a secure context (what a phone's browser asks before it keeps a screen on or notifies). A
+  plain http:// request on that port is sent to its https:// address. A certificate that cannot be
+  used is an ``HttpError`` (``bad_cert``): the daemon monitors without the page (daemon/main.py).
 """
 
 from __future__ import annotations

@@ -93,6 +93,7 @@
     plain_webhook: (a) => t("exposure.plain_webhook", a),
     mqtt_no_tls: (a) => t("exposure.mqtt_no_tls", a),
     mqtt_no_login: (a) => t("exposure.mqtt_no_login", a),
+    plain_page: (a) => t("exposure.plain_page", a),
   };
   const STATE_NAMES = {
     STREAMING: [t("state.connected"), "good"],
