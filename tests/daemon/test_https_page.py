@@ -139,11 +139,12 @@ def test_a_certificate_that_cannot_be_used_costs_the_page_not_the_monitoring(tmp
     log = tmp_path / "daemon.log"
     with logged([sys.executable, "-m", "spasmwatch", "run", "--config", str(config)], log) as proc:
         end = time.monotonic() + UP_S
-        wait_while_up(proc, log, end, lambda: "spasmwatch daemon up" in log.read_text())
+        # up, and the band looked for all the same (its session logs it just after the daemon's "up")
+        wait_while_up(proc, log, end, lambda: "crib: disconnected -> connecting" in log.read_text())
         text = log.read_text()
         said = f"web page: HTTPS: [daemon.http] tls_key: {key} is not the key of the certificate {cert} (tls_cert)"
         assert text.count(said) == 1 and "monitoring without the page: alarms go on" in text, text
-        assert "crib: disconnected -> connecting" in text, text  # the band is looked for all the same
+        assert "spasmwatch daemon up" in text, text
         status = _spasmwatch("status", "--config", str(config))
         assert status.returncode == 2 and f"though the daemon on this store runs (pid {proc.pid}), monitoring" in status.stderr, status.stderr
         assert f"the page's HTTPS certificate cannot be used: [daemon.http] tls_key: {key} is not the key" in status.stderr, status.stderr
