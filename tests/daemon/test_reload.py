@@ -221,7 +221,8 @@ def test_a_band_added_and_one_removed_by_reload(tmp_path: Path, cluster_csv: Pat
                 assert "nursery: disconnected and no longer monitored: it is not in the config any more" in d.text(), d.text()
                 assert d.connects("nursery") == 1 and d.connects("cot") == 1, d.text()
                 shown = await asyncio.to_thread(d.cli, "status")
-                restart = "config: daemon.raw_keep_days changed in the file: needs a restart (stop 'spasmwatch run' (Ctrl+C) and start it again)"
+                restart = ("Changed in the config file, applied only when the monitor starts: daemon.raw_keep_days. Restart the monitor: "
+                           "stop 'spasmwatch run' (Ctrl+C) and start it again.")  # fmt: skip
                 assert restart in shown.stdout, shown.stdout  # started by hand, not by the service
 
                 # A band whose table changed (here: raw on) is reconnected; 'config set' says how.

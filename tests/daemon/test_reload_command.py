@@ -222,7 +222,8 @@ def test_an_edited_port_still_reaches_the_daemon_where_it_listens(tmp_path: Path
         shown = d.cli("status")
         assert shown.returncode == 0 and shown.stderr == note, shown
         assert shown.stdout.startswith("cot (not seen yet): ") and (
-            "config: daemon.http.port changed in the file: needs a restart (stop 'spasmwatch run' (Ctrl+C) and start it again)\n"
+            "Changed in the config file, applied only when the monitor starts: daemon.http.port. Restart the monitor: stop "
+            "'spasmwatch run' (Ctrl+C) and start it again. It monitors meanwhile, on the settings it started with.\n"
         ) in shown.stdout, shown.stdout
         acked = d.cli("ack")  # it asked the daemon, which has no alert open
         assert acked.returncode == 2 and acked.stderr == note + "spasmwatch ack: error: no open alert to acknowledge\n", acked.stderr

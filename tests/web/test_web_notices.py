@@ -1,6 +1,7 @@
 """The family page says what 'spasmwatch status' says and no alarm is: the settings that hand the
 baby's data to whoever looks (daemon/wiring.py exposures) and a daemon running other code than is
-installed now (an upgrade under it), each with what to do, in the family's language, under "To put
+installed now (an upgrade under it), settings changed in the file that only a restart applies,
+each with what to do, in the family's language, under "To put
 right". Until review h46 only the status command said them: a family who looks at the phone alone
 never learned that its pushes cross the internet in clear, or that its upgrade is not running.
 
@@ -128,6 +129,50 @@ def test_the_page_says_it_in_the_familys_language(browser: Any, tmp_path: Path) 
         # Its long words ("[channels.webhook #1]", the origin) break: no sideways scroll on a small phone.
         page.set_viewport_size({"width": 360, "height": 640})
         assert page.evaluate("() => document.documentElement.scrollWidth <= window.innerWidth")
+        # A setting only a restart applies, in German too, after the exposure's notice.
+        config.write_text(config.read_text().replace("[daemon]\n", '[daemon]\nlog_level = "debug"\n'))
+        assert _cli(config, "reload").returncode == 0
+        page.wait_for_function(f"() => document.querySelectorAll('{NOTICES}').length === 2", timeout=SEEN_MS)
+        restart = "'spasmwatch run' beenden (Strg+C) und wieder starten"
+        assert _notices(page)[1] == page_text("config_restart", {"keys": "daemon.log_level", "restart": restart}, "de")
+        assert _notices(page)[1].startswith("In der Konfigurationsdatei geändert, wirksam erst beim Start der Überwachung: daemon.log_level.")
+
+
+def test_the_page_says_which_settings_wait_for_a_restart_in_status_words_until_the_file_agrees(browser: Any, tmp_path: Path) -> None:
+    """``[daemon] log_level`` and ``[daemon.http] port`` changed in the file and reloaded: applied
+    only when the daemon starts, so the page says which, and how to restart it (started by hand
+    here), in the very words 'spasmwatch status' prints (page.config_restart, one template); a
+    notice that comes after it leaves its node as it was (a polite live region: read once); the
+    file put back and reloaded, the card goes. Old code: the page never said it."""
+    port = free_port()
+    config = one_band_config(tmp_path / "config.toml", tmp_path / "data", port)
+    original = config.read_text()
+    changed = original.replace("[daemon]\n", '[daemon]\nlog_level = "debug"\n').replace(f"port = {port}", f"port = {free_port()}")
+    with _daemon(config, port), _page(browser, port) as page:
+        page.wait_for_selector("#conn[data-state='live']")
+        assert page.locator("#notices").is_hidden()
+        config.write_text(changed)
+        assert _cli(config, "reload").returncode == 0
+        page.wait_for_selector("#notices:not([hidden])", timeout=SEEN_MS)
+        said = _notices(page)
+        restart = page_text("restart_by_hand", {})
+        assert said == [page_text("config_restart", {"keys": "daemon.log_level, daemon.http.port", "restart": restart})], said
+        assert said[0].startswith("Changed in the config file, applied only when the monitor starts: daemon.log_level, "
+                                  "daemon.http.port. Restart the monitor: stop 'spasmwatch run' (Ctrl+C)"), said  # fmt: skip
+        assert said[0] in _cli(config, "status").stdout.splitlines()  # status's line, word for word
+
+        # Another notice comes (a plain http:// webhook, before it in the list): this one's node stays.
+        page.evaluate(f"window.__hook = document.querySelector('{NOTICES}')")
+        config.write_text(changed + "\n" + PLAIN.split("\n\n")[1])
+        assert _cli(config, "reload").returncode == 0
+        page.wait_for_function(f"() => document.querySelectorAll('{NOTICES}').length === 2", timeout=SEEN_MS)
+        assert _notices(page)[1] == said[0] and _notices(page)[0].startswith("[channels.webhook #1]")
+        assert page.evaluate(f"() => document.querySelectorAll('{NOTICES}')[1] === window.__hook")  # kept: not read out again
+
+        config.write_text(original)
+        assert _cli(config, "reload").returncode == 0
+        page.wait_for_selector("#notices", state="hidden", timeout=SEEN_MS)
+        assert _notices(page) == []
 
 
 def test_a_daemon_whose_config_exposes_nothing_shows_no_notice(browser: Any, tmp_path: Path) -> None:

@@ -453,6 +453,11 @@ EN: dict[str, str] = {
     "page.old_code": "The running monitor started from other code than is installed now (upgraded since it started): "
     "restart it: {restart}. It monitors meanwhile, on the code it started from.",
     "page.restart_by_hand": "stop 'spasmwatch run' (Ctrl+C) and start it again",
+    # Settings changed in the config file that only a restart applies (/api/status
+    # config_needs_restart; 'spasmwatch status' says it in these words): {keys} the config's keys
+    # ("daemon.http.port, daemon.log_level"), {restart} as in page.old_code.
+    "page.config_restart": "Changed in the config file, applied only when the monitor starts: {keys}. Restart the "
+    "monitor: {restart}. It monitors meanwhile, on the settings it started with.",
     # the page a browser without the LAN token gets (401; daemon/http.py): {link} and {command} are code
     "locked.title": "spasmwatch: access needs the link with the token",
     "locked.text": "This page is protected. Open the link with {link} that {command} shows on the computer running "

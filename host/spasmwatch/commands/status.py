@@ -213,8 +213,8 @@ def config_lines(st: dict[str, Any], restart: str, config: str | None = None) ->
         lines.append(f"CONFIG NOT APPLIED since {hm(err['since'])}: {err['error']} (the daemon runs on the config it had; "
                      f"fix the file, then: {suggest('reload', config)}, which says whether it applied)")  # fmt: skip
     keys = st.get("config_needs_restart") or []
-    if keys:
-        lines.append(f"config: {', '.join(keys)} changed in the file: needs a restart ({restart})")
+    if keys:  # in the web page's words (page.config_restart, which the page says from the same field)
+        lines.append(page_text("config_restart", {"keys": ", ".join(keys), "restart": restart}))
     return lines
 
 

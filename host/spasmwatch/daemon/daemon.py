@@ -202,8 +202,12 @@ class Daemon:
         # it runs only once restarted; 'spasmwatch status' compares the two (codeid.py).
         self.code = running_code()
         # The code installed now, once the daemon found it other than ``code`` (read every
-        # CODE_CHECK_S: _watching_code), and how to restart it: the page says so (null: the same).
+        # CODE_CHECK_S: _watching_code): the page says so (null: the same).
         self.code_changed: Json | None = None
+        # How this daemon is restarted (its service's systemctl, None: by hand), which the page says
+        # for the code upgraded under it and the settings only a restart applies. Read once: a
+        # process stays in the cgroup it started in.
+        self.restart = _restart()
         # A store that could not be opened (Store.may_fail): the daemon monitors without it and
         # tries it again this often (s, real time); its error as last logged, and since when (wall s).
         self.store_retry_s = store_retry_s
@@ -743,7 +747,7 @@ class Daemon:
         it: the last word stands until a read is whole)."""
         if installed is None:
             return
-        changed = None if installed == self.code else {"installed": installed, "restart": _restart()}
+        changed = None if installed == self.code else {"installed": installed}
         if changed != self.code_changed:
             self.code_changed = changed
             if changed is not None:
@@ -1872,7 +1876,9 @@ class Daemon:
                 "config_path": None if self.config_path is None else str(self.config_path.absolute()),
                 # The computer it runs on: a command on another computer (a laptop asking the Pi) finds
                 # its paths that computer's, not to be compared with its own config's.
-                "hostname": socket.gethostname(), "code": self.code, "code_changed": self.code_changed}  # fmt: skip
+                "hostname": socket.gethostname(), "code": self.code, "code_changed": self.code_changed,
+                # How to restart it (null: by hand), for the page's old code and needs-a-restart notices.
+                "restart": self.restart}  # fmt: skip
 
     def _store_json(self) -> Json | None:
         """Why the store is not open (null: it is): the page's banner, 'spasmwatch status', systemd's STATUS."""

@@ -418,6 +418,8 @@ CATALOG: dict[str, str] = {
     "page.old_code": "Die laufende Überwachung wurde mit anderem Code gestartet, als jetzt installiert ist (seit ihrem "
     "Start aktualisiert): starten Sie sie neu: {restart}. Bis dahin überwacht sie weiter, mit dem Code ihres Starts.",
     "page.restart_by_hand": "'spasmwatch run' beenden (Strg+C) und wieder starten",
+    "page.config_restart": "In der Konfigurationsdatei geändert, wirksam erst beim Start der Überwachung: {keys}. "
+    "Starten Sie die Überwachung neu: {restart}. Bis dahin überwacht sie weiter, mit den Einstellungen ihres Starts.",
     "locked.title": "spasmwatch: Zugang nur über den Link mit dem Token",
     "locked.text": "Diese Seite ist geschützt. Öffnen Sie den Link mit {link}, den {command} auf dem Computer zeigt, "
     "auf dem spasmwatch läuft (oder fragen Sie, wer es eingerichtet hat). Das Handy merkt ihn sich dann.",

@@ -403,6 +403,8 @@ CATALOG: dict[str, str] = {
     "page.old_code": "El monitor en marcha arrancó con otro código que el instalado ahora (actualizado desde que "
     "arrancó): reinícielo: {restart}. Mientras tanto sigue vigilando, con el código con el que arrancó.",
     "page.restart_by_hand": "detenga 'spasmwatch run' (Ctrl+C) y vuelva a iniciarlo",
+    "page.config_restart": "Cambiado en el archivo de configuración, se aplica solo al arrancar el monitor: {keys}. "
+    "Reinicie el monitor: {restart}. Mientras tanto sigue vigilando, con los ajustes con los que arrancó.",
     "locked.title": "spasmwatch: el acceso necesita el enlace con el token",
     "locked.text": "Esta página está protegida. Abra el enlace con {link} que muestra {command} en el ordenador donde "
     "funciona spasmwatch (o pregunte a quien lo configuró). El móvil lo recuerda después.",

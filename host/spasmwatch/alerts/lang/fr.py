@@ -410,6 +410,8 @@ CATALOG: dict[str, str] = {
     "page.old_code": "Le moniteur en marche a démarré avec un autre code que celui installé maintenant (mis à jour "
     "depuis son démarrage) : redémarrez-le : {restart}. Il surveille en attendant, avec le code de son démarrage.",
     "page.restart_by_hand": "arrêtez 'spasmwatch run' (Ctrl+C) et relancez-le",
+    "page.config_restart": "Modifié dans le fichier de configuration, appliqué seulement au démarrage du moniteur : "
+    "{keys}. Redémarrez le moniteur : {restart}. Il surveille en attendant, avec les réglages de son démarrage.",
     "locked.title": "spasmwatch : l'accès demande le lien avec le jeton",
     "locked.text": "Cette page est protégée. Ouvrez le lien avec {link} que {command} affiche sur l'ordinateur où "
     "tourne spasmwatch (ou demandez à qui l'a installé). Le téléphone s'en souvient ensuite.",

@@ -699,14 +699,18 @@
 
   // What to put right that is no alarm, as 'spasmwatch status' says it (the monitor works meanwhile):
   // what the config hands to whoever looks (exposures; a daemon from before exposures_msg: its
-  // English), and code upgraded under the running daemon (code_changed), with how to restart it.
+  // English), code upgraded under the running daemon (code_changed) and settings changed in the
+  // file that only a restart applies (config_needs_restart), with how to restart it.
   function noticeWords(st) {
     const msgs = st.exposures_msg || [];
     const words = (st.exposures || []).map((english, i) => {
       const said = msgs[i] && EXPOSURE[msgs[i].key];
       return said ? said(msgs[i].args || {}) : english;
     });
-    if (st.code_changed) words.push(t("old_code", { restart: st.code_changed.restart || t("restart_by_hand") }));
+    const restart = st.restart || t("restart_by_hand");
+    if (st.code_changed) words.push(t("old_code", { restart }));
+    const keys = st.config_needs_restart || [];
+    if (keys.length) words.push(t("config_restart", { keys: keys.join(", "), restart }));
     return words;
   }
 
