@@ -125,7 +125,7 @@ def test_the_page_says_it_in_the_familys_language(browser: Any, tmp_path: Path) 
         assert _notices(page) == [page_text("exposure.plain_webhook", args, "de")]
         assert _notices(page)[0].startswith("[channels.webhook #1] (webhook:home): unverschlüsseltes http://hooks.example, nicht auf")
         assert "https://-Adresse" in _notices(page)[0] and "s3cr3t" not in _notices(page)[0]
-        assert page.locator("#notices-h").text_content() == "Zu beheben (die Überwachung läuft solange weiter)"
+        assert page.locator("#notices-h").text_content() == "Zu beheben (die Überwachung läuft währenddessen weiter)"
         # Its long words ("[channels.webhook #1]", the origin) break: no sideways scroll on a small phone.
         page.set_viewport_size({"width": 360, "height": 640})
         assert page.evaluate("() => document.documentElement.scrollWidth <= window.innerWidth")
@@ -133,7 +133,7 @@ def test_the_page_says_it_in_the_familys_language(browser: Any, tmp_path: Path) 
         config.write_text(config.read_text().replace("[daemon]\n", '[daemon]\nlog_level = "debug"\n'))
         assert _cli(config, "reload").returncode == 0
         page.wait_for_function(f"() => document.querySelectorAll('{NOTICES}').length === 2", timeout=SEEN_MS)
-        restart = "'spasmwatch run' beenden (Strg+C) und wieder starten"
+        restart = "beenden Sie 'spasmwatch run' (Strg+C) und starten Sie es wieder"
         assert _notices(page)[1] == page_text("config_restart", {"keys": "daemon.log_level", "restart": restart}, "de")
         assert _notices(page)[1].startswith("In der Konfigurationsdatei geändert, wirksam erst beim Start der Überwachung: daemon.log_level.")
 

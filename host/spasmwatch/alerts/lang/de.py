@@ -49,7 +49,7 @@ CATALOG: dict[str, str] = {
     # new 2026-12-07, not yet read by a native speaker (docs/alerts.md "Native speakers, please review")
     "late.title": "Frühere Serie, um {time}",
     "late.text": "Erst jetzt bekannt (die Daten des Brustgurts kamen verspätet an): {spasms} in einer Serie{over}, "
-    "Beginn {time}, {waking}. Sie ist vorbei: jetzt ist nichts zu filmen. Notieren Sie, woran Sie sich von dieser Zeit "
+    "Beginn um {time}, {waking}. Sie ist vorbei: jetzt ist nichts zu filmen. Notieren Sie, woran Sie sich von dieser Zeit "
     "erinnern, und sagen Sie es Ihrer Kinderärztin oder Ihrem Kinderarzt. {disclaimer}",
     "false_alarm.title": "Fehlalarm",
     "false_alarm.text": "{by} hat die Serie{of} als Fehlalarm markiert. Nichts zu tun.",
@@ -129,8 +129,8 @@ CATALOG: dict[str, str] = {
     "diesen Momenten könnte übersehen werden. Hält das an, starten Sie den Brustgurt neu; kommt es danach "
     "wieder, spielen Sie die Firmware neu auf (spasmwatch flash) oder ersetzen Sie ihn.",
     "fault.other_bonds.title": "Ein anderes Gerät ist mit dem Brustgurt gekoppelt",
-    "fault.other_bonds.text": "Ein anderes Gerät ist mit dem Brustgurt {band} gekoppelt ({n}). Ist es keines Ihrer "
-    "eigenen (ein zweiter Computer oder ein Telefon, das Sie gekoppelt haben), führen Sie "
+    "fault.other_bonds.text": "Ein anderes Gerät ist mit dem Brustgurt {band} gekoppelt ({n}). Gehört es nicht zu Ihren "
+    "eigenen Geräten (ein zweiter Computer oder ein Handy, das Sie gekoppelt haben), führen Sie "
     "`spasmwatch bonds --revoke-others` aus.",
     "cleared.disconnected.title": "Brustgurt wieder verbunden",
     "cleared.disconnected.text": "Brustgurt wieder verbunden: Die Überwachung läuft wieder.",
@@ -310,7 +310,7 @@ CATALOG: dict[str, str] = {
     "an, Alarme um die Sekunden ohne Verbindung später: Stecken Sie das Kabel neu ein oder bringen Sie den Brustgurt näher.",
     # new 2026-12-07, not yet read by a native speaker (docs/alerts.md "Native speakers, please review")
     "page.rate_not_taken": "Misst mit {hz} Hz, nicht mit den eingestellten {configured} Hz: IMU oder Firmware des Brustgurts "
-    "können diese Rate nicht. Die Überwachung läuft weiter; prüfen Sie rate_hz in der Konfiguration oder aktualisieren Sie "
+    "unterstützen diese Rate nicht. Die Überwachung läuft weiter; prüfen Sie rate_hz in der Konfiguration oder aktualisieren Sie "
     "die Firmware des Brustgurts.",
     "page.muted": "Hinweise des Brustgurts zurückgehalten bis {time}{by} (Serien-Alarme ertönen weiter).",
     "page.muted_tomorrow": "Hinweise des Brustgurts zurückgehalten bis morgen {time}{by} (Serien-Alarme ertönen weiter).",
@@ -388,7 +388,7 @@ CATALOG: dict[str, str] = {
     "page.raw.low_disk": "{free} frei auf {mount}, {keep} bleiben für Ereignisse reserviert",
     "page.raw.cannot_write": "{path} kann nicht geschrieben werden: {error}",
     "page.held.store_refuses": "die Ereignisdatei nimmt nichts mehr an ({bands}): Ereignisse gingen verloren",
-    "page.notices": "Zu beheben (die Überwachung läuft solange weiter)",
+    "page.notices": "Zu beheben (die Überwachung läuft währenddessen weiter)",
     "page.exposure.short_token": "Webseite: das LAN-Token ist kurz ({n} Zeichen); {min} oder mehr sind sicherer: "
     "'spasmwatch config set daemon.http.token new' erzeugt eines (es wird beim Start der Überwachung gelesen: starten Sie "
     "sie neu und öffnen Sie dann auf jedem Handy den Link, den 'spasmwatch status' zeigt)",
@@ -398,7 +398,7 @@ CATALOG: dict[str, str] = {
     "einmal an)",
     "page.exposure.short_topic": "[channels.ntfy #{i}] ({channel}): sein Topic hat {n} Zeichen, weniger als {min}: wer "
     "es errät, liest jede Benachrichtigung mit (den Namen des Brustgurts, die Serien) und kann Fehlalarme senden. 'spasmwatch "
-    "config add-ntfy new' erzeugt eines, das niemand errät (dann die Handys darauf abonnieren)",
+    "config add-ntfy new' erzeugt eines, das niemand errät (abonnieren Sie es dann auf den Handys)",
     "page.exposure.plain_ntfy": "[channels.ntfy #{i}] ({channel}): unverschlüsseltes {origin}, nicht auf diesem "
     "Computer oder im Heimnetz: jede Benachrichtigung (der Name des Brustgurts, die Serien) geht unverschlüsselt durchs "
     "Internet, lesbar für jeden auf dem Weg. Tragen Sie in der Konfiguration seine https://-Adresse ein",
@@ -409,17 +409,17 @@ CATALOG: dict[str, str] = {
     "page.exposure.plain_webhook": "[channels.webhook #{i}] ({channel}): unverschlüsseltes {origin}, nicht auf diesem "
     "Computer oder im Heimnetz: jede Meldung an ihn (der Name des Brustgurts, die Serien) geht unverschlüsselt durchs "
     "Internet, lesbar für jeden auf dem Weg. Tragen Sie in der Konfiguration seine https://-Adresse ein",
-    "page.exposure.mqtt_no_tls": "[channels.mqtt]: sein Passwort geht unverschlüsselt an {broker} (tls = false), und "
-    "jeder Status mit ihm: wer das Heimnetz mitliest, liest beides. Setzen Sie tls = true (den TLS-Port des Brokers, "
+    "page.exposure.mqtt_no_tls": "[channels.mqtt]: sein Passwort geht unverschlüsselt an {broker} (tls = false), und mit "
+    "ihm jeder Status: wer das Heimnetz mitliest, liest beides. Setzen Sie tls = true (den TLS-Port des Brokers, "
     "meist 8883; docs/alerts.md \"mqtt\")",
     "page.exposure.mqtt_no_login": "[channels.mqtt]: kein Benutzername, also nimmt der Broker unter {broker} Clients "
     "ohne Anmeldung an: wer ihn im Netz erreicht, kann einen Alarm übernehmen (commands = true) und jeden Status lesen. "
-    "Geben Sie dem Broker eine Anmeldung (username und password hier) oder setzen Sie commands = false",
+    "Richten Sie am Broker eine Anmeldung ein (username und password hier) oder setzen Sie commands = false",
     "page.old_code": "Die laufende Überwachung wurde mit anderem Code gestartet, als jetzt installiert ist (seit ihrem "
-    "Start aktualisiert): starten Sie sie neu: {restart}. Bis dahin überwacht sie weiter, mit dem Code ihres Starts.",
-    "page.restart_by_hand": "'spasmwatch run' beenden (Strg+C) und wieder starten",
+    "Start aktualisiert): starten Sie sie neu: {restart}. Bis dahin läuft sie weiter, mit dem Code ihres Starts.",
+    "page.restart_by_hand": "beenden Sie 'spasmwatch run' (Strg+C) und starten Sie es wieder",
     "page.config_restart": "In der Konfigurationsdatei geändert, wirksam erst beim Start der Überwachung: {keys}. "
-    "Starten Sie die Überwachung neu: {restart}. Bis dahin überwacht sie weiter, mit den Einstellungen ihres Starts.",
+    "Starten Sie die Überwachung neu: {restart}. Bis dahin läuft sie weiter, mit den Einstellungen ihres Starts.",
     "locked.title": "spasmwatch: Zugang nur über den Link mit dem Token",
     "locked.text": "Diese Seite ist geschützt. Öffnen Sie den Link mit {link}, den {command} auf dem Computer zeigt, "
     "auf dem spasmwatch läuft (oder fragen Sie, wer es eingerichtet hat). Das Handy merkt ihn sich dann.",

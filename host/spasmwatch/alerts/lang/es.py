@@ -47,7 +47,7 @@ CATALOG: dict[str, str] = {
     "({spasms} hasta ahora). Sigue bajo aquella alarma; no hay nada más que hacer con esta.",
     # new 2026-12-07, not yet read by a native speaker (docs/alerts.md "Native speakers, please review")
     "late.title": "Serie anterior, a las {time}",
-    "late.text": "Se supo solo ahora (los datos de la banda llegaron tarde): {spasms} en serie{over}, empezó a las "
+    "late.text": "Solo se ha sabido ahora (los datos de la banda llegaron tarde): {spasms} en serie{over}, empezó a las "
     "{time}, {waking}. Ya terminó: no hay nada que grabar ahora. Anote lo que recuerde de ese momento y cuénteselo a "
     "su pediatra. {disclaimer}",
     "false_alarm.title": "Falsa alarma",
@@ -122,7 +122,7 @@ CATALOG: dict[str, str] = {
     "(spasmwatch flash) o sustitúyala.",
     "fault.other_bonds.title": "Otro dispositivo emparejado con la banda",
     "fault.other_bonds.text": "Otro dispositivo está emparejado con la banda {band} ({n}). Si no es uno de los suyos "
-    "(un segundo ordenador o un teléfono que usted emparejó), ejecute `spasmwatch bonds --revoke-others`.",
+    "(un segundo ordenador o un móvil que usted haya emparejado), ejecute `spasmwatch bonds --revoke-others`.",
     "cleared.disconnected.title": "Banda reconectada",
     "cleared.disconnected.text": "Banda reconectada: la monitorización continúa.",
     "cleared.not_worn.title": "Banda puesta de nuevo",
@@ -300,8 +300,8 @@ CATALOG: dict[str, str] = {
     "page.link_unstable": "Conexión inestable: se cortó {n} veces en {min} min. Los eventos siguen llegando en cada "
     "reconexión, las alarmas con el retraso de los segundos sin conexión: vuelva a enchufar el cable o acerque la banda.",
     # new 2026-12-07, not yet read by a native speaker (docs/alerts.md "Native speakers, please review")
-    "page.rate_not_taken": "Muestrea a {hz} Hz, no a los {configured} Hz configurados: el IMU o el firmware de la banda no "
-    "admite esa frecuencia. La vigilancia continúa; revise rate_hz en la configuración o actualice el firmware de la banda.",
+    "page.rate_not_taken": "Muestrea a {hz} Hz, no a los {configured} Hz configurados: la IMU o el firmware de la banda no "
+    "admiten esa frecuencia. La monitorización continúa; revise rate_hz en la configuración o actualice el firmware de la banda.",
     "page.muted": "Avisos de la banda retenidos hasta las {time}{by} (las alarmas de serie siguen sonando).",
     "page.muted_tomorrow": "Avisos de la banda retenidos hasta mañana a las {time}{by} (las alarmas de serie siguen "
     "sonando).",
@@ -375,7 +375,7 @@ CATALOG: dict[str, str] = {
     "page.raw.low_disk": "{free} libres en {mount}, se reservan {keep} para los eventos",
     "page.raw.cannot_write": "no se puede escribir {path}: {error}",
     "page.held.store_refuses": "el archivo de eventos no acepta escrituras ({bands}): se perderían eventos",
-    "page.notices": "Por corregir (la vigilancia sigue mientras tanto)",
+    "page.notices": "Por corregir (la monitorización sigue mientras tanto)",
     "page.exposure.short_token": "página web: el token de la red local es corto ({n} caracteres); {min} o más es más "
     "seguro: 'spasmwatch config set daemon.http.token new' crea uno (se lee al arrancar el monitor: reinícielo y abra "
     "en cada móvil el enlace que muestra 'spasmwatch status')",
@@ -383,28 +383,29 @@ CATALOG: dict[str, str] = {
     "enlace de acceso y la cookie (y con ellos puede atender alarmas) y el estado del bebé. 'spasmwatch config tls new' "
     "crea un certificado para HTTPS (luego reinicie el monitor y acepte el certificado una vez en cada móvil)",
     "page.exposure.short_topic": "[channels.ntfy #{i}] ({channel}): su tema tiene {n} caracteres, menos de {min}: quien "
-    "lo adivine lee cada aviso (el nombre de la banda, las series) y puede enviar falsas alarmas. 'spasmwatch config "
+    "lo adivine lee cada notificación (el nombre de la banda, las series) y puede enviar falsas alarmas. 'spasmwatch config "
     "add-ntfy new' crea uno que nadie adivina (luego suscriba los móviles a él)",
     "page.exposure.plain_ntfy": "[channels.ntfy #{i}] ({channel}): {origin} sin cifrar, fuera de este ordenador y de la "
-    "red de casa: cada aviso (el nombre de la banda, las series) cruza internet sin cifrar, legible para quien esté en "
+    "red de casa: cada notificación (el nombre de la banda, las series) cruza internet sin cifrar, legible para quien esté en "
     "el camino. Ponga su dirección https:// en la configuración",
     "page.exposure.plain_ntfy_token": "[channels.ntfy #{i}] ({channel}): {origin} sin cifrar, fuera de este ordenador y "
-    "de la red de casa: cada aviso (el nombre de la banda, las series) y su token de acceso cruzan internet sin "
+    "de la red de casa: cada notificación (el nombre de la banda, las series) y su token de acceso cruzan internet sin "
     "cifrar, legibles para quien esté en el camino. Ponga su dirección https:// en la configuración",
     "page.exposure.plain_webhook": "[channels.webhook #{i}] ({channel}): {origin} sin cifrar, fuera de este ordenador y "
     "de la red de casa: cada alerta que recibe (el nombre de la banda, las series) cruza internet sin cifrar, legible "
     "para quien esté en el camino. Ponga su dirección https:// en la configuración",
-    "page.exposure.mqtt_no_tls": "[channels.mqtt]: su contraseña va a {broker} sin cifrar (tls = false), y cada estado "
-    "con ella: quien escuche la red de casa lee ambos. Ponga tls = true (el puerto TLS del broker, casi siempre 8883; "
+    "page.exposure.mqtt_no_tls": "[channels.mqtt]: su contraseña va a {broker} sin cifrar (tls = false), y con ella "
+    "cada estado: quien escuche la red de casa lee ambos. Ponga tls = true (el puerto TLS del broker, casi siempre 8883; "
     "docs/alerts.md \"mqtt\")",
     "page.exposure.mqtt_no_login": "[channels.mqtt]: sin nombre de usuario, así que el broker en {broker} acepta "
-    "clientes sin inicio de sesión: quien lo alcance en la red puede atender una alarma (commands = true) y leer cada "
-    "estado. Dé al broker un inicio de sesión (username y password aquí), o ponga commands = false",
-    "page.old_code": "El monitor en marcha arrancó con otro código que el instalado ahora (actualizado desde que "
-    "arrancó): reinícielo: {restart}. Mientras tanto sigue vigilando, con el código con el que arrancó.",
+    "clientes sin autenticación: quien llegue a él en la red puede atender una alarma (commands = true) y leer cada "
+    "estado. Configure un usuario en el broker (username y password aquí), o ponga commands = false",
+    "page.old_code": "El monitor en marcha arrancó con un código distinto del instalado ahora (actualizado desde que "
+    "arrancó): reinícielo: {restart}. Mientras tanto la monitorización continúa, con el código con el que arrancó.",
     "page.restart_by_hand": "detenga 'spasmwatch run' (Ctrl+C) y vuelva a iniciarlo",
-    "page.config_restart": "Cambiado en el archivo de configuración, se aplica solo al arrancar el monitor: {keys}. "
-    "Reinicie el monitor: {restart}. Mientras tanto sigue vigilando, con los ajustes con los que arrancó.",
+    "page.config_restart": "Ajustes cambiados en el archivo de configuración, que solo se aplican al arrancar el "
+    "monitor: {keys}. Reinicie el monitor: {restart}. Mientras tanto la monitorización continúa, con los ajustes con los "
+    "que arrancó.",
     "locked.title": "spasmwatch: el acceso necesita el enlace con el token",
     "locked.text": "Esta página está protegida. Abra el enlace con {link} que muestra {command} en el ordenador donde "
     "funciona spasmwatch (o pregunte a quien lo configuró). El móvil lo recuerda después.",

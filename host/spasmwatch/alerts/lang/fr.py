@@ -382,7 +382,7 @@ CATALOG: dict[str, str] = {
     "page.held.store_refuses": "le fichier des événements refuse les écritures ({bands}) : des événements seraient perdus",
     "page.notices": "À corriger (la surveillance continue en attendant)",
     "page.exposure.short_token": "page web : le jeton du réseau local est court ({n} caractères) ; {min} ou plus est "
-    "plus sûr : 'spasmwatch config set daemon.http.token new' en crée un (lu au démarrage du moniteur : redémarrez-le, "
+    "plus sûr : 'spasmwatch config set daemon.http.token new' en crée un (lu au démarrage de la surveillance : redémarrez-la, "
     "puis ouvrez sur chaque téléphone le lien qu'affiche 'spasmwatch status')",
     "page.exposure.plain_page": "page web : servie sur le réseau de la maison en clair (HTTP) : qui écoute le wifi lit "
     "le lien de connexion et le cookie (et peut avec eux prendre en charge les alarmes) et l'état du bébé. 'spasmwatch config tls "
@@ -401,17 +401,18 @@ CATALOG: dict[str, str] = {
     "page.exposure.plain_webhook": "[channels.webhook #{i}] ({channel}) : {origin} en clair, ni sur cet ordinateur ni "
     "sur le réseau de la maison : chaque alerte qu'il reçoit (le nom de la ceinture, les séries) traverse internet sans "
     "chiffrement, lisible par qui se trouve sur le chemin. Mettez son adresse https:// dans la configuration",
-    "page.exposure.mqtt_no_tls": "[channels.mqtt] : son mot de passe part vers {broker} en clair (tls = false), et "
-    "chaque état avec lui : qui écoute le réseau de la maison lit les deux. Mettez tls = true (le port TLS du broker, "
+    "page.exposure.mqtt_no_tls": "[channels.mqtt] : son mot de passe part en clair vers {broker} (tls = false), ainsi "
+    "que chaque état : qui écoute le réseau de la maison lit les deux. Mettez tls = true (le port TLS du broker, "
     "8883 le plus souvent ; docs/alerts.md \"mqtt\")",
     "page.exposure.mqtt_no_login": "[channels.mqtt] : pas de nom d'utilisateur, donc le broker sur {broker} accepte les "
     "clients sans identifiant : qui l'atteint sur le réseau peut prendre en charge une alarme (commands = true) et lire "
-    "chaque état. Donnez un identifiant au broker (username et password ici), ou mettez commands = false",
-    "page.old_code": "Le moniteur en marche a démarré avec un autre code que celui installé maintenant (mis à jour "
-    "depuis son démarrage) : redémarrez-le : {restart}. Il surveille en attendant, avec le code de son démarrage.",
-    "page.restart_by_hand": "arrêtez 'spasmwatch run' (Ctrl+C) et relancez-le",
-    "page.config_restart": "Modifié dans le fichier de configuration, appliqué seulement au démarrage du moniteur : "
-    "{keys}. Redémarrez le moniteur : {restart}. Il surveille en attendant, avec les réglages de son démarrage.",
+    "chaque état. Configurez un identifiant sur le broker (username et password ici), ou mettez commands = false",
+    "page.old_code": "La surveillance en cours a démarré avec un autre code que celui installé maintenant (mis à "
+    "jour depuis son démarrage) : redémarrez-la : {restart}. Elle continue en attendant, avec le code de son démarrage.",
+    "page.restart_by_hand": "arrêtez 'spasmwatch run' (Ctrl+C) et relancez-la",
+    "page.config_restart": "Réglages modifiés dans le fichier de configuration, appliqués seulement au démarrage de la "
+    "surveillance : {keys}. Redémarrez la surveillance : {restart}. Elle continue en attendant, avec les réglages de son "
+    "démarrage.",
     "locked.title": "spasmwatch : l'accès demande le lien avec le jeton",
     "locked.text": "Cette page est protégée. Ouvrez le lien avec {link} que {command} affiche sur l'ordinateur où "
     "tourne spasmwatch (ou demandez à qui l'a installé). Le téléphone s'en souvient ensuite.",
