@@ -176,6 +176,66 @@ def _unnamed(text: str, folder: Path, prefix: str = "") -> list[str]:
     return [f"{folder.relative_to(ROOT)}/{k}" for k in sorted(kids) if k not in named]
 
 
+HOST = ROOT / "host" / "spasmwatch"
+
+
+def _host_tree() -> str:
+    """docs/host.md's tree of the host package."""
+    doc = (ROOT / "docs" / "host.md").read_text()
+    return doc[doc.index("```\nhost/spasmwatch/\n") : doc.index("```\n\n", doc.index("host/spasmwatch/\n"))]
+
+
+# A line of the tree that opens an entry of the package's top: two spaces, then its names
+# ("cli.py", "commands/", "threads.py, lookups.py"); the deeper lines under it are its text.
+ENTRY = re.compile(r"^  ([\w.]+/?(?:, [\w.]+/?)*)(?!\S)", re.M)
+
+
+def _entries(tree: str) -> dict[str, str]:
+    """Each name of the package's top that ``tree`` has an entry for, and that entry's text."""
+    starts = list(ENTRY.finditer(tree))
+    ends = [m.start() for m in starts[1:]] + [len(tree)]
+    return {name: tree[m.start() : end] for m, end in zip(starts, ends) for name in m.group(1).split(", ")}
+
+
+def _scope(entries: dict[str, str], folder: Path) -> str:
+    """The text of the tree where ``folder``'s modules are named: its top entry's, from where
+    each deeper folder on the way is named (alerts/ "... channels/ (base.py, ..."); nothing
+    where one is not."""
+    top, *deeper = folder.relative_to(HOST).parts
+    text = entries.get(top + "/", "")
+    for name in deeper:
+        m = re.search(r"(?<![\w-])%s/" % re.escape(name), text)
+        text = text[m.start() :] if m else ""
+    return text
+
+
+def _tree_unnamed(tree: str) -> list[str]:
+    """The folders and modules of the host package that ``tree`` does not name, each looked for in
+    its own folder's entry (two base.py, transport/'s and alerts/channels/', are two names; the
+    top's modules by an entry of their own), the commands but their shared helpers (one module a
+    command, cli.COMMANDS)."""
+    entries = _entries(tree)
+    folders = [p.parent for p in sorted(HOST.glob("*/**/__init__.py"))]
+    return _unnamed(" ".join(entries), HOST) + [
+        m for f in folders for m in _unnamed(_scope(entries, f), f, "_" if f == HOST / "commands" else "")
+    ]
+
+
+def test_the_tree_check_reads_each_module_in_its_own_folder() -> None:
+    """A module left out of its folder's lines is missing though one of the same name is named in
+    another folder's: transport/base.py's line taken out (alerts/channels/ names a base.py), and
+    the top's cli.py (sim/ names a cli.py, commands/ 'sim/cli.py'). Until review h46 the check
+    looked for the file's name anywhere in the tree, and both passed."""
+    tree = _host_tree()
+    lines = [line for line in tree.splitlines() if line.startswith("    base.py ") or line.startswith("  cli.py ")]
+    assert len(lines) == 2, lines  # the probe's lines are still there to take out
+    for line in lines:
+        assert line in tree and _tree_unnamed(tree) == []
+        without = tree.replace(line + "\n", "")
+        folder = "transport/base.py" if "base.py" in line else "host/spasmwatch/cli.py"
+        assert [m for m in _tree_unnamed(without) if m.endswith(folder)] != [], (line, _tree_unnamed(without))
+
+
 def test_the_maps_name_every_module_a_newcomer_needs() -> None:
     """docs/host.md's tree names every folder and module of the host package and of its
     packages (the commands but their shared helpers: one module a command, cli.COMMANDS), and
@@ -184,12 +244,10 @@ def test_the_maps_name_every_module_a_newcomer_needs() -> None:
     main.py, lock.py, stopping.py, ...), the package's own helpers (errors.py, private.py, ...),
     modules added that day (alerts/sound_tool.py), and none inside analysis/, io/, sim/, .... Nor
     were the packages inside those read: 9 modules of alerts/channels/ and alerts/lang/ were named
-    in short ('sound', 'de') or not at all (fingerprint_key.py)."""
-    host, firmware = ROOT / "host" / "spasmwatch", ROOT / "firmware"
-    doc = (ROOT / "docs" / "host.md").read_text()
-    tree = doc[doc.index("```\nhost/spasmwatch/\n") : doc.index("```\n\n", doc.index("host/spasmwatch/\n"))]
-    folders = [p.parent for p in sorted(host.glob("*/**/__init__.py")) if p.parent.name != "commands"]
-    missing = _unnamed(tree, host) + [m for f in folders for m in _unnamed(tree, f)] + _unnamed(tree, host / "commands", "_")
+    in short ('sound', 'de') or not at all (fingerprint_key.py). Each module is looked for in its
+    own folder's entry since review h46 (test_the_tree_check_reads_each_module_in_its_own_folder)."""
+    firmware = ROOT / "firmware"
+    missing = _tree_unnamed(_host_tree())
     doc = (ROOT / "docs" / "firmware.md").read_text()
     layout = doc[doc.index("## Layout") : doc.index("\n## ", doc.index("## Layout") + 1)]
     missing += [m for d in ("band", "sim", "swcore") for m in _unnamed(layout, firmware / d)]
