@@ -867,6 +867,9 @@ def test_flashing_doc_gives_each_boards_image_and_address(board_id: str) -> None
     cells = [c.strip() for c in rows[0].strip("|").split("|")]
     assert cells[1] == f"https://micropython.org/download/{b['micropython_board']}/"
     assert cells[2] == FLASH_OFFSET[b["mcu"]]
+    # The file, as the download page names it: the variant's when the board file names one (the PLUS2's SPIRAM).
+    image = "-".join([b["micropython_board"]] + ([b["micropython_variant"]] if "micropython_variant" in b else []))
+    assert cells[3] == f"`{image}-<date>-v<version>.bin`", f"docs/flashing.md: {board_id}'s file"
 
 
 def test_the_docs_board_tables_name_no_board_there_is_no_definition_of() -> None:
