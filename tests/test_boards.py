@@ -751,6 +751,20 @@ def test_power_budget_responds_to_the_board_numbers() -> None:
     assert usb.runtime_h is None
 
 
+
+def test_power_budget_counts_the_psram_a_spiram_image_keeps_the_heap_in() -> None:
+    """Review h46: the M5StickC PLUS2 runs the SPIRAM image, its heap in PSRAM all night; the budget
+    left the PSRAM's standby current out. It is in the static draw, for every mode."""
+    plus2 = boards.load("m5stickc-plus2", ROOT)
+    assert plus2["micropython_variant"] == "SPIRAM" and plus2["power"]["psram_ma"] > 0
+    without = copy.deepcopy(plus2)
+    del without["power"]["psram_ma"]
+    for mode in power.MODES:
+        b, w = power.budget(plus2, mode), power.budget(without, mode)
+        assert b.static_ma == pytest.approx(w.static_ma + plus2["power"]["psram_ma"])
+        assert b.battery_ma > w.battery_ma
+
+
 def fits_small_parts_cylinder(size: list[float], edge_r: float, bore: float = 31.7, depth: float = 57.1) -> bool:
     """Whether a box with rounded edges goes into the cylinder: end-on, its smallest cross-section
     (the two shorter sides, corners rounded by ``edge_r``) within the bore and its length within

@@ -34,7 +34,7 @@ READ_MS = 10000
 # and one under ``low_battery_pct`` flagged low (the host's battery_low alert) for 10 s. Safe:
 # a cell that truly fell under the bar stops sensing at most CONFIRM_READINGS x READ_MS = 30 s
 # later (each pass may add a notify's 2 s), and 3 % of the smallest cell lasts far longer: 6 mAh
-# of the M5StickC PLUS2's 200 mAh at its 44.6 mA is 8 min (the XIAO's 15 of 500 mAh at 26.5 mA,
+# of the M5StickC PLUS2's 200 mAh at its 44.7 mA is 8 min (the XIAO's 15 of 500 mAh at 26.5 mA,
 # 34 min; hardware/README.md, "Power budget"), and a percent read under load is already low.
 # Three: a dip lasts ms and readings are seconds apart, so two in a row are rare, three rarer.
 # (Until three were taken since the boot they come 1 s apart: band/app.py _CONFIRM_MS.)

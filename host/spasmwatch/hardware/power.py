@@ -14,7 +14,8 @@ Average current at the 3.3 V rail is the sum of
   the daemon (bleak has none) sets it, so as shipped it is Linux's default,
   ``ble_conn_interval_ms`` (``CENTRAL_CONN_INTERVAL_MS``). The "slow link"
   mode takes ``ble_conn_interval_target_ms``, which needs that request;
-- the board's static draw (regulator quiescent, charger, divider, display off).
+- the board's static draw (regulator quiescent, charger, divider, display off), plus
+  ``psram_ma`` on a board whose image keeps the heap in PSRAM (its standby current, all night).
 
 The battery supplies that rail current x ``3300 / (supply_mv * regulator_efficiency)``,
 and the runtime is ``capacity_mah * usable_capacity`` divided by that. An LDO
@@ -69,12 +70,13 @@ def budget(board: Board, mode: str) -> Budget:
     mcu = duty * p["mcu_active_ma"] + (1 - duty) * wait_ma
     interval = p["ble_conn_interval_target_ms"] if mode == "light sleep, slow link" else p["ble_conn_interval_ms"]
     ble = p["ble_conn_event_ma"] * p["ble_conn_event_ms"] / interval
-    rail = p["imu_ma"] + mcu + ble + p["board_static_ma"]
+    static = p["board_static_ma"] + p.get("psram_ma", 0.0)  # a board without PSRAM in use has none
+    rail = p["imu_ma"] + mcu + ble + static
     battery_ma = rail * RAIL_MV / (p["supply_mv"] * p["regulator_efficiency"])
     runtime = None
     if board["battery"]:
         runtime = board["battery"]["capacity_mah"] * p["usable_capacity"] / battery_ma
-    return Budget(board["id"], mode, p["imu_ma"], mcu, ble, p["board_static_ma"], battery_ma, runtime)
+    return Budget(board["id"], mode, p["imu_ma"], mcu, ble, static, battery_ma, runtime)
 
 
 def all_budgets(root: Path | None = None) -> list[tuple[Board, Budget]]:
