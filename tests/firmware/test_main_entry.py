@@ -35,6 +35,7 @@ class _Clock:  # the emulated sensor's time line: real time since the bus was ma
         self.t0 = time.ticks_ms()
     def ticks_ms(self):
         return time.ticks_diff(time.ticks_ms(), self.t0)
+    played_ms = ticks_ms  # no catch-up here (sim/clock.py SimClock.played_ms): the time played is the time run
 
 class Pin:
     OUT = 1
