@@ -45,10 +45,11 @@ def kind(path: str, data: Path, log: Path) -> str | None:
         return "log"
     if not path.startswith(str(data)):
         return None if not path.startswith("/") or path.startswith("/dev/") else "other"
-    name = Path(path).name
-    if "/raw/" in path or name.endswith(".swraw"):
+    rel = Path(path).relative_to(data)
+    name = rel.name
+    if rel.parts[0] == "raw" or name.endswith(".swraw"):
         return "raw"
-    if "backup" in path:
+    if "backup" in rel.parts[0]:
         return "backup"
     for suffix, k in (("-wal", "wal"), ("-shm", "shm"), ("-journal", "journal")):
         if name.endswith(suffix):
