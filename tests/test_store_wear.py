@@ -1,17 +1,22 @@
-"""What a band's streamed records cost the disk (an SD card, written all night): WAL pages per commit.
+"""What a band's streamed records cost the disk (an SD card, written all night): WAL pages per commit, syncs.
 
-The daemon commits each record as it comes (synchronous=FULL: each one on disk before the next), an
-epoch and a STATUS every 10 s; every page a commit dirties is a 4 KB WAL frame written and synced.
-Counted with the auto-checkpoint off, so the WAL only grows: (its growth) / (page + frame header).
+The daemon commits each record as it comes, an epoch and a STATUS every 10 s; every page a commit
+dirties is a 4 KB WAL frame written. Counted with the auto-checkpoint off, so the WAL only grows:
+(its growth) / (page + frame header). An event's commit syncs the disk (synchronous=FULL); an epoch's
+and a STATUS's once a minute (``SyncedCommits``).
 """
 
 from __future__ import annotations
 
+import os
+import signal
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
 from spasmwatch.store import Store
-from spasmwatch.store.store import DEVICE_SEEN_EVERY_S
+from spasmwatch.store.store import DEVICE_SEEN_EVERY_S, LAZY_SYNC_EVERY_S
 from synthetic import spasm_record
 
 DEV = "SW-0001"
@@ -94,3 +99,96 @@ def test_the_last_seen_of_a_streaming_band_is_at_most_a_minute_old(tmp_path: Pat
         assert len(seen - {T0 + 5}) == 59 * 10 // DEVICE_SEEN_EVERY_S  # moved once a minute, not at each record
         st.add_status(DEV, T0 + 5, {"battery_pct": 80, "boot": 1})  # an older time never moves it back
         assert st.devices()[0].last_seen_wall_s == max(seen)
+
+
+class SyncedCommits:
+    """The commits SQLite runs on ``st``'s connection at ``synchronous=FULL`` (each one a WAL fsync:
+    an SD card's erase block rewritten for a few hundred bytes) and at NORMAL (none: the OS writes
+    the WAL out in bulk, a later FULL commit or checkpoint syncs it), read from the statements the
+    connection runs (its trace): its level as the open set it, then each PRAGMA synchronous run."""
+
+    def __init__(self, st: Store) -> None:
+        conn = st._conn
+        assert conn is not None
+        self.full = int(conn.execute("PRAGMA synchronous").fetchone()[0]) == 2  # (2: FULL)
+        self.synced = self.lazy = 0
+        conn.set_trace_callback(self.saw)
+
+    def saw(self, sql: str) -> None:
+        said = sql.strip().upper()
+        if said.startswith("PRAGMA SYNCHRONOUS"):
+            self.full = said.replace(" ", "").endswith("=FULL")
+        elif said == "COMMIT":
+            self.synced, self.lazy = self.synced + self.full, self.lazy + (not self.full)
+
+
+STATUS = {"battery_pct": 80, "worn": 1, "log_fill_pct": 1, "flags": 0, "errors": 0, "boot": 1, "uptime_s": 0, "next_seq": 0}
+
+
+def test_streamed_epochs_and_status_sync_the_disk_once_a_minute_not_at_each_commit(tmp_path: Path) -> None:
+    """Found by review (an SD card's night): each epoch and STATUS, one every 10 s, was its own FULL
+    commit, 424 fsyncs an hour of an idle band (bench/sdcard.py). Neither is held by the band once
+    sent, but a power cut takes the daemon down longer than the minute they may lose: one FULL commit
+    a minute bounds it (LAZY_SYNC_EVERY_S); a kill -9 loses none (the next test)."""
+    now = [0.0]
+    with Store(tmp_path / "sw.db") as st:
+        st._clock = lambda: now[0]
+        st.add_sync(DEV, 1, 0, T0)  # (synced, at 0 s of the clock)
+        seen = SyncedCommits(st)
+        for i in range(100):  # 1000 s of a band within a minute of that: none synced
+            st.add_activity(DEV, [epoch(10_000 * i)], T0 + 10 * i)
+            st.add_status(DEV, T0 + 10 * i, STATUS | {"uptime_s": 10 * i})
+        assert (seen.synced, seen.lazy) == (0, 200)
+        now[0] += LAZY_SYNC_EVERY_S - 0.001
+        st.add_activity(DEV, [epoch(1_000_000)], T0 + 1000)
+        now[0] += 0.001  # a minute since the last synced commit: the next one syncs, the one after not
+        st.add_status(DEV, T0 + 1000, STATUS | {"uptime_s": 1000})
+        st.add_activity(DEV, [epoch(1_010_000)], T0 + 1010)
+        assert (seen.synced, seen.lazy) == (1, 202)
+        assert len(list(st.activity(DEV))) == 102 and len(list(st.status_history(DEV))) == 101
+
+
+def test_an_event_and_every_other_write_is_synced_at_its_commit_among_lazy_epochs(tmp_path: Path) -> None:
+    """An event is acknowledged to the band by being stored (its backfill starts after the last stored
+    seq): its commit is FULL, whatever came before, and syncs the lazy epochs' WAL frames with it."""
+    with Store(tmp_path / "sw.db") as st:
+        st._clock = lambda: 0.0
+        st.add_sync(DEV, 1, 0, T0)
+        seen = SyncedCommits(st)
+        for i in range(5):
+            st.add_activity(DEV, [epoch(10_000 * i)], T0 + 10 * i)
+        before = seen.synced
+        st.add_events(DEV, [spasm_record(0, 45_000)], T0 + 45)
+        assert seen.synced == before + 1 and seen.full
+        st.upsert_device(DEV, name="crib", wall_s=T0 + 46)
+        assert seen.synced == before + 2
+        st.add_activity(DEV, [epoch(50_000)], T0 + 50)
+        assert seen.synced == before + 2 and not seen.full  # (lazy again: synced a moment ago)
+
+
+_WRITER = """
+import sys, time
+from spasmwatch.store import Store
+st = Store(sys.argv[1])
+st.add_sync("SW-0001", 1, 0, 1_700_000_000.0)
+for i in range(50):
+    st.add_activity("SW-0001", [{"boot": 1, "t_ms": 10_000 * i, "activity": 1, "breath": 40, "off_body": 0, "worn": 1}], 1_700_000_000.0 + 10 * i)
+print("stored", flush=True)
+time.sleep(600)
+"""
+
+
+def test_lazy_commits_outlive_the_daemon_killed(tmp_path: Path) -> None:
+    """A commit at NORMAL is in the WAL file when it returns (the OS holds it): a process killed
+    (SIGKILL: no close, no checkpoint) loses none; only the machine losing power may lose the last
+    minute's (the test above)."""
+    db = tmp_path / "sw.db"
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(sys.path))
+    p = subprocess.Popen([sys.executable, "-c", _WRITER, str(db)], stdout=subprocess.PIPE, env=env)
+    try:
+        assert p.stdout is not None and p.stdout.readline() == b"stored\n"
+    finally:
+        p.send_signal(signal.SIGKILL)
+        p.wait()
+    with Store(db) as st:
+        assert [r.t_ms for r in st.activity(DEV)] == [10_000 * i for i in range(50)]

@@ -2,7 +2,8 @@
 
 Connections run in autocommit mode (``isolation_level=None``) and every
 write is an explicit ``BEGIN IMMEDIATE ... COMMIT``: what a method wrote is
-either all on disk when it returns or not at all (WAL, ``synchronous=FULL``).
+either all on disk when it returns or not at all (WAL, ``synchronous=FULL``; a
+band's epochs and STATUS rows are synced once a minute: ``Store._tx``'s ``lazy``).
 """
 
 from __future__ import annotations
@@ -546,7 +547,8 @@ def _pragmas(conn: sqlite3.Connection, wal: bool) -> None:
         mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
         if str(mode).lower() != "wal":
             raise StoreError(f"PRAGMA journal_mode=WAL refused (got {mode})")
-        # FULL: a commit that returned is on disk (NORMAL may lose the last ones on power loss).
+        # FULL: a commit that returned is on disk (NORMAL may lose the last ones on power loss; the
+        # store sets it for its lazy commits alone: Store._synced).
         conn.execute("PRAGMA synchronous = FULL")
 
 

@@ -77,6 +77,15 @@ ACTIVITY_CHUNK = 1 << 16
 # page in each commit, an epoch and a STATUS every 10 s all night (1 of a STATUS's 2.2 pages):
 # written and synced to an SD card. What reads it (the latest band of a name) needs no finer.
 DEVICE_SEEN_EVERY_S = 60.0
+# s: a band's epochs and STATUS rows (``add_activity``, ``add_status``: one every 10 s each) are committed
+# at synchronous=NORMAL, but at least this often at FULL (each FULL commit syncs the WAL frames before
+# it). Each was its own FULL commit, a WAL fsync every 5 s all night, 424 an hour of an idle band: on an
+# SD card an erase block rewritten for a few hundred bytes (bench/sdcard.py, docs/host.md "Running from
+# an SD card"). The band keeps neither once sent (docs/protocol.md): a power cut may lose this much of
+# them, against the minutes the host then lies dark; a killed daemon none (the OS holds its writes).
+# STATUS rows already accept it (docs/store.md "STATUS rows"). Events, and every other write, sync at
+# each commit: an event stored is one the band's backfill skips.
+LAZY_SYNC_EVERY_S = 60.0
 
 DATA_DIR_ENV = "SPASMWATCH_DATA_DIR"
 DB_NAME = "spasmwatch.db"
@@ -374,6 +383,11 @@ class Store:
         # what a call finds may be what the open's quick_check does not look for (_db._check_sound).
         self._found_damaged = False
         self._known, self._claim = known, claim
+        # The lazy commits' clock (s, monotonic; a test's own) and the time of the latest synced commit;
+        # the connection set to synchronous=NORMAL now, if any (a new one is FULL: _db.connect).
+        self._clock: Callable[[], float] = time.monotonic
+        self._synced_s = -math.inf
+        self._normal: sqlite3.Connection | None = None
         self._conn: sqlite3.Connection | None = None if _unopened else self._connect(checked=_checked, later=later)
 
     @classmethod
@@ -540,8 +554,10 @@ class Store:
             yield
 
     @contextmanager
-    def _tx(self) -> Iterator[sqlite3.Connection]:
-        """One write transaction: all of it is committed, or none (inside ``transaction``: a savepoint of it)."""
+    def _tx(self, lazy: bool = False) -> Iterator[sqlite3.Connection]:
+        """One write transaction: all of it is committed, or none (inside ``transaction``: a savepoint of it).
+        On disk when it returns, unless ``lazy`` (a band's epoch or STATUS): then in the WAL file, synced
+        with the next synced commit, within LAZY_SYNC_EVERY_S (``_synced``)."""
         if self.readonly:
             raise StoreError(f"{self.path}: opened read-only")
         with self._lock:
@@ -551,11 +567,14 @@ class Store:
                     yield conn
                 return
             try:
+                synced = self._synced(conn, lazy)
                 conn.execute("BEGIN IMMEDIATE")
                 _db.check_writable(conn, self.path)  # (migrated meanwhile by a newer version: its marker decides)
                 yield conn
                 self._live_conn()  # shut meanwhile (``shut``): nothing more committed into the file
                 conn.execute("COMMIT")
+                if synced:
+                    self._synced_s = self._clock()
             except BaseException as e:
                 if conn.in_transaction:
                     conn.execute("ROLLBACK")
@@ -563,6 +582,16 @@ class Store:
             finally:
                 if self.open_error is not None:
                     self._close_shut()
+
+    def _synced(self, conn: sqlite3.Connection, lazy: bool) -> bool:
+        """Whether the commit to come on ``conn`` syncs the disk (synchronous=FULL; else NORMAL, which in
+        WAL mode keeps the file whole and each commit through a process crash, not a power cut): every
+        one but a ``lazy`` one made within LAZY_SYNC_EVERY_S of the latest synced commit."""
+        full = not lazy or self._clock() - self._synced_s >= LAZY_SYNC_EVERY_S
+        if full == (self._normal is conn):  # (a pragma only when the level changes: a new connection is FULL)
+            conn.execute(f"PRAGMA synchronous = {'FULL' if full else 'NORMAL'}")
+            self._normal = None if full else conn
+        return full
 
     @contextmanager
     def _savepoint(self, conn: sqlite3.Connection) -> Iterator[None]:
@@ -853,7 +882,7 @@ class Store:
 
         Idempotent by (device, boot, seq); one transaction for the batch.
         """
-        return self._add_records("events", _EVENT_COLS, "event", device, rows, received_wall_s)
+        return self._add_records("events", _EVENT_COLS, "event", device, rows, received_wall_s, lazy=False)
 
     def conflicts(self, device: str | None = None) -> list[tuple[str, str, dict[str, int], float]]:
         """Records that came under a stored key with other fields, as (device, kind, record,
@@ -981,7 +1010,7 @@ class Store:
     # --- activity epochs -------------------------------------------------------------------
     def add_activity(self, device: str, rows: Iterable[Mapping[str, Any]], received_wall_s: float | None = None) -> int:
         """Store ACTIVITY records; idempotent by (device, boot, t_ms); returns how many were new."""
-        return self._add_records("activity", _ACTIVITY_COLS, "activity", device, rows, received_wall_s)
+        return self._add_records("activity", _ACTIVITY_COLS, "activity", device, rows, received_wall_s, lazy=True)
 
     def _add_records(
         self,
@@ -991,18 +1020,19 @@ class Store:
         device: str,
         rows: Iterable[Mapping[str, Any]],
         received_wall_s: float | None,
+        lazy: bool,
     ) -> int:
         """INSERT OR IGNORE protocol records (``cols`` of each, as ints; the first two are the
         key) into ``table`` in one transaction, placed in wall time as they are written (a boot's
         rows stored before it was placed were placed when it was: ``add_sync``, ``add_boot_link``);
         returns how many were new. One that differs from the record stored under its key is
-        kept in ``conflicts``."""
+        kept in ``conflicts``. ``lazy``: its commit may leave the disk's sync to a later one (``_tx``)."""
         now = time.time() if received_wall_s is None else received_wall_s
         records = [_ints(r, cols, what) for r in rows]
         values = [(device, *r, now) for r in records]
         if not values:
             return 0
-        with self._tx() as c:
+        with self._tx(lazy) as c:
             self._touch_device(c, device, now)
             before = c.total_changes
             anchors = {boot: placing.anchor(c, device, boot) for boot in {r[0] for r in records}}
@@ -1073,7 +1103,7 @@ class Store:
     def add_status(self, device: str, wall_s: float, rec: Mapping[str, Any]) -> int:
         """Keep a STATUS record (protocol dict; missing fields stored as NULL); returns its id."""
         vals = [None if rec.get(c) is None else int(rec[c]) for c in STATUS_FIELDS]
-        with self._tx() as c:
+        with self._tx(lazy=True) as c:
             self._touch_device(c, device, wall_s)
             cur = c.execute(
                 "INSERT INTO status(device, received_wall_s, " + ", ".join(STATUS_FIELDS) + ") "
