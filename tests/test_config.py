@@ -28,6 +28,7 @@ from spasmwatch.config import (
     from_dict,
     get,
     load_config,
+    reach_part,
     set_value,
 )
 from spasmwatch.alerts import QuietHours
@@ -771,3 +772,25 @@ def test_one_band_in_two_tables_is_refused(tmp_path: Path, second: str, expected
     else:
         msg = error_of(tmp_path, text)
         assert expected in msg and "remove one of the two tables" in msg, msg
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        # A whole number too big for a float (a key held down): OverflowError in the check
+        ("[alerts]\nescalate_after_s = " + "9" * 400 + "\n", "line 2: [alerts] escalate_after_s: expected a number >= 0, got a number of 400 digits"),
+        # Past Python's 4300 digits tomllib itself fails, with a ValueError that is no TOMLDecodeError
+        ("[alerts]\nescalate_after_s = " + "9" * 5000 + "\n", "TOML syntax error: a number of 5000 digits (at line 2)"),
+        # Nested past Python's recursion limit: tomllib's RecursionError
+        ("a = " + "[" * 100_000 + "]" * 100_000 + "\n", "TOML syntax error: arrays or tables nested too deeply (at line 1)"),
+        ("a = " + "{b = " * 5000 + "1" + "}" * 5000 + "\n", "TOML syntax error: arrays or tables nested too deeply (at line 1)"),
+    ],
+)
+def test_a_hostile_file_is_a_config_error_not_a_traceback(tmp_path: Path, text: str, expected: str) -> None:
+    """Found by the hostile-input review: these were an OverflowError, a ValueError and a
+    RecursionError traceback out of 'config show', 'run' and every command reading the config."""
+    assert expected in (msg := error_of(tmp_path, text)), msg
+    p = write(tmp_path, text)
+    with pytest.raises(ConfigError):
+        set_value(p, "alerts.rate_limit_s", "60")  # refused before anything is written
+    assert reach_part(p).daemon.http.port == 8765  # the CLI's way to its daemon around the broken part

@@ -21,6 +21,7 @@ import math
 import os
 import re
 import shlex
+import sys
 import tempfile
 import tomllib
 import types
@@ -460,7 +461,7 @@ def _daemon_reach(text: str) -> dict[str, Any]:
     broken table is left out: 'config init' puts [daemon.http] near the end, so a typo in [alerts]
     used to leave only the defaults (port 8765) and the CLI lost the daemon it had reached."""
     try:
-        data = tomllib.loads(text)
+        data = toml_loads(text)
     except tomllib.TOMLDecodeError as e:
         line = _AT_LINE.search(str(e))
         if line is None:
@@ -468,7 +469,7 @@ def _daemon_reach(text: str) -> dict[str, Any]:
         lines = text.splitlines()
         cut = int(line.group(1)) - 1
         try:
-            above = _daemon_part(tomllib.loads("\n".join(lines[:cut])))
+            above = _daemon_part(toml_loads("\n".join(lines[:cut])))
         except tomllib.TOMLDecodeError:
             raise e from None  # the file's own error, with its line
         nxt = next((i for i in range(cut + 1, len(lines)) if _TABLE_HEADER.match(lines[i])), None)
@@ -483,6 +484,32 @@ def _daemon_reach(text: str) -> dict[str, Any]:
 def _daemon_part(data: dict[str, Any]) -> dict[str, Any]:
     d = data.get("daemon", {})
     return {k: d[k] for k in ("http", "data_dir") if k in d} if isinstance(d, dict) else {}
+
+
+# (0 is no limit: then no number fails, and 4300 is the default one)
+_LONG_NUMBER = re.compile(r"\d{%d,}" % (max(sys.get_int_max_str_digits(), 4300) + 1))
+
+
+def toml_loads(text: str) -> dict[str, Any]:
+    """``tomllib.loads``, with its two other failures on a broken file as a TOMLDecodeError naming
+    the line as tomllib's own errors do: a whole number past Python's digit limit (a ValueError) and
+    arrays or tables nested past Python's recursion limit (a RecursionError). Both were a traceback
+    out of every command reading the config (found by the hostile-input review)."""
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError:
+        raise
+    except RecursionError:
+        lines = text.splitlines() or [""]
+        # The recursion names no place: the line opening the most brackets holds the nesting.
+        deepest = max(range(len(lines)), key=lambda i: lines[i].count("[") + lines[i].count("{"))
+        raise tomllib.TOMLDecodeError(f"arrays or tables nested too deeply (at line {deepest + 1})") from None
+    except ValueError:
+        long = _LONG_NUMBER.search(text)
+        if long is None:
+            raise
+        line = text.count("\n", 0, long.start()) + 1
+        raise tomllib.TOMLDecodeError(f"a number of {len(long.group())} digits (at line {line})") from None
 
 
 # What tomllib's errors most often are in a family's edit, by the start of its message (the line and
@@ -542,7 +569,7 @@ def _read_text(path: Path) -> str:
 
 def _parse(path: Path, text: str) -> dict[str, Any]:
     try:
-        return tomllib.loads(text)
+        return toml_loads(text)
     except tomllib.TOMLDecodeError as e:  # its message carries the line and column
         raise toml_error(path, e, text) from e
 
@@ -617,7 +644,13 @@ def _got(v: Any) -> str:
         return "a table"
     if isinstance(v, list):
         return "a list"
+    if isinstance(v, int) and len(digits := str(abs(v))) > _SHOWN_DIGITS:
+        return f"a number of {len(digits)} digits"
     return str(v)
+
+
+# A whole number longer than this is said by its length: 400 nines (a key held down) filled the screen.
+_SHOWN_DIGITS = 24
 
 
 def _build(cls: Any, data: Mapping[str, Any], where: _Where) -> Any:
@@ -678,7 +711,10 @@ def _scalar(tp: type[Any], v: Any, key: str, meta: Mapping[str, Any], where: _Wh
     expect = meta.get("expect", _TYPE_EXPECT[tp])
     written = v  # for the message: -5, as the file says, not -5.0
     if tp is float and isinstance(v, int) and not isinstance(v, bool):
-        v = float(v)
+        try:
+            v = float(v)
+        except OverflowError:  # more digits than a float holds (a key held down)
+            _raise(where, key, expect, written)
     ok_type = isinstance(v, tp) and not (tp is not bool and isinstance(v, bool))
     if tp is float and ok_type and not math.isfinite(v):
         ok_type = False
@@ -1146,7 +1182,7 @@ def _container(raw: MutableMapping[str, Any], parts: list[str], key: str) -> Mut
 
 def _parse_value(text: str) -> Any:
     try:
-        return tomllib.loads(f"v = {text}")["v"]
+        return toml_loads(f"v = {text}")["v"]
     except tomllib.TOMLDecodeError:
         return text
 

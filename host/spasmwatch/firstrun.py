@@ -31,7 +31,7 @@ from spasmwatch.alerts.desktop_tool import tool as desktop_tool
 from spasmwatch.alerts.messages import EN
 from spasmwatch.alerts.model import LANGUAGES
 from spasmwatch.config import (Band, Config, Ntfy, Webhook, band_key_shared, default_config_path, from_dict, get, load_config, toml_error,
-                               write_atomic, write_mode)
+                               toml_loads, write_atomic, write_mode)
 from spasmwatch.errors import ConfigError
 from spasmwatch.words import cmd
 
@@ -259,7 +259,7 @@ def band_block(band: NewBand) -> str:
 def check_text(text: str, path: Path) -> Config:
     """What the daemon would read from ``text`` at ``path``; its errors name the file."""
     try:
-        data = tomllib.loads(text)
+        data = toml_loads(text)
     except tomllib.TOMLDecodeError as e:
         raise toml_error(path, e, text) from e
     return from_dict(data, str(path))
@@ -335,7 +335,7 @@ def append_entries(path: Path, entries: list[Entry], refuse: Callable[[Config], 
     tables = " and ".join(f"[[{e.key}]]" for e in entries)
     tables = f"a {tables} table" if len(entries) == 1 else f"the {tables} tables"
     try:
-        data = tomllib.loads(new.decode("utf-8-sig"))
+        data = toml_loads(new.decode("utf-8-sig"))
     except tomllib.TOMLDecodeError as e:  # e.g. the file writes its bands inline: bands = [{...}]
         raise ConfigError(f"{path}: {tables} cannot be added at its end ({e}): add {what} by hand") from e
     cfg = from_dict(data, str(path))
