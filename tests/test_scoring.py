@@ -123,6 +123,9 @@ def test_medians_are_the_usual_ones_and_p90_is_nearest_rank() -> None:
         (lambda t: t["clusters"][0].update(subtle="false"), "clusters[0].subtle", "must be true or false, not 'false'"),
         (lambda t: t["not_worn"][0].update(end=True), "not_worn[0].end", "must be a number of seconds"),
         (lambda t: t.update(places=[{"start": 0, "end": "10", "context": "car"}]), "places[0].end", "must be a number"),
+        # No float holds them (found by the hostile-input review: an OverflowError traceback)
+        (lambda t: t["spasms"][0].update(t=10**400), "spasms[0].t", "must be a number of seconds, not a number of 401 digits"),
+        (lambda t: t.update(duration_s=10**400), "duration_s", "must be a positive number of seconds, not a number of 401 digits"),
     ],
 )
 def test_truth_values_of_the_wrong_type_name_the_field(tmp_path: Path, change: Any, field: str, words: str) -> None:
@@ -158,6 +161,22 @@ def test_a_truth_file_not_in_utf8_is_an_input_error(tmp_path: Path) -> None:
     assert str(err.value).startswith(str(tmp_path / "m.truth.json")) and "UTF-8" in str(err.value), str(err.value)
     (tmp_path / "m.truth.json").write_bytes(json.dumps(truth, ensure_ascii=False).encode("utf-8"))
     assert load_truth(tmp_path / "m.csv")["confounders"][0]["kind"] == "pleurs café"
+
+
+@pytest.mark.parametrize(
+    "text, words",
+    [
+        ("[" * 100_000 + "]" * 100_000, "not valid JSON: arrays or objects nested too deeply"),
+        ('{"duration_s": ' + "9" * 5000 + "}", "not valid JSON: a number of 5000 digits"),
+    ],
+)
+def test_a_truth_file_json_cannot_hold_is_an_input_error(tmp_path: Path, text: str, words: str) -> None:
+    """Found by the hostile-input review: nesting past Python's recursion limit and a whole number
+    past its 4300 digits were a RecursionError and a ValueError traceback out of 'evaluate'."""
+    (tmp_path / "m.truth.json").write_text(text)
+    with pytest.raises(InputError) as err:
+        load_truth(tmp_path / "m.csv")
+    assert str(err.value) == f"{tmp_path / 'm.truth.json'}:1: {words}", str(err.value)
 
 
 def test_a_detected_spasm_is_matched_to_one_true_spasm_and_a_true_spasm_to_one_detection() -> None:

@@ -21,7 +21,6 @@ import math
 import os
 import re
 import shlex
-import sys
 import tempfile
 import tomllib
 import types
@@ -41,7 +40,7 @@ from spasmwatch.daemon.consts import (
     BACKUP_KEEP_DAYS, HEARTBEAT_EVERY_MAX_S, HEARTBEAT_EVERY_MIN_S, HEARTBEAT_EVERY_S, HOME_NAME_SUFFIXES, NTFY_NAME_HASH_HEX, RAW_KEEP_DAYS,
     RAW_RESERVE_MB,
 )  # fmt: skip
-from spasmwatch.errors import ConfigError
+from spasmwatch.errors import ConfigError, parser_limit, said
 from spasmwatch.outfile import replace_durably
 from spasmwatch.urls import scrub_urls, url_host, url_origin
 from spasmwatch.words import cmd, in_quotes
@@ -486,30 +485,19 @@ def _daemon_part(data: dict[str, Any]) -> dict[str, Any]:
     return {k: d[k] for k in ("http", "data_dir") if k in d} if isinstance(d, dict) else {}
 
 
-# (0 is no limit: then no number fails, and 4300 is the default one)
-_LONG_NUMBER = re.compile(r"\d{%d,}" % (max(sys.get_int_max_str_digits(), 4300) + 1))
-
-
 def toml_loads(text: str) -> dict[str, Any]:
-    """``tomllib.loads``, with its two other failures on a broken file as a TOMLDecodeError naming
-    the line as tomllib's own errors do: a whole number past Python's digit limit (a ValueError) and
-    arrays or tables nested past Python's recursion limit (a RecursionError). Both were a traceback
-    out of every command reading the config (found by the hostile-input review)."""
+    """``tomllib.loads``, with its failures that are no TOMLDecodeError (``errors.parser_limit``:
+    nesting past Python's recursion limit, a whole number past its digits) as one naming the line
+    as tomllib's own do: they were a traceback out of every command reading the config."""
     try:
         return tomllib.loads(text)
     except tomllib.TOMLDecodeError:
         raise
-    except RecursionError:
-        lines = text.splitlines() or [""]
-        # The recursion names no place: the line opening the most brackets holds the nesting.
-        deepest = max(range(len(lines)), key=lambda i: lines[i].count("[") + lines[i].count("{"))
-        raise tomllib.TOMLDecodeError(f"arrays or tables nested too deeply (at line {deepest + 1})") from None
-    except ValueError:
-        long = _LONG_NUMBER.search(text)
-        if long is None:
+    except (RecursionError, ValueError) as e:
+        limit = parser_limit(text, e, "arrays or tables")
+        if limit is None:
             raise
-        line = text.count("\n", 0, long.start()) + 1
-        raise tomllib.TOMLDecodeError(f"a number of {len(long.group())} digits (at line {line})") from None
+        raise tomllib.TOMLDecodeError(f"{limit[0]} (at line {limit[1]})") from None
 
 
 # What tomllib's errors most often are in a family's edit, by the start of its message (the line and
@@ -644,13 +632,7 @@ def _got(v: Any) -> str:
         return "a table"
     if isinstance(v, list):
         return "a list"
-    if isinstance(v, int) and len(digits := str(abs(v))) > _SHOWN_DIGITS:
-        return f"a number of {len(digits)} digits"
-    return str(v)
-
-
-# A whole number longer than this is said by its length: 400 nines (a key held down) filled the screen.
-_SHOWN_DIGITS = 24
+    return said(v) if isinstance(v, int) else str(v)  # a long whole number by its length
 
 
 def _build(cls: Any, data: Mapping[str, Any], where: _Where) -> Any:

@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from spasmwatch.errors import InputError
+from spasmwatch.errors import InputError, parser_limit, said
 
 # top-level field -> (type, fields of each list item)
 TRUTH_FIELDS: dict[str, tuple[type, tuple[str, ...]]] = {
@@ -118,7 +118,7 @@ def load_truth(recording: str | os.PathLike[str], path: Path | None = None) -> d
     path = truth_path(recording) if path is None else path
     try:
         # Bytes: JSON is UTF-8 (json finds UTF-16/32 by their bytes), whatever the locale's encoding.
-        truth = json.loads(path.read_bytes())
+        truth = _json(str(path), path.read_bytes())
     except FileNotFoundError:
         raise InputError(str(path), "ground truth file not found (expected beside the recording)") from None
     except OSError as exc:
@@ -133,6 +133,19 @@ def load_truth(recording: str | os.PathLike[str], path: Path | None = None) -> d
     return truth
 
 
+def _json(path: str, data: bytes) -> Any:
+    """``json.loads``, its failures that are no JSONDecodeError (``errors.parser_limit``) an InputError."""
+    try:
+        return json.loads(data)
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        raise  # load_truth names them
+    except (RecursionError, ValueError) as exc:
+        limit = parser_limit(data.decode("utf-8", "replace"), exc, "arrays or objects")
+        if limit is None:
+            raise
+        raise InputError(path, f"not valid JSON: {limit[0]}", line=limit[1]) from None
+
+
 def check_truth(path: str, truth: Any) -> None:
     """InputError naming the first field scoring needs and the truth file lacks."""
     if not isinstance(truth, dict):
@@ -143,8 +156,8 @@ def check_truth(path: str, truth: Any) -> None:
     fields = {**TRUTH_FIELDS, **{k: v for k, v in OPTIONAL_TRUTH_FIELDS.items() if k in truth}}
     for name, (kind, item_fields) in fields.items():
         value = truth[name]
-        if kind is float and not (isinstance(value, (int, float)) and not isinstance(value, bool) and value > 0):
-            raise InputError(path, f"must be a positive number of seconds, not {value!r}", field=name)
+        if kind is float and not (_is_seconds(value) and value > 0):
+            raise InputError(path, f"must be a positive number of seconds, not {said(value)}", field=name)
         if kind is list:
             if not isinstance(value, list):
                 raise InputError(path, f"must be a list, not {type(value).__name__}", field=name)
@@ -162,8 +175,18 @@ def check_truth(path: str, truth: Any) -> None:
 def _check_value(path: str, field: str, value: Any, kind: str) -> None:
     """A value scoring compares: a finite number of seconds (never a bool or a string), or a flag."""
     if kind in (_SECONDS, _SECONDS_OR_NULL):
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        if not _is_seconds(value):
             what = "a number of seconds or null" if kind == _SECONDS_OR_NULL else "a number of seconds"
-            raise InputError(path, f"must be {what}, not {value!r}", field=field)
+            raise InputError(path, f"must be {what}, not {said(value)}", field=field)
     elif kind == _FLAG and not isinstance(value, bool):
-        raise InputError(path, f"must be true or false, not {value!r}", field=field)
+        raise InputError(path, f"must be true or false, not {said(value)}", field=field)
+
+
+def _is_seconds(value: Any) -> bool:
+    """A number scoring can compare: an int or a float (never a bool), finite as a float."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return False
+    try:
+        return math.isfinite(value)
+    except OverflowError:  # a whole number no float holds (found by the hostile-input review)
+        return False
