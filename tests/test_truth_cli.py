@@ -131,6 +131,11 @@ def test_bad_times_are_refused(text: str) -> None:
         # French) is ';'-separated, and read as one column its header was only 'no column onset'.
         ("onset;duration;trial_type\n5:22:01;1,4;spasm\n", ":1: no column onset or start or begin in the header 'onset;duration;trial_type': "
          "the table looks ';'-separated (a spreadsheet's CSV in some languages): save it tab-separated (Unicode Text) or comma-separated"),
+        # Hostile-input review: a quote left open read the rows after it into its cell (the spasm
+        # on line 3 was lost without a word), and a cell past csv's limit was a csv.Error traceback.
+        ('onset\tduration\ttrial_type\n5\t2\t"crying\n30\t1\tspasm\n', ':2: a quote (") opens a cell that runs on to line 3'),
+        ('onset,duration,trial_type\n5,2,"crying, loud"\n30,1,spasm\n40,1,"sp\nasm"\n', ':4: a quote (") opens a cell that runs on to line 5'),
+        ("onset\tduration\ttrial_type\n5\t2\t" + "x" * 200_000 + "\n", ":2: unreadable line: field larger than field limit"),
     ],
 )
 def test_bad_tables_name_file_line_and_field(tmp_path: Path, table: str, words: str) -> None:

@@ -26,6 +26,7 @@ import math
 import re
 import warnings
 from dataclasses import dataclass
+from collections.abc import Iterator
 from typing import Any, Callable
 
 from spasmwatch.errors import InputError
@@ -89,11 +90,11 @@ def read_labels(path: str, offset_s: float = 0.0, onset: Callable[[str], float] 
     if not lines:
         raise InputError(path, "empty: expected a header with onset, duration and trial_type")
     delim = "\t" if "\t" in lines[0] else ","
-    rows = csv.reader(lines, delimiter=delim)
-    header = [h.strip().lower() for h in next(rows)]
+    rows = _rows(path, lines, delim)
+    header = [h.strip().lower() for h in next(rows)[1]]
     cols = {kind: _column(path, header, names) for kind, names in (("onset", ONSET_NAMES), ("duration", DURATION_NAMES), ("label", LABEL_NAMES))}
     out = []
-    for number, row in enumerate(rows, start=2):
+    for number, row in rows:
         if not any(cell.strip() for cell in row):
             continue
         if len(row) < len(header):
@@ -109,6 +110,26 @@ def read_labels(path: str, offset_s: float = 0.0, onset: Callable[[str], float] 
         out.append(Label(number, start + offset_s, duration, kind))
     _warn_near_misses(path, out)
     return out
+
+
+def _rows(path: str, lines: list[str], delim: str) -> Iterator[tuple[int, list[str]]]:
+    """The table's rows, each with its line. InputError for a line csv cannot read (a cell past its
+    field size limit was a csv.Error traceback) and for a cell running over several lines: a quote
+    left open read the rows after it into its cell, so a spasm labelled there was lost without a
+    word (both found by the hostile-input review). A label never holds a line break."""
+    reader = csv.reader(lines, delimiter=delim)
+    last = 0
+    while True:
+        try:
+            row = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as exc:
+            raise InputError(path, f"unreadable line: {exc}", line=reader.line_num) from None
+        first, last = last + 1, reader.line_num
+        if last > first:
+            raise InputError(path, f'a quote (") opens a cell that runs on to line {last}: close it on its line, or take it out', line=first)
+        yield first, row
 
 
 def _warn_near_misses(path: str, labels: list[Label]) -> None:
