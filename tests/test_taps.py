@@ -13,8 +13,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from spasmwatch.analysis.labels import parse_time
 from spasmwatch.analysis.taps import find_triples
 from spasmwatch.cli import main
+from spasmwatch.commands.taps import clock
 from spasmwatch.io.rawfile import RawHeader, RawWriter
 from spasmwatch.sim import Scenario, Simulation, simulate
 
@@ -80,6 +82,15 @@ def test_cli_on_a_simulated_recording(tmp_path: Path, capsys: pytest.CaptureFixt
     table = cli("taps", str(rec))
     assert "2 tap triple(s) in 0.50 h at 100 Hz" in table.stdout
     assert "0:29:10.010" in table.stdout and "--sync" in table.stderr
+
+
+@pytest.mark.parametrize(("t", "shown"), [(0.0, "0:00:00.000"), (30.01, "0:00:30.010"), (3723.25, "1:02:03.250"),
+                                         (-0.5, "-0:00:00.500"), (-979.98, "-0:16:19.980"), (-3723.25, "-1:02:03.250")])
+def test_a_triples_clock_is_read_back_by_sync_as_its_time(t: float, shown: str) -> None:
+    """Found by the hostile-input review: a recording whose t starts below 0 showed -979.98 s as
+    '-1:43:40.020' (an hour off, by floor division), and --sync refused the clock form with a sign."""
+    assert clock(t) == shown
+    assert parse_time(shown) == pytest.approx(t, abs=1e-9)
 
 
 def test_a_swraw_triple_carries_its_wall_time(tmp_path: Path) -> None:

@@ -50,7 +50,7 @@ RESERVED = (SPASM, SUBTLE, WAKE, NOT_WORN)
 # difflib similarity above which a context label is warned of as a near miss of a RESERVED one:
 # 0.8 catches one letter off in 'spasm' ('spazm' 0.8, 'spasms' 0.91, 'not_warn' 0.875).
 NEAR_MISS = 0.8
-_CLOCK = re.compile(r"^(?:(\d+):)?(\d{1,2}):(\d{1,2}(?:\.\d*)?)$")
+_CLOCK = re.compile(r"^(-?)(?:(\d+):)?(\d{1,2}):(\d{1,2}(?:\.\d*)?)$")
 
 
 @dataclass(frozen=True)
@@ -62,14 +62,16 @@ class Label:
 
 
 def parse_time(text: str) -> float:
-    """Seconds from ``12.5``, ``01:02.5`` (mm:ss) or ``1:02:03.25`` (hh:mm:ss); ValueError otherwise."""
+    """Seconds from ``12.5``, ``01:02.5`` (mm:ss) or ``1:02:03.25`` (hh:mm:ss), each may be after a
+    ``-``; ValueError otherwise."""
     text = text.strip()
     m = _CLOCK.match(text)
     if m:
-        h, mins, s = m.groups()
+        sign, h, mins, s = m.groups()
         if float(s) >= 60 or (h is not None and int(mins) >= 60):
             raise ValueError(text)
-        return int(h or 0) * 3600 + int(mins) * 60 + float(s)
+        # A sign before all of it: a time before t = 0 as 'spasmwatch taps' shows it (-0:16:19.980).
+        return (-1 if sign else 1) * (int(h or 0) * 3600 + int(mins) * 60 + float(s))
     value = float(text)
     if not math.isfinite(value):
         raise ValueError(text)

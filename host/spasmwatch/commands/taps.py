@@ -41,10 +41,11 @@ def register(sub: Any) -> None:
 
 
 def clock(t: float) -> str:
-    """``h:mm:ss.fff``, the form labels and --sync take."""
-    ms = int(round(t * 1000))
+    """``h:mm:ss.fff``, the form labels and --sync take; ``-h:mm:ss.fff`` before t = 0 (the sign
+    apart: divmod's floor put -979.98 s at '-1:43:40.020')."""
+    ms = int(round(abs(t) * 1000))
     s, ms = divmod(ms, 1000)
-    return f"{s // 3600}:{s // 60 % 60:02d}:{s % 60:02d}.{ms:03d}"
+    return f"{'-' if t < 0 and (s or ms) else ''}{s // 3600}:{s // 60 % 60:02d}:{s % 60:02d}.{ms:03d}"
 
 
 def _dated(rec: Recording | RawRecording) -> bool:
