@@ -606,3 +606,16 @@ def test_a_wander_at_a_files_end_is_judged_as_in_its_middle(tmp_path: Path, monk
     steps[-10_000:] = 0.01025
     err = fault(_times_file(tmp_path, np.concatenate([[0.0], np.cumsum(steps)]), "slow-end.csv"))
     assert_fault(err, tmp_path / "slow-end.csv", n + 1 - RATE_SPAN_ROWS, "t", f"lines {n + 1 - RATE_SPAN_ROWS}-{n + 1} run at")
+
+
+def test_a_last_line_cut_short_is_warned_of_once(tmp_path: Path) -> None:
+    """Found by the hostile-input review: a recording within one parse piece (1 MiB, some 15 000 lines)
+    is read for its rate and again for its samples, and both reads warned of its cut last line:
+    'replay', 'taps' and 'evaluate' said it twice."""
+    path = write(tmp_path, HEADER + body(300) + "3.0,0.1")
+    with warnings.catch_warnings(record=True) as seen:
+        warnings.simplefilter("always")
+        _, chunks = read_all(path)
+    assert [str(w.message) for w in seen] == [
+        f"{path}:302: the last line is cut short (expected 7 comma-separated cells as in the header, found 2); read to the line before"]
+    assert len(stacked(chunks)) == 300

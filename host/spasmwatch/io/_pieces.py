@@ -52,8 +52,9 @@ class _Plan:
         return -(-(self.size - self.data_offset) // self.piece_bytes) if self.size > self.data_offset else 0
 
 
-def parsed_blocks(path: str, header: Header) -> Generator[Block, None, None]:
-    """Every data line as Blocks, in file order; faults raise InputError (after the good rows)."""
+def parsed_blocks(path: str, header: Header, warn_cut: bool = True) -> Generator[Block, None, None]:
+    """Every data line as Blocks, in file order; faults raise InputError (after the good rows).
+    ``warn_cut`` False: a last line cut short is read past without its InputWarning (``rescan``)."""
     plan = _Plan(header.data_offset, _size(path), PIECE_BYTES)
     workers = [prefetch(_parse_share(path, header, plan, w), PREFETCH_PIECES) for w in range(PARSE_THREADS)]
     line = 2
@@ -62,7 +63,7 @@ def parsed_blocks(path: str, header: Header) -> Generator[Block, None, None]:
             piece = next(workers[k % PARSE_THREADS])
             if piece.cols is None:
                 # The re-scan reads on to the fault or the end of the file.
-                yield from rescan(path, header, line, piece.offset, piece.error)
+                yield from rescan(path, header, line, piece.offset, piece.error, warn_cut)
                 return
             if rows := len(piece.cols[0]):
                 yield Block(line, piece.cols)

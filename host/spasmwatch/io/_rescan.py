@@ -31,11 +31,12 @@ _SCAN_BYTES = 1 << 20
 _SHOWN_CHARS = 40
 
 
-def rescan(path: str, header: Header, first_line: int, offset: int, arrow_message: str) -> Iterator[Block]:
-    """Parse from file line `first_line` (at byte `offset`) to the fault; yield the good rows, raise the fault."""
+def rescan(path: str, header: Header, first_line: int, offset: int, arrow_message: str, warn_cut: bool = True) -> Iterator[Block]:
+    """Parse from file line `first_line` (at byte `offset`) to the fault; yield the good rows, raise the fault.
+    ``warn_cut`` False: a last line cut short is read past without its InputWarning."""
     rows: list[tuple[float, ...]] = []
     try:
-        fault = _scan(path, header, first_line, offset, rows)
+        fault = _scan(path, header, first_line, offset, rows, warn_cut)
     except OSError as exc:
         raise InputError(path, f"cannot read the file: {exc}") from exc
     if rows:
@@ -52,7 +53,7 @@ def rescan(path: str, header: Header, first_line: int, offset: int, arrow_messag
         )
 
 
-def _scan(path: str, header: Header, first_line: int, offset: int, rows: list[tuple[float, ...]]) -> InputError | None:
+def _scan(path: str, header: Header, first_line: int, offset: int, rows: list[tuple[float, ...]], warn_cut: bool) -> InputError | None:
     """Append good rows to `rows`; return the first fault, or None at the end of the data."""
     with open(path, "rb") as raw:
         raw.seek(offset)
@@ -67,7 +68,9 @@ def _scan(path: str, header: Header, first_line: int, offset: int, rows: list[tu
                 if fault is not None:
                     if not _cut_short(path, text):
                         return fault
-                    warnings.warn(f"{path}:{line}: the last line is cut short ({fault.message}); read to the line before", InputWarning, stacklevel=2)
+                    if warn_cut:
+                        warnings.warn(f"{path}:{line}: the last line is cut short ({fault.message}); read to the line before",
+                                      InputWarning, stacklevel=2)
                     return None
                 rows.append(tuple(float(cells[p]) for p in header.positions))
                 if len(rows) >= RESCAN_MAX_LINES:
