@@ -25,6 +25,7 @@ from spasmwatch.daemon.lock import one_daemon
 from spasmwatch.daemon.rawkeep import size_text
 from spasmwatch.store import Store, StoreError
 from spasmwatch.store import backup as B
+from spasmwatch.store.schema import SCHEMA_VERSION
 
 DEV = "band0001"
 DAY = 86400.0
@@ -260,6 +261,23 @@ def test_restore_refuses_a_copy_that_is_not_a_sound_store_and_changes_nothing(tm
     for source, said in ((other, "not a spasmwatch store"), (torn, "cannot be read as a sound store"), (tmp_path / "nope", "no such backup")):
         r = _cli("store", "restore", "--db", str(path), "--from", str(source))
         assert r.returncode != 0 and said in r.stderr and "nothing was restored" in r.stderr, (source, r.stderr)
+    assert path.read_bytes() == before and not [p for p in tmp_path.iterdir() if ".replaced-" in p.name or ".restoring" in p.name]
+
+
+def test_restore_refuses_a_copy_of_a_newer_schema_this_version_may_not_write(tmp_path: Path) -> None:
+    """Found by the hostile-input review: a copy made by a newer spasmwatch (put back to this one
+    since) passed the check and was put in place; the command then said 'store schema version N,
+    newer than this spasmwatch's ... (the store was left untouched)', exit 2, the store replaced by
+    one the daemon refuses to start on. Now refused before anything moves, naming the copy."""
+    path, newer = tmp_path / "spasmwatch.db", tmp_path / "newer.db"
+    _store(path).close()
+    _store(newer).close()
+    with contextlib.closing(sqlite3.connect(newer)) as c:
+        c.execute(f"PRAGMA user_version = {SCHEMA_VERSION + 1}")  # no marker: that version's alone
+    before = path.read_bytes()
+    r = _cli("store", "restore", "--db", str(path), "--from", str(newer))
+    assert r.returncode == 2 and f"{newer}: store schema version {SCHEMA_VERSION + 1}, newer than this spasmwatch's" in r.stderr, r.stderr
+    assert "nothing was restored" in r.stderr and "left untouched" not in r.stderr, r.stderr
     assert path.read_bytes() == before and not [p for p in tmp_path.iterdir() if ".replaced-" in p.name or ".restoring" in p.name]
 
 

@@ -430,20 +430,22 @@ def mark(conn: sqlite3.Connection, version: int) -> None:
         )
 
 
-def _check_newer(conn: sqlite3.Connection, path: Path, version: int, writes: bool, meanwhile: bool = False) -> None:
+def _check_newer(conn: sqlite3.Connection, path: Path, version: int, writes: bool, meanwhile: bool = False,
+                 untouched: str = "the store was left untouched") -> None:
     """StoreNewer for a store of a newer schema (``version``) than this one whose marker says this
     version may not read it, or (``writes``) may not write it: both versions named, and the way out:
     ``meanwhile`` (migrated since this process opened it: ``check_writable``), a newer spasmwatch is
-    installed already, and the daemon is to be restarted, not spasmwatch upgraded."""
+    installed already, and the daemon is to be restarted, not spasmwatch upgraded. ``untouched``
+    says what was left as it was (a backup's check: nothing was restored)."""
     marker = read_marker(conn, version)
     newer = f"{path}: store schema version {version}, newer than this spasmwatch's (schema version {SCHEMA_VERSION})"
     restart = ("a newer spasmwatch migrated it while this daemon ran: restart the daemon (its service, or 'spasmwatch run') "
                "to run the newer one on it (nothing more was written)")  # fmt: skip
     if marker.readable_by > SCHEMA_VERSION:
-        way = restart if meanwhile else "upgrade spasmwatch (the store was left untouched)"
+        way = restart if meanwhile else f"upgrade spasmwatch ({untouched})"
         raise StoreNewer(f"{newer}, which cannot read it: a spasmwatch of schema version {marker.readable_by} or later reads it; {way}")
     if writes and marker.writable_by > SCHEMA_VERSION:
-        way = restart if meanwhile else "upgrade spasmwatch to run the daemon on it (the store was left untouched)"
+        way = restart if meanwhile else f"upgrade spasmwatch to run the daemon on it ({untouched})"
         raise StoreNewer(
             f"{newer}, which reads it ('spasmwatch events', 'clusters', 'summary', 'report', 'export') but may not write it: "
             f"a spasmwatch of schema version {marker.writable_by} or later writes it; {way}"

@@ -32,8 +32,8 @@ from spasmwatch import private
 from spasmwatch.outfile import sync_file, sync_folder
 from spasmwatch.store import shape
 from spasmwatch.store.carry import Carried, carry
-from spasmwatch.store._db import BUSY_TIMEOUT_S, StoreError, _check_sound, reading_uri, unrepairable
-from spasmwatch.store.schema import APPLICATION_ID
+from spasmwatch.store._db import BUSY_TIMEOUT_S, StoreError, _check_newer, _check_sound, reading_uri, unrepairable
+from spasmwatch.store.schema import APPLICATION_ID, SCHEMA_VERSION
 
 FOLDER_SUFFIX = ".backups"
 # A copy's name: the UTC time it was made (a time zone changed by a family that travelled would
@@ -381,6 +381,10 @@ def checked(backup: Path, named: Path | None = None) -> None:
         conn = sqlite3.connect(reading_uri(backup, untouched=True), uri=True, isolation_level=None)
         try:
             ours = int(conn.execute("PRAGMA application_id").fetchone()[0]) == APPLICATION_ID
+            if ours and (version := int(conn.execute("PRAGMA user_version").fetchone()[0])) > SCHEMA_VERSION:
+                # A newer spasmwatch's copy (put back to this one since): in place, the daemon would
+                # refuse to start on it (found by the hostile-input review: it was put there).
+                _check_newer(conn, said, version, writes=True, untouched="nothing was restored")
         finally:
             conn.close()
         if not ours:
