@@ -89,6 +89,8 @@ UNREADABLE = {
     # (no file has such a path: resolving it, os.path.realpath raised ValueError, out of the daemon's start)
     "a path with a NUL": b'[{"path": "/media/usb/spasm\\u0000watch.db", "id": null}]',
     "a bare path with a NUL": b'["/media/usb/spasm\\u0000watch.db"]',
+    # (hostile-input review: past Python's recursion limit, a RecursionError out of the daemon's start)
+    "nested too deeply": b"[" * 100_000 + b"]" * 100_000,
 }
 
 

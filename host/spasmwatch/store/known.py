@@ -137,6 +137,8 @@ class KnownStores:
             return {}
         except (OSError, ValueError) as e:  # (UnicodeDecodeError and JSONDecodeError are ValueErrors)
             raise self._unreadable(str(getattr(e, "strerror", None) or e)) from e
+        except RecursionError as e:  # nested past Python's limit (hostile-input review: out of the daemon's start)
+            raise self._unreadable("nested too deeply") from e
         if not isinstance(entries, list):
             raise self._unreadable("not a list of stores")
         stores: dict[str, Entry] = {}
