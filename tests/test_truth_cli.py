@@ -12,6 +12,7 @@ import pytest
 
 from spasmwatch.analysis.labels import Label, build_truth, parse_time, read_labels
 from spasmwatch.errors import InputError
+from spasmwatch.store import Store
 
 CLUSTER_KEYS = ("start", "end", "count", "subtle", "third_end", "post_wake_s")
 
@@ -256,6 +257,22 @@ def test_force_never_writes_over_the_recording_or_the_labels(morning: tuple[Path
     what = "the recording" if which == "recording" else "the labels table"
     assert res.stderr == f"spasmwatch truth: error: {out}: is {what}: choose another --out\n", res.stderr
     assert (rec.read_bytes(), events.read_bytes()) == before
+
+
+def test_force_never_writes_over_a_store(morning: tuple[Path, dict[str, Any]], tmp_path: Path) -> None:
+    """Found by the hostile-input review: 'truth rec.csv events.tsv -o spasmwatch.db --force' (a slip
+    of the path) replaced the family's store with the truth's JSON."""
+    src, truth = morning
+    events = tmp_path / "events.tsv"
+    events.write_text(labels_of(truth))
+    store = tmp_path / "spasmwatch.db"
+    Store(store).close()
+    before = store.read_bytes()
+    res = cli("truth", str(src), str(events), "-o", str(store), "--force")
+    assert res.returncode == 2, res.stderr
+    assert res.stderr == (f"spasmwatch truth: error: {store}: is an SQLite database (a spasmwatch store?): never written over, "
+                          "--force neither; choose another --out\n"), res.stderr
+    assert store.read_bytes() == before
 
 
 @pytest.mark.parametrize("why", [False, True])

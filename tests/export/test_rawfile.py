@@ -16,6 +16,7 @@ from cli_runner import run_cli
 from spasmwatch.errors import InputError
 from spasmwatch.io import open_recording
 from spasmwatch.io.rawfile import CHUNK_HEAD_SIZE, HEADER_SIZE, RawHeader, RawReader, RawWarning, RawWriter, open_rawfile, to_csv
+from spasmwatch.store import Store
 
 RATE = 52.0
 
@@ -239,6 +240,23 @@ def test_export_raw_never_writes_over_a_file_without_force(tmp_path: Path) -> No
         run_cli("export", "raw", str(path), "--csv", str(path), "--force")
     assert run_cli("export", "raw", str(path), "--force") == 0
     assert len(mine.read_text().splitlines()) == 601
+
+
+def test_export_raw_force_never_writes_over_a_store_or_another_raw_recording(tmp_path: Path) -> None:
+    """Found by the hostile-input review: 'export raw rec.swraw --csv spasmwatch.db --force' (a
+    slip of the path) replaced the family's store with a CSV, and another band's .swraw likewise."""
+    path = tmp_path / "rec.swraw"
+    _write(path, [(100, _samples(600), 0)])
+    other = tmp_path / "other.swraw"
+    _write(other, [(100, _samples(300), 0)])
+    store = tmp_path / "spasmwatch.db"
+    Store(store).close()
+    kept = {f: f.read_bytes() for f in (other, store)}
+    for f, what in ((store, "an SQLite database (a spasmwatch store?)"), (other, "a raw recording (.swraw)")):
+        with pytest.raises(InputError) as e:
+            run_cli("export", "raw", str(path), "--csv", str(f), "--force")
+        assert str(e.value) == f"{f}: is {what}: never written over, --force neither; choose another --csv", str(e.value)
+    assert {f: f.read_bytes() for f in kept} == kept
 
 
 def test_export_raw_force_keeps_the_old_csv_when_the_conversion_fails(tmp_path: Path) -> None:

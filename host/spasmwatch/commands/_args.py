@@ -1,4 +1,4 @@
-"""Option types several subcommands share (argparse names the option in the message and exits 2)."""
+"""Option types and checks several subcommands share (argparse names the option in the message and exits 2)."""
 
 from __future__ import annotations
 
@@ -7,10 +7,12 @@ import getpass
 import sys
 from collections.abc import Callable
 from datetime import tzinfo
+from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from spasmwatch.clock import resolve_local_zone
-from spasmwatch.errors import SpasmwatchError
+from spasmwatch.errors import InputError, SpasmwatchError
+from spasmwatch.io.rawfile import MAGIC as RAW_MAGIC
 from spasmwatch.words import utf8_text
 
 
@@ -35,6 +37,26 @@ def whole_number(low: int, high: int | None = None) -> Callable[[str], int]:
 
 positive_int = whole_number(1)  # counts: rows, seeds, workers
 port_number = whole_number(0, 65535)  # 0: any free port
+
+
+# Files an output never replaces, --force neither, by their first bytes: the family's store and a
+# band's raw recording hold what nothing else does.
+_KEPT_FILES = ((b"SQLite format 3\x00", "an SQLite database (a spasmwatch store?)"), (RAW_MAGIC, "a raw recording (.swraw)"))
+
+
+def check_not_kept(out: Path, option: str) -> None:
+    """InputError when ``out`` is a store or a raw recording (``_KEPT_FILES``): --force replaces an
+    earlier output, never these (found by the hostile-input review: 'export raw X.swraw --csv
+    spasmwatch.db --force', a slip of the path, replaced the store with a CSV; 'truth ... -o
+    spasmwatch.db --force' with the truth's JSON)."""
+    try:
+        with open(out, "rb") as f:
+            head = f.read(max(len(magic) for magic, _ in _KEPT_FILES))
+    except OSError:
+        return  # none there (or not readable: the write names it)
+    for magic, what in _KEPT_FILES:
+        if head.startswith(magic):
+            raise InputError(str(out), f"is {what}: never written over, --force neither; choose another {option}")
 
 
 def add_strict(p: argparse.ArgumentParser) -> None:

@@ -31,7 +31,7 @@ from spasmwatch.export.store_source import DEFAULT_RATE_HZ, StoreSource
 from spasmwatch.io import rawfile
 from spasmwatch.io.rawboot import open_rawparts
 from spasmwatch.io.limits import MAX_RATE_HZ, MIN_RATE_HZ
-from spasmwatch.commands._args import add_strict, zone
+from spasmwatch.commands._args import add_strict, check_not_kept, zone
 from spasmwatch.commands._daemon import add_store_args, resolve_device, store_path_of
 from spasmwatch.commands._progress import Progress
 from spasmwatch.commands._rawdamage import damage_notes, reading_past_damage
@@ -260,6 +260,7 @@ def run_raw(args: argparse.Namespace) -> int:
     check_writable(out, "--csv")
     if any(out.resolve() == Path(f).resolve() for f in args.file):
         raise InputError(str(out), "is the raw recording being converted: choose another --csv")
+    check_not_kept(out, "--csv")
     # Found by the docs run: 'export raw rec.swraw' replaced a rec.csv recording. The CSV's header is
     # a recording's (t,ax,...), so an earlier conversion cannot be told apart: only --force replaces.
     if out.exists() and not args.force:

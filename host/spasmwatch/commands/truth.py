@@ -31,7 +31,7 @@ from spasmwatch.analysis.truthfile import check_truth, parts_truth_path
 from spasmwatch.analysis import videosync
 from spasmwatch.analysis.wallclock import THIS_COMPUTERS_ZONE, WallClock, instant_s
 from spasmwatch.clock import local_zone, offset_changes
-from spasmwatch.commands._args import add_strict
+from spasmwatch.commands._args import add_strict, check_not_kept
 from spasmwatch.commands._rawdamage import damage_notes, reading_past_damage
 from spasmwatch.errors import InputError, SpasmwatchError
 from spasmwatch.io.csvread import Recording
@@ -195,6 +195,7 @@ def _run(args: argparse.Namespace) -> Recording | RawRecording:
         # replaced the recording with the truth's JSON, '-o EVENTS.tsv --force' the labels)
         if Path(given).exists() and out.resolve() == Path(given).resolve():
             raise InputError(str(out), f"is {what}: choose another --out")
+    check_not_kept(out, "--out")
     if out.exists() and not args.force:
         raise InputError(str(out), "exists; --force replaces it")
     tz = _zone(args)
