@@ -353,6 +353,25 @@ def test_a_toml_typo_above_daemon_http_still_reaches_the_daemon_on_the_files_por
     assert reach_part(path).daemon.http.port == port
 
 
+def test_a_config_saved_in_a_legacy_code_page_still_reaches_the_daemon_on_the_files_port(tmp_path: Path) -> None:
+    """Found by the hostile-input review: a config saved in cp1252 ('Grand-m\xe8re', an editor on
+    Windows) was a UnicodeDecodeError traceback out of 'status', 'ack', 'reload', 'test-alarm',
+    'clusters --label' and 'config set', where a TOML typo reaches the daemon on the file's port
+    and says the error. Now the same: the byte that is not UTF-8 is read past."""
+    from spasmwatch.config import reach_part
+
+    path, port = tmp_path / "config.toml", free_port()
+    assert sw(tmp_path, "config", "init", "--band", "spasmwatch-0001", "--config", str(path)).returncode == 0
+    assert sw(tmp_path, "config", "set", "daemon.http.port", str(port), "--config", str(path)).returncode == 0
+    path.write_bytes(path.read_bytes().replace(b'label = "', b'label = "Grand-m\xe8re ', 1))
+    assert reach_part(path).daemon.http.port == port
+    for command in (["status"], ["ack", "1"], ["config", "set", "alerts.language", "fr"]):
+        shown = sw(tmp_path, *command, "--config", str(path))  # no daemon runs
+        assert shown.returncode == 2 and "Traceback" not in shown.stderr, shown.stderr
+        assert f"{path}: not UTF-8 text (invalid continuation byte at byte" in shown.stderr, shown.stderr
+    assert f"no daemon answers at http://127.0.0.1:{port}/api/" in sw(tmp_path, "status", "--config", str(path)).stderr
+
+
 SECRETS = {
     "daemon.http.token": "tok-abcdefghijklmnopqrstuv", "channels.mqtt.password": "mqttpass123",
     "channels.ntfy.0.url": "spasmwatch-secrettopic", "channels.ntfy.0.token": "tk_ntfytoken1",

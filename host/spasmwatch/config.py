@@ -442,7 +442,9 @@ def reach_part(path: Path) -> Config:
     a mistake further down, or a TOML error: the tables above and below the broken one), as
     defaults otherwise: what the CLI needs to reach a daemon that runs on the config it had (a
     reload keeps it, daemon/reload.py), and to show it the error. ConfigError when even these fail."""
-    text = _text(path)
+    # A byte that is not UTF-8 (a file saved in a legacy code page) is read past as a syntax error
+    # is: the daemon is still reached (found by the hostile-input review: a traceback out of 'ack').
+    text = _read_text(path, errors="replace")
     try:
         part = _daemon_reach(text)
     except tomllib.TOMLDecodeError as e:
@@ -543,10 +545,10 @@ def _read_raw(path: Path) -> dict[str, Any]:
     return _parse(path, _read_text(path))
 
 
-def _read_text(path: Path) -> str:
-    """The file's text; "" for no file (the defaults)."""
+def _read_text(path: Path, errors: str = "strict") -> str:
+    """The file's text; "" for no file (the defaults). ``errors``: as ``bytes.decode`` takes it."""
     try:
-        return _text(path)
+        return _text(path, errors)
     except FileNotFoundError:
         return ""
     except UnicodeDecodeError as e:
@@ -562,7 +564,7 @@ def _parse(path: Path, text: str) -> dict[str, Any]:
         raise toml_error(path, e, text) from e
 
 
-def _text(path: Path) -> str:
+def _text(path: Path, errors: str = "strict") -> str:
     """The file's text; a UTF-8 byte-order mark (Windows Notepad, 'UTF-8 with BOM' in editors) is
     dropped: TOML has none, and tomllib said 'Invalid statement (at line 1, column 1)' for it,
     pointing at nothing visible (found by the input audit). A UTF-16 one (Notepad's "Unicode") is
@@ -570,7 +572,7 @@ def _text(path: Path) -> str:
     data = path.read_bytes()
     if data[:2] in (b"\xff\xfe", b"\xfe\xff"):
         raise ConfigError(f"{path}: saved as UTF-16 (Windows Notepad: 'Unicode'): save it as UTF-8")
-    return data.decode("utf-8-sig")
+    return data.decode("utf-8-sig", errors)
 
 
 # --- generic validation -------------------------------------------------------------------------
