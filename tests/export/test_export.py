@@ -1531,3 +1531,17 @@ def test_the_store_s_fresh_starts_are_the_estimate_s(tmp_path: Path) -> None:
             since = float(band.t[k]) + rng.choice([0.0, 0.001, 5.0])
             want = band.t[fresh[fresh <= k][-1]] + EPOCH_S
             assert store.activity_run_start(DEVICE, -1e18, since + EPOCH_S, EPOCH_S, GAP_KEEP_S) == want, k
+
+
+@pytest.mark.parametrize(("zone", "text"), [("Asia/Tokyo", "0001-01-01"), ("America/New_York", "9999-12-31T23:59"), (None, "0001-01-01")])
+def test_a_time_at_the_ends_of_the_calendar_is_refused_naming_the_option(zone: str | None, text: str) -> None:
+    """Found by the hostile-input review: 'events --since 0001-01-01' said only 'year 0 is out of
+    range (or a span like 12h, 7d)', naming neither the option nor the time given: its instant falls
+    before year 1 or after 9999 in UTC (east or west of Greenwich), or in this computer's zone."""
+    from zoneinfo import ZoneInfo
+
+    from spasmwatch.export import parse_iso
+
+    with pytest.raises(ValueError) as err:
+        parse_iso(text, "--since", None if zone is None else ZoneInfo(zone))
+    assert str(err.value).startswith(f"--since: {text} is beyond the dates a computer's clock can give ("), str(err.value)

@@ -59,7 +59,16 @@ def parse_iso(text: str, what: str = "time", tz: tzinfo | None = None) -> float:
         raise ValueError(f"{what}: not an ISO 8601 date/time: {text!r}") from exc
     if dt.tzinfo is None:
         return _local_instant(dt, tz, what, text.strip())
-    return dt.timestamp()
+    try:
+        return dt.timestamp()
+    except (OverflowError, ValueError) as exc:
+        raise _beyond(what, text.strip(), exc) from None
+
+
+def _beyond(what: str, text: str, exc: Exception) -> ValueError:
+    """A time whose instant is before year 1 or after 9999 in UTC or in this computer's zone, as the
+    option names it: datetime's 'year 0 is out of range' named neither (hostile-input review)."""
+    return ValueError(f"{what}: {text} is beyond the dates a computer's clock can give ({exc})")
 
 
 def _local_instant(naive: datetime, tz: tzinfo | None, what: str, text: str) -> float:
@@ -67,7 +76,10 @@ def _local_instant(naive: datetime, tz: tzinfo | None, what: str, text: str) -> 
     instant or two (DST), as 'truth --wall-clock' refuses them: found by the researcher audit,
     '--since 2026-10-25T02:30' (Europe/Paris, the hour gone through twice) was taken as the first
     without a word, and '2026-03-29T02:30' (skipped) as 00:30Z, for a recording start the EEG's."""
-    found = local_instants(naive, tz)
+    try:
+        found = local_instants(naive, tz)
+    except (OverflowError, ValueError) as exc:
+        raise _beyond(what, text, exc) from None
     zone = str(tz) if tz is not None else "this computer's time zone"
     if not found:
         raise ValueError(f"{what}: {text} did not happen in {zone}: the clocks skipped that hour (DST); give its offset, {_skipped(naive, tz)}")
