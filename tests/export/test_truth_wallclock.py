@@ -180,6 +180,12 @@ def test_a_csv_needs_the_wall_time_of_its_start(tmp_path: Path, night: Path) -> 
         ((str(csv), str(events), "--tz", "Europe/Paris"), "--tz: only with --wall-clock"),
         ((str(csv), str(events), "--wall-clock", "--tz", "Europe/Pariss", "--start", "2026-12-04T23:05:00"), "--tz: no time zone 'Europe/Pariss'"),
         ((str(csv), str(events), "--wall-clock", "--start", "yesterday"), "--start: 'yesterday' is neither a time of day"),
+        # Hostile-input review: a span past year 9999 was an OverflowError traceback, one before year 1
+        # 'year 0 is out of range'
+        ((str(csv), str(events), "--wall-clock", "--tz", "Europe/Paris", "--start", "9999-12-31T23:59:00"),
+         "--start 9999-12-31T23:59:00: the recording's span lies beyond the dates a computer's clock can give ("),
+        ((str(csv), str(events), "--wall-clock", "--tz", "Asia/Tokyo", "--start", "0001-01-01T12:00:00"),
+         "--start 0001-01-01T12:00:00: the recording's span lies beyond the dates a computer's clock can give ("),
     ]:
         res = cli("truth", *args, "-o", str(tmp_path / "x.json"))
         assert res.returncode == 2 and words in res.stderr, (args, res.stderr)

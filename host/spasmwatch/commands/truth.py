@@ -21,7 +21,7 @@ import json
 import math
 import os
 import sys
-from datetime import datetime, timezone, tzinfo
+from datetime import datetime, timedelta, timezone, tzinfo
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -157,7 +157,21 @@ def _wall_clock(args: argparse.Namespace, rec: Recording | RawRecording, tz: tzi
         raise InputError(args.recording[0], "a CSV's t carries no wall time: --wall-clock needs --start, the date and "
                          "time of its t = 0 (or label the band's .swraw parts, which are dated)")
     video_origin = origin - args.offset_s  # the video-clock instant that is t = 0
-    return WallClock(video_origin, video_origin + t0, video_origin + t0 + duration_s, zone, said)
+    # What moved it there: --start, --offset-s or both
+    given = " with ".join(([f"--start {args.start}"] if args.start is not None else []) + ([f"--offset-s {args.offset_s:g}"] if args.offset_s else []))
+    return _on_the_calendar(WallClock(video_origin, video_origin + t0, video_origin + t0 + duration_s, zone, said), given)
+
+
+def _on_the_calendar(clock: WallClock, given: str) -> WallClock:
+    """``clock``, unless its span, and the day each side of it a time of day may fall on, leaves the
+    dates a computer's clock can give (years 1-9999): '--start 9999-12-31T23:59:00' was an
+    OverflowError traceback at the first label (hostile-input review)."""
+    try:
+        clock.local(clock.first_s).date() - timedelta(days=1)
+        clock.local(clock.last_s).date() + timedelta(days=1)
+    except (OverflowError, ValueError, OSError) as exc:
+        raise SpasmwatchError(f"{given}: the recording's span lies beyond the dates a computer's clock can give ({exc})") from None
+    return clock
 
 
 def _sync_or_offset(args: argparse.Namespace) -> None:
