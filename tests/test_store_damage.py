@@ -237,6 +237,18 @@ def test_recover_of_a_file_that_is_no_database_says_the_way_on_and_leaves_nothin
     assert path.read_bytes() == before
 
 
+def test_check_of_a_file_that_is_no_database_says_the_way_on_recover_takes(tmp_path: Path) -> None:
+    """Found by the hostile-input review: 'store check' of random bytes said to run 'store recover',
+    which then refused the file ('its first pages cannot be read'): now check says recover cannot,
+    and the way on recover gives."""
+    path = tmp_path / "spasmwatch.db"
+    path.write_bytes(random.Random(11).randbytes(20_000))
+    r = _cli("store", "check", "--db", str(path))
+    assert r.returncode == 1 and "store recover" not in r.stdout, r.stdout
+    assert "spasmwatch cannot recover it (not an SQLite file)" in r.stdout, r.stdout
+    assert f"move it aside (mv {path} {path}.unreadable)" in r.stdout and "a new store" in r.stdout, r.stdout
+
+
 def test_recover_of_a_file_that_is_no_database_moves_its_wal_aside_with_it(tmp_path: Path) -> None:
     """Found by review: recover's way on for a file whose first pages cannot be read named the file
     alone (mv spasmwatch.db spasmwatch.db.unreadable); its WAL, left beside the new store's empty

@@ -42,6 +42,8 @@ from spasmwatch.store.schema import APPLICATION_ID, MIGRATIONS, NOT_KNOWN, STORE
 # The largest rowid SQLite gives (2**63 - 1): the end of a table's key space.
 MAX_ROWID = 2**63 - 1
 SIDE_FILES = ("-wal", "-shm", "-journal")
+# The first bytes of every SQLite file (its header's "magic string").
+SQLITE_MAGIC = b"SQLite format 3\x00"
 
 
 @dataclass(frozen=True)
@@ -185,7 +187,7 @@ def _header_size(head: bytes) -> int:
     change counter equal to the version-valid-for number). Found with a file of random bytes:
     their "size" was terabytes, and the copy's extension to it failed with a traceback (EFBIG),
     where the file system did not make it a sparse file of that size."""
-    if len(head) < 100 or not head.startswith(b"SQLite format 3\x00") or head[24:28] != head[92:96]:
+    if len(head) < 100 or not head.startswith(SQLITE_MAGIC) or head[24:28] != head[92:96]:
         return 0
     page = int.from_bytes(head[16:18], "big")
     page = 65536 if page == 1 else page
@@ -199,12 +201,8 @@ def _version(src: sqlite3.Connection, path: Path) -> int:
         version = int(src.execute("PRAGMA user_version").fetchone()[0])
         src.execute("SELECT name FROM sqlite_master").fetchall()
     except sqlite3.DatabaseError as e:
-        # Its WAL moves with it: left beside a new store's empty file, SQLite deletes it at the open.
-        wal = f" and mv {path}-wal {path}.unreadable-wal" if Path(f"{path}-wal").exists() else ""
         raise StoreError(
-            f"{path}: its first pages cannot be read ({e}): spasmwatch cannot recover it; the file was left as it is. "
-            f"To start again without it: with the daemon stopped, move it aside (mv {path} {path}.unreadable{wal}) and start "
-            "the daemon: it makes a new store, and each band sends again the events its flash still holds at its next connection"
+            f"{path}: its first pages cannot be read ({e}): spasmwatch cannot recover it; the file was left as it is. {start_again(path)}"
         ) from e
     if version <= len(MIGRATIONS):  # (a header set back by hand: as far as its tables went, shape.py)
         _not_newer(src, path, version)
@@ -212,6 +210,23 @@ def _version(src: sqlite3.Connection, path: Path) -> int:
     if app_id != APPLICATION_ID or not 1 <= version <= len(MIGRATIONS):
         raise StoreError(f"{path}: not a spasmwatch store this version can recover (schema version {version}); left as it is")
     return version
+
+
+def start_again(path: Path) -> str:
+    """The way on from a store file 'recover' cannot read at all: a new store, the file moved aside."""
+    # Its WAL moves with it: left beside a new store's empty file, SQLite deletes it at the open.
+    wal = f" and mv {path}-wal {path}.unreadable-wal" if Path(f"{path}-wal").exists() else ""
+    return (f"To start again without it: with the daemon stopped, move it aside (mv {path} {path}.unreadable{wal}) and start "
+            "the daemon: it makes a new store, and each band sends again the events its flash still holds at its next connection")
+
+
+def is_sqlite(path: Path) -> bool:
+    """Whether the file starts as every SQLite file does: one that does not, SQLite (and so 'recover') reads nothing of."""
+    try:
+        with open(path, "rb") as f:
+            return f.read(len(SQLITE_MAGIC)) == SQLITE_MAGIC
+    except OSError:
+        return False
 
 
 def _not_newer(src: sqlite3.Connection, path: Path, version: int) -> None:
