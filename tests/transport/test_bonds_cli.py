@@ -281,3 +281,51 @@ def test_an_older_band_raises_no_bonds_alert_and_is_said_once(bands: Callable[..
         log = daemon.stop()
     assert _other_bonds_rows(tmp_path / "data" / "spasmwatch.db") == []
     assert log.count("cannot count its bonds") == 1, log
+
+
+def test_a_stranger_s_bond_is_told_once_per_count_across_daemon_restarts(bands: Callable[..., SimBand], tmp_path: Path) -> None:
+    """The same SQLite store, the daemon stopped and started again (as a parent may do to fix
+    something), the band on all along. Old code: the alert lived in the daemon's memory alone:
+    each restart told the same stranger's bond again, acknowledged or not (a second FAULT), and
+    left the run before's alert open in the store for ever."""
+    kw: dict[str, Any] = {"hold": True, "speed": 1, "idle_exit_ms": 60000, "timeout_s": 200}
+    band = bands(**kw)
+    assert asyncio.run(_command_as(band.address, tmp_path / "stranger-bonds.json", P.encode_info(P.INFO_RATE_MHZ))) == P.OK
+    config = _config(tmp_path, band.address)
+    config.write_text(config.read_text() + f"\n[daemon.http]\nport = {free_port()}\n")
+    db = tmp_path / "data" / "spasmwatch.db"
+
+    def run(until: Callable[[_Daemon], object], what: str) -> tuple[_Daemon, list[dict[str, Any]]]:
+        """A daemon started, ``until`` it shows ``what``; its open other_bonds alerts then (its COUNT answered)."""
+        daemon = _Daemon(config)
+        _until(lambda: until(daemon), what)
+        assert daemon.cli("bonds").returncode == 0  # after the daemon's own COUNT of this connection (commands take turns)
+        return daemon, daemon.other_bonds()
+
+    daemon, (alert,) = run(_Daemon.other_bonds, "other_bonds alert")
+    assert "paired with band crib (1)" in alert["text"], alert
+    acked = daemon.cli("ack", str(alert["id"]))
+    assert acked.returncode == 0, acked.stderr
+    daemon.stop()
+    assert _other_bonds_rows(db) == ["FAULT"]
+
+    daemon, shown = run(_Daemon.connected, "link from the restarted daemon")  # the same stranger: not told again
+    daemon.stop()
+    assert [(a["id"], a["text"]) for a in shown] == [(alert["id"], alert["text"])]
+    assert _other_bonds_rows(db) == ["FAULT"]
+
+    # A second stranger in the window (the band on since its power-on 5 min ago at most): a new count, told.
+    assert asyncio.run(_command_as(band.address, tmp_path / "stranger2-bonds.json", P.encode_info(P.INFO_RATE_MHZ))) == P.OK
+    daemon, shown = run(lambda d: "(2)" in str(d.other_bonds()), "the new count")
+    daemon.stop()
+    assert [a["id"] for a in shown] == [alert["id"]]
+    assert _other_bonds_rows(db) == ["FAULT", "FAULT"]
+
+    # Both removed while no daemon ran ('bonds' itself on the band): the next run clears the alert.
+    revoked = subprocess.run([sys.executable, "-m", "spasmwatch", "bonds", "--revoke-others", "--config", str(config)],
+                             capture_output=True, text=True, timeout=60)  # fmt: skip
+    assert revoked.stdout.startswith("crib: removed the bonds of 2 other phone(s)"), (revoked.stdout, revoked.stderr)
+    daemon, shown = run(_Daemon.connected, "link from the restarted daemon")
+    daemon.stop()
+    assert shown == []
+    assert _other_bonds_rows(db) == ["FAULT", "FAULT", "OK"]

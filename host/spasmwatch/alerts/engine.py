@@ -21,6 +21,7 @@ drive it with a fake clock.
 from __future__ import annotations
 
 import logging
+import re
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
@@ -57,6 +58,11 @@ _SEVERITY = ["ESCALATED", "ALARM", "ACKNOWLEDGED", "WARNING", "STALE", "FAULT", 
 # an alarm on after a daemon restart: it records the state again and sends nothing, so whoever
 # counts alarms in the history counts the rows without it (bench/faults.py, test_daemon_crash).
 RESTORED = "restored after a daemon restart"
+# The end of the reason of a counted band fault's transition (other_bonds: how many other devices
+# are bonded), which the store keeps as the row's text: a restarted daemon reads it back
+# (``reason_count``), so the same count is not told again at each start, a new one is.
+_COUNT_TAIL = "; count {n}"
+_COUNT_TAIL_RE = re.compile(r"; count (\d+)$")
 # The end of the reason of a cluster learned after it ended (QUIET -> CLOSED, its one push cluster_late):
 # whoever counts the clusters the family was told of counts these rows with the ALARM ones (bench/faults.py).
 TOLD_LATE = "told as earlier, not alarmed"
@@ -273,18 +279,20 @@ class AlertEngine:
         self._move(a, state, self.clock(), RESTORED, None, msg)
         return self._notice(a, NoticeKind.CLUSTER_ALARM, Urgency.URGENT, msg, state=state)
 
-    def restore_band(self, device: str, fault: BandFault, raised_t: float, notified: bool, alert_id: int | None = None) -> bool:
+    def restore_band(
+        self, device: str, fault: BandFault, raised_t: float, notified: bool, alert_id: int | None = None, count: int = 0
+    ) -> bool:
         """Carry on a band fault raised before a daemon restart, nothing sent again: its end is then
-        told to those who got it ("Band reconnected"), and its repeat is no new notice. False when
-        this run has it already."""
+        told to those who got it ("Band reconnected"), and its repeat is no new notice (``count``:
+        the one it last told, ``reason_count``: the same count is no news). False when this run
+        has it already."""
         if (device, fault) in self._bands:
             return False
         if alert_id is not None and self._with_id(alert_id) is not None:
             alert_id = None  # its id taken by an alert of this run (a store opened late): a new one
-        b = BandAlert(self._next_id() if alert_id is None else alert_id, device, raised_t, fault=fault, updated_t=raised_t)
+        b = BandAlert(self._next_id() if alert_id is None else alert_id, device, raised_t, fault=fault, updated_t=raised_t, count=count)
         self.number_after(b.id)
-        msg = M.band_fault(self._names.get(device, device), fault, self.settings.language)
-        self._set_text(b, msg, fault.urgency, raised_t)
+        self._set_text(b, self._band_fault_message(b), fault.urgency, raised_t)
         b.notified, b.restored = notified, True
         self._bands[(device, fault)] = b
         self._devices.add(device)
@@ -663,7 +671,7 @@ class AlertEngine:
             n = self._notice(b, NoticeKind.BAND_FAULT, fault.urgency, msg, fault=fault)
             self._band_sent_t[(device, fault)] = now
         b.pending = hold is not None
-        self._move(b, fault.state, now, f"held back: {hold}" if hold else fault.source, n, msg)
+        self._move(b, fault.state, now, _counted(f"held back: {hold}" if hold else fault.source, b.count), n, msg)
 
     def _band_fault_message(self, b: BandAlert) -> M.Message:
         return M.band_fault(self._names.get(b.device, b.device), b.fault, self.settings.language, b.here, b.command, b.acts, b.way, b.count)
@@ -677,7 +685,7 @@ class AlertEngine:
             n = self._notice(b, NoticeKind.BAND_FAULT, b.fault.urgency, msg, fault=b.fault)
             self._band_sent_t[(b.device, b.fault)] = now
         b.pending = hold is not None
-        self._move(b, b.fault.state, now, f"its count is now {b.count}" + (f", held back: {hold}" if hold else ""), n, msg)
+        self._move(b, b.fault.state, now, _counted("its count changed" + (f", held back: {hold}" if hold else ""), b.count), n, msg)
 
     def _send_band_raise(self, b: BandAlert, now: float, reason: str) -> None:
         msg = self._band_fault_message(b)
@@ -871,3 +879,15 @@ def kind_state(kind: NoticeKind, a: ClusterAlert | BandAlert) -> str:
     }
     current: str = a.state.value
     return states.get(kind, current)
+
+
+def _counted(reason: str, count: int) -> str:
+    """``reason`` with the count it told, for a counted fault (``count`` > 0)."""
+    return reason + _COUNT_TAIL.format(n=count) if count else reason
+
+
+def reason_count(reason: str) -> int:
+    """The count a band fault's stored transition told (``_counted``); 0 when it names none (not a
+    counted fault, or a row from before counts were kept: the next count is told again)."""
+    m = _COUNT_TAIL_RE.search(reason)
+    return int(m.group(1)) if m else 0

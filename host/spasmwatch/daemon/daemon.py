@@ -33,6 +33,7 @@ from spasmwatch.alerts.channels.mqtt import BandStatus, FailingChannel, Heartbea
 from spasmwatch.alerts.channels.dispatch import Caregiver, Delivery, Dispatcher
 from spasmwatch.alerts.channels.outbox import OPEN_ALARM_STATES, KeepsOutgoing, why_not_resend
 from spasmwatch.alerts.channels.sound import SoundChannel
+from spasmwatch.alerts.engine import reason_count
 from spasmwatch.analysis.clusters import Cluster, Spasm
 from spasmwatch.analysis.sleepwake import counts_worn
 from spasmwatch.clock import (
@@ -1782,13 +1783,17 @@ class Daemon:
         the band was away, as a parent may do to fix it, left "Band disconnected" the last word).
         samples_lost: its run of overruns goes on from the band's last stored STATUS, so the fault
         clears by its rule (a restart forgot the run: the fault was never cleared, or pushed
-        again once a new run reached SAMPLES_LOST_AFTER_S)."""
+        again once a new run reached SAMPLES_LOST_AFTER_S). other_bonds: with the count it told, so
+        the first BONDS COUNT tells only a new one, and clears it at this computer's bond alone
+        (a restart told the same stranger's bond again, and left the run before's alert open)."""
         for row in self.store.open_alerts(device):
             if row.cluster_id is not None:
                 continue
             if row.kind == BandFault.DISCONNECTED.value and b.link_alert is None:  # (one raised by this run under the band's name is cleared)
                 if self.engine.restore_band(device, BandFault.DISCONNECTED, row.wall_s, bool(row.channels), row.alert_id):
                     b.link_alert = device
+            elif row.kind == BandFault.OTHER_BONDS.value:
+                self.engine.restore_band(device, BandFault.OTHER_BONDS, row.wall_s, bool(row.channels), row.alert_id, reason_count(row.text))
             elif row.kind == BandFault.SAMPLES_LOST.value:
                 if self.engine.restore_band(device, BandFault.SAMPLES_LOST, row.wall_s, bool(row.channels), row.alert_id) and b.status:
                     b.overruns = _overruns(None, b.status)
