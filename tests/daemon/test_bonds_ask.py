@@ -4,7 +4,11 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from pathlib import Path
+
+import pytest
+from cdcdaemon import serial_daemon
 
 from swcore import protocol as P
 
@@ -29,3 +33,30 @@ def test_asked_commands_take_turns_with_the_session_s_own(tmp_path: Path, quick_
             assert session.state is State.STREAMING
 
     asyncio.run(main())
+
+
+def test_a_band_on_usb_is_not_asked_for_its_bonds(tmp_path: Path, quick_cluster_csv: Path) -> None:
+    """The daemon's own API, as any client posts it (the command line refuses first): over USB this
+    computer holds no bond, so the band's count less one would hide a stranger's one bond, and a
+    revocation could keep none. Old code: it was asked, and its answer set other_bonds (raised or
+    cleared by the count less one), though the daemon's own COUNT skips USB."""
+
+    async def main() -> None:
+        async with serial_daemon(quick_cluster_csv, tmp_path, "cot", "usb00b0d", idle_exit_ms=60_000) as r:
+            session = r.daemon.bands[0].session
+            await _until(lambda: session.state is State.STREAMING)
+            for revoke in (False, True):
+                with pytest.raises(ValueError, match=r'^cot is on USB \(transport = "serial"\): this computer holds no bond there'):
+                    await r.daemon.bonds("cot", revoke, "test")
+            assert [a for a in r.daemon.status()["alerts"] if a["kind"] == "other_bonds"] == []
+            assert session.state is State.STREAMING
+
+    asyncio.run(main())
+
+
+async def _until(ok: Callable[[], bool]) -> None:
+    for _ in range(600):
+        if ok():
+            return
+        await asyncio.sleep(0.1)
+    raise AssertionError("the band never streamed")

@@ -329,3 +329,45 @@ def test_a_stranger_s_bond_is_told_once_per_count_across_daemon_restarts(bands: 
     daemon.stop()
     assert shown == []
     assert _other_bonds_rows(db) == ["FAULT", "FAULT", "OK"]
+
+
+def test_a_band_the_daemon_reaches_over_usb_is_said_why_its_bonds_are_not_counted(bands: Callable[..., SimBand], tmp_path: Path) -> None:
+    """A band on USB (transport = "serial"; the bridge plays its USB port): this computer holds no
+    bond there, so the band cannot tell this computer's bond from a stranger's. Old code: asked
+    through the daemon, 'bonds' printed "crib: 2 bonded: this computer and 1 other(s)" (the
+    bridge's Bluetooth bond taken for this computer's over USB) and the daemon raised other_bonds
+    from it, against its own rule that bonds are not counted over USB. Now nothing is asked: the
+    words say why and what to do, as they do with no daemon running."""
+    band = bands(hold=True, speed=1, idle_exit_ms=60000, timeout_s=150)
+    assert asyncio.run(_command_as(band.address, tmp_path / "stranger-bonds.json", P.encode_info(P.INFO_RATE_MHZ))) == P.OK
+    port = free_port()
+    bridge = subprocess.Popen([sys.executable, "-m", "spasmwatch.transport.cdcbridge", "--band", band.address, "--port", str(port),
+                               "--bond-file", str(tmp_path / "bridge-bonds.json")], stdout=subprocess.PIPE, text=True)  # fmt: skip
+    try:
+        assert bridge.stdout is not None and bridge.stdout.readline().startswith("serving the band at ")
+        usb = f"socket://127.0.0.1:{port}"
+        config = tmp_path / "config.toml"
+        config.write_text(f'[daemon]\ndata_dir = "{tmp_path / "data"}"\n\n[daemon.http]\nport = {free_port()}\n\n'
+                          f'[[bands]]\nname = "crib"\ntransport = "serial"\nport = "{usb}"\n')  # fmt: skip
+        words = (f"spasmwatch bonds: error: crib is on USB (transport = \"serial\"): this computer holds no bond there, so the band "
+                 "cannot tell this computer's bond from another phone's or computer's; its bonds are neither counted nor removed "
+                 "over USB. To count them and remove the others, connect it over Bluetooth (transport = \"ble\") and run "
+                 f"'spasmwatch bonds' again. To remove every bond meanwhile: 'spasmwatch board forget-bonds --port {usb}' with the "
+                 "daemon stopped (it holds the port); the band then bonds the next phone or computer that pairs, so pair this "
+                 "computer over Bluetooth soon after.\n")  # fmt: skip
+        alone = subprocess.run([sys.executable, "-m", "spasmwatch", "bonds", "--config", str(config)], capture_output=True, text=True, timeout=60)
+        assert (alone.returncode, alone.stdout, alone.stderr) == (2, "", words)
+
+        daemon = _Daemon(config)
+        try:
+            _until(daemon.connected, "link from the daemon over USB")
+            for more in ((), ("--revoke-others",)):
+                said = daemon.cli("bonds", *more)
+                assert (said.returncode, said.stdout, said.stderr) == (2, "", words)
+            assert daemon.other_bonds() == []
+        finally:
+            daemon.stop()
+    finally:
+        bridge.kill()
+        bridge.wait()
+    assert _other_bonds_rows(tmp_path / "data" / "spasmwatch.db") == []

@@ -10,7 +10,8 @@ does when no daemon runs, how many are bonded and whether one of them is this co
 those phones and computers can no longer connect securely, and another computer of yours pairs
 again in the next 5 minutes after the band is switched off and on (docs/firmware.md, "Threat
 model"). To remove every bond, this computer's too, use ``spasmwatch board forget-bonds`` with the
-band on USB.
+band on USB. A band the config reaches over USB (transport = "serial") is not asked: this computer
+holds no bond there, so the band cannot tell its bond from a stranger's; the command says so.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from urllib.parse import quote
 from spasmwatch.commands._args import command_line_by
 from spasmwatch.commands._daemon import add_config_arg, api, config_of, daemon_config_of
 from spasmwatch.config import Band, Config
+from spasmwatch.daemon.api import bonds_on_usb
 from spasmwatch.daemon.lock import lock_holder
 from spasmwatch.errors import SpasmwatchError
 from spasmwatch.words import in_quotes
@@ -44,6 +46,8 @@ def run(args: argparse.Namespace) -> int:
 
     cfg = config_of(args)
     band = _band(cfg, args.band)
+    if band.transport == "serial":  # (the daemon refuses it too: Daemon.bonds)
+        raise SpasmwatchError(bonds_on_usb(band.title, band.port or ""))
     if lock_holder(cfg.store_path()) is not None:  # its daemon holds the band's one connection
         resp = _through_daemon(args, band)
     else:

@@ -58,6 +58,17 @@ def who(by: str | None, default: str) -> str:
     return utf8_text(((by or "").strip() or default)[:MAX_BY].rstrip())
 
 
+def bonds_on_usb(band: str, port: str) -> str:
+    """Why 'spasmwatch bonds' asks nothing of a band on USB, and what to do: said by the command
+    line (no daemon running) and by the daemon (``Daemon.bonds``), one sentence for both."""
+    return (f'{band} is on USB (transport = "serial"): this computer holds no bond there, so the band cannot tell this '
+            "computer's bond from another phone's or computer's; its bonds are neither counted nor removed over USB. To "
+            'count them and remove the others, connect it over Bluetooth (transport = "ble") and run \'spasmwatch bonds\' '
+            f"again. To remove every bond meanwhile: 'spasmwatch board forget-bonds --port {port}' with the daemon stopped "
+            "(it holds the port); the band then bonds the next phone or computer that pairs, so pair this computer over "
+            "Bluetooth soon after.")  # fmt: skip
+
+
 class BandNotConnected(Exception):
     """A command for a band the daemon has no link to now (or whose link dropped or went silent
     while it waited for the answer): the family tries again when the band is in reach."""
@@ -139,7 +150,8 @@ class DaemonAPI(Protocol):
         but this computer's). ``band``: its label (the config's title) or device id. Returns the
         band's answer ``{"band": label, "code", "error", "arg"}`` whatever its code (the command
         line words each); KeyError for an unknown band, BandNotConnected when it is not connected
-        now or its answer did not come in ``consts.BAND_ASK_S``."""
+        now or its answer did not come in ``consts.BAND_ASK_S``, ValueError (``bonds_on_usb``) for a
+        band on USB, where this computer holds no bond: nothing is asked."""
         ...
 
     def subscribe(self) -> asyncio.Queue[Json]:

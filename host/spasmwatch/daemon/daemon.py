@@ -40,7 +40,7 @@ from spasmwatch.clock import (
     Clock, SinceBoot, SystemClock, local_day, local_zone, log_time, resolve_local_zone, zone_file_in_doubt, zone_name
 )
 from spasmwatch.daemon import consts as K
-from spasmwatch.daemon.api import STORE_WORK, BandNotConnected, Json, Msg, last_known_at, who, zone_json
+from spasmwatch.daemon.api import STORE_WORK, BandNotConnected, Json, Msg, bonds_on_usb, last_known_at, who, zone_json
 from spasmwatch.codeid import installed_code, running_code, short
 from spasmwatch.commands.service import service_of
 from spasmwatch.config import is_loopback
@@ -2030,6 +2030,9 @@ class Daemon:
         b = next((v for v in self.bands if band in (v.label, v.device)), None)
         if b is None:
             raise KeyError(band)
+        link = b.session.link
+        if link is not None and link.transport == "serial":  # no bond of this computer's there (on_state)
+            raise ValueError(bonds_on_usb(b.label, link.address))
         action = P.BONDS_REVOKE_OTHERS if revoke_others else P.BONDS_COUNT
         try:
             resp = await asyncio.wait_for(b.session.ask(P.encode_bonds(action)), K.BAND_ASK_S)
