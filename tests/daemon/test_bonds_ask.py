@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import asyncio
+import shutil
 from collections.abc import Callable
 from pathlib import Path
 
@@ -12,7 +13,9 @@ from cdcdaemon import serial_daemon
 
 from swcore import protocol as P
 
+from spasmwatch.alerts import NoticeKind
 from spasmwatch.daemon.session import State
+from spasmwatch.transport.simband import firmware_dir
 
 from .conftest import rig
 
@@ -60,3 +63,47 @@ async def _until(ok: Callable[[], bool]) -> None:
             return
         await asyncio.sleep(0.1)
     raise AssertionError("the band never streamed")
+
+
+def _answer_held_until(tmp_path: Path, gate: Path) -> Path:
+    """This firmware, its answer to BONDS REVOKE_OTHERS held until ``gate`` exists (the band's
+    other tasks run on: a flash write that stalls, a busy stack); the rest as it is."""
+    tree = tmp_path / "held-firmware"
+    shutil.copytree(firmware_dir(), tree)
+    app = tree / "band" / "app.py"
+    branch = "        if op == P.OP_BONDS:\n"
+    assert branch in app.read_text()
+    app.write_text(app.read_text().replace(branch, branch + f"""            while args[0] == P.BONDS_REVOKE_OTHERS:
+                try:
+                    __import__("os").stat({str(gate)!r})
+                    break
+                except OSError:
+                    await asyncio.sleep_ms(20)
+"""))
+    return tree
+
+
+def test_a_revoke_the_band_is_slow_to_answer_does_not_hold_the_cluster_alarm(tmp_path: Path, quick_cluster_csv: Path) -> None:
+    """'bonds --revoke-others' asked as a cluster starts, the band's answer held (its flash write
+    stalled). The session's own commands took turns with it: the stream waited for the turn to sync
+    the band's clock (due at every record here, resync_s=0: hourly, at a step of the host's clock,
+    or before asking again for a missing event in a live stream), and took no record meanwhile, the
+    third spasm's included. Old code: no alarm until the revoke gave up (REQUEST_TIMEOUT_S, 10 s):
+    the alarm came after the command line was told the band was not connected."""
+    gate = tmp_path / "answer"
+
+    async def main() -> None:
+        async with rig(tmp_path, quick_cluster_csv, speed=4, resync_s=0.0, firmware=_answer_held_until(tmp_path, gate)) as r:
+            assert r.daemon is not None
+            session = r.daemon.bands[0].session
+            await r.wait_for(lambda: session.state is State.STREAMING, 60, "streaming")
+            await r.daemon.bonds("band0", False, "test")  # (after the daemon's own COUNT: they take turns)
+            assert not r.notices(NoticeKind.CLUSTER_ALARM), "the revoke must be asked before the cluster"
+            revoke = asyncio.ensure_future(r.daemon.bonds("band0", True, "test"))
+            await r.wait_for(lambda: r.notices(NoticeKind.CLUSTER_ALARM) or revoke.done(), 60, "the alarm")
+            assert not revoke.done(), revoke.exception() or revoke.result()
+            gate.touch()
+            assert (await revoke)["code"] == P.OK
+            assert session.state is State.STREAMING
+
+    asyncio.run(main())

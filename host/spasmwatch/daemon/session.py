@@ -386,6 +386,11 @@ class BandSession:
         # One command at a time on the link: a RESP is told from another only by its opcode, and each
         # command drains the queue first. The family's (``ask``) comes between the session's own.
         self._commanding = asyncio.Lock()
+        # The asked commands waiting for the turn or holding it, and set while there are none: the
+        # stream's own commands wait for them to end, taking the band's records meanwhile (_stream).
+        self._asked = 0
+        self._turn_free = asyncio.Event()
+        self._turn_free.set()
         self._lost = asyncio.Event()
         self._stop = asyncio.Event()
         self._failures: dict[str, int] = {}  # failed connects since the last good one, by error kind
@@ -773,7 +778,8 @@ class BandSession:
         loop = asyncio.get_running_loop()
         until = loop.time() + K.SYNC_BUDGET_S  # real time, as the request timeouts: the connect's wait
         done: list[SyncExchange] = []
-        while not done or (len(done) < K.SYNC_EXCHANGES and loop.time() < until):
+        # (Not more once a command is asked for: the stream waits for its exchanges, see _stream.)
+        while not done or (len(done) < K.SYNC_EXCHANGES and loop.time() < until and not self._asked):
             async with self._commanding:  # timed from its own write: a wait for another's answer (the bonds count) is no round trip
                 sent, host = self.wall(), self.since_boot()
                 resp = await self._command(P.encode_time_sync(int(sent), int(sent * 1000) % 1000))
@@ -850,7 +856,14 @@ class BandSession:
         sends its own sequence: asked then, the family's waited for it, connect timeouts and all)."""
         if self.state not in _LINKED:
             raise DisconnectedError(f"its link: {self.state.value}")
-        return await self.command(data)
+        self._asked += 1
+        self._turn_free.clear()
+        try:
+            return await self.command(data)
+        finally:
+            self._asked -= 1
+            if not self._asked:
+                self._turn_free.set()
 
     async def _command(self, data: bytes) -> Record:
         link = self.link
@@ -939,9 +952,16 @@ class BandSession:
                 steady = self._flap.steady_in(self.mono())  # as does a flapping link's wait to be steady
                 if steady is not None:
                     due = min(due or wake, loop.time() + steady)
-                done, _ = await asyncio.wait(
-                    {get, lost}, timeout=max(0.0, min(wake, due or wake) - loop.time()), return_when=asyncio.FIRST_COMPLETED
-                )
+                # While a command the family asked for has the turn (its answer may be slow: a flash
+                # write that stalls), the stream's own commands wait for its end, not in the turn's
+                # queue: they stopped the stream, and a cluster's third spasm waited in the queue for
+                # the answer (the alarm up to REQUEST_TIMEOUT_S late; test_bonds_ask.py).
+                free = None if self._turn_free.is_set() else asyncio.ensure_future(self._turn_free.wait())
+                waits = {get, lost} if free is None else {get, lost, free}
+                until = wake if free is not None else min(wake, due or wake)  # (a gap due is acted on once it is free)
+                done, _ = await asyncio.wait(waits, timeout=max(0.0, until - loop.time()), return_when=asyncio.FIRST_COMPLETED)
+                if free is not None:
+                    free.cancel()
                 if said := self._flap.steady(self.mono()):
                     log.info("%s: %s", self.label, said)
                 if get in done:
@@ -962,15 +982,19 @@ class BandSession:
                     self._refill = f"seq {missing}, which the band holds and this link did not deliver in {K.LIVE_GAP_S:.0f} s"
                 if (self._end_lost(loop.time()) or self._start_lost(loop.time())) and not self._refill:
                     self._ask_end()
+                if self._asked:
+                    continue
                 if self._step_s or self.wall() - self._clock.wall_s >= self.resync_s:
                     await self._resync(device)
                 if self._refill:
-                    log.info("%s: asking the band again for %s", self.label, self._refill)
-                    self._refill = ""
                     # A sync point first: the store may have refused this link's (it failed, or was not
                     # open, at the connect). Without one the events it refused were stored unplaced, and
                     # the rebuild at the backfill's end alarmed their cluster a second time.
                     await self._resync(device)
+                    if self._asked:
+                        continue  # (asked for during the sync: after it)
+                    log.info("%s: asking the band again for %s", self.label, self._refill)
+                    self._refill = ""
                     await self._backfill(device, self._clock.boot, self._clock.now_ms(self.wall()))
         finally:
             lost.cancel()
