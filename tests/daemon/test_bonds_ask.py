@@ -4,18 +4,17 @@
 from __future__ import annotations
 
 import asyncio
-import shutil
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 from cdcdaemon import serial_daemon
+from heldbonds import revoke_answer_held
 
 from swcore import protocol as P
 
 from spasmwatch.alerts import NoticeKind
 from spasmwatch.daemon.session import State
-from spasmwatch.transport.simband import firmware_dir
 
 from .conftest import rig
 
@@ -65,24 +64,6 @@ async def _until(ok: Callable[[], bool]) -> None:
     raise AssertionError("the band never streamed")
 
 
-def _answer_held_until(tmp_path: Path, gate: Path) -> Path:
-    """This firmware, its answer to BONDS REVOKE_OTHERS held until ``gate`` exists (the band's
-    other tasks run on: a flash write that stalls, a busy stack); the rest as it is."""
-    tree = tmp_path / "held-firmware"
-    shutil.copytree(firmware_dir(), tree)
-    app = tree / "band" / "app.py"
-    branch = "        if op == P.OP_BONDS:\n"
-    assert branch in app.read_text()
-    app.write_text(app.read_text().replace(branch, branch + f"""            while args[0] == P.BONDS_REVOKE_OTHERS:
-                try:
-                    __import__("os").stat({str(gate)!r})
-                    break
-                except OSError:
-                    await asyncio.sleep_ms(20)
-"""))
-    return tree
-
-
 def test_a_revoke_the_band_is_slow_to_answer_does_not_hold_the_cluster_alarm(tmp_path: Path, quick_cluster_csv: Path) -> None:
     """'bonds --revoke-others' asked as a cluster starts, the band's answer held (its flash write
     stalled). The session's own commands took turns with it: the stream waited for the turn to sync
@@ -93,7 +74,7 @@ def test_a_revoke_the_band_is_slow_to_answer_does_not_hold_the_cluster_alarm(tmp
     gate = tmp_path / "answer"
 
     async def main() -> None:
-        async with rig(tmp_path, quick_cluster_csv, speed=4, resync_s=0.0, firmware=_answer_held_until(tmp_path, gate)) as r:
+        async with rig(tmp_path, quick_cluster_csv, speed=4, resync_s=0.0, firmware=revoke_answer_held(tmp_path, gate)) as r:
             assert r.daemon is not None
             session = r.daemon.bands[0].session
             await r.wait_for(lambda: session.state is State.STREAMING, 60, "streaming")

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from heldbonds import revoke_answer_held
 from servers import free_port
 from transport_helpers import N_SPASMS
 
@@ -371,3 +372,46 @@ def test_a_band_the_daemon_reaches_over_usb_is_said_why_its_bonds_are_not_counte
         bridge.kill()
         bridge.wait()
     assert _other_bonds_rows(tmp_path / "data" / "spasmwatch.db") == []
+
+
+def _bonded(flash: Path) -> int:
+    """How many centrals the band's bonds.json keeps (the simulated stack keys each by its address)."""
+    path = flash / "bonds.json"
+    return len({k for _, k, _ in json.loads(path.read_text())}) if path.exists() else 0
+
+
+def test_a_revoke_the_band_went_away_before_answering_is_said_maybe_done(bands: Callable[..., SimBand], tmp_path: Path) -> None:
+    """The band removed the stranger's bond and went (switched off, out of reach) before its
+    answer came. Old code: "band crib is not connected now (...): try again when it is in reach",
+    as of a revocation that never reached it; the family could not tell it was done. Its return:
+    the daemon's count clears other_bonds."""
+    gate = tmp_path / "answer"
+    kw: dict[str, Any] = {"hold": True, "speed": 1, "idle_exit_ms": 60000, "timeout_s": 150,
+                          "firmware": revoke_answer_held(tmp_path, gate, after=True)}  # fmt: skip
+    band = bands(**kw)
+    assert asyncio.run(_command_as(band.address, tmp_path / "stranger-bonds.json", P.encode_info(P.INFO_RATE_MHZ))) == P.OK
+    config = _config(tmp_path, band.address)
+    config.write_text(config.read_text() + f"\n[daemon.http]\nport = {free_port()}\n")
+    daemon = _Daemon(config)
+    try:
+        _until(daemon.other_bonds, "other_bonds alert")
+        assert _bonded(band.flash) == 2
+        cmd = [sys.executable, "-m", "spasmwatch", "bonds", "--revoke-others", "--config", str(config)]
+        revoke = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=daemon.env)
+        _until(lambda: _bonded(band.flash) == 1, "the stranger's bond removed")
+        band.kill()  # its answer not sent
+        out, err = revoke.communicate(timeout=60)
+        assert (revoke.returncode, out) == (2, ""), err
+        assert err.startswith("spasmwatch bonds: error: band crib is not connected now ("), err
+        assert err.endswith("): try again when it is in reach. The band may have removed the other bonds before it went: "
+                            "'spasmwatch bonds' says how many are left once it is back\n"), err  # fmt: skip
+        assert [a["state"] for a in daemon.other_bonds()] == ["FAULT"]  # not known yet
+
+        gate.touch()
+        band = bands(port=band.port, **kw)
+        _until(daemon.connected, "link from the daemon again")
+        assert daemon.cli("bonds").stdout == "crib: 1 bonded: this computer\n"  # (after the daemon's own count)
+        assert daemon.other_bonds() == []
+    finally:
+        daemon.stop()
+    assert _other_bonds_rows(tmp_path / "data" / "spasmwatch.db") == ["FAULT", "OK"]

@@ -2034,14 +2034,15 @@ class Daemon:
         if link is not None and link.transport == "serial":  # no bond of this computer's there (on_state)
             raise ValueError(bonds_on_usb(b.label, link.address))
         action = P.BONDS_REVOKE_OTHERS if revoke_others else P.BONDS_COUNT
+        maybe = _MAYBE_REVOKED if revoke_others else ""
         try:
             resp = await asyncio.wait_for(b.session.ask(P.encode_bonds(action)), K.BAND_ASK_S)
         except SessionError as e:  # the band's refusal (or another protocol version): worded by the command line
             return {"band": b.label, "code": e.code, "error": str(e), "arg": e.arg}
         except asyncio.TimeoutError:
-            raise BandNotConnected(_not_connected(b.label, f"no answer in {K.BAND_ASK_S:g} s")) from None
+            raise BandNotConnected(_not_connected(b.label, f"no answer in {K.BAND_ASK_S:g} s") + maybe) from None
         except TransportError as e:
-            raise BandNotConnected(_not_connected(b.label, str(e))) from None
+            raise BandNotConnected(_not_connected(b.label, str(e)) + maybe) from None
         if revoke_others:  # once, here: who removed which bonds is what a family looks for later
             log.warning("%s: the band removed the bonds of %d other phone(s) or computer(s), asked by %s", b.label, resp["arg"], by)
         self._bonds_counted(b, 1 if revoke_others else int(resp["arg"]))  # revoked: this computer's alone is left
@@ -2324,6 +2325,11 @@ def _life_json(life: LogLife | None) -> Json | None:
     if life is None or life.since_wall_s is None:
         return None
     return {"since": life.since_wall_s, "boot_offset": life.boot_offset, "seq_offset": life.seq_offset}
+
+
+# Said after _not_connected of a revocation: the band may have done it and gone before its answer
+# came (a band switched off, out of reach), and a second try answers "no other bond to remove".
+_MAYBE_REVOKED = ". The band may have removed the other bonds before it went: 'spasmwatch bonds' says how many are left once it is back"
 
 
 def _not_connected(label: str, why: str) -> str:

@@ -386,8 +386,8 @@ class BandSession:
         # One command at a time on the link: a RESP is told from another only by its opcode, and each
         # command drains the queue first. The family's (``ask``) comes between the session's own.
         self._commanding = asyncio.Lock()
-        # The asked commands waiting for the turn or holding it, and set while there are none: the
-        # stream's own commands wait for them to end, taking the band's records meanwhile (_stream).
+        # How many asked commands (``ask``) wait for the turn or hold it, and an event set while none
+        # does: the stream's own commands wait for them to end, taking the band's records meanwhile.
         self._asked = 0
         self._turn_free = asyncio.Event()
         self._turn_free.set()
