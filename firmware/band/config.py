@@ -13,14 +13,7 @@ from swcore import wire
 
 NAME = "config.json"
 VERSION = 1
-DEFAULTS = {
-    wire.CFG_MIN_CONFIDENCE: 0,
-    wire.CFG_RATE_HZ: 52,
-    # Any period in range: while samples are being lost (ERR_FIFO_OVERRUN) the band sends STATUS at
-    # least every 10 s anyway, for the host's samples_lost rule (band/app.py _LOSS_STATUS_MS).
-    wire.CFG_STATUS_PERIOD_S: 10,
-    wire.CFG_LOW_BATTERY_PCT: 15,
-}
+DEFAULTS = wire.CONFIG_DEFAULTS  # (the host writes them back at each connection but the rate)
 # Values that only take effect after a reboot (the detector is sized for the rate).
 NEEDS_REBOOT = (wire.CFG_RATE_HZ,)
 

@@ -183,6 +183,17 @@ CONFIG_KEYS = {
     CFG_LOW_BATTERY_PCT: ("low_battery_pct", 5, 50),
 }
 RATES_HZ = (50, 52, 100, 104)
+# A band's settings with no config.json (band/config.py), and what the host writes back at each
+# connection but the rate, which it configures (a central that bonded in the pairing window may
+# have changed them: min_confidence 100 logs no spasm; docs/firmware.md "Threat model" 5).
+CONFIG_DEFAULTS = {
+    CFG_MIN_CONFIDENCE: 0,
+    CFG_RATE_HZ: 52,
+    # Any period in range: while samples are being lost (ERR_FIFO_OVERRUN) the band sends STATUS at
+    # least every 10 s anyway, for the host's samples_lost rule (band/app.py _LOSS_STATUS_MS).
+    CFG_STATUS_PERIOD_S: 10,
+    CFG_LOW_BATTERY_PCT: 15,
+}
 
 # RESP.code (and ProtocolError.code)
 OK = 0

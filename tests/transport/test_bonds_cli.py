@@ -415,3 +415,30 @@ def test_a_revoke_the_band_went_away_before_answering_is_said_maybe_done(bands: 
     finally:
         daemon.stop()
     assert _other_bonds_rows(tmp_path / "data" / "spasmwatch.db") == ["FAULT", "OK"]
+
+
+def _band_config(flash: Path) -> dict[str, Any]:
+    path = flash / "config.json"
+    return dict(json.loads(path.read_text())) if path.exists() else {}
+
+
+def test_a_stranger_s_settings_are_set_back_at_the_daemon_s_next_connection(bands: Callable[..., SimBand], tmp_path: Path) -> None:
+    """A stranger bonded in the window set min_confidence to 100 (no spasm is logged: detection
+    stopped for all the family can tell). Old code: the host never wrote that setting, so it held
+    after the stranger went, and after 'bonds --revoke-others' too, while the family read "Only this
+    computer is paired with the band now": no event stored all along. Now the daemon writes the
+    settings it keeps (every one but the rate, which the session applies) at each connection."""
+    band = bands(hold=True, speed=2, idle_exit_ms=60000, timeout_s=150)
+    stranger = tmp_path / "stranger-bonds.json"
+    assert asyncio.run(_command_as(band.address, stranger, P.encode_config(P.CFG_MIN_CONFIDENCE, 100))) == P.OK
+    assert asyncio.run(_command_as(band.address, stranger, P.encode_config(P.CFG_LOW_BATTERY_PCT, 5))) == P.OK
+    assert _band_config(band.flash)["min_confidence"] == 100
+    config = _config(tmp_path, band.address)
+    config.write_text(config.read_text() + f"\n[daemon.http]\nport = {free_port()}\n")
+    daemon = _Daemon(config)
+    try:
+        _until(lambda: (_band_config(band.flash)["min_confidence"], _band_config(band.flash)["low_battery_pct"]) == (0, 15),
+               "the settings written back")  # fmt: skip
+        _until(lambda: _store_events(tmp_path / "data" / "spasmwatch.db") > 0, "a spasm stored")
+    finally:
+        daemon.stop()

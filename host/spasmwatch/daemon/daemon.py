@@ -1067,6 +1067,8 @@ class Daemon:
             link = session.link
             if link is not None and link.transport != "serial" and b.info is not None and b.info.firmware != b.bonds_unknown_to:
                 self._errand(self._count_bonds(b), f"counting the bonds of {b.label}")
+            if link is not None:
+                self._errand(self._settings_back(b), f"writing back the settings of {b.label}")
         elif state not in (State.STREAMING, State.STALE):
             b.bonds_asked = False
         if state is State.STREAMING:
@@ -2066,6 +2068,25 @@ class Daemon:
         except (asyncio.TimeoutError, TransportError):
             return  # the link went: its next connection asks
         self._bonds_counted(b, int(resp["arg"]))
+
+    async def _settings_back(self, b: BandView) -> None:
+        """The band's settings this computer keeps (``CONFIG_DEFAULTS``, but the rate: the session
+        configures it) written at each connection, after the connect's own commands (an errand: the
+        backfill is not held for them). A central that bonded in the pairing window may have changed
+        them (min_confidence 100: no spasm logged; low_battery_pct 5: no warning until 5 %), and
+        they held in the band's flash after it went, after its bond was revoked too. The same value
+        again costs the band no flash write (band/config.py); a link that drops first: its next
+        connection writes them."""
+        for key, value in P.CONFIG_DEFAULTS.items():
+            if key == P.CFG_RATE_HZ:
+                continue
+            try:
+                await asyncio.wait_for(b.session.ask(P.encode_config(key, value)), K.BAND_ASK_S)
+            except SessionError as e:
+                log.warning("%s: the band did not take its %s back (%d): %s", b.label, P.CONFIG_KEYS[key][0], value, e)
+                return
+            except (asyncio.TimeoutError, TransportError):
+                return
 
     def _bonds_counted(self, b: BandView, arg: int) -> None:
         """A BONDS COUNT's answer: other_bonds raised (or said again with a new count) while the band
