@@ -19,6 +19,7 @@ from spasmwatch.alerts import (
     Transition,
     Urgency,
 )
+from spasmwatch.alerts.engine import reason_count
 from spasmwatch.alerts.model import LATE_CLUSTER_S, LATE_HOLD_S, UPDATE_FRESH_S
 from spasmwatch.analysis.clusters import Cluster, ClusterTracker, Spasm
 
@@ -328,6 +329,32 @@ def test_another_device_bonded_is_said_once_per_count_with_it_and_cleared() -> N
     assert [t.new for t in r.transitions] == ["FAULT", "FAULT"]
     r.engine.on_band_state("cot", BandFault.OTHER_BONDS, False)
     assert [n.title for n in r.sent][2:] == ["No other device paired (cot)"]
+
+
+def test_a_band_alert_s_ack_is_recorded_for_a_restart_and_carried_on_by_restore_band() -> None:
+    """Found by the bonds review of 2026-12-07: a band alert's ack set acked_by in memory alone (no
+    transition: nothing for the store to keep), so a restarted daemon showed it unacknowledged.
+    Now a transition to its own state with ``by`` (its count in the reason, as the raise's), nothing
+    sent; ``restore_band`` shows the ack again, and a later alert of the same kind is not acked."""
+    r = Rig()
+    r.engine.on_band_state("cot", BandFault.OTHER_BONDS, True, count=1)
+    r.advance(30)
+    out = r.engine.ack(1, "Anna")
+    assert (out["acked_by"], out["updated_t"], out["state"]) == ("Anna", r.clock.t, "FAULT")
+    ack = r.transitions[-1]
+    assert (ack.old, ack.new, ack.by, ack.reason, ack.notification) == ("FAULT", "FAULT", "Anna", "acknowledged by Anna; count 1", None)
+    assert reason_count(ack.reason) == 1 and len(r.sent) == 1
+    r.engine.ack(1, "Dad")  # already seen to: nothing more recorded
+    assert len(r.transitions) == 2
+
+    again = Rig()
+    raised_t = r.transitions[0].t
+    assert again.engine.restore_band("cot", BandFault.OTHER_BONDS, raised_t, True, 1, 1, ("Anna", ack.t))
+    (shown,) = again.engine.snapshot()["alerts"]
+    assert (shown["id"], shown["acked_by"], shown["created_t"], shown["updated_t"]) == (1, "Anna", raised_t, ack.t)
+    again.engine.on_band_state("cot", BandFault.OTHER_BONDS, False)
+    again.engine.on_band_state("cot", BandFault.OTHER_BONDS, True, count=1)
+    assert [(a["id"], a["acked_by"]) for a in again.engine.snapshot(closed=False)["alerts"]] == [(2, None)]
 
 
 def test_mute_holds_band_alerts_and_warnings_never_the_alarm(caplog: pytest.LogCaptureFixture) -> None:

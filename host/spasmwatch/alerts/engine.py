@@ -280,12 +280,14 @@ class AlertEngine:
         return self._notice(a, NoticeKind.CLUSTER_ALARM, Urgency.URGENT, msg, state=state)
 
     def restore_band(
-        self, device: str, fault: BandFault, raised_t: float, notified: bool, alert_id: int | None = None, count: int = 0
-    ) -> bool:
+        self, device: str, fault: BandFault, raised_t: float, notified: bool, alert_id: int | None = None, count: int = 0,
+        acked: tuple[str, float] | None = None,
+    ) -> bool:  # fmt: skip
         """Carry on a band fault raised before a daemon restart, nothing sent again: its end is then
         told to those who got it ("Band reconnected"), and its repeat is no new notice (``count``:
-        the one it last told, ``reason_count``: the same count is no news). False when this run
-        has it already."""
+        the one it last told, ``reason_count``: the same count is no news). ``acked``: who
+        acknowledged it and when (its stored ack, ``ack``), shown again. False when this run has
+        it already."""
         if (device, fault) in self._bands:
             return False
         if alert_id is not None and self._with_id(alert_id) is not None:
@@ -293,6 +295,8 @@ class AlertEngine:
         b = BandAlert(self._next_id() if alert_id is None else alert_id, device, raised_t, fault=fault, updated_t=raised_t, count=count)
         self.number_after(b.id)
         self._set_text(b, self._band_fault_message(b), fault.urgency, raised_t)
+        if acked is not None:
+            b.acked_by, b.updated_t = acked[0], max(raised_t, acked[1])
         b.notified, b.restored = notified, True
         self._bands[(device, fault)] = b
         self._devices.add(device)
@@ -387,8 +391,7 @@ class AlertEngine:
         if isinstance(a, ClusterAlert):
             self._ack_cluster(a, by, self.clock())
         elif a.acked_by is None:
-            a.acked_by = by
-            log.info("alert %d %s %s: acknowledged by %s", a.id, a.device, a.fault.value, by)
+            self._ack_band(a, by, self.clock())
         return self._alert_json(a)
 
     def ack_device(self, device: str, by: str) -> list[dict[str, Any]]:
@@ -673,6 +676,16 @@ class AlertEngine:
         b.pending = hold is not None
         self._move(b, fault.state, now, _counted(f"held back: {hold}" if hold else fault.source, b.count), n, msg)
 
+    def _ack_band(self, b: BandAlert, by: str, now: float) -> None:
+        """Who saw to ``b`` recorded: no state change and nothing sent (a band notice has no one to
+        tell who is on it, and nothing escalates), but a transition to its own state with ``by``,
+        which the store keeps (as a cluster's ack is kept) for a restarted daemon to show again
+        (``restore_band``). Its count ends the reason as its raise's did (``_counted``)."""
+        b.acked_by, b.updated_t = by, now
+        log.info("alert %d %s %s: acknowledged by %s", b.id, b.device, b.fault.value, by)
+        state = b.fault.state.value
+        self._record(b, state, state, now, _counted(f"acknowledged by {by}", b.count), None, by)
+
     def _band_fault_message(self, b: BandAlert) -> M.Message:
         return M.band_fault(self._names.get(b.device, b.device), b.fault, self.settings.language, b.here, b.command, b.acts, b.way, b.count)
 
@@ -794,15 +807,21 @@ class AlertEngine:
         a.updated_t = now
         level = logging.WARNING if new in (ClusterState.ALARM, ClusterState.ESCALATED) else logging.INFO
         log.log(level, "alert %d %s %s: %s -> %s (%s)", a.id, a.device, subject, old, new.value, reason)
-        key = a.key if isinstance(a, ClusterAlert) else None
-        t = Transition(a.id, a.device, subject, key, old, new.value, now, reason, n, by)
+        self._record(a, old, new.value, now, reason, n, by)
+        if n is not None:
+            self._emit(n)
+
+    def _record(
+        self, a: ClusterAlert | BandAlert, old: str, new: str, now: float, reason: str, n: Notification | None, by: str | None
+    ) -> None:
+        """``a``'s transition handed to the history hook (the daemon stores it)."""
+        subject, key = ("cluster", a.key) if isinstance(a, ClusterAlert) else (a.fault.value, None)
+        t = Transition(a.id, a.device, subject, key, old, new, now, reason, n, by)
         if self.on_transition is not None:
             try:
                 self.on_transition(t)
             except Exception:  # a broken store must not stop the alarm from being sent
                 log.exception("alert transition hook failed")
-        if n is not None:
-            self._emit(n)
 
     def _set_text(self, a: _Alert, msg: M.Message, urgency: Urgency, now: float) -> None:
         a.title, a.text, a.urgency, a.updated_t = msg.title, msg.text, urgency, now

@@ -1788,17 +1788,32 @@ class Daemon:
         again once a new run reached SAMPLES_LOST_AFTER_S). other_bonds: with the count it told, so
         the first BONDS COUNT tells only a new one, and clears it at this computer's bond alone
         (a restart told the same stranger's bond again, and left the run before's alert open)."""
-        for row in self.store.open_alerts(device):
-            if row.cluster_id is not None:
+        for latest in self.store.open_alerts(device):
+            if latest.cluster_id is not None:
                 continue
+            row, acked = self._band_raise_row(device, latest)
+
+            def restore(fault: BandFault, count: int = 0) -> bool:
+                return self.engine.restore_band(device, fault, row.wall_s, bool(row.channels), row.alert_id, count, acked)
+
             if row.kind == BandFault.DISCONNECTED.value and b.link_alert is None:  # (one raised by this run under the band's name is cleared)
-                if self.engine.restore_band(device, BandFault.DISCONNECTED, row.wall_s, bool(row.channels), row.alert_id):
+                if restore(BandFault.DISCONNECTED):
                     b.link_alert = device
             elif row.kind == BandFault.OTHER_BONDS.value:
-                self.engine.restore_band(device, BandFault.OTHER_BONDS, row.wall_s, bool(row.channels), row.alert_id, reason_count(row.text))
+                restore(BandFault.OTHER_BONDS, reason_count(row.text))
             elif row.kind == BandFault.SAMPLES_LOST.value:
-                if self.engine.restore_band(device, BandFault.SAMPLES_LOST, row.wall_s, bool(row.channels), row.alert_id) and b.status:
+                if restore(BandFault.SAMPLES_LOST) and b.status:
                     b.overruns = _overruns(None, b.status)
+
+    def _band_raise_row(self, device: str, latest: AlertRow) -> tuple[AlertRow, tuple[str, float] | None]:
+        """An open band alert's latest row that is no ack (its raise, or its count said again: when,
+        whether sent, its count), and its latest ack (who, when), from the alert's stored history.
+        An ack is a row of its own (``by`` set, nothing sent: ``AlertEngine._ack_band``); rows from
+        before schema v5 have no alert id: their latest alone."""
+        rows = [latest] if latest.alert_id is None else self.store.alert_history(device, latest.alert_id) or [latest]
+        raised = [r for r in rows if r.by is None]
+        acks = [(r.by, r.wall_s) for r in rows if r.by is not None]
+        return (raised or rows)[-1], acks[-1] if acks else None
 
     def _moved_alert(self, device: str, cluster_id: int, stored_id: int, alert_id: int) -> None:
         """An alarm the engine carried on under ``alert_id``, not its ``stored_id`` (taken by an alert

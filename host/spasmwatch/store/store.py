@@ -1265,6 +1265,11 @@ class Store:
             r = self._one(sql, (device, cluster_id))
         return None if r is None else str(r[0])
 
+    def alert_history(self, device: str, alert_id: int) -> list[AlertRow]:
+        """Every transition stored of the alert engine's alert ``alert_id`` of ``device``, in the
+        order they were stored (a restarted daemon reads a band alert's raise and its ack)."""
+        return [_alert_row(r) for r in self._all(_ALERT_SELECT + " WHERE device = ? AND alert_id = ? ORDER BY id", (device, alert_id))]
+
     def open_alerts(self, device: str | None = None) -> list[AlertRow]:
         """The latest transition of each alert (device, kind, cluster) not in an end state."""
         ends = ", ".join(f"'{s}'" for s in ALERT_END_STATES)

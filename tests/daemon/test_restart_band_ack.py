@@ -1,0 +1,147 @@
+"""A band alert's acknowledgement is kept across a daemon restart, and only that alert's.
+
+Found by the bonds review of 2026-12-07: a band alert acknowledged with 'spasmwatch ack' (or on the
+page) showed open, unacknowledged, again once the daemon was restarted, as if no one had seen it,
+while an acknowledged cluster alarm was kept. Real daemons one after the other on one SQLite store
+on disk, the real firmware under micropython on the simulated radio, the web API on 127.0.0.1
+asked by the real command line, ntfy posting to a real HTTP server.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from servers import Recorder, free_port, http_recorder
+
+from spasmwatch.alerts.channels import NtfyChannel, NtfySettings
+from spasmwatch.clock import ScaledClock
+from spasmwatch.daemon.daemon import BandSpec, Daemon
+from spasmwatch.daemon.http import HttpServer
+from spasmwatch.daemon.session import State
+from spasmwatch.store import Store
+from spasmwatch.transport import open_link
+from spasmwatch.transport.simband import SimBand
+from spasmwatch.transport.simband import free_port as free_sim_port
+
+SPEED = 4
+WAIT_S = 60.0
+DISCONNECTED = "Band disconnected (crib)"
+
+
+async def _until(ok: Callable[[], object], what: str) -> None:
+    end = time.monotonic() + WAIT_S
+    while not ok():
+        assert time.monotonic() < end, f"timed out waiting for {what}"
+        await asyncio.sleep(0.05)
+
+
+def _pushed(rec: Recorder) -> list[str]:
+    return [s.headers.get("Title", "") for s in rec.seen]
+
+
+class _Night:
+    """Daemons started one after the other on one store and one web port; the family's command lines."""
+
+    def __init__(self, tmp: Path, csv: Path, rec: Recorder) -> None:
+        self.tmp, self.csv, self.rec = tmp, csv, rec
+        self.port, self.http_port = free_sim_port(), free_port()
+        self.config = tmp / "config.toml"
+        self.config.write_text(f"[daemon.http]\nport = {self.http_port}\n")
+        self.clock = ScaledClock(time.time(), SPEED)
+        self.band: SimBand | None = None
+
+    def band_on(self) -> None:
+        self.band = SimBand(self.csv, self.tmp / "flash", port=self.port, hold=True, speed=SPEED, device_id="band0000",
+                            idle_exit_ms=500, timeout_s=120)  # fmt: skip
+
+    def band_away(self) -> None:
+        assert self.band is not None
+        self.band.kill()  # out of range
+        self.band = None
+
+    async def daemon(self, store: Store) -> tuple[Daemon, HttpServer]:
+        spec = BandSpec("crib", lambda: open_link("sim", f"127.0.0.1:{self.port}", bond_file=self.tmp / "bonds.json"))
+        phone = NtfyChannel(NtfySettings(url=f"{self.rec.url}/phone", name="ntfy:phone", timeout_s=2))
+        d = Daemon(store, [spec], {"phone": phone}, clock=self.clock, disconnect_alert_s=0.5)
+        await d.start()
+        http = HttpServer(d, host="127.0.0.1", port=self.http_port, clock=self.clock.wall)
+        await http.start()
+        return d, http
+
+    async def cli(self, *args: str) -> subprocess.CompletedProcess[str]:
+        env = dict(os.environ, SPASMWATCH_DATA_DIR=str(self.tmp), LOGNAME="pi")
+        cmd = [sys.executable, "-m", "spasmwatch", *args, "--config", str(self.config)]
+        return await asyncio.to_thread(subprocess.run, cmd, capture_output=True, text=True, timeout=60, env=env)
+
+    async def disconnected(self) -> list[dict[str, Any]]:
+        """The open "disconnected" alerts of /api/status, as 'spasmwatch status --json' reads them."""
+        st = await self.cli("status", "--json")
+        return [a for a in json.loads(st.stdout)["alerts"] if a["kind"] == "disconnected" and a["state"] != "OK"]
+
+
+async def _stopped(d: Daemon, http: HttpServer) -> None:
+    await http.stop()
+    await d.stop()
+
+
+async def _nights(tmp: Path, csv: Path) -> None:
+    async with http_recorder() as rec:
+        night = _Night(tmp, csv, rec)
+        with Store(tmp / "spasmwatch.db") as store:
+            # The band away, told, acknowledged with 'spasmwatch ack'; the daemon restarted while it stays away.
+            night.band_on()
+            d, http = await night.daemon(store)
+            try:
+                await _until(lambda: d.bands[0].session.state is State.STREAMING, "the band streaming")
+                night.band_away()
+                await _until(lambda: DISCONNECTED in _pushed(rec), "the disconnected push")
+                (raised,) = await night.disconnected()
+                acked = await night.cli("ack", str(raised["id"]), "--by", "Anna")
+                assert acked.returncode == 0, acked.stderr
+                (seen,) = await night.disconnected()
+                assert seen["acked_by"] == "Anna" and seen["updated_t"] > raised["updated_t"], seen
+            finally:
+                await _stopped(d, http)
+
+            d, http = await night.daemon(store)
+            try:
+                shown = await night.disconnected()
+                assert [(a["id"], a["acked_by"], a["updated_t"], a["created_t"]) for a in shown] == [
+                    (seen["id"], "Anna", seen["updated_t"], seen["created_t"])
+                ], f"old code: unacknowledged after the restart: {shown}"
+                await asyncio.sleep(1.5)  # 6 s of the daemon's clock, past disconnect_alert_s: nothing said again
+                assert (await night.disconnected())[0]["acked_by"] == "Anna"
+                assert _pushed(rec).count(DISCONNECTED) == 1, _pushed(rec)
+
+                # Back (cleared), then away again: a new alert, which the old one's ack is not.
+                night.band_on()
+                await _until(lambda: "Band reconnected (crib)" in _pushed(rec), "the reconnected push")
+                await _until(lambda: d.bands[0].session.state is State.STREAMING, "the band streaming again")
+                night.band_away()
+                await _until(lambda: d.engine.device_summary("band0000")["faults"] == ["disconnected"], "the band away again")
+                (again,) = await night.disconnected()
+                assert again["id"] != seen["id"] and again["acked_by"] is None, again
+            finally:
+                await _stopped(d, http)
+
+            d, http = await night.daemon(store)  # the new alert carried on, still not acknowledged
+            try:
+                shown = await night.disconnected()
+                assert [(a["id"], a["acked_by"]) for a in shown] == [(again["id"], None)], shown
+            finally:
+                await _stopped(d, http)
+            assert [(r.alert_id, r.state, r.by) for r in store.alerts("band0000") if r.kind == "disconnected"] == [
+                (seen["id"], "STALE", None), (seen["id"], "STALE", "Anna"), (seen["id"], "OK", None), (again["id"], "STALE", None),
+            ]  # fmt: skip
+
+
+def test_a_band_alert_acknowledged_stays_acknowledged_after_a_restart_and_a_new_one_is_not(tmp_path: Path, cluster_csv: Path) -> None:
+    asyncio.run(_nights(tmp_path, cluster_csv))
