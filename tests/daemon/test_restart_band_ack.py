@@ -21,6 +21,9 @@ from typing import Any
 
 from servers import Recorder, free_port, http_recorder
 
+from swcore import protocol as P
+
+from spasmwatch.alerts import NoticeKind
 from spasmwatch.alerts.channels import NtfyChannel, NtfySettings
 from spasmwatch.clock import ScaledClock
 from spasmwatch.daemon.daemon import BandSpec, Daemon
@@ -30,6 +33,8 @@ from spasmwatch.store import Store
 from spasmwatch.transport import open_link
 from spasmwatch.transport.simband import SimBand
 from spasmwatch.transport.simband import free_port as free_sim_port
+
+from .test_faults import DEVICE, T0, Clock, _band_notices, _connected_at_t0
 
 SPEED = 4
 WAIT_S = 60.0
@@ -145,3 +150,60 @@ async def _nights(tmp: Path, csv: Path) -> None:
 
 def test_a_band_alert_acknowledged_stays_acknowledged_after_a_restart_and_a_new_one_is_not(tmp_path: Path, cluster_csv: Path) -> None:
     asyncio.run(_nights(tmp_path, cluster_csv))
+
+
+def _status(d: Daemon, clock: Any, uptime: int, flags: int = 0) -> None:
+    """The band's STATUS at ``uptime`` (boot 1 from T0), synced, with ``flags`` besides."""
+    clock.t = max(clock.t, T0 + uptime)
+    rec = {"type": "status", "battery_pct": 15 if flags & P.SF_LOW_BATTERY else 80, "worn": 1, "log_fill_pct": 1,
+           "flags": P.SF_TIME_SYNCED | flags, "errors": 0, "boot": 1, "uptime_s": uptime, "next_seq": 5}  # fmt: skip
+    d.on_record(DEVICE, rec, clock.t)
+
+
+def _battery(d: Daemon) -> list[tuple[int, str | None, float]]:
+    return [(a["id"], a["acked_by"], a["updated_t"]) for a in d.status()["alerts"] if a["kind"] == "battery_low" and a["state"] != "OK"]
+
+
+def test_a_battery_low_acknowledged_is_carried_on_acknowledged_by_a_restart_not_pushed_again(tmp_path: Path) -> None:
+    """A fault the band's STATUS repeats (battery_low here; not_worn, safe_mode, ... alike) was raised
+    again by the restarted daemon's first STATUS as a new alert: pushed again ("Battery low" twice
+    for one low battery) and unacknowledged, the old run's alert left open in the store. Now it is
+    carried on (its id, its ack) as "Band disconnected" is; the band's STATUS then keeps or clears it."""
+    clock = Clock(T0)
+    with Store(tmp_path / "db.sqlite") as store:
+        d = _connected_at_t0(store, clock)
+        _status(d, clock, 100, P.SF_LOW_BATTERY)
+        assert _band_notices(d) == [(NoticeKind.BAND_FAULT, "battery_low")]
+        ((alert_id, _, _),) = _battery(d)
+        clock.t += 30
+        assert d.ack(alert_id, "Anna")["acked_by"] == "Anna"
+        acked = [(alert_id, "Anna", clock.t)]
+        assert _battery(d) == acked
+
+        d2 = _connected_at_t0(store, clock)  # restarted, the band still low
+        assert _battery(d2) == acked, "old code: nothing until its first STATUS"
+        _status(d2, clock, 200, P.SF_LOW_BATTERY)
+        assert _battery(d2) == acked, "old code: a new alert, not acknowledged"
+        assert _band_notices(d2) == [], "old code: pushed again"
+
+        _status(d2, clock, 210)  # charged: its end told
+        _status(d2, clock, 220, P.SF_LOW_BATTERY)  # low again: a new alert, not acknowledged
+        assert [(i, by) for i, by, _ in _battery(d2)] == [(alert_id + 1, None)]
+
+
+def test_a_battery_low_held_back_by_a_mute_is_sent_after_a_restart_that_forgets_the_mute(tmp_path: Path) -> None:
+    """Carried on, a fault whose push a mute held back is held still (its stored reason: "held back:
+    muted"), and sent once the hold allows: a restart forgets the mute, so at the next tick (raised
+    again by the band's STATUS, as before 2026-12-07, it was sent at once too)."""
+    clock = Clock(T0)
+    with Store(tmp_path / "db.sqlite") as store:
+        d = _connected_at_t0(store, clock)
+        d.mute(DEVICE, 3600, "Mum")
+        _status(d, clock, 100, P.SF_LOW_BATTERY)
+        assert _band_notices(d) == [] and [a["held_back"] for a in d.status()["alerts"]] == [True]
+        d2 = _connected_at_t0(store, clock)  # restarted: the mute forgotten
+        clock.t += 1
+        d2.engine.tick()
+        assert [(n.kind, n.fault.value if n.fault else None, n.alert_id) for n in d2.notifications] == [
+            (NoticeKind.BAND_FAULT, "battery_low", 1)
+        ]

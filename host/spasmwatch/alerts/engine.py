@@ -63,6 +63,9 @@ RESTORED = "restored after a daemon restart"
 # (``reason_count``), so the same count is not told again at each start, a new one is.
 _COUNT_TAIL = "; count {n}"
 _COUNT_TAIL_RE = re.compile(r"; count (\d+)$")
+# In the reason of a band fault's transition whose notice was held back (a mute, quiet hours, the rate
+# limit), before why: a restarted daemon reads it back (``reason_held``) and holds it still.
+HELD = "held back: "
 # The end of the reason of a cluster learned after it ended (QUIET -> CLOSED, its one push cluster_late):
 # whoever counts the clusters the family was told of counts these rows with the ALARM ones (bench/faults.py).
 TOLD_LATE = "told as earlier, not alarmed"
@@ -281,13 +284,13 @@ class AlertEngine:
 
     def restore_band(
         self, device: str, fault: BandFault, raised_t: float, notified: bool, alert_id: int | None = None, count: int = 0,
-        acked: tuple[str, float] | None = None,
+        acked: tuple[str, float] | None = None, held: bool = False,
     ) -> bool:  # fmt: skip
         """Carry on a band fault raised before a daemon restart, nothing sent again: its end is then
         told to those who got it ("Band reconnected"), and its repeat is no new notice (``count``:
         the one it last told, ``reason_count``: the same count is no news). ``acked``: who
-        acknowledged it and when (its stored ack, ``ack``), shown again. False when this run has
-        it already."""
+        acknowledged it and when (its stored ack, ``ack``), shown again; ``held``: its latest word
+        was held back (``reason_held``). False when this run has it already."""
         if (device, fault) in self._bands:
             return False
         if alert_id is not None and self._with_id(alert_id) is not None:
@@ -298,9 +301,13 @@ class AlertEngine:
         if acked is not None:
             b.acked_by, b.updated_t = acked[0], max(raised_t, acked[1])
         b.notified, b.restored = notified, True
+        # One held back before the restart (a mute, quiet hours, the rate limit) is held still, and
+        # sent when they allow if still true: raised again by the band's STATUS, it was sent at once.
+        b.pending = held
         self._bands[(device, fault)] = b
         self._devices.add(device)
-        self._band_sent_t[(device, fault)] = raised_t
+        if not held:
+            self._band_sent_t[(device, fault)] = raised_t
         log.info("alert %d %s %s: carried on from before a restart (%s)", b.id, device, fault.value, "sent" if notified else "not sent")
         return True
 
@@ -674,7 +681,7 @@ class AlertEngine:
             n = self._notice(b, NoticeKind.BAND_FAULT, fault.urgency, msg, fault=fault)
             self._band_sent_t[(device, fault)] = now
         b.pending = hold is not None
-        self._move(b, fault.state, now, _counted(f"held back: {hold}" if hold else fault.source, b.count), n, msg)
+        self._move(b, fault.state, now, _counted(f"{HELD}{hold}" if hold else fault.source, b.count), n, msg)
 
     def _ack_band(self, b: BandAlert, by: str, now: float) -> None:
         """Who saw to ``b`` recorded: no state change and nothing sent (a band notice has no one to
@@ -698,7 +705,7 @@ class AlertEngine:
             n = self._notice(b, NoticeKind.BAND_FAULT, b.fault.urgency, msg, fault=b.fault)
             self._band_sent_t[(b.device, b.fault)] = now
         b.pending = hold is not None
-        self._move(b, b.fault.state, now, _counted("its count changed" + (f", held back: {hold}" if hold else ""), b.count), n, msg)
+        self._move(b, b.fault.state, now, _counted("its count changed" + (f", {HELD}{hold}" if hold else ""), b.count), n, msg)
 
     def _send_band_raise(self, b: BandAlert, now: float, reason: str) -> None:
         msg = self._band_fault_message(b)
@@ -910,3 +917,8 @@ def reason_count(reason: str) -> int:
     counted fault, or a row from before counts were kept: the next count is told again)."""
     m = _COUNT_TAIL_RE.search(reason)
     return int(m.group(1)) if m else 0
+
+
+def reason_held(reason: str) -> bool:
+    """Whether a band fault's stored transition held its notice back (``HELD``)."""
+    return HELD in reason

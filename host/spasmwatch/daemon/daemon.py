@@ -33,7 +33,7 @@ from spasmwatch.alerts.channels.mqtt import BandStatus, FailingChannel, Heartbea
 from spasmwatch.alerts.channels.dispatch import Caregiver, Delivery, Dispatcher
 from spasmwatch.alerts.channels.outbox import OPEN_ALARM_STATES, KeepsOutgoing, why_not_resend
 from spasmwatch.alerts.channels.sound import SoundChannel
-from spasmwatch.alerts.engine import reason_count
+from spasmwatch.alerts.engine import reason_count, reason_held
 from spasmwatch.analysis.clusters import Cluster, Spasm
 from spasmwatch.analysis.sleepwake import counts_worn
 from spasmwatch.clock import (
@@ -1787,14 +1787,17 @@ class Daemon:
         clears by its rule (a restart forgot the run: the fault was never cleared, or pushed
         again once a new run reached SAMPLES_LOST_AFTER_S). other_bonds: with the count it told, so
         the first BONDS COUNT tells only a new one, and clears it at this computer's bond alone
-        (a restart told the same stranger's bond again, and left the run before's alert open)."""
+        (a restart told the same stranger's bond again, and left the run before's alert open).
+        The faults the band's STATUS repeats (``_STATUS_FAULTS``) too: its next STATUS keeps or
+        clears them (raised anew by it, each was pushed again at every restart). Each keeps its
+        acknowledgement (``_band_raise_row``): until 2026-12-07 the page showed it unacknowledged."""
         for latest in self.store.open_alerts(device):
             if latest.cluster_id is not None:
                 continue
             row, acked = self._band_raise_row(device, latest)
 
             def restore(fault: BandFault, count: int = 0) -> bool:
-                return self.engine.restore_band(device, fault, row.wall_s, bool(row.channels), row.alert_id, count, acked)
+                return self.engine.restore_band(device, fault, row.wall_s, bool(row.channels), row.alert_id, count, acked, reason_held(row.text))
 
             if row.kind == BandFault.DISCONNECTED.value and b.link_alert is None:  # (one raised by this run under the band's name is cleared)
                 if restore(BandFault.DISCONNECTED):
@@ -1804,6 +1807,8 @@ class Daemon:
             elif row.kind == BandFault.SAMPLES_LOST.value:
                 if restore(BandFault.SAMPLES_LOST) and b.status:
                     b.overruns = _overruns(None, b.status)
+            elif row.kind in _STATUS_FAULTS:
+                restore(_STATUS_FAULTS[row.kind])
 
     def _band_raise_row(self, device: str, latest: AlertRow) -> tuple[AlertRow, tuple[str, float] | None]:
         """An open band alert's latest row that is no ack (its raise, or its count said again: when,
@@ -2228,6 +2233,11 @@ def _moved_words(moved: Sequence[Replaced], *between: str) -> tuple[object, ...]
 
 # The faults a store that fails raises: its file damaged (the way out is a recovery) or not.
 STORE_FAULTS = (BandFault.STORAGE_FAILING, BandFault.STORE_DAMAGED, BandFault.STORE_NEWER)
+# The faults the band's STATUS (and its epochs' wear) raises and clears, by kind: a restarted daemon
+# carries them on (their id, their ack) until the band's next STATUS keeps or clears them. Raised
+# anew by it, each was pushed again at every restart, unacknowledged.
+_STATUS_FAULTS = {f.value: f for f in (BandFault.BATTERY_LOW, BandFault.LOG_NEARLY_FULL, BandFault.SAFE_MODE, BandFault.SENSOR_ERROR,
+                                       BandFault.BAND_LOG_FAILING, BandFault.NOT_WORN, BandFault.CLOCK_UNSYNCED)}  # fmt: skip
 
 
 def _store_fault(e: StoreError) -> BandFault:
