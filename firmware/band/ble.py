@@ -107,7 +107,11 @@ class Peripheral:
         self._write_flag = flag()
         self._change_flag = flag()
         self._adv = None
-        ble.active(True)
+        # On already (main.py, sim/run.py: before the app's modules grew the heap). Not again:
+        # active(True) on an active stack restarts it (mp_bluetooth_init deinits first), and its
+        # memory would then come from what the grown heap left to ESP-IDF.
+        if not ble.active():
+            ble.active(True)
         ble.config(bond=True, le_secure=True, mitm=False, io=_IO_NO_INPUT_OUTPUT, mtu=_MTU_MAX)
         ble.irq(self._irq)
 

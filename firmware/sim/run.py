@@ -55,7 +55,7 @@ Options:
                         a power-up whose RTC memory kept its bits (stale SRAM), which the band cannot tell apart
 
 Prints one ``SIM {json}`` line when the app is up (boot count, safe mode,
-log state, heap use after start-up) and one when it ends (samples, events),
+log state, heap use after start-up, the radio's starts) and one when it ends (samples, events),
 and one per TIME_SYNC answered (``sync``: the band ms it answered, the host's
 stamp ``sent_ms``, the real epoch ms it read its clock at and, when paced, the
 real epoch ms that virtual time was due), and one when the recording has been
@@ -74,10 +74,14 @@ import time
 import asyncio
 import bluetooth
 
-import hw as simhw
-from band.app import App, Hardware
-from band.storage import Storage
-from swcore import wire as P
+# The radio on first, before the band's modules load, as main.py does on a board (micropython#14293):
+# it listens once build() gives it its port.
+bluetooth.BLE().active(True)
+
+import hw as simhw  # noqa: E402
+from band.app import App, Hardware  # noqa: E402
+from band.storage import Storage  # noqa: E402
+from swcore import wire as P  # noqa: E402
 
 SIM_BOARD = {
     "id": "sim-mpu6886",
@@ -460,6 +464,7 @@ def main():
         **({} if hardware.retained is None else hardware.retained.links(app)),
         mem_alloc=gc.mem_alloc(),
         mem_free=gc.mem_free(),
+        starts=hardware.ble.starts,  # the radio's, each with the band's modules loaded then
     )
 
     async def both():
