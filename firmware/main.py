@@ -34,7 +34,8 @@ def _radio_on():
     # grows on demand into ESP-IDF's memory (micropython#12141), keeping none back for it: started
     # once the band was up, NimBLE found too little and an ESP32-C3 panicked (micropython#14293;
     # docs/firmware.md, "Only a real board can check"). Active is not advertising: the app starts
-    # that once it is ready (App.run). On a failure the app tries once more (band/ble.py).
+    # that once it is ready (App.run). On a failure the app tries again as it builds, then every 5
+    # minutes, sensing and logging to flash meanwhile (band/ble.py Peripheral.start, App._status).
     ble = bluetooth.BLE()
     try:
         ble.active(True)

@@ -73,6 +73,7 @@ TX_PER_EVENT = 12
 POLL_MS = 2
 
 _port = 0
+_refuse = 0  # starts the stack still refuses (sim_refuse)
 _instance = None
 _IPPROTO_TCP = 6  # Linux's numbers: the unix port's socket module names neither
 _TCP_NODELAY = 1
@@ -99,6 +100,13 @@ def sim_configure(port):
     _port = port
     if _instance is not None and _instance._active:
         _instance.listen()
+
+
+def sim_refuse(n):
+    """The stack refuses its next ``n`` starts: OSError(EIO), as MicroPython 1.28's ESP32 port raises
+    for a NimBLE that could not start (micropython#18948; 1.22-1.27 panicked). sim/run.py --radio-refuse."""
+    global _refuse
+    _refuse = n
 
 
 class UUID:
@@ -168,8 +176,12 @@ class BLE:
     def active(self, on=None):
         if on is None:
             return self._active
+        global _refuse
         if on:
             self.starts.append(sorted(k for k in sys.modules if k.split(".")[0] in ("band", "swcore")))
+            if _refuse and not self._active:
+                _refuse -= 1
+                raise OSError(errno.EIO)
         if on and not self._active:
             self.listen()
         self._active = bool(on)

@@ -32,6 +32,8 @@ Options:
     --flash-bytes N     the files on flash may take N bytes in all: a write past it fails (ENOSPC, a full file system)
     --flash-stall-ms MS each event written to flash holds the band MS ms of virtual time (a slow flash erase:
                         the IMU's FIFO fills meanwhile, and may overrun)
+    --radio-refuse N    the radio refuses its first N starts (OSError EIO, MicroPython 1.28's failed NimBLE
+                        start): at boot (run.py's, then the app's), then every 5 minutes (the app's retries)
     --stall-at-s S      the sampler hangs at virtual time S (the watchdog must reset the band)
     --starve-at-s S:MS  the process gets no CPU for MS real ms at virtual time S (a loaded machine's
                         scheduler): with --paced its pace runs on meanwhile, its samples fall behind it
@@ -75,8 +77,17 @@ import asyncio
 import bluetooth
 
 # The radio on first, before the band's modules load, as main.py does on a board (micropython#14293):
-# it listens once build() gives it its port.
-bluetooth.BLE().active(True)
+# it listens once build() gives it its port. --radio-refuse is read here, before parse_args (which
+# needs swcore.wire, a band module, and names a bad value). (No function: each new name is a qstr.)
+if "--radio-refuse" in sys.argv[1:-1]:
+    try:
+        bluetooth.sim_refuse(int(sys.argv[sys.argv.index("--radio-refuse") + 1]))
+    except ValueError:
+        pass
+try:
+    bluetooth.BLE().active(True)
+except OSError as e:  # as main.py: the app tries again (band/ble.py)
+    print("ble:", e)
 
 import hw as simhw  # noqa: E402
 from band.app import App, Hardware  # noqa: E402
@@ -113,7 +124,7 @@ POWER_ON_CAUSES = ("power_on", "brownout")  # machine.PWRON_RESET: the pairing w
 NUMBERS = ("socket", "speed", "paced-from-ms", "csv-skip-s", "reset-at-s", "tear-at-seq",
            "imu-reset-at-s", "imu-stuck-at-s", "stall-at-s", "imu-odr-error-pct", "battery-mv",
            "log-slots", "flash-bytes", "flash-stall-ms", "idle-exit-ms", "timeout-s", "uptime-ms", "rtc-restarted",
-           "secure-within-ms")
+           "secure-within-ms", "radio-refuse")
 
 
 def usage():
@@ -148,6 +159,7 @@ def parse_args(argv):
         "flash-bytes": None,
         "flash-stall-ms": "0",
         "stall-at-s": None,
+        "radio-refuse": None,
         "starve-at-s": None,
         "imu-odr-error-pct": "0",
         "battery-mv": "3950",
