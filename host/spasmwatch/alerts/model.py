@@ -151,6 +151,11 @@ class NoticeKind(Enum):
     DAILY_SUMMARY = "daily_summary"  # [alerts] daily_summary: the last 24 h, once a day; changes no alert, never sent late
 
 
+# The notifications of a cluster's alert, from its warning to its end and a false alarm said of it
+# after: MQTT's retained alert state follows them; the dispatcher sends them ahead of band notices.
+CLUSTER_KINDS = frozenset(k for k in NoticeKind if k.value.startswith("cluster_") or k is NoticeKind.FALSE_ALARM)
+
+
 class Audience(Enum):
     """Who a notification is for; the dispatcher resolves it to channels.
 
