@@ -16,7 +16,16 @@ from pathlib import Path
 import pytest
 
 from spasmwatch.alerts import BandFault, NoticeKind, Urgency
-from spasmwatch.alerts.channels import Dispatcher, MqttChannel, MqttSettings, NtfyChannel, NtfySettings, RetrySettings, WebhookChannel, WebhookSettings
+from spasmwatch.alerts.channels import (
+    Dispatcher,
+    MqttChannel,
+    MqttSettings,
+    NtfyChannel,
+    NtfySettings,
+    RetrySettings,
+    WebhookChannel,
+    WebhookSettings,
+)
 from spasmwatch.store import Store
 
 from servers import MqttProxy, Seen, mqtt_topic, run_then_close
@@ -134,10 +143,9 @@ def test_an_alarm_event_reaches_the_broker_while_the_band_notice_before_it_is_un
         for n in (BATTERY_LOW, ALARM, ALARM_OVER):
             d.submit(n)
         await d.close()
-        order = [_event_kind(p) if what == "publish" else what for what, p in proxy.log]
-        events = [k for k in order if k is not None]
-        assert events.index("cluster_alarm") < events.index("released"), order
-        assert events.index("cluster_alarm") < events.index("cluster_closed"), order
+        events = [k for what, p in proxy.log if (k := _event_kind(p) if what == "publish" else what) is not None]
+        assert events.index("cluster_alarm") < events.index("released"), events
+        assert events.index("cluster_alarm") < events.index("cluster_closed"), events
         assert all(x.ok and x.attempts == 1 for x in d.deliveries), d.deliveries
 
     run_then_close(main, proxy.close)
