@@ -864,7 +864,10 @@ def test_late_events_that_join_two_alarmed_clusters_make_them_one_with_one_open_
     with store:
         cid = _one_cluster_in_store(store, 20)
         alarms = [n for n in d.notifications if n.kind is NoticeKind.CLUSTER_ALARM]
-        assert [n.cluster_key for n in alarms] == [cid, cid + 1], alarms  # (pushed before the join)
+        # (pushed before the join; the later cluster's id is past every id given before: schema v16
+        # gives none twice, where cid + 1 came back after the rebuilds' deletes)
+        assert len(alarms) == 2 and alarms[0].cluster_key == cid and alarms[1].cluster_key > cid, alarms
+        assert store._all("SELECT id FROM clusters WHERE id = ?", (alarms[1].cluster_key,)) == [], "the later row went"
         first, second = alarms[0].alert_id, alarms[1].alert_id
         retired = [n for n in d.notifications if n.alert_id == second and n.kind is not NoticeKind.CLUSTER_ALARM]
         assert [(n.kind, n.state) for n in retired] == [(NoticeKind.CLUSTER_CLOSED, "CLOSED")], retired
