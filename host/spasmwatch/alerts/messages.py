@@ -159,6 +159,13 @@ EN: dict[str, str] = {
     "fault.other_bonds.title": "Another device paired with the band",
     "fault.other_bonds.text": "Another device is paired with band {band} ({n}). If it is not one of yours (a second "
     "computer or phone you paired), run `spasmwatch bonds --revoke-others`.",
+    # its radio refused to start at switch-on (STATUS ERR_RADIO): nothing lost, no live alarm meanwhile; a repeat
+    # points to the board's memory (docs/firmware.md "Starting the radio first")
+    "fault.radio_late.title": "Band radio started late",
+    "fault.radio_late.text": "The radio of band {band} did not start when the band was switched on and came up about {n} min "
+    "later: that is why it showed as disconnected. The band kept watching and saved what it detected meanwhile, and sends "
+    "it here now; any cluster in it is told as a late one, as no alarm could reach you while the radio was off. If this "
+    "happens again, switch the band off and on; if it keeps happening, see \"Starting the radio first\" in docs/firmware.md.",
     "cleared.disconnected.title": "Band reconnected",
     "cleared.disconnected.text": "Band reconnected: monitoring again.",
     "cleared.not_worn.title": "Band worn again",
@@ -185,6 +192,8 @@ EN: dict[str, str] = {
     "cleared.samples_lost.text": "The band no longer loses motion data.",
     "cleared.other_bonds.title": "No other device paired",
     "cleared.other_bonds.text": "Only this computer is paired with the band now.",
+    "cleared.radio_late.title": "Band radio OK",
+    "cleared.radio_late.text": "The band's radio started normally when the band was switched on again.",
     # the daily summary
     "summary.title": "Daily summary: {clusters} in 24 h",
     # no cluster: the worn time in the title, all a locked phone shows (4 min read as a day free of spasms)
@@ -280,6 +289,7 @@ EN: dict[str, str] = {
     "page.fault.band_log_failing": "Band cannot save events",
     "page.fault.samples_lost": "Band losing motion data",
     "page.fault.other_bonds": "Another device paired: spasmwatch bonds --revoke-others if it is not yours",
+    "page.fault.radio_late": "Radio started late at switch-on: events kept, sent here",
     "page.state.connected": "Connected",
     "page.state.silent": "Connected, silent",
     "page.state.out_of_reach": "Out of reach, retrying",

@@ -80,6 +80,9 @@ class BandFault(Enum):
     BAND_LOG_FAILING = "band_log_failing"  # the band's flash refused an event (it is lost, live too)
     SAMPLES_LOST = "samples_lost"  # the band's IMU FIFO overran again and again for minutes: motion data lost
     OTHER_BONDS = "other_bonds"  # another central bonded with the band (BONDS COUNT): it can change its settings
+    # The band's radio refused to start at boot (STATUS ERR_RADIO, for the rest of that boot): it sensed and
+    # logged to flash meanwhile, so its "disconnected" time lost nothing. Its count: the minutes it was off.
+    RADIO_LATE = "radio_late"
 
     @property
     def state(self) -> BandState:

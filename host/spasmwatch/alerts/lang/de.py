@@ -132,6 +132,12 @@ CATALOG: dict[str, str] = {
     "fault.other_bonds.text": "Ein anderes Gerät ist mit dem Brustgurt {band} gekoppelt ({n}). Gehört es nicht zu Ihren "
     "eigenen Geräten (ein zweiter Computer oder ein Handy, das Sie gekoppelt haben), führen Sie "
     "`spasmwatch bonds --revoke-others` aus.",
+    "fault.radio_late.title": "Funk des Brustgurts verspätet gestartet",
+    "fault.radio_late.text": "Der Funk des Brustgurts {band} ist beim Einschalten nicht gestartet und erst etwa {n} Min. "
+    "später angelaufen: Deshalb wurde er als getrennt angezeigt. Der Brustgurt hat währenddessen weiter überwacht und "
+    "gespeichert, was er erkannt hat, und sendet es jetzt hierher; eine Serie darin wird als verspätet gemeldet, da "
+    "kein Alarm Sie erreichen konnte, solange der Funk aus war. Passiert das wieder, schalten Sie den Brustgurt aus und "
+    "ein; passiert es öfter, siehe docs/firmware.md (den Funk zuerst starten).",
     "cleared.disconnected.title": "Brustgurt wieder verbunden",
     "cleared.disconnected.text": "Brustgurt wieder verbunden: Die Überwachung läuft wieder.",
     "cleared.not_worn.title": "Brustgurt wieder angelegt",
@@ -158,6 +164,8 @@ CATALOG: dict[str, str] = {
     "cleared.samples_lost.text": "Der Brustgurt verliert keine Bewegungsdaten mehr.",
     "cleared.other_bonds.title": "Kein anderes Gerät gekoppelt",
     "cleared.other_bonds.text": "Nur dieser Computer ist jetzt mit dem Brustgurt gekoppelt.",
+    "cleared.radio_late.title": "Funk des Brustgurts in Ordnung",
+    "cleared.radio_late.text": "Der Funk des Brustgurts ist beim erneuten Einschalten normal gestartet.",
     "summary.title": "Tagesübersicht: {clusters} in 24 h",
     "summary.title_none": "Tagesübersicht: keine Serie in 24 h, {worn}",
     "summary.clusters.one": "{n} Serie",
@@ -249,6 +257,7 @@ CATALOG: dict[str, str] = {
     "page.fault.band_log_failing": "Brustgurt kann Ereignisse nicht speichern",
     "page.fault.samples_lost": "Brustgurt verliert Bewegungsdaten",
     "page.fault.other_bonds": "Anderes Gerät gekoppelt: spasmwatch bonds --revoke-others, wenn es nicht Ihres ist",
+    "page.fault.radio_late": "Funk beim Einschalten verspätet: Ereignisse gespeichert, hierher gesendet",
     "page.state.connected": "Verbunden",
     "page.state.silent": "Verbunden, sendet nichts",
     "page.state.out_of_reach": "Außer Reichweite, neuer Versuch läuft",

@@ -123,6 +123,12 @@ CATALOG: dict[str, str] = {
     "fault.other_bonds.title": "Otro dispositivo emparejado con la banda",
     "fault.other_bonds.text": "Otro dispositivo está emparejado con la banda {band} ({n}). Si no es uno de los suyos "
     "(un segundo ordenador o un móvil que usted haya emparejado), ejecute `spasmwatch bonds --revoke-others`.",
+    "fault.radio_late.title": "La radio de la banda arrancó tarde",
+    "fault.radio_late.text": "La radio de la banda {band} no arrancó al encenderla y funcionó unos {n} min después: "
+    "por eso apareció como desconectada. La banda siguió vigilando y guardó lo que detectó mientras tanto, y ahora lo "
+    "envía aquí; una serie que haya en ello se avisa como tardía, ya que ninguna alarma podía llegarle con la radio "
+    "apagada. Si vuelve a pasar, apague y encienda la banda; si pasa a menudo, vea docs/firmware.md (arrancar "
+    "primero la radio).",
     "cleared.disconnected.title": "Banda reconectada",
     "cleared.disconnected.text": "Banda reconectada: la monitorización continúa.",
     "cleared.not_worn.title": "Banda puesta de nuevo",
@@ -149,6 +155,8 @@ CATALOG: dict[str, str] = {
     "cleared.samples_lost.text": "La banda ya no pierde datos de movimiento.",
     "cleared.other_bonds.title": "Ningún otro dispositivo emparejado",
     "cleared.other_bonds.text": "Ahora solo este ordenador está emparejado con la banda.",
+    "cleared.radio_late.title": "Radio de la banda correcta",
+    "cleared.radio_late.text": "La radio de la banda arrancó con normalidad al volver a encenderla.",
     "summary.title": "Resumen diario: {clusters} en 24 h",
     "summary.title_none": "Resumen diario: ninguna serie en 24 h, {worn}",
     "summary.clusters.one": "{n} serie",
@@ -240,6 +248,7 @@ CATALOG: dict[str, str] = {
     "page.fault.band_log_failing": "La banda no puede guardar eventos",
     "page.fault.samples_lost": "La banda pierde datos de movimiento",
     "page.fault.other_bonds": "Otro dispositivo emparejado: spasmwatch bonds --revoke-others si no es suyo",
+    "page.fault.radio_late": "Radio tardía al encender: eventos guardados y enviados aquí",
     "page.state.connected": "Conectada",
     "page.state.silent": "Conectada, sin datos",
     "page.state.out_of_reach": "Fuera de alcance, reintentando",

@@ -124,6 +124,12 @@ CATALOG: dict[str, str] = {
     "fault.other_bonds.text": "Un autre appareil est appairé à la ceinture {band} ({n}). S'il n'est pas l'un des "
     "vôtres (un deuxième ordinateur ou un téléphone que vous avez appairé), lancez "
     "`spasmwatch bonds --revoke-others`.",
+    "fault.radio_late.title": "La radio de la ceinture a démarré en retard",
+    "fault.radio_late.text": "La radio de la ceinture {band} n'a pas démarré à l'allumage et n'a fonctionné qu'environ "
+    "{n} min plus tard : c'est pourquoi elle apparaissait déconnectée. La ceinture a continué à surveiller et a gardé ce "
+    "qu'elle a détecté entre-temps, et l'envoie ici maintenant ; une série qui s'y trouve est signalée comme tardive, "
+    "aucune alarme ne pouvant vous parvenir radio éteinte. Si cela se reproduit, éteignez et rallumez la ceinture ; si "
+    "cela arrive souvent, voir docs/firmware.md (démarrer la radio d'abord).",
     "cleared.disconnected.title": "Ceinture reconnectée",
     "cleared.disconnected.text": "Ceinture reconnectée : la surveillance a repris.",
     "cleared.not_worn.title": "Ceinture de nouveau portée",
@@ -150,6 +156,8 @@ CATALOG: dict[str, str] = {
     "cleared.samples_lost.text": "La ceinture ne perd plus de données de mouvement.",
     "cleared.other_bonds.title": "Aucun autre appareil appairé",
     "cleared.other_bonds.text": "Seul cet ordinateur est maintenant appairé à la ceinture.",
+    "cleared.radio_late.title": "Radio de la ceinture OK",
+    "cleared.radio_late.text": "La radio de la ceinture a démarré normalement au dernier allumage.",
     "summary.title": "Résumé du jour : {clusters} en 24 h",
     "summary.title_none": "Résumé du jour : aucune série en 24 h, {worn}",
     "summary.clusters.one": "{n} série",
@@ -242,6 +250,7 @@ CATALOG: dict[str, str] = {
     "page.fault.band_log_failing": "La ceinture ne peut pas enregistrer les événements",
     "page.fault.samples_lost": "La ceinture perd des données de mouvement",
     "page.fault.other_bonds": "Autre appareil appairé : spasmwatch bonds --revoke-others s'il n'est pas à vous",
+    "page.fault.radio_late": "Radio en retard à l'allumage : événements gardés, envoyés ici",
     "page.state.connected": "Connectée",
     "page.state.silent": "Connectée, muette",
     "page.state.out_of_reach": "Hors de portée, nouvel essai",
