@@ -1375,6 +1375,28 @@ class Store:
         before = [i for i, r in enumerate(rows) if r[0] <= since]
         return [(float(r[0]), str(r[1])) for r in rows[before[-1] if before else 0 :]]
 
+    def first_data(self, device: str | None = None) -> float | None:
+        """The earliest wall time of anything a report shows (an epoch, an event, a cluster, a note,
+        a treatment) of ``device`` (None: any band), None when there is none; each table read by an
+        index, so a year's store answers at once. A report's range is held to it (commands/report)."""
+        bands = [device] if device is not None else [d.device_id for d in self.devices()]
+        firsts = [
+            r[0]
+            for band in bands
+            for sql in (
+                "SELECT MIN(wall_t) FROM activity WHERE device = ?",
+                "SELECT MIN(wall_t) FROM events WHERE device = ?",
+                "SELECT MIN(start_t) FROM clusters WHERE device = ?",
+            )
+            if (r := self._one(sql, (band,))) is not None and r[0] is not None
+        ]
+        # Notes about no band are every band's (Store.notes); treatments are the child's
+        notes = "SELECT MIN(wall_s) FROM notes" + ("" if device is None else " WHERE device IS NULL OR device = ?")
+        for sql, params in ((notes, () if device is None else (device,)), ("SELECT MIN(wall_s) FROM treatments", ())):
+            if (r := self._one(sql, params)) is not None and r[0] is not None:
+                firsts.append(r[0])
+        return float(min(firsts)) if firsts else None
+
     # --- notification channels failing ----------------------------------------------------------
     def keep_failing(self, channel: str, since_wall_s: float, error: str, fingerprint: str | None = None) -> None:
         """``channel``'s delivery failed, under the settings of ``fingerprint``: kept until
