@@ -16,6 +16,7 @@ import datetime as dt
 import json
 import logging
 import math
+import random
 import sqlite3
 import struct
 import time
@@ -1555,6 +1556,23 @@ def test_a_store_that_lost_a_column_with_a_backup_beside_it_is_told_to_restore_i
     assert told.fault is BandFault.STORE_DAMAGED and restore in told.text and "recover" not in told.text, told.text
     assert st["damaged"] and st["recover"] is None and (st["way"], st["command"]) == ("backup", restore), st
     assert restore in st["error"] and "makes no backup" not in st["error"], st
+
+
+def test_a_store_file_that_is_not_sqlite_is_told_to_be_moved_aside_not_recovered(tmp_path: Path) -> None:
+    """Random bytes where the store should be: 'store recover' refuses a file that is not SQLite at all
+    ('store check' says so since f21bc258). Old code: the push, the page's card (/api/status
+    store.recover) and the error said to run 'store recover' (hostile-input review). Now all three
+    give store._db.start_again's way: the file moved aside (its command, way 'unreadable'), a new store."""
+    clock = Clock(time.time())
+    path = tmp_path / "db.sqlite"
+    path.write_bytes(random.Random(7).randbytes(8192))
+    told, st = _told_of_the_store(path, clock)
+    aside = f"'mv {path} {path}.unreadable'"
+    assert told.fault is BandFault.STORE_DAMAGED and "recover" not in told.text and aside in told.text, told.text
+    assert "it makes a new, empty file" in told.text, told.text
+    assert st["damaged"] and st["recover"] is None and (st["way"], st["command"]) == ("unreadable", aside), st
+    assert "store recover" not in st["error"] and f"move it aside (mv {path} {path}.unreadable) and start the daemon" in st["error"], st
+    assert path.read_bytes() == random.Random(7).randbytes(8192)  # left as it was
 
 
 def test_a_step_refused_for_a_column_added_by_hand_is_told_with_its_rename_not_as_a_full_disk(

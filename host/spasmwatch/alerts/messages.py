@@ -143,6 +143,11 @@ EN: dict[str, str] = {
     "keeps its events. spasmwatch keeps a daily backup of the file: on this computer, stop spasmwatch, run {command} (it puts "
     "the latest backup back and keeps the changed file beside it), then start spasmwatch again: the band sends again the "
     "events it still holds.",
+    # not an SQLite file at all: 'store recover' refuses it; moved aside, a new store made (store._db.start_again)
+    "fault.store_damaged.unreadable.text": "The file where this computer saves the band's events cannot be read at all "
+    "(it is not a database file): nothing is saved to it, and no repair can read it. Alarms still work and the band keeps "
+    "its events. On this computer: stop spasmwatch, run {command} (it moves the file aside, kept), then start spasmwatch "
+    "again: it makes a new, empty file, and the band sends again the events it still holds.",
     "fault.store_newer.title": "The events file needs a newer spasmwatch",
     # not the disk: a newer version changed the file (docs/store.md "Schema versions")
     "fault.store_newer.text": "The file where this computer saves the band's events was changed by a newer version of "
@@ -285,6 +290,8 @@ EN: dict[str, str] = {
     "page.fault.storage_failing.rename": "Events file has a column added by hand that this version adds: stop spasmwatch, run {command}",
     "page.fault.store_damaged.backup": "Events file lost data no repair restores: stop spasmwatch, put back its latest daily "
     "backup with {command}",
+    "page.fault.store_damaged.unreadable": "Events file cannot be read at all, no repair reads it: stop spasmwatch, move it "
+    "aside with {command}, start spasmwatch (it makes a new one)",
     "page.fault.store_newer": "Events file from a newer spasmwatch: restart spasmwatch, or upgrade it",
     "page.fault.band_log_failing": "Band cannot save events",
     "page.fault.samples_lost": "Band losing motion data",

@@ -114,6 +114,12 @@ CATALOG: dict[str, str] = {
     "Sicherung der Datei an: auf diesem Computer spasmwatch beenden, {command} ausführen (es legt die neueste Sicherung "
     "zurück und bewahrt die geänderte Datei daneben auf), dann spasmwatch wieder starten: Der Brustgurt sendet die "
     "Ereignisse, die er noch hat, erneut.",
+    # new 2026-12-07, not yet read by a native speaker (docs/alerts.md "Native speakers, please review")
+    "fault.store_damaged.unreadable.text": "Die Datei, in der dieser Computer die Ereignisse des Brustgurts speichert, ist "
+    "gar nicht lesbar (keine Datenbankdatei): Es wird nichts darin gespeichert, und keine Reparatur kann sie lesen. Alarme "
+    "funktionieren weiter, und der Brustgurt behält seine Ereignisse. Auf diesem Computer: spasmwatch beenden, {command} "
+    "ausführen (legt die Datei beiseite, sie bleibt erhalten), dann spasmwatch wieder starten: Es legt eine neue, leere "
+    "Datei an, und der Brustgurt sendet die Ereignisse, die er noch hat, erneut.",
     "fault.store_newer.title": "Die Ereignisdatei braucht ein neueres spasmwatch",
     "fault.store_newer.text": "Die Datei, in der dieser Computer die Ereignisse des Brustgurts speichert, wurde von einer neueren Version von "
     "spasmwatch geändert, die diese nicht schreiben darf: es wird nichts darin gespeichert. Alarme funktionieren weiter, "
@@ -253,6 +259,8 @@ CATALOG: dict[str, str] = {
     # new 2026-12-06, not yet read by a native speaker (docs/alerts.md "Native speakers, please review")
     "page.fault.store_damaged.backup": "Ereignisdatei hat Daten verloren, die keine Reparatur zurückholt: spasmwatch beenden, "
     "die neueste tägliche Sicherung zurücklegen mit {command}",
+    "page.fault.store_damaged.unreadable": "Ereignisdatei gar nicht lesbar, keine Reparatur liest sie: spasmwatch beenden, "
+    "mit {command} beiseitelegen, spasmwatch starten (es legt eine neue an)",
     "page.fault.store_newer": "Ereignisdatei von einem neueren spasmwatch: spasmwatch neu starten oder aktualisieren",
     "page.fault.band_log_failing": "Brustgurt kann Ereignisse nicht speichern",
     "page.fault.samples_lost": "Brustgurt verliert Bewegungsdaten",

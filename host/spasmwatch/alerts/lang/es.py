@@ -107,6 +107,12 @@ CATALOG: dict[str, str] = {
     "funcionando y la banda conserva sus eventos. spasmwatch guarda una copia de seguridad diaria del archivo: en este "
     "ordenador, detenga spasmwatch, ejecute {command} (vuelve a poner la copia más reciente y conserva el archivo modificado "
     "al lado) y vuelva a iniciar spasmwatch: la banda envía de nuevo los eventos que aún conserva.",
+    # new 2026-12-07, not yet read by a native speaker (docs/alerts.md "Native speakers, please review")
+    "fault.store_damaged.unreadable.text": "El archivo donde este ordenador guarda los eventos de la banda no se puede leer "
+    "en absoluto (no es un archivo de base de datos): no se guarda nada en él y ninguna reparación puede leerlo. Las "
+    "alarmas siguen funcionando y la banda conserva sus eventos. En este ordenador: detenga spasmwatch, ejecute {command} "
+    "(aparta el archivo y lo conserva) y vuelva a iniciar spasmwatch: crea un archivo nuevo y vacío, y la banda vuelve a "
+    "enviar los eventos que aún guarda.",
     "fault.store_newer.title": "El archivo de eventos necesita un spasmwatch más reciente",
     "fault.store_newer.text": "El archivo donde este ordenador guarda los eventos de la banda fue modificado por una versión más reciente de "
     "spasmwatch, que esta no puede escribir: no se guarda nada en él. Las alarmas siguen funcionando y la banda conserva "
@@ -244,6 +250,8 @@ CATALOG: dict[str, str] = {
     # new 2026-12-06, not yet read by a native speaker (docs/alerts.md "Native speakers, please review")
     "page.fault.store_damaged.backup": "Archivo de eventos con datos perdidos que ninguna reparación recupera: detenga "
     "spasmwatch y vuelva a poner la copia diaria más reciente con {command}",
+    "page.fault.store_damaged.unreadable": "Archivo de eventos ilegible, ninguna reparación lo lee: detenga spasmwatch, "
+    "apártelo con {command} e inicie spasmwatch (crea uno nuevo)",
     "page.fault.store_newer": "Archivo de eventos de un spasmwatch más reciente: reinicie spasmwatch o actualícelo",
     "page.fault.band_log_failing": "La banda no puede guardar eventos",
     "page.fault.samples_lost": "La banda pierde datos de movimiento",

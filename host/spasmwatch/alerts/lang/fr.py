@@ -106,6 +106,12 @@ CATALOG: dict[str, str] = {
     "Les alarmes fonctionnent toujours et la ceinture garde ses événements. spasmwatch garde une sauvegarde quotidienne du "
     "fichier : sur cet ordinateur, arrêtez spasmwatch, lancez {command} (elle remet la sauvegarde la plus récente et garde le "
     "fichier modifié à côté), puis redémarrez spasmwatch : la ceinture renvoie les événements qu'elle garde encore.",
+    # new 2026-12-07, not yet read by a native speaker (docs/alerts.md "Native speakers, please review")
+    "fault.store_damaged.unreadable.text": "Le fichier où cet ordinateur enregistre les événements de la ceinture est "
+    "illisible (ce n'est pas un fichier de base de données) : rien n'y est enregistré, et aucune réparation ne peut le "
+    "lire. Les alarmes fonctionnent toujours et la ceinture garde ses événements. Sur cet ordinateur : arrêtez spasmwatch, "
+    "lancez {command} (il met le fichier de côté, conservé), puis redémarrez spasmwatch : il en crée un nouveau, vide, et "
+    "la ceinture renvoie les événements qu'elle garde encore.",
     "fault.store_newer.title": "Le fichier des événements demande un spasmwatch plus récent",
     "fault.store_newer.text": "Le fichier où cet ordinateur enregistre les événements de la ceinture a été modifié par une version plus récente de "
     "spasmwatch, que celle-ci ne peut pas écrire : rien n'y est enregistré. Les alarmes fonctionnent toujours et la ceinture "
@@ -246,6 +252,8 @@ CATALOG: dict[str, str] = {
     # new 2026-12-06, not yet read by a native speaker (docs/alerts.md "Native speakers, please review")
     "page.fault.store_damaged.backup": "Fichier des événements privé de données qu'aucune réparation ne récupère : arrêtez "
     "spasmwatch et remettez la dernière sauvegarde quotidienne avec {command}",
+    "page.fault.store_damaged.unreadable": "Fichier des événements illisible, aucune réparation ne le lit : arrêtez "
+    "spasmwatch, mettez-le de côté avec {command}, démarrez spasmwatch (il en crée un nouveau)",
     "page.fault.store_newer": "Fichier des événements d'un spasmwatch plus récent : redémarrez spasmwatch, ou mettez-le à jour",
     "page.fault.band_log_failing": "La ceinture ne peut pas enregistrer les événements",
     "page.fault.samples_lost": "La ceinture perd des données de mouvement",
