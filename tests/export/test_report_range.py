@@ -78,21 +78,36 @@ def test_a_few_weeks_before_the_data_are_drawn_as_given(tmp_path: Path, capsys: 
     assert "the report starts there" not in text + capsys.readouterr().err
 
 
-def test_a_range_running_months_past_today_ends_today(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    """'--until' a slip of the year ahead (9999) never ended: days to come past EMPTY_DAYS_MAX are
-    cut at the end of today, said; the month's end (a report made on the 1st) is kept, as docs say."""
+def test_a_range_running_months_past_the_data_ends_on_its_last_day(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """'--until' a slip of the year ahead (9999) never ended: days past EMPTY_DAYS_MAX after the last
+    data (today's, for a store in use) are cut at the end of that day, said; the month's end (a
+    report made on the 1st) is kept, as docs say. (Here 100 days ahead, so the old code fails soon.)"""
     now = time.time()
     db = _store(tmp_path / "s.db", now - 2 * 86400)
+    with Store(db) as store:
+        store.add_note(now - 60, "video", "filmed a cluster")  # the last data: today's
     today = datetime.fromtimestamp(now, timezone.utc).date()
     since = (today - timedelta(days=2)).isoformat()
     capsys.readouterr()
     days, text = _report(tmp_path, db, "--since", since, "--until", (today + timedelta(days=100)).isoformat())
     assert len(days) == 3 and days[-1].endswith(today.isoformat()), days
-    said = f"no data can be recorded after today: the report ends at the end of {today.isoformat()}"
+    said = f"no data after {today.isoformat()}: the report ends there"
     assert said[0].upper() + said[1:] + "." in text
     assert f"note: {said}\n" in capsys.readouterr().err
     days, text = _report(tmp_path, db, "--since", since, "--until", (today + timedelta(days=20)).isoformat())
-    assert len(days) == 2 + 20 and "after today" not in text, days
+    assert len(days) == 2 + 20 and "the report ends there" not in text, days
+
+
+def test_a_store_whose_data_ended_years_ago_ends_the_report_there(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A band last worn in 2024 and '--until 9999-12-31': the report ends on 2024's last day of data,
+    not today's (some 1000 empty days), and a range wholly after the data is refused."""
+    db = _store(tmp_path / "s.db", FIRST)
+    capsys.readouterr()
+    days, text = _report(tmp_path, db, "--since", "2024-03-04", "--until", "9999-12-31")
+    assert days == ["Mon 2024-03-04"] and "No data after 2024-03-04: the report ends there." in text, days
+    with pytest.raises(SpasmwatchError) as e:
+        run_cli("report", "--db", str(db), "--out", str(tmp_path / "r2.html"), "--since", "2025-01-01", "--until", "9999-12-31", "--tz", "UTC")
+    assert str(e.value) == "the store holds no data after 2024-03-04: nothing to report after --since"
 
 
 @pytest.mark.parametrize(

@@ -53,13 +53,13 @@ def _days_back(until: float, days: int, tz: tzinfo) -> float:
 
 
 def held_to_data(store: Store, device: str | None, since: float, until: float, now: float, tz: tzinfo) -> tuple[float, float, list[str]]:
-    """The range with over EMPTY_DAYS_MAX days before the store's first data, or after the day the
-    report is made, cut off, and what was cut said: a wrong year gave minutes of empty days
+    """The range with over EMPTY_DAYS_MAX days before the store's first data, or after its last data
+    (or today), cut off, and what was cut said: a wrong year gave minutes of empty days
     (hostile-input review). A range inside the data keeps its meaning; one wholly outside it
     is refused, as it holds nothing to report."""
-    first = store.first_data(device)
+    first, last = store.first_data(device), store.last_data(device)
     of = f" of {device}" if device else ""
-    if first is None:
+    if first is None or last is None:
         if until - since > EMPTY_DAYS_MAX * 86400.0:
             raise SpasmwatchError(f"the store holds no data{of} yet: nothing to report")
         return since, until, []
@@ -71,11 +71,14 @@ def held_to_data(store: Store, device: str | None, since: float, until: float, n
             raise SpasmwatchError(f"the store holds no data{of} before {day}: nothing to report before --until")
         since = start
         said.append(f"no data{of} before {day}: the report starts there")
-    today = datetime.fromtimestamp(now, tz).date()
-    end = midnight(today + timedelta(days=1), tz)
-    if until - end > EMPTY_DAYS_MAX * 86400.0:
-        until = end
-        said.append(f"no data can be recorded after today: the report ends at the end of {today.isoformat()}")
+    # The day of the last data, today at the latest (a row dated ahead by a wrong clock is no data to come)
+    final = datetime.fromtimestamp(min(last, now), tz).date()
+    stop = midnight(final + timedelta(days=1), tz)
+    if until - stop > EMPTY_DAYS_MAX * 86400.0:
+        if since >= stop:
+            raise SpasmwatchError(f"the store holds no data{of} after {final.isoformat()}: nothing to report after --since")
+        until = stop
+        said.append(f"no data{of} after {final.isoformat()}: the report ends there")
     return since, until, said
 
 

@@ -1379,23 +1379,29 @@ class Store:
         """The earliest wall time of anything a report shows (an epoch, an event, a cluster, a note,
         a treatment) of ``device`` (None: any band), None when there is none; each table read by an
         index, so a year's store answers at once. A report's range is held to it (commands/report)."""
+        return self._data_at("MIN", device)
+
+    def last_data(self, device: str | None = None) -> float | None:
+        """The latest wall time of anything a report shows (``first_data``'s rows), None for none."""
+        return self._data_at("MAX", device)
+
+    def _data_at(self, agg: str, device: str | None) -> float | None:
+        """``first_data`` (``agg`` MIN) or ``last_data`` (MAX)."""
         bands = [device] if device is not None else [d.device_id for d in self.devices()]
-        firsts = [
+        found = [
             r[0]
             for band in bands
-            for sql in (
-                "SELECT MIN(wall_t) FROM activity WHERE device = ?",
-                "SELECT MIN(wall_t) FROM events WHERE device = ?",
-                "SELECT MIN(start_t) FROM clusters WHERE device = ?",
-            )
-            if (r := self._one(sql, (band,))) is not None and r[0] is not None
+            for col, table in (("wall_t", "activity"), ("wall_t", "events"), ("start_t", "clusters"))
+            if (r := self._one(f"SELECT {agg}({col}) FROM {table} WHERE device = ?", (band,))) is not None and r[0] is not None
         ]
         # Notes about no band are every band's (Store.notes); treatments are the child's
-        notes = "SELECT MIN(wall_s) FROM notes" + ("" if device is None else " WHERE device IS NULL OR device = ?")
-        for sql, params in ((notes, () if device is None else (device,)), ("SELECT MIN(wall_s) FROM treatments", ())):
+        notes = f"SELECT {agg}(wall_s) FROM notes" + ("" if device is None else " WHERE device IS NULL OR device = ?")
+        for sql, params in ((notes, () if device is None else (device,)), (f"SELECT {agg}(wall_s) FROM treatments", ())):
             if (r := self._one(sql, params)) is not None and r[0] is not None:
-                firsts.append(r[0])
-        return float(min(firsts)) if firsts else None
+                found.append(r[0])
+        if not found:
+            return None
+        return float(min(found) if agg == "MIN" else max(found))
 
     # --- notification channels failing ----------------------------------------------------------
     def keep_failing(self, channel: str, since_wall_s: float, error: str, fingerprint: str | None = None) -> None:
