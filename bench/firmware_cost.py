@@ -265,6 +265,7 @@ import sys, gc
 gc.collect()
 m0 = gc.mem_alloc()
 import hw, bluetooth  # the simulated hardware's modules
+bluetooth.BLE().active(True)  # and its radio, on before the band's modules as run.py (and main.py) start it
 #--- collect
 gc.collect()
 m1 = gc.mem_alloc()

@@ -29,14 +29,31 @@ def _hold_power():
         machine.Pin(pin, machine.Pin.OUT, value=1, hold=True)
 
 
+def _radio_on():
+    # NimBLE first, before the app's modules and state are on the heap. The ESP32 port's GC heap
+    # grows on demand into ESP-IDF's memory (micropython#12141), keeping none back for it: started
+    # once the band was up, NimBLE found too little and an ESP32-C3 panicked (micropython#14293;
+    # docs/firmware.md, "Only a real board can check"). Active is not advertising: the app starts
+    # that once it is ready (App.run). On a failure the app tries again as it builds, then every 5
+    # minutes, sensing and logging to flash meanwhile (band/ble.py Peripheral.start, App._status).
+    ble = bluetooth.BLE()
+    try:
+        ble.active(True)
+    except OSError as e:  # MicroPython 1.28 on: NimBLE's failed start, where earlier ones panicked
+        print("ble:", e)
+    return ble
+
+
 _hold_power()
+
+import bluetooth  # noqa: E402
+
+_BLE = _radio_on()
 
 import asyncio  # noqa: E402
 import os  # noqa: E402
 import sys  # noqa: E402
 import time  # noqa: E402
-
-import bluetooth  # noqa: E402
 
 from band.app import App, Hardware  # noqa: E402
 from band.battery import AdcBattery  # noqa: E402
@@ -124,7 +141,7 @@ def _hardware(storage):
     cause = machine.reset_cause()
     return Hardware(
         _imu(board),
-        bluetooth.BLE(),
+        _BLE,
         storage,
         Clock(),
         _battery(board),

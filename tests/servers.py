@@ -43,21 +43,45 @@ class Seen:
 class Recorder:
     url: str
     seen: list[Seen] = field(default_factory=list)
+    # ("in", i) as request ``seen[i]`` arrives, ("out", i) as it is answered: which came while another was held.
+    log: list[tuple[str, int]] = field(default_factory=list)
 
 
 @asynccontextmanager
-async def http_recorder(statuses: list[int] | None = None, delay_s: float = 0.0, port: int = 0) -> AsyncIterator[Recorder]:
+async def http_recorder(
+    statuses: list[int] | None = None,
+    delay_s: float = 0.0,
+    port: int = 0,
+    hold: Callable[[Seen], bool] | None = None,
+    hold_s: float = 0.0,
+) -> AsyncIterator[Recorder]:
     """An aiohttp server on 127.0.0.1 answering ``statuses`` in turn, then 200; on ``port`` (0: an
-    ephemeral one), e.g. a receiver that was down (nothing listening there) coming back."""
-    import asyncio
+    ephemeral one), e.g. a receiver that was down (nothing listening there) coming back.
 
+    ``hold``: a request it says yes to is answered only once a request it says no to has come in
+    after it, or ``hold_s`` after it came (a receiver slow to answer that one): ``log`` tells
+    whether another request reached it while that one was held."""
     answers = list(statuses or [])
     rec = Recorder("")
+    held: list[asyncio.Event] = []
 
     async def handle(request: web.Request) -> web.Response:
         rec.seen.append(Seen(request.method, request.path, dict(request.headers), await request.read()))
+        i = len(rec.seen) - 1
+        rec.log.append(("in", i))
+        if hold is not None and hold(rec.seen[i]):
+            held.append(released := asyncio.Event())
+            try:
+                await asyncio.wait_for(released.wait(), hold_s)
+            except TimeoutError:
+                pass  # held its longest: answered all the same
+        else:
+            for e in held:
+                e.set()
+            held.clear()
         if delay_s:
             await asyncio.sleep(delay_s)
+        rec.log.append(("out", i))
         return web.Response(status=answers.pop(0) if answers else 200, text="ok")
 
     app = web.Application()
@@ -220,6 +244,11 @@ class MqttProxy:
 
     ``lose``: client-to-broker MQTT packets it says yes to are dropped (never reach the broker,
     so never acknowledged), e.g. ``lambda p: True`` for a link that silently stops carrying.
+    ``hold``: client-to-broker PUBLISHes (QoS 1) it says yes to reach the broker, but the broker's
+    PUBACK of each (and whatever the broker sends after it on that connection) is held back until a
+    PUBLISH it says no to has come from the client after it, or ``hold_s`` (a broker slow to take
+    that one). ``log``: ("publish", packet) for each PUBLISH from a client, ("released", PUBACK) as
+    a held one goes on, in that order.
     ``refuse``: new connections are closed at once (the broker unreachable). ``cut()``:
     every open connection is closed (reset). Subscribers that watch connect to the broker
     itself, so they miss nothing.
@@ -228,6 +257,10 @@ class MqttProxy:
     def __init__(self, broker_port: int) -> None:
         self.broker_port = broker_port
         self.lose: Callable[[bytes], bool] | None = None
+        self.hold: Callable[[bytes], bool] | None = None
+        self.hold_s = 0.0
+        self.log: list[tuple[str, bytes]] = []
+        self._held: dict[bytes, threading.Event] = {}  # packet id -> its PUBACK's release
         self.refuse = False
         self.lost: list[bytes] = []
         self._lock = threading.Lock()
@@ -260,13 +293,38 @@ class MqttProxy:
                 lose = self.lose
                 if lose is not None and lose(packet):
                     self.lost.append(packet)
-                elif not self._send(dst, packet):
+                    continue
+                if mqtt_topic(packet) is not None:
+                    self._note_publish(packet)
+                if not self._send(dst, packet):
                     return
         self._close(dst)
 
+    def _note_publish(self, packet: bytes) -> None:
+        hold = self.hold
+        with self._lock:
+            self.log.append(("publish", packet))
+            if hold is not None and hold(packet):
+                self._held[_packet_id(packet)] = threading.Event()
+            else:
+                for e in self._held.values():
+                    e.set()
+
     def _downstream(self, src: socket.socket, dst: socket.socket) -> None:
-        while (data := self._recv(src)) and self._send(dst, data):
-            pass
+        buf = b""
+        while data := self._recv(src):
+            buf += data
+            while (packet := _whole_packet(buf)) is not None:
+                buf = buf[len(packet) :]
+                if packet[0] >> 4 == 4:  # a PUBACK: its packet id after the fixed header
+                    with self._lock:
+                        released = self._held.pop(packet[2:4], None)
+                    if released is not None:
+                        released.wait(self.hold_s)
+                        with self._lock:
+                            self.log.append(("released", packet))
+                if not self._send(dst, packet):
+                    return
         self._close(dst)
 
     @staticmethod
@@ -337,6 +395,15 @@ def _close_listener(server: socket.socket) -> None:
     except OSError:
         pass
     server.close()
+
+
+def _packet_id(publish: bytes) -> bytes:
+    """The packet id of a QoS 1 or 2 PUBLISH packet (whole): the 2 bytes after its topic."""
+    i = 1
+    while publish[i] & 0x80:  # the remaining length's varint
+        i += 1
+    n = int.from_bytes(publish[i + 1 : i + 3], "big")
+    return publish[i + 3 + n : i + 5 + n]
 
 
 def _whole_packet(buf: bytes) -> bytes | None:

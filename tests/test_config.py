@@ -275,14 +275,14 @@ def test_a_file_saved_as_utf16_is_named_so(tmp_path: Path, encoding: str) -> Non
         ("[daemon]\nlog_level = \"loud\"", '[daemon] log_level: expected one of "debug", "info", "warning", "error", got "loud"'),
         ("[daemon]\nraw_reserve_mb = -5", "[daemon] raw_reserve_mb: expected a number of MB >= 0 (0: no reserve), got -5"),
         ('[daemon]\nraw_reserve_mb = "1GB"', '[daemon] raw_reserve_mb: expected a number of MB >= 0 (0: no reserve), got "1GB"'),
-        ("[daemon]\nraw_keep_days = -1", "[daemon] raw_keep_days: expected a number of days >= 0 (0: keep every raw file), got -1"),
-        ('[daemon]\nraw_keep_days = "2 weeks"', '[daemon] raw_keep_days: expected a number of days >= 0 (0: keep every raw file), got "2 weeks"'),
-        ("[daemon]\nraw_keep_days = inf", "[daemon] raw_keep_days: expected a number of days >= 0 (0: keep every raw file), got inf"),
-        ("[daemon]\nbackup_keep_days = 2.5", "[daemon] backup_keep_days: expected a whole number of days >= 0 (0: no backups), got 2.5"),
-        ("[daemon]\nbackup_keep_days = -1", "[daemon] backup_keep_days: expected a whole number of days >= 0 (0: no backups), got -1"),
-        ("[alerts]\nescalate_after_s = -1", "[alerts] escalate_after_s: expected a number >= 0, got -1"),
-        ("[alerts]\nescalate_after_s = nan", "[alerts] escalate_after_s: expected a number >= 0, got nan"),
-        ('[alerts]\nquiet_hours = "10pm-7am"', '[alerts] quiet_hours: expected "HH:MM-HH:MM", the end not the start (e.g. "22:00-07:00"; "" for none), got "10pm-7am"'),
+        ("[daemon]\nraw_keep_days = -1", "[daemon] raw_keep_days: expected a number of days 0-366 (0: keep every raw file), got -1"),
+        ('[daemon]\nraw_keep_days = "2 weeks"', '[daemon] raw_keep_days: expected a number of days 0-366 (0: keep every raw file), got "2 weeks"'),
+        ("[daemon]\nraw_keep_days = inf", "[daemon] raw_keep_days: expected a number of days 0-366 (0: keep every raw file), got inf"),
+        ("[daemon]\nbackup_keep_days = 2.5", "[daemon] backup_keep_days: expected a number of whole days 0-92 (0: no backups), got 2.5"),
+        ("[daemon]\nbackup_keep_days = -1", "[daemon] backup_keep_days: expected a number of whole days 0-92 (0: no backups), got -1"),
+        ("[alerts]\nescalate_after_s = -1", "[alerts] escalate_after_s: expected a number of seconds 0-600, got -1"),
+        ("[alerts]\nescalate_after_s = nan", "[alerts] escalate_after_s: expected a number of seconds 0-600, got nan"),
+        ('[alerts]\nquiet_hours = "10pm-7am"', '[alerts] quiet_hours: expected "HH:MM-HH:MM", the end not the start, at most 14 h (e.g. "22:00-07:00"; "" for none), got "10pm-7am"'),
         ('[channels.sound]\nenabled = "yes"', '[channels.sound] enabled: expected true or false, got "yes"'),
         ('[[bands]]\nname = "a"\ntransport = "usb"', '[bands #1] transport: expected one of "ble", "serial", "sim", got "usb"'),
         ('[[bands]]\nname = "a"\n[[bands]]\ntransport = "serial"', "[bands #2] port: required for transport = \"serial\""),
@@ -459,7 +459,7 @@ def test_a_band_address_that_can_never_be_found_is_refused(tmp_path: Path, band:
 
 def test_a_bad_whole_number_is_quoted_as_written(tmp_path: Path) -> None:
     """Found by the docs run: 'config set alerts.escalate_after_s -5' said "got -5.0"."""
-    assert error_of(tmp_path, "[alerts]\nescalate_after_s = -5").endswith("[alerts] escalate_after_s: expected a number >= 0, got -5")
+    assert error_of(tmp_path, "[alerts]\nescalate_after_s = -5").endswith("[alerts] escalate_after_s: expected a number of seconds 0-600, got -5")
 
 
 def test_an_unknown_key_may_be_a_newer_versions_after_a_rollback(tmp_path: Path) -> None:
@@ -491,7 +491,7 @@ def test_unknown_keys_are_errors_with_a_hint(tmp_path: Path, text: str, expected
     ("text", "expected"),
     [
         ('[alerts]\nquiet_hours = "22:00-07:00"\n\nescalate_after = 60\n', ", line 4: [alerts] escalate_after: unknown key"),
-        ('# a comment\n[alerts]\nescalate_after_s = "2 min"\n', ', line 3: [alerts] escalate_after_s: expected a number >= 0, got "2 min"'),
+        ('# a comment\n[alerts]\nescalate_after_s = "2 min"\n', ', line 3: [alerts] escalate_after_s: expected a number of seconds 0-600, got "2 min"'),
         ('lable = "Sam"\n[alerts]\n', ", line 1: lable: unknown key"),
         ("[alert]\nrate_limit_s = 1", ", line 1: alert: unknown key"),
         ('[[bands]]\nname = "a"\n\n[[bands]]\nname = "b"\nadress = "x"', ", line 6: [bands #2] adress: unknown key"),
@@ -502,8 +502,8 @@ def test_unknown_keys_are_errors_with_a_hint(tmp_path: Path, text: str, expected
         ('[channels.desktop]\nenabled = false\n[[caregivers]]\nname = "mum"\nchannels = ["desktop"]',
          ', line 5: [caregivers #1] channels: "desktop" is not enabled'),
         # Family review: accepted, and meaning no quiet hours at all (nor 24 h of them)
-        ('[alerts]\n\nquiet_hours = "22:00-22:00"\n', ', line 3: [alerts] quiet_hours: expected "HH:MM-HH:MM", the end not the start '
-         '(e.g. "22:00-07:00"; "" for none), got "22:00-22:00"'),
+        ('[alerts]\n\nquiet_hours = "22:00-22:00"\n', ', line 3: [alerts] quiet_hours: expected "HH:MM-HH:MM", the end not the start, '
+         'at most 14 h (e.g. "22:00-07:00"; "" for none), got "22:00-22:00"'),
     ],
 )
 def test_a_mistake_names_its_line(tmp_path: Path, text: str, expected: str) -> None:
@@ -584,7 +584,7 @@ def test_set_value_creates_a_new_private_file(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("key", "value", "expected"),
     [
-        ("alerts.escalate_after_s", "abc", '[alerts] escalate_after_s: expected a number >= 0, got "abc"'),
+        ("alerts.escalate_after_s", "abc", '[alerts] escalate_after_s: expected a number of seconds 0-600, got "abc"'),
         ("channels.mqtt.port", "0", "[channels.mqtt] port: expected an integer 1-65535, got 0"),
         ("alerts.escalate_afters", "3", "did you mean 'escalate_after_s'"),
         ("channels.mqtt", "3", "is a table"),
@@ -778,7 +778,7 @@ def test_one_band_in_two_tables_is_refused(tmp_path: Path, second: str, expected
     ("text", "expected"),
     [
         # A whole number too big for a float (a key held down): OverflowError in the check
-        ("[alerts]\nescalate_after_s = " + "9" * 400 + "\n", "line 2: [alerts] escalate_after_s: expected a number >= 0, got a number of 400 digits"),
+        ("[alerts]\nescalate_after_s = " + "9" * 400 + "\n", "line 2: [alerts] escalate_after_s: expected a number of seconds 0-600, got a number of 400 digits"),
         # Past Python's 4300 digits tomllib itself fails, with a ValueError that is no TOMLDecodeError
         ("[alerts]\nescalate_after_s = " + "9" * 5000 + "\n", "TOML syntax error: a number of 5000 digits (at line 2)"),
         # Nested past Python's recursion limit: tomllib's RecursionError

@@ -506,7 +506,8 @@ def test_config_set_token_new_makes_a_long_random_one_and_the_refusal_names_it(t
         assert r.returncode == 0, r.stderr
         token = load_config(config).daemon.http.token
         assert re.fullmatch(r"[-_A-Za-z0-9]{24}", token) and token not in r.stdout, (token, r.stdout)
-        assert f"a random token was made (144 random bits): 'spasmwatch status --config {config}' shows the page's link with it" in r.stdout, r.stdout
+        assert f"a random token was made (144 random bits): 'spasmwatch status --config {config}' shows the page's link with it, " \
+            f"'spasmwatch status --qr --config {config}' as a QR code for each phone's camera" in r.stdout, r.stdout
         tokens.append(token)
     assert tokens[0] != tokens[1]
     assert sw(tmp_path, "config", "set", "daemon.http.lan", "true", "--config", str(config)).returncode == 0

@@ -97,6 +97,11 @@ _RATE_SAME_SAMPLES = const(2)
 # again this long (ms) after: not at the sender's next wake, an epoch's 10 s, and none at all while
 # sensing is off (safe mode, a critical battery), when serving the log is all the band does.
 _SEND_RETRY_MS = const(1000)
+# The radio refused to start at boot (band/ble.py Peripheral.start): tried again this often (ms).
+# Not at every status pass: a start that fails after NimBLE began waits out its 2 s sync timeout
+# (micropython's NIMBLE_STARTUP_TIMEOUT) with the loop blocked, longer than a FIFO holds (0.7 s at
+# 100 Hz): samples lost, at most once per try.
+_RADIO_RETRY_MS = const(300000)
 SAMPLES_LAP = const(1 << 29)  # the sample count runs modulo this: with a batch added, still a small int on a 32-bit board
 
 
@@ -778,6 +783,7 @@ class App:
         due = 0  # uptime ms of the next status notification
         told = 0  # the errors the latest one said: a change goes at the next pass (within READ_MS)
         clean = 0  # uptime ms of a STATUS that ends the host's run of overruns (0: none due)
+        radio_ms = _RADIO_RETRY_MS  # uptime ms of the next start of a radio that refused (band/startup.py)
         while True:
             low = self.low_battery
             crit = self.critical
@@ -786,6 +792,15 @@ class App:
             confirming = self._check_battery()
             if self._down_ms and not self.sampling and not self.critical and self.uptime_ms() >= self._retry_ms:
                 self._resume_imu()  # its start failed: tried at the first pass its back-off allows
+            if not p.active() and self.uptime_ms() >= radio_ms:
+                radio_ms = self.uptime_ms() + _RADIO_RETRY_MS
+                if p.start():  # up at last: its GATT table, the pairing window and advertising, as at boot
+                    from band import startup
+
+                    startup._register(self, self.hw)
+                    _forget("band.startup")
+                    self.pairing = None  # given to the stack just below
+                    p.advertise(self.name, P.SERVICE_UUID)
             self._pairing_update()
             p.drop_unsecured(self.hw.secure_within_ms)
             if self.det is not None and self.det.p.has_gyro and self.sampling:

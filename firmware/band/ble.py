@@ -107,9 +107,28 @@ class Peripheral:
         self._write_flag = flag()
         self._change_flag = flag()
         self._adv = None
-        ble.active(True)
+        self.start()
+
+    def start(self):
+        """Start the stack if it is off and set it up; False if it refused to start (OSError: MicroPython
+        1.28's failed NimBLE start, micropython#18948). While it is off nothing goes to it (``active``):
+        the band senses and logs to flash, and the app tries again later (App._status)."""
+        ble = self._ble
+        # On already (main.py, sim/run.py: before the app's modules grew the heap). Not again:
+        # active(True) on an active stack restarts it (mp_bluetooth_init deinits first), and its
+        # memory would then come from what the grown heap left to ESP-IDF.
+        if not ble.active():
+            try:
+                ble.active(True)
+            except OSError:
+                return False
         ble.config(bond=True, le_secure=True, mitm=False, io=_IO_NO_INPUT_OUTPUT, mtu=_MTU_MAX)
         ble.irq(self._irq)
+        return True
+
+    def active(self):
+        # (The stack's own name for it: a new name would cost the band a qstr, docs/firmware.md.)
+        return self._ble.active()
 
     def set_bonding(self, on):
         """Offer bonding to a central that pairs (the pairing window), or pair it unbonded.
@@ -121,20 +140,23 @@ class Peripheral:
         before it stores keys, and a refused store makes it unpair the oldest bonded peer and
         try again, until none is left (ble_store_util_status_rr; docs/firmware.md, "Security").
         """
-        self._ble.config(bond=bool(on))
+        if self.active():
+            self._ble.config(bond=bool(on))
 
     def register(self, services):
         return self._ble.gatts_register_services(services)
 
     def set_value(self, handle, data):
-        self._ble.gatts_write(handle, data)
+        if self.active():
+            self._ble.gatts_write(handle, data)
 
     def set_buffer(self, handle, size):
         self._ble.gatts_set_buffer(handle, size)
 
     def advertise(self, name, service_uuid, interval_us=250000):
         self._adv = (interval_us,) + adv_payloads(name, service_uuid)
-        self._ble.gap_advertise(interval_us, adv_data=self._adv[1], resp_data=self._adv[2])
+        if self.active():
+            self._ble.gap_advertise(interval_us, adv_data=self._adv[1], resp_data=self._adv[2])
 
     def _irq(self, event, data):
         if event == _IRQ_CENTRAL_CONNECT:
@@ -273,5 +295,5 @@ class Peripheral:
         # skipped first, so a host that reconnects at once finds their slots free (they filled the
         # ring and its first commands were dropped). Tasks never run inside next_write's reads.
         self._skip_gone()
-        if self._adv is not None:
+        if self._adv is not None and self.active():
             self._ble.gap_advertise(self._adv[0], adv_data=self._adv[1], resp_data=self._adv[2])

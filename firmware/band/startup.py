@@ -127,11 +127,19 @@ def build(app, hw):
     # after any other reset (a watchdog at night must not open the band to the neighbours).
     app._pair_end_ms = P.PAIRING_WINDOW_MS if hw.power_on else 0
     app.pairing = None  # the window as last given to the stack (None: not yet)
+    app.name = P.air_name(hw.device_id)
     app._pairing_update()
-    _register(app, hw)
+    if app.periph.active():
+        _register(app, hw)
+    else:
+        # The radio refused to start (band/ble.py Peripheral.start): no GATT table yet, nothing is
+        # sent; sensing and the flash log go on. App._status starts it later, and STATUS says it.
+        app.h_events = app.h_status = app.h_control = app.h_raw = app.h_batt = 0
+        app.errors |= P.ERR_RADIO
 
 
 def _register(app, hw):
+    # At build, or when the radio starts later (App._status imports this module again for it).
     # Pinned by tests/transport/test_gatt_table.py: bonded hosts keep this table across a firmware
     # update and the band cannot tell them it changed (docs/transport.md, "The GATT cache ...").
     U = bluetooth.UUID
@@ -168,4 +176,3 @@ def _register(app, hw):
         ("open hardware", board.get("name", "?"), hw.device_id, FIRMWARE_VERSION, board.get("id", "?")),
     ):
         p.set_value(h, v.encode())
-    app.name = P.air_name(hw.device_id)

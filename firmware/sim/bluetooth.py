@@ -47,6 +47,7 @@ import json
 import os
 import socket
 import struct
+import sys
 
 import asyncio
 
@@ -72,6 +73,7 @@ TX_PER_EVENT = 12
 POLL_MS = 2
 
 _port = 0
+_refuse = 0  # starts the stack still refuses (sim_refuse)
 _instance = None
 _IPPROTO_TCP = 6  # Linux's numbers: the unix port's socket module names neither
 _TCP_NODELAY = 1
@@ -92,9 +94,19 @@ def _nodelay(sock):
 
 
 def sim_configure(port):
-    """Called by sim/run.py before the app starts: the TCP port to listen on."""
+    """Called by sim/run.py before the app starts: the TCP port to listen on. The radio is on by
+    then (run.py turns it on first, as main.py does on a board): it listens there from now."""
     global _port
     _port = port
+    if _instance is not None and _instance._active:
+        _instance.listen()
+
+
+def sim_refuse(n):
+    """The stack refuses its next ``n`` starts: OSError(EIO), as MicroPython 1.28's ESP32 port raises
+    for a NimBLE that could not start (micropython#18948; 1.22-1.27 panicked). sim/run.py --radio-refuse."""
+    global _refuse
+    _refuse = n
 
 
 class UUID:
@@ -134,6 +146,10 @@ class BLE:
 
     def _init(self):
         self._active = False
+        # Each start of the stack (active(True)): the band's modules loaded then. A real stack
+        # restarts at each (micropython's mp_bluetooth_init), and it must start before the band's
+        # modules grow the heap (micropython#14293; tests/firmware/test_main_entry.py).
+        self.starts = []
         self.encryptions = 0  # links encrypted so far: sim/run.py's --hold ends at the first
         self._irq = None
         self._cfg = {"mtu": 23, "bond": False, "le_secure": False, "mitm": False, "io": 3}
@@ -160,15 +176,27 @@ class BLE:
     def active(self, on=None):
         if on is None:
             return self._active
+        global _refuse
+        if on:
+            self.starts.append(sorted(k for k in sys.modules if k.split(".")[0] in ("band", "swcore")))
+            if _refuse and not self._active:
+                _refuse -= 1
+                raise OSError(errno.EIO)
         if on and not self._active:
-            s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-            s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-            s.bind(socket.getaddrinfo("127.0.0.1", _port)[0][-1])
-            s.listen(1)
-            s.setblocking(False)
-            self._lsock = s
+            self.listen()
         self._active = bool(on)
         return self._active
+
+    def listen(self):
+        """Listen on the port sim/run.py gave (sim_configure), or any while it gave none."""
+        if self._lsock is not None:
+            self._lsock.close()
+        s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        s.bind(socket.getaddrinfo("127.0.0.1", _port)[0][-1])
+        s.listen(1)
+        s.setblocking(False)
+        self._lsock = s
 
     def config(self, *args, **kw):
         if args:

@@ -32,6 +32,8 @@ Options:
     --flash-bytes N     the files on flash may take N bytes in all: a write past it fails (ENOSPC, a full file system)
     --flash-stall-ms MS each event written to flash holds the band MS ms of virtual time (a slow flash erase:
                         the IMU's FIFO fills meanwhile, and may overrun)
+    --radio-refuse N    the radio refuses its first N starts (OSError EIO, MicroPython 1.28's failed NimBLE
+                        start): at boot (run.py's, then the app's), then every 5 minutes (the app's retries)
     --stall-at-s S      the sampler hangs at virtual time S (the watchdog must reset the band)
     --starve-at-s S:MS  the process gets no CPU for MS real ms at virtual time S (a loaded machine's
                         scheduler): with --paced its pace runs on meanwhile, its samples fall behind it
@@ -55,7 +57,7 @@ Options:
                         a power-up whose RTC memory kept its bits (stale SRAM), which the band cannot tell apart
 
 Prints one ``SIM {json}`` line when the app is up (boot count, safe mode,
-log state, heap use after start-up) and one when it ends (samples, events),
+log state, heap use after start-up, the radio's starts) and one when it ends (samples, events),
 and one per TIME_SYNC answered (``sync``: the band ms it answered, the host's
 stamp ``sent_ms``, the real epoch ms it read its clock at and, when paced, the
 real epoch ms that virtual time was due), and one when the recording has been
@@ -74,10 +76,23 @@ import time
 import asyncio
 import bluetooth
 
-import hw as simhw
-from band.app import App, Hardware
-from band.storage import Storage
-from swcore import wire as P
+# The radio on first, before the band's modules load, as main.py does on a board (micropython#14293):
+# it listens once build() gives it its port. --radio-refuse is read here, before parse_args (which
+# needs swcore.wire, a band module, and names a bad value). (No function: each new name is a qstr.)
+if "--radio-refuse" in sys.argv[1:-1]:
+    try:
+        bluetooth.sim_refuse(int(sys.argv[sys.argv.index("--radio-refuse") + 1]))
+    except ValueError:
+        pass
+try:
+    bluetooth.BLE().active(True)
+except OSError as e:  # as main.py: the app tries again (band/ble.py)
+    print("ble:", e)
+
+import hw as simhw  # noqa: E402
+from band.app import App, Hardware  # noqa: E402
+from band.storage import Storage  # noqa: E402
+from swcore import wire as P  # noqa: E402
 
 SIM_BOARD = {
     "id": "sim-mpu6886",
@@ -109,7 +124,7 @@ POWER_ON_CAUSES = ("power_on", "brownout")  # machine.PWRON_RESET: the pairing w
 NUMBERS = ("socket", "speed", "paced-from-ms", "csv-skip-s", "reset-at-s", "tear-at-seq",
            "imu-reset-at-s", "imu-stuck-at-s", "stall-at-s", "imu-odr-error-pct", "battery-mv",
            "log-slots", "flash-bytes", "flash-stall-ms", "idle-exit-ms", "timeout-s", "uptime-ms", "rtc-restarted",
-           "secure-within-ms")
+           "secure-within-ms", "radio-refuse")
 
 
 def usage():
@@ -144,6 +159,7 @@ def parse_args(argv):
         "flash-bytes": None,
         "flash-stall-ms": "0",
         "stall-at-s": None,
+        "radio-refuse": None,
         "starve-at-s": None,
         "imu-odr-error-pct": "0",
         "battery-mv": "3950",
@@ -460,6 +476,7 @@ def main():
         **({} if hardware.retained is None else hardware.retained.links(app)),
         mem_alloc=gc.mem_alloc(),
         mem_free=gc.mem_free(),
+        starts=hardware.ble.starts,  # the radio's, each with the band's modules loaded then
     )
 
     async def both():

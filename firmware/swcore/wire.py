@@ -85,6 +85,7 @@ ERR_LOG_TORN = 0x0010  # a torn (power loss) log record was found and skipped
 ERR_BATTERY_ADC = 0x0020
 ERR_FIFO_OVERRUN = 0x0040  # samples lost: the loop fell behind the IMU FIFO
 ERR_NOT_WORN = 0x0080  # no breathing micro-motion: band off the baby
+ERR_RADIO = 0x0100  # the radio refused to start at this boot: sensed and logged to flash meanwhile (this boot)
 # LOGINFO.flags
 LF_WRAPPED = 0x01
 LF_GAP = 0x02  # the requested seq is older than the oldest still stored

@@ -35,10 +35,13 @@ from swcore.protocol import RATES_HZ
 import tomlkit
 
 from spasmwatch import __version__, private
-from spasmwatch.alerts.model import LANGUAGES, SOUND_REPEAT_EVERY_S, SOUND_REPEAT_FOR_S, AlertSettings, BandFault, QuietHours, Urgency
+from spasmwatch.alerts.model import (
+    ESCALATE_AFTER_MAX_S, LANGUAGES, QUIET_HOURS_MAX_MIN, RATE_LIMIT_MAX_S, SOUND_REPEAT_EVERY_MAX_S, SOUND_REPEAT_EVERY_MIN_S,
+    SOUND_REPEAT_EVERY_S, SOUND_REPEAT_FOR_MAX_S, SOUND_REPEAT_FOR_S, AlertSettings, BandFault, QuietHours, Urgency,
+)  # fmt: skip
 from spasmwatch.daemon.consts import (
-    BACKUP_KEEP_DAYS, HEARTBEAT_EVERY_MAX_S, HEARTBEAT_EVERY_MIN_S, HEARTBEAT_EVERY_S, HOME_NAME_SUFFIXES, NTFY_NAME_HASH_HEX, RAW_KEEP_DAYS,
-    RAW_RESERVE_MB,
+    BACKUP_KEEP_DAYS, BACKUP_KEEP_DAYS_MAX, HEARTBEAT_EVERY_MAX_S, HEARTBEAT_EVERY_MIN_S, HEARTBEAT_EVERY_S, HOME_NAME_SUFFIXES,
+    NTFY_NAME_HASH_HEX, RAW_KEEP_DAYS, RAW_KEEP_DAYS_MAX, RAW_RESERVE_MB,
 )  # fmt: skip
 from spasmwatch.errors import ConfigError, parser_limit, said
 from spasmwatch.outfile import replace_durably
@@ -77,12 +80,12 @@ def _shell_words(line: str) -> list[str] | None:
 
 def _quiet_hours_ok(text: str) -> bool:
     """Two-digit HH:MM-HH:MM the engine takes (``QuietHours.parse``: not an end that is the start,
-    "22:00-22:00", which was taken for no quiet hours at all)."""
+    "22:00-22:00", which was taken for no quiet hours at all), of at most QUIET_HOURS_MAX_MIN."""
     try:
-        QuietHours.parse(text)
+        q = QuietHours.parse(text)
     except ValueError:
         return False
-    return bool(_QUIET_RE.match(text))
+    return bool(_QUIET_RE.match(text)) and q.length_min <= QUIET_HOURS_MAX_MIN
 
 
 def _choice(*options: str) -> dict[str, Any]:
@@ -125,7 +128,12 @@ def _ntfy_url(v: str) -> bool:
 
 
 _PORT = _rule("an integer 1-65535", lambda v: 1 <= v <= 65535)
-_NONNEG = _rule("a number >= 0", lambda v: v >= 0)
+
+
+def _upto(most: float, unit: str, zero: str = "") -> dict[str, Any]:
+    """A number from 0 to ``most`` (a bound past which a safety function is off: alerts/model.py,
+    daemon/consts.py give each its reason); ``zero``: what 0 means, said with it."""
+    return _rule(f"a number of {unit} 0-{most:g}" + (f" (0: {zero})" if zero else ""), lambda v: 0 <= v <= most)
 # An MQTT prefix: paho refuses a topic with a wildcard (or NUL) in its network thread, and the
 # channel then said only that the broker did not answer.
 _TOPIC = _rule("a topic without MQTT's wildcards + and #", lambda v: not any(c in v for c in "+#\0"))
@@ -185,10 +193,10 @@ class Daemon:
     raw_reserve_mb: float = field(default=RAW_RESERVE_MB, metadata=_rule("a number of MB >= 0 (0: no reserve)", lambda v: v >= 0))
     # Raw files whose newest sample is older than this many days are deleted, except near a cluster
     # or a note (daemon/rawkeep.py); 0 (the default): every file is kept.
-    raw_keep_days: float = field(default=RAW_KEEP_DAYS, metadata=_rule("a number of days >= 0 (0: keep every raw file)", lambda v: v >= 0))
+    raw_keep_days: float = field(default=RAW_KEEP_DAYS, metadata=_upto(RAW_KEEP_DAYS_MAX, "days", "keep every raw file"))
     # The store's daily copies beside it (<store>.backups/): the newest of this many latest days kept,
     # and of the 4 latest weeks (daemon/backups.py, docs/store.md "Backups"); 0: none made.
-    backup_keep_days: int = field(default=BACKUP_KEEP_DAYS, metadata=_rule("a whole number of days >= 0 (0: no backups)", lambda v: v >= 0))
+    backup_keep_days: int = field(default=BACKUP_KEEP_DAYS, metadata=_upto(BACKUP_KEEP_DAYS_MAX, "whole days", "no backups"))
     heartbeat: Heartbeat = field(default_factory=Heartbeat)
 
 
@@ -211,11 +219,11 @@ class Band:
 
 @dataclass
 class Alerts:
-    escalate_after_s: float = field(default=AlertSettings.escalate_after_s, metadata=_NONNEG)  # the engine's defaults
+    escalate_after_s: float = field(default=AlertSettings.escalate_after_s, metadata=_upto(ESCALATE_AFTER_MAX_S, "seconds"))  # the engine's defaults
     # Band alerts only (battery, not worn, ...); a cluster alarm is never muted.
-    quiet_hours: str = field(default="", metadata=_rule('"HH:MM-HH:MM", the end not the start (e.g. "22:00-07:00"; "" for none)',
+    quiet_hours: str = field(default="", metadata=_rule(f'"HH:MM-HH:MM", the end not the start, at most {QUIET_HOURS_MAX_MIN // 60} h (e.g. "22:00-07:00"; "" for none)',
                                                         lambda v: v == "" or _quiet_hours_ok(v)))  # fmt: skip
-    rate_limit_s: float = field(default=AlertSettings.rate_limit_s, metadata=_NONNEG)
+    rate_limit_s: float = field(default=AlertSettings.rate_limit_s, metadata=_upto(RATE_LIMIT_MAX_S, "seconds"))
     # The band faults quiet hours hold back; default: those the band goes on detecting through
     # (the engine's default), so a band that drops or stops detecting at night is said at once.
     quiet_faults: list[str] = field(default_factory=lambda: [f.value for f in BandFault if f in AlertSettings.quiet_faults],
@@ -237,8 +245,12 @@ class Sound:
     # Plays the alarm; default: the platform's player. Split like a shell line, checked here.
     command: str | None = field(default=None, metadata=_rule("a command line with balanced quotes", lambda v: _shell_words(v) is not None))
     # An unacknowledged alarm plays again this often, for at most repeat_for_s (0: once); reasons in alerts/model.py.
-    repeat_every_s: float = field(default=SOUND_REPEAT_EVERY_S, metadata=_NONNEG)
-    repeat_for_s: float = field(default=SOUND_REPEAT_FOR_S, metadata=_NONNEG)
+    repeat_every_s: float = field(
+        default=SOUND_REPEAT_EVERY_S,
+        metadata=_rule(f"a number of seconds 0 (once) or {SOUND_REPEAT_EVERY_MIN_S:g}-{SOUND_REPEAT_EVERY_MAX_S:g}",
+                       lambda v: v == 0 or SOUND_REPEAT_EVERY_MIN_S <= v <= SOUND_REPEAT_EVERY_MAX_S),
+    )  # fmt: skip
+    repeat_for_s: float = field(default=SOUND_REPEAT_FOR_S, metadata=_upto(SOUND_REPEAT_FOR_MAX_S, "seconds"))
 
 
 @dataclass

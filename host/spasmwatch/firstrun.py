@@ -30,8 +30,8 @@ from spasmwatch.alerts import sound_tool
 from spasmwatch.alerts.desktop_tool import tool as desktop_tool
 from spasmwatch.alerts.messages import EN
 from spasmwatch.alerts.model import LANGUAGES
-from spasmwatch.config import (Band, Config, Ntfy, Webhook, band_key_shared, default_config_path, from_dict, get, load_config, toml_error,
-                               toml_loads, write_atomic, write_mode)
+from spasmwatch.config import (Band, Config, Http, Ntfy, Webhook, band_key_shared, default_config_path, from_dict, get, load_config, toml_error,
+                               is_loopback, toml_loads, write_atomic, write_mode)
 from spasmwatch.errors import ConfigError
 from spasmwatch.words import cmd
 
@@ -230,7 +230,8 @@ _MORE = """
 [daemon.http]
 # port = 8765                     # the family web page on http://127.0.0.1:8765/
 # lan = true and a token ('spasmwatch config set daemon.http.token new') to open it to phones on the home network;
-# then 'spasmwatch config tls new' serves it over https:// (each phone warns once: compare the fingerprint it prints)
+# then 'spasmwatch config tls new' serves it over https:// (each phone warns once: compare the fingerprint it prints);
+# 'spasmwatch status --qr' shows the link a phone opens it by as a QR code for its camera
 """
 
 
@@ -494,6 +495,14 @@ def restart_command(systemctl: str | None) -> str:
     """How a running daemon is restarted: its service's ``systemctl`` (``service.systemctl_for``),
     else the 'spasmwatch run' started by hand."""
     return f"{systemctl} restart spasmwatch" if systemctl else EN["page.restart_by_hand"]  # (the page's words for it)
+
+
+def phone_steps(h: Http, path: Path, given: bool) -> list[str]:
+    """The 'config set' commands that open the page to the phones on the home network (none when
+    it is open to them): a token, then ``lan`` (the config refuses lan without a token)."""
+    if h.lan or not is_loopback(h.host):
+        return []
+    return ([] if h.token else [cmd(f"config set daemon.http.token {TOKEN_NEW}", path, given)]) + [cmd("config set daemon.http.lan true", path, given)]
 
 
 def _write(path: Path, data: bytes, mode: int) -> None:

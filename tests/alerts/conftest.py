@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import shutil
 import subprocess
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import TypeVar
 
 import pytest
 
 from spasmwatch.alerts import Audience, BandFault, Notification, NoticeKind, Urgency
 
 from servers import Broker, free_port, http_recorder, start_broker, stop_broker  # noqa: F401  (re-exported to the tests)
+
+T = TypeVar("T")
 
 
 def notice(kind: NoticeKind = NoticeKind.CLUSTER_ALARM, **kw: object) -> Notification:
@@ -29,6 +32,13 @@ def band_notice(fault: BandFault, active: bool, **kw: object) -> Notification:
     state = fault.state.value if active else "OK"
     return notice(kind, state=state, urgency=fault.urgency if active else Urgency.NORMAL, title=f"{fault.value} (cot)", text="check the band",
                   fault=fault, cluster_key=None, count=None, started_t=None, audience=Audience.FILTERED, **kw)  # fmt: skip
+
+
+def in_lanes(got: list[T], kind: Callable[[T], str] = str) -> list[T]:
+    """What a receiver got (``kind`` of each: its notification kind's value), the band notices and the
+    daily summary first: the dispatcher sends them in a lane of their own, beside a cluster's
+    (dispatch.py ``Lane``), so a receiver gets each lane in order but the two interleaved anyhow."""
+    return sorted(got, key=lambda x: not kind(x).startswith(("band_", "daily_summary")))  # (stable: each lane in order)
 
 
 @pytest.fixture

@@ -315,6 +315,22 @@ def test_band_fault_raised_cleared_and_rate_limited() -> None:
     assert r.sent[-1].fault is BandFault.BATTERY_LOW
 
 
+def test_band_notices_held_by_the_rate_limit_neither_drop_nor_delay_the_cluster_s_alarm() -> None:
+    """The rate limit is per band fault (``rate_limit_s``: a band flapping in and out of range): a
+    cluster on the same band, its notices held back, is alarmed at its third spasm, at once."""
+    r = Rig(rate_limit_s=900.0)
+    r.engine.on_band_state("cot", "battery_low", True)
+    for _ in range(3):  # flapping: the first drop said, the rest held by the limit
+        r.engine.on_band_state("cot", "disconnected", True)
+        r.advance(10)
+        r.engine.on_band_state("cot", "disconnected", False)
+    r.engine.on_band_state("cot", "disconnected", True)  # down again, held: due at the limit's end
+    said = len(r.sent)
+    r.spasms("cot", 1, 3)
+    assert r.kinds()[said:] == [NoticeKind.CLUSTER_WARNING, NoticeKind.CLUSTER_ALARM]
+    assert r.sent[-1].created_t == r.clock.t and r.sent[-1].urgency is Urgency.URGENT
+
+
 def test_another_device_bonded_is_said_once_per_count_with_it_and_cleared() -> None:
     """other_bonds: the daemon's COUNT at each connection. The same count again is no news (a
     reconnect); a new one is said again with it, though within the rate limit; none left clears it."""

@@ -166,6 +166,7 @@ async def rig(
     open_store: Callable[[Path], Store] = Store,
     firmware: Path | None = None,
     band_timeout_s: float = BAND_TIMEOUT_S,
+    hold: bool = True,
     **daemon_kw: Any,
 ) -> AsyncIterator[Rig]:
     """``start_wall``: the daemon's (and so the band's synced) wall time now, e.g. just before a
@@ -173,7 +174,9 @@ async def rig(
     simulated radio holds each message (simradio.SimRadioClient). ``open_store``: how the store
     at ``tmp``/spasmwatch.db is opened (``Store.may_fail``: as ``spasmwatch run`` does). ``firmware``:
     the tree the bands run (default this checkout's firmware/). ``band_timeout_s``: each band's
-    --timeout-s (real s; LASTING_S with lasting_cluster_csv)."""
+    --timeout-s (real s; LASTING_S with lasting_cluster_csv). ``hold``: each band's virtual time
+    stands still until the daemon first has an encrypted link (False: a band that has no radio
+    for a while senses on meanwhile, as a board does)."""
     clock = ScaledClock(time.time() if start_wall is None else start_wall, speed)
     r = Rig(
         tmp, csv, speed, open_store(tmp / "spasmwatch.db"), clock, wrap_link=wrap_link, latency=latency, firmware=firmware,
@@ -181,7 +184,7 @@ async def rig(
     )  # fmt: skip
     try:
         for i in range(n_bands):
-            r.start_band(i, band_args)
+            r.start_band(i, band_args, hold=hold)
         specs = [BandSpec(f"band{i}", r.link_factory(i), raw=raw, rate_hz=rate_hz) for i in range(n_bands)]
         # The raw tests must not depend on the machine's free space (the default reserve is 1 GB);
         # tests/daemon/test_rawdisk.py tests the reserve on a daemon of its own.

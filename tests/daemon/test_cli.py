@@ -314,7 +314,9 @@ def _run_without_store(config: Path) -> Iterator[str]:
 def test_run_on_a_damaged_store_monitors_says_so_and_stops_on_sigterm(tmp_path: Path) -> None:
     """Found by review: 'spasmwatch run' on a store file SQLite cannot read ended at once (exit 2),
     so no band was monitored. Now it starts, its page and 'spasmwatch status' say the store is not
-    open and how to repair it, it stops cleanly on SIGTERM, and the file is as it was."""
+    open and the way on, it stops cleanly on SIGTERM, and the file is as it was. The file is random
+    bytes, no SQLite file: 'store recover' refuses it, so the way on is the file moved aside and a new
+    store (store._db.start_again; hostile-input review: status and /api/status named recover)."""
     data = tmp_path / "data"
     data.mkdir()
     db = data / "spasmwatch.db"
@@ -324,9 +326,11 @@ def test_run_on_a_damaged_store_monitors_says_so_and_stops_on_sigterm(tmp_path: 
     config = _config(tmp_path, data, port)
     with _run_without_store(config) as out:
         assert out.startswith(f"STORE NOT OPEN since ") and f"{db}: not a usable spasmwatch store (file is not a database)" in out, out
-        assert f"'spasmwatch store recover --db {db}'" in out and "(stop the daemon first)" in out, out
+        assert "store recover" not in out and f"not an SQLite file, so spasmwatch cannot recover it" in out, out
+        assert f"with the daemon stopped, move it aside (mv {db} {db}.unreadable) and start the daemon: it makes a new store" in out, out
         st = json.loads(cli(config, "status", "--json").stdout)
         assert st["store"]["damaged"] is True and st["bands"][0]["faults"] == ["store_damaged"], st
+        assert st["store"]["recover"] is None and (st["store"]["way"], st["store"]["command"]) == ("unreadable", f"'mv {db} {db}.unreadable'"), st
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=10) as page:
             assert page.status == 200 and b'id="store-error"' in page.read()
     assert db.read_bytes() == before

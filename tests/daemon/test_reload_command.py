@@ -292,7 +292,7 @@ def test_the_config_commands_find_the_daemon_by_its_lock_after_a_hand_edit_of_it
         assert unit.returncode == 0 and (tmp_path / "xdg" / "systemd" / "user" / "spasmwatch.service").exists(), unit
         moved = d.cli("config", "set", "daemon.http.port", str(free_port()))
         assert moved.returncode == 0 and moved.stdout.endswith(f"\n{restart}systemctl --user restart spasmwatch\n"), moved
-        said = d.cli("config", "set", "alerts.escalate_after_s", "900")
+        said = d.cli("config", "set", "alerts.escalate_after_s", "450")
         service = "; 'systemctl --user reload spasmwatch' does the same without a word)"
         assert said.returncode == 0 and said.stdout.endswith(f"{reload}{service}\n"), said
         added = d.cli("config", "add-ntfy", "new", "--name", "uncle")

@@ -17,7 +17,12 @@ from swcore import protocol as P
 # the split of the free space. 155,000 -> 156,000 on 2026-12-07: the BONDS command (its code loaded
 # for the command only) and the drop time kept on Hardware took the report 153,632 -> 154,624 bytes
 # in the main checkout, and a fresh clone's paths 155,072 (failed there): ~1 KB of margin again.
-HEAP_BUDGET = 156_000
+# 156,000 -> 159,500 on 2026-12-07 (review h46): the wrong chip's name at an IMU's identity check
+# (+352), the radio started first in boot and a radio that refuses to start no longer stopping the
+# band (its retry and ERR_RADIO: +1,888) took it 154,624 -> 157,984 bytes in the main checkout. Each
+# real board's heap is now checked against its chip's (tests/firmware/test_board_heap.py, 32-bit),
+# which this 64-bit figure only stands in for; still under 160 KB.
+HEAP_BUDGET = 159_500
 
 
 def _fields(e: dict[str, Any]) -> tuple[int, int, int, int, int, int]:
@@ -147,6 +152,9 @@ def test_disconnect_then_backfill_by_seq(micropython: str, many_spasms_csv: Path
 def test_advertising_and_standard_services(micropython: str, many_spasms_csv: Path, tmp_path: Path) -> None:
     band = Band(micropython, many_spasms_csv, tmp_path / "flash", ["--hold", "--device-id", "band-00ab12", "--battery-mv", "3800"])
     try:
+        # The simulator starts its radio as main.py does on a board: once, before any band module
+        # loads (micropython#14293, test_main_entry.py); it advertises only once the app runs.
+        assert band.up["starts"] == [[]], band.up  # the band's modules loaded at each start of the radio
         c = Central(band.port)
         adv = bytes.fromhex(c.info["adv"])
         resp = bytes.fromhex(c.info["resp"])

@@ -106,6 +106,9 @@ class WDT:
         _heap("wdt")  # the app is up and running: what it holds all night
         # made by the running app: what of the band's code stayed loaded after its start-up
         log("modules", sorted(k for k in sys.modules if k.split(".")[0] in ("band", "swcore")))
+        import bluetooth  # the simulated stack: when it was started, and how often
+        ble = bluetooth.BLE()
+        log("radio", ble.starts, ble.active())
     def feed(self):
         log("feed", SENSOR.rate_hz)
 
@@ -232,6 +235,19 @@ def test_main_keeps_only_the_resident_modules_once_the_band_is_up(micropython: s
     assert ["rtc_memory", 14] in log, out  # the boot links ran
     modules = [e[1] for e in log if e[0] == "modules"]
     assert modules == [RESIDENT], out
+
+
+def test_main_starts_the_radio_once_before_the_band_is_on_the_heap(micropython: str, flashed_fw: Path, tmp_path: Path) -> None:
+    """NimBLE takes its memory from ESP-IDF when it starts, and the ESP32 port's heap grows into that
+    memory as the band's modules and buffers load: started once the band was up, as main.py did, the
+    stack found too little, and an ESP32-C3 panicked (micropython#14293). main.py starts it before
+    any band module loads, and the app does not start it again (active(True) on a started stack
+    restarts it, its memory then taken from what the grown heap left). Started is not advertising:
+    the app advertises once it runs (App.run), as before."""
+    root, _ = _flashed(flashed_fw, tmp_path)
+    out, log = _run(micropython, root, tmp_path)
+    radio = [e[1:] for e in log if e[0] == "radio"]
+    assert radio == [[[[]], True]], f"(the band's modules loaded at each start, active): {radio}\n{out}"
 
 
 def test_main_links_a_boot_read_as_a_power_on_whose_rtc_memory_and_timer_were_kept(

@@ -35,10 +35,10 @@ from spasmwatch.daemon.http import web_dir
 from spasmwatch.daemon.session import NOT_BONDED
 from spasmwatch.daemon.wiring import alert_settings_from
 from spasmwatch.store import Store
-from spasmwatch.store._db import BACKUP, COPY, RENAME
+from spasmwatch.store._db import BACKUP, COPY, RENAME, UNREADABLE
 
 WEB = web_dir()
-WAYS = (COPY, BACKUP, RENAME)  # the ways out /api/status gives a store (store._db.Fix)
+WAYS = (COPY, BACKUP, RENAME, UNREADABLE)  # the ways out /api/status gives a store (store._db.Fix)
 
 
 def used_keys() -> set[str]:

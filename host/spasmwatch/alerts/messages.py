@@ -143,6 +143,11 @@ EN: dict[str, str] = {
     "keeps its events. spasmwatch keeps a daily backup of the file: on this computer, stop spasmwatch, run {command} (it puts "
     "the latest backup back and keeps the changed file beside it), then start spasmwatch again: the band sends again the "
     "events it still holds.",
+    # not an SQLite file at all: 'store recover' refuses it; moved aside, a new store made (store._db.start_again)
+    "fault.store_damaged.unreadable.text": "The file where this computer saves the band's events cannot be read at all "
+    "(it is not a database file): nothing is saved to it, and no repair can read it. Alarms still work and the band keeps "
+    "its events. On this computer: stop spasmwatch, run {command} (it moves the file aside, kept), then start spasmwatch "
+    "again: it makes a new, empty file, and the band sends again the events it still holds.",
     "fault.store_newer.title": "The events file needs a newer spasmwatch",
     # not the disk: a newer version changed the file (docs/store.md "Schema versions")
     "fault.store_newer.text": "The file where this computer saves the band's events was changed by a newer version of "
@@ -159,6 +164,13 @@ EN: dict[str, str] = {
     "fault.other_bonds.title": "Another device paired with the band",
     "fault.other_bonds.text": "Another device is paired with band {band} ({n}). If it is not one of yours (a second "
     "computer or phone you paired), run `spasmwatch bonds --revoke-others`.",
+    # its radio refused to start at switch-on (STATUS ERR_RADIO): nothing lost, no live alarm meanwhile; a repeat
+    # points to the board's memory (docs/firmware.md "Starting the radio first")
+    "fault.radio_late.title": "Band radio started late",
+    "fault.radio_late.text": "The radio of band {band} did not start when the band was switched on and came up about {n} min "
+    "later: that is why it showed as disconnected. The band kept watching and saved what it detected meanwhile, and sends "
+    "it here now; any cluster in it is told as a late one, as no alarm could reach you while the radio was off. If this "
+    "happens again, switch the band off and on; if it keeps happening, see \"Starting the radio first\" in docs/firmware.md.",
     "cleared.disconnected.title": "Band reconnected",
     "cleared.disconnected.text": "Band reconnected: monitoring again.",
     "cleared.not_worn.title": "Band worn again",
@@ -185,6 +197,8 @@ EN: dict[str, str] = {
     "cleared.samples_lost.text": "The band no longer loses motion data.",
     "cleared.other_bonds.title": "No other device paired",
     "cleared.other_bonds.text": "Only this computer is paired with the band now.",
+    "cleared.radio_late.title": "Band radio OK",
+    "cleared.radio_late.text": "The band's radio started normally when the band was switched on again.",
     # the daily summary
     "summary.title": "Daily summary: {clusters} in 24 h",
     # no cluster: the worn time in the title, all a locked phone shows (4 min read as a day free of spasms)
@@ -276,10 +290,13 @@ EN: dict[str, str] = {
     "page.fault.storage_failing.rename": "Events file has a column added by hand that this version adds: stop spasmwatch, run {command}",
     "page.fault.store_damaged.backup": "Events file lost data no repair restores: stop spasmwatch, put back its latest daily "
     "backup with {command}",
+    "page.fault.store_damaged.unreadable": "Events file cannot be read at all, no repair reads it: stop spasmwatch, move it "
+    "aside with {command}, start spasmwatch (it makes a new one)",
     "page.fault.store_newer": "Events file from a newer spasmwatch: restart spasmwatch, or upgrade it",
     "page.fault.band_log_failing": "Band cannot save events",
     "page.fault.samples_lost": "Band losing motion data",
     "page.fault.other_bonds": "Another device paired: spasmwatch bonds --revoke-others if it is not yours",
+    "page.fault.radio_late": "Radio started late at switch-on: events kept, sent here",
     "page.state.connected": "Connected",
     "page.state.silent": "Connected, silent",
     "page.state.out_of_reach": "Out of reach, retrying",

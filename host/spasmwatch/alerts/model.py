@@ -23,6 +23,26 @@ SOUND_REPEAT_EVERY_S = 30.0
 # For at most 10 min after it first played: a cluster lasts minutes, and by then the alarm has been
 # escalated to every phone (escalate_after_s, 2 min); the room is then left quiet.
 SOUND_REPEAT_FOR_S = 600.0
+# The bounds of the alarm settings a config may give ([alerts], [channels.sound]; config.py), each
+# past which a safety function is off without a word (hostile-input review: escalate_after_s = 1e308
+# was taken, and no alarm ever reached the other phones):
+# escalate_after_s (s): an unacknowledged ALARM goes to every phone by then. A cluster lasts minutes
+# and the sound stops repeating at SOUND_REPEAT_FOR_S (10 min): later, nobody else hears of it.
+ESCALATE_AFTER_MAX_S = 600.0
+# rate_limit_s (s): a band fault of one kind is said again at most this often. Past an hour, a band
+# that drops out again later in the night, or a battery going on down, is not said for hours.
+RATE_LIMIT_MAX_S = 3600.0
+# repeat_every_s (s; 0: the alarm plays once): at least the sound's own pattern (about 2 s) apart,
+# or players pile up; at most 5 min, past which the alarm plays twice at most in its 10 min, where
+# 0 is the way to say once.
+SOUND_REPEAT_EVERY_MIN_S = 2.0
+SOUND_REPEAT_EVERY_MAX_S = 300.0
+# repeat_for_s (s): at most a night, 12 h; past it the value is a slip, not a choice (an
+# unacknowledged alarm is closed by then, keep_unacknowledged_s, 6 h after its cluster).
+SOUND_REPEAT_FOR_MAX_S = 12 * 3600.0
+# quiet_hours' length (min): at most 14 h, an infant's night (10-12 h) and the evening before it.
+# "07:00-06:00" (23 h) held back band faults (battery, not worn) all day, the family awake.
+QUIET_HOURS_MAX_MIN = 14 * 60
 # A cluster count held back by update_interval_s goes out when due ("The cluster goes on") only
 # while the latest spasm is at most this old (s), from when the band confirmed it (a backfill
 # brings spasms minutes late): two to four of the 5-10 s intervals of a cluster. Later it may be over, and its end (CLUSTER_CLOSE_MS, 60 s after its last spasm) gives the
@@ -80,6 +100,9 @@ class BandFault(Enum):
     BAND_LOG_FAILING = "band_log_failing"  # the band's flash refused an event (it is lost, live too)
     SAMPLES_LOST = "samples_lost"  # the band's IMU FIFO overran again and again for minutes: motion data lost
     OTHER_BONDS = "other_bonds"  # another central bonded with the band (BONDS COUNT): it can change its settings
+    # The band's radio refused to start at boot (STATUS ERR_RADIO, for the rest of that boot): it sensed and
+    # logged to flash meanwhile, so its "disconnected" time lost nothing. Its count: the minutes it was off.
+    RADIO_LATE = "radio_late"
 
     @property
     def state(self) -> BandState:
@@ -149,6 +172,11 @@ class NoticeKind(Enum):
     BAND_CLEARED = "band_cleared"
     TEST = "test"  # asked for by the family (spasmwatch test-alarm): changes no alert, never sent late
     DAILY_SUMMARY = "daily_summary"  # [alerts] daily_summary: the last 24 h, once a day; changes no alert, never sent late
+
+
+# The notifications of a cluster's alert, from its warning to its end and a false alarm said of it
+# after: MQTT's retained alert state follows them; the dispatcher sends them ahead of band notices.
+CLUSTER_KINDS = frozenset(k for k in NoticeKind if k.value.startswith("cluster_") or k is NoticeKind.FALSE_ALARM)
 
 
 class Audience(Enum):
@@ -267,6 +295,11 @@ class QuietHours:
         if q.start_min == q.end_min:
             raise ValueError(f"quiet hours {text!r}: expected HH:MM-HH:MM, the end not the start, e.g. 22:00-07:00")
         return q
+
+    @property
+    def length_min(self) -> int:
+        """Minutes from start to end (across midnight: 22:00-07:00 is 540)."""
+        return (self.end_min - self.start_min) % (24 * 60)
 
     def contains(self, minute_of_day: int) -> bool:
         if self.start_min <= self.end_min:

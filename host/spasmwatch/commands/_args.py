@@ -40,7 +40,7 @@ port_number = whole_number(0, 65535)  # 0: any free port
 
 
 # Files an output never replaces, --force neither, by their first bytes: the family's store and a
-# band's raw recording hold what nothing else does. (SQLite's magic is written out, not store.recover's
+# band's raw recording hold what nothing else does. (SQLite's magic is written out, not store._db's
 # SQLITE_MAGIC: replay, which takes these options, loads nothing of the store's side: test_layering.)
 _KEPT_FILES = ((b"SQLite format 3\x00", "an SQLite database (a spasmwatch store?)"), (RAW_MAGIC, "a raw recording (.swraw)"))
 

@@ -19,7 +19,7 @@ from typing import Any
 import tomlkit
 
 from spasmwatch.config import (CAREGIVER_URGENCIES, TRANSPORTS, Config, as_written, default_config_path, dump, existing_config, get,
-                               holds_secret, is_loopback, is_secret_key, key_parts, load_config, reach_part, secret_places, set_value,
+                               holds_secret, is_secret_key, key_parts, load_config, reach_part, secret_places, set_value,
                                set_values, to_dict, write_atomic)
 from spasmwatch.urls import REDACTED, redact, url_origin, url_secrets
 from spasmwatch.alerts.model import LANGUAGES
@@ -140,7 +140,8 @@ def run(args: argparse.Namespace) -> int:
             cfg = set_value(path, args.key, value)
         print(f"{args.key} = {shown_set(args.key, get(cfg, args.key))}  ({file})")
         if made:
-            print(f"a random token was made ({firstrun.TOKEN_BYTES * 8} random bits): '{cmd('status', file, path is not None)}' shows the page's link with it")
+            print(f"a random token was made ({firstrun.TOKEN_BYTES * 8} random bits): '{cmd('status', file, path is not None)}' shows the page's "
+                  f"link with it, '{cmd('status --qr', file, path is not None)}' as a QR code for each phone's camera")
         hint = _reload_hint(file, path is not None, "it", daemon or _daemon_for(file), args.key)
         if hint is not None:
             print(hint)
@@ -363,7 +364,7 @@ def _tls_new(more_names: list[str], path: Path, given: bool) -> int:
     written 0600 beside the config at ``path``, and the config set to them in one write (the two
     go together). The key is written first: a daemon started between the writes reads the old
     pair's certificate with a new key, refused as not a pair, and reads both again 10 s later."""
-    from spasmwatch import private
+    from spasmwatch import firstrun, private
     from spasmwatch.tls import CERT_NAME, KEY_NAME, cert_lines, load, self_signed, this_computers_names
 
     bad = [n for n in more_names if not _HOST_NAME.fullmatch(n)]
@@ -382,8 +383,8 @@ def _tls_new(more_names: list[str], path: Path, given: bool) -> int:
     print(f"made {cert} and {key} (0600) for {', '.join(made.names)}; [daemon.http] tls_cert and tls_key set ({path})")
     print("\n".join(cert_lines(made)))
     h = cfg.daemon.http
-    if not h.lan and is_loopback(h.host):
-        steps = ([] if h.token else [cmd("config set daemon.http.token new", path, given)]) + [cmd("config set daemon.http.lan true", path, given)]
+    steps = firstrun.phone_steps(h, path, given)
+    if steps:
         print(f"the page serves this computer only: for the phones, {', then '.join(in_quotes(c) for c in steps)}")
     hint = _reload_hint(path, given, "it", daemon or _daemon_for(path), "daemon.http.tls_cert")
     if hint is not None:

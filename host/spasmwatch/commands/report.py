@@ -16,6 +16,9 @@ from spasmwatch.commands.summary import names_of
 from spasmwatch.errors import SpasmwatchError
 from spasmwatch.export.timeline import parse_iso
 from spasmwatch.report import write_report
+from spasmwatch.report.consts import EMPTY_DAYS_MAX
+from spasmwatch.report.data import midnight
+from spasmwatch.store import Store
 from spasmwatch.words import counted
 
 DEFAULT_DAYS = 14
@@ -49,6 +52,36 @@ def _days_back(until: float, days: int, tz: tzinfo) -> float:
     return datetime(first.year, first.month, first.day, tzinfo=tz).timestamp()
 
 
+def held_to_data(store: Store, device: str | None, since: float, until: float, now: float, tz: tzinfo) -> tuple[float, float, list[str]]:
+    """The range with over EMPTY_DAYS_MAX days before the store's first data, or after its last data
+    (or today), cut off, and what was cut said: a wrong year gave minutes of empty days
+    (hostile-input review). A range inside the data keeps its meaning; one wholly outside it
+    is refused, as it holds nothing to report."""
+    first, last = store.first_data(device), store.last_data(device)
+    of = f" of {device}" if device else ""
+    if first is None or last is None:
+        if until - since > EMPTY_DAYS_MAX * 86400.0:
+            raise SpasmwatchError(f"the store holds no data{of} yet: nothing to report")
+        return since, until, []
+    said: list[str] = []
+    start = midnight(datetime.fromtimestamp(first, tz).date(), tz)
+    if start - since > EMPTY_DAYS_MAX * 86400.0:
+        day = datetime.fromtimestamp(start, tz).date().isoformat()
+        if until <= start:
+            raise SpasmwatchError(f"the store holds no data{of} before {day}: nothing to report before --until")
+        since = start
+        said.append(f"no data{of} before {day}: the report starts there")
+    # The day of the last data, today at the latest (a row dated ahead by a wrong clock is no data to come)
+    final = datetime.fromtimestamp(min(last, now), tz).date()
+    stop = midnight(final + timedelta(days=1), tz)
+    if until - stop > EMPTY_DAYS_MAX * 86400.0:
+        if since >= stop:
+            raise SpasmwatchError(f"the store holds no data{of} after {final.isoformat()}: nothing to report after --since")
+        until = stop
+        said.append(f"no data{of} after {final.isoformat()}: the report ends there")
+    return since, until, said
+
+
 def run(args: argparse.Namespace) -> int:
     tz = zone(args.tz)  # the report's days are this zone's, and so are --since/--until without one
     now = time.time()
@@ -68,8 +101,11 @@ def run(args: argparse.Namespace) -> int:
         linked = source.store.linked_events(args.device)  # dated through the band's reset links: said as export says it
         # The bands by the names the family gave them, as 'summary' titles them
         names = names_of(args, source.store.devices())
+        since, until, held = held_to_data(source.store, args.device, since, until, now, tz)
+        for line in held:  # before a report that may still take long
+            print(f"note: {line}", file=sys.stderr)
         zones = source.store.zones(since, until)  # said in the report when not tz alone
-        data = write_report(source, args.device, since, until, tz, args.out, unplaced, args.patient, names, zones)
+        data = write_report(source, args.device, since, until, tz, args.out, unplaced, args.patient, names, zones, held)
     finally:
         source.close()
     print(f"{args.out}: {counted(len(data.days), 'day')}, {counted(sum(d.clusters for d in data.days), 'cluster')}", file=sys.stderr)

@@ -27,6 +27,7 @@ from spasmwatch.daemon.consts import RATE_REBOOTS
 from spasmwatch.daemon.flap import span
 from spasmwatch.daemon.rawkeep import size_text
 from spasmwatch.daemon.stopping import last_stop_note
+from spasmwatch.errors import SpasmwatchError
 from spasmwatch.tls import TlsError, cert_lines, load
 from spasmwatch.urls import host_port
 from spasmwatch.words import cmd, in_quotes, visible
@@ -40,12 +41,17 @@ NEEDS_A_PERSON_EXIT = 1
 def register(sub: Any) -> None:
     p = sub.add_parser("status", help="band connection, battery, worn, sleep and open alerts (from the running daemon)", description=__doc__)
     add_config_arg(p)
-    p.add_argument("--json", action="store_true", help="the raw JSON of the daemon's /api/status")
+    what = p.add_mutually_exclusive_group()
+    what.add_argument("--json", action="store_true", help="the raw JSON of the daemon's /api/status")
+    what.add_argument("--qr", action="store_true", help="only the web page's link for phones, with its token, as a QR code for each "
+                      "phone's camera (whoever photographs it can open the page: do not share it)")
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
     cfg = daemon_config_of(args)
+    if args.qr:
+        return qr_run(cfg, args)
     st = api(cfg, "/api/status")
     code = NEEDS_A_PERSON_EXIT if needs_a_person(st) else 0
     if args.json:
@@ -59,7 +65,7 @@ def run(args: argparse.Namespace) -> int:
     restart = restart_step(args)
     for line in exposure_lines(st) + code_lines(st, restart) + config_lines(st, restart, args.config) + channel_lines(st, args.config) + heartbeat_lines(st):
         print(line)
-    for line in raw_lines(st) + backup_lines(st) + page_lines(cfg.daemon.http):
+    for line in raw_lines(st) + backup_lines(st) + page_lines(cfg.daemon.http, args.config):
         print(line)
     for line in alert_lines(st):
         print(line)
@@ -252,13 +258,45 @@ def others_line(channels: list[str], failing: set[str], config: str | None = Non
     return f"the other channels ({', '.join(working)}) are not failing"
 
 
-def page_lines(h: Http) -> list[str]:
+def qr_run(cfg: Config, args: argparse.Namespace) -> int:
+    """'status --qr': the page's link for phones as a QR code (``qr_lines``) and the page's address
+    under it, once the daemon answers (a code for a page that does not would open nothing), with
+    what a phone meets next: the certificate's warning over HTTPS, a .local name it may not resolve,
+    a setting the daemon reads only at its next start. Printed only when asked: the code carries the
+    token (the log and the pushes never carry it)."""
+    from spasmwatch import firstrun
+    from spasmwatch.qr import qr_lines
+
+    h = cfg.daemon.http
+    steps = firstrun.phone_steps(h, existing_config(args.config) or default_config_path(), args.config is not None)
+    if steps:  # a phone cannot open the page: the code would only leak the token
+        why = "it asks no token ([daemon.http] token), so it is served to this computer alone" if not h.token else \
+            "it is served to this computer alone (127.0.0.1: [daemon.http] lan is not set)"
+        raise SpasmwatchError(f"no QR code: a phone cannot open the web page, {why}. For the phones: "
+                              f"{', then '.join(in_quotes(c) for c in steps)}, then {in_quotes(suggest('status --qr', args.config))} again")
+    st = api(cfg, "/api/status")
+    host, port, guessed = _phone_address(h)
+    print("\n".join(qr_lines(_token_link(h, host, port))))
+    print(f"web page for phones: {h.scheme}://{host_port(host, port)}/ (the code holds this address with the page's token)")
+    print("whoever photographs this code can open the page and acknowledge alarms: do not share it, nor a photo of it. "
+          "Scan it with each phone's camera and open the link once (the phone keeps a cookie), then clear this screen")
+    if guessed:  # the link is not printed to edit: the code must carry the address itself
+        set_it = suggest(f"config set daemon.http.page_url {h.scheme}://ADDRESS:{port}/", args.config)
+        print(f"a phone that cannot open {host} (an older Android's resolves no .local name): {in_quotes(set_it)} with this "
+              f"computer's address on the home network ('hostname -I' prints it first), then {in_quotes(suggest('status --qr', args.config))} again")
+    for line in (_cert_lines(h) if h.tls else []) + config_lines(st, restart_step(args), args.config):
+        print(line)
+    return 0
+
+
+def page_lines(h: Http, config: str | None = None) -> list[str]:
     """The link with the token for the phones, when the page needs one: the 401 page sends a family
     here. Shown only on this computer, to whoever can read the config that holds the token (never
     in the log, which is pasted into questions, nor in a push, which the ntfy server sees). A page
     on 127.0.0.1 asks for a token set too (HttpServer): its link is this computer's. Over HTTPS, the
-    certificate's fingerprint a phone's warning is compared with (``tls.cert_lines``)."""
-    return _link_lines(h) + (_cert_lines(h) if h.tls else [])
+    certificate's fingerprint a phone's warning is compared with (``tls.cert_lines``). ``config``:
+    status's --config, for the 'status --qr' it names."""
+    return _link_lines(h, config) + (_cert_lines(h) if h.tls else [])
 
 
 def _cert_lines(h: Http) -> list[str]:
@@ -270,21 +308,31 @@ def _cert_lines(h: Http) -> list[str]:
         return [f"WEB PAGE CERTIFICATE: {e} (the daemon serves the one it started with; from its next start the page waits for a good one)"]
 
 
-def _link_lines(h: Http) -> list[str]:
+def _link_lines(h: Http, config: str | None) -> list[str]:
     if not h.token:
         return []
     if not h.lan and is_loopback(h.host):
         return [f"web page on this computer: {_token_link(h, h.host, h.port)} (open it once in its browser, which keeps a cookie; "
                 "other accounts of this computer are asked for the token)"]  # fmt: skip
-    page = urlsplit(h.page_url)  # checked by the config: the name and port the phones reach this computer by
+    host, port, guessed = _phone_address(h)
+    return [f"web page for phones: {_token_link(h, host, port)} (open it once on each phone, which keeps a cookie; it lets a phone "
+            f"acknowledge alarms: give it only to the family; {in_quotes(suggest('status --qr', config))} shows it as a QR code "
+            f"for a phone's camera){_elsewhere(host) if guessed else ''}"]  # fmt: skip
+
+
+def _phone_address(h: Http) -> tuple[str, int, bool]:
+    """The name (or address) and port phones reach the page by: page_url's (checked by the config),
+    else this computer's mDNS name for a page on every interface (guessed: True), else its host."""
+    page = urlsplit(h.page_url)
     guessed = not page.hostname and (h.host in ("0.0.0.0", "::") or is_loopback(h.host))
-    host = page.hostname or (_mdns_name() if guessed else h.host)
-    link = _token_link(h, host, page.port or h.port)
-    # A phone that resolves no .local name (an older Android's) needs the address: 'hostname -I' is how a parent finds it.
-    where = (f" (a phone that cannot open it: the same link with this computer's address on the home network in place of {host} "
-             "('hostname -I' prints it first), or set [daemon.http] page_url)")  # fmt: skip
-    return [f"web page for phones: {link} (open it once on each phone, which keeps a cookie; it lets a phone "
-            f"acknowledge alarms: give it only to the family){where if guessed else ''}"]  # fmt: skip
+    return page.hostname or (_mdns_name() if guessed else h.host), page.port or h.port, guessed
+
+
+def _elsewhere(host: str) -> str:
+    """What a phone that resolves no .local name (an older Android's) does: 'hostname -I' is how a
+    parent finds this computer's address."""
+    return (f" (a phone that cannot open it: the same link with this computer's address on the home network in place of {host} "
+            "('hostname -I' prints it first), or set [daemon.http] page_url)")  # fmt: skip
 
 
 def _token_link(h: Http, host: str, port: int) -> str:

@@ -23,11 +23,11 @@ from spasmwatch.commands._daemon import add_store_args, store_path_of
 from spasmwatch.errors import SpasmwatchError
 from spasmwatch.daemon.rawkeep import size_text
 from spasmwatch.store import SCHEMA_VERSION, KnownStores, Store, backup, shape
-from spasmwatch.store._db import check_set_back, read_marker, reading_uri, recover_hint, store_command, unrepairable, way_out
+from spasmwatch.store._db import check_set_back, is_sqlite, read_marker, reading_uri, recover_hint, start_again, store_command, unrepairable, way_out
 from spasmwatch.store.carry import Carried
 from spasmwatch.store.pagescan import Scanned
 from spasmwatch.store.schema import NOT_KNOWN
-from spasmwatch.store.recover import Recovered, is_sqlite, recover, start_again
+from spasmwatch.store.recover import Recovered, recover
 
 
 def register(sub: Any) -> None:

@@ -408,6 +408,9 @@ RAW_RETRY_S = 600.0
 # daemon/rawkeep.py RawPruner). 0 keeps every file and is the default: an upgrade must delete no
 # researcher's recordings; a family sets it (14 days of one band at 100 Hz: 1.5 GB).
 RAW_KEEP_DAYS = 0.0
+# At most this many days ([daemon] raw_keep_days): past a year (1e9 days) the value means what 0
+# says, keep every file, typed as a slip; the error says to give 0.
+RAW_KEEP_DAYS_MAX = 366.0
 # A raw file within this (s) of a cluster, either side, is never deleted: the minutes before its
 # first detected spasm hold the waking and the spasms the detector missed (it finds most, not all),
 # those after it the last ones; a doctor or researcher asks for the stretch, not its seconds.
@@ -446,6 +449,10 @@ BACKUP_CHECK_S = 3600.0
 # A week: a store damaged by hand or by a fault is found within days ('store check', the daemon's start),
 # and each copy is about the store's size.
 BACKUP_KEEP_DAYS = 7
+# At most this many latest days' copies ([daemon] backup_keep_days, days): each is a whole store on
+# the store's own disk, and a disk filled by copies (1e9 days: kept for ever) stops the store's
+# writes, the monitor's record. The 4 weekly copies reach back a month already; 3 months is ample.
+BACKUP_KEEP_DAYS_MAX = 92
 # ... and the newest copy of each of this many latest ISO weeks: a fault found late (a note dropped by a
 # hand-made change a fortnight ago) still has a copy from before it, for 4 copies more at most.
 BACKUP_KEEP_WEEKS = 4

@@ -125,6 +125,9 @@ class BandView:
     status_stored_run: bool = False
     synced: bool = False
     overruns: Overruns | None = None  # the run going on (None: none)
+    # (boot, minutes) of the band boot whose radio refused to start (ERR_RADIO): the minutes it was off,
+    # by the first STATUS of that boot heard, told once per boot (radio_late)
+    radio_late: tuple[int, int] | None = None
     down_since: float | None = None  # mono s when the link was lost (for the disconnected alert)
     # The link's drops shorter than the disconnected alert's time, (from, to) mono s, oldest first,
     # while they end within its window (K.DOWN_SHARE): a link mostly down in short drops is disconnected too.
@@ -1420,6 +1423,7 @@ class Daemon:
         if run is None or run.latest_s - run.first_s >= K.SAMPLES_LOST_AFTER_S:  # raised by a long run, cleared by none
             e(device, BandFault.SAMPLES_LOST, run is not None)
         e(device, BandFault.BAND_LOG_FAILING, bool(errors & P.ERR_LOG_WRITE))  # set until the band restarts
+        self._radio_late(b, device, rec)
         if rec["worn"] != -1:
             e(device, BandFault.NOT_WORN, rec["worn"] == 0)
         if b.synced:  # the first status of a connection is read before the sync
@@ -1436,6 +1440,26 @@ class Daemon:
             if t is not None and b.analysis is not None:
                 b.analysis.band_time(t)
         self._publish({"type": "status"})
+
+    def _radio_late(self, b: BandView, device: str, rec: dict[str, Any]) -> None:
+        """ERR_RADIO, set for the rest of a boot whose radio refused to start (docs/firmware.md,
+        "Starting the radio first"): the band sensed and logged to flash meanwhile, so its time
+        "disconnected" lost nothing but the live alarms. Told once per boot with the minutes its
+        radio was off, as the first STATUS of that boot heard has them (the radio comes up in the
+        band's _RADIO_RETRY_MS steps, and this host connects soon after); cleared by a boot that
+        starts it (the family's "switch it off and on")."""
+        if not rec["errors"] & P.ERR_RADIO:
+            b.radio_late = None
+            self.engine.on_band_state(device, BandFault.RADIO_LATE, False)
+            return
+        if b.radio_late is None or b.radio_late[0] != rec["boot"]:
+            b.radio_late = (rec["boot"], max(1, round(rec["uptime_s"] / 60)))
+            log.warning(
+                "%s: its radio refused to start at boot %d and came up about %d min later (STATUS ERR_RADIO): the band "
+                "sensed and logged to flash meanwhile, its events come in the backfill; if it repeats, see docs/firmware.md "
+                "\"Starting the radio first\"", device, rec["boot"], b.radio_late[1],
+            )  # fmt: skip
+        self.engine.on_band_state(device, BandFault.RADIO_LATE, True, count=b.radio_late[1])
 
     def _store_status(self, b: BandView, device: str, rec: dict[str, Any], received_s: float) -> None:
         """Store ``rec``, heard at ``received_s``; refused (the store failing), the next STATUS tries again."""
@@ -1788,9 +1812,11 @@ class Daemon:
         again once a new run reached SAMPLES_LOST_AFTER_S). other_bonds: with the count it told, so
         the first BONDS COUNT tells only a new one, and clears it at this computer's bond alone
         (a restart told the same stranger's bond again, and left the run before's alert open).
-        The faults the band's STATUS repeats (``_STATUS_FAULTS``) too: its next STATUS keeps or
-        clears them (raised anew by it, each was pushed again at every restart). Each keeps its
-        acknowledgement (``_band_raise_row``): until 2026-12-07 the page showed it unacknowledged."""
+        radio_late: with the minutes it told, for the boot of the band's last stored STATUS, so that
+        boot's STATUS repeating ERR_RADIO is no new notice nor log line. The faults the band's
+        STATUS repeats (``_STATUS_FAULTS``) too: its next STATUS keeps or clears them (raised anew
+        by it, each was pushed again at every restart). Each keeps its acknowledgement
+        (``_band_raise_row``): until 2026-12-07 the page showed it unacknowledged."""
         for latest in self.store.open_alerts(device):
             if latest.cluster_id is not None:
                 continue
@@ -1804,6 +1830,10 @@ class Daemon:
                     b.link_alert = device
             elif row.kind == BandFault.OTHER_BONDS.value:
                 restore(BandFault.OTHER_BONDS, reason_count(row.text))
+            elif row.kind == BandFault.RADIO_LATE.value:  # with the minutes it told, the boot's STATUS repeating it
+                minutes = reason_count(row.text)
+                if restore(BandFault.RADIO_LATE, minutes) and b.status:
+                    b.radio_late = (b.status["boot"], minutes)
             elif row.kind == BandFault.SAMPLES_LOST.value:
                 if restore(BandFault.SAMPLES_LOST) and b.status:
                     b.overruns = _overruns(None, b.status)

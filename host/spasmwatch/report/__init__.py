@@ -25,12 +25,14 @@ def write_report(
     patient: str | None = None,
     names: Mapping[str, str] | None = None,
     zones: Sequence[tuple[float, str]] = (),
+    held: Sequence[str] = (),
 ) -> ReportData:
     """Gather and write the report; the format follows ``out``'s suffix (.pdf or .html). ``unplaced``:
     (device, boot, spasm events) of each boot no time sync placed (``Store.unplaced_events``), which
     the report says are on no day. ``patient``: who it is about, printed on every page. ``names``:
     device -> the band's name in the family's config (``commands.summary.band_names``). ``zones``: the
-    zones the daemon ran in over the range (``Store.zones``), said when not ``tz`` alone."""
+    zones the daemon ran in over the range (``Store.zones``), said when not ``tz`` alone. ``held``: how
+    the range given was held to the store's data (``commands.report.held_to_data``), said in the summary."""
     suffix = out.suffix.lower()
     if suffix not in (".pdf", ".html", ".htm"):
         raise SpasmwatchError(f"{out}: the report is written as .pdf or .html")
@@ -45,6 +47,7 @@ def write_report(
     data.patient = patient
     data.names = dict(names or {})
     data.zones = list(zones)
+    data.held = list(held)
     # Whole or not at all: ^C or a full disk during the write left a cut file, which the next
     # run refused to write over (no Creator in it: "not an earlier spasmwatch report").
     with whole_path(out, "the report") as part:

@@ -113,3 +113,10 @@ DAILY_DATA_MIN_SHARE = 0.4
 # the plot's 2 in of height), and clusters of one duration (120-122 s) sat on matplotlib's limit,
 # 5 % of their 2 s spread past them, half cut off (review).
 SIZE_PLOT_PAD = 0.1
+# Whole days with no data a report's range may hold before the store's first data, or after its
+# last (today, at the latest) (days): up to it a range is drawn as given (a month's report of a band
+# first worn mid-month shows when the monitoring began, one made on the 1st runs to the month's end);
+# past it the range is a slip of the year ('--since 2016-01-01' on a store of weeks took 2 min 20 s
+# and wrote 19.5 MB of empty days, '--until 9999-12-31' never ended), and the report starts on the
+# first day of data or ends on the last, saying so. A month: the longest a calendar report asks.
+EMPTY_DAYS_MAX = 31

@@ -150,6 +150,9 @@ class ReportData:
     # (from, zone) of each zone the daemon ran in over the range (``Store.zones``): said when not
     # ``tz`` alone, as days are cut in ``tz`` whatever zone a night was lived in
     zones: list[tuple[float, str]] = field(default_factory=list)
+    # How the range given was cut to the store's data (commands.report.held_to_data): a doctor who
+    # typed 2016 for 2026 reads why the report starts on the band's first day, not on the one typed
+    held: list[str] = field(default_factory=list)
 
     def local(self, t: float) -> datetime:
         return datetime.fromtimestamp(t, tz=self.tz)

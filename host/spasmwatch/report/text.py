@@ -148,6 +148,7 @@ def summary(data: ReportData) -> list[str]:
         f"{counted(spasms, SPASM_LIKE)} and {counted(clusters, 'cluster')} in {counted(len(data.days), 'day')}"
         + (f" ({'; '.join(said)})" if said else ""),
     ]
+    lines += [f"{line[0].upper()}{line[1:]}." for line in data.held]  # the range given, cut to the data
     lines.append(monitored_line(data))
     if implausible := implausible_line(data):
         lines.append(implausible)

@@ -116,11 +116,41 @@ def _way(path: Path, gone: list[str]) -> str:
     return no_recovery_hint(path, gone) if gone else recover_hint(path)
 
 
+# The first bytes of every SQLite file (its header's "magic string").
+SQLITE_MAGIC = b"SQLite format 3\x00"
+
+
+def is_sqlite(path: Path) -> bool:
+    """Whether the file starts as every SQLite file does: one that does not, SQLite (and so 'recover') reads nothing of."""
+    try:
+        with open(path, "rb") as f:
+            return f.read(len(SQLITE_MAGIC)) == SQLITE_MAGIC
+    except OSError:
+        return False
+
+
+def set_aside(path: Path) -> str:
+    """The shell line that moves a store file 'recover' cannot read out of the daemon's way, with its
+    absolute path (as ``store_command``). Its WAL moves with it: left beside a new store's empty file,
+    SQLite deletes it at the open."""
+    q = shlex.quote(os.path.abspath(path))
+    wal = f" && mv {q}-wal {q}.unreadable-wal" if Path(f"{path}-wal").exists() else ""
+    return f"mv {q} {q}.unreadable{wal}"
+
+
+def start_again(path: Path) -> str:
+    """The way on from a store file 'recover' cannot read at all: a new store, the file moved aside
+    ('store check', 'store recover', and the daemon's error of a file that is not SQLite, ``_said``)."""
+    return (f"To start again without it: with the daemon stopped, move it aside ({set_aside(path)}) and start "
+            "the daemon: it makes a new store, and each band sends again the events its flash still holds at its next connection")
+
+
 # The ways out of a store the daemon cannot open that its fault's own text does not give (``Fix``),
 # each a text of the push and the page (alerts/messages.py 'fault.<kind>.<way>.text', 'page.fault.<kind>.<way>').
 COPY = "copy"  # a column no value of which can be told is gone (``no_recovery_hint``): a copy put back, or 'store new'
 BACKUP = "backup"  # as COPY, with the daemon's backups beside the store: the latest put back ('store restore --from latest')
 RENAME = "rename"  # a step adds a column someone added by hand (``_check_added``): that column renamed
+UNREADABLE = "unreadable"  # not an SQLite file at all ('recover' refuses it): moved aside, a new store made (``start_again``)
 
 
 class Fix(NamedTuple):
@@ -307,6 +337,9 @@ def _said(path: Path) -> Iterator[None]:
         raise StoreError(f"{path}: cannot open the store: {e}{_whose(path)}") from e
     except sqlite3.DatabaseError as e:
         # "file is not a database", "database disk image is malformed": never touched.
+        if not is_sqlite(path):  # 'recover' refuses it: the way on is its own (hostile-input review)
+            raise StoreError(f"{path}: not a usable spasmwatch store ({e}): not an SQLite file, so spasmwatch cannot recover it; "
+                             f"the file was left untouched. {start_again(path)}", damaged=True, fix=Fix(UNREADABLE, in_quotes(set_aside(path)))) from e
         raise StoreError(f"{path}: not a usable spasmwatch store ({e}); the file was left untouched{damage_hint(e, path)}", damaged=True) from e
 
 

@@ -36,14 +36,12 @@ from pathlib import Path
 
 from spasmwatch import private
 from spasmwatch.store import _db, pagescan, shape
-from spasmwatch.store._db import StoreError
+from spasmwatch.store._db import SQLITE_MAGIC, StoreError, start_again
 from spasmwatch.store.schema import APPLICATION_ID, MIGRATIONS, NOT_KNOWN, STORE_ID_VERSION
 
 # The largest rowid SQLite gives (2**63 - 1): the end of a table's key space.
 MAX_ROWID = 2**63 - 1
 SIDE_FILES = ("-wal", "-shm", "-journal")
-# The first bytes of every SQLite file (its header's "magic string").
-SQLITE_MAGIC = b"SQLite format 3\x00"
 
 
 @dataclass(frozen=True)
@@ -210,23 +208,6 @@ def _version(src: sqlite3.Connection, path: Path) -> int:
     if app_id != APPLICATION_ID or not 1 <= version <= len(MIGRATIONS):
         raise StoreError(f"{path}: not a spasmwatch store this version can recover (schema version {version}); left as it is")
     return version
-
-
-def start_again(path: Path) -> str:
-    """The way on from a store file 'recover' cannot read at all: a new store, the file moved aside."""
-    # Its WAL moves with it: left beside a new store's empty file, SQLite deletes it at the open.
-    wal = f" and mv {path}-wal {path}.unreadable-wal" if Path(f"{path}-wal").exists() else ""
-    return (f"To start again without it: with the daemon stopped, move it aside (mv {path} {path}.unreadable{wal}) and start "
-            "the daemon: it makes a new store, and each band sends again the events its flash still holds at its next connection")
-
-
-def is_sqlite(path: Path) -> bool:
-    """Whether the file starts as every SQLite file does: one that does not, SQLite (and so 'recover') reads nothing of."""
-    try:
-        with open(path, "rb") as f:
-            return f.read(len(SQLITE_MAGIC)) == SQLITE_MAGIC
-    except OSError:
-        return False
 
 
 def _not_newer(src: sqlite3.Connection, path: Path, version: int) -> None:

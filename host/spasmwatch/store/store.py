@@ -1380,6 +1380,34 @@ class Store:
         before = [i for i, r in enumerate(rows) if r[0] <= since]
         return [(float(r[0]), str(r[1])) for r in rows[before[-1] if before else 0 :]]
 
+    def first_data(self, device: str | None = None) -> float | None:
+        """The earliest wall time of anything a report shows (an epoch, an event, a cluster, a note,
+        a treatment) of ``device`` (None: any band), None when there is none; each table read by an
+        index, so a year's store answers at once. A report's range is held to it (commands/report)."""
+        return self._data_at("MIN", device)
+
+    def last_data(self, device: str | None = None) -> float | None:
+        """The latest wall time of anything a report shows (``first_data``'s rows), None for none."""
+        return self._data_at("MAX", device)
+
+    def _data_at(self, agg: str, device: str | None) -> float | None:
+        """``first_data`` (``agg`` MIN) or ``last_data`` (MAX)."""
+        bands = [device] if device is not None else [d.device_id for d in self.devices()]
+        found = [
+            r[0]
+            for band in bands
+            for col, table in (("wall_t", "activity"), ("wall_t", "events"), ("start_t", "clusters"))
+            if (r := self._one(f"SELECT {agg}({col}) FROM {table} WHERE device = ?", (band,))) is not None and r[0] is not None
+        ]
+        # Notes about no band are every band's (Store.notes); treatments are the child's
+        notes = f"SELECT {agg}(wall_s) FROM notes" + ("" if device is None else " WHERE device IS NULL OR device = ?")
+        for sql, params in ((notes, () if device is None else (device,)), (f"SELECT {agg}(wall_s) FROM treatments", ())):
+            if (r := self._one(sql, params)) is not None and r[0] is not None:
+                found.append(r[0])
+        if not found:
+            return None
+        return float(min(found) if agg == "MIN" else max(found))
+
     # --- notification channels failing ----------------------------------------------------------
     def keep_failing(self, channel: str, since_wall_s: float, error: str, fingerprint: str | None = None) -> None:
         """``channel``'s delivery failed, under the settings of ``fingerprint``: kept until

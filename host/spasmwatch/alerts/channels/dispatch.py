@@ -1,10 +1,13 @@
 """Send each notification to the right channels, concurrently, with retries.
 
-Each channel has its own lock, so one channel's notifications go out in
-order (an ALARM never lands after its CLOSED on the MQTT retained state)
-while a slow or failing channel never delays the others, the local sound
-alarm included. MQTT's status and mirror publishes do not take it: the
-channel itself keeps its retained state the latest (mqtt.py, publish_latest).
+Each channel serves two lanes, each with its own lock (``Lane``): a cluster's notifications (its
+warning to its end, a false alarm, and the test alarm) in one, band notices and the daily summary
+in the other. Each lane goes out in order (an ALARM never lands after its CLOSED on the MQTT
+retained state), and neither waits for the other: a "battery low" a slow receiver holds, or that
+is retried with backoff, never holds a cluster's alarm on that channel (found by the bonds review:
+it held it for up to ~87 s). A slow or failing channel never delays the others, the local sound
+alarm included. MQTT's status and mirror publishes take neither lock: the channel itself keeps its
+retained state the latest (mqtt.py, publish_latest).
 
 ``failing`` is the one record of the channels whose latest delivery failed: the dispatcher's own
 deliveries, and the sends that go around it (MQTT's retained status, ``note_sent``). Given a
@@ -15,8 +18,9 @@ it sends again.
 
 ``resend_kept`` sends again, on the channels that keep what they send and leave the
 resending to the dispatcher (webhook, ntfy: outbox.py), what a receiver down past the
-retries or a daemon stopped left kept: oldest first, through the same lock and retries.
-What they keep is kept as it is submitted (``keep``), before its send waits for the lock.
+retries or a daemon stopped left kept: a cluster's first, each lane oldest first, through the
+same locks and retries. What they keep is kept as it is submitted (``keep``), before its send
+waits for its lane's lock.
 """
 
 from __future__ import annotations
@@ -28,13 +32,14 @@ import time
 from collections import OrderedDict, deque
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
+from enum import Enum
 from typing import Protocol, TypeVar
 
 from spasmwatch.alerts.channels._http import HttpChannel
 from spasmwatch.alerts.channels.base import Channel, ChannelError, fingerprint
 from spasmwatch.alerts.channels.fingerprint_key import process_key
 from spasmwatch.alerts.channels.outbox import KeepsOutgoing, ResendsThroughDispatcher
-from spasmwatch.alerts.model import Audience, Notification, Urgency
+from spasmwatch.alerts.model import CLUSTER_KINDS, Audience, Notification, NoticeKind, Urgency
 from spasmwatch.store.rows import FailingRow
 from spasmwatch.urls import scrub_urls
 
@@ -92,6 +97,22 @@ class Delivery:
 OnDelivery = Callable[[Delivery], object]
 
 
+class Lane(Enum):
+    """A channel's queues, served side by side, each in submit order. Per-alert order needs no
+    more: an alert's notifications are all of one lane."""
+
+    CLUSTER = "cluster"  # a cluster's alert, warning to end (CLUSTER_KINDS), and the test alarm that stands for one
+    NOTICE = "notice"  # band notices (battery low, disconnected) and the daily summary: never an alarm
+
+
+def lane(n: Notification) -> Lane:
+    return Lane.CLUSTER if n.kind in CLUSTER_KINDS or n.kind is NoticeKind.TEST else Lane.NOTICE
+
+
+def _lanes() -> dict[Lane, asyncio.Lock]:
+    return {x: asyncio.Lock() for x in Lane}
+
+
 def _check_caregivers(channels: Mapping[str, Channel], caregivers: Sequence[Caregiver]) -> None:
     """ValueError for a caregiver naming a channel not in ``channels``: at the start and at each
     reload, before anything is routed (the config loader says it first, in the family's words)."""
@@ -126,7 +147,7 @@ class Dispatcher:
         self.clock = clock
         self.on_delivery = on_delivery
         self.deliveries: deque[Delivery] = deque(maxlen=keep)
-        self._locks = {name: asyncio.Lock() for name in self.channels}
+        self._locks = {name: _lanes() for name in self.channels}
         self._alerted: OrderedDict[int, set[str]] = OrderedDict()  # alert id -> channels sent anything about it
         self._keep_alerted = 1000  # follow-ups come within hours; old alerts are forgotten
         self._tasks: set[asyncio.Task[Delivery]] = set()
@@ -270,9 +291,9 @@ class Dispatcher:
 
     def reconfigure(self, channels: Mapping[str, Channel], caregivers: Sequence[Caregiver]) -> list[Channel]:
         """Route from now on to ``channels`` and ``caregivers`` (a config reload): a channel kept
-        (the same object) keeps its lock, its deliveries in flight and its failing state; one
-        replaced under its name (new settings) keeps its lock, so what the old object is sending
-        finishes before the new one sends, and its failure is ``changed`` (it was the old
+        (the same object) keeps its locks, its deliveries in flight and its failing state; one
+        replaced under its name (new settings) keeps its locks, so what the old object is sending
+        finishes before the new one sends in that lane, and its failure is ``changed`` (it was the old
         settings'; failing again if they come back); one gone is forgotten (its resend pass stopped, its
         failing state dropped, as a start drops it). Returns the channel objects no longer used,
         for the caller to close once their sends are done (``close_when_idle``)."""
@@ -283,7 +304,7 @@ class Dispatcher:
             self._forget(name)
         self.channels, self.caregivers = dict(channels), list(caregivers)
         for name in self.channels:
-            self._locks.setdefault(name, asyncio.Lock())
+            self._locks.setdefault(name, _lanes())
             self._in_flight.setdefault(name, set())
         return retired
 
@@ -298,23 +319,18 @@ class Dispatcher:
             log.info("%s: no longer configured: its failing state is forgotten", name)
 
     async def idle(self, name: str) -> None:
-        """Return once the sends under ``name`` in flight now are done (they hold its lock): after a
-        ``reconfigure`` none starts on a channel it retired, so that one is idle for good."""
-        lock = self._locks.get(name)
-        if lock is not None:
-            async with lock:
-                pass
+        """Return once the sends under ``name`` in flight now are done (they hold its lanes' locks):
+        after a ``reconfigure`` none starts on a channel it retired, so that one is idle for good.
+        The lanes are waited for side by side, each lock taken and let go at once: one held while
+        waiting for the other would make a new alarm wait for a notice again."""
+        await asyncio.gather(*(_passed(lock) for lock in self._locks.get(name, {}).values()))
 
     async def close_when_idle(self, name: str, ch: Channel) -> None:
         """Close ``ch`` (retired by ``reconfigure``) once the sends it was making are done: they hold
-        the lock of the name it was configured under."""
-        lock = self._locks.get(name)
+        the locks of the name it was configured under."""
         try:
-            if lock is None:
-                await ch.close()
-            else:
-                async with lock:
-                    await ch.close()
+            await self.idle(name)
+            await ch.close()
         except Exception:  # best effort, as at a stop
             log.exception("closing channel %s failed", ch.name)
 
@@ -365,7 +381,9 @@ class Dispatcher:
 
     def resend_kept(self, why_not: Callable[[Notification], str | None]) -> None:
         """Start a pass on each channel that resends what it kept (``ResendsThroughDispatcher``) and has none
-        running: its kept notifications, oldest first, each with the dispatcher's retries, except
+        running: its kept notifications, a cluster's before the band notices (a kept alarm does not
+        wait behind a kept "battery low" a slow receiver holds), each lane oldest first, each with
+        the dispatcher's retries, except
         those being delivered now and those ``why_not`` refuses (dropped from the outbox, logged).
         A pass stops at the first that fails (its receiver is still away: the rest wait for the
         next pass). The daemon calls it at start and every ``RESEND_KEPT_EVERY_S``."""
@@ -375,6 +393,7 @@ class Dispatcher:
                 # Read with the keys in flight, at once: a kept one not in flight now is not live
                 # (the engine never submits a notification twice), so it cannot be sent twice.
                 kept = [n for n in ch.kept_notifications() if n.key not in self._in_flight[name]]
+                kept.sort(key=lambda n: lane(n) is not Lane.CLUSTER)  # a cluster's first; each lane oldest first (stable)
                 if kept:
                     self._resending[name] = asyncio.get_running_loop().create_task(self._resend(name, ch, kept, why_not))
 
@@ -429,7 +448,7 @@ class Dispatcher:
         tasks = []
         for name, cgs in routes.items():
             self._in_flight[name].add(n.key)  # from now: a resend pass must not send it too
-            # Created in submit order, so each channel's lock serves them in that order.
+            # Created in submit order, so each lane's lock serves them in that order.
             task = asyncio.get_running_loop().create_task(self._deliver(name, self.channels[name], n, cgs))
             self._tasks.add(task)
             task.add_done_callback(self._tasks.discard)
@@ -444,7 +463,7 @@ class Dispatcher:
         # it before this task first runs lets the send finish on it (it raised KeyError, removed).
         self._in_flight[name].add(n.key)
         try:
-            async with self._locks[name]:
+            async with self._locks[name][lane(n)]:
                 attempts, error = await self._attempts(ch, n, quiet=self._is_failing(name), tries=tries)
         finally:
             self._in_flight[name].discard(n.key)
@@ -489,3 +508,9 @@ class Dispatcher:
             log.log(logging.DEBUG if quiet else logging.INFO, "%s (attempt %d of %d), retrying", error, attempt, tries)
             await asyncio.sleep(r.delay_s(attempt))
         return tries, "no attempt made"
+
+
+async def _passed(lock: asyncio.Lock) -> None:
+    """Once ``lock``'s holder and those waiting for it now are done."""
+    async with lock:
+        pass

@@ -67,14 +67,13 @@ from paho.mqtt.enums import CallbackAPIVersion, MQTTErrorCode
 from spasmwatch import __version__
 from spasmwatch.alerts.channels.base import ChannelError, SettingsChannel, same_host, same_path, written_as
 from spasmwatch.alerts.channels.outbox import OPEN_ALARM_STATES, KeepsOutgoing, Outbox, WhyNotResend, from_json
-from spasmwatch.alerts.model import BandFault, Notification, NoticeKind, Urgency
+from spasmwatch.alerts.model import CLUSTER_KINDS, BandFault, Notification, NoticeKind, Urgency
 from spasmwatch.store.rows import RetainedRow
 from spasmwatch.threads import DetachedThreads
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 
-_CLUSTER_KINDS = frozenset(k for k in NoticeKind if k.value.startswith("cluster_") or k is NoticeKind.FALSE_ALARM)
 _KEEP_EVENTS = 256  # notifications whose event a link remembers (retries come within a minute)
 # Threads of MQTT's own for what blocks in paho with no callback to wait on (a network thread's
 # join as a link stops: up to its 1 s select, or paho's 5 s connect timeout; a broker name's DNS
@@ -1078,7 +1077,7 @@ class MqttChannel(SettingsChannel[MqttSettings], KeepsOutgoing):
         # On a reconnect the retained state goes out first (on_connect), then paho's held events.
         # Whatever was published meanwhile, the retained payloads sent last are the latest (publish_latest).
         link = self._open(n.device)
-        cluster = n.kind in _CLUSTER_KINDS
+        cluster = n.kind in CLUSTER_KINDS
         if cluster and (link.alert_notice is None or n.id >= link.alert_notice):  # equal: a retry
             link.alert_notice = n.id
             alert = json.dumps(alert_state(n))

@@ -114,6 +114,12 @@ CATALOG: dict[str, str] = {
     "Sicherung der Datei an: auf diesem Computer spasmwatch beenden, {command} ausführen (es legt die neueste Sicherung "
     "zurück und bewahrt die geänderte Datei daneben auf), dann spasmwatch wieder starten: Der Brustgurt sendet die "
     "Ereignisse, die er noch hat, erneut.",
+    # new 2026-12-07, not yet read by a native speaker (docs/alerts.md "Native speakers, please review")
+    "fault.store_damaged.unreadable.text": "Die Datei, in der dieser Computer die Ereignisse des Brustgurts speichert, ist "
+    "gar nicht lesbar (keine Datenbankdatei): Es wird nichts darin gespeichert, und keine Reparatur kann sie lesen. Alarme "
+    "funktionieren weiter, und der Brustgurt behält seine Ereignisse. Auf diesem Computer: spasmwatch beenden, {command} "
+    "ausführen (legt die Datei beiseite, sie bleibt erhalten), dann spasmwatch wieder starten: Es legt eine neue, leere "
+    "Datei an, und der Brustgurt sendet die Ereignisse, die er noch hat, erneut.",
     "fault.store_newer.title": "Die Ereignisdatei braucht ein neueres spasmwatch",
     "fault.store_newer.text": "Die Datei, in der dieser Computer die Ereignisse des Brustgurts speichert, wurde von einer neueren Version von "
     "spasmwatch geändert, die diese nicht schreiben darf: es wird nichts darin gespeichert. Alarme funktionieren weiter, "
@@ -132,6 +138,12 @@ CATALOG: dict[str, str] = {
     "fault.other_bonds.text": "Ein anderes Gerät ist mit dem Brustgurt {band} gekoppelt ({n}). Gehört es nicht zu Ihren "
     "eigenen Geräten (ein zweiter Computer oder ein Handy, das Sie gekoppelt haben), führen Sie "
     "`spasmwatch bonds --revoke-others` aus.",
+    "fault.radio_late.title": "Funk des Brustgurts verspätet gestartet",
+    "fault.radio_late.text": "Der Funk des Brustgurts {band} ist beim Einschalten nicht gestartet und erst etwa {n} Min. "
+    "später angelaufen: Deshalb wurde er als getrennt angezeigt. Der Brustgurt hat währenddessen weiter überwacht und "
+    "gespeichert, was er erkannt hat, und sendet es jetzt hierher; eine Serie darin wird als verspätet gemeldet, da "
+    "kein Alarm Sie erreichen konnte, solange der Funk aus war. Passiert das wieder, schalten Sie den Brustgurt aus und "
+    "ein; passiert es öfter, siehe docs/firmware.md (den Funk zuerst starten).",
     "cleared.disconnected.title": "Brustgurt wieder verbunden",
     "cleared.disconnected.text": "Brustgurt wieder verbunden: Die Überwachung läuft wieder.",
     "cleared.not_worn.title": "Brustgurt wieder angelegt",
@@ -158,6 +170,8 @@ CATALOG: dict[str, str] = {
     "cleared.samples_lost.text": "Der Brustgurt verliert keine Bewegungsdaten mehr.",
     "cleared.other_bonds.title": "Kein anderes Gerät gekoppelt",
     "cleared.other_bonds.text": "Nur dieser Computer ist jetzt mit dem Brustgurt gekoppelt.",
+    "cleared.radio_late.title": "Funk des Brustgurts in Ordnung",
+    "cleared.radio_late.text": "Der Funk des Brustgurts ist beim erneuten Einschalten normal gestartet.",
     "summary.title": "Tagesübersicht: {clusters} in 24 h",
     "summary.title_none": "Tagesübersicht: keine Serie in 24 h, {worn}",
     "summary.clusters.one": "{n} Serie",
@@ -245,10 +259,13 @@ CATALOG: dict[str, str] = {
     # new 2026-12-06, not yet read by a native speaker (docs/alerts.md "Native speakers, please review")
     "page.fault.store_damaged.backup": "Ereignisdatei hat Daten verloren, die keine Reparatur zurückholt: spasmwatch beenden, "
     "die neueste tägliche Sicherung zurücklegen mit {command}",
+    "page.fault.store_damaged.unreadable": "Ereignisdatei gar nicht lesbar, keine Reparatur liest sie: spasmwatch beenden, "
+    "mit {command} beiseitelegen, spasmwatch starten (es legt eine neue an)",
     "page.fault.store_newer": "Ereignisdatei von einem neueren spasmwatch: spasmwatch neu starten oder aktualisieren",
     "page.fault.band_log_failing": "Brustgurt kann Ereignisse nicht speichern",
     "page.fault.samples_lost": "Brustgurt verliert Bewegungsdaten",
     "page.fault.other_bonds": "Anderes Gerät gekoppelt: spasmwatch bonds --revoke-others, wenn es nicht Ihres ist",
+    "page.fault.radio_late": "Funk beim Einschalten verspätet: Ereignisse gespeichert, hierher gesendet",
     "page.state.connected": "Verbunden",
     "page.state.silent": "Verbunden, sendet nichts",
     "page.state.out_of_reach": "Außer Reichweite, neuer Versuch läuft",

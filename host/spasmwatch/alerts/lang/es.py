@@ -107,6 +107,12 @@ CATALOG: dict[str, str] = {
     "funcionando y la banda conserva sus eventos. spasmwatch guarda una copia de seguridad diaria del archivo: en este "
     "ordenador, detenga spasmwatch, ejecute {command} (vuelve a poner la copia más reciente y conserva el archivo modificado "
     "al lado) y vuelva a iniciar spasmwatch: la banda envía de nuevo los eventos que aún conserva.",
+    # new 2026-12-07, not yet read by a native speaker (docs/alerts.md "Native speakers, please review")
+    "fault.store_damaged.unreadable.text": "El archivo donde este ordenador guarda los eventos de la banda no se puede leer "
+    "en absoluto (no es un archivo de base de datos): no se guarda nada en él y ninguna reparación puede leerlo. Las "
+    "alarmas siguen funcionando y la banda conserva sus eventos. En este ordenador: detenga spasmwatch, ejecute {command} "
+    "(aparta el archivo y lo conserva) y vuelva a iniciar spasmwatch: crea un archivo nuevo y vacío, y la banda vuelve a "
+    "enviar los eventos que aún guarda.",
     "fault.store_newer.title": "El archivo de eventos necesita un spasmwatch más reciente",
     "fault.store_newer.text": "El archivo donde este ordenador guarda los eventos de la banda fue modificado por una versión más reciente de "
     "spasmwatch, que esta no puede escribir: no se guarda nada en él. Las alarmas siguen funcionando y la banda conserva "
@@ -123,6 +129,12 @@ CATALOG: dict[str, str] = {
     "fault.other_bonds.title": "Otro dispositivo emparejado con la banda",
     "fault.other_bonds.text": "Otro dispositivo está emparejado con la banda {band} ({n}). Si no es uno de los suyos "
     "(un segundo ordenador o un móvil que usted haya emparejado), ejecute `spasmwatch bonds --revoke-others`.",
+    "fault.radio_late.title": "La radio de la banda arrancó tarde",
+    "fault.radio_late.text": "La radio de la banda {band} no arrancó al encenderla y funcionó unos {n} min después: "
+    "por eso apareció como desconectada. La banda siguió vigilando y guardó lo que detectó mientras tanto, y ahora lo "
+    "envía aquí; una serie que haya en ello se avisa como tardía, ya que ninguna alarma podía llegarle con la radio "
+    "apagada. Si vuelve a pasar, apague y encienda la banda; si pasa a menudo, vea docs/firmware.md (arrancar "
+    "primero la radio).",
     "cleared.disconnected.title": "Banda reconectada",
     "cleared.disconnected.text": "Banda reconectada: la monitorización continúa.",
     "cleared.not_worn.title": "Banda puesta de nuevo",
@@ -149,6 +161,8 @@ CATALOG: dict[str, str] = {
     "cleared.samples_lost.text": "La banda ya no pierde datos de movimiento.",
     "cleared.other_bonds.title": "Ningún otro dispositivo emparejado",
     "cleared.other_bonds.text": "Ahora solo este ordenador está emparejado con la banda.",
+    "cleared.radio_late.title": "Radio de la banda correcta",
+    "cleared.radio_late.text": "La radio de la banda arrancó con normalidad al volver a encenderla.",
     "summary.title": "Resumen diario: {clusters} en 24 h",
     "summary.title_none": "Resumen diario: ninguna serie en 24 h, {worn}",
     "summary.clusters.one": "{n} serie",
@@ -236,10 +250,13 @@ CATALOG: dict[str, str] = {
     # new 2026-12-06, not yet read by a native speaker (docs/alerts.md "Native speakers, please review")
     "page.fault.store_damaged.backup": "Archivo de eventos con datos perdidos que ninguna reparación recupera: detenga "
     "spasmwatch y vuelva a poner la copia diaria más reciente con {command}",
+    "page.fault.store_damaged.unreadable": "Archivo de eventos ilegible, ninguna reparación lo lee: detenga spasmwatch, "
+    "apártelo con {command} e inicie spasmwatch (crea uno nuevo)",
     "page.fault.store_newer": "Archivo de eventos de un spasmwatch más reciente: reinicie spasmwatch o actualícelo",
     "page.fault.band_log_failing": "La banda no puede guardar eventos",
     "page.fault.samples_lost": "La banda pierde datos de movimiento",
     "page.fault.other_bonds": "Otro dispositivo emparejado: spasmwatch bonds --revoke-others si no es suyo",
+    "page.fault.radio_late": "Radio tardía al encender: eventos guardados y enviados aquí",
     "page.state.connected": "Conectada",
     "page.state.silent": "Conectada, sin datos",
     "page.state.out_of_reach": "Fuera de alcance, reintentando",

@@ -106,6 +106,12 @@ CATALOG: dict[str, str] = {
     "Les alarmes fonctionnent toujours et la ceinture garde ses événements. spasmwatch garde une sauvegarde quotidienne du "
     "fichier : sur cet ordinateur, arrêtez spasmwatch, lancez {command} (elle remet la sauvegarde la plus récente et garde le "
     "fichier modifié à côté), puis redémarrez spasmwatch : la ceinture renvoie les événements qu'elle garde encore.",
+    # new 2026-12-07, not yet read by a native speaker (docs/alerts.md "Native speakers, please review")
+    "fault.store_damaged.unreadable.text": "Le fichier où cet ordinateur enregistre les événements de la ceinture est "
+    "illisible (ce n'est pas un fichier de base de données) : rien n'y est enregistré, et aucune réparation ne peut le "
+    "lire. Les alarmes fonctionnent toujours et la ceinture garde ses événements. Sur cet ordinateur : arrêtez spasmwatch, "
+    "lancez {command} (il met le fichier de côté, conservé), puis redémarrez spasmwatch : il en crée un nouveau, vide, et "
+    "la ceinture renvoie les événements qu'elle garde encore.",
     "fault.store_newer.title": "Le fichier des événements demande un spasmwatch plus récent",
     "fault.store_newer.text": "Le fichier où cet ordinateur enregistre les événements de la ceinture a été modifié par une version plus récente de "
     "spasmwatch, que celle-ci ne peut pas écrire : rien n'y est enregistré. Les alarmes fonctionnent toujours et la ceinture "
@@ -124,6 +130,12 @@ CATALOG: dict[str, str] = {
     "fault.other_bonds.text": "Un autre appareil est appairé à la ceinture {band} ({n}). S'il n'est pas l'un des "
     "vôtres (un deuxième ordinateur ou un téléphone que vous avez appairé), lancez "
     "`spasmwatch bonds --revoke-others`.",
+    "fault.radio_late.title": "La radio de la ceinture a démarré en retard",
+    "fault.radio_late.text": "La radio de la ceinture {band} n'a pas démarré à l'allumage et n'a fonctionné qu'environ "
+    "{n} min plus tard : c'est pourquoi elle apparaissait déconnectée. La ceinture a continué à surveiller et a gardé ce "
+    "qu'elle a détecté entre-temps, et l'envoie ici maintenant ; une série qui s'y trouve est signalée comme tardive, "
+    "aucune alarme ne pouvant vous parvenir radio éteinte. Si cela se reproduit, éteignez et rallumez la ceinture ; si "
+    "cela arrive souvent, voir docs/firmware.md (démarrer la radio d'abord).",
     "cleared.disconnected.title": "Ceinture reconnectée",
     "cleared.disconnected.text": "Ceinture reconnectée : la surveillance a repris.",
     "cleared.not_worn.title": "Ceinture de nouveau portée",
@@ -150,6 +162,8 @@ CATALOG: dict[str, str] = {
     "cleared.samples_lost.text": "La ceinture ne perd plus de données de mouvement.",
     "cleared.other_bonds.title": "Aucun autre appareil appairé",
     "cleared.other_bonds.text": "Seul cet ordinateur est maintenant appairé à la ceinture.",
+    "cleared.radio_late.title": "Radio de la ceinture OK",
+    "cleared.radio_late.text": "La radio de la ceinture a démarré normalement au dernier allumage.",
     "summary.title": "Résumé du jour : {clusters} en 24 h",
     "summary.title_none": "Résumé du jour : aucune série en 24 h, {worn}",
     "summary.clusters.one": "{n} série",
@@ -238,10 +252,13 @@ CATALOG: dict[str, str] = {
     # new 2026-12-06, not yet read by a native speaker (docs/alerts.md "Native speakers, please review")
     "page.fault.store_damaged.backup": "Fichier des événements privé de données qu'aucune réparation ne récupère : arrêtez "
     "spasmwatch et remettez la dernière sauvegarde quotidienne avec {command}",
+    "page.fault.store_damaged.unreadable": "Fichier des événements illisible, aucune réparation ne le lit : arrêtez "
+    "spasmwatch, mettez-le de côté avec {command}, démarrez spasmwatch (il en crée un nouveau)",
     "page.fault.store_newer": "Fichier des événements d'un spasmwatch plus récent : redémarrez spasmwatch, ou mettez-le à jour",
     "page.fault.band_log_failing": "La ceinture ne peut pas enregistrer les événements",
     "page.fault.samples_lost": "La ceinture perd des données de mouvement",
     "page.fault.other_bonds": "Autre appareil appairé : spasmwatch bonds --revoke-others s'il n'est pas à vous",
+    "page.fault.radio_late": "Radio en retard à l'allumage : événements gardés, envoyés ici",
     "page.state.connected": "Connectée",
     "page.state.silent": "Connectée, muette",
     "page.state.out_of_reach": "Hors de portée, nouvel essai",

@@ -59,6 +59,7 @@
     band_log_failing: t("fault.band_log_failing"),
     samples_lost: t("fault.samples_lost"),
     other_bonds: t("fault.other_bonds"),
+    radio_late: t("fault.radio_late"),
   };
   // The daemon's own words, sent as a key and its values next to its English text (docs/web.md
   // "Texts the daemon words"): why a band does not connect (last_error_msg), what to do for a band
