@@ -347,18 +347,24 @@ def test_a_band_up_for_months_keeps_its_events_and_raw_indexes(micropython: str,
     assert any(b[0] < a[0] for a, b in zip(raw_r, raw_r[1:])), "the u32 index should have wrapped"
 
 
-FIFO_FILL = r'''
-from hw import FakeI2C, fake_imu
-from band.lsm6ds import LSM6DS3, LSM6DSOX
-
+# The emulations' time line and a band lying still, for the scripts below: the time played is the
+# time run (no catch-up: sim/clock.py SimClock.played_ms, which sim/hw.py reads).
+STILL = r'''
 class Clock:
     ms = 0
     def ticks_ms(self):
         return self.ms
+    played_ms = ticks_ms
 
 class Still:
     def at(self, t):
         return (t, 0.0, 0.0, 1.0, 0.0, 0.0, 0.0)
+'''
+
+
+FIFO_FILL = r'''
+from hw import FakeI2C, fake_imu
+from band.lsm6ds import LSM6DS3, LSM6DSOX
 
 amap = {"x": "+x", "y": "+y", "z": "+z"}
 for part, cls in (("lsm6ds3", LSM6DS3), ("lsm6dsox", LSM6DSOX)):
@@ -376,7 +382,7 @@ def test_simulated_lsm_fifos_hold_what_the_datasheets_say(micropython: str, tmp_
     band would have: LSM6DS3TR-C (WHO_AM_I 0x6A, the xiao-esp32s3-lsm6ds3 board's part) "smart FIFO up
     to 4 kbyte" = 2048 16-bit words (the original LSM6DS3's is 8 KB); LSM6DSOX 3 KB = 512 tagged words
     (9 KB only with compression, which the driver leaves off). Full, they hold whole samples only."""
-    lines = dict(line.split(" ", 1) for line in run_mp(micropython, tmp_path / "fill.py", FIFO_FILL).splitlines())
+    lines = dict(line.split(" ", 1) for line in run_mp(micropython, tmp_path / "fill.py", STILL + FIFO_FILL).splitlines())
     assert lines["lsm6ds3"] == "%d 1" % (2048 // 6 * 6), lines  # 341 samples of 6 words
     assert lines["lsm6dsox"] == "%d 1" % (512 // 2 * 2), lines  # 256 samples of 2 words
 
@@ -385,15 +391,6 @@ ICM_FILL = r'''
 from hw import FakeI2C, fake_imu
 from band.icm42688 import ICM42688
 from array import array
-
-class Clock:
-    ms = 0
-    def ticks_ms(self):
-        return self.ms
-
-class Still:
-    def at(self, t):
-        return (t, 0.0, 0.0, 1.0, 0.0, 0.0, 0.0)
 
 amap = {"x": "+x", "y": "-y", "z": "+z"}
 clock = Clock()
@@ -417,7 +414,7 @@ def test_simulated_icm42688_fifo_stops_when_full_and_the_driver_counts_it(microp
     """ICM-42688-P: a 2 KB FIFO (datasheet) of 16-byte packets, 128 samples (1.28 s at 100 Hz); in the
     STOP-on-FULL mode the driver sets, a full FIFO keeps whole packets and takes no more: the driver
     counts one overrun and reads every packet kept, each still aligned (body z = +1000 mg)."""
-    assert run_mp(micropython, tmp_path / "icm.py", ICM_FILL).split() == ["128", "1"]
+    assert run_mp(micropython, tmp_path / "icm.py", STILL + ICM_FILL).split() == ["128", "1"]
 
 
 DRIVER_CLASSES = {"mpu6886": "MPU6886", "lsm6ds3": "LSM6DS3", "lsm6dsox": "LSM6DSOX", "icm42688": "ICM42688"}
@@ -425,10 +422,6 @@ WRONG_CHIP = r'''
 import json, sys
 from hw import FakeI2C, fake_imu
 from band import imu
-
-class Clock:
-    def ticks_ms(self):
-        return 0
 
 amap = {"x": "+x", "y": "-y", "z": "+z"}
 for part in sorted(imu.DRIVERS):
@@ -458,7 +451,7 @@ def test_a_driver_on_another_chip_refuses_it_and_names_it(micropython: str, tmp_
     WHO_AM_I it read, and, where the chip answers at the same register, which chip it is and the
     board ``imu.part`` that drives it. Every driver's WHO_AM_I is in band.imu.KNOWN_CHIPS (a new
     driver that leaves it out fails here)."""
-    rows = [json.loads(line) for line in run_mp(micropython, tmp_path / "who.py", WRONG_CHIP).splitlines()]
+    rows = [json.loads(line) for line in run_mp(micropython, tmp_path / "who.py", STILL + WRONG_CHIP).splitlines()]
     assert rows.pop() == ["dropped", "ICM42688 at I2C 0x68: WHO_AM_I (register 0x75) reads 0x19, expected 0x47", False]
     for kind, part, reg, who, chip in (r for r in rows if r[0] == "known"):
         assert chip is not None and chip[1] == part, (part, who, chip)
