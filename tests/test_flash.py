@@ -30,7 +30,7 @@ import pytest
 
 from spasmwatch import cli
 from spasmwatch.flashing import firmware
-from spasmwatch.flashing.device import MPY_ARCHS, Device, FlashWarning
+from spasmwatch.flashing.device import MPY_ARCHS, Device, DeviceInfo, FlashWarning
 from spasmwatch.flashing.firmware import Image
 from spasmwatch.flashing.install import FlashResult, flash
 from spasmwatch.flashing.link import DeviceError, Link, Port, no_board_seen, open_link, pick_port
@@ -456,12 +456,17 @@ def test_another_board_on_the_band_is_not_replaced_without_replace_board(
     assert cli.main(["flash", "--board", other_id, "--port", port, "--firmware", str(fw)]) == 0
 
 
-def test_incompatible_bands_are_refused(band: Path, board: dict[str, object]) -> None:
+def _info(band: Path) -> DeviceInfo:
+    """What the simulated band says of itself (its MicroPython, .mpy, machine), the link closed after."""
     link = connect(band)
     try:
-        info = Device(link).info()
+        return Device(link).info()
     finally:
         link.close()
+
+
+def test_incompatible_bands_are_refused(band: Path, board: dict[str, object]) -> None:
+    info = _info(band)
     tool = firmware.mpy_cross_version()
     assert firmware.check_compatible(info, board, True, tool) == info.arch
     other = dataclasses.replace(info, mpy=(info.mpy & ~0xFF) | ((info.mpy & 0xFF) - 1))
@@ -486,11 +491,7 @@ def test_a_band_on_the_standard_image_is_refused_for_a_board_that_needs_the_spir
     """Review h46: the M5StickC PLUS2's band does not fit the standard ESP32_GENERIC image's heap
     (docs/firmware.md, 'Heap per board'), and the flash took a band running it. The machine string
     is the simulated band's own, as each image says it (os.uname().machine)."""
-    link = connect(band)
-    try:
-        info = Device(link).info()
-    finally:
-        link.close()
+    info = _info(band)
     tool = firmware.mpy_cross_version()
     plus2 = boards.load("m5stickc-plus2", ROOT)
     xtensa = (info.mpy & 0x3FF) | (MPY_ARCHS.index("xtensawin") << 10)

@@ -15,7 +15,6 @@ import os
 import subprocess
 import sys
 import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -35,21 +34,9 @@ from spasmwatch.transport.simband import SimBand
 from spasmwatch.transport.simband import free_port as free_sim_port
 
 from .test_faults import DEVICE, T0, Clock, _band_notices, _connected_at_t0
+from .test_restart_link_alert import SPEED, _pushed, _until
 
-SPEED = 4
-WAIT_S = 60.0
 DISCONNECTED = "Band disconnected (crib)"
-
-
-async def _until(ok: Callable[[], object], what: str) -> None:
-    end = time.monotonic() + WAIT_S
-    while not ok():
-        assert time.monotonic() < end, f"timed out waiting for {what}"
-        await asyncio.sleep(0.05)
-
-
-def _pushed(rec: Recorder) -> list[str]:
-    return [s.headers.get("Title", "") for s in rec.seen]
 
 
 class _Night:
