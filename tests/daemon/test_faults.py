@@ -281,7 +281,8 @@ def test_a_band_lagging_its_pace_that_reconnects_inside_a_cluster_has_it_stored_
             events = r.store.count_events(device)
             clusters = [(c.count, c.closed) for c in r.store.clusters(device)]
             assert clusters == [(events, True)], clusters
-            assert len(r.notices(NoticeKind.CLUSTER_ALARM)) == 1
+            alarms = r.notices(NoticeKind.CLUSTER_ALARM)
+            assert len(alarms) == 1, [(n.alert_id, n.cluster_key, n.count, n.created_t) for n in alarms]
 
     asyncio.run(main())
 
@@ -464,6 +465,7 @@ def _connect(d: Daemon, device: str, backfill: list[dict[str, Any]], now: float,
     b.session.info = BandInfo(device, "spasmwatch-band", "test", "sim", "sim:0", "sim")
     d.on_connected(b.session.info)
     d.next_backfill_seq(device)
+    d.on_record(device, {"type": "loginfo", "flags": 0}, now)  # its start
     for rec in backfill:
         d.on_record(device, rec, now)
     d.on_record(device, {"type": "loginfo", "flags": P.LF_DONE}, now)
@@ -824,6 +826,54 @@ def _held_epochs_at_a_reconnect(tmp_path: Path, before_backfill: bool = False) -
     _connect(d, DEVICE, held + backfill, clock.t)
     _deliver(d, clock, [x for x in sent if x[0] > 175], lag_s=0, burst_s=1, until_s=300)
     return d, store
+
+
+@pytest.mark.parametrize("start_lost", [False, True])
+def test_a_live_spasm_sent_ahead_of_its_backfill_neither_ends_its_cluster_nor_alarms_it_again(tmp_path: Path, start_lost: bool) -> None:
+    """Found under load (test_a_band_lagging_its_pace_..., CI 2026-12-07: two CLUSTER_ALARMs for one
+    stored cluster). A new link starts with live events only (the band's cursor at its log's end):
+    a spasm the band logs between the connect's first command and its BACKFILL goes out live, ahead
+    of the older events the BACKFILL then sends (and sends again in their order). Taken at once, 180
+    s after the last spasm before the drop, it ended the cluster ("Cluster ended" while it went on);
+    the backfill's older spasms were late, and it and the spasms after it opened a second chain that
+    alarmed again, before the backfill's end joined them (the rig's log: "cluster 1: ended, alarm
+    still unacknowledged", then alert 2 "learned late ... alarmed as live", then "late events joined
+    cluster(s) 7 to cluster 1"). One cluster of 20 spasms 20 s apart from 60 s: the link is live to
+    130 s, back at 303 s, where the spasm of 300 s goes out before the BACKFILL; the band's end
+    waits (a stack too busy) to 370 s, its spasms logged meanwhile going out in order. The old
+    daemon pushed two alarms and ended the cluster at 303 s. ``start_lost``: the BACKFILL's start
+    (LOGINFO) lost on the link (serial noise): its events, in seq order, stand for it."""
+    clock = Clock(T0)
+    onsets_ms = [60_000 + 20_000 * i for i in range(20)]  # 60-440 s
+    sent = [((ms + 2_500) / 1000, spasm_record(seq, ms)) for seq, ms in enumerate(onsets_ms)]
+    sent += [(10.0 * k, _epoch(k, worn=1)) for k in range(1, 61)]
+    sent.sort(key=lambda x: (x[0], x[1]["type"] != "event"))
+    with Store(tmp_path / "db.sqlite") as store:
+        store.add_sync(DEVICE, 1, 0, T0)
+        d = Daemon(store, [BandSpec("crib", lambda: None)], clock=clock)  # type: ignore[arg-type,return-value]
+        _connect(d, DEVICE, [], clock.t)
+        _deliver(d, clock, [x for x in sent if x[0] <= 130], lag_s=0, burst_s=1, until_s=130)
+        b = d.bands[0]
+        b.session._set(State.DISCONNECTED)  # out of range; the band logs on
+        clock.t = T0 + 303
+        assert b.session.info is not None
+        d.on_connected(b.session.info)
+        d.next_backfill_seq(DEVICE)
+        b.session._set(State.STREAMING)  # (the session takes the link's records once streaming)
+        logged = [rec for s, rec in sent if rec["type"] == "event" and 130 < s <= 303]
+        d.on_record(DEVICE, logged[-1], clock.t)  # live, before the BACKFILL moved the band's cursor back
+        if not start_lost:
+            d.on_record(DEVICE, {"type": "loginfo", "flags": 0}, clock.t)  # the BACKFILL's start
+        for rec in logged:  # its events from the store's next seq on, the live one again
+            d.on_record(DEVICE, rec, clock.t)
+        _deliver(d, clock, [x for x in sent if 303 < x[0] <= 370 and x[1]["type"] == "event"], lag_s=0, burst_s=1, until_s=370)
+        d.on_record(DEVICE, {"type": "loginfo", "flags": P.LF_DONE}, clock.t)
+        _deliver(d, clock, [x for x in sent if x[0] > 370], lag_s=0, burst_s=1, until_s=600)
+        cid = _one_cluster_in_store(store, 20)
+        told = [(n.kind, n.cluster_key) for n in d.notifications if n.kind in (NoticeKind.CLUSTER_ALARM, NoticeKind.CLUSTER_CLOSED)]
+        assert told == [(NoticeKind.CLUSTER_ALARM, cid), (NoticeKind.CLUSTER_CLOSED, cid)], told
+        (ended,) = [n for n in d.notifications if n.kind is NoticeKind.CLUSTER_CLOSED]
+        assert ended.created_t - T0 > 440 + 60, "ended while it went on"
 
 
 def _one_cluster_in_store(store: Store, count: int) -> int:
