@@ -622,11 +622,21 @@ class Rig:
         return self.server.url.rstrip("/")
 
     async def settle(self) -> None:
-        """Deliveries done and every live page's handler gone (what a daemon is between two events)."""
+        """Deliveries done, every live page's handler gone and the MQTT mirror waiting for the next
+        event with none left (what a daemon is between two events)."""
         await self.d.dispatcher.drain()
         self.received.clear()
         # 1: the MQTT mirror's own subscription
         await _until(lambda: not self.server._streams and len(self.d._subs) == 1, "the live pages to go", 10)
+        # Measured mid-publish (a change the drain made: a channel delivering again), the mirror held
+        # the status it was sending besides the one it had sent: one BandStatus more, as growth.
+        await _until(lambda: all(parked(q) for q in self.d._subs), "the MQTT mirror to publish what changed", 10)
+
+
+def parked(q: asyncio.Queue[Any]) -> bool:
+    """Whether ``q``'s reader waits on it with nothing left to read (asyncio's getters: those
+    waiting in ``get``)."""
+    return q.empty() and bool(q._getters)  # type: ignore[attr-defined]
 
 
 async def cluster_cycle(r: Rig, http: aiohttp.ClientSession, i: int) -> None:
