@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import sqlite3
+import time
 from pathlib import Path
 from typing import Any
 
@@ -92,6 +94,28 @@ def test_a_broker_and_a_receiver_away_and_back_leave_nothing_behind_and_log_on_c
     assert g.extra["outbox_at_end"] == {"store.retained": 1}, g.extra["outbox_at_end"]
     assert g.extra["peak_while_away"]["paho_held"] >= 2, g.extra["peak_while_away"]  # held while the broker was away
     assert_bounded(g, g.extra["bounds"])
+
+
+def test_the_mqtt_mirror_waiting_holds_the_status_it_published_and_no_copy(tmp_path: Path) -> None:
+    """Found by the outage soak failing under load ('objects grew: FailingChannel 2, BandStatus 1'):
+    the mirror kept the latest pass's status in its frame while it waited for the next event; after
+    a pass with nothing new to say that was a copy equal to the one published, so the count of a
+    measure depended on whether the latest pass published (not growth: 2 or 3 BandStatus at every
+    cycle, a run of 22). At rest: the channel's and the mirror's last, one band's, whatever the pass."""
+    from spasmwatch.alerts.channels.mqtt import BandStatus
+
+    def band_statuses() -> int:
+        gc.collect()
+        return sum(isinstance(o, BandStatus) for o in gc.get_objects())
+
+    async def run() -> int:
+        async with soak.cluster_daemon(tmp_path, time.time()) as r:
+            await r.settle()
+            r.d._publish({"type": "status"})  # an event that changes nothing the mirror says: a pass that publishes nothing
+            await r.settle()
+            return band_statuses()
+
+    assert asyncio.run(run()) == 2
 
 
 def test_a_quiet_hour_logs_nothing(tmp_path: Path) -> None:

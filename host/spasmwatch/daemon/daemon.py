@@ -940,33 +940,43 @@ class Daemon:
         restored = self._restored[name]
         try:
             while True:
-                status = self.status()
-                # A band removed (a reload) is forgotten: back later, its status is published anew.
-                last = {d: st for d, st in last.items() if any(b["device"] == d for b in status["bands"])}
-                others, changed = self._besides(name, status, "channels_failing"), self._besides(name, status, "channels_changed")
-                hb = _heartbeat_state(status["heartbeat"])
-                for b in status["bands"]:
-                    device = b["device"]
-                    # The last cluster as the channel words it comes from its own notifications.
-                    # last_known_at: /api/status's own decision, so MQTT's band_availability cannot disagree with the page.
-                    st = BandStatus(b["connected"], b["battery_pct"], b["worn"], b["asleep"], tuple(b["faults"]),
-                                    muted_until=b["muted_until"], muted_by=b["muted_by"], channels_failing=others,
-                                    channels_changed=changed, heartbeat=hb, last_known_at=b["last_known_at"],
-                                    link_unstable=_link_unstable(b["link_unstable"]), rate_not_taken=_rate_not_taken(b["rate_not_taken"]))  # fmt: skip
-                    if device is None or last.get(device) == st:
-                        continue
-                    # Tried again at each change while the broker is away (paho sends the latest when it is back).
-                    if await self._mirrored(name, f"the status of {device}", mqtt.publish_status(device, st, self.clock.wall())):
-                        last[device] = st
-                # Alarms carried on from before a restart: shown again. After the status: the one a
-                # restored alarm publishes is the channel's, and the first must already list the
-                # channels failing (Home Assistant's sensor must not blink OFF at a restart).
-                while restored:
-                    n = restored.pop(0)
-                    await self._mirrored(name, f"the restored alarm of {n.device}", mqtt.mirror(n))
+                last = await self._mirror_pass(name, mqtt, last, restored)
                 await q.get()
         finally:
             self.unsubscribe(q)
+
+    async def _mirror_pass(self, name: str, mqtt: MqttChannel, last: dict[str, BandStatus], restored: list[Notification]) -> dict[str, BandStatus]:
+        """One pass of ``_mqtt_mirror``: each band's status published if it changed since ``last``
+        (what was published, by device), then the ``restored`` alarms; returns the new ``last``.
+        A function of its own so that what a pass builds dies with it: kept in the mirror's frame
+        while it waits, a copy equal to the status published (a pass with nothing to say) made the
+        soak's object count depend on whether the latest pass published (one BandStatus and its
+        FailingChannels more, taken for growth under load)."""
+        status = self.status()
+        # A band removed (a reload) is forgotten: back later, its status is published anew.
+        last = {d: st for d, st in last.items() if any(b["device"] == d for b in status["bands"])}
+        others, changed = self._besides(name, status, "channels_failing"), self._besides(name, status, "channels_changed")
+        hb = _heartbeat_state(status["heartbeat"])
+        for b in status["bands"]:
+            device = b["device"]
+            # The last cluster as the channel words it comes from its own notifications.
+            # last_known_at: /api/status's own decision, so MQTT's band_availability cannot disagree with the page.
+            st = BandStatus(b["connected"], b["battery_pct"], b["worn"], b["asleep"], tuple(b["faults"]),
+                            muted_until=b["muted_until"], muted_by=b["muted_by"], channels_failing=others,
+                            channels_changed=changed, heartbeat=hb, last_known_at=b["last_known_at"],
+                            link_unstable=_link_unstable(b["link_unstable"]), rate_not_taken=_rate_not_taken(b["rate_not_taken"]))  # fmt: skip
+            if device is None or last.get(device) == st:
+                continue
+            # Tried again at each change while the broker is away (paho sends the latest when it is back).
+            if await self._mirrored(name, f"the status of {device}", mqtt.publish_status(device, st, self.clock.wall())):
+                last[device] = st
+        # Alarms carried on from before a restart: shown again. After the status: the one a
+        # restored alarm publishes is the channel's, and the first must already list the
+        # channels failing (Home Assistant's sensor must not blink OFF at a restart).
+        while restored:
+            n = restored.pop(0)
+            await self._mirrored(name, f"the restored alarm of {n.device}", mqtt.mirror(n))
+        return last
 
     async def _mirrored(self, name: str, what: str, publish: Coroutine[Any, Any, None]) -> bool:
         """Await one of the mirror's publishes on MQTT channel ``name``; its outcome goes to the
