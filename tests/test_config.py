@@ -323,12 +323,12 @@ def test_a_file_saved_as_utf16_is_named_so(tmp_path: Path, encoding: str) -> Non
         (
             '[alerts]\nquiet_faults = ["not_worn", "batery_low"]',
             '[alerts] quiet_faults: expected one of "disconnected", "not_worn", "battery_low", "log_nearly_full", "clock_unsynced", '
-            '"safe_mode", "sensor_error", "storage_failing", "store_damaged", "store_newer", "band_log_failing", "samples_lost", "other_bonds", got "batery_low"',
+            '"safe_mode", "sensor_error", "storage_failing", "store_damaged", "store_newer", "band_log_failing", "samples_lost", "other_bonds", "radio_late", got "batery_low"',
         ),
         (
             '[alerts]\nquiet_faults = "battery_low"',
             '[alerts] quiet_faults: expected a list of "disconnected", "not_worn", "battery_low", "log_nearly_full", "clock_unsynced", '
-            '"safe_mode", "sensor_error", "storage_failing", "store_damaged", "store_newer", "band_log_failing", "samples_lost", "other_bonds", got "battery_low"',
+            '"safe_mode", "sensor_error", "storage_failing", "store_damaged", "store_newer", "band_log_failing", "samples_lost", "other_bonds", "radio_late", got "battery_low"',
         ),
         (
             '[[channels.ntfy]]\nurl = "https://a/t"\nname = "t"\n[[channels.ntfy]]\nurl = "https://b/u"\nname = "t"',

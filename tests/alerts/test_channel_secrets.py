@@ -88,7 +88,7 @@ def _cli_status(tmp_path: Path, port: int, monkeypatch: pytest.MonkeyPatch, caps
     config.write_text(f"[daemon.http]\nport = {port}\n")
     monkeypatch.setenv("SPASMWATCH_CONFIG", str(config))
     monkeypatch.setenv("SPASMWATCH_DATA_DIR", str(tmp_path))  # the daemon's store is the config's (it refuses another's)
-    assert status.run(argparse.Namespace(config=None, json=False)) == 1  # the channels failing (and the alarm): exit 1
+    assert status.run(argparse.Namespace(config=None, json=False, qr=False)) == 1  # the channels failing (and the alarm): exit 1
     return capsys.readouterr().out
 
 

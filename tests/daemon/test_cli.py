@@ -447,7 +447,7 @@ def test_status_says_since_only_for_a_seen_sleep_or_wake_onset(
     seen = {"start": 1_700_000_000.0, "count": 9, "post_wake_s": 600.0}
     bands = [band, {**band, "name": "crib", "asleep": None}, {**band, "name": "pram", "asleep": False, "sleep_since": 1_700_000_000.0, "last_cluster": seen}]
     monkeypatch.setattr(status, "api", lambda cfg, path: {"now": 0.0, "bands": bands, "alerts": []})
-    assert status.run(argparse.Namespace(config=None, json=False)) == 0
+    assert status.run(argparse.Namespace(config=None, json=False, qr=False)) == 0
     lines = capsys.readouterr().out.splitlines()
     assert lines[0] == "cot (sim0001): STREAMING, battery 78%, worn, asleep"
     assert lines[1] == "crib (sim0001): STREAMING, battery 78%, worn, sleep: unknown"
@@ -467,7 +467,7 @@ def test_status_and_events_say_a_cluster_with_no_wake_seen_as_such(monkeypatch: 
     band = {"name": "pram", "device": "sim0001", "state": "STREAMING", "battery_pct": 78, "worn": True,
             "asleep": False, "sleep_since": None, "faults": [], "last_cluster": cluster}
     monkeypatch.setattr(status, "api", lambda cfg, path: {"now": 0.0, "bands": [band], "alerts": []})
-    assert status.run(argparse.Namespace(config=None, json=False)) == 0
+    assert status.run(argparse.Namespace(config=None, json=False, qr=False)) == 0
     last = capsys.readouterr().out.splitlines()[1]
     assert last.endswith(", 5 spasm-like movements, waking time unknown"), last
     item = {"type": "cluster", "device": "sim0001", "id": 3, "label": None, "start": 1_700_000_000.0, "end": 1_700_000_060.0, "count": 5, "post_wake_s": None}
@@ -484,7 +484,7 @@ def test_status_says_who_acknowledged_an_open_alert(tmp_path: Path, monkeypatch:
     alert = {"id": 2, "state": "STALE", "title": "Band disconnected (cot)", "text": "No data from the band", "acked_by": "Mum"}
     alerts = [alert, {**alert, "id": 3, "state": "ALARM", "acked_by": None}]
     monkeypatch.setattr(status, "api", lambda cfg, path: {"now": 0.0, "bands": [], "alerts": alerts})
-    assert status.run(argparse.Namespace(config=None, json=False)) == 1  # alerts open (docs/host.md: exit 1)
+    assert status.run(argparse.Namespace(config=None, json=False, qr=False)) == 1  # alerts open (docs/host.md: exit 1)
     out = capsys.readouterr().out
     assert "ALERT #2 STALE (acknowledged by Mum): Band disconnected (cot)" in out and "ALERT #3 ALARM: Band" in out
 

@@ -270,7 +270,7 @@ def test_status_says_the_heartbeat_in_words(monkeypatch: pytest.MonkeyPatch, cap
     ]
     for st, words in cases:
         monkeypatch.setattr(status, "api", lambda cfg, path, st=st: {"now": T0, "bands": [], "alerts": [], "heartbeat": st})
-        assert status.run(argparse.Namespace(config=None, json=False)) == 0
+        assert status.run(argparse.Namespace(config=None, json=False, qr=False)) == 0
         assert words in capsys.readouterr().out
 
 
