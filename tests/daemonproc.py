@@ -165,11 +165,16 @@ def stopped_while_hung(tmp_path: Path, script: str, stop_s: float) -> tuple[int,
     with Store(db, known=KnownStores(record)) as store:
         store.add_events(HUNG_DEVICE, [spasm_record(seq, 1000 + 5000 * seq) for seq in range(5)], time.time())
     os.mkfifo(data / STALL)
-    config = one_band_config(tmp_path / "config.toml", data, free_port())
+    port = free_port()
+    config = one_band_config(tmp_path / "config.toml", data, port)
     log = tmp_path / "daemon.log"
     with logged([sys.executable, "-c", script, str(config)], log) as proc:
         end = time.monotonic() + UP_S
         wait_while_up(proc, log, end, lambda: "spasmwatch daemon up" in log.read_text())
+        # The page answering a request asked after that: the loop has run its first tick, whose store
+        # write (the time zone's row) would wait behind the hung call, the loop with it (a stop then
+        # ends at the deadline: test_stop_while_loop_hangs), when SIGUSR1 came first (a loaded machine)
+        wait_while_up(proc, log, end, lambda: api_status(port) is not None)
         proc.send_signal(signal.SIGUSR1)
         wait_while_up(proc, log, end, lambda: waiting_for_fifo(proc.pid))
         code = ended_after_sigterm(proc, log, stop_s)
