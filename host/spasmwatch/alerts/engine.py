@@ -284,13 +284,14 @@ class AlertEngine:
 
     def restore_band(
         self, device: str, fault: BandFault, raised_t: float, notified: bool, alert_id: int | None = None, count: int = 0,
-        acked: tuple[str, float] | None = None, held: bool = False,
+        acked: tuple[str, float] | None = None, held: bool = False, sent_t: float | None = None,
     ) -> bool:  # fmt: skip
         """Carry on a band fault raised before a daemon restart, nothing sent again: its end is then
         told to those who got it ("Band reconnected"), and its repeat is no new notice (``count``:
         the one it last told, ``reason_count``: the same count is no news). ``acked``: who
         acknowledged it and when (its stored ack, ``ack``), shown again; ``held``: its latest word
-        was held back (``reason_held``). False when this run has it already."""
+        was held back (``reason_held``); ``sent_t``: when its latest word was said (default
+        ``raised_t``), what the rate limit counts from. False when this run has it already."""
         if (device, fault) in self._bands:
             return False
         if alert_id is not None and self._with_id(alert_id) is not None:
@@ -307,7 +308,7 @@ class AlertEngine:
         self._bands[(device, fault)] = b
         self._devices.add(device)
         if not held:
-            self._band_sent_t[(device, fault)] = raised_t
+            self._band_sent_t[(device, fault)] = raised_t if sent_t is None else sent_t
         log.info("alert %d %s %s: carried on from before a restart (%s)", b.id, device, fault.value, "sent" if notified else "not sent")
         return True
 
@@ -708,12 +709,15 @@ class AlertEngine:
         self._move(b, b.fault.state, now, _counted("its count changed" + (f", {HELD}{hold}" if hold else ""), b.count), n, msg)
 
     def _send_band_raise(self, b: BandAlert, now: float, reason: str) -> None:
+        """``b``'s notice, held back at its raise, sent now: a transition to its own state carrying
+        the push (kept in the outbox with its row, as a raise's is). Without the row the store's
+        latest word stayed "held back", and a restarted daemon held it still and pushed it again
+        (review h47). Its count ends the reason as its raise's did (``_counted``)."""
         msg = self._band_fault_message(b)
         n = self._notice(b, NoticeKind.BAND_FAULT, b.fault.urgency, msg, fault=b.fault)
         b.pending = False
         self._band_sent_t[(b.device, b.fault)] = now
-        log.info("alert %d %s %s: sent (%s)", b.id, b.device, b.fault.value, reason)
-        self._emit(n)
+        self._move(b, b.fault.state, now, _counted(f"sent: {reason}", b.count), n, msg)
 
     def _band_clear(self, b: BandAlert, now: float) -> None:
         del self._bands[(b.device, b.fault)]

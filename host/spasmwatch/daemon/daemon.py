@@ -1858,10 +1858,11 @@ class Daemon:
         for latest in self.store.open_alerts(device):
             if latest.cluster_id is not None:
                 continue
-            row, acked = self._band_raise_row(device, latest)
+            row, raised_t, acked = self._band_raise_row(device, latest)
 
             def restore(fault: BandFault, count: int = 0) -> bool:
-                return self.engine.restore_band(device, fault, row.wall_s, bool(row.channels), row.alert_id, count, acked, reason_held(row.text))
+                return self.engine.restore_band(device, fault, raised_t, bool(row.channels), row.alert_id, count, acked, reason_held(row.text),
+                                                sent_t=row.wall_s)  # fmt: skip
 
             if row.kind == BandFault.DISCONNECTED.value and b.link_alert is None:  # (one raised by this run under the band's name is cleared)
                 if restore(BandFault.DISCONNECTED):
@@ -1878,15 +1879,16 @@ class Daemon:
             elif row.kind in _STATUS_FAULTS:
                 restore(_STATUS_FAULTS[row.kind])
 
-    def _band_raise_row(self, device: str, latest: AlertRow) -> tuple[AlertRow, tuple[str, float] | None]:
-        """An open band alert's latest row that is no ack (its raise, or its count said again: when,
-        whether sent, its count), and its latest ack (who, when), from the alert's stored history.
+    def _band_raise_row(self, device: str, latest: AlertRow) -> tuple[AlertRow, float, tuple[str, float] | None]:
+        """An open band alert's latest row that is no ack (its raise, its count said again, or its
+        held-back notice sent: when it was last said, whether sent, held, its count), when it was
+        raised (its first row), and its latest ack (who, when), from the alert's stored history.
         An ack is a row of its own (``by`` set, nothing sent: ``AlertEngine._ack_band``); rows from
         before schema v5 have no alert id: their latest alone."""
         rows = [latest] if latest.alert_id is None else self.store.alert_history(device, latest.alert_id) or [latest]
-        raised = [r for r in rows if r.by is None]
+        raised = [r for r in rows if r.by is None] or rows
         acks = [(r.by, r.wall_s) for r in rows if r.by is not None]
-        return (raised or rows)[-1], acks[-1] if acks else None
+        return raised[-1], raised[0].wall_s, acks[-1] if acks else None
 
     def _moved_alert(self, device: str, cluster_id: int, stored_id: int, alert_id: int) -> None:
         """An alarm the engine carried on under ``alert_id``, not its ``stored_id`` (taken by an alert
