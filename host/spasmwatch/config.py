@@ -64,10 +64,16 @@ _BLE_ADDRESS_RE = re.compile(r"[0-9A-Fa-f]{2}(:[0-9A-Fa-f]{2}){5}|[0-9A-Fa-f]{8}
 _SIM_ADDRESS_RE = re.compile(r"([^\s:]+:)?\d{1,5}")
 
 
-def _rule(expect: str, ok: Callable[[Any], bool], required: bool = False) -> dict[str, Any]:
+# A value past a bound -> (what it is taken as, the page word of why: bound_why.<why>), or None: not past one.
+Past = Callable[[Any], "tuple[Any, str] | None"]
+
+
+def _rule(expect: str, ok: Callable[[Any], bool], required: bool = False, past: Past | None = None, bound: str = "") -> dict[str, Any]:
     """Field metadata: what a valid value is (for the message), the test, and
-    whether the key must be written (a URL has no sensible default)."""
-    return {"expect": expect, "ok": ok, "required": required}
+    whether the key must be written (a URL has no sensible default). ``past``: for a value of the
+    right kind that ``ok`` refuses for being past a bound (``bound``, as said), what it is taken as
+    and why (a page word ``bound_why.<why>``): ``_scalar``, ``PastBound``."""
+    return {"expect": expect, "ok": ok, "required": required, "past": past, "bound": bound}
 
 
 def _shell_words(line: str) -> list[str] | None:
@@ -78,14 +84,30 @@ def _shell_words(line: str) -> list[str] | None:
         return None
 
 
-def _quiet_hours_ok(text: str) -> bool:
+def _quiet_hours(text: str) -> QuietHours | None:
     """Two-digit HH:MM-HH:MM the engine takes (``QuietHours.parse``: not an end that is the start,
-    "22:00-22:00", which was taken for no quiet hours at all), of at most QUIET_HOURS_MAX_MIN."""
+    "22:00-22:00", which was taken for no quiet hours at all), else None."""
     try:
         q = QuietHours.parse(text)
     except ValueError:
-        return False
-    return bool(_QUIET_RE.match(text)) and q.length_min <= QUIET_HOURS_MAX_MIN
+        return None
+    return q if _QUIET_RE.match(text) else None
+
+
+def _quiet_hours_ok(text: str) -> bool:
+    """Quiet hours (``_quiet_hours``) of at most QUIET_HOURS_MAX_MIN."""
+    q = _quiet_hours(text)
+    return q is not None and q.length_min <= QUIET_HOURS_MAX_MIN
+
+
+def _quiet_hours_past(text: str) -> tuple[str, str] | None:
+    """Quiet hours longer than QUIET_HOURS_MAX_MIN taken from their start for that long: shorter,
+    they hold back fewer band faults (a fault that stops detection is never held)."""
+    q = _quiet_hours(text)
+    if q is None or q.length_min <= QUIET_HOURS_MAX_MIN:
+        return None
+    end = (q.start_min + QUIET_HOURS_MAX_MIN) % (24 * 60)
+    return f"{text[:5]}-{end // 60:02d}:{end % 60:02d}", "quiet_hours"
 
 
 def _choice(*options: str) -> dict[str, Any]:
@@ -130,10 +152,26 @@ def _ntfy_url(v: str) -> bool:
 _PORT = _rule("an integer 1-65535", lambda v: 1 <= v <= 65535)
 
 
-def _upto(most: float, unit: str, zero: str = "") -> dict[str, Any]:
+def _upto(most: float, unit: str, why: str, zero: str = "", symbol: str = "", taken: float | None = None) -> dict[str, Any]:
     """A number from 0 to ``most`` (a bound past which a safety function is off: alerts/model.py,
-    daemon/consts.py give each its reason); ``zero``: what 0 means, said with it."""
-    return _rule(f"a number of {unit} 0-{most:g}" + (f" (0: {zero})" if zero else ""), lambda v: 0 <= v <= most)
+    daemon/consts.py give each its reason); ``zero``: what 0 means, said with it. A larger one (the
+    releases before the bounds took it) is taken as ``most``, or ``taken`` (what it meant), and said
+    (``PastBound``, why: the page word ``bound_why.<why>``): refused, the config failed to load after
+    an upgrade and the daemon did not start, no monitoring at all (review h47). ``symbol``: the unit
+    as the warning says the bound, in every language ("s")."""
+    return _rule(f"a number of {unit} 0-{most:g}" + (f" (0: {zero})" if zero else ""), lambda v: 0 <= v <= most,
+                 past=lambda v: (most if taken is None else taken, why) if v > most else None,
+                 bound=f"0-{most:g}" + (f" {symbol}" if symbol else ""))  # fmt: skip
+
+
+def _sound_repeat_past(v: float) -> tuple[float, str] | None:
+    """repeat_every_s past its bounds taken as the nearest: 0 < v < 2 s plays it at 2 s (players no
+    longer pile up), more than 300 s at 300 s (it repeats at least twice in its 10 min)."""
+    if 0 < v < SOUND_REPEAT_EVERY_MIN_S:
+        return SOUND_REPEAT_EVERY_MIN_S, "repeat_every_s_min"
+    return (SOUND_REPEAT_EVERY_MAX_S, "repeat_every_s") if v > SOUND_REPEAT_EVERY_MAX_S else None
+
+
 # An MQTT prefix: paho refuses a topic with a wildcard (or NUL) in its network thread, and the
 # channel then said only that the broker did not answer.
 _TOPIC = _rule("a topic without MQTT's wildcards + and #", lambda v: not any(c in v for c in "+#\0"))
@@ -193,10 +231,10 @@ class Daemon:
     raw_reserve_mb: float = field(default=RAW_RESERVE_MB, metadata=_rule("a number of MB >= 0 (0: no reserve)", lambda v: v >= 0))
     # Raw files whose newest sample is older than this many days are deleted, except near a cluster
     # or a note (daemon/rawkeep.py); 0 (the default): every file is kept.
-    raw_keep_days: float = field(default=RAW_KEEP_DAYS, metadata=_upto(RAW_KEEP_DAYS_MAX, "days", "keep every raw file"))
+    raw_keep_days: float = field(default=RAW_KEEP_DAYS, metadata=_upto(RAW_KEEP_DAYS_MAX, "days", "raw_keep_days", "keep every raw file", taken=0.0))
     # The store's daily copies beside it (<store>.backups/): the newest of this many latest days kept,
     # and of the 4 latest weeks (daemon/backups.py, docs/store.md "Backups"); 0: none made.
-    backup_keep_days: int = field(default=BACKUP_KEEP_DAYS, metadata=_upto(BACKUP_KEEP_DAYS_MAX, "whole days", "no backups"))
+    backup_keep_days: int = field(default=BACKUP_KEEP_DAYS, metadata=_upto(BACKUP_KEEP_DAYS_MAX, "whole days", "backup_keep_days", "no backups"))
     heartbeat: Heartbeat = field(default_factory=Heartbeat)
 
 
@@ -219,11 +257,12 @@ class Band:
 
 @dataclass
 class Alerts:
-    escalate_after_s: float = field(default=AlertSettings.escalate_after_s, metadata=_upto(ESCALATE_AFTER_MAX_S, "seconds"))  # the engine's defaults
+    escalate_after_s: float = field(default=AlertSettings.escalate_after_s, metadata=_upto(ESCALATE_AFTER_MAX_S, "seconds", "escalate_after_s", symbol="s"))  # the engine's defaults
     # Band alerts only (battery, not worn, ...); a cluster alarm is never muted.
     quiet_hours: str = field(default="", metadata=_rule(f'"HH:MM-HH:MM", the end not the start, at most {QUIET_HOURS_MAX_MIN // 60} h (e.g. "22:00-07:00"; "" for none)',
-                                                        lambda v: v == "" or _quiet_hours_ok(v)))  # fmt: skip
-    rate_limit_s: float = field(default=AlertSettings.rate_limit_s, metadata=_upto(RATE_LIMIT_MAX_S, "seconds"))
+                                                        lambda v: v == "" or _quiet_hours_ok(v), past=_quiet_hours_past,
+                                                        bound=f"{QUIET_HOURS_MAX_MIN // 60} h"))  # fmt: skip
+    rate_limit_s: float = field(default=AlertSettings.rate_limit_s, metadata=_upto(RATE_LIMIT_MAX_S, "seconds", "rate_limit_s", symbol="s"))
     # The band faults quiet hours hold back; default: those the band goes on detecting through
     # (the engine's default), so a band that drops or stops detecting at night is said at once.
     quiet_faults: list[str] = field(default_factory=lambda: [f.value for f in BandFault if f in AlertSettings.quiet_faults],
@@ -248,9 +287,10 @@ class Sound:
     repeat_every_s: float = field(
         default=SOUND_REPEAT_EVERY_S,
         metadata=_rule(f"a number of seconds 0 (once) or {SOUND_REPEAT_EVERY_MIN_S:g}-{SOUND_REPEAT_EVERY_MAX_S:g}",
-                       lambda v: v == 0 or SOUND_REPEAT_EVERY_MIN_S <= v <= SOUND_REPEAT_EVERY_MAX_S),
+                       lambda v: v == 0 or SOUND_REPEAT_EVERY_MIN_S <= v <= SOUND_REPEAT_EVERY_MAX_S,
+                       past=_sound_repeat_past, bound=f"0, {SOUND_REPEAT_EVERY_MIN_S:g}-{SOUND_REPEAT_EVERY_MAX_S:g} s"),
     )  # fmt: skip
-    repeat_for_s: float = field(default=SOUND_REPEAT_FOR_S, metadata=_upto(SOUND_REPEAT_FOR_MAX_S, "seconds"))
+    repeat_for_s: float = field(default=SOUND_REPEAT_FOR_S, metadata=_upto(SOUND_REPEAT_FOR_MAX_S, "seconds", "repeat_for_s", symbol="s"))
 
 
 @dataclass
@@ -372,6 +412,11 @@ class Config:
     channels: Channels = field(default_factory=Channels)
     caregivers: list[Caregiver] = field(default_factory=list)
 
+    def __post_init__(self) -> None:
+        # The values of the file past a bound the loader took as the bound (``PastBound``, in the
+        # file's order): no key of the file, so no field (not compared, shown nor written).
+        self.past_bounds: list[PastBound] = []
+
     def store_path(self) -> Path:
         """$SPASMWATCH_DATA_DIR, else ``daemon.data_dir``, else the platform's user data dir."""
         from spasmwatch.store import Store  # the store is not needed to read a config
@@ -439,14 +484,39 @@ def load_config(path: Path | None = None) -> Config:
     return cfg
 
 
-def from_dict(data: Mapping[str, Any], source: str, text: str = "") -> Config:
+def from_dict(data: Mapping[str, Any], source: str, text: str = "", refuse_past: frozenset[str] = frozenset()) -> Config:
     """Validate parsed TOML; ``source`` names it in errors, with the line of ``text`` (the file as
     it is on disk) that holds the key when it is given. Not for text not written yet (config set,
-    add-band): a line of it would point into a file that does not hold it."""
-    where = _Where(source, "", tuple(text.splitlines()))
+    add-band): a line of it would point into a file that does not hold it. A value past a bound is
+    taken as the bound (``Config.past_bounds`` says each), but refused for the dotted keys of
+    ``refuse_past`` ('config set': the family is there to give another)."""
+    where = _Where(source, "", tuple(text.splitlines()), [], refuse_past)
     cfg: Config = _build(Config, data, where)
     _check_config(cfg, where)
+    cfg.past_bounds = where.past
     return cfg
+
+
+@dataclass(frozen=True)
+class PastBound:
+    """A value of the file past its bound (``_rule`` ``past``), taken as ``taken``: the warning the
+    daemon's start and reload log, 'spasmwatch status' and the page repeat (daemon/wiring.py), and
+    'config show' and 'get' print (the page word ``exposure.past_bound``, why ``bound_why.<why>``).
+    Values as TOML writes them."""
+
+    source: str
+    line: int | None
+    table: str
+    key: str
+    value: str
+    bound: str
+    taken: str
+    why: str
+
+    def args(self) -> dict[str, Any]:
+        """The page word's values (``page.exposure.past_bound``; "?" for a line not found)."""
+        return {"file": self.source, "line": "?" if self.line is None else self.line, "table": self.table, "setting": self.key,
+                "value": self.value, "bound": self.bound, "taken": self.taken, "why": self.why}  # fmt: skip
 
 
 def reach_part(path: Path) -> Config:
@@ -595,6 +665,8 @@ class _Where:
     source: str
     section: str  # "" for the top level
     lines: tuple[str, ...] = ()  # the file's, to name the line of a mistake; () when not known
+    past: list[PastBound] = field(default_factory=list)  # the values past a bound taken so far, whole file's
+    refuse_past: frozenset[str] = frozenset()  # the dotted keys whose value past a bound is refused (from_dict)
 
     def error(self, key: str, problem: str) -> ConfigError:
         where = f"[{self.section}] {key}" if self.section else key
@@ -602,7 +674,13 @@ class _Where:
         return ConfigError(f"{self.source}{'' if line is None else f', line {line}'}: {where}: {problem}")
 
     def sub(self, name: str) -> _Where:
-        return _Where(self.source, f"{self.section}.{name}" if self.section else name, self.lines)
+        return _Where(self.source, f"{self.section}.{name}" if self.section else name, self.lines, self.past, self.refuse_past)
+
+    def taken_past(self, key: str, written: Any, taken: Any, bound: str, why: str) -> Any:
+        """``written`` (past its bound) taken as ``taken``: noted for the warning (``PastBound``)."""
+        self.past.append(PastBound(self.source, key_line(self.lines, self.section, key), self.section, key, _got(written), bound,
+                                   _got(as_written(taken)), why))  # fmt: skip
+        return taken
 
 
 _HEADER_LINE = re.compile(r"\s*(\[\[?)([^\[\]]+)\]\]?\s*(#.*)?")
@@ -714,8 +792,14 @@ def _scalar(tp: type[Any], v: Any, key: str, meta: Mapping[str, Any], where: _Wh
     ok_type = isinstance(v, tp) and not (tp is not bool and isinstance(v, bool))
     if tp is float and ok_type and not math.isfinite(v):
         ok_type = False
-    if not ok_type or ("ok" in meta and not meta["ok"](v)):
+    if not ok_type:
         _raise(where, key, expect, written)
+    if "ok" in meta and not meta["ok"](v):
+        past_of: Past | None = meta.get("past") if where.sub(key).section not in where.refuse_past else None
+        past = None if past_of is None else past_of(v)
+        if past is not None:
+            return where.taken_past(key, written, past[0], meta["bound"], past[1])
+        _raise(where, key, expect, written)  # nonsense in kind (negative, a malformed time), or 'config set' writing it
     return v
 
 
@@ -1096,12 +1180,21 @@ def set_values(path: Path | None, values: Mapping[str, str]) -> Config:
         parts = _numbered(doc.unwrap(), key)
         container = _container(doc, parts, key)
         container[parts[-1]] = value if _strip_optional(target) is str else _parse_value(value)
-    try:
-        cfg = from_dict(doc.unwrap(), str(path))  # raises before anything is written
+    try:  # raises before anything is written; a value past a bound the file has is taken (it warns at each load)
+        cfg = from_dict(doc.unwrap(), str(path), refuse_past=frozenset(_numbered_dotted(doc.unwrap(), key) for key in values))
     except ConfigError as e:
         raise ConfigError(f"{e}{_set_form(doc.unwrap(), str(e))}") from None
     write_atomic(path, tomlkit.dumps(doc), write_mode(path, cfg))
     return cfg
+
+
+def _numbered_dotted(raw: Mapping[str, Any], key: str) -> str:
+    """``key`` as the loader names its table and key ("bands #1.transport" for bands.cot.transport)."""
+    parts = _numbered(raw, key)
+    out = ""
+    for part in parts:
+        out = f"{out} #{int(part) + 1}" if part.isdigit() else f"{out}.{part}" if out else part
+    return out
 
 
 def _numbered(raw: Mapping[str, Any], key: str) -> list[str]:

@@ -54,11 +54,14 @@ def used_keys() -> set[str]:
 
 def optional_keys() -> set[str]:
     """The words app.js looks up by a built key and shows only where the catalogue has it: faultName's
-    text for a fault with the store's own way out (/api/status store.way, one of WAYS)."""
+    text for a fault with the store's own way out (/api/status store.way, one of WAYS); and the
+    reason of a config value taken as its bound (EXPOSURE.past_bound: English's bound_why words,
+    each of which tests/test_config_bounds.py finds in every language for the bound that uses it)."""
     js = (WEB / "app.js").read_text(encoding="utf-8")
+    whys = {k for k in M.catalog("en") if k.startswith("page.bound_why.")} if "t(`bound_why.${a.why}`)" in js else set()
     if "`fault.${f}.${st.way}`" not in js or "WORDS[way] !== undefined" not in js:
-        return set()
-    return {f"page.fault.{f.value}.{way}" for f in BandFault for way in WAYS}
+        return whys
+    return whys | {f"page.fault.{f.value}.{way}" for f in BandFault for way in WAYS}
 
 
 def test_the_lookups_are_found_in_app_js_and_index_html() -> None:

@@ -205,3 +205,30 @@ def test_the_page_says_to_restart_a_daemon_whose_code_was_upgraded_under_it_in_s
         assert said == [page_text("old_code", {"restart": restart})], said
         status = _cli(config, "status", env=env).stdout.splitlines()
         assert [line for line in status if line.startswith(said[0] + " (code it runs: ")], status
+
+
+def test_a_config_past_a_bound_after_an_upgrade_starts_the_monitor_on_the_bound_and_says_so(browser: Any, tmp_path: Path) -> None:
+    """A family's config that the release before the bounds took, escalate_after_s = 1e308 and
+    rate_limit_s = 7200, after an upgrade: the monitor starts on the bounds (600 s, 3600 s), and the
+    journal, 'spasmwatch status' and the page (in the family's language, French here) say each
+    value, its file and line, the bound, what it runs with and why. Old code: the loader refused
+    the file, the daemon did not start: no monitoring at all."""
+    port = free_port()
+    config = one_band_config(tmp_path / "config.toml", tmp_path / "data", port)
+    config.write_text(config.read_text() + '\n[alerts]\nlanguage = "fr"\nescalate_after_s = 1e308\nrate_limit_s = 7200\n')
+    lines = config.read_text().splitlines()
+    at = {key: lines.index(f"{key} = {v}") + 1 for key, v in (("escalate_after_s", "1e308"), ("rate_limit_s", "7200"))}
+    with _daemon(config, port), _page(browser, port) as page:
+        page.wait_for_selector("#notices:not([hidden])")
+        status = [line.removeprefix("warning: ") for line in _cli(config, "status").stdout.splitlines() if line.startswith("warning: ")]
+        assert status == [
+            f"{config}, line {at['escalate_after_s']}: [alerts] escalate_after_s = 1e+308 is past its bound (0-600 s), taken as 600: "
+            + page_text("bound_why.escalate_after_s", {}) + ". Write 600 (or a value within the bound) in the file to end this notice",
+            f"{config}, line {at['rate_limit_s']}: [alerts] rate_limit_s = 7200 is past its bound (0-3600 s), taken as 3600: "
+            + page_text("bound_why.rate_limit_s", {}) + ". Write 3600 (or a value within the bound) in the file to end this notice",
+        ], status
+        said = _notices(page)
+        assert len(said) == 2 and said[0].startswith(f"{config}, ligne {at['escalate_after_s']} : [alerts] escalate_after_s = 1e+308 "), said
+        assert "600" in said[0] and "3600" in said[1] and said != status, said
+        config_get = _cli(config, "config", "get", "alerts.escalate_after_s")
+        assert config_get.stdout.strip() == "600" and config_get.stderr.splitlines()[0] == "warning: " + status[0]

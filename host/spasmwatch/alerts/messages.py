@@ -465,6 +465,23 @@ EN: dict[str, str] = {
     "page.exposure.mqtt_no_login": "[channels.mqtt]: no username, so the broker at {broker} takes clients without a "
     "login: whoever on the network reaches it can acknowledge an alarm (commands = true) and read every status. Give the "
     "broker a login (username and password here), or set commands = false",
+    # A value of the config file past its bound, taken as the bound (or as what it meant) so the monitor
+    # starts (config.PastBound; daemon/wiring.py exposures, /api/status exposures_msg): {why} is the
+    # page word bound_why.<why> (alerts.messages.past_bound_text, app.js EXPOSURE.past_bound).
+    "page.exposure.past_bound": "{file}, line {line}: [{table}] {setting} = {value} is past its bound ({bound}), taken as {taken}: "
+    "{why}. Write {taken} (or a value within the bound) in the file to end this notice",
+    "page.bound_why.escalate_after_s": "an alarm nobody acknowledges goes to every phone by then; later, its sound has "
+    "stopped and nobody else hears of it",
+    "page.bound_why.rate_limit_s": "a band fault is said again at least this often; past an hour, a band that drops out "
+    "again later in the night is not said for hours",
+    "page.bound_why.quiet_hours": "quiet hours longer than a night and the evening before it hold band faults back while "
+    "the family is awake",
+    "page.bound_why.repeat_every_s": "an alarm nobody acknowledges plays at least twice in its 10 minutes (0 plays it once)",
+    "page.bound_why.repeat_every_s_min": "closer together, the sounds pile up on each other",
+    "page.bound_why.repeat_for_s": "an alarm nobody acknowledges is closed within hours: longer is a slip, not a choice",
+    "page.bound_why.backup_keep_days": "each copy is a whole store on its disk, and a disk filled by copies stops the "
+    "store's writes",
+    "page.bound_why.raw_keep_days": "past a year the value means what 0 says: keep every raw file",
     # The daemon runs other code than is installed now (/api/status code_changed; 'spasmwatch
     # status' says it in these words): {restart} is the command, or page.restart_by_hand.
     "page.old_code": "The running monitor started from other code than is installed now (upgraded since it started): "
@@ -565,6 +582,12 @@ def page_text(key: str, args: Mapping[str, object], lang: str = "en") -> str:
     args}`` the daemon sends it (docs/web.md "Texts the daemon words"), for the log and the command
     line, which say it in English, to say the same words."""
     return _t(lang, f"page.{key}", **args)
+
+
+def past_bound_text(args: Mapping[str, object], lang: str = "en") -> str:
+    """``page.exposure.past_bound`` with ``args`` (``config.PastBound``'s), its reason the page word
+    ``page.bound_why.<why>``, in ``lang``: app.js says it alike."""
+    return page_text("exposure.past_bound", {**args, "why": page_text(f"bound_why.{args['why']}", {}, lang)}, lang)
 
 
 def page_span(seconds: float, lang: str) -> str:

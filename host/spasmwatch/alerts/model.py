@@ -25,7 +25,9 @@ SOUND_REPEAT_EVERY_S = 30.0
 SOUND_REPEAT_FOR_S = 600.0
 # The bounds of the alarm settings a config may give ([alerts], [channels.sound]; config.py), each
 # past which a safety function is off without a word (hostile-input review: escalate_after_s = 1e308
-# was taken, and no alarm ever reached the other phones):
+# was taken, and no alarm ever reached the other phones). A value past one in the file is taken as
+# the bound, with a warning (config._upto, review h47: refused, a config the release before took
+# stopped the daemon's start after an upgrade); each bound is on the side that says more:
 # escalate_after_s (s): an unacknowledged ALARM goes to every phone by then. A cluster lasts minutes
 # and the sound stops repeating at SOUND_REPEAT_FOR_S (10 min): later, nobody else hears of it.
 ESCALATE_AFTER_MAX_S = 600.0
@@ -34,14 +36,15 @@ ESCALATE_AFTER_MAX_S = 600.0
 RATE_LIMIT_MAX_S = 3600.0
 # repeat_every_s (s; 0: the alarm plays once): at least the sound's own pattern (about 2 s) apart,
 # or players pile up; at most 5 min, past which the alarm plays twice at most in its 10 min, where
-# 0 is the way to say once.
+# 0 is the way to say once. A value between 0 and the least is taken as the least (it still repeats).
 SOUND_REPEAT_EVERY_MIN_S = 2.0
 SOUND_REPEAT_EVERY_MAX_S = 300.0
 # repeat_for_s (s): at most a night, 12 h; past it the value is a slip, not a choice (an
 # unacknowledged alarm is closed by then, keep_unacknowledged_s, 6 h after its cluster).
 SOUND_REPEAT_FOR_MAX_S = 12 * 3600.0
 # quiet_hours' length (min): at most 14 h, an infant's night (10-12 h) and the evening before it.
-# "07:00-06:00" (23 h) held back band faults (battery, not worn) all day, the family awake.
+# "07:00-06:00" (23 h) held back band faults (battery, not worn) all day, the family awake. Longer
+# ones are taken from their start for this long ("07:00-21:00"): fewer faults held.
 QUIET_HOURS_MAX_MIN = 14 * 60
 # A cluster count held back by update_interval_s goes out when due ("The cluster goes on") only
 # while the latest spasm is at most this old (s), from when the band confirmed it (a backfill

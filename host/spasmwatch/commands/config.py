@@ -22,6 +22,7 @@ from spasmwatch.config import (CAREGIVER_URGENCIES, TRANSPORTS, Config, as_writt
                                holds_secret, is_secret_key, key_parts, load_config, reach_part, secret_places, set_value,
                                set_values, to_dict, write_atomic)
 from spasmwatch.urls import REDACTED, redact, url_origin, url_secrets
+from spasmwatch.alerts.messages import past_bound_text
 from spasmwatch.alerts.model import LANGUAGES
 from spasmwatch.errors import ConfigError, SpasmwatchError
 from spasmwatch.words import cmd, in_quotes
@@ -127,7 +128,7 @@ def run(args: argparse.Namespace) -> int:
     if action == "path":
         print(path or default_config_path())
     elif action == "get":
-        v = get(load_config(path), args.key)
+        v = get(_loaded(path), args.key)
         print(shown(args.key, v))
     elif action == "set":
         from spasmwatch import firstrun
@@ -146,8 +147,17 @@ def run(args: argparse.Namespace) -> int:
         if hint is not None:
             print(hint)
     else:
-        print(shown_config(load_config(path), getattr(args, "secrets", False)), end="")
+        print(shown_config(_loaded(path), getattr(args, "secrets", False)), end="")
     return 0
+
+
+def _loaded(path: Path | None) -> Config:
+    """``load_config(path)``, each value of the file past a bound said on stderr, as the daemon's
+    start logs it and 'spasmwatch status' repeats it (taken as the bound: config.PastBound)."""
+    cfg = load_config(path)
+    for p in cfg.past_bounds:
+        print(f"warning: {past_bound_text(p.args())}", file=sys.stderr)
+    return cfg
 
 
 def read_value(value: str, what: str) -> str:

@@ -409,7 +409,8 @@ RAW_RETRY_S = 600.0
 # researcher's recordings; a family sets it (14 days of one band at 100 Hz: 1.5 GB).
 RAW_KEEP_DAYS = 0.0
 # At most this many days ([daemon] raw_keep_days): past a year (1e9 days) the value means what 0
-# says, keep every file, typed as a slip; the error says to give 0.
+# says, keep every file, typed as a slip: a larger one in the file is taken as 0, with a warning
+# (config._upto; taken as the bound, the recordings older than a year would be deleted).
 RAW_KEEP_DAYS_MAX = 366.0
 # A raw file within this (s) of a cluster, either side, is never deleted: the minutes before its
 # first detected spasm hold the waking and the spasms the detector missed (it finds most, not all),
@@ -452,6 +453,8 @@ BACKUP_KEEP_DAYS = 7
 # At most this many latest days' copies ([daemon] backup_keep_days, days): each is a whole store on
 # the store's own disk, and a disk filled by copies (1e9 days: kept for ever) stops the store's
 # writes, the monitor's record. The 4 weekly copies reach back a month already; 3 months is ample.
+# A larger one in the file is taken as this, with a warning (config._upto): the older copies are
+# pruned, the store itself keeps everything.
 BACKUP_KEEP_DAYS_MAX = 92
 # ... and the newest copy of each of this many latest ISO weeks: a fault found late (a note dropped by a
 # hand-made change a fortnight ago) still has a copy from before it, for 4 copies more at most.

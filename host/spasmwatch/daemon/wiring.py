@@ -17,7 +17,7 @@ from spasmwatch.alerts.channels.mqtt import MqttChannel, MqttSettings
 from spasmwatch.alerts.channels.ntfy import NtfyChannel, NtfySettings
 from spasmwatch.alerts.channels.sound import SoundChannel, SoundSettings
 from spasmwatch.alerts.channels.webhook import WebhookChannel, WebhookSettings
-from spasmwatch.alerts.messages import page_text
+from spasmwatch.alerts.messages import page_text, past_bound_text
 from spasmwatch.config import Band, Config, bind_host, is_home, is_loopback, ntfy_topic
 from spasmwatch.daemon.api import Msg
 from spasmwatch.daemon.consts import MIN_NTFY_TOPIC_CHARS, MIN_TOKEN_CHARS
@@ -70,7 +70,7 @@ class Exposure(NamedTuple):
     @property
     def text(self) -> str:
         """Its words in English: the log's, and 'spasmwatch status''s (``exposures``)."""
-        return page_text(f"exposure.{self.key}", self.args)
+        return past_bound_text(self.args) if self.key == "past_bound" else page_text(f"exposure.{self.key}", self.args)
 
     def msg(self) -> Msg:
         return {"key": self.key, "args": self.args}
@@ -78,10 +78,15 @@ class Exposure(NamedTuple):
 
 def found_exposures(cfg: Config) -> list[Exposure]:
     """What ``cfg`` hands to whoever looks (the security reviews of 2026-12-07), each said without
-    its secret: in the log at each start and reload (``warn_exposures``), by 'spasmwatch status'
-    and on the web page (the daemon's /api/status ``exposures`` and ``exposures_msg``), for a family
-    that never reads the journal. Warnings, not refusals: the monitor must still start."""
-    return _web_exposures(cfg) + _ntfy_exposures(cfg) + _webhook_exposures(cfg) + _mqtt_exposures(cfg)
+    its secret, and the values of its file past a bound, taken as the bound (``past_bound``, review
+    h47): in the log at each start and reload (``warn_exposures``), by 'spasmwatch status' and on the
+    web page (the daemon's /api/status ``exposures`` and ``exposures_msg``), for a family that never
+    reads the journal. Warnings, not refusals: the monitor must still start."""
+    return _past_bounds(cfg) + _web_exposures(cfg) + _ntfy_exposures(cfg) + _webhook_exposures(cfg) + _mqtt_exposures(cfg)
+
+
+def _past_bounds(cfg: Config) -> list[Exposure]:
+    return [Exposure("past_bound", p.args()) for p in cfg.past_bounds]
 
 
 def exposures(cfg: Config) -> list[str]:

@@ -432,6 +432,23 @@ CATALOG: dict[str, str] = {
     "page.exposure.mqtt_no_login": "[channels.mqtt]: kein Benutzername, also nimmt der Broker unter {broker} Clients "
     "ohne Anmeldung an: wer ihn im Netz erreicht, kann einen Alarm übernehmen (commands = true) und jeden Status lesen. "
     "Richten Sie am Broker eine Anmeldung ein (username und password hier) oder setzen Sie commands = false",
+    "page.exposure.past_bound": "{file}, Zeile {line}: [{table}] {setting} = {value} liegt über der Grenze ({bound}), "
+    "verwendet wird {taken}: {why}. Tragen Sie {taken} (oder einen Wert innerhalb der Grenze) in die Datei ein, dann "
+    "verschwindet dieser Hinweis",
+    "page.bound_why.escalate_after_s": "ein Alarm, den niemand bestätigt, geht bis dahin an jedes Handy; später ist sein "
+    "Ton verstummt und niemand sonst erfährt davon",
+    "page.bound_why.rate_limit_s": "ein Fehler des Brustgurts wird mindestens so oft erneut gemeldet; über eine Stunde hinaus wird ein "
+    "Brustgurt, der später in der Nacht wieder abreißt, stundenlang nicht gemeldet",
+    "page.bound_why.quiet_hours": "Ruhezeiten länger als eine Nacht und der Abend davor halten Fehler des Brustgurts zurück, während "
+    "die Familie wach ist",
+    "page.bound_why.repeat_every_s": "ein Alarm, den niemand bestätigt, ertönt in seinen 10 Minuten mindestens zweimal "
+    "(0 spielt ihn einmal)",
+    "page.bound_why.repeat_every_s_min": "dichter aufeinander überlagern sich die Töne",
+    "page.bound_why.repeat_for_s": "ein Alarm, den niemand bestätigt, wird binnen Stunden geschlossen: länger ist ein "
+    "Versehen, keine Wahl",
+    "page.bound_why.backup_keep_days": "jede Kopie ist so groß wie die ganze Ereignisdatei und liegt auf ihrer Festplatte; eine von Kopien volle "
+    "Festplatte stoppt das Speichern der Ereignisse",
+    "page.bound_why.raw_keep_days": "über ein Jahr hinaus bedeutet der Wert dasselbe wie 0: jede Rohdatei behalten",
     "page.old_code": "Die laufende Überwachung wurde mit anderem Code gestartet, als jetzt installiert ist (seit ihrem "
     "Start aktualisiert): starten Sie sie neu: {restart}. Bis dahin läuft sie weiter, mit dem Code ihres Starts.",
     "page.restart_by_hand": "beenden Sie 'spasmwatch run' (Strg+C) und starten Sie es wieder",

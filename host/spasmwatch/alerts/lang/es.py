@@ -417,6 +417,22 @@ CATALOG: dict[str, str] = {
     "page.exposure.mqtt_no_login": "[channels.mqtt]: sin nombre de usuario, así que el broker en {broker} acepta "
     "clientes sin autenticación: quien llegue a él en la red puede atender una alarma (commands = true) y leer cada "
     "estado. Configure un usuario en el broker (username y password aquí), o ponga commands = false",
+    "page.exposure.past_bound": "{file}, línea {line}: [{table}] {setting} = {value} pasa de su límite ({bound}), se toma "
+    "{taken}: {why}. Escriba {taken} (o un valor dentro del límite) en el archivo para que desaparezca este aviso",
+    "page.bound_why.escalate_after_s": "una alarma que nadie confirma llega a todos los móviles antes de ese tiempo; más "
+    "tarde, su sonido ya ha parado y nadie más se entera",
+    "page.bound_why.rate_limit_s": "un fallo de la banda se repite al menos con esa frecuencia; pasada una hora, una "
+    "banda que vuelve a desconectarse más tarde en la noche no se avisa durante horas",
+    "page.bound_why.quiet_hours": "unas horas de silencio más largas que una noche y la tarde anterior retienen los fallos "
+    "de la banda mientras la familia está despierta",
+    "page.bound_why.repeat_every_s": "una alarma que nadie confirma suena al menos dos veces en sus 10 minutos (0 la hace "
+    "sonar una vez)",
+    "page.bound_why.repeat_every_s_min": "más juntos, los sonidos se amontonan unos sobre otros",
+    "page.bound_why.repeat_for_s": "una alarma que nadie confirma se cierra en unas horas: más tiempo es un descuido, no "
+    "una elección",
+    "page.bound_why.backup_keep_days": "cada copia ocupa tanto como el archivo entero de los eventos, en su mismo disco, y un disco lleno de copias "
+    "impide guardar los eventos",
+    "page.bound_why.raw_keep_days": "pasado un año el valor significa lo mismo que 0: conservar todos los archivos en bruto",
     "page.old_code": "El monitor en marcha arrancó con un código distinto del instalado ahora (actualizado desde que "
     "arrancó): reinícielo: {restart}. Mientras tanto la monitorización continúa, con el código con el que arrancó.",
     "page.restart_by_hand": "detenga 'spasmwatch run' (Ctrl+C) y vuelva a iniciarlo",

@@ -424,6 +424,22 @@ CATALOG: dict[str, str] = {
     "page.exposure.mqtt_no_login": "[channels.mqtt] : pas de nom d'utilisateur, donc le broker sur {broker} accepte les "
     "clients sans identifiant : qui l'atteint sur le réseau peut prendre en charge une alarme (commands = true) et lire "
     "chaque état. Configurez un identifiant sur le broker (username et password ici), ou mettez commands = false",
+    "page.exposure.past_bound": "{file}, ligne {line} : [{table}] {setting} = {value} dépasse sa limite ({bound}), pris comme "
+    "{taken} : {why}. Écrivez {taken} (ou une valeur dans la limite) dans le fichier pour que cet avis disparaisse",
+    "page.bound_why.escalate_after_s": "une alarme que personne n'acquitte va à chaque téléphone avant ce délai ; plus tard, "
+    "son son s'est arrêté et personne d'autre n'en entend parler",
+    "page.bound_why.rate_limit_s": "un défaut de la ceinture est redit au moins aussi souvent ; au-delà d'une heure, une "
+    "ceinture qui décroche de nouveau plus tard dans la nuit n'est pas signalée pendant des heures",
+    "page.bound_why.quiet_hours": "des heures calmes plus longues qu'une nuit et la soirée d'avant retiennent les défauts de la "
+    "ceinture pendant que la famille est éveillée",
+    "page.bound_why.repeat_every_s": "une alarme que personne n'acquitte sonne au moins deux fois en ses 10 minutes (0 la "
+    "fait sonner une fois)",
+    "page.bound_why.repeat_every_s_min": "plus rapprochés, les sons s'empilent les uns sur les autres",
+    "page.bound_why.repeat_for_s": "une alarme que personne n'acquitte est close en quelques heures : plus long est une "
+    "erreur, pas un choix",
+    "page.bound_why.backup_keep_days": "chaque copie pèse tout le fichier des événements, sur son disque, et un disque rempli de copies "
+    "empêche d'enregistrer les événements",
+    "page.bound_why.raw_keep_days": "au-delà d'un an la valeur veut dire ce que dit 0 : garder chaque fichier brut",
     "page.old_code": "La surveillance en cours a démarré avec un autre code que celui installé maintenant (mis à "
     "jour depuis son démarrage) : redémarrez-la : {restart}. Elle continue en attendant, avec le code de son démarrage.",
     "page.restart_by_hand": "arrêtez 'spasmwatch run' (Ctrl+C) et relancez-la",

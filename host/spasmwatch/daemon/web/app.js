@@ -95,6 +95,9 @@
     mqtt_no_tls: (a) => t("exposure.mqtt_no_tls", a),
     mqtt_no_login: (a) => t("exposure.mqtt_no_login", a),
     plain_page: (a) => t("exposure.plain_page", a),
+    // a value of the config file taken as its bound: its reason is a page word of its own, bound_why.<why>
+    // (one for each bound a value is taken as: tests/test_config_bounds.py checks every language has it)
+    past_bound: (a) => t("exposure.past_bound", { ...a, why: t(`bound_why.${a.why}`) }),
   };
   const STATE_NAMES = {
     STREAMING: [t("state.connected"), "good"],
