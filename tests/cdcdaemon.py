@@ -40,22 +40,24 @@ async def serial_daemon(
     timeout_s: float = 120,
     flap: tuple[float, float] | None = None,
     rate_hz: int | None = None,
+    bridge_type: type[CdcBridge] = CdcBridge,
 ) -> AsyncIterator[Rig]:
     """A band (``device_id``) playing ``csv``, held until the daemon connects, its bridge, a store in
     ``tmp_path`` and a daemon started with the band as ``device`` on that serial link; stopped (the
     daemon, then the bridge) at the end. ``garble`` is the bridge's garble, given the bridge too (a
     record may be garbled on one connection only); ``drop_after_s``, ``idle_exit_ms`` and ``timeout_s``
     as in CdcBridge and SimBand; ``flap``: the daemon's flap_up_s and flap_summary_s; ``rate_hz``: the
-    band's configured IMU rate (BandSpec's; none: its default). Options not
+    band's configured IMU rate (BandSpec's; none: its default); ``bridge_type``: a CdcBridge that
+    times a cut of its own (tests/daemon/test_serial_cut.py). Options not
     given are not passed on, so that a test still runs against the code from before them."""
     with SimBand(csv, tmp_path / "flash", hold=True, speed=SPEED, device_id=device_id, idle_exit_ms=idle_exit_ms, timeout_s=timeout_s) as band:
         bridge: CdcBridge
         picks = None if garble is None else lambda record: garble(bridge, record)
         bonds = tmp_path / "bonds.json"
         if drop_after_s is None:
-            bridge = CdcBridge(band.address, bond_file=bonds, garble=picks)
+            bridge = bridge_type(band.address, bond_file=bonds, garble=picks)
         else:
-            bridge = CdcBridge(band.address, bond_file=bonds, garble=picks, drop_after_s=drop_after_s)
+            bridge = bridge_type(band.address, bond_file=bonds, garble=picks, drop_after_s=drop_after_s)
         await bridge.start()
         with Store(tmp_path / "db.sqlite") as store:
             link = lambda: open_link("serial", bridge.url)  # noqa: E731

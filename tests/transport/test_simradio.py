@@ -4,16 +4,19 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
+import signal
 import time
 from pathlib import Path
 from typing import Any, Callable
 
+import pytest
 from bleak import BleakClient, BleakScanner
 from transport_helpers import N_SPASMS, run, until
 from swcore import protocol as P
 
 from spasmwatch.transport.simband import SimBand
-from spasmwatch.transport.simradio import BondStore, SimRadioClient, SimRadioScanner
+from spasmwatch.transport.simradio import BondStore, SimRadioClient, SimRadioError, SimRadioScanner
 
 
 def band_bonds(flash: Path) -> list[Any]:
@@ -107,6 +110,33 @@ def test_reconnect_after_the_band_restarts_reuses_the_bond(bands: Callable[..., 
             await until(lambda: any(e["type"] == "event" for e in events), 20, "events after reconnect")
         assert len(band_bonds(again.flash)) == 1
         assert all(e["boot"] == 2 for e in events if e["type"] == "event")
+
+    run(body())
+
+
+def test_a_request_under_way_at_disconnect_ends_with_it(bands: Callable[..., SimBand], bond_file: Path) -> None:
+    """Found with the CDC bridge (h47a): ``disconnect()`` cancelled the radio's receive side, so a read
+    whose answer had not come yet waited the ATT timeout (30 s) and ended "timeout". The bridge's read
+    of STATUS before a RESP, under way as its serial host went, held the next host's answers (sent in
+    the band's order) behind it: the daemon's sync on the next USB connection timed out. As bleak's
+    own backends, a disconnect ends what is under way on the link: "disconnected", now. The band is
+    stopped (SIGSTOP) meanwhile, so that no answer can come first."""
+    band = bands()
+
+    async def body() -> None:
+        client = BleakClient(band.address, backend=SimRadioClient, bond_file=bond_file, timeout=5)
+        await client.connect()
+        os.kill(band.proc.pid, signal.SIGSTOP)
+        try:
+            read = asyncio.ensure_future(client.read_gatt_char(P.STATUS_UUID))
+            await asyncio.sleep(0)  # its request goes out: the read waits for the band's answer
+            assert not read.done()
+            await client.disconnect()
+        finally:
+            os.kill(band.proc.pid, signal.SIGCONT)
+        with pytest.raises(SimRadioError) as e:
+            await read
+        assert e.value.kind == "disconnected", e.value
 
     run(body())
 

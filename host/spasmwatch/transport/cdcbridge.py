@@ -110,6 +110,7 @@ class CdcBridge:
             return
         self._busy = True
         self._writer = writer
+        self._answering = None  # this port's RESPs wait for none of the last one's (its read of STATUS: h47a)
         self.connections += 1
         client = BleakClient(
             self.band_address, lambda _c: writer.close(), backend=SimRadioClient, bond_file=self.bond_file, timeout=self.connect_timeout_s

@@ -403,6 +403,10 @@ class SimRadioClient(BaseBleakClient):
                 await self._pump
             self._pump = None
         self._up = False
+        # A request under way ends with the link, as bleak's backends end theirs: the cancelled
+        # receive side never gets to _lost, and a read waited ATT_TIMEOUT_S (the CDC bridge's read of
+        # STATUS as its serial host went held the next host's answers: its sync timed out, h47a).
+        self._responses.put_nowait((_LOST, b""))
 
     async def _receive(self) -> None:
         """The radio's receive side: notifications to their callbacks, the rest to the pending request."""
