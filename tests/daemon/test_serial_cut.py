@@ -6,11 +6,12 @@ after the connect), so a cut often comes while one is in flight. Over USB the ne
 clock sync then timed out (10 s, twice) and test_soak's serial cuts went from 8 s to 97 s: the
 bridge's radio client, closed as its serial host went, left the read of the STATUS that goes
 before the command's RESP waiting 30 s (simradio's ATT timeout), and the next host's answers went
-out behind it. 70c94bf0 stopped the write-back over USB for it."""
+out behind it. 70c94bf0 stopped the write-back over USB for it; it is on again."""
 
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import os
 import signal
@@ -121,3 +122,24 @@ def test_a_command_in_flight_at_a_usb_cut_ends_with_the_link_and_the_next_sync_i
     assert not [e for e in events if "timeout" in e], events
     assert "syncing -> streaming" in events[-1], events
 
+
+def test_the_settings_a_stranger_left_are_written_back_over_usb(tmp_path: Path, quick_cluster_csv: Path) -> None:
+    """A band whose flash holds a stranger's settings (min_confidence 100: no spasm logged;
+    low_battery_pct 5), on USB: the daemon writes its own back at the connection, as over BLE
+    (test_bonds_cli). Old code (70c94bf0): not over USB, the band kept 100 and 5."""
+    flash = tmp_path / "flash"
+    flash.mkdir()
+    stranger = {"version": 1, "min_confidence": 100, "rate_hz": 52, "status_period_s": 10, "low_battery_pct": 5}
+    (flash / "config.json").write_text(json.dumps(stranger))
+
+    def kept() -> tuple[int, int]:
+        doc = json.loads((flash / "config.json").read_text())
+        return int(doc["min_confidence"]), int(doc["low_battery_pct"])
+
+    async def main() -> None:
+        async with serial_daemon(quick_cluster_csv, tmp_path, DEVICE, "usb00022", idle_exit_ms=60_000) as rig:
+            s = rig.daemon.bands[0].session
+            await until(lambda: s.state is State.STREAMING, "connection")
+            await until(lambda: kept() == (0, 15), "settings written back (min_confidence 0, low_battery_pct 15)")
+
+    asyncio.run(main())

@@ -1087,10 +1087,7 @@ class Daemon:
             link = session.link
             if link is not None and link.transport != "serial" and b.info is not None and b.info.firmware != b.bonds_unknown_to:
                 self._errand(self._count_bonds(b), f"counting the bonds of {b.label}")
-            # Not over USB for now: there a command in flight at a cable cut held the next
-            # connection's sync (one exchange of 88 s, connects timed out: test_soak's serial cuts,
-            # 8 s -> 97 s), which BLE's link loss does not; a band on USB is in this computer's hands.
-            if link is not None and link.transport != "serial":
+            if link is not None:  # over USB too (off from 70c94bf0 until a cut there ended its commands)
                 self._errand(self._settings_back(b), f"writing back the settings of {b.label}")
         elif state not in (State.STREAMING, State.STALE):
             b.bonds_asked = False
