@@ -130,7 +130,7 @@ def test_a_failing_channel_blocks_neither_the_others_nor_its_own_order() -> None
 
 def test_a_notification_is_kept_as_it_is_submitted_not_once_the_channel_is_free(tmp_path: Path) -> None:
     """Found by review: a push was kept for a resend (the outbox) only by its send, once it had the
-    channel's lock; an earlier push still being sent or retried holds it (up to ~87 s), and a daemon
+    channel's lock; an earlier push of its alert still being sent or retried holds it (up to ~87 s), and a daemon
     killed meanwhile lost the later one. Now ``submit`` keeps it before anything waits (the daemon's
     alarms even in the commit of their transition: tests/daemon/test_faults.py, "...after a kill")."""
 
@@ -140,7 +140,7 @@ def test_a_notification_is_kept_as_it_is_submitted_not_once_the_channel_is_free(
                 d = Dispatcher({"home": WebhookChannel(WebhookSettings(url=slow.url, name="home"), outbox=store)}, retry=FAST)
                 first, update = notice(id=1), notice(NoticeKind.CLUSTER_UPDATE, id=2, urgency=Urgency.HIGH)
                 d.submit(first)
-                while not slow.seen:  # its POST is on the way: the channel's lock is held
+                while not slow.seen:  # its POST is on the way: its alert's sends after it wait
                     await asyncio.sleep(0.01)
                 d.submit(update)
                 assert [r.key for r in store.outgoing("home")] == [first.key, update.key]  # at once

@@ -3023,7 +3023,7 @@ def test_an_alarm_event_raised_while_mqtt_retries_an_earlier_one_reaches_the_bro
             _connect(d, DEVICE, [], clock.t)
             d.engine.on_band_state(DEVICE, "not_worn", True)  # its send waits for the broker, then for a retry
             await asyncio.sleep(0.5)  # its first attempt failed (timeout_s 0.3): 10 s to its retry
-            assert d.dispatcher._locks["mqtt"][Lane.NOTICE].locked() and not d.dispatcher.deliveries
+            assert d.dispatcher._lanes["mqtt"][Lane.NOTICE].busy() and not d.dispatcher.deliveries
             for seq in range(3):
                 d.on_record(DEVICE, spasm_record(seq, 10_000 * seq), clock.t)
             [alarm] = [n for n in d.notifications if n.kind is NoticeKind.CLUSTER_ALARM]

@@ -1,13 +1,19 @@
 """Send each notification to the right channels, concurrently, with retries.
 
-Each channel serves two lanes, each with its own lock (``Lane``): a cluster's notifications (its
-warning to its end, a false alarm, and the test alarm) in one, band notices and the daily summary
-in the other. Each lane goes out in order (an ALARM never lands after its CLOSED on the MQTT
-retained state), and neither waits for the other: a "battery low" a slow receiver holds, or that
-is retried with backoff, never holds a cluster's alarm on that channel (found by the bonds review:
-it held it for up to ~87 s). A slow or failing channel never delays the others, the local sound
-alarm included. MQTT's status and mirror publishes take neither lock: the channel itself keeps its
-retained state the latest (mqtt.py, publish_latest).
+Each channel serves two lanes (``Lane``): a cluster's notifications (its warning to its end, a
+false alarm, and the test alarm) in one, band notices and the daily summary in the other. Neither
+waits for the other: a "battery low" a slow receiver holds, or that is retried with backoff, never
+holds a cluster's alarm on that channel (found by the bonds review: it held it for up to ~87 s).
+In a lane, sends start in submit order, one at a time, and an alert's each once the one before it
+is done, retries and all (an ALARM never lands after its CLOSED on the MQTT retained state). A
+send has its lane to itself for its first attempt only, up to ``RetrySettings.turn_s``: a receiver
+that answers gets the lane's sends in order, each answered before the next goes (a cluster's
+"over" before the next cluster's alarm); one slow to answer, or refusing and retried, no longer
+holds another alert's send (an earlier cluster's push being retried held a new cluster's alarm for
+up to ~87 s: its first alarm, the most important message the tool sends). A slow or failing
+channel never delays the others, the local sound alarm included. MQTT's status and mirror
+publishes take no lane: the channel itself keeps its retained state the latest (mqtt.py,
+publish_latest).
 
 ``failing`` is the one record of the channels whose latest delivery failed: the dispatcher's own
 deliveries, and the sends that go around it (MQTT's retained status, ``note_sent``). Given a
@@ -19,8 +25,8 @@ it sends again.
 ``resend_kept`` sends again, on the channels that keep what they send and leave the
 resending to the dispatcher (webhook, ntfy: outbox.py), what a receiver down past the
 retries or a daemon stopped left kept: a cluster's first, each lane oldest first, through the
-same locks and retries. What they keep is kept as it is submitted (``keep``), before its send
-waits for its lane's lock.
+same lanes and retries. What they keep is kept as it is submitted (``keep``), before its send
+waits for its turn in its lane.
 """
 
 from __future__ import annotations
@@ -30,7 +36,8 @@ import datetime as dt
 import logging
 import time
 from collections import OrderedDict, deque
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, replace
 from enum import Enum
 from typing import Protocol, TypeVar
@@ -45,6 +52,14 @@ from spasmwatch.urls import scrub_urls
 
 log = logging.getLogger("spasmwatch.alerts.dispatch")
 T = TypeVar("T")
+
+# How long a send's first attempt has its lane to itself (s; ``RetrySettings.turn_s``): a receiver
+# answering within it gets the lane's sends in submit order, each answered before the next goes (a
+# cluster's "over" before the next cluster's alarm, never after it as if that alarm were over).
+# ntfy.sh and a home webhook answer well within it, a broker's PUBACK in ms. A send slower than
+# that, or refused and retried, then lets the next alert's go (a new cluster's alarm waited up to
+# ~87 s behind an earlier cluster's push being retried); its own alert's later sends wait for it.
+LANE_TURN_S = 2.0
 
 
 class FailingStore(Protocol):
@@ -75,6 +90,7 @@ class RetrySettings:
     factor: float = 2.0
     max_delay_s: float = 30.0
     attempt_timeout_s: float = 20.0  # a hung channel counts as a failed attempt
+    turn_s: float = LANE_TURN_S  # a first attempt's hold of its lane at most
 
     def delay_s(self, attempt: int) -> float:
         return float(min(self.max_delay_s, self.first_delay_s * self.factor ** (attempt - 1)))
@@ -98,8 +114,7 @@ OnDelivery = Callable[[Delivery], object]
 
 
 class Lane(Enum):
-    """A channel's queues, served side by side, each in submit order. Per-alert order needs no
-    more: an alert's notifications are all of one lane."""
+    """A channel's queues, served side by side (``_Lane``): an alert's notifications are all of one."""
 
     CLUSTER = "cluster"  # a cluster's alert, warning to end (CLUSTER_KINDS), and the test alarm that stands for one
     NOTICE = "notice"  # band notices (battery low, disconnected) and the daily summary: never an alarm
@@ -109,8 +124,72 @@ def lane(n: Notification) -> Lane:
     return Lane.CLUSTER if n.kind in CLUSTER_KINDS or n.kind is NoticeKind.TEST else Lane.NOTICE
 
 
-def _lanes() -> dict[Lane, asyncio.Lock]:
-    return {x: asyncio.Lock() for x in Lane}
+@dataclass(eq=False)  # each waiting send is itself (``list.remove``)
+class _Ticket:
+    alert_id: int
+
+
+class _Lane:
+    """One of a channel's lanes: its sends start in submit order, one at a time, each of an alert
+    only once that alert's send before it is done (all its retries). A send has the lane to itself
+    until its turn ends (its first attempt over, or ``turn_s`` passed); its retries, or the rest of
+    a slow answer, then go on beside the lane's next sends."""
+
+    def __init__(self) -> None:
+        self._waiting: list[_Ticket] = []  # in submit order
+        self._sending: set[int] = set()  # the alerts with a send under way
+        self._turn: _Ticket | None = None  # the send whose turn it is
+        self._changed = asyncio.Event()  # set (and replaced) at each change
+
+    @asynccontextmanager
+    async def send(self, alert_id: int, turn_s: float) -> AsyncIterator[Callable[[], None]]:
+        """Wait for this send's turn, and yield what ends it early (its first attempt failed)."""
+        me = _Ticket(alert_id)
+        self._waiting.append(me)
+        try:
+            while self._next() is not me:
+                await self._changed.wait()
+        finally:
+            self._waiting.remove(me)  # (cancelled too: a pass stopped)
+            self._change()
+        self._sending.add(alert_id)
+        self._turn = me
+
+        def end_turn() -> None:
+            if self._turn is me:
+                self._turn = None
+                self._change()
+
+        timer = asyncio.get_running_loop().call_later(turn_s, end_turn)
+        try:
+            yield end_turn
+        finally:
+            timer.cancel()
+            end_turn()
+            self._sending.discard(alert_id)
+            self._change()
+
+    def _next(self) -> _Ticket | None:
+        """The send that may start now: none during a turn, else the first whose alert has none under way."""
+        if self._turn is not None:
+            return None
+        return next((t for t in self._waiting if t.alert_id not in self._sending), None)
+
+    def busy(self) -> bool:
+        return bool(self._waiting or self._sending)
+
+    async def idle(self) -> None:
+        """Once no send is waiting for this lane or under way in it."""
+        while self.busy():
+            await self._changed.wait()
+
+    def _change(self) -> None:
+        self._changed.set()
+        self._changed = asyncio.Event()
+
+
+def _lanes() -> dict[Lane, _Lane]:
+    return {x: _Lane() for x in Lane}
 
 
 def _check_caregivers(channels: Mapping[str, Channel], caregivers: Sequence[Caregiver]) -> None:
@@ -147,7 +226,7 @@ class Dispatcher:
         self.clock = clock
         self.on_delivery = on_delivery
         self.deliveries: deque[Delivery] = deque(maxlen=keep)
-        self._locks = {name: _lanes() for name in self.channels}
+        self._lanes = {name: _lanes() for name in self.channels}
         self._alerted: OrderedDict[int, set[str]] = OrderedDict()  # alert id -> channels sent anything about it
         self._keep_alerted = 1000  # follow-ups come within hours; old alerts are forgotten
         self._tasks: set[asyncio.Task[Delivery]] = set()
@@ -291,9 +370,9 @@ class Dispatcher:
 
     def reconfigure(self, channels: Mapping[str, Channel], caregivers: Sequence[Caregiver]) -> list[Channel]:
         """Route from now on to ``channels`` and ``caregivers`` (a config reload): a channel kept
-        (the same object) keeps its locks, its deliveries in flight and its failing state; one
-        replaced under its name (new settings) keeps its locks, so what the old object is sending
-        finishes before the new one sends in that lane, and its failure is ``changed`` (it was the old
+        (the same object) keeps its lanes, its deliveries in flight and its failing state; one
+        replaced under its name (new settings) keeps its lanes, so an alert's send by the new one
+        starts once the old one's of that alert is done, and its failure is ``changed`` (it was the old
         settings'; failing again if they come back); one gone is forgotten (its resend pass stopped, its
         failing state dropped, as a start drops it). Returns the channel objects no longer used,
         for the caller to close once their sends are done (``close_when_idle``)."""
@@ -304,7 +383,7 @@ class Dispatcher:
             self._forget(name)
         self.channels, self.caregivers = dict(channels), list(caregivers)
         for name in self.channels:
-            self._locks.setdefault(name, _lanes())
+            self._lanes.setdefault(name, _lanes())
             self._in_flight.setdefault(name, set())
         return retired
 
@@ -319,15 +398,13 @@ class Dispatcher:
             log.info("%s: no longer configured: its failing state is forgotten", name)
 
     async def idle(self, name: str) -> None:
-        """Return once the sends under ``name`` in flight now are done (they hold its lanes' locks):
-        after a ``reconfigure`` none starts on a channel it retired, so that one is idle for good.
-        The lanes are waited for side by side, each lock taken and let go at once: one held while
-        waiting for the other would make a new alarm wait for a notice again."""
-        await asyncio.gather(*(_passed(lock) for lock in self._locks.get(name, {}).values()))
+        """Return once no send under ``name`` waits for its lanes or is under way in them: after a
+        ``reconfigure`` none starts on a channel it retired, so that one is idle for good."""
+        await asyncio.gather(*(lane.idle() for lane in self._lanes.get(name, {}).values()))
 
     async def close_when_idle(self, name: str, ch: Channel) -> None:
-        """Close ``ch`` (retired by ``reconfigure``) once the sends it was making are done: they hold
-        the locks of the name it was configured under."""
+        """Close ``ch`` (retired by ``reconfigure``) once the sends it was making are done: they are
+        in the lanes of the name it was configured under."""
         try:
             await self.idle(name)
             await ch.close()
@@ -340,11 +417,12 @@ class Dispatcher:
 
     def keep(self, n: Notification) -> None:
         """Keep ``n``, for a resend, in the outbox of each channel it goes to that keeps what it sends
-        (``KeepsOutgoing``: webhook, ntfy, MQTT), now: not once its send has the channel's lock,
-        which an earlier push being retried holds for up to ~87 s (a daemon killed meanwhile lost
-        it, though the store said the alarm went out). ``submit`` does it for what is not kept so;
-        the daemon calls it in the store transaction of the alert's transition, right before the
-        engine submits ``n``, so that a restart that finds the transition finds the push."""
+        (``KeepsOutgoing``: webhook, ntfy, MQTT), now: not once its send has its turn in its lane,
+        which an earlier push of its alert being retried holds off for up to ~87 s (a daemon killed
+        meanwhile lost it, though the store said the alarm went out). ``submit`` does it for what
+        is not kept so; the daemon calls it in the store transaction of the alert's transition,
+        right before the engine submits ``n``, so that a restart that finds the transition finds
+        the push."""
         for name in self.routes(n):
             ch = self.channels[name]
             if isinstance(ch, KeepsOutgoing):
@@ -448,7 +526,7 @@ class Dispatcher:
         tasks = []
         for name, cgs in routes.items():
             self._in_flight[name].add(n.key)  # from now: a resend pass must not send it too
-            # Created in submit order, so each lane's lock serves them in that order.
+            # Created in submit order, so each lane takes them in that order.
             task = asyncio.get_running_loop().create_task(self._deliver(name, self.channels[name], n, cgs))
             self._tasks.add(task)
             task.add_done_callback(self._tasks.discard)
@@ -463,8 +541,8 @@ class Dispatcher:
         # it before this task first runs lets the send finish on it (it raised KeyError, removed).
         self._in_flight[name].add(n.key)
         try:
-            async with self._locks[name][lane(n)]:
-                attempts, error = await self._attempts(ch, n, quiet=self._is_failing(name), tries=tries)
+            async with self._lanes[name][lane(n)].send(n.alert_id, self.retry.turn_s) as end_turn:
+                attempts, error = await self._attempts(ch, n, end_turn, quiet=self._is_failing(name), tries=tries)
         finally:
             self._in_flight[name].discard(n.key)
         d = Delivery(n.id, n.alert_id, name, cgs, error is None, attempts, error, self.clock())
@@ -487,7 +565,9 @@ class Dispatcher:
         level = logging.DEBUG if resend and failing is not None else logging.WARNING
         log.log(level, "notification %d (%s) not delivered on %s: %s", n.id, n.kind.value, name, d.error)
 
-    async def _attempts(self, ch: Channel, n: Notification, quiet: bool = False, tries: int | None = None) -> tuple[int, str | None]:
+    async def _attempts(
+        self, ch: Channel, n: Notification, end_turn: Callable[[], None], quiet: bool = False, tries: int | None = None
+    ) -> tuple[int, str | None]:
         r = self.retry
         tries = tries or (r.attempts if ch.network else 1)
         for attempt in range(1, tries + 1):
@@ -506,11 +586,6 @@ class Dispatcher:
             if not retry or attempt == tries:
                 return attempt, error
             log.log(logging.DEBUG if quiet else logging.INFO, "%s (attempt %d of %d), retrying", error, attempt, tries)
+            end_turn()  # its retries leave the lane to the next alert's sends (a new cluster's alarm)
             await asyncio.sleep(r.delay_s(attempt))
         return tries, "no attempt made"
-
-
-async def _passed(lock: asyncio.Lock) -> None:
-    """Once ``lock``'s holder and those waiting for it now are done."""
-    async with lock:
-        pass
