@@ -318,10 +318,14 @@ class MqttProxy:
                 buf = buf[len(packet) :]
                 if packet[0] >> 4 == 4:  # a PUBACK: its packet id after the fixed header
                     with self._lock:
-                        released = self._held.pop(packet[2:4], None)
+                        released = self._held.get(packet[2:4])
                     if released is not None:
+                        # Left in ``_held`` while it waits: a PUBLISH that comes after the broker's
+                        # PUBACK releases it too (popped at once, a sender that gave up on it and
+                        # published again later found it held for all of ``hold_s``).
                         released.wait(self.hold_s)
                         with self._lock:
+                            del self._held[packet[2:4]]
                             self.log.append(("released", packet))
                 if not self._send(dst, packet):
                     return

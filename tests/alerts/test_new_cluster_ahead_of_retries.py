@@ -29,7 +29,7 @@ from spasmwatch.alerts.channels import (
 )
 from spasmwatch.store import Store
 
-from servers import MqttProxy, Seen, mqtt_topic, run_then_close
+from servers import MqttProxy, Seen, mqtt_topic, retained, run_then_close
 
 from .conftest import Broker, http_recorder, notice
 
@@ -40,8 +40,8 @@ HOLD_S = 4.0
 TURN_S = 0.2
 ALARM_1 = notice(id=3, alert_id=3, cluster_key=12)
 UPDATE_1 = notice(NoticeKind.CLUSTER_UPDATE, id=4, alert_id=3, cluster_key=12, count=5)
-ALARM_2 = notice(id=5, alert_id=4, cluster_key=13, created_t=1_709_629_800.0)
-OVER_1 = notice(NoticeKind.CLUSTER_CLOSED, id=6, alert_id=3, state="CLOSED", urgency=Urgency.INFO, cluster_ended=True)
+OVER_1 = notice(NoticeKind.CLUSTER_CLOSED, id=5, alert_id=3, state="CLOSED", urgency=Urgency.INFO, cluster_ended=True)
+ALARM_2 = notice(id=6, alert_id=4, cluster_key=13, created_t=1_709_629_800.0)
 
 
 def _http_channel(kind: str, url: str, store: Store) -> WebhookChannel | NtfyChannel:
@@ -72,7 +72,7 @@ def test_a_new_cluster_s_alarm_goes_while_an_earlier_cluster_s_push_waits_for_it
                 await d.close()
                 # Cluster 2's alarm at once; cluster 1's update still after its alarm's retry.
                 assert [_key(s) for s in srv.seen] == [ALARM_1.key, ALARM_2.key, ALARM_1.key, UPDATE_1.key]
-                assert sorted((x.notification_id, x.ok, x.attempts) for x in d.deliveries) == [(3, True, 2), (4, True, 1), (5, True, 1)]
+                assert sorted((x.notification_id, x.ok, x.attempts) for x in d.deliveries) == [(3, True, 2), (4, True, 1), (6, True, 1)]
                 assert store.outgoing("home") == []
 
     asyncio.run(asyncio.wait_for(main(), 60))
@@ -124,23 +124,33 @@ def _event(packet: bytes) -> str | None:
     return str(json.loads(packet[packet.index(b"{") :])["key"])
 
 
-def test_a_new_cluster_s_alarm_event_reaches_the_broker_while_an_earlier_cluster_s_is_unacknowledged(broker: Broker) -> None:
-    """MQTT: a relay holds back the broker's PUBACK of cluster 1's alarm event (the send waits for
-    it, then retries). Old code: cluster 2's alarm event was handed to the broker only once that
-    PUBACK came."""
+@pytest.mark.parametrize(
+    ("timeout_s", "retry", "attempts"),
+    [(10.0, RetrySettings(turn_s=TURN_S), 1), (0.5, RetrySettings(first_delay_s=HOLD_S), 2)],
+    ids=["held", "retried"],
+)
+def test_a_new_cluster_s_alarm_event_reaches_the_broker_while_an_earlier_cluster_s_is_unacknowledged(
+    broker: Broker, timeout_s: float, retry: RetrySettings, attempts: int
+) -> None:
+    """MQTT: a relay holds back the broker's PUBACK of cluster 1's "over" event: its send waits for
+    it (held), or gives up after ``timeout_s`` and waits for its retry (retried). Old code: cluster
+    2's alarm event was handed to the broker only once that PUBACK came. The retained alert is
+    cluster 2's alarm all the same, the latest, though cluster 1's "over" is confirmed after it."""
     proxy = MqttProxy(broker.port)
     proxy.hold_s = HOLD_S
 
     async def main() -> None:
-        ch = MqttChannel(MqttSettings(port=proxy.port, timeout_s=10, prefix="sw"))
-        d = Dispatcher({"mqtt": ch}, retry=RetrySettings(turn_s=TURN_S))
+        ch = MqttChannel(MqttSettings(port=proxy.port, timeout_s=timeout_s, prefix="sw"))
+        d = Dispatcher({"mqtt": ch}, retry=retry)
         await ch.announce("cot")  # connected, discovery and state published: only events from here
-        proxy.hold = lambda p: _event(p) == ALARM_1.key
-        for n in (ALARM_1, ALARM_2):
+        proxy.hold = lambda p: _event(p) == OVER_1.key
+        for n in (OVER_1, ALARM_2):
             d.submit(n)
         await d.close()
         events = [k for what, p in proxy.log if (k := _event(p) if what == "publish" else what) is not None]
-        assert events[:3] == [ALARM_1.key, ALARM_2.key, "released"], events
-        assert all(x.ok and x.attempts == 1 for x in d.deliveries), d.deliveries
+        assert events[:3] == [OVER_1.key, ALARM_2.key, "released"], events
+        assert sorted((x.notification_id, x.ok, x.attempts) for x in d.deliveries) == [(5, True, attempts), (6, True, 1)]
+        alert = json.loads(retained(broker.port)["sw/cot/alert"])
+        assert (alert["state"], alert["cluster_key"]) == ("ALARM", 13), alert
 
     run_then_close(main, proxy.close)
