@@ -208,6 +208,30 @@ def test_pushes_a_receiver_never_took_are_sent_by_a_new_dispatcher_oldest_first_
     asyncio.run(asyncio.wait_for(main(), 30))
 
 
+@pytest.mark.parametrize("kind", ["webhook", "ntfy"])
+def test_a_stop_while_a_kept_push_waits_for_its_answer_lets_it_be_answered_and_sends_no_more(tmp_path: Path, kind: str) -> None:
+    """The next start's pass resends the kept alarm and update; the daemon stops while the alarm's
+    answer is on its way (a receiver 0.3 s slow). Old code: the stop cancelled the pass at once, the
+    alarm the phone had was kept and pushed again at the following start. Now the send under way is
+    given its answer (``PASS_GRACE_S``); the update, not started, stays kept."""
+    name = f"{kind}:phone"
+
+    async def main() -> None:
+        with Store(tmp_path / "db.sqlite") as store:
+            async with http_recorder(delay_s=0.3) as srv:
+                d = Dispatcher({name: _channel(kind, srv.url + "/phone", store)}, retry=FAST)
+                for n in (ALARM, UPDATE):
+                    d.keep(n)
+                d.resend_kept(lambda n: None)
+                while not srv.seen:  # the alarm is at the receiver, its answer 0.3 s away
+                    await asyncio.sleep(0.01)
+                await d.close()
+            assert [s.headers["Idempotency-Key"] for s in srv.seen] == [ALARM.key]
+            assert [r.key for r in store.outgoing(name)] == [UPDATE.key]
+
+    asyncio.run(asyncio.wait_for(main(), 30))
+
+
 def test_an_ntfy_push_the_phone_already_has_is_resent_under_its_sequence_id_so_it_replaces_not_repeats(tmp_path: Path) -> None:
     """The ntfy server took the alarm but its answer never came (here: later than the attempt's
     timeout; in life a network cut or the daemon killed mid-POST), so it was kept and sent again by

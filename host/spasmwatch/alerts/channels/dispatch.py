@@ -60,6 +60,10 @@ T = TypeVar("T")
 # that, or refused and retried, then lets the next alert's go (a new cluster's alarm waited up to
 # ~87 s behind an earlier cluster's push being retried); its own alert's later sends wait for it.
 LANE_TURN_S = 2.0
+# A resend pass's send under way at a stop is given this long for its answer before the pass is
+# cut: cut at once, a push the receiver had (its answer on the way) stayed kept and went again at
+# the next start. Its 503 backoff is not waited out: the stop is not held for a receiver that is away.
+PASS_GRACE_S = 2.0
 
 
 class FailingStore(Protocol):
@@ -232,6 +236,7 @@ class Dispatcher:
         self._tasks: set[asyncio.Task[Delivery]] = set()
         self._in_flight: dict[str, set[str]] = {name: set() for name in self.channels}  # keys being delivered
         self._resending: dict[str, asyncio.Task[None]] = {}  # channel -> its resend pass
+        self._closing = False  # a pass sends nothing more once the dispatcher is closing
         self._kept_ahead: str | None = None  # the key ``keep`` kept for the submit that follows it
         # Channel -> its first failed delivery in a row (wall s, error, the settings' fingerprint):
         # while it fails, its retries and its resend passes' failures go to debug (a receiver away
@@ -448,8 +453,12 @@ class Dispatcher:
             await asyncio.gather(*list(self._tasks), *self._passes(), return_exceptions=True)
 
     async def close(self) -> None:
-        for task in self._passes():
-            task.cancel()  # what a pass had yet to send stays kept, for the next start
+        self._closing = True  # what a pass had yet to send stays kept, for the next start
+        passes = self._passes()
+        if passes:
+            _, cut = await asyncio.wait(passes, timeout=PASS_GRACE_S)
+            for task in cut:
+                task.cancel()
         await self.drain()
         for ch in self.channels.values():
             try:
@@ -478,6 +487,8 @@ class Dispatcher:
     async def _resend(self, name: str, ch: Channel, kept: list[Notification], why_not: Callable[[Notification], str | None]) -> None:
         assert isinstance(ch, ResendsThroughDispatcher)  # resend_kept starts passes on those alone
         for n in kept:
+            if self._closing:
+                return
             why = why_not(n)
             if why is not None:
                 ch.drop_kept(n.key, why)
