@@ -1,12 +1,15 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
 from browser import chromium
 from fake_daemon import FakeDaemon
 from web_harness import ServerThread, Watch, open_context
+
+from spasmwatch.tls import load, self_signed, this_computers_names
 
 
 @pytest.fixture(scope="module")
@@ -54,3 +57,20 @@ def context(browser: Any, watch: Watch, request: pytest.FixtureRequest) -> Itera
 @pytest.fixture
 def page(context: Any) -> Any:
     return context.new_page()
+
+
+@pytest.fixture(scope="module")
+def pair(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """A certificate and key for this computer, as 'spasmwatch config tls new' makes them (``tls.self_signed``)."""
+    folder = tmp_path_factory.mktemp("tls")
+    cert_pem, key_pem = self_signed(*this_computers_names())
+    (folder / "cert.pem").write_bytes(cert_pem)
+    (folder / "key.pem").write_bytes(key_pem)
+    return folder / "cert.pem", folder / "key.pem"
+
+
+@pytest.fixture(scope="module")
+def tls_browser(pair: tuple[Path, Path]) -> Iterator[Any]:
+    # That key alone is taken despite its self-signed certificate: not --ignore-certificate-errors (any at all)
+    with chromium(f"--ignore-certificate-errors-spki-list={load(*pair).spki_sha256}") as b:
+        yield b

@@ -274,6 +274,19 @@ EN: dict[str, str] = {
     "page.who": "Your name on this phone",
     "page.who_hint": "(saved with acknowledgements, labels and notes)",
     "page.who_placeholder": "e.g. Mum",
+    # keeping the phone's screen on (the Screen Wake Lock API, a secure context only: docs/web.md)
+    "page.screen.keep": "Keep screen on",
+    "page.screen.stop": "Let screen lock",
+    "page.screen.off": "The phone's screen locks as usual; a locked phone no longer shows this page's alarms (the pushes "
+    "still come).",
+    "page.screen.on": "The screen stays on while this page is open in front.",
+    "page.screen.paused": "The screen may lock while this page is hidden; it is kept on again when you come back to it.",
+    "page.screen.refused": "The phone would not keep the screen on (its settings for this site may forbid it): set a "
+    "longer screen timeout in the phone's settings instead.",
+    "page.screen.needs_https": "Keeping the screen on needs this page over https://: on the computer running spasmwatch, "
+    "run 'spasmwatch config tls new', restart spasmwatch and open the https:// address 'spasmwatch status' gives.",
+    "page.screen.unsupported": "This browser cannot keep the screen on: set a longer screen timeout in the phone's "
+    "settings.",
     "page.test_alarm": "Send a test alarm",
     "page.test_alarm_help": "Checks that an alarm reaches every phone and speaker set up; it says it is only a test.",
     "page.fault.disconnected": "Disconnected",

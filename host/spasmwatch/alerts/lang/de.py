@@ -238,6 +238,20 @@ CATALOG: dict[str, str] = {
     "page.who": "Ihr Name auf diesem Handy",
     "page.who_hint": "(wird mit übernommenen Alarmen, Markierungen und Notizen gespeichert)",
     "page.who_placeholder": "z. B. Mama",
+    "page.screen.keep": "Bildschirm anlassen",
+    "page.screen.stop": "Bildschirm sperren lassen",
+    "page.screen.off": "Der Bildschirm des Handys sperrt sich wie gewohnt; ein gesperrtes Handy zeigt die Alarme dieser "
+    "Seite nicht mehr an (die Push-Nachrichten kommen weiterhin).",
+    "page.screen.on": "Der Bildschirm bleibt an, solange diese Seite offen und vorne ist.",
+    "page.screen.paused": "Der Bildschirm darf sich sperren, solange diese Seite verdeckt ist; er bleibt wieder an, "
+    "sobald Sie zu ihr zurückkehren.",
+    "page.screen.refused": "Das Handy lässt den Bildschirm nicht an (seine Einstellungen für diese Seite verbieten es "
+    "vielleicht): Stellen Sie stattdessen in den Einstellungen des Handys eine längere Bildschirmzeit ein.",
+    "page.screen.needs_https": "Damit der Bildschirm an bleibt, muss diese Seite über https:// geöffnet sein: Führen Sie "
+    "auf dem Computer, auf dem spasmwatch läuft, 'spasmwatch config tls new' aus, starten Sie spasmwatch neu und öffnen "
+    "Sie die https://-Adresse, die 'spasmwatch status' angibt.",
+    "page.screen.unsupported": "Dieser Browser kann den Bildschirm nicht anlassen: Stellen Sie in den Einstellungen des "
+    "Handys eine längere Bildschirmzeit ein.",
     "page.test_alarm": "Testalarm senden",
     "page.test_alarm_help": "Prüft, ob ein Alarm jedes eingerichtete Handy und jeden Lautsprecher erreicht; "
     "er sagt, dass er nur ein Test ist.",

@@ -230,6 +230,20 @@ CATALOG: dict[str, str] = {
     "page.who": "Su nombre en este móvil",
     "page.who_hint": "(se guarda con las alarmas atendidas, las marcas y las notas)",
     "page.who_placeholder": "p. ej. Mamá",
+    "page.screen.keep": "Mantener la pantalla encendida",
+    "page.screen.stop": "Dejar que la pantalla se bloquee",
+    "page.screen.off": "La pantalla del móvil se bloquea como siempre; un móvil bloqueado ya no muestra las alarmas de "
+    "esta página (las notificaciones siguen llegando).",
+    "page.screen.on": "La pantalla se queda encendida mientras esta página esté abierta y delante.",
+    "page.screen.paused": "La pantalla puede bloquearse mientras esta página está oculta; vuelve a quedarse encendida "
+    "cuando regrese a ella.",
+    "page.screen.refused": "El móvil no mantiene la pantalla encendida (puede que sus ajustes para este sitio lo "
+    "prohíban): ponga en su lugar un tiempo de pantalla más largo en los ajustes del móvil.",
+    "page.screen.needs_https": "Para mantener la pantalla encendida, esta página debe abrirse por https://: en el "
+    "ordenador donde funciona spasmwatch, ejecute 'spasmwatch config tls new', reinicie spasmwatch y abra la dirección "
+    "https:// que da 'spasmwatch status'.",
+    "page.screen.unsupported": "Este navegador no puede mantener la pantalla encendida: ponga un tiempo de pantalla más "
+    "largo en los ajustes del móvil.",
     "page.test_alarm": "Enviar una alarma de prueba",
     "page.test_alarm_help": "Comprueba que una alarma llega a cada móvil y altavoz configurado; dice que es solo una prueba.",
     "page.fault.disconnected": "Desconectada",

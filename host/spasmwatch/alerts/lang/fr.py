@@ -231,6 +231,20 @@ CATALOG: dict[str, str] = {
     "page.who": "Votre nom sur ce téléphone",
     "page.who_hint": "(enregistré avec les prises en charge, marquages et notes)",
     "page.who_placeholder": "p. ex. Maman",
+    "page.screen.keep": "Garder l'écran allumé",
+    "page.screen.stop": "Laisser l'écran se verrouiller",
+    "page.screen.off": "L'écran du téléphone se verrouille comme d'habitude ; un téléphone verrouillé n'affiche plus les "
+    "alarmes de cette page (les notifications arrivent toujours).",
+    "page.screen.on": "L'écran reste allumé tant que cette page est ouverte au premier plan.",
+    "page.screen.paused": "L'écran peut se verrouiller tant que cette page est cachée ; il reste de nouveau allumé quand "
+    "vous y revenez.",
+    "page.screen.refused": "Le téléphone ne garde pas l'écran allumé (ses réglages pour ce site l'interdisent peut-être) "
+    ": réglez plutôt une mise en veille plus longue dans les réglages du téléphone.",
+    "page.screen.needs_https": "Pour garder l'écran allumé, cette page doit être ouverte en https:// : sur l'ordinateur "
+    "où tourne spasmwatch, lancez 'spasmwatch config tls new', redémarrez spasmwatch et ouvrez l'adresse https:// que "
+    "donne 'spasmwatch status'.",
+    "page.screen.unsupported": "Ce navigateur ne peut pas garder l'écran allumé : réglez une mise en veille plus longue "
+    "dans les réglages du téléphone.",
     "page.test_alarm": "Envoyer une alarme de test",
     "page.test_alarm_help": "Vérifie qu'une alarme arrive sur chaque téléphone et haut-parleur configuré ; "
     "elle dit que ce n'est qu'un test.",

@@ -982,6 +982,66 @@
     };
   }
 
+  // ---- keeping the screen on -----------------------------------------------------------
+
+  // A parent watching at night: once the phone's screen locks, its browser stops the page and no
+  // alarm shows on it. The Screen Wake Lock API keeps it on, in a secure context only (HTTPS, or
+  // this computer's own address): a LAN page over http:// says why not and what to run. The browser
+  // gives the lock back whenever the page is hidden (another app over it, the screen turned off by
+  // its button): shown again, it is asked for again. The choice is kept on the phone.
+  const SCREEN_KEY = "spasmwatch.keep_screen_on";
+  const screen = { want: false, lock: null, asking: false };
+
+  function showScreen(st, words) {
+    $("screen").dataset.state = st;
+    const toggle = $("screen-toggle");
+    toggle.setAttribute("aria-pressed", String(screen.want));
+    toggle.textContent = screen.want ? t("screen.stop") : t("screen.keep");
+    $("screen-msg").textContent = words;
+  }
+
+  // "on" only once the browser gave the lock; its release (the page hidden, or let go here) says so.
+  async function holdScreen() {
+    if (!screen.want || screen.lock || screen.asking || document.visibilityState !== "visible") return;
+    screen.asking = true;
+    try {
+      const lock = await navigator.wakeLock.request("screen");
+      lock.addEventListener("release", () => {
+        screen.lock = null;
+        showScreen(screen.want ? "paused" : "off", screen.want ? t("screen.paused") : t("screen.off"));
+      });
+      screen.lock = lock;
+      if (screen.want) showScreen("on", t("screen.on"));
+      else lock.release();  // let go while it was asked for
+    } catch (err) {
+      if (screen.want) showScreen("refused", t("screen.refused"));
+    } finally {
+      screen.asking = false;
+    }
+  }
+
+  function toggleScreen() {
+    screen.want = !screen.want;
+    try { localStorage.setItem(SCREEN_KEY, screen.want ? "1" : "0"); } catch (e) { /* private mode */ }
+    if (screen.want) holdScreen();
+    else if (screen.lock) screen.lock.release();  // its release event says "off"
+    else showScreen("off", t("screen.off"));
+  }
+
+  function startScreen() {
+    const why = !window.isSecureContext ? t("screen.needs_https") : !("wakeLock" in navigator) ? t("screen.unsupported") : null;
+    if (why) {
+      $("screen-toggle").hidden = true;
+      showScreen("unavailable", why);
+      return;
+    }
+    try { screen.want = localStorage.getItem(SCREEN_KEY) === "1"; } catch (e) { screen.want = false; }
+    showScreen("off", t("screen.off"));
+    $("screen-toggle").addEventListener("click", toggleScreen);
+    document.addEventListener("visibilitychange", holdScreen);
+    holdScreen();
+  }
+
   // ---- start ------------------------------------------------------------------------
 
   // The words index.html carries (English, as served before any script runs) in the page's language.
@@ -1006,6 +1066,7 @@
     });
     $("note-form").addEventListener("submit", saveNote);
     $("test-alarm").addEventListener("click", testAlarm);
+    startScreen();
     $("band-alerts-toggle").addEventListener("click", toggleBandAlerts);
     for (const r of document.querySelectorAll('input[name="kind"]')) r.addEventListener("change", updateNoteHint);
     updateNoteHint();
