@@ -723,9 +723,10 @@ class AlertEngine:
         del self._bands[(b.device, b.fault)]
         b.active = False
         msg = M.band_cleared(self._names.get(b.device, b.device), b.fault, self.settings.language)
-        # The good news goes only to those who got the bad news, and not into quiet hours or a mute.
+        # The good news goes only to those who got the bad news, and not into quiet hours or a mute;
+        # none for a fault whose raise said all (``news_once``).
         n = None
-        if b.notified and self._band_hold(b.device, b.fault, now, rate=False) is None:
+        if b.notified and not b.fault.news_once and self._band_hold(b.device, b.fault, now, rate=False) is None:
             n = self._notice(b, NoticeKind.BAND_CLEARED, Urgency.LOW, msg, Audience.ALERTED, fault=b.fault)
         self._move(b, BandState.OK, now, b.fault.source, n, msg)
 

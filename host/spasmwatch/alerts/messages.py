@@ -169,8 +169,14 @@ EN: dict[str, str] = {
     "fault.radio_late.title": "Band radio started late",
     "fault.radio_late.text": "The radio of band {band} did not start when the band was switched on and came up about {n} min "
     "later: that is why it showed as disconnected. The band kept watching and saved what it detected meanwhile, and sends "
-    "it here now; any cluster in it is told as a late one, as no alarm could reach you while the radio was off. If this "
-    "happens again, switch the band off and on; if it keeps happening, see \"Starting the radio first\" in docs/firmware.md.",
+    "it here now; any cluster in it is told as a late one, as no alarm could reach you while the radio was off. Once is "
+    "nothing to act on.",
+    # an earlier boot of the band had it too (its alert history): now what to do
+    "fault.radio_late.again.text": "The radio of band {band} again did not start when the band was switched on and came up "
+    "about {n} min later: that is why it showed as disconnected. The band kept watching and saved what it detected "
+    "meanwhile, and sends it here now; any cluster in it is told as a late one, as no alarm could reach you while the radio "
+    "was off. As it happened before, switch the band off and on; if it keeps happening, see \"Starting the radio first\" "
+    "in docs/firmware.md.",
     "cleared.disconnected.title": "Band reconnected",
     "cleared.disconnected.text": "Band reconnected: monitoring again.",
     "cleared.not_worn.title": "Band worn again",
@@ -197,8 +203,8 @@ EN: dict[str, str] = {
     "cleared.samples_lost.text": "The band no longer loses motion data.",
     "cleared.other_bonds.title": "No other device paired",
     "cleared.other_bonds.text": "Only this computer is paired with the band now.",
-    "cleared.radio_late.title": "Band radio OK",
-    "cleared.radio_late.text": "The band's radio started normally when the band was switched on again.",
+    "cleared.radio_late.title": "Band radio up",
+    "cleared.radio_late.text": "The band's radio is up: the band is connected.",
     # the daily summary
     "summary.title": "Daily summary: {clusters} in 24 h",
     # no cluster: the worn time in the title, all a locked phone shows (4 min read as a day free of spasms)

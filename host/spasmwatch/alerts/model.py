@@ -129,6 +129,13 @@ class BandFault(Enum):
         return Urgency.HIGH if self in _HIGH else Urgency.NORMAL
 
     @property
+    def news_once(self) -> bool:
+        """Whether its raise says all there is, its end no news: radio_late is heard once the radio
+        is up, and ends as the band streams (the card needs no attention then); "Band radio OK"
+        pushed seconds after it said nothing. Its end is logged and stored all the same."""
+        return self is BandFault.RADIO_LATE
+
+    @property
     def source(self) -> str:
         """Who saw it, for the log: a disconnect (no data, link down) and a failing store are
         this computer's findings, the rest the band's status flags."""

@@ -1092,6 +1092,7 @@ class Daemon:
         elif state not in (State.STREAMING, State.STALE):
             b.bonds_asked = False
         if state is State.STREAMING:
+            self._radio_up(b)
             now = self.clock.mono()
             if b.down_since is not None and now - b.down_since < self.disconnect_alert_s:
                 b.short_drops.append((b.down_since, now))
@@ -1455,7 +1456,7 @@ class Daemon:
         if run is None or run.latest_s - run.first_s >= K.SAMPLES_LOST_AFTER_S:  # raised by a long run, cleared by none
             e(device, BandFault.SAMPLES_LOST, run is not None)
         e(device, BandFault.BAND_LOG_FAILING, bool(errors & P.ERR_LOG_WRITE))  # set until the band restarts
-        self._radio_late(b, device, rec)
+        self._radio_late(b, device, rec, received_s)
         if rec["worn"] != -1:
             e(device, BandFault.NOT_WORN, rec["worn"] == 0)
         if b.synced:  # the first status of a connection is read before the sync
@@ -1473,25 +1474,41 @@ class Daemon:
                 b.analysis.band_time(t)
         self._publish({"type": "status"})
 
-    def _radio_late(self, b: BandView, device: str, rec: dict[str, Any]) -> None:
+    def _radio_late(self, b: BandView, device: str, rec: dict[str, Any], received_s: float) -> None:
         """ERR_RADIO, set for the rest of a boot whose radio refused to start (docs/firmware.md,
         "Starting the radio first"): the band sensed and logged to flash meanwhile, so its time
         "disconnected" lost nothing but the live alarms. Told once per boot with the minutes its
         radio was off, as the first STATUS of that boot heard has them (the radio comes up in the
-        band's _RADIO_RETRY_MS steps, and this host connects soon after); cleared by a boot that
-        starts it (the family's "switch it off and on")."""
+        band's _RADIO_RETRY_MS steps, and this host connects soon after); what to do only when an
+        earlier boot had it too (once is a one-off). Its radio up, the fault ends as the band streams
+        (``_radio_up``): the card needs no attention for the rest of the boot. A boot that starts its
+        radio ends one carried on from before a restart."""
         if not rec["errors"] & P.ERR_RADIO:
             b.radio_late = None
             self.engine.on_band_state(device, BandFault.RADIO_LATE, False)
             return
-        if b.radio_late is None or b.radio_late[0] != rec["boot"]:
-            b.radio_late = (rec["boot"], max(1, round(rec["uptime_s"] / 60)))
-            log.warning(
-                "%s: its radio refused to start at boot %d and came up about %d min later (STATUS ERR_RADIO): the band "
-                "sensed and logged to flash meanwhile, its events come in the backfill; if it repeats, see docs/firmware.md "
-                "\"Starting the radio first\"", device, rec["boot"], b.radio_late[1],
-            )  # fmt: skip
-        self.engine.on_band_state(device, BandFault.RADIO_LATE, True, count=b.radio_late[1])
+        if b.radio_late is not None and b.radio_late[0] == rec["boot"]:
+            return  # told
+        b.radio_late = (rec["boot"], max(1, round(rec["uptime_s"] / 60)))
+        # The boot began uptime_s before this STATUS: one raised since was this boot's, before a restart.
+        fault = BandFault.RADIO_LATE
+        raised = self._read(device, lambda: self.store.latest_alert_t(device, fault.value, fault.state.value), _nothing)
+        if raised is not None and raised >= received_s - rec["uptime_s"]:
+            return
+        log.warning(
+            "%s: its radio refused to start at boot %d and came up about %d min later (STATUS ERR_RADIO): the band "
+            "sensed and logged to flash meanwhile, its events come in the backfill%s", device, rec["boot"], b.radio_late[1],
+            "" if raised is None else "; it did at an earlier boot too: see docs/firmware.md \"Starting the radio first\"",
+        )  # fmt: skip
+        self.engine.on_band_state(device, fault, True, way="" if raised is None else "again", count=b.radio_late[1])
+        if b.session.state is State.STREAMING:  # (a STATUS heard after the sync)
+            self._radio_up(b)
+
+    def _radio_up(self, b: BandView) -> None:
+        """Band ``b`` streams: a radio_late of its boot ends (kept in the alert history, nothing pushed:
+        ``BandFault.news_once``); until review h47 the card said "needs attention" for the whole boot."""
+        if b.device is not None and b.radio_late is not None:
+            self.engine.on_band_state(b.device, BandFault.RADIO_LATE, False)
 
     def _store_status(self, b: BandView, device: str, rec: dict[str, Any], received_s: float) -> None:
         """Store ``rec``, heard at ``received_s``; refused (the store failing), the next STATUS tries again."""
@@ -1847,8 +1864,9 @@ class Daemon:
         again once a new run reached SAMPLES_LOST_AFTER_S). other_bonds: with the count it told, so
         the first BONDS COUNT tells only a new one, and clears it at this computer's bond alone
         (a restart told the same stranger's bond again, and left the run before's alert open).
-        radio_late: with the minutes it told, for the boot of the band's last stored STATUS, so that
-        boot's STATUS repeating ERR_RADIO is no new notice nor log line. The faults the band's
+        radio_late (open only when a run stopped before its band streamed, which ends it): with the
+        minutes it told, for the boot of the band's last stored STATUS, so that boot's STATUS
+        repeating ERR_RADIO is no new notice nor log line. The faults the band's
         STATUS repeats (``_STATUS_FAULTS``) too: its next STATUS keeps or clears them (raised anew
         by it, each was pushed again at every restart). Each keeps its acknowledgement
         (``_band_raise_row``): until 2026-12-07 the page showed it unacknowledged."""

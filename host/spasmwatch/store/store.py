@@ -1270,6 +1270,14 @@ class Store:
         order they were stored (a restarted daemon reads a band alert's raise and its ack)."""
         return [_alert_row(r) for r in self._all(_ALERT_SELECT + " WHERE device = ? AND alert_id = ? ORDER BY id", (device, alert_id))]
 
+    def latest_alert_t(self, device: str, kind: str, state: str) -> float | None:
+        """When an alert of ``device``'s ``kind`` last moved to ``state`` (an acknowledgement, a row
+        with ``by``, is none), or None: never. A daemon's once-per-boot notice asks it whether this
+        boot had it already (before a restart) or an earlier one did."""
+        sql = "SELECT max(wall_s) FROM alerts WHERE device = ? AND kind = ? AND state = ? AND by IS NULL"
+        r = self._one(sql, (device, kind, state))
+        return None if r is None or r[0] is None else float(r[0])
+
     def open_alerts(self, device: str | None = None) -> list[AlertRow]:
         """The latest transition of each alert (device, kind, cluster) not in an end state."""
         ends = ", ".join(f"'{s}'" for s in ALERT_END_STATES)

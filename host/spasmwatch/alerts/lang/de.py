@@ -142,8 +142,12 @@ CATALOG: dict[str, str] = {
     "fault.radio_late.text": "Der Funk des Brustgurts {band} ist beim Einschalten nicht gestartet und erst etwa {n} Min. "
     "später angelaufen: Deshalb wurde er als getrennt angezeigt. Der Brustgurt hat währenddessen weiter überwacht und "
     "gespeichert, was er erkannt hat, und sendet es jetzt hierher; eine Serie darin wird als verspätet gemeldet, da "
-    "kein Alarm Sie erreichen konnte, solange der Funk aus war. Passiert das wieder, schalten Sie den Brustgurt aus und "
-    "ein; passiert es öfter, siehe docs/firmware.md (den Funk zuerst starten).",
+    "kein Alarm Sie erreichen konnte, solange der Funk aus war. Einmal ist kein Grund zu handeln.",
+    "fault.radio_late.again.text": "Der Funk des Brustgurts {band} ist beim Einschalten wieder nicht gestartet und erst "
+    "etwa {n} Min. später angelaufen: Deshalb wurde er als getrennt angezeigt. Der Brustgurt hat währenddessen weiter "
+    "überwacht und gespeichert, was er erkannt hat, und sendet es jetzt hierher; eine Serie darin wird als verspätet "
+    "gemeldet, da kein Alarm Sie erreichen konnte, solange der Funk aus war. Da es schon einmal passiert ist, schalten "
+    "Sie den Brustgurt aus und ein; passiert es öfter, siehe docs/firmware.md (den Funk zuerst starten).",
     "cleared.disconnected.title": "Brustgurt wieder verbunden",
     "cleared.disconnected.text": "Brustgurt wieder verbunden: Die Überwachung läuft wieder.",
     "cleared.not_worn.title": "Brustgurt wieder angelegt",
@@ -170,8 +174,8 @@ CATALOG: dict[str, str] = {
     "cleared.samples_lost.text": "Der Brustgurt verliert keine Bewegungsdaten mehr.",
     "cleared.other_bonds.title": "Kein anderes Gerät gekoppelt",
     "cleared.other_bonds.text": "Nur dieser Computer ist jetzt mit dem Brustgurt gekoppelt.",
-    "cleared.radio_late.title": "Funk des Brustgurts in Ordnung",
-    "cleared.radio_late.text": "Der Funk des Brustgurts ist beim erneuten Einschalten normal gestartet.",
+    "cleared.radio_late.title": "Funk des Brustgurts läuft",
+    "cleared.radio_late.text": "Der Funk des Brustgurts läuft: Der Brustgurt ist verbunden.",
     "summary.title": "Tagesübersicht: {clusters} in 24 h",
     "summary.title_none": "Tagesübersicht: keine Serie in 24 h, {worn}",
     "summary.clusters.one": "{n} Serie",

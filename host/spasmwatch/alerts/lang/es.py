@@ -133,7 +133,11 @@ CATALOG: dict[str, str] = {
     "fault.radio_late.text": "La radio de la banda {band} no arrancó al encenderla y funcionó unos {n} min después: "
     "por eso apareció como desconectada. La banda siguió vigilando y guardó lo que detectó mientras tanto, y ahora lo "
     "envía aquí; una serie que haya en ello se avisa como tardía, ya que ninguna alarma podía llegarle con la radio "
-    "apagada. Si vuelve a pasar, apague y encienda la banda; si pasa a menudo, vea docs/firmware.md (arrancar "
+    "apagada. Una sola vez no requiere hacer nada.",
+    "fault.radio_late.again.text": "La radio de la banda {band} otra vez no arrancó al encenderla y funcionó unos {n} min "
+    "después: por eso apareció como desconectada. La banda siguió vigilando y guardó lo que detectó mientras tanto, y "
+    "ahora lo envía aquí; una serie que haya en ello se avisa como tardía, ya que ninguna alarma podía llegarle con la "
+    "radio apagada. Como ya pasó antes, apague y encienda la banda; si pasa a menudo, vea docs/firmware.md (arrancar "
     "primero la radio).",
     "cleared.disconnected.title": "Banda reconectada",
     "cleared.disconnected.text": "Banda reconectada: la monitorización continúa.",
@@ -161,8 +165,8 @@ CATALOG: dict[str, str] = {
     "cleared.samples_lost.text": "La banda ya no pierde datos de movimiento.",
     "cleared.other_bonds.title": "Ningún otro dispositivo emparejado",
     "cleared.other_bonds.text": "Ahora solo este ordenador está emparejado con la banda.",
-    "cleared.radio_late.title": "Radio de la banda correcta",
-    "cleared.radio_late.text": "La radio de la banda arrancó con normalidad al volver a encenderla.",
+    "cleared.radio_late.title": "Radio de la banda en marcha",
+    "cleared.radio_late.text": "La radio de la banda funciona: la banda está conectada.",
     "summary.title": "Resumen diario: {clusters} en 24 h",
     "summary.title_none": "Resumen diario: ninguna serie en 24 h, {worn}",
     "summary.clusters.one": "{n} serie",

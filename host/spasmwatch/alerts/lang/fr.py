@@ -134,8 +134,12 @@ CATALOG: dict[str, str] = {
     "fault.radio_late.text": "La radio de la ceinture {band} n'a pas démarré à l'allumage et n'a fonctionné qu'environ "
     "{n} min plus tard : c'est pourquoi elle apparaissait déconnectée. La ceinture a continué à surveiller et a gardé ce "
     "qu'elle a détecté entre-temps, et l'envoie ici maintenant ; une série qui s'y trouve est signalée comme tardive, "
-    "aucune alarme ne pouvant vous parvenir radio éteinte. Si cela se reproduit, éteignez et rallumez la ceinture ; si "
-    "cela arrive souvent, voir docs/firmware.md (démarrer la radio d'abord).",
+    "aucune alarme ne pouvant vous parvenir radio éteinte. Une seule fois ne demande rien.",
+    "fault.radio_late.again.text": "La radio de la ceinture {band} n'a de nouveau pas démarré à l'allumage et n'a "
+    "fonctionné qu'environ {n} min plus tard : c'est pourquoi elle apparaissait déconnectée. La ceinture a continué à "
+    "surveiller et a gardé ce qu'elle a détecté entre-temps, et l'envoie ici maintenant ; une série qui s'y trouve est "
+    "signalée comme tardive, aucune alarme ne pouvant vous parvenir radio éteinte. Comme c'est déjà arrivé, éteignez et "
+    "rallumez la ceinture ; si cela arrive souvent, voir docs/firmware.md (démarrer la radio d'abord).",
     "cleared.disconnected.title": "Ceinture reconnectée",
     "cleared.disconnected.text": "Ceinture reconnectée : la surveillance a repris.",
     "cleared.not_worn.title": "Ceinture de nouveau portée",
@@ -162,8 +166,8 @@ CATALOG: dict[str, str] = {
     "cleared.samples_lost.text": "La ceinture ne perd plus de données de mouvement.",
     "cleared.other_bonds.title": "Aucun autre appareil appairé",
     "cleared.other_bonds.text": "Seul cet ordinateur est maintenant appairé à la ceinture.",
-    "cleared.radio_late.title": "Radio de la ceinture OK",
-    "cleared.radio_late.text": "La radio de la ceinture a démarré normalement au dernier allumage.",
+    "cleared.radio_late.title": "Radio de la ceinture en marche",
+    "cleared.radio_late.text": "La radio de la ceinture fonctionne : la ceinture est connectée.",
     "summary.title": "Résumé du jour : {clusters} en 24 h",
     "summary.title_none": "Résumé du jour : aucune série en 24 h, {worn}",
     "summary.clusters.one": "{n} série",
