@@ -19,6 +19,7 @@ from spasmwatch.alerts import (
     Transition,
     Urgency,
 )
+from spasmwatch.alerts import messages as M
 from spasmwatch.alerts.engine import reason_count
 from spasmwatch.alerts.model import LATE_CLUSTER_S, LATE_HOLD_S, UPDATE_FRESH_S
 from spasmwatch.analysis.clusters import Cluster, ClusterTracker, Spasm
@@ -275,6 +276,31 @@ def test_quiet_hours_hold_not_worn_but_never_an_alarm() -> None:
     r.advance(60)
     assert r.kinds()[-1] is NoticeKind.BAND_FAULT
     assert "check it is snug on the baby's chest" in r.sent[-1].text
+
+
+def test_a_radio_late_held_by_quiet_hours_and_ended_meanwhile_is_told_when_they_end_and_its_end_never() -> None:
+    """radio_late ends as its band streams, seconds after it is raised (daemon ``_radio_up``): its
+    raise is the news (``BandFault.news_once``). Held by quiet hours (the default's quiet_faults hold
+    it), its end dropped it untold: the family never learned why the band showed as disconnected,
+    nor, at a repeat, what to do. Told when the hold ends; its end pushes nothing, held or not."""
+    r = Rig(start="23:30", quiet_hours=QuietHours.parse("22:00-07:00"))
+    r.engine.on_band_state("cot", BandFault.RADIO_LATE, True, way="again", count=6)
+    r.advance(5)
+    r.engine.on_band_state("cot", BandFault.RADIO_LATE, False)  # streaming: the card clear at once
+    assert r.sent == [] and r.engine.snapshot()["devices"]["cot"]["faults"] == []
+    r.advance(at("06:59") + 86400 - r.clock.t)
+    assert r.sent == []
+    r.advance(60)
+    assert r.kinds() == [NoticeKind.BAND_FAULT], r.sent
+    assert r.sent[0].text == M.band_fault("cot", BandFault.RADIO_LATE, way="again", count=6).text
+    assert r.engine.snapshot()["devices"]["cot"]["faults"] == []
+    r.advance(600)
+    assert r.kinds() == [NoticeKind.BAND_FAULT]  # told once; no "Band radio up"
+    # Out of quiet hours: told at once, its end no news.
+    r.engine.on_band_state("cot", BandFault.RADIO_LATE, True, count=5)
+    r.engine.on_band_state("cot", BandFault.RADIO_LATE, False)
+    r.advance(600)
+    assert r.kinds() == [NoticeKind.BAND_FAULT] * 2, r.sent
 
 
 def test_quiet_hours_window() -> None:

@@ -153,6 +153,8 @@ class AlertEngine:
         self._closed: OrderedDict[tuple[str, ClusterKey], ClusterAlert] = OrderedDict()
         self._bands: dict[tuple[str, BandFault], BandAlert] = {}
         self._band_sent_t: dict[tuple[str, BandFault], float] = {}  # last raise sent, for the rate limit
+        # Ended while held back, their raise the news (``BandFault.news_once``): sent when the hold ends.
+        self._untold: dict[tuple[str, BandFault], BandAlert] = {}
         # device -> (mute end, who muted or None). In memory only: a restart forgets a mute, so the
         # band's notices are sent again (the safe direction; docs/alerts.md).
         self._mutes: dict[str, tuple[float, str | None]] = {}
@@ -177,6 +179,7 @@ class AlertEngine:
         self._closed = OrderedDict((k, a) for k, a in self._closed.items() if k[0] != device)
         self._bands = {k: a for k, a in self._bands.items() if k[0] != device}
         self._band_sent_t = {k: t for k, t in self._band_sent_t.items() if k[0] != device}
+        self._untold = {k: a for k, a in self._untold.items() if k[0] != device}
         self._mutes.pop(device, None)
         self._devices.discard(device)
         self._names.pop(device, None)
@@ -452,6 +455,10 @@ class AlertEngine:
         for b in list(self._bands.values()):
             if b.pending and self._band_hold(b.device, b.fault, now) is None:
                 self._send_band_raise(b, now, "held back until now")
+        for key, b in list(self._untold.items()):
+            if self._band_hold(b.device, b.fault, now) is None:
+                del self._untold[key]
+                self._send_band_raise(b, now, "held back until now, ended meanwhile")
 
     # ---- outputs --------------------------------------------------------
 
@@ -675,6 +682,7 @@ class AlertEngine:
     def _band_raise(self, b: BandAlert) -> None:
         device, fault, now = b.device, b.fault, b.created_t
         self._bands[(device, fault)] = b
+        self._untold.pop((device, fault), None)  # its news superseded by this one's
         msg = self._band_fault_message(b)
         hold = self._band_hold(device, fault, now)
         n = None
@@ -728,6 +736,8 @@ class AlertEngine:
         n = None
         if b.notified and not b.fault.news_once and self._band_hold(b.device, b.fault, now, rate=False) is None:
             n = self._notice(b, NoticeKind.BAND_CLEARED, Urgency.LOW, msg, Audience.ALERTED, fault=b.fault)
+        if b.pending and b.fault.news_once:
+            self._untold[(b.device, b.fault)] = b
         self._move(b, BandState.OK, now, b.fault.source, n, msg)
 
     def _band_hold(self, device: str, fault: BandFault, now: float, rate: bool = True) -> str | None:
