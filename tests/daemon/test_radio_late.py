@@ -14,14 +14,18 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
+import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from synthetic import supine, write_csv
+from synthetic import HandClock, streaming, supine, write_csv
 
 from spasmwatch.alerts import BandFault, Notification, NoticeKind, Urgency
 from spasmwatch.alerts import messages as M
+from spasmwatch.daemon.daemon import BandSpec, Daemon
+from spasmwatch.store import Store
 from spasmwatch.store.rows import StatusRow
 from spasmwatch.transport.simband import firmware_dir
 from swcore import protocol as P
@@ -106,3 +110,36 @@ def test_a_band_whose_radio_started_late_is_told_once_its_card_clears_once_strea
     assert kinds == ["FAULT", "OK", "FAULT", "OK"], kinds  # each raise and its end kept in the alert history
     said = [m for m in caplog.messages if SAID in m]
     assert len(said) == 2 and f"about {minutes[0]} min later" in said[0], said
+
+
+def test_a_daemon_restarted_within_the_boot_tells_it_no_more_and_the_next_late_boot_says_what_to_do(tmp_path: Path) -> None:
+    """The daemon's side alone (its session driven by hand, ``synthetic.streaming``; a real store):
+    the raise ended as the band streams is in the alert history, so a daemon restarted within that
+    boot hears its STATUS repeat ERR_RADIO as told (a raise since the boot began: the STATUS's time
+    less its uptime), and the band's next late boot is a repeat."""
+    t0 = float(int(time.time()))
+
+    def status(boot: int, uptime_s: int) -> dict[str, Any]:
+        return {"type": "status", "battery_pct": 80, "worn": 1, "log_fill_pct": 3, "flags": 0x50, "errors": P.ERR_RADIO,
+                "boot": boot, "uptime_s": uptime_s, "next_seq": 0}  # fmt: skip
+
+    def run(t: float, *heard: tuple[int, int]) -> list[Notification]:
+        """A daemon's run from ``t``: the band streaming, then its STATUS (boot, uptime) 10 s apart."""
+        store = Store(tmp_path / "spasmwatch.db")
+        try:
+            clock = HandClock(t)
+            d = Daemon(store, [BandSpec("cot", lambda: None)], clock=clock, disconnect_alert_s=1e9)  # type: ignore[arg-type,return-value]
+            streaming(d, DEVICE, t)
+            for boot, uptime_s in heard:
+                d.on_record(DEVICE, status(boot, uptime_s), clock.t)
+                assert d.status()["bands"][0]["faults"] == [], "streaming: no fault on the card"
+                clock.t += 10
+            return [n for n in d.notifications if n.fault is BandFault.RADIO_LATE]
+        finally:
+            store.close()
+
+    first = run(t0, (1, 360), (1, 370))
+    assert [n.text for n in first] == [M.band_fault("cot", BandFault.RADIO_LATE, count=6).text]
+    assert run(t0 + 60, (1, 420)) == []  # restarted within boot 1: told already
+    again = run(t0 + 3600, (2, 330))  # switched off and on, late again
+    assert [n.text for n in again] == [M.band_fault("cot", BandFault.RADIO_LATE, way="again", count=6).text]
