@@ -36,7 +36,7 @@ from .conftest import RATE_HZ, rig
 _found = re.search(r"_RADIO_RETRY_MS = const\((\d+)\)", (firmware_dir() / "band" / "app.py").read_text())
 assert _found
 RETRY_S = int(_found[1]) / 1000
-SPEED = 10  # virtual s per real s: the radio's retry in 30 real s
+SPEED = 20  # virtual s per real s: the radio's retry in 15 real s
 DEVICE = "band0000"  # the band's own id; "band0" its label (rig)
 SAID = "its radio refused to start at boot"
 
