@@ -166,3 +166,50 @@ def test_status_says_the_daemon_runs_other_code_than_is_installed_after_an_upgra
         assert said in changed.stdout.splitlines(), changed
         assert changed.returncode == same.returncode, (same, changed)  # a warning: the daemon monitors, as it did
         assert _spasmwatch(env, tmp_path, "--version").stdout == f"spasmwatch {spasmwatch.__version__} (code {short(upgraded)})\n"
+
+
+# /api/status as the daemon of 2026-12-05 (293cea1b) answered it, recorded from that release's
+# 'spasmwatch run' on a store with one escalated alarm (band away): no "code", no "hostname".
+OLD_STATUS = Path(__file__).parent.parent / "data" / "api_status_2026-12-05.json"
+
+
+@contextmanager
+def _answering(port: int, body: bytes) -> Iterator[None]:
+    """A loopback server on ``port`` answering every GET with ``body`` (JSON), as that daemon did."""
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_status_says_a_daemon_from_before_code_ids_still_runs_the_old_code(tmp_path: Path) -> None:
+    """Found by the upgrade review h47: a family on the release of 2026-12-05 (or 12-06) that ran
+    'git pull && make install' and did not restart the daemon; 'spasmwatch status' from the new code
+    compared the daemon's "code" with its own, found none (a daemon from before the field) and said
+    nothing: the old daemon went on, its fixes missing, for as long as nobody restarted it. Every
+    daemon with no "code" runs older code than this one (which has it): say to restart it."""
+    port = free_port()
+    config = one_band_config(tmp_path / "config.toml", tmp_path / "data", port)
+    with _answering(port, OLD_STATUS.read_bytes()):
+        shown = _spasmwatch(dict(os.environ), tmp_path, "status", "--config", str(config))
+    assert "crib (band0001): CONNECTING" in shown.stdout, shown.stdout + shown.stderr
+    said = (f"{UPGRADED}stop 'spasmwatch run' (Ctrl+C) and start it again. It monitors meanwhile, on the code it started from. "
+            f"(code it runs: from before 2026-12-07, older than this; installed: {short(source_sha256())})")  # fmt: skip
+    assert said in shown.stdout.splitlines(), shown.stdout
+    assert shown.returncode == 1, shown  # its open alarm, as before: a warning changes no exit code

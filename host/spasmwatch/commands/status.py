@@ -197,17 +197,25 @@ def exposure_lines(st: dict[str, Any]) -> list[str]:
     return [f"warning: {words}" for words in st.get("exposures", [])]
 
 
+# What 'status' says a daemon runs that gives no "code" in /api/status: a release from before the
+# field (review h45, 2026-12-07).
+BEFORE_CODE_IDS = "from before 2026-12-07, older than this"
+
+
 def code_lines(st: dict[str, Any], restart: str) -> list[str]:
     """The daemon's code (``code``, taken at its start) when it is not the code installed now, that
     this command runs: an upgrade ('pip install -U', 'git pull') since it started, which it runs only
     once restarted (``restart``: how). Nothing for a daemon on another computer, whose installed code
-    is not this one's, nor from a daemon from before the field (.get). Until review h45 nothing said
-    so, and --version said 0.1.0 whatever the code. In the web page's words (page.old_code, which the
-    page says from the daemon's ``code_changed``), with the two digests."""
-    theirs, ours = st.get("code"), running_code()
+    is not this one's. Until review h45 nothing said so, and --version said 0.1.0 whatever the code.
+    A daemon with no ``code`` is from a release before the field, older than this code which has it:
+    said too (until review h47 nothing was, and the releases of 2026-12-05 and 12-06 went on after
+    'git pull && make install' until a restart nobody was told of). In the web page's words
+    (page.old_code, which the page says from the daemon's ``code_changed``), with the two digests."""
+    theirs, ours = st.get("code", BEFORE_CODE_IDS), running_code()
     if not isinstance(theirs, str) or theirs == ours or runs_elsewhere(st) is not None:
         return []
-    return [f"{page_text('old_code', {'restart': restart})} (code it runs: {short(theirs)}; installed: {short(ours)})"]
+    runs = theirs if theirs == BEFORE_CODE_IDS else short(theirs)
+    return [f"{page_text('old_code', {'restart': restart})} (code it runs: {runs}; installed: {short(ours)})"]
 
 
 def config_lines(st: dict[str, Any], restart: str, config: str | None = None) -> list[str]:
