@@ -442,3 +442,34 @@ def test_a_stranger_s_settings_are_set_back_at_the_daemon_s_next_connection(band
         _until(lambda: _store_events(tmp_path / "data" / "spasmwatch.db") > 0, "a spasm stored")
     finally:
         daemon.stop()
+
+
+# What 'status' says of a band whose firmware is older than this spasmwatch (page.firmware_old).
+FIRMWARE_OLD = "  Firmware older than spasmwatch on this computer: flash the band with this computer's spasmwatch ('spasmwatch flash'). It monitors meanwhile."
+
+
+def test_a_band_on_firmware_from_before_bonds_is_told_to_be_flashed_until_it_is(bands: Callable[..., SimBand], tmp_path: Path) -> None:
+    """Found by the upgrade review h47: the band of a family who upgraded the computer but not the
+    band (the firmware of 2026-12-05 and 12-06 answers BONDS with E_OPCODE, as here) was said only
+    in the daemon's log, at INFO, once: 'status' and the page said nothing, and the band ran on
+    without the fixes since (a radio refusing to start at boot stopped it; no count of other bonds).
+    Now the band's status says to flash it, and no longer once it runs this computer's firmware
+    (asked at each connection: every firmware says 0.1.0, so a reflash is not told by its revision)."""
+    old = tmp_path / "old-firmware"
+    shutil.copytree(firmware_dir(), old)
+    wire = old / "swcore" / "wire.py"
+    wire.write_text(wire.read_text().replace('    OP_BONDS: "<BBB",\n', ""))
+    kw: dict[str, Any] = {"hold": True, "speed": 2, "idle_exit_ms": 60000, "timeout_s": 150}
+    band = bands(firmware=old, **kw)
+    config = _config(tmp_path, band.address)
+    config.write_text(config.read_text() + f"\n[daemon.http]\nport = {free_port()}\n")
+    daemon = _Daemon(config)
+    try:
+        _until(lambda: (daemon.status() or {"bands": [{}]})["bands"][0].get("firmware_old") is True, "old firmware said")
+        assert FIRMWARE_OLD in daemon.cli("status").stdout.splitlines()
+        _reconnect(daemon, bands, band, **kw)  # flashed with this computer's firmware, its flash kept
+        _until(lambda: (daemon.status() or {"bands": [{}]})["bands"][0].get("firmware_old") is False, "flashed firmware seen")
+        assert FIRMWARE_OLD not in daemon.cli("status").stdout.splitlines()
+    finally:
+        log = daemon.stop()
+    assert log.count("cannot count its bonds") == 1, log

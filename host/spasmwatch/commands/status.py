@@ -128,6 +128,8 @@ def band_lines(b: dict[str, Any], config: str | None = None, now: float | None =
         lines.append(f"  link unstable: dropped {flap['drops']} times in {span(flap['over_s'])} (events still come in at each "
                      "reconnect, alarms late by the seconds it is down; reseat the cable or bring the band nearer)")
     lines += rate_lines(b)
+    if b.get("firmware_old"):  # .get: a daemon from before the field
+        lines.append(f"  {page_text('firmware_old', {})}")
     raw = b.get("raw_paused")  # .get: a daemon from before the field
     if raw:
         lines.append(f"  raw recording paused since {hm(raw['since'])}: {raw['why']} (events, alarms and status go on)")

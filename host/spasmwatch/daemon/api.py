@@ -93,7 +93,9 @@ class DaemonAPI(Protocol):
         notices (both null when not muted; who is "web page" for a nameless page),
         ``link_unstable`` (``{drops, over_s, since_t}`` while the link flaps, else null:
         ``BandSession.link_unstable``), ``rate_not_taken`` (``{configured_hz, running_hz}`` once
-        the band would not take its configured rate, else null: ``BandSession.rate_not_taken``).
+        the band would not take its configured rate, else null: ``BandSession.rate_not_taken``),
+        ``firmware_old`` (true while the band's firmware is older than this host's: it answered
+        BONDS with "unknown opcode"; to be flashed).
         alert: ``id, device, kind, state, urgency, title, text, created_t,
         cluster_id``.
         """

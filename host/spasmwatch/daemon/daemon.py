@@ -167,7 +167,9 @@ class BandView:
     unplaced: list[dict[str, Any]] = field(default_factory=list)
     link_alert: str | None = None  # the id the disconnected alert was raised under (the label if never seen)
     bonds_asked: bool = False  # BONDS COUNT sent on this connection (once per connection: _count_bonds)
-    bonds_unknown_to: str | None = None  # the firmware that answered E_OPCODE to it: not asked again (said once)
+    # Its firmware answered BONDS with E_OPCODE (from before 2026-12-07): older than this host's, said in
+    # /api/status (firmware_old) until a connection's BONDS is answered (every firmware says 0.1.0).
+    firmware_old: bool = False
     # The store fault raised under its label as the store could not be opened (None: none): it stands for
     # the device's own until writes work (_stored), or until the store opens if the band never connected.
     store_alert: BandFault | None = None
@@ -1085,7 +1087,7 @@ class Daemon:
             # (no link: a session driven by hand, no band to ask.) Not over USB: this computer holds no
             # bond there, so 'the count less this computer's' would hide a stranger's one bond.
             link = session.link
-            if link is not None and link.transport != "serial" and b.info is not None and b.info.firmware != b.bonds_unknown_to:
+            if link is not None and link.transport != "serial" and b.info is not None:
                 self._errand(self._count_bonds(b), f"counting the bonds of {b.label}")
             if link is not None:  # over USB too (off from 70c94bf0 until a cut there ended its commands)
                 self._errand(self._settings_back(b), f"writing back the settings of {b.label}")
@@ -2045,6 +2047,8 @@ class Daemon:
             # A configured rate the band would not take (its IMU or firmware has no such step): monitored
             # at its own, a note for the engineer, not a push (null: it runs the configured rate).
             "rate_not_taken": b.session.rate_not_taken,
+            # Firmware older than this host's (no BONDS): monitored, to be flashed (page.firmware_old).
+            "firmware_old": b.firmware_old,
             "log_life": _life_json(b.log_life),
             "raw_paused": self._raw_pause_json(b),
             # Measured from the raw stream (rawdating.py): an engineer bringing up a board sees its IMU's
@@ -2157,21 +2161,23 @@ class Daemon:
 
     async def _count_bonds(self, b: BandView) -> None:
         """BONDS COUNT on the connection just made: another device bonded is told (other_bonds).
-        A firmware without the command (E_OPCODE) is said once and not asked again; a link that
-        drops first is asked at its next connection."""
-        firmware = b.info.firmware if b.info is not None else None
+        A firmware without the command (E_OPCODE) is older than this host's: ``firmware_old`` (the
+        page and 'status' say to flash it), logged once while it stays so, and asked again at each
+        connection, which tells a band flashed since (until review h47 it was not asked again in
+        the daemon's run and said only in the log); a link that drops first is asked at its next."""
         try:
             resp = await asyncio.wait_for(b.session.ask(P.encode_bonds(P.BONDS_COUNT)), K.BAND_ASK_S)
         except SessionError as e:
-            if e.code == P.E_OPCODE:
-                b.bonds_unknown_to = firmware
-                log.info("%s: its firmware (%s) cannot count its bonds: another device bonded with it is not told "
-                         "(update it: 'spasmwatch flash')", b.label, firmware)  # fmt: skip
-            else:
+            if e.code != P.E_OPCODE:
                 log.info("%s: the band did not count its bonds: %s", b.label, e)
+            elif not b.firmware_old:
+                b.firmware_old = True
+                log.info("%s: its firmware (%s) cannot count its bonds: another device bonded with it is not told "
+                         "(update it: 'spasmwatch flash')", b.label, b.info.firmware if b.info is not None else "?")  # fmt: skip
             return
         except (asyncio.TimeoutError, TransportError):
             return  # the link went: its next connection asks
+        b.firmware_old = False
         self._bonds_counted(b, int(resp["arg"]))
 
     async def _settings_back(self, b: BandView) -> None:
