@@ -2356,3 +2356,16 @@ def test_activity_run_start_is_the_latest_epoch_after_a_gap_or_an_unworn_one(tmp
         assert start(702.0, 1e9) is None  # no epoch ends in it
         plan = " ".join(r[3] for r in s._conn.execute("EXPLAIN QUERY PLAN " + store_mod._RUN_START, (DEV, 0.0, 1.0, 10.0, 300.0)))
     assert "USING INDEX activity_device_wall" in plan and "TEMP B-TREE" not in plan, plan
+
+
+def test_a_reader_of_a_store_the_release_of_2026_12_05_left_says_to_restart_a_daemon_that_runs(tmp_path: Path) -> None:
+    """Found by the upgrade review h47: after 'git pull && make install' the daemon of that release
+    (schema 8, below READABLE_FROM_VERSION) ran on until restarted, and 'spasmwatch events' (report,
+    export) said only 'start the daemon once to migrate it': a daemon ran already, and a second
+    'spasmwatch run' is refused by its lock. The words say to restart one that runs."""
+    path = tmp_path / "spasmwatch.db"
+    with _store_at_version(path, 8):
+        pass
+    with pytest.raises(StoreError, match=r"store schema version 8, this spasmwatch reads version 12 to \d+; start the daemon "
+                       r"once to migrate it \(restart it if it runs: one started before the upgrade runs the old code\)$"):
+        Store.open_readonly(path)

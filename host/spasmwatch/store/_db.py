@@ -571,8 +571,9 @@ def _require_current(conn: sqlite3.Connection, path: Path, version: int) -> None
     if version < READABLE_FROM_VERSION:  # (a newer one: _check_identity)
         raise StoreError(
             f"{path}: store schema version {version}, this spasmwatch reads version {READABLE_FROM_VERSION} "
-            f"to {SCHEMA_VERSION}; start the daemon once to migrate it"
-        )
+            f"to {SCHEMA_VERSION}; start the daemon once to migrate it (restart it if it runs: one started "
+            "before the upgrade runs the old code)"
+        )  # (until review h47 the words left out the daemon that runs on after an upgrade, not restarted)
 
 
 def _pragmas(conn: sqlite3.Connection, wal: bool) -> None:
