@@ -362,15 +362,19 @@ def test_a_raw_recording_paused_shows_on_the_band_card(page: Any, served: Server
     ("rate", "rate_not_taken", {"configured_hz": 104, "running_hz": 50.0},
      "Samples at 50 Hz, not the configured 104 Hz: the band's IMU or firmware cannot run that "
      "rate. Monitoring goes on; check rate_hz in the config or update the band's firmware."),
+    ("firmware", "firmware_old", True,
+     "Firmware older than spasmwatch on this computer: flash the band with this computer's spasmwatch "
+     "('spasmwatch flash'). It monitors meanwhile."),
 ])  # fmt: skip
 def test_a_band_note_shows_on_its_card_live_and_goes(
-    page: Any, served: ServerThread, fake: FakeDaemon, fact: str, field: str, value: dict[str, float], said: str
+    page: Any, served: ServerThread, fake: FakeDaemon, fact: str, field: str, value: dict[str, float] | bool, said: str
 ) -> None:
     """Notes that raise no push, said on the band card, live, and gone once the field is null again:
     ``link_unstable``, a link that drops seconds after each connect (no 'band disconnected': each
     reconnect clears its timer, and the card showed a connected band); ``rate_not_taken``, a band
     that still samples at another rate after the reboots to apply the configured one (its IMU has no
-    such step), monitored at its own (until 2026-12-07 only a journal line)."""
+    such step), monitored at its own (until 2026-12-07 only a journal line); ``firmware_old``, a band
+    whose firmware is older than the computer's, to be flashed (until review h47 only a journal line)."""
     load(page, served.url)
     band = page.locator(".band[data-device='SW-0001']")
     assert band.locator(f"[data-fact='{fact}']").count() == 0
