@@ -1652,3 +1652,52 @@ def test_a_firmware_directory_missing_a_module_is_refused_before_writing(
     line = next(i for i, text in enumerate((fw / importer).read_text().splitlines(), 1) if marker in text)
     assert f"spasmwatch flash: error: {fw}/{importer}:{line}: imports {module}, but {fw / gone} is missing: the band could not start; is {fw} the whole spasmwatch firmware directory (main.py, band/, swcore/)?" in err, err
     assert "flashing" not in out and not any(band.iterdir()), "refused before anything was written"
+
+
+# /api/status as the daemon of 2026-12-05 (293cea1b) answered it (tests/daemon/test_upgrade_under_daemon.py).
+OLD_STATUS = ROOT / "tests" / "data" / "api_status_2026-12-05.json"
+
+
+def test_a_flash_says_to_restart_a_monitor_that_runs_older_code_which_would_not_find_the_band(
+    band: Path, fw: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Found by the upgrade review h47: a family upgraded spasmwatch and flashed the band before the
+    daemon was restarted. The band now advertises band-XXXX (since 2026-12-07); the daemon of the
+    releases before looks for spasmwatch-XXXX by that name alone (measured: the 12-06 host's BleLink
+    on the simulated radio, 'not found' for this firmware's band, found for its own), so the band
+    was lost to it until a restart nobody was told of. The flash now says to restart a daemon that
+    runs other code than is installed (one from before /api/status's code too)."""
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    from servers import free_port
+
+    body, port = OLD_STATUS.read_bytes(), free_port()
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    config = tmp_path / "config.toml"
+    config.write_text(f'[daemon]\ndata_dir = "{tmp_path / "data"}"\n\n[daemon.http]\nport = {port}\n')
+    monkeypatch.setenv("SPASMWATCH_CONFIG", str(config))
+    port_arg = ["flash", "--board", BOARD, "--port", f"unix:{band}", "--firmware", str(fw)]
+    assert cli.main(port_arg) == 0
+    assert "running monitor" not in capsys.readouterr().out  # no daemon answers: nothing to restart
+    server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        assert cli.main(port_arg) == 0
+    finally:
+        server.shutdown()
+        server.server_close()
+    said = capsys.readouterr().out.splitlines()[-1]
+    assert said.startswith("The running monitor started from other code than is installed now (upgraded since it started): restart it: "
+                           "stop 'spasmwatch run' (Ctrl+C) and start it again."), said  # fmt: skip
+    assert "(code it runs: from before 2026-12-07, older than this; installed: " in said, said
+    assert said.endswith(" One started before 2026-12-07 does not find a band of this firmware, which it looks for by its old name (spasmwatch-XXXX)."), said

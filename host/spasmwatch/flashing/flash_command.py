@@ -147,7 +147,35 @@ def run(args: argparse.Namespace) -> int:
         f"{len(r.unchanged)} unchanged, all verified\n"
     )
     out.write(said_after(result.device_id, link.name, link.simulated, result.restarted) + "\n")
+    restart = restart_first()
+    if restart is not None:
+        out.write(restart + "\n")
     return 0
+
+
+# Why a daemon started before the band's new name (2026-12-07, docs/firmware.md "Threat model" 3) must
+# be restarted once the band is flashed: it matches the advertised name alone, and never finds band-XXXX.
+OLD_NAME_LOST = "One started before 2026-12-07 does not find a band of this firmware, which it looks for by its old name (spasmwatch-XXXX)."
+
+
+def restart_first() -> str | None:
+    """What the flash says when the daemon of the default config runs other code than is installed
+    ('status''s words, a daemon from before its code too): the family flashes after an upgrade, and
+    a daemon not restarted since looks for the band by a name it no longer has (until review h47 the
+    flash said nothing, and the band was lost to it until a restart). None when no daemon answers."""
+    from spasmwatch.commands._daemon import api
+    from spasmwatch.commands.service import systemctl_for
+    from spasmwatch.commands.status import code_lines
+    from spasmwatch.config import default_config_path, load_config
+    from spasmwatch.firstrun import restart_command
+
+    path = default_config_path()
+    try:
+        st = api(load_config(path), "/api/status")
+    except SpasmwatchError:  # no daemon, a config that does not load (its own commands say so)
+        return None
+    said = code_lines(st, restart_command(systemctl_for(path)))
+    return f"{said[0]} {OLD_NAME_LOST}" if said else None
 
 
 def said_after(device_id: str, target: str, simulated: bool, restarted: bool) -> str:
