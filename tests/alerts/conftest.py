@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 import subprocess
 from collections.abc import Callable, Iterator
@@ -11,8 +12,10 @@ from typing import TypeVar
 import pytest
 
 from spasmwatch.alerts import Audience, BandFault, Notification, NoticeKind, Urgency
+from spasmwatch.alerts.channels import NtfyChannel, NtfySettings, WebhookChannel, WebhookSettings
+from spasmwatch.store import Store
 
-from servers import Broker, free_port, http_recorder, start_broker, stop_broker  # noqa: F401  (re-exported to the tests)
+from servers import Broker, free_port, http_recorder, mqtt_topic, start_broker, stop_broker  # noqa: F401  (re-exported to the tests)
 
 T = TypeVar("T")
 
@@ -32,6 +35,23 @@ def band_notice(fault: BandFault, active: bool, **kw: object) -> Notification:
     state = fault.state.value if active else "OK"
     return notice(kind, state=state, urgency=fault.urgency if active else Urgency.NORMAL, title=f"{fault.value} (cot)", text="check the band",
                   fault=fault, cluster_key=None, count=None, started_t=None, audience=Audience.FILTERED, **kw)  # fmt: skip
+
+
+def home_channel(kind: str, url: str, store: Store) -> WebhookChannel | NtfyChannel:
+    """A ``kind`` ("webhook" or "ntfy") channel named "home" on ``url``, keeping in ``store``; ntfy's
+    takes INFO too (a cluster's "over")."""
+    if kind == "webhook":
+        return WebhookChannel(WebhookSettings(url=url, name="home", timeout_s=10), store)
+    return NtfyChannel(NtfySettings(url=url, name="home", timeout_s=10, min_urgency=Urgency.INFO), store)
+
+
+def mqtt_event(packet: bytes) -> dict[str, object] | None:
+    """The notification an MQTT PUBLISH to an ``event`` topic carries (None for other packets)."""
+    topic = mqtt_topic(packet)
+    if topic is None or not topic.endswith("/event"):
+        return None
+    event: dict[str, object] = json.loads(packet[packet.index(b"{") :])
+    return event
 
 
 def in_lanes(got: list[T], kind: Callable[[T], str] = str) -> list[T]:

@@ -20,17 +20,13 @@ from spasmwatch.alerts.channels import (
     Dispatcher,
     MqttChannel,
     MqttSettings,
-    NtfyChannel,
-    NtfySettings,
     RetrySettings,
-    WebhookChannel,
-    WebhookSettings,
 )
 from spasmwatch.store import Store
 
-from servers import MqttProxy, Seen, mqtt_topic, run_then_close
+from servers import MqttProxy, Seen, run_then_close
 
-from .conftest import Broker, band_notice, http_recorder, notice
+from .conftest import Broker, band_notice, home_channel, http_recorder, mqtt_event, notice
 
 # How long a receiver holds the notice at most: what the old code made the alarm wait for. Long
 # enough that an alarm sent at once is there well before, short enough for a test that fails.
@@ -39,12 +35,6 @@ BATTERY_LOW = band_notice(BandFault.BATTERY_LOW, True, id=1, alert_id=1)
 DISCONNECTED = band_notice(BandFault.DISCONNECTED, True, id=2, alert_id=2)
 ALARM = notice(id=3, alert_id=3)
 ALARM_OVER = notice(NoticeKind.CLUSTER_CLOSED, id=4, alert_id=3, state="CLOSED", urgency=Urgency.INFO, cluster_ended=True)
-
-
-def _http_channel(kind: str, url: str, store: Store) -> WebhookChannel | NtfyChannel:
-    if kind == "webhook":
-        return WebhookChannel(WebhookSettings(url=url, name="home", timeout_s=10), store)
-    return NtfyChannel(NtfySettings(url=url, name="home", timeout_s=10, min_urgency=Urgency.INFO), store)  # its "over" too
 
 
 def _kind(s: Seen) -> str:
@@ -62,7 +52,7 @@ def test_an_alarm_reaches_a_slow_receiver_while_the_band_notices_before_it_are_h
     async def main() -> None:
         async with http_recorder(hold=_is_notice, hold_s=HOLD_S) as srv:
             with Store(tmp_path / "db.sqlite") as store:
-                d = Dispatcher({"home": _http_channel(kind, srv.url + "/t", store)})
+                d = Dispatcher({"home": home_channel(kind, srv.url + "/t", store)})
                 for n in (BATTERY_LOW, DISCONNECTED, ALARM, ALARM_OVER):
                     d.submit(n)
                 await d.close()
@@ -88,7 +78,7 @@ def test_a_band_notice_retried_with_backoff_never_holds_the_alarm_after_it(tmp_p
     async def main() -> None:
         async with http_recorder([503]) as srv:
             with Store(tmp_path / "db.sqlite") as store:
-                d = Dispatcher({"home": _http_channel(kind, srv.url + "/t", store)}, retry=retry)
+                d = Dispatcher({"home": home_channel(kind, srv.url + "/t", store)}, retry=retry)
                 d.submit(BATTERY_LOW)
                 while ("out", 0) not in srv.log:  # answered 503: its backoff begins
                     await asyncio.sleep(0.01)
@@ -110,7 +100,7 @@ def test_a_resend_pass_sends_a_kept_alarm_before_the_older_band_notices_kept_wit
             with Store(tmp_path / "db.sqlite") as store:
                 for n in (BATTERY_LOW, DISCONNECTED, ALARM, ALARM_OVER):
                     store.keep_outgoing("home", n.key, n.device, json.dumps(n.to_json()), n.created_t, int(n.urgency), 500)
-                d = Dispatcher({"home": _http_channel(kind, srv.url + "/t", store)})
+                d = Dispatcher({"home": home_channel(kind, srv.url + "/t", store)})
                 d.resend_kept(lambda n: None)
                 await d.drain()
                 await d.close()
@@ -122,11 +112,8 @@ def test_a_resend_pass_sends_a_kept_alarm_before_the_older_band_notices_kept_wit
 
 
 def _event_kind(packet: bytes) -> str | None:
-    """The kind of notification an MQTT PUBLISH to an ``event`` topic carries (None for other packets)."""
-    topic = mqtt_topic(packet)
-    if topic is None or not topic.endswith("/event"):
-        return None
-    return str(json.loads(packet[packet.index(b"{") :])["kind"])
+    event = mqtt_event(packet)
+    return None if event is None else str(event["kind"])
 
 
 def test_an_alarm_event_reaches_the_broker_while_the_band_notice_before_it_is_unacknowledged(broker: Broker) -> None:

@@ -21,17 +21,13 @@ from spasmwatch.alerts.channels import (
     Dispatcher,
     MqttChannel,
     MqttSettings,
-    NtfyChannel,
-    NtfySettings,
     RetrySettings,
-    WebhookChannel,
-    WebhookSettings,
 )
 from spasmwatch.store import Store
 
-from servers import MqttProxy, Seen, mqtt_topic, retained, run_then_close
+from servers import MqttProxy, Seen, retained, run_then_close
 
-from .conftest import Broker, http_recorder, notice
+from .conftest import Broker, home_channel, http_recorder, mqtt_event, notice
 
 # How long a receiver holds, or a retry waits: what the old code made the new alarm wait for. Long
 # enough that an alarm sent at once is there well before, short enough for a test that fails.
@@ -42,12 +38,6 @@ ALARM_1 = notice(id=3, alert_id=3, cluster_key=12)
 UPDATE_1 = notice(NoticeKind.CLUSTER_UPDATE, id=4, alert_id=3, cluster_key=12, count=5)
 OVER_1 = notice(NoticeKind.CLUSTER_CLOSED, id=5, alert_id=3, state="CLOSED", urgency=Urgency.INFO, cluster_ended=True)
 ALARM_2 = notice(id=6, alert_id=4, cluster_key=13, created_t=1_709_629_800.0)
-
-
-def _http_channel(kind: str, url: str, store: Store) -> WebhookChannel | NtfyChannel:
-    if kind == "webhook":
-        return WebhookChannel(WebhookSettings(url=url, name="home", timeout_s=10), store)
-    return NtfyChannel(NtfySettings(url=url, name="home", timeout_s=10, min_urgency=Urgency.INFO), store)  # its "over" too
 
 
 def _key(s: Seen) -> str:
@@ -63,7 +53,7 @@ def test_a_new_cluster_s_alarm_goes_while_an_earlier_cluster_s_push_waits_for_it
     async def main() -> None:
         async with http_recorder([503]) as srv:
             with Store(tmp_path / "db.sqlite") as store:
-                d = Dispatcher({"home": _http_channel(kind, srv.url + "/t", store)}, retry=retry)
+                d = Dispatcher({"home": home_channel(kind, srv.url + "/t", store)}, retry=retry)
                 d.submit(ALARM_1)
                 while ("out", 0) not in srv.log:  # answered 503: its backoff begins
                     await asyncio.sleep(0.01)
@@ -86,7 +76,7 @@ def test_a_new_cluster_s_alarm_reaches_a_receiver_that_holds_an_earlier_cluster_
     async def main() -> None:
         async with http_recorder(hold=lambda s: _key(s) == OVER_1.key, hold_s=HOLD_S) as srv:
             with Store(tmp_path / "db.sqlite") as store:
-                d = Dispatcher({"home": _http_channel(kind, srv.url + "/t", store)}, retry=RetrySettings(turn_s=TURN_S))
+                d = Dispatcher({"home": home_channel(kind, srv.url + "/t", store)}, retry=RetrySettings(turn_s=TURN_S))
                 for n in (OVER_1, ALARM_2):
                     d.submit(n)
                 await d.close()
@@ -106,7 +96,7 @@ def test_pushes_a_receiver_answers_at_once_reach_it_in_submit_order_each_answere
     async def main() -> None:
         async with http_recorder() as srv:
             with Store(tmp_path / "db.sqlite") as store:
-                d = Dispatcher({"home": _http_channel(kind, srv.url + "/t", store)})
+                d = Dispatcher({"home": home_channel(kind, srv.url + "/t", store)})
                 for n in (ALARM_1, UPDATE_1, OVER_1, ALARM_2):
                     d.submit(n)
                 await d.close()
@@ -117,11 +107,8 @@ def test_pushes_a_receiver_answers_at_once_reach_it_in_submit_order_each_answere
 
 
 def _event(packet: bytes) -> str | None:
-    """The key of the notification an MQTT PUBLISH to an ``event`` topic carries (None for other packets)."""
-    topic = mqtt_topic(packet)
-    if topic is None or not topic.endswith("/event"):
-        return None
-    return str(json.loads(packet[packet.index(b"{") :])["key"])
+    event = mqtt_event(packet)
+    return None if event is None else str(event["key"])
 
 
 @pytest.mark.parametrize(
