@@ -144,11 +144,25 @@ class HandLoop(asyncio.SelectorEventLoop):
 def streaming(d: Any, device: str, wall_s: float) -> None:
     """The daemon's first band connected as ``device``, identified, caught up and streaming, synced
     at ``wall_s``, as its session tells the daemon (the session itself never runs)."""
-    from spasmwatch.daemon.session import BandInfo, State  # here: most users of this module need no daemon
+    connected(d, device)
+    caught_up(d, device, wall_s)
+
+
+def connected(d: Any, device: str) -> None:
+    """The daemon's first band connected as ``device`` and identified, not streaming yet (a STATUS
+    heard now is a connection's first, read before the sync and the backfill)."""
+    from spasmwatch.daemon.session import BandInfo  # here: most users of this module need no daemon
 
     b = d.bands[0]
     b.session.info = BandInfo(device, "spasmwatch-band", "test", "sim", "sim:0", "sim")
     d.on_connected(b.session.info)
+
+
+def caught_up(d: Any, device: str, wall_s: float) -> None:
+    """The daemon's first band, ``connected`` as ``device``, caught up and streaming, synced at ``wall_s``."""
+    from spasmwatch.daemon.session import State
+
+    b = d.bands[0]
     d.next_backfill_seq(device)
     d.on_record(device, {"type": "loginfo", "flags": P.LF_DONE}, d.clock.wall())
     b.session._set(State.STREAMING)

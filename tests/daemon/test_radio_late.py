@@ -15,12 +15,14 @@ import asyncio
 import logging
 import re
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from synthetic import HandClock, streaming, supine, write_csv
+from synthetic import HandClock, caught_up, connected, streaming, supine, write_csv
 
 from spasmwatch.alerts import BandFault, Notification, NoticeKind, Urgency
 from spasmwatch.alerts import messages as M
@@ -112,6 +114,33 @@ def test_a_band_whose_radio_started_late_is_told_once_its_card_clears_once_strea
     assert len(said) == 2 and f"about {minutes[0]} min later" in said[0], said
 
 
+def _status(boot: int, uptime_s: float) -> dict[str, Any]:
+    """The band's STATUS of ``boot``, ``uptime_s`` into it, its radio late (ERR_RADIO)."""
+    return {"type": "status", "battery_pct": 80, "worn": 1, "log_fill_pct": 3, "flags": 0x50, "errors": P.ERR_RADIO,
+            "boot": boot, "uptime_s": int(uptime_s), "next_seq": 0}  # fmt: skip
+
+
+@contextmanager
+def _run(tmp_path: Path, t: float, **kw: Any) -> Iterator[tuple[Daemon, HandClock]]:
+    """A daemon's run from ``t`` on the store in ``tmp_path`` (a real file, kept across runs), its
+    band "cot" driven by hand (``synthetic.streaming``); ``kw``: the Daemon's."""
+    store = Store(tmp_path / "spasmwatch.db")
+    try:
+        clock = HandClock(t)
+        yield Daemon(store, [BandSpec("cot", lambda: None)], clock=clock, disconnect_alert_s=1e9, **kw), clock  # type: ignore[arg-type,return-value]
+    finally:
+        store.close()
+
+
+def _told(d: Daemon) -> list[Notification]:
+    return [n for n in d.notifications if n.fault is BandFault.RADIO_LATE]
+
+
+def _shown(d: Daemon) -> list[dict[str, Any]]:
+    """The radio_late alerts open, as the page and 'spasmwatch status' show them (/api/status)."""
+    return [a for a in d.status()["alerts"] if a["kind"] == BandFault.RADIO_LATE.value]
+
+
 def test_a_daemon_restarted_within_the_boot_tells_it_no_more_and_the_next_late_boot_says_what_to_do(tmp_path: Path) -> None:
     """The daemon's side alone (its session driven by hand, ``synthetic.streaming``; a real store):
     the raise ended as the band streams is in the alert history, so a daemon restarted within that
@@ -119,27 +148,44 @@ def test_a_daemon_restarted_within_the_boot_tells_it_no_more_and_the_next_late_b
     less its uptime), and the band's next late boot is a repeat."""
     t0 = float(int(time.time()))
 
-    def status(boot: int, uptime_s: int) -> dict[str, Any]:
-        return {"type": "status", "battery_pct": 80, "worn": 1, "log_fill_pct": 3, "flags": 0x50, "errors": P.ERR_RADIO,
-                "boot": boot, "uptime_s": uptime_s, "next_seq": 0}  # fmt: skip
-
     def run(t: float, *heard: tuple[int, int]) -> list[Notification]:
         """A daemon's run from ``t``: the band streaming, then its STATUS (boot, uptime) 10 s apart."""
-        store = Store(tmp_path / "spasmwatch.db")
-        try:
-            clock = HandClock(t)
-            d = Daemon(store, [BandSpec("cot", lambda: None)], clock=clock, disconnect_alert_s=1e9)  # type: ignore[arg-type,return-value]
+        with _run(tmp_path, t) as (d, clock):
             streaming(d, DEVICE, t)
             for boot, uptime_s in heard:
-                d.on_record(DEVICE, status(boot, uptime_s), clock.t)
+                d.on_record(DEVICE, _status(boot, uptime_s), clock.t)
                 assert d.status()["bands"][0]["faults"] == [], "streaming: no fault on the card"
                 clock.t += 10
-            return [n for n in d.notifications if n.fault is BandFault.RADIO_LATE]
-        finally:
-            store.close()
+            return _told(d)
 
     first = run(t0, (1, 360), (1, 370))
     assert [n.text for n in first] == [M.band_fault("cot", BandFault.RADIO_LATE, count=6).text]
     assert run(t0 + 60, (1, 420)) == []  # restarted within boot 1: told already
     again = run(t0 + 3600, (2, 330))  # switched off and on, late again
     assert [n.text for n in again] == [M.band_fault("cot", BandFault.RADIO_LATE, way="again", count=6).text]
+
+
+def test_a_radio_late_open_at_a_restart_is_carried_on_in_the_words_it_was_told(tmp_path: Path) -> None:
+    """A run stopped after a repeat's radio_late was told and before its band streamed (which ends
+    it): the next run carries it on with its "again". Until review h47 (task G) it came back in a
+    first late start's words ("Once is nothing to act on") on the page and in 'spasmwatch status'
+    until the band streamed."""
+    t0 = float(int(time.time()))
+    with _run(tmp_path, t0) as (d, clock):  # boot 1 late: a one-off, ended as the band streams
+        streaming(d, DEVICE, t0)
+        d.on_record(DEVICE, _status(1, 360), clock.t)
+    with _run(tmp_path, t0 + 3600) as (d, clock):  # boot 2 late again; the run stops before it streams
+        connected(d, DEVICE)
+        d.on_record(DEVICE, _status(2, 330), clock.t)
+        [told] = _shown(d)
+    with _run(tmp_path, t0 + 3660) as (d, clock):
+        connected(d, DEVICE)
+        carried = _shown(d)
+        d.on_record(DEVICE, _status(2, 390), clock.t)  # its boot's STATUS: told already
+        card = d.status()["bands"][0]["faults"]
+        caught_up(d, DEVICE, clock.t)
+        assert _told(d) == [] and _shown(d) == [] and d.status()["bands"][0]["faults"] == []  # streaming ends it
+    again = M.band_fault("cot", BandFault.RADIO_LATE, way="again", count=6)
+    assert (told["title"], told["text"]) == (again.title, again.text), told
+    assert [(a["id"], a["text"]) for a in carried] == [(told["id"], again.text)], carried
+    assert card == [BandFault.RADIO_LATE.value], card

@@ -63,6 +63,11 @@ RESTORED = "restored after a daemon restart"
 # (``reason_count``), so the same count is not told again at each start, a new one is.
 _COUNT_TAIL = "; count {n}"
 _COUNT_TAIL_RE = re.compile(r"; count (\d+)$")
+# Before it, the way out its text gave (``BandAlert.way``: radio_late's "again", a repeat's words),
+# read back by ``reason_way``: a restarted daemon shows the words that were told (until review h47,
+# a repeat's radio_late came back in a first one's, "Once is nothing to act on").
+_WAY_TAIL = "; way {way}"
+_WAY_TAIL_RE = re.compile(r"; way ([a-z_]+)(?:; count \d+)?$")
 # In the reason of a band fault's transition whose notice was held back (a mute, quiet hours, the rate
 # limit), before why: a restarted daemon reads it back (``reason_held``) and holds it still.
 HELD = "held back: "
@@ -287,11 +292,12 @@ class AlertEngine:
 
     def restore_band(
         self, device: str, fault: BandFault, raised_t: float, notified: bool, alert_id: int | None = None, count: int = 0,
-        acked: tuple[str, float] | None = None, held: bool = False, sent_t: float | None = None,
+        acked: tuple[str, float] | None = None, held: bool = False, sent_t: float | None = None, way: str = "",
     ) -> bool:  # fmt: skip
         """Carry on a band fault raised before a daemon restart, nothing sent again: its end is then
         told to those who got it ("Band reconnected"), and its repeat is no new notice (``count``:
-        the one it last told, ``reason_count``: the same count is no news). ``acked``: who
+        the one it last told, ``reason_count``: the same count is no news; ``way``: the way out it
+        told, ``reason_way``, shown in the same words). ``acked``: who
         acknowledged it and when (its stored ack, ``ack``), shown again; ``held``: its latest word
         was held back (``reason_held``); ``sent_t``: when its latest word was said (default
         ``raised_t``), what the rate limit counts from. False when this run has it already."""
@@ -299,7 +305,8 @@ class AlertEngine:
             return False
         if alert_id is not None and self._with_id(alert_id) is not None:
             alert_id = None  # its id taken by an alert of this run (a store opened late): a new one
-        b = BandAlert(self._next_id() if alert_id is None else alert_id, device, raised_t, fault=fault, updated_t=raised_t, count=count)
+        b = BandAlert(self._next_id() if alert_id is None else alert_id, device, raised_t, fault=fault, updated_t=raised_t, way=way,
+                      count=count)  # fmt: skip
         self.number_after(b.id)
         self._set_text(b, self._band_fault_message(b), fault.urgency, raised_t)
         if acked is not None:
@@ -690,17 +697,17 @@ class AlertEngine:
             n = self._notice(b, NoticeKind.BAND_FAULT, fault.urgency, msg, fault=fault)
             self._band_sent_t[(device, fault)] = now
         b.pending = hold is not None
-        self._move(b, fault.state, now, _counted(f"{HELD}{hold}" if hold else fault.source, b.count), n, msg)
+        self._move(b, fault.state, now, _said(f"{HELD}{hold}" if hold else fault.source, b), n, msg)
 
     def _ack_band(self, b: BandAlert, by: str, now: float) -> None:
         """Who saw to ``b`` recorded: no state change and nothing sent (a band notice has no one to
         tell who is on it, and nothing escalates), but a transition to its own state with ``by``,
         which the store keeps (as a cluster's ack is kept) for a restarted daemon to show again
-        (``restore_band``). Its count ends the reason as its raise's did (``_counted``)."""
+        (``restore_band``). Its way and count end the reason as its raise's did (``_said``)."""
         b.acked_by, b.updated_t = by, now
         log.info("alert %d %s %s: acknowledged by %s", b.id, b.device, b.fault.value, by)
         state = b.fault.state.value
-        self._record(b, state, state, now, _counted(f"acknowledged by {by}", b.count), None, by)
+        self._record(b, state, state, now, _said(f"acknowledged by {by}", b), None, by)
 
     def _band_fault_message(self, b: BandAlert) -> M.Message:
         return M.band_fault(self._names.get(b.device, b.device), b.fault, self.settings.language, b.here, b.command, b.acts, b.way, b.count)
@@ -714,18 +721,18 @@ class AlertEngine:
             n = self._notice(b, NoticeKind.BAND_FAULT, b.fault.urgency, msg, fault=b.fault)
             self._band_sent_t[(b.device, b.fault)] = now
         b.pending = hold is not None
-        self._move(b, b.fault.state, now, _counted("its count changed" + (f", {HELD}{hold}" if hold else ""), b.count), n, msg)
+        self._move(b, b.fault.state, now, _said("its count changed" + (f", {HELD}{hold}" if hold else ""), b), n, msg)
 
     def _send_band_raise(self, b: BandAlert, now: float, reason: str) -> None:
         """``b``'s notice, held back at its raise, sent now: a transition to its own state carrying
         the push (kept in the outbox with its row, as a raise's is). Without the row the store's
         latest word stayed "held back", and a restarted daemon held it still and pushed it again
-        (review h47). Its count ends the reason as its raise's did (``_counted``)."""
+        (review h47). Its way and count end the reason as its raise's did (``_said``)."""
         msg = self._band_fault_message(b)
         n = self._notice(b, NoticeKind.BAND_FAULT, b.fault.urgency, msg, fault=b.fault)
         b.pending = False
         self._band_sent_t[(b.device, b.fault)] = now
-        self._move(b, b.fault.state, now, _counted(f"sent: {reason}", b.count), n, msg)
+        self._move(b, b.fault.state, now, _said(f"sent: {reason}", b), n, msg)
 
     def _band_clear(self, b: BandAlert, now: float) -> None:
         del self._bands[(b.device, b.fault)]
@@ -922,16 +929,24 @@ def kind_state(kind: NoticeKind, a: ClusterAlert | BandAlert) -> str:
     return states.get(kind, current)
 
 
-def _counted(reason: str, count: int) -> str:
-    """``reason`` with the count it told, for a counted fault (``count`` > 0)."""
-    return reason + _COUNT_TAIL.format(n=count) if count else reason
+def _said(reason: str, b: BandAlert) -> str:
+    """``reason`` with the way and the count ``b``'s text told, when it has them (``reason_way``,
+    ``reason_count``)."""
+    way = _WAY_TAIL.format(way=b.way) if b.way else ""
+    return reason + way + (_COUNT_TAIL.format(n=b.count) if b.count else "")
 
 
 def reason_count(reason: str) -> int:
-    """The count a band fault's stored transition told (``_counted``); 0 when it names none (not a
+    """The count a band fault's stored transition told (``_said``); 0 when it names none (not a
     counted fault, or a row from before counts were kept: the next count is told again)."""
     m = _COUNT_TAIL_RE.search(reason)
     return int(m.group(1)) if m else 0
+
+
+def reason_way(reason: str) -> str:
+    """The way out a band fault's stored transition told (``_said``); "" when it names none."""
+    m = _WAY_TAIL_RE.search(reason)
+    return m.group(1) if m else ""
 
 
 def reason_held(reason: str) -> bool:

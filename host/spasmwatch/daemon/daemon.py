@@ -33,7 +33,7 @@ from spasmwatch.alerts.channels.mqtt import BandStatus, FailingChannel, Heartbea
 from spasmwatch.alerts.channels.dispatch import Caregiver, Delivery, Dispatcher
 from spasmwatch.alerts.channels.outbox import OPEN_ALARM_STATES, KeepsOutgoing, why_not_resend
 from spasmwatch.alerts.channels.sound import SoundChannel
-from spasmwatch.alerts.engine import reason_count, reason_held
+from spasmwatch.alerts.engine import reason_count, reason_held, reason_way
 from spasmwatch.analysis.clusters import Cluster, Spasm
 from spasmwatch.analysis.sleepwake import counts_worn
 from spasmwatch.clock import (
@@ -1868,7 +1868,8 @@ class Daemon:
         (a restart told the same stranger's bond again, and left the run before's alert open).
         radio_late (open only when a run stopped before its band streamed, which ends it): with the
         minutes it told, for the boot of the band's last stored STATUS, so that boot's STATUS
-        repeating ERR_RADIO is no new notice nor log line. The faults the band's
+        repeating ERR_RADIO is no new notice nor log line. Each in the words it was told
+        (``reason_way``: a repeat's radio_late came back in a first one's until review h47). The faults the band's
         STATUS repeats (``_STATUS_FAULTS``) too: its next STATUS keeps or clears them (raised anew
         by it, each was pushed again at every restart). Each keeps its acknowledgement
         (``_band_raise_row``): until 2026-12-07 the page showed it unacknowledged."""
@@ -1879,7 +1880,7 @@ class Daemon:
 
             def restore(fault: BandFault, count: int = 0) -> bool:
                 return self.engine.restore_band(device, fault, raised_t, bool(row.channels), row.alert_id, count, acked, reason_held(row.text),
-                                                sent_t=row.wall_s)  # fmt: skip
+                                                sent_t=row.wall_s, way=reason_way(row.text))  # fmt: skip
 
             if row.kind == BandFault.DISCONNECTED.value and b.link_alert is None:  # (one raised by this run under the band's name is cleared)
                 if restore(BandFault.DISCONNECTED):
