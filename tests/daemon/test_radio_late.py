@@ -17,14 +17,16 @@ import re
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import datetime
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 
 from synthetic import HandClock, caught_up, connected, streaming, supine, write_csv
 
-from spasmwatch.alerts import BandFault, Notification, NoticeKind, Urgency
+from spasmwatch.alerts import AlertSettings, BandFault, Notification, NoticeKind, QuietHours, Urgency
 from spasmwatch.alerts import messages as M
 from spasmwatch.daemon.daemon import BandSpec, Daemon
 from spasmwatch.store import Store
@@ -41,6 +43,7 @@ RETRY_S = int(_found[1]) / 1000
 SPEED = 20  # virtual s per real s: the radio's retry in 15 real s
 DEVICE = "band0000"  # the band's own id; "band0" its label (rig)
 SAID = "its radio refused to start at boot"
+PARIS = ZoneInfo("Europe/Paris")
 
 
 def test_a_band_whose_radio_started_late_is_told_once_its_card_clears_once_streaming_and_a_repeat_says_what_to_do(
@@ -189,3 +192,43 @@ def test_a_radio_late_open_at_a_restart_is_carried_on_in_the_words_it_was_told(t
     assert (told["title"], told["text"]) == (again.title, again.text), told
     assert [(a["id"], a["text"]) for a in carried] == [(told["id"], again.text)], carried
     assert card == [BandFault.RADIO_LATE.value], card
+
+
+def _paris(day: int, hhmm: str) -> float:
+    h, m = map(int, hhmm.split(":"))
+    return datetime(2026, 12, day, h, m, tzinfo=PARIS).timestamp()
+
+
+# Quiet hours hold radio_late (QUIET_FAULTS_DEFAULT): the family's zone given, not the machine's.
+NIGHT = AlertSettings(quiet_hours=QuietHours.parse("22:00-07:00"), tz=PARIS)
+
+
+def test_a_radio_late_held_by_quiet_hours_and_ended_is_told_when_they_end_across_a_restart(tmp_path: Path) -> None:
+    """Late at 23:30, held by quiet hours, ended as the band streams; the daemon restarted at 03:00.
+    Until review h47 (task G) the held notice was in memory only: the restart forgot it and the
+    family never heard why the band showed as disconnected, nor that its events came in late. Once
+    sent, it is told: a restart after 07:00 carries on nothing, its card clear (its sending stored as
+    a raise, it came back open until the band streamed)."""
+    boot_t = _paris(7, "23:24")  # boot 1 began; its radio came up 6 min later
+
+    def at(d: Daemon, clock: HandClock, t: float) -> list[Notification]:
+        clock.t = t
+        d.on_record(DEVICE, _status(1, t - boot_t), t)  # its boot's STATUS, ERR_RADIO set all along
+        d._tick()
+        assert d.status()["bands"][0]["faults"] == [] and _shown(d) == [], "streaming: nothing on the card"
+        return _told(d)
+
+    with _run(tmp_path, _paris(7, "23:30"), alert_settings=NIGHT) as (d, clock):
+        streaming(d, DEVICE, clock.t)
+        assert at(d, clock, clock.t) == []  # held back; ended at once
+    with _run(tmp_path, _paris(8, "03:00"), alert_settings=NIGHT) as (d, clock):
+        streaming(d, DEVICE, clock.t)
+        assert at(d, clock, clock.t) == [] and at(d, clock, _paris(8, "06:59")) == []
+        sent = at(d, clock, _paris(8, "07:00"))
+        assert at(d, clock, _paris(8, "07:10")) == sent  # once
+    with _run(tmp_path, _paris(8, "07:30"), alert_settings=NIGHT) as (d, clock):
+        connected(d, DEVICE)
+        assert _shown(d) == [], "told, ended: nothing carried on, not even before the band streams"
+        caught_up(d, DEVICE, clock.t)
+        assert at(d, clock, clock.t) == [] and at(d, clock, _paris(8, "08:00")) == []
+    assert [(n.kind, n.text) for n in sent] == [(NoticeKind.BAND_FAULT, M.band_fault("cot", BandFault.RADIO_LATE, count=6).text)], sent

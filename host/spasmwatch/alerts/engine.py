@@ -293,6 +293,7 @@ class AlertEngine:
     def restore_band(
         self, device: str, fault: BandFault, raised_t: float, notified: bool, alert_id: int | None = None, count: int = 0,
         acked: tuple[str, float] | None = None, held: bool = False, sent_t: float | None = None, way: str = "",
+        ended: bool = False,
     ) -> bool:  # fmt: skip
         """Carry on a band fault raised before a daemon restart, nothing sent again: its end is then
         told to those who got it ("Band reconnected"), and its repeat is no new notice (``count``:
@@ -300,13 +301,16 @@ class AlertEngine:
         told, ``reason_way``, shown in the same words). ``acked``: who
         acknowledged it and when (its stored ack, ``ack``), shown again; ``held``: its latest word
         was held back (``reason_held``); ``sent_t``: when its latest word was said (default
-        ``raised_t``), what the rate limit counts from. False when this run has it already."""
-        if (device, fault) in self._bands:
+        ``raised_t``), what the rate limit counts from. ``ended``: a fault whose raise is the news
+        (``BandFault.news_once``) held back and ended meanwhile: its raise is sent when the hold ends
+        (``_untold``), nothing shows it; until review h47 a restart forgot it (radio_late held by quiet
+        hours at 23:30, a restart at 03:00: never told). False when this run has it already."""
+        if (device, fault) in self._bands or (device, fault) in self._untold:
             return False
         if alert_id is not None and self._with_id(alert_id) is not None:
             alert_id = None  # its id taken by an alert of this run (a store opened late): a new one
-        b = BandAlert(self._next_id() if alert_id is None else alert_id, device, raised_t, fault=fault, updated_t=raised_t, way=way,
-                      count=count)  # fmt: skip
+        b = BandAlert(self._next_id() if alert_id is None else alert_id, device, raised_t, fault=fault, active=not ended,
+                      updated_t=raised_t, way=way, count=count)  # fmt: skip
         self.number_after(b.id)
         self._set_text(b, self._band_fault_message(b), fault.urgency, raised_t)
         if acked is not None:
@@ -314,12 +318,13 @@ class AlertEngine:
         b.notified, b.restored = notified, True
         # One held back before the restart (a mute, quiet hours, the rate limit) is held still, and
         # sent when they allow if still true: raised again by the band's STATUS, it was sent at once.
-        b.pending = held
-        self._bands[(device, fault)] = b
+        b.pending = held or ended
+        (self._untold if ended else self._bands)[(device, fault)] = b
         self._devices.add(device)
-        if not held:
+        if not b.pending:
             self._band_sent_t[(device, fault)] = raised_t if sent_t is None else sent_t
-        log.info("alert %d %s %s: carried on from before a restart (%s)", b.id, device, fault.value, "sent" if notified else "not sent")
+        said = "held back, ended meanwhile" if ended else "sent" if notified else "not sent"
+        log.info("alert %d %s %s: carried on from before a restart (%s)", b.id, device, fault.value, said)
         return True
 
     def on_cluster_closed(self, device: str, cluster_key: ClusterKey, ended_t: float | None = None) -> None:
@@ -721,18 +726,19 @@ class AlertEngine:
             n = self._notice(b, NoticeKind.BAND_FAULT, b.fault.urgency, msg, fault=b.fault)
             self._band_sent_t[(b.device, b.fault)] = now
         b.pending = hold is not None
-        self._move(b, b.fault.state, now, _said("its count changed" + (f", {HELD}{hold}" if hold else ""), b), n, msg)
+        self._move(b, b.fault.state, now, _said("its count changed" + (f", {HELD}{hold}" if hold else ""), b), n, msg, still=True)
 
     def _send_band_raise(self, b: BandAlert, now: float, reason: str) -> None:
         """``b``'s notice, held back at its raise, sent now: a transition to its own state carrying
         the push (kept in the outbox with its row, as a raise's is). Without the row the store's
         latest word stayed "held back", and a restarted daemon held it still and pushed it again
-        (review h47). Its way and count end the reason as its raise's did (``_said``)."""
+        (review h47). Its way and count end the reason as its raise's did (``_said``). One ended
+        meanwhile (``_untold``) stays OK: its row is no raise, which a restart carried on open."""
         msg = self._band_fault_message(b)
         n = self._notice(b, NoticeKind.BAND_FAULT, b.fault.urgency, msg, fault=b.fault)
         b.pending = False
         self._band_sent_t[(b.device, b.fault)] = now
-        self._move(b, b.fault.state, now, _said(f"sent: {reason}", b), n, msg)
+        self._move(b, b.state, now, _said(f"sent: {reason}", b), n, msg, still=True)
 
     def _band_clear(self, b: BandAlert, now: float) -> None:
         del self._bands[(b.device, b.fault)]
@@ -822,9 +828,11 @@ class AlertEngine:
         msg: M.Message | None,
         keep_text: bool = False,
         by: str | None = None,
+        still: bool = False,
     ) -> None:
-        """The one place a state changes: set it, log it once, record it, then send."""
-        old = _old_state(a, new)
+        """The one place a state changes: set it, log it once, record it, then send. ``still``: a band
+        alert's push about the state it is in (a new count, a notice held back sent), no change."""
+        old = new.value if still else _old_state(a, new)
         if isinstance(a, ClusterAlert):
             assert isinstance(new, ClusterState)
             a.state = new

@@ -25,7 +25,7 @@ from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 from spasmwatch import private
-from spasmwatch.alerts import AlertEngine, AlertSettings, BandFault, ClusterState, Notification, Transition
+from spasmwatch.alerts import AlertEngine, AlertSettings, BandFault, BandState, ClusterState, Notification, Transition
 from spasmwatch.alerts import messages as M
 from spasmwatch.alerts import sound_tool
 from spasmwatch.alerts.channels.base import Channel, ChannelError
@@ -1896,6 +1896,22 @@ class Daemon:
                     b.overruns = _overruns(None, b.status)
             elif row.kind in _STATUS_FAULTS:
                 restore(_STATUS_FAULTS[row.kind])
+        for fault in (f for f in BandFault if f.news_once):
+            self._restore_untold(device, fault)
+
+    def _restore_untold(self, device: str, fault: BandFault) -> None:
+        """``fault``, whose raise is the news (``BandFault.news_once``: radio_late), raised by a run
+        before this one, held back (quiet hours, a mute, the rate limit) and ended meanwhile, its
+        latest alert's rows say: its raise is carried on to be sent when the hold ends, in the words
+        it was held with (``AlertEngine.restore_band``, ``ended``). Once sent, a row of its sending
+        follows its end. Until review h47 a restart forgot it: late at 23:30, a restart at 03:00,
+        and the family never heard why the band showed as disconnected."""
+        alert_id = self.store.latest_alert_id(device, fault.value)
+        rows = [] if alert_id is None else [r for r in self.store.alert_history(device, alert_id) if r.by is None]
+        if len(rows) < 2 or rows[-1].state != BandState.OK.value or not reason_held(rows[-2].text):
+            return
+        said = rows[-2].text
+        self.engine.restore_band(device, fault, rows[0].wall_s, False, alert_id, reason_count(said), held=True, way=reason_way(said), ended=True)
 
     def _band_raise_row(self, device: str, latest: AlertRow) -> tuple[AlertRow, float, tuple[str, float] | None]:
         """An open band alert's latest row that is no ack (its raise, its count said again, or its

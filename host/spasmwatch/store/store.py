@@ -1278,6 +1278,13 @@ class Store:
         r = self._one(sql, (device, kind, state))
         return None if r is None or r[0] is None else float(r[0])
 
+    def latest_alert_id(self, device: str, kind: str) -> int | None:
+        """The alert engine's id of ``device``'s latest alert of ``kind`` (its latest row's), or None:
+        none, or stored before schema v5. A restarted daemon reads its history (``alert_history``)."""
+        sql = "SELECT alert_id FROM alerts WHERE device = ? AND kind = ? ORDER BY id DESC LIMIT 1"
+        r = self._one(sql, (device, kind))
+        return None if r is None or r[0] is None else int(r[0])
+
     def open_alerts(self, device: str | None = None) -> list[AlertRow]:
         """The latest transition of each alert (device, kind, cluster) not in an end state."""
         ends = ", ".join(f"'{s}'" for s in ALERT_END_STATES)
