@@ -348,6 +348,8 @@ MAX = 900.0
         (band_notice(BandFault.DISCONNECTED, True), "STALE", 300, True),
         (band_notice(BandFault.DISCONNECTED, True), "OK", 60, False),  # the band came back
         (band_notice(BandFault.BATTERY_LOW, True), "FAULT", 3600, False),  # the new run says it if still so
+        (band_notice(BandFault.RADIO_LATE, True), "OK", 300, True),  # its raise the news: true after its end (news_once)
+        (band_notice(BandFault.RADIO_LATE, True), "OK", 3600, False),  # but not for ever
         (ALARM, None, 300, True),  # no state stored: the age decides
         (ALARM, None, 3600, False),
     ],

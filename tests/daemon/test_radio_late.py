@@ -24,9 +24,11 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from servers import http_recorder
 from synthetic import HandClock, caught_up, connected, streaming, supine, write_csv
 
 from spasmwatch.alerts import AlertSettings, BandFault, Notification, NoticeKind, QuietHours, Urgency
+from spasmwatch.alerts.channels import NtfyChannel, NtfySettings, RetrySettings
 from spasmwatch.alerts import messages as M
 from spasmwatch.daemon.daemon import BandSpec, Daemon
 from spasmwatch.store import Store
@@ -232,3 +234,35 @@ def test_a_radio_late_held_by_quiet_hours_and_ended_is_told_when_they_end_across
         caught_up(d, DEVICE, clock.t)
         assert at(d, clock, clock.t) == [] and at(d, clock, _paris(8, "08:00")) == []
     assert [(n.kind, n.text) for n in sent] == [(NoticeKind.BAND_FAULT, M.band_fault("cot", BandFault.RADIO_LATE, count=6).text)], sent
+
+
+@pytest.mark.parametrize("held", [False, True], ids=["at_once", "after_quiet_hours"])
+def test_a_radio_late_push_a_channel_failed_goes_in_the_resend_pass_after_its_band_streams(tmp_path: Path, held: bool) -> None:
+    """The phone's receiver answers the push 503 (kept in the outbox); the band streams, which ends
+    the fault (its end no news); the resend pass sends the push. Its raise is the news, still true
+    ("the radio started late; nothing lost"): until review h47 (task G) the pass dropped it, as
+    "its alert is OK now, no longer FAULT", and the family never heard of it."""
+    t = _paris(7, "23:30" if held else "21:30")
+
+    async def main() -> tuple[list[Notification], int, int, list[Any]]:
+        async with http_recorder([503]) as phone:
+            ntfy = NtfyChannel(NtfySettings(url=phone.url + "/ada", name="ntfy:phone", min_urgency=Urgency.INFO))
+            with _run(tmp_path, t, channels={"ntfy:phone": ntfy}, alert_settings=NIGHT) as (d, clock):
+                d.dispatcher.retry = RetrySettings(attempts=1)
+                connected(d, DEVICE)
+                d.on_record(DEVICE, _status(1, 360), clock.t)
+                caught_up(d, DEVICE, clock.t)  # the fault ends
+                if held:
+                    clock.t = _paris(8, "07:00")
+                    d.engine.tick()
+                await d.dispatcher.drain()
+                failed = len(phone.seen)
+                d._resend_kept()
+                await d.dispatcher.drain()
+                kept = d.store.outgoing("ntfy:phone")
+                await d.dispatcher.close()
+                return _told(d), failed, len(phone.seen), kept
+
+    told, failed, seen, kept = asyncio.run(asyncio.wait_for(main(), 60))
+    assert [n.kind for n in told] == [NoticeKind.BAND_FAULT], told
+    assert (failed, seen, kept) == (1, 2, []), (failed, seen, kept)

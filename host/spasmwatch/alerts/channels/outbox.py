@@ -165,8 +165,11 @@ def why_not_resend(n: Notification, state_now: str | None, age_s: float, max_age
 
     Only what is still true is sent late: a push about an alert that has moved on since (an alarm
     acknowledged, escalated or closed, a fault cleared) would call a parent to something someone has
-    seen to or that is over, and the push that moved it on says so. An alarm nobody has seen to is
-    sent however late (losing it is the worse harm); anything else only within ``max_age_s``.
+    seen to or that is over, and the push that moved it on says so. But a raise that is its own news
+    (``BandFault.news_once``: radio_late, "the radio started late; nothing lost") is still true once
+    its fault ended, an end that pushes nothing: until review h47 the pass dropped it, its band
+    streaming seconds after it failed. An alarm nobody has seen to is sent however late (losing it
+    is the worse harm); anything else only within ``max_age_s``.
 
     ``in_flight``: ``n`` is not late but still being sent, handed to the receiver by this run within
     the channel's send timeout (MQTT: held by paho while its connection is set up, the first or
@@ -175,7 +178,8 @@ def why_not_resend(n: Notification, state_now: str | None, age_s: float, max_age
     """
     if n.alert_id == 0:  # a test alarm, a daily summary: no alert to be still true of
         return None if in_flight else f"a {n.kind.value} belongs to no alert: it is sent when it is made, never later"
-    if state_now is not None and state_now != n.state:
+    news = n.kind is NoticeKind.BAND_FAULT and n.fault is not None and n.fault.news_once
+    if state_now is not None and state_now != n.state and not news:
         return f"its alert is {state_now} now, no longer {n.state}"
     if in_flight:
         return None
