@@ -1869,10 +1869,11 @@ class Daemon:
         radio_late (open only when a run stopped before its band streamed, which ends it): with the
         minutes it told, for the boot of the band's last stored STATUS, so that boot's STATUS
         repeating ERR_RADIO is no new notice nor log line. Each in the words it was told
-        (``reason_way``: a repeat's radio_late came back in a first one's until review h47). The faults the band's
-        STATUS repeats (``_STATUS_FAULTS``) too: its next STATUS keeps or clears them (raised anew
-        by it, each was pushed again at every restart). Each keeps its acknowledgement
-        (``_band_raise_row``): until 2026-12-07 the page showed it unacknowledged."""
+        (``reason_way``: a repeat's radio_late came back in a first one's until review h47). The
+        faults the band's STATUS repeats (``_STATUS_FAULTS``) too: its next STATUS keeps or clears
+        them (raised anew by it, each was pushed again at every restart). Each keeps its
+        acknowledgement (``_band_raise_row``): until 2026-12-07 the page showed it unacknowledged.
+        A radio_late held back and ended, its raise untold, is carried on too (``_restore_untold``)."""
         for latest in self.store.open_alerts(device):
             if latest.cluster_id is not None:
                 continue
@@ -1911,7 +1912,8 @@ class Daemon:
         if len(rows) < 2 or rows[-1].state != BandState.OK.value or not reason_held(rows[-2].text):
             return
         said = rows[-2].text
-        self.engine.restore_band(device, fault, rows[0].wall_s, False, alert_id, reason_count(said), held=True, way=reason_way(said), ended=True)
+        self.engine.restore_band(device, fault, rows[0].wall_s, False, alert_id, reason_count(said), held=True, way=reason_way(said),
+                                 ended=True)  # fmt: skip
 
     def _band_raise_row(self, device: str, latest: AlertRow) -> tuple[AlertRow, float, tuple[str, float] | None]:
         """An open band alert's latest row that is no ack (its raise, its count said again, or its
