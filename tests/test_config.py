@@ -454,7 +454,7 @@ def test_a_band_address_that_can_never_be_found_is_refused(tmp_path: Path, band:
         p.write_text(text)
         assert load_config(p).bands[0].address
     else:
-        assert f"[bands #1] address: expected " in (msg := error_of(tmp_path, text)) and expected in msg, msg
+        assert "[bands #1] address: expected " in (msg := error_of(tmp_path, text)) and expected in msg, msg
 
 
 def test_a_bad_whole_number_is_quoted_as_written(tmp_path: Path) -> None:

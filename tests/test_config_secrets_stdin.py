@@ -162,7 +162,7 @@ def test_lan_without_a_token_names_the_command_that_sets_one_and_it_works(tmp_pa
     assert sw(tmp_path, "config", "init", "--band", "cot", *where).returncode == 0
     refused = sw(tmp_path, "config", "set", "daemon.http.lan", "true", *where)
     how = f"\"spasmwatch config set daemon.http.token - --config '{config}'\"" if own_file else "'spasmwatch config set daemon.http.token -'"
-    assert refused.returncode == 2 and f"[daemon.http] token: required when lan = true" in refused.stderr and how in refused.stderr, refused.stderr
+    assert refused.returncode == 2 and "[daemon.http] token: required when lan = true" in refused.stderr and how in refused.stderr, refused.stderr
     assert not load_config(config).daemon.http.lan
     # The command named, as argv (its quoted path one argument), the token piped in as a family pastes it.
     assert sw(tmp_path, "config", "set", "daemon.http.token", "-", *where, stdin=TOKEN + "\n").returncode == 0

@@ -208,7 +208,7 @@ def test_an_output_that_cannot_be_written_is_named_and_nothing_is_left(morning: 
         (tmp_path / "out.truth.json.part").mkdir()
     res = cli("truth", str(src), str(events), "-o", str(out), "--force")
     assert res.returncode == 2, res.stderr
-    assert "Traceback" not in res.stderr and f"spasmwatch truth: error: " in res.stderr and str(out) in res.stderr, res.stderr
+    assert "Traceback" not in res.stderr and "spasmwatch truth: error: " in res.stderr and str(out) in res.stderr, res.stderr
     assert not (tmp_path / "nowhere").exists() and not any(p.is_file() and p.name.endswith(".part") for p in tmp_path.iterdir())
     if where == "link":
         assert out.is_symlink() and kept.read_text() == "{}"

@@ -23,7 +23,7 @@ from pathlib import Path
 
 import pytest
 
-from spasmwatch.alerts import AlertSettings, NoticeKind, Urgency
+from spasmwatch.alerts import AlertSettings, Urgency
 from spasmwatch.alerts.channels import (
     DesktopChannel,
     DesktopSettings,

@@ -278,7 +278,7 @@ def test_config_daily_summary_good_and_bad(tmp_path: Path) -> None:
         p.write_text(f"[alerts]\ndaily_summary = {bad}\n")
         with pytest.raises(ConfigError) as e:
             load_config(p)
-        assert f'[alerts] daily_summary: expected "HH:MM" (e.g. "07:30") or ""' in str(e.value) and str(p) in str(e.value), str(e.value)
+        assert '[alerts] daily_summary: expected "HH:MM" (e.g. "07:30") or ""' in str(e.value) and str(p) in str(e.value), str(e.value)
 
 
 def _worn_then_silent(path: Path, heard_from: float, heard_until: float, clusters: tuple[float, ...]) -> None:

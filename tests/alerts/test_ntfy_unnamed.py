@@ -136,7 +136,7 @@ def test_an_unnamed_ntfy_is_named_without_its_topic_and_keeps_what_was_kept_unde
     assert json.loads(str(seen["history"])) == [[name]], seen["history"]  # the alert's channels, renamed
     ours = "\n".join(logging.Formatter().format(r) for r in caplog.records if r.name.startswith("spasmwatch"))
     # Said at start: the name it got, the caregiver's old name, the rows moved; none with the topic.
-    assert f"[channels.ntfy #1] (http://127.0.0.1:" in ours and f"has no name: called {name} " in ours, ours
+    assert "[channels.ntfy #1] (http://127.0.0.1:" in ours and f"has no name: called {name} " in ours, ours
     assert f"[caregivers #1] mum lists an ntfy channel by an old name (its topic, or the name it had without one): it is {name} now" in ours, ours
     assert f"{name}: 3 row(s) the store kept under its old name" in ours, ours
     for where, text in [("spasmwatch's log", ours), ("the store", _store_text(db)), ("/api/status", seen["api"]), ("/api/test-alarm", seen["api_test"]),

@@ -4,7 +4,6 @@ match may be a cluster's third spasm, as in replay (``analysis/clusters.py``).""
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 import pytest
 

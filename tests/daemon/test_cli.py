@@ -325,8 +325,8 @@ def test_run_on_a_damaged_store_monitors_says_so_and_stops_on_sigterm(tmp_path: 
     port = free_port()
     config = _config(tmp_path, data, port)
     with _run_without_store(config) as out:
-        assert out.startswith(f"STORE NOT OPEN since ") and f"{db}: not a usable spasmwatch store (file is not a database)" in out, out
-        assert "store recover" not in out and f"not an SQLite file, so spasmwatch cannot recover it" in out, out
+        assert out.startswith("STORE NOT OPEN since ") and f"{db}: not a usable spasmwatch store (file is not a database)" in out, out
+        assert "store recover" not in out and "not an SQLite file, so spasmwatch cannot recover it" in out, out
         assert f"with the daemon stopped, move it aside (mv {db} {db}.unreadable) and start the daemon: it makes a new store" in out, out
         st = json.loads(cli(config, "status", "--json").stdout)
         assert st["store"]["damaged"] is True and st["bands"][0]["faults"] == ["store_damaged"], st

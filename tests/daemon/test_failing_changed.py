@@ -71,7 +71,7 @@ def test_a_channel_changed_since_it_failed_starts_unknown_after_a_restart_and_st
                 out = await asyncio.to_thread(d.cli, "status")
                 assert out.returncode == 0, out
                 assert "NOT DELIVERED" not in out.stdout and "NO CHANNEL DELIVERS" not in out.stdout, out.stdout
-                assert (f"ntfy:phone: changed since it failed at " in out.stdout
+                assert ("ntfy:phone: changed since it failed at " in out.stdout
                         and f"not known to deliver until it sends: test it with 'spasmwatch test-alarm --channel ntfy:phone --config {config}'"
                         in out.stdout), out.stdout  # fmt: skip
                 assert working.seen == []  # nothing was sent by the restart

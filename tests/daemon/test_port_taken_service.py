@@ -50,7 +50,7 @@ def test_the_service_monitors_while_its_port_is_taken_and_listens_once_it_is_fre
                                 capture_output=True, text=True, timeout=UP_S)  # fmt: skip
         said = reload.stdout + reload.stderr
         assert reload.returncode == 1 and f"sent the reload to the daemon (pid {proc.pid}), which runs, monitoring" in said, said
-        assert "its web page is not up yet" in said and f"tries again every 10 s" in said and "restart" not in said, said
+        assert "its web page is not up yet" in said and "tries again every 10 s" in said and "restart" not in said, said
         while "config reloaded from" not in log.read_text():  # (UP_S: the test's own timeout)
             assert proc.poll() is None, log.read_text()
             time.sleep(0.1)

@@ -184,7 +184,7 @@ def test_raw_pauses_under_the_reserve_resumes_above_it_and_the_gap_replays(tmp_p
     assert resumed_at - 30 * RATE_HZ - PER_RECORD <= first <= resumed_at - 30 * RATE_HZ + K.RAW_DISK_CHECK_S * RATE_HZ
     out = _replay(path)
     assert out.returncode == 0, out.stderr
-    assert f"missing in 1 gap(s)" in out.stderr and "paused raw recording" in out.stderr, out.stderr
+    assert "missing in 1 gap(s)" in out.stderr and "paused raw recording" in out.stderr, out.stderr
     assert out.stdout.startswith("{") or out.stdout == "", out.stdout
 
 

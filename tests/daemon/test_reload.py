@@ -150,7 +150,7 @@ def test_a_phone_added_by_reload_rings_without_dropping_the_band_and_a_bad_edit_
                 err = st["config_error"]
                 assert err is not None and err["error"].startswith(f"{config}: TOML syntax error: ") and err["error"].endswith("Invalid value (at line 5, column 11)" + FIX), st
                 shown = await asyncio.to_thread(d.cli, "status")
-                assert shown.returncode == 0 and f"CONFIG NOT APPLIED since " in shown.stdout and err["error"] in shown.stdout, shown.stdout
+                assert shown.returncode == 0 and "CONFIG NOT APPLIED since " in shown.stdout and err["error"] in shown.stdout, shown.stdout
                 # Found by the docs run: status --config F said "then: spasmwatch reload", which reloads another config's daemon.
                 assert f"fix the file, then: spasmwatch reload --config {config}, which says whether it applied" in shown.stdout, shown.stdout
                 # The page's banner names the same command (page.config_error {command}): it said a bare 'spasmwatch reload'.

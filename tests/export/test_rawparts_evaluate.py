@@ -183,4 +183,4 @@ def test_labels_on_the_videos_clock_without_wall_clock_are_refused_saying_when_t
     table.write_text("onset\tduration\ttrial_type\n05:22:01\t1.2\tspasm\n")
     res = cli("truth", str(p0), str(p1), str(table))
     assert res.returncode == 2 and "spasm at 19321.000 s (to 19322.200 s) lies outside the recording (0.000-900.000 s); is the offset right? " in res.stderr, res.stderr
-    assert f"t = 0 s is " in res.stderr and f"({p0}'s dating)" in res.stderr and "--wall-clock reads such times as they are" in res.stderr, res.stderr
+    assert "t = 0 s is " in res.stderr and f"({p0}'s dating)" in res.stderr and "--wall-clock reads such times as they are" in res.stderr, res.stderr

@@ -21,7 +21,7 @@ from spasmwatch.export.store_source import StoreSource
 from spasmwatch.report import html, plots
 from spasmwatch.report.data import ReportData, gather
 from spasmwatch.report.pages import page_summary
-from spasmwatch.report.plots import NOTE_COLOR, TREAT_COLOR, plot_daily
+from spasmwatch.report.plots import NOTE_COLOR, TREAT_COLOR
 from spasmwatch.store import Store
 
 DAY = 86400.0

@@ -13,7 +13,6 @@ from pathlib import Path
 from typing import Any
 
 from sim_central import EXIT_RESET, Band, Central, read_flash_log, run_mp, secure_connect
-from test_band_log import write_one_file_log
 
 from swcore import protocol as P
 

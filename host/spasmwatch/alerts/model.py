@@ -7,7 +7,7 @@ payloads (docs/alerts.md).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import tzinfo
 from enum import Enum, IntEnum
 

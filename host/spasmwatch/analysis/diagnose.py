@@ -30,7 +30,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from spasmwatch.analysis.twin import BiasTrack
-from swcore.detector import HOLD, IDLE, POST, RETURN, RISE, Detector
+from swcore.detector import HOLD, IDLE, RETURN, RISE, Detector
 from swcore.frontend import Params
 
 # The stages, in the order the detector reaches them (the report's order).

@@ -1874,10 +1874,10 @@ class Daemon:
         them (raised anew by it, each was pushed again at every restart). Each keeps its
         acknowledgement (``_band_raise_row``): until 2026-12-07 the page showed it unacknowledged.
         A radio_late held back and ended, its raise untold, is carried on too (``_restore_untold``)."""
-        for latest in self.store.open_alerts(device):
-            if latest.cluster_id is not None:
+        for last in self.store.open_alerts(device):
+            if last.cluster_id is not None:
                 continue
-            row, raised_t, acked = self._band_raise_row(device, latest)
+            row, raised_t, acked = self._band_raise_row(device, last)
 
             def restore(fault: BandFault, count: int = 0) -> bool:
                 return self.engine.restore_band(device, fault, raised_t, bool(row.channels), row.alert_id, count, acked, reason_held(row.text),

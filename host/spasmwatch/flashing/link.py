@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import ast
 import contextlib
-import errno
 import io
 import os
 import pty

@@ -290,10 +290,10 @@ def _broken(ax: Axes, lines: list[tuple[float, Line2D]], marks: list[Text]) -> N
     drawn through the day's mark (review). Once the marks stay where they are."""
     plot, gap = ax.get_window_extent(), _px(ax, MARK_LINE_GAP_PT)
     boxes = [m.get_window_extent() for m in marks]
-    for (x, ln), at in zip(lines, _line_boxes(ax, [x for x, _ in lines]), strict=True):
-        over = sorted((float(b.y0) - gap, float(b.y1) + gap) for b in boxes if b.x0 < at.x1 and at.x0 < b.x1)
+    for (x, ln), box in zip(lines, _line_boxes(ax, [x for x, _ in lines]), strict=True):
+        over = sorted((float(b.y0) - gap, float(b.y1) + gap) for b in boxes if b.x0 < box.x1 and box.x0 < b.x1)
         if over:
-            ys = [(y - plot.y0) / plot.height for part in _free(over, float(at.y0), float(at.y1)) for y in (*part, nan)]
+            ys = [(y - plot.y0) / plot.height for part in _free(over, float(box.y0), float(box.y1)) for y in (*part, nan)]
             ln.set_data([x] * len(ys), ys)  # nan: a gap
 
 
