@@ -32,7 +32,7 @@ from spasmwatch import cli
 from spasmwatch.errors import SpasmwatchError
 from spasmwatch.store import SCHEMA_VERSION, BootLinkRow, BootMarks, FailingRow, Linked, Replaced, Store, StoreError, SyncRow
 from spasmwatch.store.rows import FieldError
-from spasmwatch.store import _db, schema, shape
+from spasmwatch.store import _db, backup, schema, shape
 from spasmwatch.store import store as store_mod
 from spasmwatch.store import placing
 from swcore import protocol as P
@@ -304,6 +304,84 @@ def _store_at_version(path: Path, version: int) -> Iterator[sqlite3.Connection]:
         c.execute(f"PRAGMA application_id = {schema.APPLICATION_ID}")
         c.execute(f"PRAGMA user_version = {version}")
         yield c
+
+
+def _contents(path: Path) -> dict[str, str]:
+    """Each table of the store at ``path`` (read-only) by the SHA-256 of its rows in rowid order."""
+    with contextlib.closing(sqlite3.connect(f"{path.as_uri()}?mode=ro", uri=True)) as c:
+        tables = [str(r[0]) for r in c.execute("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")]
+        return {t: hashlib.sha256(repr(c.execute(f'SELECT * FROM "{t}" ORDER BY rowid').fetchall()).encode()).hexdigest() for t in tables}
+
+
+def _header(path: Path) -> tuple[int, int, str]:
+    """(application_id, user_version, integrity_check) of the store at ``path``, read-only."""
+    with contextlib.closing(sqlite3.connect(f"{path.as_uri()}?mode=ro", uri=True)) as c:
+        return (int(c.execute("PRAGMA application_id").fetchone()[0]), int(c.execute("PRAGMA user_version").fetchone()[0]),
+                str(c.execute("PRAGMA integrity_check").fetchone()[0]))  # fmt: skip
+
+
+def _old_store_with_rows(path: Path, version: int, notes: int) -> None:
+    """A store at schema ``version`` (its first migrations) holding a band, its events and ``notes`` notes."""
+    with _store_at_version(path, version) as c:
+        c.execute("INSERT INTO devices(device_id, name, transport, first_seen_wall_s, last_seen_wall_s) VALUES (?, 'band', 'ble', 1.0, 1.0)", (DEV,))
+        for seq in range(5):
+            c.execute("INSERT INTO events(device, boot, seq, onset_ms, duration_ms, peak_rate_mrads, peak_angle_mrad, confidence, flags, "
+                      "wall_t, received_wall_s) VALUES (?, 1, ?, ?, 900, 2000, 300, 80, 0, ?, 2.0)", (DEV, seq, 1000 * seq, 1000.0 + seq))  # fmt: skip
+        for i in range(notes):
+            c.execute("INSERT INTO notes(wall_s, kind, text) VALUES (?, 'note', ?)", (1000.0 + i, f"note {i}"))
+
+
+@pytest.mark.parametrize("version", [8, 13])
+def test_an_older_store_is_copied_at_its_version_before_its_migration_once(tmp_path: Path, caplog: pytest.LogCaptureFixture, version: int) -> None:
+    """Upgrade review h47: the first daily backup after an upgrade is of the migrated store, which the
+    release before refuses: a family that must go back had no store it could open. The store as it was
+    is kept in its backups folder (0600), at its version with the same rows, sound; said in one line.
+    Not again at the next open; a later upgrade from the same version keeps the later copy alone."""
+    path = tmp_path / "spasmwatch.db"
+    _old_store_with_rows(path, version, notes=2)
+    before = _contents(path)
+    copy = tmp_path / "spasmwatch.db.backups" / f"before-upgrade-v{version}.db"
+    with caplog.at_level(logging.INFO, logger="spasmwatch.store._db"), Store(path) as st:
+        assert st.schema_version == SCHEMA_VERSION
+    assert _header(copy) == (schema.APPLICATION_ID, version, "ok")
+    assert _contents(copy) == before
+    assert copy.stat().st_mode & 0o777 == 0o600 and copy.parent.stat().st_mode & 0o777 == 0o700
+    assert [r.getMessage() for r in caplog.records if str(copy) in r.getMessage()] == [
+        f"{path}: the store as it was at schema version {version} kept as {copy} before its upgrade to {SCHEMA_VERSION} "
+        "(the way back to the release before: docs/host.md \"Upgrading\")"]  # fmt: skip
+    kept = copy.stat().st_mtime_ns
+    caplog.clear()
+    with caplog.at_level(logging.INFO, logger="spasmwatch.store._db"), Store(path):
+        pass
+    assert copy.stat().st_mtime_ns == kept and not [r for r in caplog.records if r.name == "spasmwatch.store._db"]  # (current: nothing copied)
+    assert sorted(p.name for p in copy.parent.iterdir()) == [copy.name]  # (no partial file left, no daily copy's name)
+
+    # Gone back to that release with the copy, then upgraded again: the later copy replaces the earlier.
+    path.unlink()
+    _old_store_with_rows(path, version, notes=3)
+    with Store(path):
+        pass
+    assert _contents(copy)["notes"] == _contents(path)["notes"] and _header(copy)[1] == version
+
+
+def test_a_new_store_is_not_copied_and_one_with_no_room_for_its_copy_is_migrated_all_the_same(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Monitoring matters more than the copy: a store whose copy would leave less than
+    UPGRADE_COPY_RESERVE_MB free is migrated without it, said once as a warning."""
+    with Store(tmp_path / "new.db"):
+        pass
+    assert not (tmp_path / "new.db.backups").exists()
+    path = tmp_path / "spasmwatch.db"
+    _old_store_with_rows(path, 13, notes=1)
+    monkeypatch.setattr(backup, "UPGRADE_COPY_RESERVE_MB", 1e12)  # (more than any disk here has free)
+    with caplog.at_level(logging.WARNING, logger="spasmwatch.store._db"), Store(path) as st:
+        assert st.schema_version == SCHEMA_VERSION
+    (said,) = [r.getMessage() for r in caplog.records if r.name == "spasmwatch.store._db"]
+    assert said.startswith(f"{path}: no copy of the store at schema version 13 kept before its upgrade to {SCHEMA_VERSION} "
+                           f"(free space is short on {tmp_path}: ")  # fmt: skip
+    assert said.endswith("): migrated all the same (the monitor's record matters more); the release before cannot open it")
+    assert not list((tmp_path / "spasmwatch.db.backups").glob("*.db"))
 
 
 def test_a_v6_file_gets_the_summaries_table_keeping_its_outbox(tmp_path: Path) -> None:

@@ -272,7 +272,7 @@ def test_a_backup_from_before_ids_restored_at_the_stores_path_is_taken_and_its_n
         assert st.open_error is None
         st.add_note(1.8e9, "note", "after the upgrade")
         upgraded = st.store_id
-    for f in path.parent.iterdir():
+    for f in (p for p in path.parent.iterdir() if p.is_file()):  # (the copy before the upgrade stays in its folder)
         f.unlink()
     path.write_bytes(backup)  # (the backup restored: no -wal, no -shm)
     caplog.set_level("INFO", logger="spasmwatch.store.known")
@@ -341,7 +341,7 @@ def test_the_familys_own_backup_from_before_ids_shares_a_band_and_is_taken(tmp_p
     with Store.may_fail(path, known) as st:
         assert st.open_error is None
     assert json.loads(known.path.read_text()) == [{"path": str(path), "id": upgraded, "bands": [DEV, "band0002"]}]
-    for f in path.parent.iterdir():
+    for f in (p for p in path.parent.iterdir() if p.is_file()):  # (the copy before the upgrade stays in its folder)
         f.unlink()
     path.write_bytes(backup)
     with Store.may_fail(path, known) as st:
@@ -540,7 +540,7 @@ def _restored_backup(path: Path) -> str | None:
     backup = path.read_bytes()
     with Store.may_fail(path, KnownStores.default()) as st:
         upgraded = st.store_id
-    for f in path.parent.iterdir():
+    for f in (p for p in path.parent.iterdir() if p.is_file()):  # (the copy before the upgrade stays in its folder)
         f.unlink()
     path.write_bytes(backup)
     return upgraded

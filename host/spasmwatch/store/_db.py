@@ -622,6 +622,8 @@ def _steps(conn: sqlite3.Connection, path: Path) -> int:
             if version >= SCHEMA_VERSION:  # a newer store is written as it is: never migrated down, its marker kept
                 conn.execute("COMMIT")
                 return found
+            if version == found and version > 0:  # (this open's first step, of a store that was there)
+                _keep_before_upgrade(path, version)
             _run_step(conn, path, version)
             mark(conn, version + 1)
             conn.execute(f"PRAGMA application_id = {APPLICATION_ID}")
@@ -631,6 +633,27 @@ def _steps(conn: sqlite3.Connection, path: Path) -> int:
             if conn.in_transaction:
                 conn.execute("ROLLBACK")
             raise
+
+
+def _keep_before_upgrade(path: Path, version: int) -> None:
+    """The store at ``path`` as it is at schema ``version`` kept beside it before its first step
+    (backup.before_upgrade: read through a read-only connection, which sees its last commit, not this
+    transaction), said in the log: the daily copies after it are of the migrated store, which the release
+    before refuses, so a family that must go back to it had none it could open (upgrade review h47). A
+    copy that cannot be made (no room for it) is said, and the store migrated all the same: the monitor's
+    record matters more than the way back. A store its copy finds damaged is refused, nothing written."""
+    from spasmwatch.store import backup  # (it reads the store through this module)
+
+    try:
+        kept = backup.before_upgrade(path, version)
+    except StoreError as e:
+        if e.damaged:
+            raise
+        log.warning("%s: no copy of the store at schema version %d kept before its upgrade to %d (%s): migrated all the same "
+                    "(the monitor's record matters more); the release before cannot open it", path, version, SCHEMA_VERSION, e)  # fmt: skip
+        return
+    log.info("%s: the store as it was at schema version %d kept as %s before its upgrade to %d (the way back to the release before: "
+             'docs/host.md "Upgrading")', path, version, kept, SCHEMA_VERSION)  # fmt: skip
 
 
 def _run_step(conn: sqlite3.Connection, path: Path, version: int) -> None:

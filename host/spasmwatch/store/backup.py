@@ -58,6 +58,20 @@ SIDE_FILES = ("-wal", "-shm", "-journal")
 # ten times slower; a whole copy took 3 s here and maybe 30 s there, which a stop waited out until
 # 2026-12-06. Each step is a call back into Python: small steps would cost the copy more than they save.
 COPY_STEP_PAGES = 1024
+# The store as it was before a migration (``before_upgrade``): 'before-upgrade-v13.db' in its backups
+# folder, by the schema version it was at. One per version: a later upgrade from the same version (the
+# family went back to that release with this copy and on from there) replaces it, the later copy holding
+# what the earlier did and what came after: at most one file per released schema version (16 today).
+# Not a daily copy's name (_NAME): no release's 'store backups', rotation or compression takes it.
+BEFORE_UPGRADE = "before-upgrade-v{version}.db"
+PARTIAL_BEFORE_UPGRADE = ".partial-before-upgrade.db"  # as PARTIAL, for that copy: never listed, removed by the next try
+# The copy before an upgrade is made only when it leaves this much free space (MB, 10^6 bytes) on the
+# store's file system: the migration after it writes (v16 makes the clusters table again, in the WAL),
+# and the monitor's store grows on there. The room the daily copies and raw recording leave for the store
+# (daemon consts BACKUP_RESERVE_MB, RAW_RESERVE_MB: years of its growth, the WAL, the system's logs), the
+# same value for the same reasons (the store's layer does not import the daemon's).
+UPGRADE_COPY_RESERVE_MB = 1000.0
+MB = 1_000_000  # the unit of UPGRADE_COPY_RESERVE_MB
 
 
 class Unsound(sqlite3.DatabaseError):
@@ -161,10 +175,33 @@ def make(store: Path, now_s: float, stop: Stop | None = None) -> Backup:
     """A checked copy of ``store`` in its backups folder, named for ``now_s``; StoreError (nothing
     kept but what was there) when it cannot be made or its copy is not sound; Stopped (its partial
     file deleted, nothing else changed) when ``stop`` is set before the copy is renamed into place."""
-    stop = Stop() if stop is None else stop
-    where = folder(store)
-    final = where / (_stamp(now_s) + ".db")
-    partial = where / PARTIAL
+    final = folder(store) / (_stamp(now_s) + ".db")
+    _make(store, final, PARTIAL, Stop() if stop is None else stop, "its daily copy")
+    return Backup(final, now_s, final.stat().st_size)
+
+
+def before_upgrade(store: Path, version: int) -> Path:
+    """A checked copy of ``store`` as it is at schema ``version``, before its migration (_db.migrate),
+    kept in its backups folder as BEFORE_UPGRADE (one there before replaced); its path. The way back to
+    the release before: its 'store restore --from PATH' puts it back (docs/host.md "Upgrading").
+    StoreError as ``make``'s, and when it would leave less than UPGRADE_COPY_RESERVE_MB free."""
+    try:
+        need, free = needed_bytes(store), free_bytes(store)
+    except OSError as e:
+        raise StoreError(f"the store's size or free space could not be read ({e})") from e
+    if free - need < UPGRADE_COPY_RESERVE_MB * MB:
+        raise StoreError(f"free space is short on {store.parent}: {free / MB:.0f} MB free, the copy takes up to {need / MB:.0f} MB "
+                         f"and {UPGRADE_COPY_RESERVE_MB:g} MB are left for the store (UPGRADE_COPY_RESERVE_MB)")  # fmt: skip
+    final = folder(store) / BEFORE_UPGRADE.format(version=version)
+    _make(store, final, PARTIAL_BEFORE_UPGRADE, Stop(), "its copy before its upgrade")
+    return final
+
+
+def _make(store: Path, final: Path, partial_name: str, stop: Stop, by: str) -> None:
+    """``make``'s copy of ``store`` into ``final``, through ``partial_name`` in its folder; ``by``: what
+    found the store damaged, as its error says it."""
+    where = final.parent
+    partial = where / partial_name
     try:
         if not store.is_file():  # (its disk unmounted: nothing made there, on the mount point or beneath it)
             raise FileNotFoundError(f"{store}: no store there")
@@ -175,12 +212,11 @@ def make(store: Path, now_s: float, stop: Stop | None = None) -> Backup:
             try:
                 _check(partial, stop)
             except Unsound:
-                if (damage := store_damage(store, stop, f"found by its daily copy, none made in {where}; nothing more is written to it")) is not None:
+                if (damage := store_damage(store, stop, f"found by {by}, none made in {where}; nothing more is written to it")) is not None:
                     raise damage from None
                 raise
     except (OSError, sqlite3.Error) as e:
         raise StoreError(f"{store}: no backup made in {where}: {e}") from e
-    return Backup(final, now_s, final.stat().st_size)
 
 
 @contextlib.contextmanager
