@@ -29,6 +29,8 @@ import pytest
 from daemonproc import unprivileged
 from synthetic import load_bench
 from spasmwatch import cli
+from spasmwatch.commands.status import backup_lines
+from spasmwatch.daemon.backups import StoreBackups
 from spasmwatch.errors import SpasmwatchError
 from spasmwatch.store import SCHEMA_VERSION, BootLinkRow, BootMarks, FailingRow, Linked, Replaced, Store, StoreError, SyncRow
 from spasmwatch.store.rows import FieldError
@@ -332,7 +334,9 @@ def _old_store_with_rows(path: Path, version: int, notes: int) -> None:
 
 
 @pytest.mark.parametrize("version", [8, 13])
-def test_an_older_store_is_copied_at_its_version_before_its_migration_once(tmp_path: Path, caplog: pytest.LogCaptureFixture, version: int) -> None:
+def test_an_older_store_is_copied_at_its_version_before_its_migration_once(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture, capsys: pytest.CaptureFixture[str], version: int
+) -> None:
     """Upgrade review h47: the first daily backup after an upgrade is of the migrated store, which the
     release before refuses: a family that must go back had no store it could open. The store as it was
     is kept in its backups folder (0600), at its version with the same rows, sound; said in one line.
@@ -355,6 +359,9 @@ def test_an_older_store_is_copied_at_its_version_before_its_migration_once(tmp_p
         pass
     assert copy.stat().st_mtime_ns == kept and not [r for r in caplog.records if r.name == "spasmwatch.store._db"]  # (current: nothing copied)
     assert sorted(p.name for p in copy.parent.iterdir()) == [copy.name]  # (no partial file left, no daily copy's name)
+    assert cli.main(["store", "backups", "--db", str(path)]) == 0
+    assert f"kept before an upgrade (the release before puts it back: docs/host.md 'Going back to the release before'): {copy}  made " \
+        in capsys.readouterr().out
 
     # Gone back to that release with the copy, then upgraded again: the later copy replaces the earlier.
     path.unlink()
@@ -368,7 +375,7 @@ def test_a_new_store_is_not_copied_and_one_with_no_room_for_its_copy_is_migrated
     tmp_path: Path, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Monitoring matters more than the copy: a store whose copy would leave less than
-    UPGRADE_COPY_RESERVE_MB free is migrated without it, said once as a warning."""
+    UPGRADE_COPY_RESERVE_MB free is migrated without it, said once as a warning, and by the status."""
     with Store(tmp_path / "new.db"):
         pass
     assert not (tmp_path / "new.db.backups").exists()
@@ -377,7 +384,9 @@ def test_a_new_store_is_not_copied_and_one_with_no_room_for_its_copy_is_migrated
     monkeypatch.setattr(backup, "UPGRADE_COPY_RESERVE_MB", 1e12)  # (more than any disk here has free)
     with caplog.at_level(logging.WARNING, logger="spasmwatch.store._db"), Store(path) as st:
         assert st.schema_version == SCHEMA_VERSION
+        shown = backup_lines({"backups": StoreBackups(st, 7, lambda: 2e9).status()})  # ('spasmwatch status', until a restart)
     (said,) = [r.getMessage() for r in caplog.records if r.name == "spasmwatch.store._db"]
+    assert shown[0] == f"STORE NOT COPIED BEFORE ITS UPGRADE: {said.removeprefix(f'{path}: ')}" and st.upgrade_copy_not_kept in said
     assert said.startswith(f"{path}: no copy of the store at schema version 13 kept before its upgrade to {SCHEMA_VERSION} "
                            f"(free space is short on {tmp_path}: ")  # fmt: skip
     assert said.endswith("): migrated all the same (the monitor's record matters more); the release before cannot open it")

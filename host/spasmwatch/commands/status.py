@@ -369,10 +369,16 @@ def raw_lines(st: dict[str, Any]) -> list[str]:
 
 def backup_lines(st: dict[str, Any]) -> list[str]:
     """The store's daily copies (docs/store.md "Backups"): why the latest due one was not made, else
-    how many are kept and when the newest was made (.get: a daemon from before the field says nothing)."""
+    how many are kept and when the newest was made (.get: a daemon from before the field says nothing);
+    first, why no copy was kept before the daemon's open migrated the store (docs/store.md "Backups")."""
     b = st.get("backups")
     if not b:
         return []
+    return [f"STORE NOT COPIED BEFORE ITS UPGRADE: {e}" for e in [b.get("upgrade_copy_error")] if e] + _daily_lines(b)
+
+
+def _daily_lines(b: dict[str, Any]) -> list[str]:
+    """``backup_lines``' of the daily copies."""
     if not b["keep_days"]:
         return ["store backups: off ([daemon] backup_keep_days = 0)"]
     if b["error"]:

@@ -340,6 +340,7 @@ def run_backups(args: argparse.Namespace) -> int:
     backup_keep_days; docs/store.md 'Backups'), oldest first: when each was made, its size (gzip: an
     older one, compressed) and the latest event in it. 'spasmwatch store restore --from NAME' puts one back."""
     path = store_path_of(args)
+    _before_upgrades_told(path)
     have = backup.listed(path)
     if not have:
         print(f"no backups of {path} (in {backup.folder(path)}): the daemon makes one a day while it runs ([daemon] backup_keep_days)")
@@ -349,6 +350,14 @@ def run_backups(args: argparse.Namespace) -> int:
         print(f"  {b.name}  made {_local(b.made_s)}  {size_text(b.size)}{' (gzip)' if b.compressed else ''}  {_backup_latest_said(b)}")
     print(f"to put one back (the daemon stopped): {store_command('restore', path, '--from NAME')}")
     return 0
+
+
+def _before_upgrades_told(path: Path) -> None:
+    """The copies of the store kept before an upgrade migrated it (docs/host.md "Going back to the release
+    before"), each with when it was made and its latest event: the release before puts one back."""
+    for p in backup.before_upgrades(path):
+        print(f"kept before an upgrade (the release before puts it back: docs/host.md 'Going back to the release before'): "
+              f"{p}  made {_local(p.stat().st_mtime)}  {size_text(p.stat().st_size)}  {_latest_event_said(p)}")  # fmt: skip
 
 
 def _local(t: float) -> str:

@@ -132,7 +132,9 @@ class StoreBackups:
         return None
 
     def status(self) -> dict[str, object]:
-        """/api/status "backups": the copies kept and why the latest due one was not made."""
+        """/api/status "backups": the copies kept, why the latest due one was not made, and why no copy was
+        kept before this daemon's open migrated the store (store.Store.upgrade_copy_not_kept)."""
         return {"keep_days": self.keep_days, "latest": None if self.latest is None else self.latest.made_s,
                 "latest_path": None if self.latest is None else str(self.latest.path), "files": self.files,
-                "bytes": self.bytes, "error": self.error, "since": self.error_since}  # fmt: skip
+                "bytes": self.bytes, "error": self.error, "since": self.error_since,
+                "upgrade_copy_error": self.store.upgrade_copy_not_kept}  # fmt: skip

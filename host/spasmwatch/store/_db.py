@@ -215,6 +215,12 @@ class Opened(NamedTuple):
     conn: sqlite3.Connection
     found: int  # the file's schema version as it was opened, before its migration (0: made by this open)
     unread: bool = False  # the pages of READ_AFTER_START were not read (``connect``'s ``later``)
+    not_kept: str | None = None  # why no copy was kept before its migration (``_keep_before_upgrade``; None: kept, or none was due)
+
+
+class Migrated(NamedTuple):
+    found: int  # as ``Opened.found``
+    not_kept: str | None = None  # as ``Opened.not_kept``
 
 
 def connect(
@@ -246,7 +252,8 @@ def connect(
     except sqlite3.Error as e:
         raise StoreError(f"{path}: cannot open: {e}{_whose(path)}") from e
     try:
-        return Opened(conn, _prepare(conn, path, readonly), unread)
+        found, not_kept = _prepare(conn, path, readonly)
+        return Opened(conn, found, unread, not_kept)
     except BaseException:
         conn.close()
         raise
@@ -316,14 +323,14 @@ def _tables_but(conn: sqlite3.Connection, unread: tuple[str, ...]) -> tuple[str,
     return tuple(n for n in names if n.lower() not in unread)
 
 
-def _prepare(conn: sqlite3.Connection, path: Path, readonly: bool) -> int:
-    """The schema version found (``Opened.found``)."""
+def _prepare(conn: sqlite3.Connection, path: Path, readonly: bool) -> Migrated:
+    """The schema version found (``Opened.found``), and why no copy was kept before the migration."""
     with _said(path):
         version = _check_identity(conn, path, writes=not readonly)
         if readonly:
             _pragmas(conn, wal=False)
             _require_current(conn, path, version)
-            return version
+            return Migrated(version)
         _pragmas(conn, wal=True)  # (sound: _probe read it through)
         return migrate(conn, path)
 
@@ -588,10 +595,10 @@ def _pragmas(conn: sqlite3.Connection, wal: bool) -> None:
         conn.execute("PRAGMA synchronous = FULL")
 
 
-def migrate(conn: sqlite3.Connection, path: Path) -> int:
+def migrate(conn: sqlite3.Connection, path: Path) -> Migrated:
     """Apply the missing steps, each in one transaction with its version bump and the marker for the
     version it makes (``mark``); the version found at the first step (the one a process that migrated
-    it meanwhile left). A newer store this version may write (its marker) is left at its version.
+    it meanwhile left), and why no copy of it was kept before the first (``_keep_before_upgrade``). A newer store this version may write (its marker) is left at its version.
 
     The version is re-read inside the write lock, so two processes opening
     an old file at once migrate it once.
@@ -607,9 +614,10 @@ def migrate(conn: sqlite3.Connection, path: Path) -> int:
         conn.execute("PRAGMA foreign_keys = ON")
 
 
-def _steps(conn: sqlite3.Connection, path: Path) -> int:
+def _steps(conn: sqlite3.Connection, path: Path) -> Migrated:
     """``migrate``'s steps, foreign keys off."""
     found: int | None = None
+    not_kept: str | None = None
     while True:
         conn.execute("BEGIN IMMEDIATE")
         try:
@@ -621,9 +629,9 @@ def _steps(conn: sqlite3.Connection, path: Path) -> int:
             found = version if found is None else found
             if version >= SCHEMA_VERSION:  # a newer store is written as it is: never migrated down, its marker kept
                 conn.execute("COMMIT")
-                return found
+                return Migrated(found, not_kept)
             if version == found and version > 0:  # (this open's first step, of a store that was there)
-                _keep_before_upgrade(path, version)
+                not_kept = _keep_before_upgrade(path, version)
             _run_step(conn, path, version)
             mark(conn, version + 1)
             conn.execute(f"PRAGMA application_id = {APPLICATION_ID}")
@@ -635,13 +643,14 @@ def _steps(conn: sqlite3.Connection, path: Path) -> int:
             raise
 
 
-def _keep_before_upgrade(path: Path, version: int) -> None:
+def _keep_before_upgrade(path: Path, version: int) -> str | None:
     """The store at ``path`` as it is at schema ``version`` kept beside it before its first step
     (backup.before_upgrade: read through a read-only connection, which sees its last commit, not this
     transaction), said in the log: the daily copies after it are of the migrated store, which the release
     before refuses, so a family that must go back to it had none it could open (upgrade review h47). A
     copy that cannot be made (no room for it) is said, and the store migrated all the same: the monitor's
-    record matters more than the way back. A store its copy finds damaged is refused, nothing written."""
+    record matters more than the way back: why, for the status (None: kept). A store its copy finds
+    damaged is refused, nothing written."""
     from spasmwatch.store import backup  # (it reads the store through this module)
 
     try:
@@ -649,11 +658,13 @@ def _keep_before_upgrade(path: Path, version: int) -> None:
     except StoreError as e:
         if e.damaged:
             raise
-        log.warning("%s: no copy of the store at schema version %d kept before its upgrade to %d (%s): migrated all the same "
-                    "(the monitor's record matters more); the release before cannot open it", path, version, SCHEMA_VERSION, e)  # fmt: skip
-        return
+        why = (f"no copy of the store at schema version {version} kept before its upgrade to {SCHEMA_VERSION} ({e}): migrated all "
+               "the same (the monitor's record matters more); the release before cannot open it")  # fmt: skip
+        log.warning("%s: %s", path, why)
+        return why
     log.info("%s: the store as it was at schema version %d kept as %s before its upgrade to %d (the way back to the release before: "
              'docs/host.md "Upgrading")', path, version, kept, SCHEMA_VERSION)  # fmt: skip
+    return None
 
 
 def _run_step(conn: sqlite3.Connection, path: Path, version: int) -> None:

@@ -158,6 +158,11 @@ def listed(store: Path) -> list[Backup]:
     return sorted(found, key=lambda b: b.made_s)
 
 
+def before_upgrades(store: Path) -> list[Path]:
+    """``store``'s copies before an upgrade (``before_upgrade``), by name (none: no folder yet)."""
+    return sorted(folder(store).glob(BEFORE_UPGRADE.format(version="*")))
+
+
 def _utc_s(stamp: str) -> float:
     return dt.datetime.strptime(stamp, _STAMP).replace(tzinfo=dt.timezone.utc).timestamp()
 

@@ -376,6 +376,9 @@ class Store:
         # The pages of _db.READ_AFTER_START were not read at the open (``later``): the daemon reads them
         # through after its start (daemon/backups.py), and sets this False once it has.
         self.unread = False
+        # Why no copy of the store was kept before this process migrated it (_db.Opened.not_kept): said by
+        # the daemon's status until its restart (daemon/backups.py). None: kept, or no migration.
+        self.upgrade_copy_not_kept: str | None = None
         self._lock = threading.RLock()
         # Why it is not open (``may_fail``): every call raises it, ``reopen`` tries again.
         self.open_error = _unopened
@@ -438,7 +441,8 @@ class Store:
             if self._claim is not None:
                 self._claim()  # (the lock beside the store: its folder gone since the check is the store's, below)
             unpinned = None if self._known is None or checked is None else self._known.unpin(self.path, checked)
-            conn, found, self.unread = _db.connect(self.path, self.readonly, thorough, makes=makes, writes=self._writes, later=later)
+            conn, found, self.unread, not_kept = _db.connect(self.path, self.readonly, thorough, makes=makes, writes=self._writes, later=later)
+            self.upgrade_copy_not_kept = not_kept or self.upgrade_copy_not_kept  # (a later open migrates nothing: kept)
         except StoreError as e:
             if checked is not None and (gone := vanished(self.path, checked)) is not None:
                 raise gone from e
