@@ -349,6 +349,8 @@ def test_an_older_store_is_copied_at_its_version_before_its_migration_once(
         assert st.schema_version == SCHEMA_VERSION
     assert _header(copy) == (schema.APPLICATION_ID, version, "ok")
     assert _contents(copy) == before
+    with contextlib.closing(sqlite3.connect(f"{copy.as_uri()}?mode=ro", uri=True)) as c:
+        assert shape.of(c) == shape.shapes()[version]  # (its tables and indexes the old release's, nothing of the steps after)
     assert copy.stat().st_mode & 0o777 == 0o600 and copy.parent.stat().st_mode & 0o777 == 0o700
     assert [r.getMessage() for r in caplog.records if str(copy) in r.getMessage()] == [
         f"{path}: the store as it was at schema version {version} kept as {copy} before its upgrade to {SCHEMA_VERSION} "
