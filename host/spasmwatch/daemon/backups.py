@@ -17,7 +17,6 @@ from spasmwatch.store import backup as B
 from spasmwatch.daemon.rawkeep import size_text
 
 log = logging.getLogger(__name__)
-MB = 1_000_000  # the unit of BACKUP_RESERVE_MB
 # What is done with a store the read after the daemon's start found damaged, as its error says it.
 READ_AFTER_START_DONE = "found by the read of its pages after the daemon's start; nothing more is written to it"
 
@@ -62,10 +61,11 @@ class StoreBackups:
             self._compress()  # (what a stop or a full disk left plain)
             return None
         try:
-            need, free = B.needed_bytes(path), B.free_bytes(path)
+            short = B.short_of_room(path, self.reserve_mb)
         except OSError as e:
             return self._failed(f"the store's size or free space could not be read ({e})", now)
-        if free - need < self.reserve_mb * MB:
+        if short is not None:
+            need, free = short
             return self._failed(
                 f"free space is short on {path.parent}: {size_text(free)} free, a copy takes up to {size_text(need)} and "
                 f"{self.reserve_mb:g} MB are left for the store (BACKUP_RESERVE_MB)", now)  # fmt: skip

@@ -171,6 +171,14 @@ def _stamp(t: float) -> str:
     return dt.datetime.fromtimestamp(t, dt.timezone.utc).strftime(_STAMP)
 
 
+def short_of_room(store: Path, reserve_mb: float) -> tuple[int, int] | None:
+    """(the bytes a copy of ``store`` takes, the bytes free) when the copy would leave less than
+    ``reserve_mb`` free on its file system (the daily copies' BACKUP_RESERVE_MB, the copy before an
+    upgrade's UPGRADE_COPY_RESERVE_MB); None: room for it. OSError: either could not be read."""
+    need, free = needed_bytes(store), free_bytes(store)
+    return (need, free) if free - need < reserve_mb * MB else None
+
+
 def needed_bytes(store: Path) -> int:
     """The most a copy of ``store`` takes: the file and its WAL (the copy holds the pages of both)."""
     return sum(p.stat().st_size for p in (store, Path(f"{store}-wal")) if p.exists())
@@ -191,10 +199,11 @@ def before_upgrade(store: Path, version: int) -> Path:
     the release before: its 'store restore --from PATH' puts it back (docs/host.md "Upgrading").
     StoreError as ``make``'s, and when it would leave less than UPGRADE_COPY_RESERVE_MB free."""
     try:
-        need, free = needed_bytes(store), free_bytes(store)
+        short = short_of_room(store, UPGRADE_COPY_RESERVE_MB)
     except OSError as e:
         raise StoreError(f"the store's size or free space could not be read ({e})") from e
-    if free - need < UPGRADE_COPY_RESERVE_MB * MB:
+    if short is not None:
+        need, free = short
         raise StoreError(f"free space is short on {store.parent}: {free / MB:.0f} MB free, the copy takes up to {need / MB:.0f} MB "
                          f"and {UPGRADE_COPY_RESERVE_MB:g} MB are left for the store (UPGRADE_COPY_RESERVE_MB)")  # fmt: skip
     final = folder(store) / BEFORE_UPGRADE.format(version=version)
