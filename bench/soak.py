@@ -88,6 +88,7 @@ from spasmwatch.daemon.daemon import BandSpec, Daemon  # noqa: E402
 from spasmwatch.daemon.http import HttpServer  # noqa: E402
 from spasmwatch.daemon.session import BandInfo, State  # noqa: E402
 from spasmwatch.store import Store  # noqa: E402
+from spasmwatch.threads import DetachedThreads  # noqa: E402
 from spasmwatch.transport import open_link  # noqa: E402
 from spasmwatch.transport.simband import SimBand, free_port  # noqa: E402
 from swcore import protocol as P  # noqa: E402
@@ -191,6 +192,7 @@ def bounds(d: Daemon) -> dict[str, int]:
     out = {
         "asyncio executor threads": min(32, (os.cpu_count() or 1) + 4),  # ThreadPoolExecutor's default
         "serial port threads": serial_mod.PORT_THREADS * len(d.bands),
+        **{f"worker threads {p._name}": p._max for p in _worker_pools()},
         "daemon.notifications": daemon_mod.NOTICES_KEPT,
         "engine._closed": d.engine.settings.keep_closed,
         "daemon._merged_into": d.engine.settings.keep_closed,  # retired ids, while their alerts are held
@@ -218,8 +220,23 @@ def measure(cycles: int, d: Daemon, server: HttpServer | None = None) -> Point:
     # a USB band's port's (made at its link's connect, let go at its disconnect) up to theirs: counted apart.
     pool = sum(1 for t in threading.enumerate() if t.name.startswith("asyncio_"))
     ports = sum(1 for t in threading.enumerate() if t.name.startswith("spasmwatch-serial "))
-    inner = {**internals(d, server), "asyncio executor threads": pool, "serial port threads": ports}
-    return Point(cycles, len(asyncio.all_tasks()), threading.active_count() - pool - ports, fds, db, _rss_kb(), dict(ours), dict(counts), inner)
+    workers = worker_threads()
+    inner = {**internals(d, server), "asyncio executor threads": pool, "serial port threads": ports, **workers}
+    others = threading.active_count() - pool - ports - sum(workers.values())
+    return Point(cycles, len(asyncio.all_tasks()), others, fds, db, _rss_kb(), dict(ours), dict(counts), inner)
+
+
+def _worker_pools() -> list[DetachedThreads]:
+    """Our DetachedThreads pools but a USB port's (counted apart): each makes a thread only when its
+    calls overlap as never before (a sound command still playing as the next alarm's starts), so a
+    pool may first reach its next thread after the warm-up; growth up to its bound is not a leak
+    (the CI of 2026-12-07 failed 'threads 6 -> 7' on this)."""
+    return [o for o in gc.get_objects() if isinstance(o, DetachedThreads) and not o._name.startswith("spasmwatch-serial ")]
+
+
+def worker_threads() -> dict[str, int]:
+    """Each pool's live threads: name -> count (its bound in ``bounds``)."""
+    return {f"worker threads {p._name}": sum(t.is_alive() for t in p._threads) for p in _worker_pools()}
 
 
 @dataclass

@@ -256,3 +256,25 @@ def test_clusters_joined_by_late_events_leave_no_map_behind_past_the_alerts_kept
     assert len(d._merged_into) <= keep, f"{len(d._merged_into)} merges remembered after 300, the engine keeps {keep} closed alerts"
     assert d._merged_into.get(retired[-1]) is not None  # the latest retired alert, still held, still maps
     d.store.close()
+
+
+def test_a_worker_pool_reaching_its_next_thread_is_within_its_bound_not_growth() -> None:
+    """A pool makes a thread only when its calls overlap as never before, which may first happen
+    after the warm-up (CI 2026-12-07: 'clusters: threads 6 -> 7'): counted with its pool, bounded."""
+    import threading
+
+    from spasmwatch.threads import DetachedThreads
+
+    pool = DetachedThreads(3, "spasmwatch-soak-probe")
+    gate = threading.Event()
+    try:
+        first = pool.submit(gate.wait)
+        warm = soak.worker_threads()["worker threads spasmwatch-soak-probe"]
+        second = pool.submit(gate.wait)  # overlaps the first: the pool's second thread
+        end = soak.worker_threads()["worker threads spasmwatch-soak-probe"]
+        gate.set()
+        first.result(5), second.result(5)
+    finally:
+        gate.set()
+        pool.shutdown()
+    assert (warm, end) == (1, 2)
