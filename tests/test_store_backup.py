@@ -23,7 +23,7 @@ from spasmwatch.daemon import consts as K
 from spasmwatch.daemon.backups import StoreBackups
 from spasmwatch.daemon.lock import one_daemon
 from spasmwatch.daemon.rawkeep import size_text
-from spasmwatch.store import Store, StoreError
+from spasmwatch.store import Store, StoreError, _db
 from spasmwatch.store import backup as B
 from spasmwatch.store.schema import SCHEMA_VERSION
 
@@ -529,3 +529,49 @@ def test_a_compression_cut_short_never_takes_the_plain_copys_place(tmp_path: Pat
     r = _cli("store", "restore", "--db", str(path), "--from", str(cut))
     assert r.returncode != 0 and "could not be copied into place" in r.stderr and "nothing was changed" in r.stderr, r.stdout + r.stderr
     assert path.read_bytes() == store_before and not [p for p in tmp_path.iterdir() if ".replaced-" in p.name or ".restoring" in p.name]
+
+
+def test_the_copy_before_an_upgrade_tells_its_bytes_each_step_then_its_check_and_is_synced_as_it_goes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Start review h48: the daemon's start tells systemd the copy advances (daemon/notify.py Starting), by
+    the bytes copied after each step, growing to the store's, then the copy's check; the copy is written
+    to disk every COPY_SYNC_PAGES (here 2 steps' worth), not in one flush at its end that tells nothing
+    (35 s for a year's store on an SD card). Old code: no progress, one sync at the end."""
+    path = tmp_path / "spasmwatch.db"
+    with _store(path):
+        _filled(path, 100)  # (10 MB: 3 steps)
+    synced: list[Path] = []
+    real_sync = B.sync_file
+    monkeypatch.setattr(B, "sync_file", lambda p: (synced.append(p), real_sync(p))[1])
+    monkeypatch.setattr(B, "COPY_SYNC_PAGES", 2 * B.COPY_STEP_PAGES)
+    told: list[tuple[str, int, int]] = []
+    copy = B.before_upgrade(path, SCHEMA_VERSION, lambda step, done, total: told.append((step, done, total)))
+    with contextlib.closing(sqlite3.connect(f"{copy.as_uri()}?mode=ro", uri=True)) as c:
+        pages, page = (int(c.execute(f"PRAGMA {p}").fetchone()[0]) for p in ("page_count", "page_size"))
+    copying = [(done, total) for step, done, total in told if step == _db.COPYING]
+    steps = -(-pages // B.COPY_STEP_PAGES)
+    assert len(copying) == steps >= 3 and copying[-1] == (pages * page, pages * page), copying
+    assert [d for d, _ in copying] == sorted({d for d, _ in copying}), "bytes copied grow at each step"
+    assert told[len(copying)] == (_db.CHECKING_COPY, 0, copy.stat().st_size) and {s for s, _, _ in told[len(copying):]} == {_db.CHECKING_COPY}
+    partial = B.folder(path) / B.PARTIAL_BEFORE_UPGRADE
+    assert synced == [partial] * ((steps * B.COPY_STEP_PAGES) // B.COPY_SYNC_PAGES) + [partial], synced  # (during the copy, then before its rename)
+
+
+def test_a_check_tells_the_bytes_it_reads_while_it_reads_and_nothing_while_stalled(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """quick_check is one SQLite instruction (no progress handler inside it before SQLite 3.43): its
+    progress is this process's reads (/proc/self/io), told when they grew. A read stalled on its disk
+    reads nothing: nothing told after the beginning, so systemd's start timeout ends a stuck start."""
+    monkeypatch.setattr(_db, "READ_LOOK_S", 0.02)
+    big = tmp_path / "big"
+    big.write_bytes(b"x" * (20 << 20))
+    told: list[tuple[str, int, int]] = []
+    with _db.reading(lambda *t: told.append(t), _db.CHECKING, 20 << 20), open(big, "rb", buffering=0) as f:
+        while f.read(1 << 20):
+            time.sleep(0.01)
+    assert len(told) >= 3 and told[0] == (_db.CHECKING, 0, 20 << 20) and told[-1][1] > 0, told
+    assert [d for _, d, _ in told] == sorted(d for _, d, _ in told) and all(d <= 20 << 20 for _, d, _ in told)
+    told.clear()
+    with _db.reading(lambda *t: told.append(t), _db.CHECKING, 20 << 20):
+        time.sleep(0.3)  # (fifteen looks, nothing read)
+    assert told == [(_db.CHECKING, 0, 20 << 20)]

@@ -13,8 +13,9 @@ import os
 import re
 import shlex
 import sqlite3
+import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import NamedTuple
@@ -47,6 +48,24 @@ _ADD_COLUMN = re.compile(r"\s*ALTER\s+TABLE\s+(\w+)\s+ADD\s+(?:COLUMN\s+)?(\w+)"
 # A step's statement that drops a table (one it makes again): the rows that refer to it are checked (``_orphans``).
 _DROP_TABLE = re.compile(r"\s*DROP\s+TABLE\s+(\w+)\s*;?\s*$", re.IGNORECASE)
 log = logging.getLogger(__name__)
+
+# The long steps of a read-write open that migrates a store, told to its caller as they advance
+# (``connect``'s ``progress``: step, done, total): the daemon's start tells systemd it goes on
+# (daemon/notify.py ``Starting``), which else killed it past its start timeout, mid-copy.
+CHECKING = "checking"  # the read of every page before the migration (``_probe``): bytes read of the store's
+COPYING = "copying"  # the copy before the upgrade (backup.before_upgrade): bytes copied of the store's
+CHECKING_COPY = "checking the copy"  # that copy's read through (backup._check): bytes read of the copy's
+MIGRATING = "migrating"  # the schema steps (``_steps``): steps done of the steps to take
+Progress = Callable[[str, int, int], None]
+# SQLite VM instructions between two tellings of a schema step (``telling``): SQLite runs tens of
+# millions a second, so one each few ms here, a Python call each (under 1% of the work); a write
+# stalled on a disk runs none, so none is told: nothing says it advances when it does not.
+PROGRESS_OPS = 100_000
+# How often (s) a check's progress is looked at (``reading``): PRAGMA quick_check is one SQLite
+# instruction, which no progress handler reaches before SQLite 3.43 (a Pi's Debian 12 has 3.40), so
+# its progress is the bytes this process has read meanwhile (Linux's /proc/self/io rchar), told when
+# they grew. A check stalled on its disk reads none: nothing told.
+READ_LOOK_S = 1.0
 
 
 def store_command(action: str, store: Path, more: str = "") -> str:
@@ -224,7 +243,13 @@ class Migrated(NamedTuple):
 
 
 def connect(
-    path: Path, readonly: bool, thorough: bool = False, makes: bool = True, writes: tuple[str, ...] = (), later: bool = False
+    path: Path,
+    readonly: bool,
+    thorough: bool = False,
+    makes: bool = True,
+    writes: tuple[str, ...] = (),
+    later: bool = False,
+    progress: Progress | None = None,
 ) -> Opened:
     """Open ``path`` (read-write: create and migrate; read-only: must be current). ``thorough``: a
     read-write open checks the file with the full integrity_check (``_check_sound``). ``makes``
@@ -233,7 +258,9 @@ def connect(
     a new, empty store. ``writes``: the only tables the caller writes (a row of 'spasmwatch note'):
     a read-write open of a store it writes nothing into itself (``_settled``) checks those alone.
     ``later`` (the daemon's start): such an open checks every table but READ_AFTER_START, which its
-    caller reads through after (``Opened.unread``; daemon/backups.py)."""
+    caller reads through after (``Opened.unread``; daemon/backups.py). ``progress``: told the long
+    steps of a migration as they advance (CHECKING, COPYING, CHECKING_COPY, MIGRATING); nothing of an
+    open that migrates nothing."""
     if readonly and not path.is_file():
         raise StoreError(f"{path}: no spasmwatch store here")
     unread = False
@@ -241,7 +268,7 @@ def connect(
         if makes:
             make_folder(path)
         _private(path, makes)
-        unread = _probe(path, thorough, writes, later)
+        unread = _probe(path, thorough, writes, later, progress)
     # The writer's connection never makes the file (mode=rw): _private made it, 0600, when it may be
     # made. Until 2026-12-06 a plain path, which SQLite creates when the file is gone by then.
     target = reading_uri(path) if readonly else _uri(path) + "?mode=rw"
@@ -252,7 +279,7 @@ def connect(
     except sqlite3.Error as e:
         raise StoreError(f"{path}: cannot open: {e}{_whose(path)}") from e
     try:
-        found, not_kept = _prepare(conn, path, readonly)
+        found, not_kept = _prepare(conn, path, readonly, progress)
         return Opened(conn, found, unread, not_kept)
     except BaseException:
         conn.close()
@@ -295,13 +322,14 @@ def _uri(path: Path) -> str:
     return Path(os.path.realpath(path)).as_uri()
 
 
-def _probe(path: Path, thorough: bool = False, writes: tuple[str, ...] = (), later: bool = False) -> bool:
+def _probe(path: Path, thorough: bool = False, writes: tuple[str, ...] = (), later: bool = False, progress: Progress | None = None) -> bool:
     """StoreError for a file a writer must not open, read through a read-only connection first:
     someone else's or a newer one, a damaged one (``_check_sound``). Found with the daemon that
     tries a store again while it cannot open it: a damaged store with its WAL beside it, refused
     on the read-write connection, had that WAL written into it as the connection closed (SQLite
     checkpoints at the last close) and the WAL deleted, at each start; a read-only connection
-    never checkpoints. ``writes``, ``later``: ``connect``'s; whether READ_AFTER_START was left unread."""
+    never checkpoints. ``writes``, ``later``, ``progress``: ``connect``'s (told of the read of a store to
+    migrate alone); whether READ_AFTER_START was left unread."""
     try:
         conn = sqlite3.connect(reading_uri(path), uri=True, isolation_level=None, timeout=BUSY_TIMEOUT_S)
     except sqlite3.Error as e:
@@ -311,7 +339,9 @@ def _probe(path: Path, thorough: bool = False, writes: tuple[str, ...] = (), lat
             version = _check_identity(conn, path, writes=True)
             partly = (writes or later) and not thorough and _settled(conn, version)
             tables = (writes or _tables_but(conn, READ_AFTER_START)) if partly else ()
-            _check_sound(conn, path, thorough, tables)
+            told = progress if 0 < version < SCHEMA_VERSION else None  # (a store to migrate: the open goes on long)
+            with reading(told, CHECKING, needed_bytes(path) if told else 0):
+                _check_sound(conn, path, thorough, tables)
     finally:
         conn.close()
     return bool(partly and later and not writes)
@@ -323,7 +353,7 @@ def _tables_but(conn: sqlite3.Connection, unread: tuple[str, ...]) -> tuple[str,
     return tuple(n for n in names if n.lower() not in unread)
 
 
-def _prepare(conn: sqlite3.Connection, path: Path, readonly: bool) -> Migrated:
+def _prepare(conn: sqlite3.Connection, path: Path, readonly: bool, progress: Progress | None = None) -> Migrated:
     """The schema version found (``Opened.found``), and why no copy was kept before the migration."""
     with _said(path):
         version = _check_identity(conn, path, writes=not readonly)
@@ -332,7 +362,7 @@ def _prepare(conn: sqlite3.Connection, path: Path, readonly: bool) -> Migrated:
             _require_current(conn, path, version)
             return Migrated(version)
         _pragmas(conn, wal=True)  # (sound: _probe read it through)
-        return migrate(conn, path)
+        return migrate(conn, path, progress)
 
 
 @contextmanager
@@ -595,7 +625,7 @@ def _pragmas(conn: sqlite3.Connection, wal: bool) -> None:
         conn.execute("PRAGMA synchronous = FULL")
 
 
-def migrate(conn: sqlite3.Connection, path: Path) -> Migrated:
+def migrate(conn: sqlite3.Connection, path: Path, progress: Progress | None = None) -> Migrated:
     """Apply the missing steps, each in one transaction with its version bump and the marker for the
     version it makes (``mark``); the version found at the first step (the one a process that migrated
     it meanwhile left), and why no copy of it was kept before the first (``_keep_before_upgrade``). A newer store this version may write (its marker) is left at its version.
@@ -606,15 +636,17 @@ def migrate(conn: sqlite3.Connection, path: Path) -> Migrated:
     Foreign keys are off while the steps run (SQLite's way to make a table again: with them on,
     dropping the old clusters table deleted its rows first, and the cluster_events naming them by
     ON DELETE CASCADE), and checked before each step's commit (``_steps``).
+
+    ``progress``: ``connect``'s, told of the copy before the first step and of each step (a store that was there).
     """
     conn.execute("PRAGMA foreign_keys = OFF")  # (a no-op inside a transaction: none is open here)
     try:
-        return _steps(conn, path)
+        return _steps(conn, path, progress)
     finally:
         conn.execute("PRAGMA foreign_keys = ON")
 
 
-def _steps(conn: sqlite3.Connection, path: Path) -> Migrated:
+def _steps(conn: sqlite3.Connection, path: Path, progress: Progress | None) -> Migrated:
     """``migrate``'s steps, foreign keys off."""
     found: int | None = None
     not_kept: str | None = None
@@ -631,8 +663,9 @@ def _steps(conn: sqlite3.Connection, path: Path) -> Migrated:
                 conn.execute("COMMIT")
                 return Migrated(found, not_kept)
             if version == found and version > 0:  # (this open's first step, of a store that was there)
-                not_kept = _keep_before_upgrade(path, version)
-            _run_step(conn, path, version)
+                not_kept = _keep_before_upgrade(path, version, progress)
+            with telling(conn, progress if found > 0 else None, MIGRATING, version - found, SCHEMA_VERSION - found):  # (a new store's: instant)
+                _run_step(conn, path, version)
             mark(conn, version + 1)
             conn.execute(f"PRAGMA application_id = {APPLICATION_ID}")
             conn.execute(f"PRAGMA user_version = {version + 1}")
@@ -643,7 +676,7 @@ def _steps(conn: sqlite3.Connection, path: Path) -> Migrated:
             raise
 
 
-def _keep_before_upgrade(path: Path, version: int) -> str | None:
+def _keep_before_upgrade(path: Path, version: int, progress: Progress | None = None) -> str | None:
     """The store at ``path`` as it is at schema ``version`` kept beside it before its first step
     (backup.before_upgrade: read through a read-only connection, which sees its last commit, not this
     transaction), said in the log: the daily copies after it are of the migrated store, which the release
@@ -654,7 +687,7 @@ def _keep_before_upgrade(path: Path, version: int) -> str | None:
     from spasmwatch.store import backup  # (it reads the store through this module)
 
     try:
-        kept = backup.before_upgrade(path, version)
+        kept = backup.before_upgrade(path, version, progress)
     except StoreError as e:
         if e.damaged:
             raise
@@ -665,6 +698,73 @@ def _keep_before_upgrade(path: Path, version: int) -> str | None:
     log.info("%s: the store as it was at schema version %d kept as %s before its upgrade to %d (the way back to the release before: "
              'docs/host.md "Upgrading")', path, version, kept, SCHEMA_VERSION)  # fmt: skip
     return None
+
+
+@contextmanager
+def telling(conn: sqlite3.Connection, progress: Progress | None, step: str, done: int = 0, total: int = 0) -> Iterator[None]:
+    """``progress(step, done, total)`` told once as the block begins, then each PROGRESS_OPS instructions
+    SQLite runs on ``conn`` in it (each a sign the step advances); nothing when ``progress`` is None."""
+    if progress is None:
+        yield
+        return
+    progress(step, done, total)
+    conn.set_progress_handler(lambda: progress(step, done, total), PROGRESS_OPS)  # (None: go on)
+    try:
+        yield
+    finally:
+        conn.set_progress_handler(None, 0)
+
+
+@contextmanager
+def reading(progress: Progress | None, step: str, total: int) -> Iterator[None]:
+    """``progress(step, done, total)`` told as the block begins (done 0), then each READ_LOOK_S in which
+    this process read more, done the bytes it read since (at most ``total``: the bytes the block reads
+    once through); nothing when ``progress`` is None, once alone where /proc/self/io is not."""
+    if progress is None:
+        yield
+        return
+    progress(step, 0, total)
+    first = _read_bytes()
+    if first is None:
+        yield
+        return
+    over = threading.Event()
+
+    def look() -> None:
+        start, own = first  # (each look's own read of /proc/self/io counts in the next: taken off)
+        seen = 0
+        while not over.wait(READ_LOOK_S):
+            if (looked := _read_bytes()) is None:
+                continue
+            done = looked[0] - start - own
+            own += looked[1]
+            if done > seen:
+                seen = done
+                progress(step, min(done, total), total)
+
+    watcher = threading.Thread(target=look, name="store-open-progress", daemon=True)
+    watcher.start()
+    try:
+        yield
+    finally:
+        over.set()
+        watcher.join()
+
+
+def _read_bytes() -> tuple[int, int] | None:
+    """The bytes this process had read before this call (/proc/self/io rchar: files and sockets, from
+    the page cache too), and the bytes this call read; None where it cannot be read (not Linux)."""
+    try:
+        with open("/proc/self/io", "rb") as f:
+            text = f.read()
+        return next(int(line.split()[1]) for line in text.splitlines() if line.startswith(b"rchar:")), len(text)
+    except (OSError, StopIteration, ValueError, IndexError):
+        return None
+
+
+def needed_bytes(store: Path) -> int:
+    """The bytes of ``store`` and its WAL (what a copy of it holds at most, a read of it reads)."""
+    return sum(p.stat().st_size for p in (store, Path(f"{store}-wal")) if p.exists())
 
 
 def _run_step(conn: sqlite3.Connection, path: Path, version: int) -> None:

@@ -32,7 +32,19 @@ from spasmwatch import private
 from spasmwatch.outfile import sync_file, sync_folder
 from spasmwatch.store import shape
 from spasmwatch.store.carry import Carried, carry
-from spasmwatch.store._db import BUSY_TIMEOUT_S, StoreError, _check_newer, _check_sound, reading_uri, unrepairable
+from spasmwatch.store._db import (
+    BUSY_TIMEOUT_S,
+    CHECKING_COPY,
+    COPYING,
+    Progress,
+    StoreError,
+    _check_newer,
+    _check_sound,
+    needed_bytes,
+    reading,
+    reading_uri,
+    unrepairable,
+)
 from spasmwatch.store.schema import APPLICATION_ID, SCHEMA_VERSION
 
 FOLDER_SUFFIX = ".backups"
@@ -58,6 +70,13 @@ SIDE_FILES = ("-wal", "-shm", "-journal")
 # ten times slower; a whole copy took 3 s here and maybe 30 s there, which a stop waited out until
 # 2026-12-06. Each step is a call back into Python: small steps would cost the copy more than they save.
 COPY_STEP_PAGES = 1024
+# Pages of a copy written between two syncs of it to disk (64 MB at 4 KiB pages): without them, a Pi's
+# kernel held a year's copy in its page cache (a tenth of its memory may wait there unwritten) and the
+# copy's end (SQLite's commit, ``sync_file``) wrote it all in one call that told nothing: some 35 s for
+# 350 MB on an SD card at 10 MB/s, past the start's extension (daemon consts START_EXTEND_S) for a store
+# a few times that. Now each such call writes 64 MB at most: ~6 s on that card, the copy's progress told
+# between them (COPYING). The same bytes are written, in more calls.
+COPY_SYNC_PAGES = 16 * COPY_STEP_PAGES
 # The store as it was before a migration (``before_upgrade``): 'before-upgrade-v13.db' in its backups
 # folder, by the schema version it was at. One per version: a later upgrade from the same version (the
 # family went back to that release with this copy and on from there) replaces it, the later copy holding
@@ -179,11 +198,6 @@ def short_of_room(store: Path, reserve_mb: float) -> tuple[int, int] | None:
     return (need, free) if free - need < reserve_mb * MB else None
 
 
-def needed_bytes(store: Path) -> int:
-    """The most a copy of ``store`` takes: the file and its WAL (the copy holds the pages of both)."""
-    return sum(p.stat().st_size for p in (store, Path(f"{store}-wal")) if p.exists())
-
-
 def make(store: Path, now_s: float, stop: Stop | None = None) -> Backup:
     """A checked copy of ``store`` in its backups folder, named for ``now_s``; StoreError (nothing
     kept but what was there) when it cannot be made or its copy is not sound; Stopped (its partial
@@ -193,11 +207,12 @@ def make(store: Path, now_s: float, stop: Stop | None = None) -> Backup:
     return Backup(final, now_s, final.stat().st_size)
 
 
-def before_upgrade(store: Path, version: int) -> Path:
+def before_upgrade(store: Path, version: int, progress: Progress | None = None) -> Path:
     """A checked copy of ``store`` as it is at schema ``version``, before its migration (_db.migrate),
     kept in its backups folder as BEFORE_UPGRADE (one there before replaced); its path. The way back to
     the release before: its 'store restore --from PATH' puts it back (docs/host.md "Upgrading").
-    StoreError as ``make``'s, and when it would leave less than UPGRADE_COPY_RESERVE_MB free."""
+    StoreError as ``make``'s, and when it would leave less than UPGRADE_COPY_RESERVE_MB free.
+    ``progress``: told the copy's bytes after each step (COPYING), then its check (CHECKING_COPY)."""
     try:
         short = short_of_room(store, UPGRADE_COPY_RESERVE_MB)
     except OSError as e:
@@ -207,13 +222,13 @@ def before_upgrade(store: Path, version: int) -> Path:
         raise StoreError(f"free space is short on {store.parent}: {free / MB:.0f} MB free, the copy takes up to {need / MB:.0f} MB "
                          f"and {UPGRADE_COPY_RESERVE_MB:g} MB are left for the store (UPGRADE_COPY_RESERVE_MB)")  # fmt: skip
     final = folder(store) / BEFORE_UPGRADE.format(version=version)
-    _make(store, final, PARTIAL_BEFORE_UPGRADE, Stop(), "its copy before its upgrade")
+    _make(store, final, PARTIAL_BEFORE_UPGRADE, Stop(), "its copy before its upgrade", progress)
     return final
 
 
-def _make(store: Path, final: Path, partial_name: str, stop: Stop, by: str) -> None:
+def _make(store: Path, final: Path, partial_name: str, stop: Stop, by: str, progress: Progress | None = None) -> None:
     """``make``'s copy of ``store`` into ``final``, through ``partial_name`` in its folder; ``by``: what
-    found the store damaged, as its error says it."""
+    found the store damaged, as its error says it; ``progress``: ``before_upgrade``'s."""
     where = final.parent
     partial = where / partial_name
     try:
@@ -222,9 +237,9 @@ def _make(store: Path, final: Path, partial_name: str, stop: Stop, by: str) -> N
         with contextlib.suppress(FileExistsError):
             where.mkdir(mode=private.DIR_MODE)  # (never its parents: private.make_dir makes them)
         with _into_place(partial, final, stop):
-            _copy(store, partial, stop)
+            _copy(store, partial, stop, progress)
             try:
-                _check(partial, stop)
+                _check(partial, stop, progress)
             except Unsound:
                 if (damage := store_damage(store, stop, f"found by {by}, none made in {where}; nothing more is written to it")) is not None:
                     raise damage from None
@@ -253,21 +268,33 @@ def _into_place(partial: Path, final: Path, stop: Stop) -> Iterator[None]:
         raise
 
 
-def _copy(store: Path, into: Path, stop: Stop) -> None:
+def _copy(store: Path, into: Path, stop: Stop, progress: Progress | None = None) -> None:
     """``store`` as of its last commit into ``into``, through a read-only connection (it never
     checkpoints the daemon's WAL), COPY_STEP_PAGES at a time, ``stop`` asked after each (Stopped).
     The read transaction is held open across the steps: without it each step reads the store anew,
     and a write the daemon commits meanwhile starts the copy again (it might never end on a busy
-    store; until 2026-12-06 the copy was made in one step for this, which a stop could not end)."""
+    store; until 2026-12-06 the copy was made in one step for this, which a stop could not end).
+    ``progress``: told the bytes copied of the store's after each step (COPYING)."""
     src = sqlite3.connect(reading_uri(store), uri=True, isolation_level=None, timeout=BUSY_TIMEOUT_S)
     try:
         src.execute("BEGIN")
         if int(src.execute("PRAGMA application_id").fetchone()[0]) != APPLICATION_ID:
             raise sqlite3.DatabaseError("not a spasmwatch store")
         src.execute("SELECT count(*) FROM sqlite_master").fetchone()  # (the snapshot taken: a read opens it)
+        page = int(src.execute("PRAGMA page_size").fetchone()[0])
+        synced = [0]  # pages of the copy on disk (``COPY_SYNC_PAGES``)
+
+        def stepped(_status: int, remaining: int, total: int) -> None:
+            stop.raise_if_set()
+            if total - remaining - synced[0] >= COPY_SYNC_PAGES:
+                sync_file(into)
+                synced[0] = total - remaining
+            if progress is not None:
+                progress(COPYING, (total - remaining) * page, total * page)
+
         dst = sqlite3.connect(into, isolation_level=None)
         try:
-            src.backup(dst, pages=COPY_STEP_PAGES, progress=lambda *_: stop.raise_if_set())
+            src.backup(dst, pages=COPY_STEP_PAGES, progress=stepped)
             # A file of its own: no WAL beside it for a copy to need (the header said WAL, as the store's).
             dst.execute("PRAGMA journal_mode = DELETE")
         finally:
@@ -276,14 +303,15 @@ def _copy(store: Path, into: Path, stop: Stop) -> None:
         src.close()
 
 
-def _check(path: Path, stop: Stop | None = None) -> None:
+def _check(path: Path, stop: Stop | None = None, progress: Progress | None = None) -> None:
     """sqlite3.DatabaseError when the copy at ``path`` is not sound (PRAGMA quick_check: every page
     read), or is a store the daemon refuses by its tables (a column or table dropped by hand while it
-    ran: _db.unrepairable), which no restore could use. Stopped when ``stop`` is set meanwhile."""
+    ran: _db.unrepairable), which no restore could use. Stopped when ``stop`` is set meanwhile.
+    ``progress``: told as the read advances (CHECKING_COPY)."""
     halt = Stop() if stop is None else stop
     conn = sqlite3.connect(f"{path.absolute().as_uri()}?mode=ro", uri=True, isolation_level=None)
     try:
-        with halt.interrupting(conn):
+        with halt.interrupting(conn), reading(progress, CHECKING_COPY, path.stat().st_size):
             try:
                 found = [str(r[0]) for r in conn.execute("PRAGMA quick_check(3)")]
             except sqlite3.DatabaseError as e:  # a damaged page it cannot step over: said as one found (_db._check_sound)

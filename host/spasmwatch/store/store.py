@@ -362,13 +362,15 @@ class Store:
         makes: bool = True,
         writes: tuple[str, ...] = (),
         later: bool = False,
+        progress: _db.Progress | None = None,
     ) -> None:
         """``makes`` False: the store must be there (a command found it): the open makes no folder and no
         file, and one gone since it was found (its disk unmounted) is a StoreError, not a new, empty store.
         ``writes``: the only tables the caller writes into ('spasmwatch note': notes): the open reads
         those through, not every page, when it writes nothing itself (_db._check_sound). ``later`` (the
         daemon's start): the open leaves the epochs and STATUS rows unread (_db.READ_AFTER_START) when it
-        writes nothing itself, ``unread`` then True: the caller reads them through after."""
+        writes nothing itself, ``unread`` then True: the caller reads them through after. ``progress``: told
+        the long steps of its migration as they advance (_db.connect: the daemon's start tells systemd)."""
         self.path = Path(path)
         self.readonly = _readonly
         self._makes = makes
@@ -391,7 +393,7 @@ class Store:
         self._clock: Callable[[], float] = time.monotonic
         self._synced_s = -math.inf
         self._normal: sqlite3.Connection | None = None
-        self._conn: sqlite3.Connection | None = None if _unopened else self._connect(checked=_checked, later=later)
+        self._conn: sqlite3.Connection | None = None if _unopened else self._connect(checked=_checked, later=later, progress=progress)
 
     @classmethod
     def open_readonly(cls, path: Path) -> Store:
@@ -406,6 +408,7 @@ class Store:
         claim: Callable[[], None] | None = None,
         checked: Checked | None = None,
         later: bool = False,
+        progress: _db.Progress | None = None,
     ) -> Store:
         """``Store(path)``, or when it cannot be opened (damaged, newer, not this account's to open,
         an I/O error, a folder not writable, or ``known`` and not there: ``_connect``) a store not
@@ -413,23 +416,26 @@ class Store:
         again. The daemon monitors without its store rather than not at all (docs/store.md "A store
         that cannot be opened"). ``checked``: what ``known.check(path)`` found just before (the
         daemon's start, which asks it to know whether to make the store's folder and take its lock
-        now), taken as this open's check rather than asked again; None: asked as it opens. ``later``:
-        ``Store``'s."""
+        now), taken as this open's check rather than asked again; None: asked as it opens. ``later``,
+        ``progress``: ``Store``'s."""
         if checked is not None and checked.missing is not None:
             return cls(path, _unopened=checked.missing, known=known, claim=claim)
         try:
-            return cls(path, known=known, claim=claim, _checked=checked, later=later)
+            return cls(path, known=known, claim=claim, _checked=checked, later=later, progress=progress)
         except StoreError as e:
             return cls(path, _unopened=e, known=known, claim=claim)
 
-    def _connect(self, thorough: bool = False, checked: Checked | None = None, later: bool = False) -> sqlite3.Connection:
+    def _connect(
+        self, thorough: bool = False, checked: Checked | None = None, later: bool = False, progress: _db.Progress | None = None
+    ) -> sqlite3.Connection:
         """The connection, made (``_db.connect``). ``known`` (the daemon's): a store opened before that
         is not there now (its disk not mounted yet) is a StoreMissing, not made again empty, a
         different store there is a DifferentStore, not written into (``checked``: it was asked just
         before), and a store opened is recorded with its id; ``claim`` (the daemon's lock beside the
         store) is called first. The check's reads of the record and the file's id are the open's
         (``unpin`` and ``remember`` read the record again only to write it). ``later``: ``Store``'s (the
-        first open's alone: a try again, in a worker thread, reads every page)."""
+        first open's alone: a try again, in a worker thread, reads every page); ``progress`` too (a try again
+        comes after the daemon's READY: no start timeout runs)."""
         if self._known is not None and checked is None:
             checked = self._known.check(self.path)
         if checked is not None and checked.missing is not None:
@@ -441,7 +447,9 @@ class Store:
             if self._claim is not None:
                 self._claim()  # (the lock beside the store: its folder gone since the check is the store's, below)
             unpinned = None if self._known is None or checked is None else self._known.unpin(self.path, checked)
-            conn, found, self.unread, not_kept = _db.connect(self.path, self.readonly, thorough, makes=makes, writes=self._writes, later=later)
+            conn, found, self.unread, not_kept = _db.connect(
+                self.path, self.readonly, thorough, makes=makes, writes=self._writes, later=later, progress=progress
+            )
             self.upgrade_copy_not_kept = not_kept or self.upgrade_copy_not_kept  # (a later open migrates nothing: kept)
         except StoreError as e:
             if checked is not None and (gone := vanished(self.path, checked)) is not None:
