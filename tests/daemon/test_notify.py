@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from spasmwatch.daemon.notify import Notifier, StatusNotes, Watchdog, keep_alive, watchdog_interval_s
+from spasmwatch.daemon.notify import Notifier, Starting, StatusNotes, Watchdog, keep_alive, watchdog_interval_s
 
 
 @pytest.fixture
@@ -140,3 +140,29 @@ def test_status_is_sent_on_change_only(listener: tuple[socket.socket, str]) -> N
         notes(text)
     assert received(s) == ["STATUS=[crib] not connected", "STATUS=[crib] connected battery 80%"]
     StatusNotes(None)("no manager: nothing, no error")
+
+
+def test_a_long_start_extends_the_timeout_at_each_new_step_and_at_most_every_interval_while_it_advances(
+    listener: tuple[socket.socket, str],
+) -> None:
+    """Start review h48 (docs/host.md "Running as a service"): EXTEND_TIMEOUT_USEC= with STATUS= only when
+    told the work advances: at once for a new step, then at most every ``every_s``; time alone sends
+    nothing (no timer), so a stuck copy is not extended for ever."""
+    s, path = listener
+    clock = Clock()
+    start = Starting(Notifier(path), extend_s=60.0, every_s=5.0, clock=clock)
+    start("copying", "Copying: 4 of 812\nMB")
+    for _ in range(9):  # told each 0.5 s: sent once more, 5 s on
+        clock.t += 0.5
+        start("copying", f"Copying: {clock.t:.1f}")
+    clock.t += 0.5
+    start("copying", "Copying: 10 s")
+    start("migrating", "Upgrading: step 1 of 3")  # a new step: at once
+    clock.t += 600.0  # a stall: nothing told, nothing sent
+    assert received(s) == [
+        "EXTEND_TIMEOUT_USEC=60000000\nSTATUS=Copying: 4 of 812 MB",
+        "EXTEND_TIMEOUT_USEC=60000000\nSTATUS=Copying: 10 s",
+        "EXTEND_TIMEOUT_USEC=60000000\nSTATUS=Upgrading: step 1 of 3",
+    ]
+    with pytest.raises(ValueError, match="every_s \\(60 s\\) must be shorter than extend_s \\(60 s\\)"):
+        Starting(Notifier(path), extend_s=60.0, every_s=60.0)

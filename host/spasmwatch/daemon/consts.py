@@ -351,6 +351,19 @@ WATCHDOG_LATE_S = 10.0
 # WATCHDOG_LATE_S + this of its last tick (40 s), an alarm's delay a family can live with; long
 # enough that an SD card stalling a SQLite write for seconds does not restart a healthy daemon.
 WATCHDOG_SEC = 30
+# While the store's open does the long work of an upgrade before READY=1 (its copy, that copy's check,
+# the migration: store/_db.py CHECKING...MIGRATING), each telling of its progress extends systemd's start
+# timeout (TimeoutStartSec=, 90 s by default: the unit sets none) by this (s, EXTEND_TIMEOUT_USEC=): the
+# longest wait between two tellings of work that advances is a flush of COPY_SYNC_PAGES of the copy
+# (64 MB: ~6 s on an SD card at 10 MB/s) or a look at a check's reads (READ_LOOK_S, 1 s); a card stalled
+# by its own housekeeping for tens of seconds is waited out. A copy or check stuck for a minute is ended
+# by systemd and started again, as it was before (a stalled disk no start gets past). The watchdog
+# (WatchdogSec=) is not armed before READY=1 (systemd arms it as the start completes): nothing to ping.
+START_EXTEND_S = 60.0
+# At most one telling of a step (EXTEND_TIMEOUT_USEC= and STATUS=) every this (s) while it advances (a
+# new step is told at once): 12 within each START_EXTEND_S, so a lost datagram costs nothing; the
+# family's 'systemctl --user status spasmwatch' shows the MB copied within this of now.
+START_TELL_EVERY_S = 5.0
 # RestartSec= (s): the wait before a restart after a crash or a watchdog kill: short (an unwatched
 # night), long enough that a daemon failing at start-up (a config edited wrong) logs a line every
 # 5 s rather than hundreds; systemd's start limit (5 starts in 10 s) is never reached at this pace,

@@ -22,10 +22,11 @@ from spasmwatch.daemon.daemon import BandSpec, Daemon
 from spasmwatch.daemon.http import HttpError, HttpServer
 from spasmwatch.daemon.lock import DaemonLock, one_daemon
 from spasmwatch.daemon.reload import Reloader, reload_command
-from spasmwatch.daemon.notify import Notifier, StatusNotes, Watchdog, keep_alive, watchdog_interval_s
+from spasmwatch.daemon.notify import Notifier, Starting, StatusNotes, Watchdog, keep_alive, watchdog_interval_s
 from spasmwatch.daemon.stopping import StopSignals, said_at_start
 from spasmwatch.daemon.wiring import alert_settings_from, band_link, caregivers_from, channels_from, heartbeat_from, warn_exposures
 from spasmwatch.store import KnownStores, Store, StoreError, make_folder
+from spasmwatch.store._db import CHECKING, CHECKING_COPY, COPYING, MIGRATING, Progress
 from spasmwatch.urls import host_port
 from spasmwatch.words import cmd, in_quotes
 
@@ -67,7 +68,8 @@ async def serve(
     SIGHUP reloads ``config_path`` (the file ``cfg`` was read from; None: SIGHUP is ignored)
     in the loop: daemon/reload.py.
     Under systemd (``Type=notify``): READY=1 once the store is open (or found not to open), the web server listens
-    and the daemon has started; STATUS= on change; WATCHDOG=1 while its ticks progress
+    and the daemon has started; before it, EXTEND_TIMEOUT_USEC= and STATUS= while the open's copy and migration
+    after an upgrade advance (``opening``); STATUS= on change; WATCHDOG=1 while its ticks progress
     (daemon/notify.py); STOPPING=1 at the signal.
     ``stop_signals`` (started by ``spasmwatch run``) takes SIGINT/SIGTERM in a thread of its own, with a
     deadline on the stop that a blocked loop cannot miss (daemon/stopping.py); else the loop takes them."""
@@ -91,7 +93,7 @@ async def serve(
     with (
         ExitStack() as stop_handled,  # first in: a stop signal stays handled until the store is closed
         one_daemon(path, config_path, now=checked.missing is None, unmade=unmade) as lock,
-        _closed_at_exit(Store.may_fail(path, known, lock.take, checked=checked, later=True)) as store,
+        _closed_at_exit(Store.may_fail(path, known, lock.take, checked=checked, later=True, progress=opening(notifier))) as store,
     ):
         said_at_start(path)  # past the lock: a daemon refused the store has ended (the record is its holder's)
         daemon = build(cfg, store, clock, stale_s, config_path)
@@ -118,6 +120,39 @@ async def serve(
         await http.stop()
         await daemon.stop()
     return 0
+
+
+def opening(notifier: Notifier | None) -> Progress:
+    """What the store's open is told of its long steps (an upgrade's copy and migration, before the
+    monitor starts): each step logged as it begins, and under systemd told with its progress
+    (notify.Starting: EXTEND_TIMEOUT_USEC= and STATUS=), or the start timeout ended it mid-copy (a
+    year's store ~30 s on an SD card, more on a slow one) and Restart= began the copy again: a loop."""
+    starting = None if notifier is None else Starting(notifier, K.START_EXTEND_S, K.START_TELL_EVERY_S)
+    begun: set[str] = set()
+
+    def told(step: str, done: int, total: int) -> None:
+        words = opening_words(step, done, total)
+        if step not in begun:
+            begun.add(step)
+            log.info("%s", words)
+        if starting is not None:
+            starting(step, words)
+
+    return told
+
+
+_MB = 1_000_000
+_STARTS_AFTER = " (the monitor starts once it is done)"
+
+
+def opening_words(step: str, done: int, total: int) -> str:
+    """The store's open's long ``step`` (store/_db.py: ``done`` of ``total`` bytes, a migration's steps) in
+    a family's words, for 'systemctl --user status spasmwatch' (STATUS=) and the log."""
+    if step == MIGRATING:
+        return f"Upgrading the store: step {done + 1} of {total}{_STARTS_AFTER}"
+    what = {CHECKING: "Checking the store before its upgrade", COPYING: "Copying the store before its upgrade",
+            CHECKING_COPY: "Checking the copy of the store made before its upgrade"}[step]  # fmt: skip
+    return f"{what}: {done / _MB:.0f} of {total / _MB:.0f} MB{'' if step == COPYING else ' read'}{_STARTS_AFTER}"
 
 
 @contextmanager

@@ -128,3 +128,31 @@ class StatusNotes:
             self.last = text
             self.notifier.send(f"STATUS={text}")
 
+
+
+class Starting:
+    """A long step of the start before READY=1 (the store's copy and migration after an upgrade), told to
+    the service manager as it advances: each telling sends ``EXTEND_TIMEOUT_USEC=`` (systemd 236 and
+    later: the start may go on ``extend_s`` past now, beyond TimeoutStartSec=; an older one ignores the
+    line) with ``STATUS=`` saying what is done. Sent at once when the step changes, else at most every
+    ``every_s`` (by ``clock``, monotonic s), which is shorter than ``extend_s``: the start is extended
+    only while its work is told to advance (per chunk copied, never by a timer), so a step stalled for
+    ``extend_s`` is ended by systemd as it was before. Called from the open's thread and its progress
+    watcher, one at a time (store/_db.py ``reading``)."""
+
+    def __init__(self, notifier: Notifier, extend_s: float, every_s: float, clock: Callable[[], float] = time.monotonic) -> None:
+        if not every_s < extend_s:
+            raise ValueError(f"every_s ({every_s:g} s) must be shorter than extend_s ({extend_s:g} s): the start would time out between two")
+        self.notifier = notifier
+        self.extend_us = int(extend_s * 1e6)
+        self.every_s = every_s
+        self.clock = clock
+        self._step: str | None = None
+        self._sent_t = -float("inf")
+
+    def __call__(self, step: str, text: str) -> None:
+        now = self.clock()
+        if step == self._step and now - self._sent_t < self.every_s:
+            return
+        self._step, self._sent_t = step, now
+        self.notifier.send(f"EXTEND_TIMEOUT_USEC={self.extend_us}\nSTATUS={' '.join(text.split())}")
