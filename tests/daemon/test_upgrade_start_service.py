@@ -4,7 +4,7 @@ notify socket played by a real AF_UNIX datagram socket. While the copy and the m
 READY=1, the daemon extends systemd's start timeout (EXTEND_TIMEOUT_USEC=) and says what it does
 (STATUS=) with its progress; a store that needs neither gets none of it. A daemon killed (SIGKILL, as
 systemd's start timeout does) in the middle of the copy starts again cleanly: no half copy kept or listed,
-the store migrated, no row lost."""
+the store migrated, no row lost; so does one killed in the middle of the migration."""
 
 from __future__ import annotations
 
@@ -19,6 +19,8 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
+
 from daemonproc import UP_S, notify_socket, one_band_config
 from servers import free_port
 
@@ -30,9 +32,9 @@ DEV = "upgr0002"
 NOTE_BYTES = 1 << 20  # each note's text: the store's size is made by them (a copy long enough to be cut in)
 
 
-def _old_store(path: Path, notes: int) -> None:
-    """A store as spasmwatch wrote it at schema OLD (its first migrations), holding a band, its events
-    and ``notes`` notes of NOTE_BYTES each (the store about ``notes`` MB)."""
+def _old_store(path: Path, notes: int, clusters: int = 0) -> None:
+    """A store as spasmwatch wrote it at schema OLD (its first migrations), holding a band, its events,
+    ``notes`` notes of NOTE_BYTES each (the store about ``notes`` MB) and ``clusters`` clusters."""
     path.parent.mkdir(parents=True, exist_ok=True)
     with contextlib.closing(sqlite3.connect(path, isolation_level=None)) as c:
         for m in schema.MIGRATIONS[:OLD]:
@@ -48,6 +50,8 @@ def _old_store(path: Path, notes: int) -> None:
                       [(DEV, seq, 1000 * seq, 1000.0 + seq) for seq in range(500)])  # fmt: skip
         c.executemany("INSERT INTO notes(wall_s, kind, text) VALUES (?, 'note', ?)",
                       [(1000.0 + i, f"{i:08d}" * (NOTE_BYTES // 8)) for i in range(notes)])  # fmt: skip
+        c.executemany("INSERT INTO clusters(device, key, start_t, end_t, count, alert_t, post_wake_s, closed, updated_wall_s) "
+                      "VALUES (?, ?, ?, ?, 3, NULL, NULL, 1, 2.0)", [(DEV, f"k{i}", 10.0 * i, 10.0 * i + 5) for i in range(clusters)])  # fmt: skip
         c.execute("COMMIT")
 
 
@@ -157,3 +161,41 @@ def test_a_daemon_killed_in_the_middle_of_the_copy_starts_again_copies_migrates_
     assert (_rows(store, "events"), _rows(store, "notes")) == (events, notes) == (_rows(copy, "events"), _rows(copy, "notes"))
     with Store.open_readonly(store) as st:
         assert st.schema_version == schema.SCHEMA_VERSION
+
+
+# A process opening the store as the daemon does, killed (SIGKILL) at the ``call``-th telling of schema step
+# ``step`` (0: the first): the telling at the block's start, inside the step's transaction, or one from SQLite's
+# progress handler in the middle of its statements (the remade clusters table: 200,000 rows copied).
+_KILLED_IN_STEP = """
+import os, signal, sys
+from pathlib import Path
+from spasmwatch.store import Store, _db
+step, call, calls = int(sys.argv[2]), int(sys.argv[3]), []
+def told(what, done, total):
+    if what == _db.MIGRATING and done == step:
+        calls.append(done)
+        if len(calls) == call:
+            os.kill(os.getpid(), signal.SIGKILL)
+Store(Path(sys.argv[1]), later=True, progress=told)
+"""
+
+
+@pytest.mark.parametrize(("step", "call"), [(0, 1), (2, 2)])
+def test_an_open_killed_in_the_middle_of_the_migration_leaves_the_store_at_its_last_whole_step_and_the_next_one_ends_it(
+    tmp_path: Path, step: int, call: int
+) -> None:
+    """Each schema step is one transaction with its version (_db._steps): a kill inside one (at its start,
+    or in the middle of its statements: the v16 step's 200,000 clusters being copied into the table made
+    again) leaves the store at the version of the last step committed, every row there; the next open goes
+    on from there, the rows the same once current."""
+    store = tmp_path / "spasmwatch.db"
+    _old_store(store, notes=1, clusters=200_000)
+    rows = {t: _rows(store, t) for t in ("events", "notes", "clusters")}
+    killed = subprocess.run([sys.executable, "-c", _KILLED_IN_STEP, str(store), str(step), str(call)], capture_output=True, text=True, timeout=UP_S)
+    assert killed.returncode == -signal.SIGKILL, killed.stderr
+    assert _version(store) == OLD + step and {t: _rows(store, t) for t in rows} == rows
+    with Store(store) as st:
+        assert st.schema_version == schema.SCHEMA_VERSION
+    assert {t: _rows(store, t) for t in rows} == rows
+    kept = sorted(p.name for p in (tmp_path / "spasmwatch.db.backups").iterdir())
+    assert kept == sorted({f"before-upgrade-v{OLD}.db", f"before-upgrade-v{OLD + step}.db"}), kept  # (each at its version: no half copy)

@@ -129,7 +129,6 @@ class StatusNotes:
             self.notifier.send(f"STATUS={text}")
 
 
-
 class Starting:
     """A long step of the start before READY=1 (the store's copy and migration after an upgrade), told to
     the service manager as it advances: each telling sends ``EXTEND_TIMEOUT_USEC=`` (systemd 236 and
