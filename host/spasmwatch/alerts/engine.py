@@ -71,6 +71,8 @@ _WAY_TAIL_RE = re.compile(r"; way ([a-z_]+)(?:; count \d+)?$")
 # In the reason of a band fault's transition whose notice was held back (a mute, quiet hours, the rate
 # limit), before why: a restarted daemon reads it back (``reason_held``) and holds it still.
 HELD = "held back: "
+# In the reason of the ack of a band fault whose notice was held back: seen to, it is never sent.
+_NOT_SENT = ", its notice held back, not sent"
 # The end of the reason of a cluster learned after it ended (QUIET -> CLOSED, its one push cluster_late):
 # whoever counts the clusters the family was told of counts these rows with the ALARM ones (bench/faults.py).
 TOLD_LATE = "told as earlier, not alarmed"
@@ -708,11 +710,15 @@ class AlertEngine:
         """Who saw to ``b`` recorded: no state change and nothing sent (a band notice has no one to
         tell who is on it, and nothing escalates), but a transition to its own state with ``by``,
         which the store keeps (as a cluster's ack is kept) for a restarted daemon to show again
-        (``restore_band``). Its way and count end the reason as its raise's did (``_said``)."""
+        (``restore_band``). Its way and count end the reason as its raise's did (``_said``). One whose
+        notice is held back (a mute, quiet hours, the rate limit) is seen to: its notice is not sent
+        when the hold ends (``_NOT_SENT``), nor, ended meanwhile, as an untold raise; until review h48
+        a "Battery low" acknowledged on the page at 23:00 was pushed at 07:00 all the same."""
         b.acked_by, b.updated_t = by, now
-        log.info("alert %d %s %s: acknowledged by %s", b.id, b.device, b.fault.value, by)
+        held, b.pending = b.pending, False
+        log.info("alert %d %s %s: acknowledged by %s%s", b.id, b.device, b.fault.value, by, _NOT_SENT if held else "")
         state = b.fault.state.value
-        self._record(b, state, state, now, _said(f"acknowledged by {by}", b), None, by)
+        self._record(b, state, state, now, _said(f"acknowledged by {by}" + (_NOT_SENT if held else ""), b), None, by)
 
     def _band_fault_message(self, b: BandAlert) -> M.Message:
         return M.band_fault(self._names.get(b.device, b.device), b.fault, self.settings.language, b.here, b.command, b.acts, b.way, b.count)

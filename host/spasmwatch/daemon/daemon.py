@@ -1877,10 +1877,10 @@ class Daemon:
         for last in self.store.open_alerts(device):
             if last.cluster_id is not None:
                 continue
-            row, raised_t, acked = self._band_raise_row(device, last)
+            row, raised_t, acked, held = self._band_raise_row(device, last)
 
             def restore(fault: BandFault, count: int = 0) -> bool:
-                return self.engine.restore_band(device, fault, raised_t, bool(row.channels), row.alert_id, count, acked, reason_held(row.text),
+                return self.engine.restore_band(device, fault, raised_t, bool(row.channels), row.alert_id, count, acked, held,
                                                 sent_t=row.wall_s, way=reason_way(row.text))  # fmt: skip
 
             if row.kind == BandFault.DISCONNECTED.value and b.link_alert is None:  # (one raised by this run under the band's name is cleared)
@@ -1908,23 +1908,25 @@ class Daemon:
         follows its end. Until review h47 a restart forgot it: late at 23:30, a restart at 03:00,
         and the family never heard why the band showed as disconnected."""
         alert_id = self.store.latest_alert_id(device, fault.value)
-        rows = [] if alert_id is None else [r for r in self.store.alert_history(device, alert_id) if r.by is None]
-        if len(rows) < 2 or rows[-1].state != BandState.OK.value or not reason_held(rows[-2].text):
+        history = [] if alert_id is None else self.store.alert_history(device, alert_id)
+        rows = [r for r in history if r.by is None]
+        if len(rows) < 2 or rows[-1].state != BandState.OK.value or not _held_unacked(history, rows[-2]):
             return
         said = rows[-2].text
         self.engine.restore_band(device, fault, rows[0].wall_s, False, alert_id, reason_count(said), held=True, way=reason_way(said),
                                  ended=True)  # fmt: skip
 
-    def _band_raise_row(self, device: str, latest: AlertRow) -> tuple[AlertRow, float, tuple[str, float] | None]:
+    def _band_raise_row(self, device: str, latest: AlertRow) -> tuple[AlertRow, float, tuple[str, float] | None, bool]:
         """An open band alert's latest row that is no ack (its raise, its count said again, or its
-        held-back notice sent: when it was last said, whether sent, held, its count), when it was
-        raised (its first row), and its latest ack (who, when), from the alert's stored history.
-        An ack is a row of its own (``by`` set, nothing sent: ``AlertEngine._ack_band``); rows from
-        before schema v5 have no alert id: their latest alone."""
+        held-back notice sent: when it was last said, whether sent, its count), when it was
+        raised (its first row), its latest ack (who, when), and whether its notice is held still
+        (``_held_unacked``), from the alert's stored history. An ack is a row of its own (``by``
+        set, nothing sent: ``AlertEngine._ack_band``); rows from before schema v5 have no alert
+        id: their latest alone."""
         rows = [latest] if latest.alert_id is None else self.store.alert_history(device, latest.alert_id) or [latest]
         raised = [r for r in rows if r.by is None] or rows
         acks = [(r.by, r.wall_s) for r in rows if r.by is not None]
-        return raised[-1], raised[0].wall_s, acks[-1] if acks else None
+        return raised[-1], raised[0].wall_s, acks[-1] if acks else None, _held_unacked(rows, raised[-1])
 
     def _moved_alert(self, device: str, cluster_id: int, stored_id: int, alert_id: int) -> None:
         """An alarm the engine carried on under ``alert_id``, not its ``stored_id`` (taken by an alert
@@ -2391,6 +2393,13 @@ def _status_news(stored: tuple[dict[str, Any], float] | None, rec: dict[str, Any
     old, old_t = stored
     changed = any(rec.get(k) != old.get(k) for k in _STATUS_NEWS_FIELDS)
     return changed or not 0 <= received_s - old_t < K.STATUS_STORED_EVERY_S
+
+
+def _held_unacked(history: list[AlertRow], said: AlertRow) -> bool:
+    """Whether ``said``, a row of a band alert's stored ``history``, held its notice back
+    (``reason_held``) and nobody acknowledged the alert after it: an ack saw to it, so a restart
+    sends it no more (``AlertEngine._ack_band``; until review h48 a restart pushed it at the hold's end)."""
+    return reason_held(said.text) and not any(r.by is not None and r.id > said.id for r in history)
 
 
 def _overruns(run: Overruns | None, rec: dict[str, Any]) -> Overruns | None:
