@@ -353,3 +353,43 @@ def test_a_held_back_band_notice_acknowledged_on_the_page_is_not_pushed_when_the
     [row] = [r for r in history if r.by is not None]
     assert row.by == "Anna" and row.channels == () and "not sent" in row.text, row
 
+
+def _rows_before_way(store: Store, ended: bool) -> None:
+    """What the code before ``; way`` (until ea8d1ca6; its 40cf872b run by hand, NIGHT, two runs)
+    stored of a band late at boot 1 (20:00, told at once, ended as it streamed), then late again at
+    boot 2 and held by quiet hours at 23:30 (its run stopped after it streamed, ``ended``, or
+    before): the repeat's "again" was in its push's words and its log line, in no row."""
+    late = _paris(7, "23:30")
+    for t, alert_id, text in ((_paris(7, "20:00"), 1, "band reported it; count 6"), (late, 2, "held back: quiet hours; count 6")):
+        store.add_alert(None, DEVICE, BandFault.RADIO_LATE.value, "FAULT", t, text, alert_id=alert_id)
+        if alert_id == 1 or ended:
+            store.add_alert(None, DEVICE, BandFault.RADIO_LATE.value, "OK", t, "band reported it", alert_id=alert_id)
+    store.add_status(DEVICE, late, _status(2, 360))
+
+
+@pytest.mark.parametrize("ended", [True, False], ids=["ended", "open"])
+def test_a_repeat_stored_before_its_way_was_kept_is_told_after_an_upgrade_in_a_repeat_s_words_once(tmp_path: Path, ended: bool) -> None:
+    """The store of a run of the code before ``; way``: the repeat held at 23:30 and untold. The
+    upgraded daemon, started at 03:00, tells it at 07:00 in a repeat's words (what to do), as the
+    run before would have, and shows them on the page meanwhile; a restart after tells nothing. A
+    row without ``; way`` tells nothing of the way: until review h48 it was read as a first late
+    start's, "Once is nothing to act on", to a family whose band's radio had failed twice."""
+    store = Store(tmp_path / "spasmwatch.db")
+    _rows_before_way(store, ended)
+    store.close()
+    with _run(tmp_path, _paris(8, "03:00"), alert_settings=NIGHT) as (d, clock):
+        connected(d, DEVICE)
+        shown = [a["text"] for a in _shown(d)]
+        caught_up(d, DEVICE, clock.t)
+        for hhmm in ("06:59", "07:00", "07:10"):
+            clock.t = _paris(8, hhmm)
+            d.on_record(DEVICE, _status(2, clock.t - _paris(7, "23:24")), clock.t)
+            d._tick()
+        sent = [n.text for n in _told(d)]
+    with _run(tmp_path, _paris(8, "07:30"), alert_settings=NIGHT) as (d, clock):
+        streaming(d, DEVICE, clock.t)
+        d._tick()
+        assert _told(d) == [] and _shown(d) == []
+    again = M.band_fault("cot", BandFault.RADIO_LATE, way="again", count=6).text
+    assert shown == ([] if ended else [again]), shown
+    assert sent == [again], sent

@@ -1502,7 +1502,7 @@ class Daemon:
             "sensed and logged to flash meanwhile, its events come in the backfill%s", device, rec["boot"], b.radio_late[1],
             "" if raised is None else "; it did at an earlier boot too: see docs/firmware.md \"Starting the radio first\"",
         )  # fmt: skip
-        self.engine.on_band_state(device, fault, True, way="" if raised is None else "again", count=b.radio_late[1])
+        self.engine.on_band_state(device, fault, True, way=_radio_way(raised), count=b.radio_late[1])
         if b.session.state is State.STREAMING:  # (a STATUS heard after the sync)
             self._radio_up(b)
 
@@ -1881,7 +1881,7 @@ class Daemon:
 
             def restore(fault: BandFault, count: int = 0) -> bool:
                 return self.engine.restore_band(device, fault, raised_t, bool(row.channels), row.alert_id, count, acked, held,
-                                                sent_t=row.wall_s, way=reason_way(row.text))  # fmt: skip
+                                                sent_t=row.wall_s, way=self._way_told(device, fault, row.text, raised_t))  # fmt: skip
 
             if row.kind == BandFault.DISCONNECTED.value and b.link_alert is None:  # (one raised by this run under the band's name is cleared)
                 if restore(BandFault.DISCONNECTED):
@@ -1912,9 +1912,21 @@ class Daemon:
         rows = [r for r in history if r.by is None]
         if len(rows) < 2 or rows[-1].state != BandState.OK.value or not _held_unacked(history, rows[-2]):
             return
-        said = rows[-2].text
-        self.engine.restore_band(device, fault, rows[0].wall_s, False, alert_id, reason_count(said), held=True, way=reason_way(said),
-                                 ended=True)  # fmt: skip
+        said, raised_t = rows[-2].text, rows[0].wall_s
+        self.engine.restore_band(device, fault, raised_t, False, alert_id, reason_count(said), held=True,
+                                 way=self._way_told(device, fault, said, raised_t), ended=True)  # fmt: skip
+
+    def _way_told(self, device: str, fault: BandFault, said: str, raised_t: float) -> str:
+        """The way out a band alert raised at ``raised_t`` told, its latest word ``said`` (``reason_way``).
+        A radio_late's row without one is from before ``; way`` was kept (until ea8d1ca6), a repeat's
+        "again" in none of its rows: the way its raise chose (``_radio_late``), an earlier raise of its
+        kind stored before it. Until review h48 it was read as a first late start's, and told at 07:00 in
+        its words ("Once is nothing to act on") to a family whose band's radio had failed twice. A row
+        of this code without it is a first telling, with no raise before it (``_radio_late``)."""
+        way = reason_way(said)
+        if way or fault is not BandFault.RADIO_LATE:
+            return way
+        return _radio_way(self.store.latest_alert_t(device, fault.value, fault.state.value, before=raised_t))
 
     def _band_raise_row(self, device: str, latest: AlertRow) -> tuple[AlertRow, float, tuple[str, float] | None, bool]:
         """An open band alert's latest row that is no ack (its raise, its count said again, or its
@@ -2395,9 +2407,15 @@ def _status_news(stored: tuple[dict[str, Any], float] | None, rec: dict[str, Any
     return changed or not 0 <= received_s - old_t < K.STATUS_STORED_EVERY_S
 
 
+def _radio_way(raised_before: float | None) -> str:
+    """A radio_late's way out (``BandAlert.way``): a repeat's "again" (its words say what to do) when
+    an earlier boot of the band raised it (when, ``raised_before``; None: never): once is a one-off."""
+    return "" if raised_before is None else "again"
+
+
 def _held_unacked(history: list[AlertRow], said: AlertRow) -> bool:
     """Whether ``said``, a row of a band alert's stored ``history``, held its notice back
-    (``reason_held``) and nobody acknowledged the alert after it: an ack saw to it, so a restart
+    (``reason_held``) and nobody acknowledged the alert after it: an ack seen to it, so a restart
     sends it no more (``AlertEngine._ack_band``; until review h48 a restart pushed it at the hold's end)."""
     return reason_held(said.text) and not any(r.by is not None and r.id > said.id for r in history)
 

@@ -1282,12 +1282,15 @@ class Store:
         order they were stored (a restarted daemon reads a band alert's raise and its ack)."""
         return [_alert_row(r) for r in self._all(_ALERT_SELECT + " WHERE device = ? AND alert_id = ? ORDER BY id", (device, alert_id))]
 
-    def latest_alert_t(self, device: str, kind: str, state: str) -> float | None:
+    def latest_alert_t(self, device: str, kind: str, state: str, before: float | None = None) -> float | None:
         """When an alert of ``device``'s ``kind`` last moved to ``state`` (an acknowledgement, a row
-        with ``by``, is none), or None: never. A daemon's once-per-boot notice asks it whether this
-        boot had it already (before a restart) or an earlier one did."""
+        with ``by``, is none), before ``before`` when given, or None: never. A daemon's once-per-boot
+        notice asks it whether this boot had it already (before a restart) or an earlier one did."""
         sql = "SELECT max(wall_s) FROM alerts WHERE device = ? AND kind = ? AND state = ? AND by IS NULL"
-        r = self._one(sql, (device, kind, state))
+        params: tuple[Any, ...] = (device, kind, state)
+        if before is not None:
+            sql, params = sql + " AND wall_s < ?", (*params, before)
+        r = self._one(sql, params)
         return None if r is None or r[0] is None else float(r[0])
 
     def latest_alert_id(self, device: str, kind: str) -> int | None:
