@@ -393,3 +393,35 @@ def test_a_repeat_stored_before_its_way_was_kept_is_told_after_an_upgrade_in_a_r
     again = M.band_fault("cot", BandFault.RADIO_LATE, way="again", count=6).text
     assert shown == ([] if ended else [again]), shown
     assert sent == [again], sent
+
+
+@pytest.mark.parametrize("restart", [False, True], ids=["same_run", "restart"])
+def test_a_late_boot_after_one_that_never_streamed_is_told_as_its_own(tmp_path: Path, restart: bool) -> None:
+    """Boot 2's radio late, told, and the band switched off before it streamed (which ends it), or
+    the daemon stopped then and started again as the band came back; boot 3's radio late too, its
+    minutes the same: told, in a repeat's words, as an alert of its own. Until review h48 boot 2's
+    alert, open (carried on by the restart), took boot 3's raise as a repeat of its own with the
+    same count: nothing told, the log alone said it."""
+    t0 = float(int(time.time()))
+    with _run(tmp_path, t0) as (d, clock):  # boot 1 late: a one-off, ended as the band streams
+        streaming(d, DEVICE, t0)
+        d.on_record(DEVICE, _status(1, 360), clock.t)
+    with _run(tmp_path, t0 + 3600) as (d, clock):
+        connected(d, DEVICE)
+        d.on_record(DEVICE, _status(2, 360), clock.t)
+        first = [(a["id"], a["text"]) for a in _shown(d)]
+        if not restart:
+            clock.t += 600
+            connected(d, DEVICE)  # switched off and on: connected again
+            d.on_record(DEVICE, _status(3, 360), clock.t)
+            told = _told(d)[1:]
+            shown = _shown(d)
+    if restart:
+        with _run(tmp_path, t0 + 4200) as (d, clock):
+            connected(d, DEVICE)
+            d.on_record(DEVICE, _status(3, 360), clock.t)
+            told = _told(d)
+            shown = _shown(d)
+    again = M.band_fault("cot", BandFault.RADIO_LATE, way="again", count=6).text
+    assert [n.text for n in told] == [again], told
+    assert len(first) == 1 and [(a["text"], a["id"] != first[0][0]) for a in shown] == [(again, True)], (first, shown)

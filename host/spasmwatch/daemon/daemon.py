@@ -1484,7 +1484,8 @@ class Daemon:
         band's _RADIO_RETRY_MS steps, and this host connects soon after); what to do only when an
         earlier boot had it too (once is a one-off). Its radio up, the fault ends as the band streams
         (``_radio_up``): the card needs no attention for the rest of the boot. A boot that starts its
-        radio ends one carried on from before a restart."""
+        radio ends an earlier boot's still open (carried on from before a restart, or the band off
+        before it streamed); a boot late again ends it too, and is told as its own."""
         if not rec["errors"] & P.ERR_RADIO:
             b.radio_late = None
             self.engine.on_band_state(device, BandFault.RADIO_LATE, False)
@@ -1502,6 +1503,10 @@ class Daemon:
             "sensed and logged to flash meanwhile, its events come in the backfill%s", device, rec["boot"], b.radio_late[1],
             "" if raised is None else "; it did at an earlier boot too: see docs/firmware.md \"Starting the radio first\"",
         )  # fmt: skip
+        # An earlier boot's still open (the band off before it streamed, or carried on by a restart) is
+        # over: this boot's is an alert of its own. Until review h48 that one took this raise as its
+        # own repeat, the same minutes no news: nothing told.
+        self.engine.on_band_state(device, fault, False)
         self.engine.on_band_state(device, fault, True, way=_radio_way(raised), count=b.radio_late[1])
         if b.session.state is State.STREAMING:  # (a STATUS heard after the sync)
             self._radio_up(b)
