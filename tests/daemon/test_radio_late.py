@@ -271,6 +271,23 @@ def test_a_radio_late_push_a_channel_failed_goes_in_the_resend_pass_after_its_ba
     assert (failed, seen, kept) == (1, 2, []), (failed, seen, kept)
 
 
+def _page_ack(d: Daemon, alert_id: int) -> tuple[int, Any]:
+    """Anna acknowledges alert ``alert_id`` on the page: POST /api/alerts/ID/ack to the daemon's own
+    HTTP server on 127.0.0.1; the answer's status and body."""
+
+    async def ack() -> tuple[int, Any]:
+        server = HttpServer(d, host="127.0.0.1", port=0)
+        host, port = await server.start()
+        try:
+            async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=10)) as http:
+                async with http.post(f"http://{host}:{port}/api/alerts/{alert_id}/ack", json={"by": "Anna"}) as r:
+                    return r.status, await r.json()
+        finally:
+            await server.stop()
+
+    return asyncio.run(asyncio.wait_for(ack(), 30))
+
+
 # The band notices quiet hours hold when listed (radio_late by default), each held at 23:30 and
 # acknowledged on the page, with how the band's STATUS says it (radio_late ends as the band streams);
 # None: disconnected, the band away (the daemon's finding, raised after DISCONNECT_S).
@@ -310,16 +327,6 @@ def test_a_held_back_band_notice_acknowledged_on_the_page_is_not_pushed_when_the
     def pushed(d: Daemon) -> list[Notification]:
         return [n for n in d.notifications if n.fault is fault]
 
-    async def ack(d: Daemon, alert_id: int) -> tuple[int, Any]:
-        server = HttpServer(d, host="127.0.0.1", port=0)
-        host, port = await server.start()
-        try:
-            async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=10)) as http:
-                async with http.post(f"http://{host}:{port}/api/alerts/{alert_id}/ack", json={"by": "Anna"}) as r:
-                    return r.status, await r.json()
-        finally:
-            await server.stop()
-
     def at_seven(d: Daemon, clock: HandClock) -> list[Notification]:
         for hhmm in ("06:59", "07:00", "07:10"):
             clock.t = _paris(8, hhmm)
@@ -336,7 +343,7 @@ def test_a_held_back_band_notice_acknowledged_on_the_page_is_not_pushed_when_the
             band(d, clock.t)
         [shown] = [a for a in d.status()["alerts"] if a["kind"] == fault.value]
         assert shown["held_back"] is True, shown
-        code, acked = asyncio.run(asyncio.wait_for(ack(d, shown["id"]), 30))
+        code, acked = _page_ack(d, shown["id"])
         assert code == 200 and acked["acked_by"] == "Anna", acked
         if said is not None:
             caught_up(d, DEVICE, clock.t)  # streaming: a radio_late ends
@@ -425,3 +432,37 @@ def test_a_late_boot_after_one_that_never_streamed_is_told_as_its_own(tmp_path: 
     again = M.band_fault("cot", BandFault.RADIO_LATE, way="again", count=6).text
     assert [n.text for n in told] == [again], told
     assert len(first) == 1 and [(a["text"], a["id"] != first[0][0]) for a in shown] == [(again, True)], (first, shown)
+
+
+@pytest.mark.parametrize("restart", [False, True], ids=["same_run", "restart_at_3"])
+def test_a_held_radio_late_acknowledged_on_the_page_just_after_it_ended_is_not_pushed(tmp_path: Path, restart: bool) -> None:
+    """Held by quiet hours at 23:30 and shown on the page; the band streams seconds later, which
+    ends it (the page showing it still), and Anna acknowledges it there: taken (200), and at 07:00
+    nothing is pushed, by that run or one restarted at 03:00. Until review h48 the ack found no alert
+    (404 'no alert N': ended, only its untold raise kept) and the raise was pushed at 07:00."""
+    boot_t = _paris(7, "23:24")
+
+    def at(d: Daemon, clock: HandClock, hhmm: str) -> list[Notification]:
+        clock.t = _paris(8, hhmm)
+        d.on_record(DEVICE, _status(1, clock.t - boot_t), clock.t)
+        d._tick()
+        return _told(d)
+
+    with _run(tmp_path, _paris(7, "23:30"), alert_settings=NIGHT) as (d, clock):
+        connected(d, DEVICE)
+        d.on_record(DEVICE, _status(1, clock.t - boot_t), clock.t)
+        [shown] = _shown(d)
+        clock.t += 5
+        caught_up(d, DEVICE, clock.t)  # streaming: it ends
+        assert _shown(d) == []
+        code, acked = _page_ack(d, shown["id"])
+        late = [] if restart else at(d, clock, "07:00") + at(d, clock, "07:10")
+        history = d.store.alert_history(DEVICE, shown["id"])
+    if restart:
+        with _run(tmp_path, _paris(8, "03:00"), alert_settings=NIGHT) as (d, clock):
+            streaming(d, DEVICE, clock.t)
+            late = at(d, clock, "03:00") + at(d, clock, "07:00") + at(d, clock, "07:10")
+            assert _shown(d) == []
+    assert code == 200 and (acked["acked_by"], acked["state"]) == ("Anna", "OK"), (code, acked)
+    assert late == [], late
+    assert [(r.state, r.by) for r in history] == [("FAULT", None), ("OK", None), ("OK", "Anna")], history

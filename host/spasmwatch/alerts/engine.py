@@ -713,11 +713,15 @@ class AlertEngine:
         (``restore_band``). Its way and count end the reason as its raise's did (``_said``). One whose
         notice is held back (a mute, quiet hours, the rate limit) is seen to: its notice is not sent
         when the hold ends (``_NOT_SENT``), nor, ended meanwhile, as an untold raise; until review h48
-        a "Battery low" acknowledged on the page at 23:00 was pushed at 07:00 all the same."""
+        a "Battery low" acknowledged on the page at 23:00 was pushed at 07:00 all the same. One ended
+        meanwhile (``_untold``: a radio_late ends seconds after its raise, the page showing it still)
+        is recorded OK, as it is: until review h48 its ack found no alert (404) and it was pushed."""
         b.acked_by, b.updated_t = by, now
         held, b.pending = b.pending, False
+        if self._untold.get((b.device, b.fault)) is b:
+            del self._untold[(b.device, b.fault)]
         log.info("alert %d %s %s: acknowledged by %s%s", b.id, b.device, b.fault.value, by, _NOT_SENT if held else "")
-        state = b.fault.state.value
+        state = b.state.value
         self._record(b, state, state, now, _said(f"acknowledged by {by}" + (_NOT_SENT if held else ""), b), None, by)
 
     def _band_fault_message(self, b: BandAlert) -> M.Message:
@@ -882,7 +886,8 @@ class AlertEngine:
         return [*self._clusters.items(), *self._closed.items()]
 
     def _with_id(self, alert_id: int) -> ClusterAlert | BandAlert | None:
-        return next((a for a in [*self._open_alerts(), *self._closed.values()] if a.id == alert_id), None)
+        # (an untold one too: ended while the page showed it, an ack from there sees to it, ``_ack_band``)
+        return next((a for a in [*self._open_alerts(), *self._closed.values(), *self._untold.values()] if a.id == alert_id), None)
 
     def _find(self, alert_id: int) -> ClusterAlert | BandAlert:
         a = self._with_id(alert_id)
