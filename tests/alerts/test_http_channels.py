@@ -358,6 +358,18 @@ def test_what_is_sent_late_is_what_is_still_true(n: Notification, state_now: str
     assert (why_not_resend(n, state_now, age_s, MAX) is None) is sent
 
 
+@pytest.mark.parametrize("in_flight", [False, True])
+@pytest.mark.parametrize("fault", [BandFault.BATTERY_LOW, BandFault.RADIO_LATE])
+def test_a_band_push_is_not_sent_late_once_its_alert_was_acknowledged_after_it_was_made(fault: BandFault, in_flight: bool) -> None:
+    """A band alert's ack leaves its state as it was: when it came after the push was made, the
+    push is seen to (acknowledged on the page: not pushed after); an ack before it (a new count
+    said again since) is none of its."""
+    n = band_notice(fault, True)
+    assert why_not_resend(n, "FAULT", 60, MAX, in_flight, acked_t=n.created_t + 30) == "its alert was acknowledged after it was made: seen to"
+    assert why_not_resend(n, "FAULT", 60, MAX, in_flight, acked_t=n.created_t - 30) is None
+    assert why_not_resend(n, "FAULT", 60, MAX, in_flight) is None
+
+
 TEST_ALARM = notice(NoticeKind.TEST, id=9, alert_id=0, state="TEST", cluster_key=None, count=None, started_t=None)
 
 

@@ -928,10 +928,10 @@ class Daemon:
         channel's, for an event it is still sending as its link connects)."""
         cluster = n.cluster_key if isinstance(n.cluster_key, int) else None  # (a stored cluster's id: _transition)
         try:
-            state = self.store.alert_state(n.device, n.alert_id, cluster)
+            state, acked_t = self.store.alert_state(n.device, n.alert_id, cluster), self.store.alert_acked_t(n.device, n.alert_id)
         except StoreError:
-            state = None  # unknown: only the age decides
-        return why_not_resend(n, state, self.clock.wall() - n.created_t, K.RESEND_MAX_AGE_S, in_flight)
+            state, acked_t = None, None  # unknown: only the age decides
+        return why_not_resend(n, state, self.clock.wall() - n.created_t, K.RESEND_MAX_AGE_S, in_flight, acked_t)
 
     async def _mqtt_mirror(self, name: str, mqtt: MqttChannel) -> None:
         """Keep each band's retained MQTT status (Home Assistant sensors) in step, on change only.

@@ -1277,6 +1277,13 @@ class Store:
             r = self._one(sql, (device, cluster_id))
         return None if r is None else str(r[0])
 
+    def alert_acked_t(self, device: str, alert_id: int) -> float | None:
+        """When the alert engine's ``alert_id`` of ``device`` was last acknowledged (its latest row
+        with ``by``), or None: never. A band alert's ack leaves its state as it was: a kept push of it
+        made before is not sent late (``outbox.why_not_resend``)."""
+        r = self._one("SELECT max(wall_s) FROM alerts WHERE device = ? AND alert_id = ? AND by IS NOT NULL", (device, alert_id))
+        return None if r is None or r[0] is None else float(r[0])
+
     def alert_history(self, device: str, alert_id: int) -> list[AlertRow]:
         """Every transition stored of the alert engine's alert ``alert_id`` of ``device``, in the
         order they were stored (a restarted daemon reads a band alert's raise and its ack)."""

@@ -158,10 +158,16 @@ class WhyNotResend(Protocol):
     def __call__(self, n: Notification, in_flight: bool = False) -> str | None: ...
 
 
-def why_not_resend(n: Notification, state_now: str | None, age_s: float, max_age_s: float, in_flight: bool = False) -> str | None:
+def why_not_resend(
+    n: Notification, state_now: str | None, age_s: float, max_age_s: float, in_flight: bool = False, acked_t: float | None = None
+) -> str | None:
     """Why a kept push ``n`` must not go out now, or None to send it (docs/alerts.md, "Across a
     daemon stop"). ``state_now``: its alert's latest stored state (None: unknown); ``age_s``: since
-    ``n.created_t``.
+    ``n.created_t``; ``acked_t``: when its alert was last acknowledged (None: never).
+
+    A band fault's push is not sent once its alert was acknowledged after it was made: seen to (a
+    band alert's ack leaves its state as it was), as a held one acknowledged is never sent; until
+    review h48 the pass sent it after the family had acknowledged it on the page.
 
     Only what is still true is sent late: a push about an alert that has moved on since (an alarm
     acknowledged, escalated or closed, a fault cleared) would call a parent to something someone has
@@ -178,6 +184,8 @@ def why_not_resend(n: Notification, state_now: str | None, age_s: float, max_age
     """
     if n.alert_id == 0:  # a test alarm, a daily summary: no alert to be still true of
         return None if in_flight else f"a {n.kind.value} belongs to no alert: it is sent when it is made, never later"
+    if n.kind is NoticeKind.BAND_FAULT and acked_t is not None and acked_t >= n.created_t:
+        return "its alert was acknowledged after it was made: seen to"
     news = n.kind is NoticeKind.BAND_FAULT and n.fault is not None and n.fault.news_once
     if state_now is not None and state_now != n.state and not news:
         return f"its alert is {state_now} now, no longer {n.state}"
