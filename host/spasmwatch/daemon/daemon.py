@@ -2420,7 +2420,7 @@ def _radio_way(raised_before: float | None) -> str:
 
 def _held_unacked(history: list[AlertRow], said: AlertRow) -> bool:
     """Whether ``said``, a row of a band alert's stored ``history``, held its notice back
-    (``reason_held``) and nobody acknowledged the alert after it: an ack seen to it, so a restart
+    (``reason_held``) and nobody acknowledged the alert after it: an ack saw to it, so a restart
     sends it no more (``AlertEngine._ack_band``; until review h48 a restart pushed it at the hold's end)."""
     return reason_held(said.text) and not any(r.by is not None and r.id > said.id for r in history)
 
