@@ -502,3 +502,24 @@ def test_a_band_push_a_channel_failed_is_not_sent_late_once_acknowledged_on_the_
 
     failed, seen, kept = asyncio.run(asyncio.wait_for(rig(), 60))
     assert (failed, seen, kept) == (1, 1, []), (failed, seen, kept)
+
+
+def test_a_radio_late_told_ended_by_the_code_before_its_sending_row_was_ok_is_not_carried_on_open(tmp_path: Path) -> None:
+    """The code until fcb714f4 (its 40cf872b run by hand) stored the sending of a held radio_late
+    that had ended meanwhile as a raise (FAULT, 'sent: held back until now, ended meanwhile'). The
+    upgraded daemon reads it as what it is, told and ended: nothing on the page nor the band's card
+    as the band connects, nothing told at its boot's STATUS. Until review h48 it carried it on open,
+    'needs attention' until the band streamed."""
+    store = Store(tmp_path / "spasmwatch.db")
+    _rows_before_way(store, ended=True)
+    store.add_alert(None, DEVICE, BandFault.RADIO_LATE.value, "FAULT", _paris(8, "07:00"),
+                    "sent: held back until now, ended meanwhile; count 6", alert_id=2)  # fmt: skip
+    store.close()
+    with _run(tmp_path, _paris(8, "07:30"), alert_settings=NIGHT) as (d, clock):
+        connected(d, DEVICE)
+        shown, card = _shown(d), d.status()["bands"][0]["faults"]
+        d.on_record(DEVICE, _status(2, clock.t - _paris(7, "23:24")), clock.t)
+        caught_up(d, DEVICE, clock.t)
+        d._tick()
+        assert _told(d) == [] and _shown(d) == []
+    assert (shown, card) == ([], []), (shown, card)

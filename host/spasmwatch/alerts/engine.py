@@ -73,6 +73,9 @@ _WAY_TAIL_RE = re.compile(r"; way ([a-z_]+)(?:; count \d+)?$")
 HELD = "held back: "
 # In the reason of the ack of a band fault whose notice was held back: seen to, it is never sent.
 _NOT_SENT = ", its notice held back, not sent"
+# Why an untold raise (``_untold``: ended while held back) is sent, in its sending's reason ("sent: ..."):
+# the code until fcb714f4 stored that row as a raise (FAULT), read back by ``reason_told_ended``.
+_ENDED_MEANWHILE = "held back until now, ended meanwhile"
 # The end of the reason of a cluster learned after it ended (QUIET -> CLOSED, its one push cluster_late):
 # whoever counts the clusters the family was told of counts these rows with the ALARM ones (bench/faults.py).
 TOLD_LATE = "told as earlier, not alarmed"
@@ -472,7 +475,7 @@ class AlertEngine:
         for key, b in list(self._untold.items()):
             if self._band_hold(b.device, b.fault, now) is None:
                 del self._untold[key]
-                self._send_band_raise(b, now, "held back until now, ended meanwhile")
+                self._send_band_raise(b, now, _ENDED_MEANWHILE)
 
     # ---- outputs --------------------------------------------------------
 
@@ -966,6 +969,12 @@ def reason_way(reason: str) -> str:
     """The way out a band fault's stored transition told (``_said``); "" when it names none."""
     m = _WAY_TAIL_RE.search(reason)
     return m.group(1) if m else ""
+
+
+def reason_told_ended(reason: str) -> bool:
+    """Whether a band fault's stored transition is the sending of its raise after it ended
+    (``_untold``): told and over, whatever state the row says."""
+    return f"sent: {_ENDED_MEANWHILE}" in reason
 
 
 def reason_held(reason: str) -> bool:

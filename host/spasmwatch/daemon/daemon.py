@@ -33,7 +33,7 @@ from spasmwatch.alerts.channels.mqtt import BandStatus, FailingChannel, Heartbea
 from spasmwatch.alerts.channels.dispatch import Caregiver, Delivery, Dispatcher
 from spasmwatch.alerts.channels.outbox import OPEN_ALARM_STATES, KeepsOutgoing, why_not_resend
 from spasmwatch.alerts.channels.sound import SoundChannel
-from spasmwatch.alerts.engine import reason_count, reason_held, reason_way
+from spasmwatch.alerts.engine import reason_count, reason_held, reason_told_ended, reason_way
 from spasmwatch.analysis.clusters import Cluster, Spasm
 from spasmwatch.analysis.sleepwake import counts_worn
 from spasmwatch.clock import (
@@ -1878,11 +1878,14 @@ class Daemon:
         faults the band's STATUS repeats (``_STATUS_FAULTS``) too: its next STATUS keeps or clears
         them (raised anew by it, each was pushed again at every restart). Each keeps its
         acknowledgement (``_band_raise_row``): until 2026-12-07 the page showed it unacknowledged.
-        A radio_late held back and ended, its raise untold, is carried on too (``_restore_untold``)."""
+        A radio_late held back and ended, its raise untold, is carried on too (``_restore_untold``);
+        one whose untold raise was sent is over (``reason_told_ended``), whatever its row's state."""
         for last in self.store.open_alerts(device):
             if last.cluster_id is not None:
                 continue
             row, raised_t, acked, held = self._band_raise_row(device, last)
+            if reason_told_ended(row.text):  # told and over: the code until fcb714f4 stored its sending FAULT
+                continue
 
             def restore(fault: BandFault, count: int = 0) -> bool:
                 return self.engine.restore_band(device, fault, raised_t, bool(row.channels), row.alert_id, count, acked, held,
