@@ -9,6 +9,7 @@ links that misbehave on purpose (a corrupted write, an unplugged cable).
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import dataclasses
 import hashlib
@@ -28,7 +29,9 @@ from pathlib import Path
 
 import pytest
 
-from spasmwatch import cli
+from bleak import BleakClient
+
+from spasmwatch import cli, fwbuild
 from spasmwatch.flashing import firmware
 from spasmwatch.flashing.device import MPY_ARCHS, Device, DeviceInfo, FlashWarning
 from spasmwatch.flashing.firmware import Image
@@ -37,6 +40,7 @@ from spasmwatch.flashing.link import DeviceError, Link, Port, no_board_seen, ope
 from spasmwatch.flashing.sync import MANIFEST, Progress
 from spasmwatch.hardware import boards
 from spasmwatch.transport.simband import SimBand
+from spasmwatch.transport.simradio import SimRadioClient
 
 ROOT = Path(__file__).resolve().parent.parent
 BOARD = "xiao-esp32c3-lsm6dsox"
@@ -114,7 +118,7 @@ def test_first_flash_installs_everything_in_order_and_verifies(band: Path, fw: P
     assert "/band/imu.mpy" in files and "/band/imu.py" not in files
     assert "/swcore/detector.mpy" in files and "/main.py" in files
     sources = {rel for _, rel in firmware.sources(fw)}
-    assert set(rec.files) == {"/" + (r if r == "main.py" else r[:-3] + ".mpy") for r in sources} | {"/board.json", "/device.json"}
+    assert set(rec.files) == {"/" + (r if r == "main.py" else r[:-3] + ".mpy") for r in sources} | {"/board.json", "/device.json", "/swbuild.mpy"}
     assert json.loads((band / "board.json").read_text()) == board
     dev_id = json.loads((band / "device.json").read_text())["device_id"]
     assert dev_id.startswith("sw-") and dev_id == result.device_id
@@ -122,6 +126,71 @@ def test_first_flash_installs_everything_in_order_and_verifies(band: Path, fw: P
     assert manifest["board"] == BOARD and manifest["device_id"] == dev_id
     assert {p: h for p, h in files.items() if p != MANIFEST} == manifest["files"]
     assert rec.bytes_seen == sum((band / p.lstrip("/")).stat().st_size for p in rec.files)
+
+
+def _revision_read(sim: SimBand) -> str:
+    """Device Information's firmware revision (0x2A26), read over the simulated radio as a host reads it."""
+
+    async def read() -> bytes:
+        async with BleakClient(sim.address, backend=SimRadioClient) as client:
+            return bytes(await client.read_gatt_char("00002a26-0000-1000-8000-00805f9b34fb"))
+
+    return asyncio.run(read()).decode()
+
+
+def _running(band: Path, tmp_path: Path, micropython: str, firmware_dir: Path) -> SimBand:
+    """The simulated band on ``firmware_dir``: a flashed band's root (its .mpy files and build
+    module, with the simulator's sim/ beside them) or a source tree."""
+    csv = tmp_path / "still.csv"
+    csv.write_text("t,ax,ay,az\n" + "".join(f"{i / 50:.2f},0,0,1\n" for i in range(100)))
+    if not (firmware_dir / "sim").exists():
+        shutil.copytree(ROOT / "firmware" / "sim", firmware_dir / "sim", ignore=shutil.ignore_patterns("__pycache__"))
+    return SimBand(csv, tmp_path / f"data-{band.name}", hold=True, timeout_s=30, micropython=micropython, firmware=firmware_dir)
+
+
+def test_the_flash_writes_its_build_id_and_the_band_reports_it_after_its_version(
+    band: Path, fw: Path, board: dict[str, object], micropython: str, tmp_path: Path
+) -> None:
+    """Every firmware said 0.1.0: the host could not tell a band on the firmware it ships from one
+    flashed before an upgrade. The flash writes the build id of the sources it compiles (a digest,
+    fwbuild.py) as a module the band imports, and the band reports it after its version in 0x2A26;
+    the simulated band on the same source tree reports the same. One byte changed: another build,
+    which the next flash writes. A band without the module (flashed by an older spasmwatch): the
+    version alone."""
+    _, result = do_flash(band, fw, board)
+    assert re.fullmatch(r"[0-9a-f]{12}", result.build) and result.build == fwbuild.build_id(fwbuild.files(fw))
+    manifest = json.loads((band / MANIFEST.lstrip("/")).read_text())
+    assert (manifest["firmware"], manifest["build"]) == (f"0.1.0+{result.build}", result.build)
+    assert (band / "swbuild.mpy").is_file() and not (band / "swbuild.py").exists()
+    flashed = _running(band, tmp_path, micropython, band)
+    source = SimBand(tmp_path / "still.csv", tmp_path / "data-source", hold=True, timeout_s=30, micropython=micropython, firmware=fw)
+    try:
+        assert _revision_read(flashed) == f"0.1.0+{result.build}"
+        assert _revision_read(source) == f"0.1.0+{result.build}" and source.build == result.build
+    finally:
+        flashed.kill()
+        source.kill()
+    assert not Path(source._build_dir).exists(), "the simulator's build module goes with it"
+
+    with open(fw / "band" / "bonds.py", "r+b") as f:  # one byte
+        f.seek(-1, os.SEEK_END)
+        last = f.read(1)
+        f.seek(-1, os.SEEK_END)
+        f.write(b"\n" if last != b"\n" else b" ")
+    rec, again = do_flash(band, fw, board)
+    assert again.build != result.build and "/swbuild.mpy" in rec.files
+    flashed = _running(band, tmp_path, micropython, band)
+    try:
+        assert _revision_read(flashed) == f"0.1.0+{again.build}"
+    finally:
+        flashed.kill()
+
+    (band / "swbuild.mpy").unlink()
+    flashed = _running(band, tmp_path, micropython, band)
+    try:
+        assert _revision_read(flashed) == "0.1.0"
+    finally:
+        flashed.kill()
 
 
 def test_flashed_mpy_files_load_on_the_band(band: Path, fw: Path, board: dict[str, object], micropython: str) -> None:
@@ -146,10 +215,10 @@ def test_second_flash_copies_nothing_and_a_changed_module_only_itself(band: Path
     with open(fw / "swcore" / "consts.py", "a") as f:
         f.write("\nFLASH_TEST_MARK = 1\n")
     rec, _ = do_flash(band, fw, board)
-    assert rec.files == ["/swcore/consts.mpy", "/main.py"]
+    assert rec.files == ["/swbuild.mpy", "/swcore/consts.mpy", "/main.py"]  # and the build id the change made
     after = on_band(band)
     assert after["/swcore/consts.mpy"] != before["/swcore/consts.mpy"]
-    assert {p for p in after if after[p] != before.get(p)} == {"/swcore/consts.mpy", MANIFEST}
+    assert {p for p in after if after[p] != before.get(p)} == {"/swbuild.mpy", "/swcore/consts.mpy", MANIFEST}
 
 
 def test_file_changed_on_the_band_is_found_by_hashing_and_rewritten(band: Path, fw: Path, board: dict[str, object]) -> None:
@@ -173,7 +242,7 @@ def test_stale_and_shadowing_files_are_removed(band: Path, fw: Path, board: dict
     assert not (band / "band" / "extra.mpy").exists()
     assert not (band / "band" / "imu.py").exists()
     assert (band / "data" / "events.log").read_bytes() == b"\x00" * 24
-    assert rec.files == ["/main.py"]
+    assert rec.files == ["/swbuild.mpy", "/main.py"]  # a module less: another build id
 
 
 class WrappingLink(Link):
@@ -547,7 +616,7 @@ def test_a_flashed_modules_traceback_names_it_by_its_module_name(micropython: st
     "qstr"). Old code: the file's path, 'swcore/crc.py', one more qstr per module."""
     arch = MPY_ARCHS[int(subprocess.run([micropython, "-c", "import sys; print(sys.implementation._mpy)"], capture_output=True, text=True, check=True).stdout) >> 10]
     assert arch is not None
-    for image in firmware.compile_all(ROOT / "firmware", arch):
+    for image in firmware.compile_all(ROOT / "firmware", arch, "0123456789ab"):
         out = tmp_path / image.path.lstrip("/")
         out.parent.mkdir(parents=True, exist_ok=True)
         out.write_bytes(image.data)
@@ -678,7 +747,7 @@ def test_an_up_to_date_flash_says_what_happened_in_order(band: Path, fw: Path, b
     capsys.readouterr()
     assert cli_flash(band, fw) == 0
     lines = capsys.readouterr().out.splitlines()
-    files = len(firmware.compile_all(fw, "x64")) + 2  # the modules, main.py, /board.json and /device.json
+    files = len(firmware.compile_all(fw, "x64", "0123456789ab")) + 2  # the modules, main.py, the build module, /board.json and /device.json
     assert lines[0].startswith("compiling "), lines
     assert lines[1] == f"{BOARD} on unix:{band} is up to date ({files} files unchanged): nothing to write", lines
     assert lines[2].startswith("done: ") and "; 0 written, 0 removed, " in lines[2], lines
@@ -689,14 +758,15 @@ def test_cli_flash_then_board_info(band: Path, fw: Path, micropython: str, capsy
     port = f"unix:{band}"
     assert cli.main(["flash", "--board", BOARD, "--port", port, "--firmware", str(fw)]) == 0
     out = capsys.readouterr().out
-    assert "all verified" in out and "/main.py" in out
+    build = fwbuild.build_id(fwbuild.files(fw))
+    assert "all verified" in out and "/main.py" in out and f", firmware 0.1.0+{build}, " in out  # the build id it wrote
     assert cli.main(["flash", "--port", port, "--firmware", str(fw)]) == 0  # board read back from the band
     assert f"{BOARD} on {port} is up to date" in capsys.readouterr().out
     _band_events(band, micropython, 3)
     assert cli.main(["board", "info", "--port", port, "--firmware", str(fw), "--json"]) == 0
     st = json.loads(capsys.readouterr().out)
     assert st["board"] == BOARD and st["device_id"].startswith("sw-")
-    assert st["firmware"] == firmware.firmware_version(fw) and st["files_bad"] == []
+    assert st["firmware"] == f"{firmware.firmware_version(fw)}+{build}" and st["files_bad"] == []  # as the band reports it
     assert st["log"]["next_seq"] == 3 and st["log"]["torn"] == 0 and st["log"]["capacity"] == 4096
     assert st["micropython"].count(".") == 2 and st["fs_free"] > 0
     (band / "swcore" / "detector.mpy").write_bytes(b"broken")

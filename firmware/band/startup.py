@@ -169,10 +169,18 @@ def _register(app, hw):
     )
     p.set_buffer(app.h_control, WRITE_MAX)
     board = hw.board
+    try:
+        # The build id 'spasmwatch flash' wrote with these files (the simulator's, made for its tree),
+        # after the version: the host tells its own firmware from another (docs/firmware.md, "Build id").
+        from swbuild import ID
+
+        revision = FIRMWARE_VERSION + "+" + ID
+    except Exception:  # none (flashed by a spasmwatch from before build ids), or unreadable: never a crash at boot
+        revision = FIRMWARE_VERSION
     # Any central reads these without pairing: nothing here says what the band watches for
     # (docs/firmware.md, "Threat model"); the host reads the id, model, firmware and board.
     for h, v in zip(
         h_dis,
-        ("open hardware", board.get("name", "?"), hw.device_id, FIRMWARE_VERSION, board.get("id", "?")),
+        ("open hardware", board.get("name", "?"), hw.device_id, revision, board.get("id", "?")),
     ):
         p.set_value(h, v.encode())

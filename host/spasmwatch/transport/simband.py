@@ -14,16 +14,19 @@ import asyncio
 import json
 import os
 import random
+import shutil
 import socket
 import signal
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from spasmwatch import fwbuild
 from spasmwatch.binaries import find_binary
 from spasmwatch.errors import SpasmwatchError
 from spasmwatch.transport.base import label
@@ -118,8 +121,18 @@ class SimBand:
         self._stderr = ""  # what the band wrote there, kept once its pipe is closed
         fw = firmware or firmware_dir()  # another tree: e.g. an older release, for compatibility tests
         cmd = self._command(micropython or find_micropython(), fw, Path(csv), hold, speed, device_id, idle_exit_ms, heap, args)
-        env = dict(os.environ, MICROPYPATH=".frozen:%s:%s" % (fw, fw / "sim"))
-        self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+        # The build id a flash of ``fw`` writes, in the same module (fwbuild.py), first on its path:
+        # the daemon sees the firmware of its own tree as its own (None: a tree the flash refuses).
+        self.build = fwbuild.tree_build(fw)
+        self._build_dir = tempfile.mkdtemp(prefix="spasmwatch-simbuild-")  # (mode 0700: no other user's module)
+        if self.build is not None:
+            Path(self._build_dir, fwbuild.MODULE + ".py").write_bytes(fwbuild.module_source(self.build))
+        env = dict(os.environ, MICROPYPATH=".frozen:%s:%s:%s" % (self._build_dir, fw, fw / "sim"))
+        try:
+            self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+        except OSError:
+            shutil.rmtree(self._build_dir, ignore_errors=True)
+            raise
         self._reader = threading.Thread(target=self._read, daemon=True)
         self._reader.start()
         try:
@@ -196,6 +209,7 @@ class SimBand:
         self.stderr()
         if self.proc.stdout is not None and not self._reader.is_alive():
             self.proc.stdout.close()
+        shutil.rmtree(self._build_dir, ignore_errors=True)  # read at its boot: the band has ended
 
     # --- life ------------------------------------------------------------------------------------
     @property
