@@ -27,8 +27,11 @@ from transport_helpers import N_SPASMS
 
 from swcore import protocol as P
 
-from spasmwatch import cli
+from spasmwatch import cli, fwbuild
 from spasmwatch.daemon.lock import one_daemon
+from spasmwatch.flashing.install import flash
+from spasmwatch.flashing.link import open_link as open_unix_link
+from spasmwatch.hardware import boards
 from spasmwatch.store import Store
 from spasmwatch.transport import open_link
 from spasmwatch.transport.base import AuthError
@@ -259,7 +262,8 @@ def test_a_stranger_s_bond_is_told_once_until_revoked(bands: Callable[..., SimBa
 
 
 def test_an_older_band_raises_no_bonds_alert_and_is_said_once(bands: Callable[..., SimBand], tmp_path: Path) -> None:
-    """A firmware before OP_BONDS answers E_OPCODE: no alert, one log line for the daemon's run, not one a connection."""
+    """A firmware before OP_BONDS answers E_OPCODE: no alert; one log line for the daemon's run (its build
+    is not this computer's), not one a connection."""
     old = tmp_path / "old-firmware"
     shutil.copytree(firmware_dir(), old)
     wire = old / "swcore" / "wire.py"
@@ -281,7 +285,7 @@ def test_an_older_band_raises_no_bonds_alert_and_is_said_once(bands: Callable[..
     finally:
         log = daemon.stop()
     assert _other_bonds_rows(tmp_path / "data" / "spasmwatch.db") == []
-    assert log.count("cannot count its bonds") == 1, log
+    assert log.count(NOT_OURS_LOGGED) == 1, log  # its build id (another tree's): said once, not at each connection
 
 
 def test_a_stranger_s_bond_is_told_once_per_count_across_daemon_restarts(bands: Callable[..., SimBand], tmp_path: Path) -> None:
@@ -444,32 +448,70 @@ def test_a_stranger_s_settings_are_set_back_at_the_daemon_s_next_connection(band
         daemon.stop()
 
 
-# What 'status' says of a band whose firmware is older than this spasmwatch (page.firmware_old).
-FIRMWARE_OLD = "  Firmware older than spasmwatch on this computer: flash the band with this computer's spasmwatch ('spasmwatch flash'). It monitors meanwhile."
+# What 'status' says of a band whose firmware is not this computer's (page.firmware_old).
+FIRMWARE_OLD = "  The band's firmware is not this computer's spasmwatch: flash it with this computer's ('spasmwatch flash'). It monitors meanwhile."
+NOT_OURS_LOGGED = "is not this computer's spasmwatch's (build "
 
 
-def test_a_band_on_firmware_from_before_bonds_is_told_to_be_flashed_until_it_is(bands: Callable[..., SimBand], tmp_path: Path) -> None:
+def _flashed_by_an_older_spasmwatch(tree: Path, root: Path) -> Path:
+    """``tree`` flashed to a unix-port band at ``root`` as a spasmwatch from before build ids left it:
+    its compiled files without the build module; the simulator's sim/ beside them, to run it."""
+    link = open_unix_link(f"unix:{root}")
+    try:
+        flash(link, boards.load("xiao-esp32c3-lsm6dsox"), tree)
+    finally:
+        link.close()
+    (root / "swbuild.mpy").unlink()
+    shutil.copytree(tree / "sim", root / "sim", ignore=shutil.ignore_patterns("__pycache__"))
+    return root
+
+
+def test_a_band_whose_firmware_is_not_this_computer_s_is_told_to_be_flashed_until_it_is(bands: Callable[..., SimBand], tmp_path: Path) -> None:
     """Found by the upgrade review h47: the band of a family who upgraded the computer but not the
-    band (the firmware of 2026-12-05 and 12-06 answers BONDS with E_OPCODE, as here) was said only
-    in the daemon's log, at INFO, once: 'status' and the page said nothing, and the band ran on
-    without the fixes since (a radio refusing to start at boot stopped it; no count of other bonds).
-    Now the band's status says to flash it, and no longer once it runs this computer's firmware
-    (asked at each connection: every firmware says 0.1.0, so a reflash is not told by its revision)."""
-    old = tmp_path / "old-firmware"
-    shutil.copytree(firmware_dir(), old)
-    wire = old / "swcore" / "wire.py"
+    band was said only in the daemon's log. Review h47 told a firmware from before BONDS by its
+    E_OPCODE, which no later change would be: every firmware says 0.1.0. Now each band reports the
+    build id the flash wrote (fwbuild.py), and the daemon compares it with the one of the firmware
+    it would flash at each connection: a band with none (flashed before build ids, here the
+    firmware of 2026-12-06, which has no BONDS either), or another (a tree with one byte changed:
+    older or newer alike) is to be flashed, on the page and in 'status', which names both builds;
+    once it runs this computer's firmware, no longer. Logged once per change, not per connection."""
+    before = tmp_path / "before-bonds"
+    shutil.copytree(firmware_dir(), before, ignore=shutil.ignore_patterns("__pycache__"))
+    wire = before / "swcore" / "wire.py"
     wire.write_text(wire.read_text().replace('    OP_BONDS: "<BBB",\n', ""))
+    old = _flashed_by_an_older_spasmwatch(before, tmp_path / "old-band")
+    other = tmp_path / "one-byte-changed"
+    shutil.copytree(firmware_dir(), other, ignore=shutil.ignore_patterns("__pycache__"))
+    (other / "band" / "bonds.py").write_bytes((other / "band" / "bonds.py").read_bytes() + b" ")
+    ours = fwbuild.tree_build(firmware_dir())
     kw: dict[str, Any] = {"hold": True, "speed": 2, "idle_exit_ms": 60000, "timeout_s": 150}
     band = bands(firmware=old, **kw)
     config = _config(tmp_path, band.address)
     config.write_text(config.read_text() + f"\n[daemon.http]\nport = {free_port()}\n")
     daemon = _Daemon(config)
+
+    def said() -> dict[str, Any]:
+        return dict((daemon.status() or {"bands": [{}]})["bands"][0])
+
     try:
-        _until(lambda: (daemon.status() or {"bands": [{}]})["bands"][0].get("firmware_old") is True, "old firmware said")
-        assert FIRMWARE_OLD in daemon.cli("status").stdout.splitlines()
-        _reconnect(daemon, bands, band, **kw)  # flashed with this computer's firmware, its flash kept
-        _until(lambda: (daemon.status() or {"bands": [{}]})["bands"][0].get("firmware_old") is False, "flashed firmware seen")
+        _until(lambda: said().get("firmware_old") is True, "a firmware without a build id said")
+        assert said()["firmware"] == "0.1.0" and (daemon.status() or {})["firmware_build"] == ours
+        lines = daemon.cli("status").stdout.splitlines()
+        assert FIRMWARE_OLD in lines and (
+            f"  its firmware: 0.1.0 (no build id: flashed by a spasmwatch from before build ids); this computer's: build {ours}"
+        ) in lines, lines
+        band = _reconnect(daemon, bands, band, **{**kw, "firmware": old})  # the same band again: not logged again
+        band = _reconnect(daemon, bands, band, **{**kw, "firmware": other})  # another build
+        assert band.build is not None and band.build != ours
+        _until(lambda: said().get("firmware") == f"0.1.0+{band.build}", "the other build read")
+        assert said()["firmware_old"] is True
+        assert f"  its firmware: 0.1.0+{band.build} (build {band.build}); this computer's: build {ours}" in daemon.cli("status").stdout.splitlines()
+        band = _reconnect(daemon, bands, band, **kw)  # flashed with this computer's firmware, its flash kept
+        _until(lambda: said().get("firmware_old") is False, "this computer's firmware seen")
+        assert said()["firmware"] == f"0.1.0+{ours}"
         assert FIRMWARE_OLD not in daemon.cli("status").stdout.splitlines()
     finally:
         log = daemon.stop()
-    assert log.count("cannot count its bonds") == 1, log
+    assert log.count(NOT_OURS_LOGGED) == 2, log  # the build-less one (two connections) and the other build
+    assert log.count("crib: its firmware (0.1.0) is not this computer's") == 1, log
+    assert log.count("it runs this computer's firmware now") == 1, log

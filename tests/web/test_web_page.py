@@ -363,7 +363,7 @@ def test_a_raw_recording_paused_shows_on_the_band_card(page: Any, served: Server
      "Samples at 50 Hz, not the configured 104 Hz: the band's IMU or firmware cannot run that "
      "rate. Monitoring goes on; check rate_hz in the config or update the band's firmware."),
     ("firmware", "firmware_old", True,
-     "Firmware older than spasmwatch on this computer: flash the band with this computer's spasmwatch "
+     "The band's firmware is not this computer's spasmwatch: flash it with this computer's "
      "('spasmwatch flash'). It monitors meanwhile."),
 ])  # fmt: skip
 def test_a_band_note_shows_on_its_card_live_and_goes(
@@ -374,7 +374,8 @@ def test_a_band_note_shows_on_its_card_live_and_goes(
     reconnect clears its timer, and the card showed a connected band); ``rate_not_taken``, a band
     that still samples at another rate after the reboots to apply the configured one (its IMU has no
     such step), monitored at its own (until 2026-12-07 only a journal line); ``firmware_old``, a band
-    whose firmware is older than the computer's, to be flashed (until review h47 only a journal line)."""
+    whose firmware is not the computer's (another build id, or none), to be flashed (until review h47
+    only a journal line)."""
     load(page, served.url)
     band = page.locator(".band[data-device='SW-0001']")
     assert band.locator(f"[data-fact='{fact}']").count() == 0

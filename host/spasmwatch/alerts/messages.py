@@ -380,9 +380,10 @@ EN: dict[str, str] = {
     # A configured rate the band would not take (BandSession.rate_not_taken): a note for the engineer
     "page.rate_not_taken": "Samples at {hz} Hz, not the configured {configured} Hz: the band's IMU or firmware cannot run "
     "that rate. Monitoring goes on; check rate_hz in the config or update the band's firmware.",
-    # A band whose firmware is older than this host's (/api/status firmware_old: no BONDS): monitored.
-    "page.firmware_old": "Firmware older than spasmwatch on this computer: flash the band with this computer's "
-    "spasmwatch ('spasmwatch flash'). It monitors meanwhile.",
+    # A band whose firmware is not this computer's, older or newer (/api/status firmware_old: another
+    # build id, or none, fwbuild.py): monitored.
+    "page.firmware_old": "The band's firmware is not this computer's spasmwatch: flash it with this computer's "
+    "('spasmwatch flash'). It monitors meanwhile.",
     "page.muted": "Band notices held back until {time}{by} (cluster alarms still sound).",
     "page.muted_tomorrow": "Band notices held back until {time} tomorrow{by} (cluster alarms still sound).",
     "page.muted_by": " by {by}",

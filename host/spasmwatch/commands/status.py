@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote, urlsplit
 
+from spasmwatch import fwbuild
 from spasmwatch.alerts.messages import last_known, page_text
 from spasmwatch.codeid import running_code, short
 from spasmwatch.commands._daemon import add_config_arg, api, daemon_config_of, after_waking, hm, runs_elsewhere
@@ -61,7 +62,7 @@ def run(args: argparse.Namespace) -> int:
     for line in store_lines(st) + stop_lines(st, cfg):
         print(line)
     for b in st["bands"]:
-        print("\n".join(visible(line) for line in band_lines(b, args.config, st["now"])))  # a band names itself
+        print("\n".join(visible(line) for line in band_lines(b, args.config, st["now"], st.get("firmware_build"))))  # a band names itself
     restart = restart_step(args)
     for line in exposure_lines(st) + code_lines(st, restart) + config_lines(st, restart, args.config) + channel_lines(st, args.config) + heartbeat_lines(st):
         print(line)
@@ -104,9 +105,10 @@ def suggest(words: str, config: str | None) -> str:
     return cmd(words, Path(config or "."), config is not None)
 
 
-def band_lines(b: dict[str, Any], config: str | None = None, now: float | None = None) -> list[str]:
+def band_lines(b: dict[str, Any], config: str | None = None, now: float | None = None, ours: str | None = None) -> list[str]:
     """One band of /api/status for a person (``config``: status's --config, for the commands it
-    names; ``now``: the status's, what its "23 min ago" counts from)."""
+    names; ``now``: the status's, what its "23 min ago" counts from; ``ours``: its
+    ``firmware_build``, the build id of this computer's firmware)."""
     worn = {True: "worn", False: "NOT WORN", None: "worn: unknown"}[b["worn"]]
     sleep = {True: "asleep", False: "awake", None: "sleep: unknown"}[b["asleep"]]
     if b["asleep"] is not None and b["sleep_since"] is not None:  # no onset seen yet: no "since -"
@@ -130,6 +132,7 @@ def band_lines(b: dict[str, Any], config: str | None = None, now: float | None =
     lines += rate_lines(b)
     if b.get("firmware_old"):  # .get: a daemon from before the field
         lines.append(f"  {page_text('firmware_old', {})}")
+        lines += firmware_lines(b, ours)
     raw = b.get("raw_paused")  # .get: a daemon from before the field
     if raw:
         lines.append(f"  raw recording paused since {hm(raw['since'])}: {raw['why']} (events, alarms and status go on)")
@@ -142,6 +145,17 @@ def band_lines(b: dict[str, Any], config: str | None = None, now: float | None =
     if c:
         lines.append(f"  last cluster: {hm(c['start'])}, {c['count']} spasm-like movements, {after_waking(c['post_wake_s'])}")
     return lines
+
+
+def firmware_lines(b: dict[str, Any], ours: str | None) -> list[str]:
+    """The band's firmware against this computer's, for a band whose firmware is not this
+    computer's (.get: a daemon from before the fields): which build each has (fwbuild.py)."""
+    band = b.get("firmware")
+    if not band:
+        return []
+    theirs = fwbuild.build_of(band)
+    said = f"build {theirs}" if theirs else "no build id: flashed by a spasmwatch from before build ids"
+    return [f"  its firmware: {band} ({said}); this computer's: build {ours or 'unknown'}"]
 
 
 def rate_lines(b: dict[str, Any]) -> list[str]:

@@ -94,8 +94,10 @@ class DaemonAPI(Protocol):
         ``link_unstable`` (``{drops, over_s, since_t}`` while the link flaps, else null:
         ``BandSession.link_unstable``), ``rate_not_taken`` (``{configured_hz, running_hz}`` once
         the band would not take its configured rate, else null: ``BandSession.rate_not_taken``),
-        ``firmware_old`` (true while the band's firmware is older than this host's: it answered
-        BONDS with "unknown opcode"; to be flashed).
+        ``firmware_old`` (true while the band's firmware is not this computer's: another build id
+        in its revision, or none, fwbuild.py; to be flashed), ``firmware`` (its revision as read at
+        its latest connection, null if none). Beside the bands, ``firmware_build``: this computer's
+        firmware's build id (null: no firmware tree here).
         alert: ``id, device, kind, state, urgency, title, text, created_t,
         cluster_id``.
         """

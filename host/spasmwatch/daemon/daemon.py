@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
-from spasmwatch import private
+from spasmwatch import fwbuild, private
 from spasmwatch.alerts import AlertEngine, AlertSettings, BandFault, BandState, ClusterState, Notification, Transition
 from spasmwatch.alerts import messages as M
 from spasmwatch.alerts import sound_tool
@@ -56,7 +56,8 @@ from spasmwatch.daemon.wiring import Exposure
 from spasmwatch.export.store_source import StoreSource
 from spasmwatch.report.data import count
 from spasmwatch.report.text import unmonitored
-from spasmwatch.errors import InputError
+from spasmwatch.errors import ConfigError, InputError
+from spasmwatch.hardware import boards
 from spasmwatch.firstrun import restart_command
 from spasmwatch.io.rawfile import DatingPoint, RawDating, RawHeader, RawReader, RawWriter
 from spasmwatch.store import Store, StoreError, StoreMissing
@@ -167,9 +168,11 @@ class BandView:
     unplaced: list[dict[str, Any]] = field(default_factory=list)
     link_alert: str | None = None  # the id the disconnected alert was raised under (the label if never seen)
     bonds_asked: bool = False  # BONDS COUNT sent on this connection (once per connection: _count_bonds)
-    # Its firmware answered BONDS with E_OPCODE (from before 2026-12-07): older than this host's, said in
-    # /api/status (firmware_old) until a connection's BONDS is answered (every firmware says 0.1.0).
+    # Its firmware is not the one 'spasmwatch flash' writes from this computer: another build id in its
+    # firmware revision, or none (fwbuild.py), as judged at its latest connection (_judge_firmware), said
+    # in /api/status (firmware_old: the name it had when only a firmware older than BONDS was told).
     firmware_old: bool = False
+    firmware_seen: str | None = None  # the band's revision (0x2A26) it was judged by (None: not yet)
     # The store fault raised under its label as the store could not be opened (None: none): it stands for
     # the device's own until writes work (_stored), or until the store opens if the band never connected.
     store_alert: BandFault | None = None
@@ -217,6 +220,9 @@ class Daemon:
         # The code installed now, once the daemon found it other than ``code`` (read every
         # CODE_CHECK_S: _watching_code): the page says so (null: the same).
         self.code_changed: Json | None = None
+        # The build id of the firmware 'spasmwatch flash' writes from here (None: no firmware tree),
+        # which each band's is compared with at its connection; read again with the code (_watching_code).
+        self.firmware_build = own_firmware_build()
         # How this daemon is restarted (its service's systemctl, None: by hand), which the page says
         # for the code upgraded under it and the settings only a restart applies. Read once: a
         # process stays in the cgroup it started in.
@@ -751,6 +757,7 @@ class Daemon:
         while not self._stop.is_set():
             try:  # (at the start too: its thread is made then, not hours into the night)
                 self._code_seen(await CODE_WORK.call(installed_code))
+                self._firmware_build_seen(await CODE_WORK.call(own_firmware_build))
             except Exception:  # whatever it is: the next look tries again
                 log.exception("looking at the installed code failed")
             await asyncio.sleep(K.CODE_CHECK_S)
@@ -767,6 +774,35 @@ class Daemon:
                 log.warning("the code installed now (%s) is not the code this daemon started from (%s): it runs the new "
                             "code once restarted", short(installed), short(self.code))  # fmt: skip
             self._publish({"type": "status"})
+
+    def _firmware_build_seen(self, build: str | None) -> None:
+        """The firmware tree's build id as read now: another one (a 'git pull' under the daemon), each
+        band connected is judged by it again. None (the tree not readable whole): the last stands."""
+        if build is None or build == self.firmware_build:
+            return
+        self.firmware_build = build
+        for b in self.bands:
+            self._judge_firmware(b)
+        self._publish({"type": "status"})
+
+    def _judge_firmware(self, b: BandView) -> None:
+        """Whether the band runs this computer's firmware: the build id in its firmware revision
+        (0x2A26, ``0.1.0+<12 hex>``) against ``firmware_build``. Another one, older or newer, or none
+        (flashed by a spasmwatch from before build ids): ``firmware_old``, to be flashed. Logged once
+        per change, not at each connection. Not judged when it cannot be: no revision read (a serial
+        link carries no Device Information), no firmware tree on this computer."""
+        band = b.info.firmware if b.info is not None else ""
+        if not band or self.firmware_build is None:
+            return
+        other = fwbuild.build_of(band) != self.firmware_build
+        if (other, band) == (b.firmware_old, b.firmware_seen):
+            return  # as judged at its last connection, said then
+        if other:
+            log.warning("%s: its firmware (%s) is not this computer's spasmwatch's (build %s): flash it ('spasmwatch flash'); "
+                        "it monitors meanwhile", b.label, band, self.firmware_build)  # fmt: skip
+        elif b.firmware_old:
+            log.info("%s: it runs this computer's firmware now (%s)", b.label, band)
+        b.firmware_old, b.firmware_seen = other, band
 
     async def _backing_up(self) -> None:
         """The store's daily copy (daemon/backups.py) asked for at start and every BACKUP_CHECK_S, in a
@@ -1118,6 +1154,7 @@ class Daemon:
             info.device, name=b.label, address=info.address, transport=info.transport, board=info.board, firmware=info.firmware))  # fmt: skip
         if b.analysis is None or b.analysis.device != info.device:  # first seen in this run, or another unit
             self._attach(b, info.device)
+        self._judge_firmware(b)
 
     def _attach(self, b: BandView, device: str) -> None:
         """Monitor ``device`` as band ``b``: its analysis rebuilt from the store, its open alarms restored.
@@ -2032,6 +2069,7 @@ class Daemon:
                 # The computer it runs on: a command on another computer (a laptop asking the Pi) finds
                 # its paths that computer's, not to be compared with its own config's.
                 "hostname": socket.gethostname(), "code": self.code, "code_changed": self.code_changed,
+                "firmware_build": self.firmware_build,
                 # How to restart it (null: by hand), for the page's old code and needs-a-restart notices.
                 "restart": self.restart}  # fmt: skip
 
@@ -2088,8 +2126,9 @@ class Daemon:
             # A configured rate the band would not take (its IMU or firmware has no such step): monitored
             # at its own, a note for the engineer, not a push (null: it runs the configured rate).
             "rate_not_taken": b.session.rate_not_taken,
-            # Firmware older than this host's (no BONDS): monitored, to be flashed (page.firmware_old).
-            "firmware_old": b.firmware_old,
+            # Firmware not this computer's (another build id, or none): monitored, to be flashed
+            # (page.firmware_old); its revision as read at its latest connection (null: none read).
+            "firmware_old": b.firmware_old, "firmware": (b.info.firmware or None) if b.info else None,
             "log_life": _life_json(b.log_life),
             "raw_paused": self._raw_pause_json(b),
             # Measured from the raw stream (rawdating.py): an engineer bringing up a board sees its IMU's
@@ -2201,24 +2240,17 @@ class Daemon:
         return {"band": b.label, "code": resp["code"], "error": resp["error"], "arg": resp["arg"]}
 
     async def _count_bonds(self, b: BandView) -> None:
-        """BONDS COUNT on the connection just made: another device bonded is told (other_bonds).
-        A firmware without the command (E_OPCODE) is older than this host's: ``firmware_old`` (the
-        page and 'status' say to flash it), logged once while it stays so, and asked again at each
-        connection, which tells a band flashed since (until review h47 it was not asked again in
-        the daemon's run and said only in the log); a link that drops first is asked at its next."""
+        """BONDS COUNT on the connection just made: another device bonded is told (other_bonds). A
+        firmware without the command (E_OPCODE, up to 2026-12-06) has no build id either, so its
+        band is ``firmware_old`` by its build (_judge_firmware), which says to flash it: the refusal
+        is logged at DEBUG only. A link that drops first is asked at its next."""
         try:
             resp = await asyncio.wait_for(b.session.ask(P.encode_bonds(P.BONDS_COUNT)), K.BAND_ASK_S)
         except SessionError as e:
-            if e.code != P.E_OPCODE:
-                log.info("%s: the band did not count its bonds: %s", b.label, e)
-            elif not b.firmware_old:
-                b.firmware_old = True
-                log.info("%s: its firmware (%s) cannot count its bonds: another device bonded with it is not told "
-                         "(update it: 'spasmwatch flash')", b.label, b.info.firmware if b.info is not None else "?")  # fmt: skip
+            log.log(logging.DEBUG if e.code == P.E_OPCODE else logging.INFO, "%s: the band did not count its bonds: %s", b.label, e)
             return
         except (asyncio.TimeoutError, TransportError):
             return  # the link went: its next connection asks
-        b.firmware_old = False
         self._bonds_counted(b, int(resp["arg"]))
 
     async def _settings_back(self, b: BandView) -> None:
@@ -2320,6 +2352,16 @@ class _StoreSource:
         for r in self.store.activity(device, since=since):
             if r.wall_t is not None:
                 yield (r.wall_t - EPOCH_S, r.activity, bool(r.off_body), counts_worn(r.worn, bool(r.off_body)))
+
+
+def own_firmware_build() -> str | None:
+    """The build id of the firmware 'spasmwatch flash' writes from this computer (its default
+    --firmware, the checkout's firmware/: fwbuild.py); None where there is none (an installed
+    package without a checkout): no band's firmware is judged then."""
+    try:
+        return fwbuild.tree_build(boards.repo_root() / "firmware")
+    except ConfigError:
+        return None
 
 
 def _restart() -> str | None:

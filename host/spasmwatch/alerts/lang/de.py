@@ -347,8 +347,8 @@ CATALOG: dict[str, str] = {
     "page.rate_not_taken": "Misst mit {hz} Hz, nicht mit den eingestellten {configured} Hz: IMU oder Firmware des Brustgurts "
     "unterstützen diese Rate nicht. Die Überwachung läuft weiter; prüfen Sie rate_hz in der Konfiguration oder aktualisieren Sie "
     "die Firmware des Brustgurts.",
-    "page.firmware_old": "Firmware älter als spasmwatch auf diesem Computer: spielen Sie die Firmware dieses Computers auf "
-    "den Brustgurt ('spasmwatch flash'). Die Überwachung läuft weiter.",
+    "page.firmware_old": "Die Firmware des Brustgurts ist nicht die von spasmwatch auf diesem Computer: spielen Sie die "
+    "Firmware dieses Computers auf den Brustgurt ('spasmwatch flash'). Die Überwachung läuft weiter.",
     "page.muted": "Hinweise des Brustgurts zurückgehalten bis {time}{by} (Serien-Alarme ertönen weiter).",
     "page.muted_tomorrow": "Hinweise des Brustgurts zurückgehalten bis morgen {time}{by} (Serien-Alarme ertönen weiter).",
     "page.muted_by": " von {by}",

@@ -337,8 +337,8 @@ CATALOG: dict[str, str] = {
     # new 2026-12-07, not yet read by a native speaker (docs/alerts.md "Native speakers, please review")
     "page.rate_not_taken": "Muestrea a {hz} Hz, no a los {configured} Hz configurados: la IMU o el firmware de la banda no "
     "admiten esa frecuencia. La monitorización continúa; revise rate_hz en la configuración o actualice el firmware de la banda.",
-    "page.firmware_old": "Firmware más antiguo que spasmwatch en este ordenador: grabe en la banda el de este ordenador "
-    "('spasmwatch flash'). La monitorización continúa.",
+    "page.firmware_old": "El firmware de la banda no es el del spasmwatch de este ordenador: grabe en la banda el de "
+    "este ordenador ('spasmwatch flash'). La monitorización continúa.",
     "page.muted": "Avisos de la banda retenidos hasta las {time}{by} (las alarmas de serie siguen sonando).",
     "page.muted_tomorrow": "Avisos de la banda retenidos hasta mañana a las {time}{by} (las alarmas de serie siguen "
     "sonando).",

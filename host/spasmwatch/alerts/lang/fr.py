@@ -340,8 +340,8 @@ CATALOG: dict[str, str] = {
     "page.rate_not_taken": "Échantillonne à {hz} Hz, pas aux {configured} Hz configurés : l'IMU ou le firmware de la ceinture "
     "ne peut pas tenir cette fréquence. La surveillance continue ; vérifiez rate_hz dans la configuration ou mettez à jour "
     "le firmware de la ceinture.",
-    "page.firmware_old": "Firmware plus ancien que spasmwatch sur cet ordinateur : flashez la ceinture avec le spasmwatch "
-    "de cet ordinateur ('spasmwatch flash'). La surveillance continue.",
+    "page.firmware_old": "Le firmware de la ceinture n'est pas celui du spasmwatch de cet ordinateur : flashez-la avec "
+    "celui de cet ordinateur ('spasmwatch flash'). La surveillance continue.",
     "page.muted": "Avis de la ceinture suspendus jusqu'à {time}{by} (les alarmes de série sonnent toujours).",
     "page.muted_tomorrow": "Avis de la ceinture suspendus jusqu'à demain {time}{by} (les alarmes de série sonnent "
     "toujours).",
