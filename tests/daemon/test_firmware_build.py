@@ -1,0 +1,104 @@
+"""The daemon judges a band's firmware by its build id (spasmwatch/fwbuild.py, docs/host.md
+"Upgrading") against the firmware tree it would flash from: read at its start and again with its
+code (``_watching_code``), so a ``git pull`` under a running daemon is judged without a restart.
+The daemon and its store are real; the band's session is driven by hand (its BandInfo, as a
+connection's Device Information read gives it)."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import shutil
+from pathlib import Path
+
+import pytest
+
+from spasmwatch import fwbuild
+from spasmwatch.daemon.daemon import BandSpec, Daemon
+from spasmwatch.daemon.session import BandInfo
+from spasmwatch.store import Store
+from synthetic import HandClock
+
+ROOT = Path(__file__).resolve().parents[2]
+DEVICE = "sw-0a1b2c"
+
+
+def _checkout(tmp_path: Path) -> Path:
+    """What the daemon reads of a checkout: its boards (repo_root's mark) and its firmware."""
+    root = tmp_path / "checkout"
+    shutil.copytree(ROOT / "hardware" / "boards", root / "hardware" / "boards")
+    shutil.copytree(ROOT / "firmware", root / "firmware", ignore=shutil.ignore_patterns("__pycache__", "sim"))
+    return root
+
+
+def _connect(d: Daemon, revision: str, transport: str = "ble") -> None:
+    b = d.bands[0]
+    b.session.info = BandInfo(DEVICE, "Simulated band", revision, "sim-mpu6886", "sim:0", transport)
+    d.on_connected(b.session.info)
+
+
+async def _one_look(d: Daemon, before: str | None) -> None:
+    """The daemon's watch of its code and firmware run until it has read the tree again."""
+    task = asyncio.create_task(d._watching_code())
+    try:
+        await asyncio.wait_for(_until_changed(d, before), 30)
+    finally:
+        task.cancel()
+
+
+async def _until_changed(d: Daemon, before: str | None) -> None:
+    while d.firmware_build == before:
+        await asyncio.sleep(0.01)
+
+
+def test_a_git_pull_under_the_daemon_makes_the_band_s_firmware_not_its_own_until_flashed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A band on the checkout's firmware is its own; a 'git pull' that changes one byte of the
+    firmware makes it not, seen by the running daemon's next look (old code: only a firmware
+    without BONDS was ever told); flashed from the new tree, it is its own again. Over USB serial
+    (no Device Information: no revision) the band is not judged: the last judgement stands."""
+    root = _checkout(tmp_path)
+    monkeypatch.setenv("SPASMWATCH_ROOT", str(root))
+    ours = fwbuild.tree_build(root / "firmware")
+    assert ours is not None
+    with Store(tmp_path / "spasmwatch.db") as store:
+        d = Daemon(store, [BandSpec("crib", lambda: None)], clock=HandClock(1_800_000_000.0))  # type: ignore[arg-type]  # driven by hand
+        assert d.status()["firmware_build"] == ours
+        _connect(d, f"0.1.0+{ours}")
+        band = d.status()["bands"][0]
+        assert (band["firmware_old"], band["firmware"]) == (False, f"0.1.0+{ours}")
+
+        bonds = root / "firmware" / "band" / "bonds.py"
+        bonds.write_bytes(bonds.read_bytes() + b" ")  # the pull
+        with caplog.at_level(logging.INFO, logger="spasmwatch.daemon.daemon"):
+            asyncio.run(_one_look(d, ours))
+            pulled = d.firmware_build
+            assert pulled is not None and pulled != ours
+            assert d.status()["bands"][0]["firmware_old"] is True
+            _connect(d, f"0.1.0+{ours}")  # its next connection, still unflashed: not logged again
+            assert d.status()["bands"][0]["firmware_old"] is True
+            _connect(d, "", transport="serial")  # over USB: no revision, nothing judged
+            band = d.status()["bands"][0]
+            assert (band["firmware_old"], band["firmware"]) == (True, None)
+            _connect(d, f"0.1.0+{pulled}")  # flashed from the pulled tree
+            assert d.status()["bands"][0]["firmware_old"] is False
+        said = [r.getMessage() for r in caplog.records]
+        assert [m for m in said if "is not this computer's" in m] == [
+            f"crib: its firmware (0.1.0+{ours}) is not this computer's spasmwatch's (build {pulled}): flash it ('spasmwatch flash'); "
+            "it monitors meanwhile"
+        ], said
+        assert [m for m in said if "runs this computer's firmware now" in m] == [f"crib: it runs this computer's firmware now (0.1.0+{pulled})"], said
+
+
+def test_a_daemon_without_a_firmware_tree_judges_no_band(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """An installed package without a checkout cannot say which firmware is its own (nor flash
+    one): no band is told its firmware is not this computer's, a build-less one neither."""
+    root = _checkout(tmp_path)
+    shutil.rmtree(root / "firmware")
+    monkeypatch.setenv("SPASMWATCH_ROOT", str(root))
+    with Store(tmp_path / "spasmwatch.db") as store:
+        d = Daemon(store, [BandSpec("crib", lambda: None)], clock=HandClock(1_800_000_000.0))  # type: ignore[arg-type]  # driven by hand
+        _connect(d, "0.1.0")
+        st = d.status()
+        assert (st["firmware_build"], st["bands"][0]["firmware_old"], st["bands"][0]["firmware"]) == (None, False, "0.1.0")
