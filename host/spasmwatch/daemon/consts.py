@@ -274,7 +274,9 @@ ZONE_CHECK_S = 60.0
 # How often the daemon reads the code installed where it was imported from, to tell the page when it
 # is not the code it started from (an upgrade under it: /api/status code_changed) (s). The page's own
 # status read is every 30 s; a read is 5-13 ms of one core for the 2.4 MB of .py files in the page
-# cache (codeid.source_sha256), 0.03 % of a core at this period, in a worker thread.
+# cache (codeid.source_sha256), 0.03 % of a core at this period, in a worker thread. The firmware
+# tree's build id (fwbuild.py: a 'git pull' under the daemon, judged against each band's) is read
+# with it: ~1 ms more for its 31 files (225 KB).
 CODE_CHECK_S = 30.0
 # The daemon's zone as /api/status gives it to the page (api.zone_json, docs/web.md "Times"): its
 # offsets from this long before now (s) to this long after. Back: the times the page words (today's
