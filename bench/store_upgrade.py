@@ -32,18 +32,14 @@ from typing import Any
 import store_backup
 from store_backup import build
 
-from spasmwatch.store import Store, _db, schema
+from spasmwatch.store import Store, _db
 from spasmwatch.store import backup as B
 
 
 def older(year: Path, into: Path, version: int) -> None:
     """The rows of the current store ``year`` in a new store at schema ``version`` (its first migrations)."""
     with contextlib.closing(sqlite3.connect(into, isolation_level=None)) as c:
-        for m in schema.MIGRATIONS[:version]:
-            for stmt in _db.statements(m):
-                c.execute(stmt)
-        c.execute(f"PRAGMA application_id = {schema.APPLICATION_ID}")
-        c.execute(f"PRAGMA user_version = {version}")
+        _db.made_at_version(c, version)
         c.execute("ATTACH ? AS year", (f"{year.absolute().as_uri()}?mode=ro",))
         c.execute("BEGIN")
         for (table,) in c.execute("SELECT name FROM main.sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'").fetchall():

@@ -300,11 +300,7 @@ def _store_at_version(path: Path, version: int) -> Iterator[sqlite3.Connection]:
     """A store file as spasmwatch wrote it at schema ``version`` (its first migrations only), open
     (autocommit) for a test to add the rows of that time; closed on leaving."""
     with contextlib.closing(sqlite3.connect(path, isolation_level=None)) as c:
-        for m in schema.MIGRATIONS[:version]:
-            for stmt in _db.statements(m):
-                c.execute(stmt)
-        c.execute(f"PRAGMA application_id = {schema.APPLICATION_ID}")
-        c.execute(f"PRAGMA user_version = {version}")
+        _db.made_at_version(c, version)
         yield c
 
 

@@ -24,7 +24,7 @@ from synthetic import disk_files, other_disk, unmount
 from spasmwatch.daemon.lock import lock_holder, one_daemon
 from spasmwatch.store import DifferentStore, KnownStores, Store, StoreMissing, schema
 from spasmwatch.store.known import Checked
-from spasmwatch.store._db import StoreError, read_identity, statements
+from spasmwatch.store._db import StoreError, made_at_version, read_identity
 
 DEV = "band0001"
 
@@ -218,11 +218,7 @@ def _old_store(path: Path, version: int, bands: tuple[str, ...] = (), note: str 
     """A store as a spasmwatch before store ids wrote it (schema ``version``), with a note and ``bands``."""
     path.parent.mkdir(parents=True, exist_ok=True)
     with contextlib.closing(sqlite3.connect(path, isolation_level=None)) as c:
-        for m in schema.MIGRATIONS[:version]:
-            for stmt in statements(m):
-                c.execute(stmt)
-        c.execute(f"PRAGMA application_id = {schema.APPLICATION_ID}")
-        c.execute(f"PRAGMA user_version = {version}")
+        made_at_version(c, version)
         c.execute("INSERT INTO notes (wall_s, kind, text) VALUES (1.7e9, 'note', ?)", (note,))
         for band in bands:
             c.execute("INSERT INTO devices (device_id, first_seen_wall_s, last_seen_wall_s) VALUES (?, 1.7e9, 1.7e9)", (band,))

@@ -158,11 +158,7 @@ def test_a_new_store_and_a_migrated_one_carry_the_marker_of_their_version(tmp_pa
     new, old = tmp_path / "new.db", tmp_path / "old.db"
     Store(new).close()
     with contextlib.closing(sqlite3.connect(old, isolation_level=None)) as c:
-        for step in schema.MIGRATIONS[: schema.ZONES_VERSION]:
-            for stmt in _db.statements(step):
-                c.execute(stmt)
-        c.execute(f"PRAGMA application_id = {schema.APPLICATION_ID}")
-        c.execute(f"PRAGMA user_version = {schema.ZONES_VERSION}")
+        _db.made_at_version(c, schema.ZONES_VERSION)
     Store(old).close()
     mark = (SCHEMA_VERSION, schema.readable_by(SCHEMA_VERSION), schema.writable_by(SCHEMA_VERSION))
     assert _marker(new) == _marker(old) == mark
@@ -256,12 +252,8 @@ def test_the_marker_s_own_store_is_refused_by_the_version_before_it(tmp_path: Pa
     no version before the marker reads one, so its marker refuses it, and a refused open writes nothing."""
     path = tmp_path / "sw.db"
     with contextlib.closing(sqlite3.connect(path, isolation_level=None)) as c:
-        for step in schema.MIGRATIONS[: schema.MARKER_VERSION]:
-            for stmt in _db.statements(step):
-                c.execute(stmt)
+        _db.made_at_version(c, schema.MARKER_VERSION)
         _db.mark(c, schema.MARKER_VERSION)
-        c.execute(f"PRAGMA application_id = {schema.APPLICATION_ID}")
-        c.execute(f"PRAGMA user_version = {schema.MARKER_VERSION}")
     before = _files(path)
     older = schema.MARKER_VERSION - 1
     monkeypatch.setattr(_db, "SCHEMA_VERSION", older)

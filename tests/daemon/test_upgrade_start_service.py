@@ -37,11 +37,7 @@ def _old_store(path: Path, notes: int, clusters: int = 0) -> None:
     ``notes`` notes of NOTE_BYTES each (the store about ``notes`` MB) and ``clusters`` clusters."""
     path.parent.mkdir(parents=True, exist_ok=True)
     with contextlib.closing(sqlite3.connect(path, isolation_level=None)) as c:
-        for m in schema.MIGRATIONS[:OLD]:
-            for stmt in _db.statements(m):
-                c.execute(stmt)
-        c.execute(f"PRAGMA application_id = {schema.APPLICATION_ID}")
-        c.execute(f"PRAGMA user_version = {OLD}")
+        _db.made_at_version(c, OLD)
         c.execute("BEGIN")
         c.execute("INSERT INTO devices(device_id, name, transport, first_seen_wall_s, last_seen_wall_s) VALUES (?, 'crib', 'sim', 1.0, 1.0)",
                   (DEV,))  # fmt: skip

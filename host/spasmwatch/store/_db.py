@@ -952,6 +952,17 @@ def _marked_version(conn: sqlite3.Connection) -> int | None:
     return row[0] if row is not None and type(row[0]) is int else None
 
 
+def made_at_version(conn: sqlite3.Connection, version: int) -> None:
+    """Make in ``conn``'s empty database the tables and indexes of schema ``version`` (its first
+    migrations), with the store's application id and that version: an empty store as the release of
+    that version made it (recover.py's copy of a damaged store; tests' and benches' older stores)."""
+    for step in MIGRATIONS[:version]:
+        for stmt in statements(step):
+            conn.execute(stmt)
+    conn.execute(f"PRAGMA application_id = {APPLICATION_ID}")
+    conn.execute(f"PRAGMA user_version = {version}")
+
+
 def statements(script: str) -> Iterator[str]:
     """Split a SQL script into complete statements (``executescript`` would commit)."""
     buf = ""

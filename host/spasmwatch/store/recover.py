@@ -226,11 +226,7 @@ def _copy(src: sqlite3.Connection, dst: sqlite3.Connection, path: Path, version:
     filled: dict[str, dict[str, int]] = {}
     for table, column in shape.needed_gone(src, version):
         filled.setdefault(table, {})[column] = NOT_KNOWN[table, column].value
-    for step in MIGRATIONS[:version]:  # the same tables and columns as the damaged file
-        for stmt in _db.statements(step):
-            dst.execute(stmt)
-    dst.execute(f"PRAGMA application_id = {APPLICATION_ID}")
-    dst.execute(f"PRAGMA user_version = {version}")
+    _db.made_at_version(dst, version)  # the same tables and columns as the damaged file
     result = Recovered(kept, columns_left=shape.read(src)[1], filled=filled)
     tables = [r[0] for r in dst.execute("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'")]
     changed = frozenset(n for t, n, _ in shape.of(src) - shape.of(dst) if t == "table")
