@@ -523,3 +523,59 @@ def test_a_radio_late_told_ended_by_the_code_before_its_sending_row_was_ok_is_no
         d._tick()
         assert _told(d) == [] and _shown(d) == []
     assert (shown, card) == ([], []), (shown, card)
+
+
+@pytest.mark.parametrize("back", ["10 12:00", "10 03:00", "8 07:05"], ids=["3_days_later_at_noon", "3_days_later_at_3", "at_7_05"])
+def test_a_held_radio_late_that_ended_is_not_pushed_by_a_daemon_restarted_days_later(tmp_path: Path, back: str) -> None:
+    """Late at 23:30, held by quiet hours (22:00-07:00), ended a minute later as the band streamed;
+    the daemon then stopped, and started again 3 days later (at noon, or at 03:00 and on past 07:00),
+    or at 07:05 the next morning. Days late, its news ("the radio started late, nothing lost") is
+    none: it is not pushed, stored as not sent and why, and a restart after carries nothing on. The
+    morning after, it is still sent (the hold was the family's choice). Until review h48 the
+    restarted daemon pushed it, 3 days late."""
+    day, hhmm = back.split()
+    boot_t = _paris(7, "23:24")
+    with _run(tmp_path, _paris(7, "23:30"), alert_settings=NIGHT) as (d, clock):
+        connected(d, DEVICE)
+        d.on_record(DEVICE, _status(1, clock.t - boot_t), clock.t)
+        [shown] = _shown(d)
+        clock.t += 60
+        caught_up(d, DEVICE, clock.t)  # streaming: it ends
+        d._tick()
+        assert _told(d) == []
+    told: list[Notification] = []
+    start = _paris(int(day), hhmm)
+    for t in (start, start + 5, _paris(int(day), "07:00") if start < _paris(int(day), "07:00") else start + 600):
+        with _run(tmp_path, t, alert_settings=NIGHT) as (d, clock):
+            streaming(d, DEVICE, clock.t)
+            d.on_record(DEVICE, {**_status(2, 600), "errors": 0}, clock.t)  # a boot of its own since, its radio on time
+            d._tick()
+            told += _told(d)
+            history = d.store.alert_history(DEVICE, shown["id"])
+    if back == "8 07:05":
+        assert [n.text for n in told] == [M.band_fault("cot", BandFault.RADIO_LATE, count=6).text], told
+        return
+    assert told == [], told
+    dropped = [r for r in history if "too late to be news" in r.text]
+    assert [(r.state, r.by, r.channels) for r in dropped] == [("OK", None, ())], history
+    assert dropped[0].text.startswith("not sent: carried over a daemon stop"), dropped
+
+
+def test_a_held_battery_low_still_low_after_days_away_is_told_as_it_is_now(tmp_path: Path) -> None:
+    """A fault still open is no old news: "Battery low" held at 23:30, the daemon stopped, started
+    again 3 days later at 03:00, the band's STATUS saying it still: pushed at 07:00 (the age limit of
+    a held notice carried over a stop is for a raise untold that ended, ``Daemon._tell_by``)."""
+    low = {**_status(1, 360), **(HELD_KINDS[BandFault.BATTERY_LOW] or {})}
+    with _run(tmp_path, _paris(7, "23:30"), alert_settings=NIGHT_ALL) as (d, clock):
+        streaming(d, DEVICE, clock.t)
+        d.on_record(DEVICE, low, clock.t)
+        d._tick()
+        assert [a["held_back"] for a in d.status()["alerts"] if a["kind"] == "battery_low"] == [True]
+    with _run(tmp_path, _paris(10, "03:00"), alert_settings=NIGHT_ALL) as (d, clock):
+        streaming(d, DEVICE, clock.t)
+        for hhmm in ("03:00", "06:59", "07:00", "07:10"):
+            clock.t = _paris(10, hhmm)
+            d.on_record(DEVICE, low, clock.t)
+            d._tick()
+        told = [(n.fault, _paris(10, "07:00") <= n.created_t) for n in d.notifications]
+    assert told == [(BandFault.BATTERY_LOW, True)], told

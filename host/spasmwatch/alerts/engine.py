@@ -76,6 +76,8 @@ _NOT_SENT = ", its notice held back, not sent"
 # Why an untold raise (``_untold``: ended while held back) is sent, in its sending's reason ("sent: ..."):
 # the code until fcb714f4 stored that row as a raise (FAULT), read back by ``reason_told_ended``.
 _ENDED_MEANWHILE = "held back until now, ended meanwhile"
+# Why an untold raise carried over a daemon stop is not sent (``_drop_untold``), in its row's reason.
+_TOO_LATE = "not sent: carried over a daemon stop, {h:.1f} h after it was raised: too late to be news"
 # The end of the reason of a cluster learned after it ended (QUIET -> CLOSED, its one push cluster_late):
 # whoever counts the clusters the family was told of counts these rows with the ALARM ones (bench/faults.py).
 TOLD_LATE = "told as earlier, not alarmed"
@@ -133,6 +135,9 @@ class BandAlert(_Alert):
     command: str = ""  # the command that repairs it, named in its message (messages.band_fault)
     way: str = ""  # a way out its kind's own text does not give, worded by its own text (messages.band_fault)
     count: int = 0  # how many its text names (messages.band_fault): other_bonds' other devices bonded
+    # Carried over a daemon stop (``restore_band``): past this engine time its untold raise is no
+    # longer sent when its hold ends (``_drop_untold``); None: no such limit (held by this run).
+    tell_by: float | None = None
 
     @property
     def state(self) -> BandState:
@@ -298,7 +303,7 @@ class AlertEngine:
     def restore_band(
         self, device: str, fault: BandFault, raised_t: float, notified: bool, alert_id: int | None = None, count: int = 0,
         acked: tuple[str, float] | None = None, held: bool = False, sent_t: float | None = None, way: str = "",
-        ended: bool = False,
+        ended: bool = False, tell_by: float | None = None,
     ) -> bool:  # fmt: skip
         """Carry on a band fault raised before a daemon restart, nothing sent again: its end is then
         told to those who got it ("Band reconnected"), and its repeat is no new notice (``count``:
@@ -309,13 +314,14 @@ class AlertEngine:
         ``raised_t``), what the rate limit counts from. ``ended``: a fault whose raise is the news
         (``BandFault.news_once``) held back and ended meanwhile: its raise is sent when the hold ends
         (``_untold``), nothing shows it; until review h47 a restart forgot it (radio_late held by quiet
-        hours at 23:30, a restart at 03:00: never told). False when this run has it already."""
+        hours at 23:30, a restart at 03:00: never told). ``tell_by``: past it, its raise ended and
+        untold is no longer sent (``_drop_untold``). False when this run has it already."""
         if (device, fault) in self._bands or (device, fault) in self._untold:
             return False
         if alert_id is not None and self._with_id(alert_id) is not None:
             alert_id = None  # its id taken by an alert of this run (a store opened late): a new one
         b = BandAlert(self._next_id() if alert_id is None else alert_id, device, raised_t, fault=fault, active=not ended,
-                      updated_t=raised_t, way=way, count=count)  # fmt: skip
+                      updated_t=raised_t, way=way, count=count, tell_by=tell_by)  # fmt: skip
         self.number_after(b.id)
         self._set_text(b, self._band_fault_message(b), fault.urgency, raised_t)
         if acked is not None:
@@ -473,7 +479,10 @@ class AlertEngine:
             if b.pending and self._band_hold(b.device, b.fault, now) is None:
                 self._send_band_raise(b, now, "held back until now")
         for key, b in list(self._untold.items()):
-            if self._band_hold(b.device, b.fault, now) is None:
+            if b.tell_by is not None and now > b.tell_by:
+                del self._untold[key]
+                self._drop_untold(b, now)
+            elif self._band_hold(b.device, b.fault, now) is None:
                 del self._untold[key]
                 self._send_band_raise(b, now, _ENDED_MEANWHILE)
 
@@ -752,6 +761,16 @@ class AlertEngine:
         b.pending = False
         self._band_sent_t[(b.device, b.fault)] = now
         self._move(b, b.state, now, _said(f"sent: {reason}", b), n, msg, still=True)
+
+    def _drop_untold(self, b: BandAlert, now: float) -> None:
+        """``b``'s raise, untold (ended while held back) and carried over a daemon stop, past its
+        ``tell_by``: not sent, its row saying so (OK, as it is: a restart carries nothing on). Until
+        review h48 a daemon stopped for days pushed it as it started: "the radio started late" of a
+        night days before, told as news."""
+        reason = _TOO_LATE.format(h=(now - b.created_t) / 3600)
+        log.info("alert %d %s %s: %s", b.id, b.device, b.fault.value, reason)
+        b.pending = False
+        self._record(b, b.state.value, b.state.value, now, _said(reason, b), None, None)
 
     def _band_clear(self, b: BandAlert, now: float) -> None:
         del self._bands[(b.device, b.fault)]

@@ -1926,7 +1926,8 @@ class Daemon:
 
             def restore(fault: BandFault, count: int = 0) -> bool:
                 return self.engine.restore_band(device, fault, raised_t, bool(row.channels), row.alert_id, count, acked, held,
-                                                sent_t=row.wall_s, way=self._way_told(device, fault, row.text, raised_t))  # fmt: skip
+                                                sent_t=row.wall_s, way=self._way_told(device, fault, row.text, raised_t),
+                                                tell_by=self._tell_by(fault, raised_t))  # fmt: skip
 
             if row.kind == BandFault.DISCONNECTED.value and b.link_alert is None:  # (one raised by this run under the band's name is cleared)
                 if restore(BandFault.DISCONNECTED):
@@ -1951,7 +1952,8 @@ class Daemon:
         latest alert's rows say: its raise is carried on to be sent when the hold ends, in the words
         it was held with (``AlertEngine.restore_band``, ``ended``). Once sent, a row of its sending
         follows its end. Until review h47 a restart forgot it: late at 23:30, a restart at 03:00,
-        and the family never heard why the band showed as disconnected."""
+        and the family never heard why the band showed as disconnected. Not past ``_tell_by`` from
+        its end: until review h48 a daemon stopped for days pushed it as it started."""
         alert_id = self.store.latest_alert_id(device, fault.value)
         history = [] if alert_id is None else self.store.alert_history(device, alert_id)
         rows = [r for r in history if r.by is None]
@@ -1959,7 +1961,18 @@ class Daemon:
             return
         said, raised_t = rows[-2].text, rows[0].wall_s
         self.engine.restore_band(device, fault, raised_t, False, alert_id, reason_count(said), held=True,
-                                 way=self._way_told(device, fault, said, raised_t), ended=True)  # fmt: skip
+                                 way=self._way_told(device, fault, said, raised_t), ended=True,
+                                 tell_by=self._tell_by(fault, rows[-1].wall_s))  # fmt: skip
+
+    def _tell_by(self, fault: BandFault, since: float) -> float:
+        """Until when a held notice of ``fault`` carried over a daemon stop, its raise untold since
+        ``since`` (its end; for one open still, its raise), is still sent when its hold ends
+        (``AlertEngine.restore_band``): the hold its quiet hours could have put on it (the family's
+        choice: late at 23:00, told at 07:00), then RESEND_MAX_AGE_S, as a push kept over a stop.
+        Later the daemon was stopped past its telling: its news is none (a radio late days ago)."""
+        s = self.engine.settings
+        quiet_s = s.quiet_hours.length_min * 60.0 if s.quiet_hours is not None and fault in s.quiet_faults else 0.0
+        return since + quiet_s + K.RESEND_MAX_AGE_S
 
     def _way_told(self, device: str, fault: BandFault, said: str, raised_t: float) -> str:
         """The way out a band alert raised at ``raised_t`` told, its latest word ``said`` (``reason_way``).
