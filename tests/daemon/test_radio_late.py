@@ -579,3 +579,32 @@ def test_a_held_battery_low_still_low_after_days_away_is_told_as_it_is_now(tmp_p
             d._tick()
         told = [(n.fault, _paris(10, "07:00") <= n.created_t) for n in d.notifications]
     assert told == [(BandFault.BATTERY_LOW, True)], told
+
+
+@pytest.mark.parametrize("fault", [f for f in HELD_KINDS if f is not BandFault.RADIO_LATE], ids=lambda f: f.value)
+def test_an_ack_of_a_band_alert_that_had_already_ended_is_answered_409_alert_over(tmp_path: Path, fault: BandFault) -> None:
+    """The page shows a band alert; it ends (the battery charged, the band put back on, the band in
+    reach again) before Anna's ack reaches the daemon (POST /api/alerts/ID/ack, the real HTTP API):
+    answered 409 ``{"error": "alert N had already ended", "code": "alert_over"}``, which the page
+    words calmly; nothing stored for it (nothing was seen to). An id never used is still 404. Until
+    review h48 it was 404 'no alert N', read on the page as 'Not saved: no alert N'."""
+    said = HELD_KINDS[fault]
+    with _run(tmp_path, _paris(7, "21:30"), disconnect_alert_s=DISCONNECT_S) as (d, clock):
+        if said is None:
+            clock.t += DISCONNECT_S
+            d._tick()
+        else:
+            connected(d, DEVICE)
+            d.on_record(DEVICE, {**_status(1, 360), **said}, clock.t)
+        [shown] = [a for a in d.status()["alerts"] if a["kind"] == fault.value]
+        clock.t += 60
+        streaming(d, DEVICE, clock.t)  # in reach again
+        d.on_record(DEVICE, {**_status(1, 420), "errors": 0}, clock.t)  # charged, worn
+        d._tick()
+        assert [a for a in d.status()["alerts"] if a["kind"] == fault.value] == []
+        answer = _page_ack(d, shown["id"])
+        unknown = _page_ack(d, shown["id"] + 100)
+        history = d.store.alert_history(shown["device"], shown["id"])
+    assert answer == (409, {"error": f"alert {shown['id']} had already ended", "code": "alert_over"}), answer
+    assert unknown == (404, {"error": f"no alert {shown['id'] + 100}"}), unknown
+    assert [r.by for r in history if r.by is not None] == [] and history[-1].state == "OK", history

@@ -356,6 +356,8 @@ EN: dict[str, str] = {
     "page.show_band_alerts": "Show",
     "page.hide_band_alerts": "Hide",
     "page.not_saved": "Not saved: {error}",
+    # an ack the daemon answered 409 alert_over: the alert ended before it came (app.js acknowledge)
+    "page.alert_over": "This alert had already ended: nothing more to do for it.",
     "page.no_band": "No band is set up yet.",
     "page.yes": "Yes",
     "page.not_on_baby": "No — not on the baby",

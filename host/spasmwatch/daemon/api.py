@@ -74,6 +74,15 @@ class BandNotConnected(Exception):
     while it waited for the answer): the family tries again when the band is in reach."""
 
 
+class AlertOver(Exception):
+    """An ack of an alert that had ended before it came (the page showed it still): nothing to see
+    to, nothing stored. The web API answers 409 ``{"code": "alert_over"}``, which the page words
+    calmly ("This alert had already ended"); until review h48 it was 404 'no alert N'."""
+
+    def __init__(self, alert_id: int) -> None:
+        super().__init__(f"alert {alert_id} had already ended")
+
+
 class DaemonAPI(Protocol):
     def status(self, closed: bool = True) -> Json:
         """``{"now": t, "zone": zone_json(), "bands": [band], "alerts": [alert]}``; ``alerts``: the
@@ -126,7 +135,8 @@ class DaemonAPI(Protocol):
         ...
 
     def ack(self, alert_id: int, by: str) -> Json:
-        """Acknowledge an alert; returns the alert after the change. KeyError if unknown."""
+        """Acknowledge an alert; returns the alert after the change. KeyError if unknown,
+        AlertOver if it had ended (stored, no longer open)."""
         ...
 
     def label(self, cluster_id: int, label: str, by: str) -> Json:

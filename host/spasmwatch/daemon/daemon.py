@@ -40,7 +40,7 @@ from spasmwatch.clock import (
     Clock, SinceBoot, SystemClock, local_day, local_zone, log_time, resolve_local_zone, zone_file_in_doubt, zone_name
 )
 from spasmwatch.daemon import consts as K
-from spasmwatch.daemon.api import STORE_WORK, BandNotConnected, Json, Msg, bonds_on_usb, last_known_at, who, zone_json
+from spasmwatch.daemon.api import STORE_WORK, AlertOver, BandNotConnected, Json, Msg, bonds_on_usb, last_known_at, who, zone_json
 from spasmwatch.codeid import installed_code, running_code, short
 from spasmwatch.commands.service import service_of
 from spasmwatch.config import is_loopback
@@ -2202,7 +2202,15 @@ class Daemon:
         ]
 
     def ack(self, alert_id: int, by: str) -> Json:
-        a = self.engine.ack(alert_id, by)
+        try:
+            a = self.engine.ack(alert_id, by)
+        except KeyError:
+            # Not the engine's: one stored over (a band fault cleared, a cluster's alarm closed and no
+            # longer kept) ended before the ack came, the page showing it still: said so (AlertOver).
+            last = self.store.latest_alert(alert_id)
+            if last is not None and last.state in _OVER_STATES:
+                raise AlertOver(alert_id) from None
+            raise
         self._publish({"type": "alert", "id": alert_id, "state": a["state"]})
         return a
 
@@ -2468,6 +2476,10 @@ def _status_news(stored: tuple[dict[str, Any], float] | None, rec: dict[str, Any
     old, old_t = stored
     changed = any(rec.get(k) != old.get(k) for k in _STATUS_NEWS_FIELDS)
     return changed or not 0 <= received_s - old_t < K.STATUS_STORED_EVERY_S
+
+
+# An alert's stored states once it is over: an ack of it then is answered AlertOver (Daemon.ack).
+_OVER_STATES = (BandState.OK.value, ClusterState.CLOSED.value)
 
 
 def _radio_way(raised_before: float | None) -> str:

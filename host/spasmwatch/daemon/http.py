@@ -57,7 +57,7 @@ from aiohttp import web
 from spasmwatch.alerts.messages import SHARED_WITH_PAGE, catalog
 from spasmwatch.clock import local_day, local_zone
 from spasmwatch.config import bind_host, is_loopback
-from spasmwatch.daemon.api import STORE_WORK, BandNotConnected, DaemonAPI, Json, who
+from spasmwatch.daemon.api import STORE_WORK, AlertOver, BandNotConnected, DaemonAPI, Json, who
 from spasmwatch.daemon.consts import MAX_MUTE_S
 from spasmwatch.errors import ConfigError, SpasmwatchError
 from spasmwatch.store import StoreError
@@ -499,8 +499,11 @@ class HttpServer:
     async def _ack(self, request: web.Request) -> web.StreamResponse:
         body = await _body(request)
         alert_id = _path_id(request, "alert")
-        with _api_errors(f"no alert {request.match_info['id']}"):
-            return _json(self.api.ack(alert_id, _by(body)))
+        try:
+            with _api_errors(f"no alert {request.match_info['id']}"):
+                return _json(self.api.ack(alert_id, _by(body)))
+        except AlertOver as e:  # the page words it by its code ("This alert had already ended")
+            return _json({"error": str(e), "code": "alert_over"}, status=409)
 
     async def _label(self, request: web.Request) -> web.StreamResponse:
         body = await _body(request)

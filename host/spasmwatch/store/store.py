@@ -1284,6 +1284,12 @@ class Store:
         r = self._one("SELECT max(wall_s) FROM alerts WHERE device = ? AND alert_id = ? AND by IS NOT NULL", (device, alert_id))
         return None if r is None or r[0] is None else float(r[0])
 
+    def latest_alert(self, alert_id: int) -> AlertRow | None:
+        """The latest transition stored of the alert engine's alert ``alert_id``, of any band, or
+        None: none (an ack of an alert over is told from one never made, ``Daemon.ack``)."""
+        r = self._one(_ALERT_SELECT + " WHERE alert_id = ? ORDER BY id DESC LIMIT 1", (alert_id,))
+        return None if r is None else _alert_row(r)
+
     def alert_history(self, device: str, alert_id: int) -> list[AlertRow]:
         """Every transition stored of the alert engine's alert ``alert_id`` of ``device``, in the
         order they were stored (a restarted daemon reads a band alert's raise and its ack)."""

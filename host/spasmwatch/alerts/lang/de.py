@@ -323,6 +323,7 @@ CATALOG: dict[str, str] = {
     "page.show_band_alerts": "Anzeigen",
     "page.hide_band_alerts": "Ausblenden",
     "page.not_saved": "Nicht gespeichert: {error}",
+    "page.alert_over": "Dieser Alarm war bereits beendet: Es ist nichts mehr zu tun.",
     "page.no_band": "Noch kein Brustgurt eingerichtet.",
     "page.yes": "Ja",
     "page.not_on_baby": "Nein — nicht am Baby",

@@ -314,6 +314,7 @@ CATALOG: dict[str, str] = {
     "page.show_band_alerts": "Mostrar",
     "page.hide_band_alerts": "Ocultar",
     "page.not_saved": "No guardado: {error}",
+    "page.alert_over": "Esta alerta ya había terminado: no hay nada más que hacer.",
     "page.no_band": "Todavía no hay ninguna banda configurada.",
     "page.yes": "Sí",
     "page.not_on_baby": "No — no la lleva el bebé",

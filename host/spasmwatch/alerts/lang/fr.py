@@ -316,6 +316,7 @@ CATALOG: dict[str, str] = {
     "page.show_band_alerts": "Afficher",
     "page.hide_band_alerts": "Masquer",
     "page.not_saved": "Non enregistré : {error}",
+    "page.alert_over": "Cette alerte était déjà terminée : plus rien à faire pour elle.",
     "page.no_band": "Aucune ceinture n'est encore configurée.",
     "page.yes": "Oui",
     "page.not_on_baby": "Non — pas sur le bébé",

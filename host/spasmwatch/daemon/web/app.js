@@ -111,7 +111,7 @@
   };
 
   const $ = (id) => document.getElementById(id);
-  const state = { status: null, clusters: [], days: [], notes: [], summary: [], live: false, lastOk: 0, alertKey: "", zoneKey: "", bandAlertsOpen: false };
+  const state = { status: null, clusters: [], days: [], notes: [], summary: [], live: false, lastOk: 0, alertKey: "", zoneKey: "", bandAlertsOpen: false, ackOverTimer: null };
 
   // ---- small helpers ---------------------------------------------------------------
 
@@ -244,6 +244,9 @@
   // The slowest read, 366 days, takes ~2 s (docs/web.md); a POST (a test alarm tries every
   // channel) is not cut short.
   const READ_TIMEOUT_MS = 15000;
+  // "This alert had already ended" stays this long after the tap it answers: read at arm's length
+  // by a parent woken at night, then gone (nothing to act on).
+  const ACK_OVER_SHOWN_MS = 20000;
 
   // The id of the page files of the daemon that answered first (X-Spasmwatch-Page, daemon/http.py
   // page_id). Another is a daemon restarted on another version (an upgrade, a rollback), whose API
@@ -279,6 +282,7 @@
       const msg = (data && data.error) || `${r.status} ${r.statusText}`;
       const err = new Error(msg);
       err.status = r.status;
+      err.code = data && data.code;  // the daemon's reason, worded here (alert_over)
       throw err;
     }
     return data;
@@ -471,10 +475,23 @@
       await api(`/api/alerts/${encodeURIComponent(a.id)}/ack`, { by: who() });
       refresh("status", "clusters");
     } catch (err) {
+      if (err.code === "alert_over") { alertOver(); return; }
       button.disabled = false;
       button.textContent = t("ack");
       alertError(err);
     }
+  }
+
+  // The alert ended before the ack came (409 alert_over), the page showing it still: said calmly,
+  // not as a failure (until review h48: "Not saved: no alert 7" in red), and the page re-read, which
+  // takes the card away. The words stay a while, then go: they answer the tap, no state to keep.
+  function alertOver() {
+    const o = $("ack-over");
+    o.textContent = t("alert_over");
+    o.hidden = false;
+    clearTimeout(state.ackOverTimer);
+    state.ackOverTimer = setTimeout(() => { o.hidden = true; }, ACK_OVER_SHOWN_MS);
+    refresh("status", "clusters");
   }
 
   function alertError(err) {

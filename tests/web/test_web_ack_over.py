@@ -1,0 +1,73 @@
+"""An ack from the page of an alert that ended before it came, in headless Chromium against the
+REAL daemon (its alert engine and SQLite store, one band streaming as its session tells it): the
+daemon answers 409 ``alert_over`` and the page says so calmly. Until review h48 the answer was 404
+'no alert N' and the page said, in its red banner, "Not saved: no alert 1"."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+from synthetic import HandClock, streaming
+from web_harness import ServerThread, Watch, open_context
+
+from spasmwatch.alerts import BandFault
+from spasmwatch.daemon.daemon import BandSpec, Daemon
+from spasmwatch.store import Store
+from swcore import protocol as P
+
+DEV = "cot0001"
+# What Chromium logs of the ack's answer (any answer not 2xx): the one console error allowed.
+REFUSED = "Failed to load resource: the server responded with a status of 409 (Conflict)"
+
+
+def band_status(low: bool) -> dict[str, Any]:
+    """A band STATUS record as the link decodes it, its battery low or not (SF_LOW_BATTERY)."""
+    return {"type": "status", "battery_pct": 9 if low else 82, "worn": 1, "log_fill_pct": 3, "errors": 0,
+            "flags": 0x50 | (P.SF_LOW_BATTERY if low else 0), "boot": 1, "uptime_s": 600, "next_seq": 0}  # fmt: skip
+
+
+@pytest.mark.parametrize("lang", ["en", "fr"])
+def test_an_ack_of_a_band_alert_that_had_already_ended_is_said_calmly(browser: Any, tmp_path: Path, lang: str) -> None:
+    """"Battery low" on the page; the band charged meanwhile (its STATUS ends the alert) while the
+    page, its reads slow, shows it still; the parent taps Acknowledge: the page says "This alert had
+    already ended" in the family's language, in its calm banner (no "Not saved" in the red one), and
+    once its read comes the card is gone."""
+    clock = HandClock(float(int(time.time())))
+    store = Store(tmp_path / "spasmwatch.db")
+    d = Daemon(store, [BandSpec("cot", lambda: None)], clock=clock, disconnect_alert_s=1e9)  # type: ignore[arg-type,return-value]
+    streaming(d, DEV, clock.t)
+    d.on_record(DEV, band_status(low=True), clock.t)
+    [alert_id] = [a["id"] for a in d.status()["alerts"] if a["kind"] == BandFault.BATTERY_LOW.value]
+    watch = Watch()
+    held: list[Any] = []
+    try:
+        with ServerThread(d, heartbeat_s=1.0, language=lambda: lang) as served:
+            ctx = open_context(browser, watch)
+            try:
+                page = ctx.new_page()
+                page.goto(served.url)
+                page.wait_for_selector("#conn[data-state='live']")
+                card = page.locator(f".alert.band[data-alert-id='{alert_id}']")
+                card.locator("button").wait_for()
+                def hold(route: Any) -> None:
+                    held.append(route)
+
+                page.route("**/api/status*", hold)  # its reads slow: the card stays as it is
+                served.call(d.on_record, DEV, band_status(low=False), clock.t + 10)  # charged: the alert ends
+                assert served.call(lambda: [a for a in d.status()["alerts"] if a["id"] == alert_id]) == []
+                card.locator("button").click()
+                page.wait_for_selector("#ack-over:not([hidden])")
+                said, offline = page.inner_text("#ack-over"), page.locator("#offline").is_hidden()
+                page.unroute("**/api/status*", hold)  # (the reads it held go on to the daemon)
+                card.wait_for(state="detached")
+            finally:
+                ctx.close()
+    finally:
+        store.close()
+    over = {"en": "This alert had already ended: nothing more to do for it.",
+            "fr": "Cette alerte était déjà terminée : plus rien à faire pour elle."}  # fmt: skip
+    assert (said, offline) == (over[lang], True), (said, offline)
+    assert set(watch.errors) <= {REFUSED} and watch.non_local() == [], watch.errors
