@@ -608,3 +608,23 @@ def test_an_ack_of_a_band_alert_that_had_already_ended_is_answered_409_alert_ove
     assert answer == (409, {"error": f"alert {shown['id']} had already ended", "code": "alert_over"}), answer
     assert unknown == (404, {"error": f"no alert {shown['id'] + 100}"}), unknown
     assert [r.by for r in history if r.by is not None] == [] and history[-1].state == "OK", history
+
+
+def test_a_held_radio_late_open_at_a_stop_and_ended_days_later_is_not_pushed(tmp_path: Path) -> None:
+    """Late at 23:30, held by quiet hours, the daemon stopped before the band streamed (carried on
+    open); started again 3 days later at noon, the band streaming, which ends it: its untold raise
+    is past its telling from its raise (``Daemon._tell_by``), not pushed, its row saying why. Until
+    review h48 it was pushed at noon, 3 days late."""
+    with _run(tmp_path, _paris(7, "23:30"), alert_settings=NIGHT) as (d, clock):
+        connected(d, DEVICE)
+        d.on_record(DEVICE, _status(1, 360), clock.t)
+        [shown] = _shown(d)
+    with _run(tmp_path, _paris(10, "12:00"), alert_settings=NIGHT) as (d, clock):
+        connected(d, DEVICE)
+        d.on_record(DEVICE, _status(1, clock.t - _paris(7, "23:24")), clock.t)
+        caught_up(d, DEVICE, clock.t)  # streaming: it ends
+        d._tick()
+        told, left = _told(d), _shown(d)
+        history = d.store.alert_history(DEVICE, shown["id"])
+    assert (told, left) == ([], []), (told, left)
+    assert history[-1].state == "OK" and history[-1].text.startswith("not sent: carried over a daemon stop, 60.5 h"), history
