@@ -15,7 +15,7 @@ from typing import Any
 
 from spasmwatch.alerts.messages import SummaryFacts, daily_summary, hhmm
 from spasmwatch.clock import local_zone
-from spasmwatch.daemon.api import BandNotConnected, last_known_at, zone_json
+from spasmwatch.daemon.api import AlertOver, BandNotConnected, last_known_at, zone_json
 from spasmwatch.store.rows import check_note
 
 Json = dict[str, Any]
@@ -126,6 +126,8 @@ class FakeDaemon:
     def ack(self, alert_id: int, by: str) -> Json:
         a = self.alerts[alert_id]  # KeyError -> 404
         self.calls.append(("ack", (alert_id, by)))
+        if a["state"] in ("OK", "CLOSED"):  # ended before the ack came: 409 alert_over (Daemon.ack)
+            raise AlertOver(alert_id)
         if a["state"] in ("WARNING", "ALARM", "ESCALATED"):
             a["state"] = "ACKNOWLEDGED"
         a["acked_by"] = a["acked_by"] or by

@@ -4,6 +4,7 @@ it: what each does with two bands (twins) and what it says and returns."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 from fake_daemon import FakeDaemon
@@ -59,6 +60,42 @@ def test_ack_without_a_number_acknowledges_the_one_open_alert(tmp_path: Path, ca
         assert f"alert #{noah} ACKNOWLEDGED: acknowledged by Dad" in capsys.readouterr().out
         assert cli.main(["ack", "--config", _config(tmp_path, srv.port)]) == 2
         assert "no open alert to acknowledge" in capsys.readouterr().err
+
+
+class _EndsAfterItsStatus(FakeDaemon):
+    """Mila's cluster alarm ends (CLOSED) after 'ack' read the status that showed it open, just
+    before its ack comes."""
+
+    mila = 0
+
+    def ack(self, alert_id: int, by: str) -> dict[str, Any]:
+        if alert_id == self.mila:
+            self.alerts[alert_id]["state"] = "CLOSED"
+        return super().ack(alert_id, by)
+
+
+def test_ack_of_an_alert_that_had_already_ended_says_so_calmly_and_acks_the_others(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Review h48: the daemon answers an ack of an alert that ended before it came 409 alert_over
+    (Daemon.ack). 'spasmwatch ack N' printed it as an error ("error: alert N had already ended:
+    'spasmwatch status' lists the open alerts..."), exit 2, and 'ack --all' stopped there: an alert
+    listed open that ended meanwhile left every one after it unacknowledged, their escalation
+    running. Now it says, as the page does, that it had already ended and there is nothing more to
+    do, exit 0, and goes on with the others."""
+    fake = _EndsAfterItsStatus(bands=2)
+    mila, noah = _twins_alarmed(fake)
+    fake.mila = mila
+    with ServerThread(fake) as srv:
+        cfg = _config(tmp_path, srv.port)
+        rc = cli.main(["ack", "--all", "--config", cfg, "--by", "Dad"])
+        out, err = capsys.readouterr()
+        assert rc == 0 and err == "", err
+        assert f"alert #{mila} had already ended: nothing more to do for it\n" in out, out
+        assert f"alert #{noah} ACKNOWLEDGED: acknowledged by Dad" in out and fake.alerts[noah]["acked_by"] == "Dad", out
+        assert cli.main(["ack", str(mila), "--config", cfg]) == 0
+        out, err = capsys.readouterr()
+        assert (out, err) == (f"alert #{mila} had already ended: nothing more to do for it\n", ""), (out, err)
+        assert cli.main(["ack", str(noah + 100), "--config", cfg]) == 2  # an id never used: still an error
+        assert f"no alert {noah + 100}: 'spasmwatch status' lists" in capsys.readouterr().err
 
 
 def test_ack_refuses_a_number_with_all(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -36,6 +36,16 @@ class TokenRefused(SpasmwatchError):
     """The daemon refused the request for its token (401): missing, or not the one it takes."""
 
 
+class Refused(SpasmwatchError):
+    """The daemon refused what was asked (``api``), in its words; ``code``: the one its answer
+    names for a caller to act on (``"alert_over"``: an ack of an alert that had already ended,
+    which 'spasmwatch ack' says calmly), None where it names none."""
+
+    def __init__(self, message: str, code: str | None = None) -> None:
+        super().__init__(message)
+        self.code = code
+
+
 class DaemonSilent(DaemonNotRunning):
     """Something took the connection but sent no answer in time: a daemon stopped (SIGSTOP, a
     debugger), hung or slowed by a loaded machine; a request left with it may be served later."""
@@ -332,13 +342,16 @@ def api(cfg: Config, path: str, body: dict[str, Any] | None = None, timeout_s: f
         with urllib.request.urlopen(req, timeout=timeout_s, context=context) as r:
             body_bytes = r.read()
     except urllib.error.HTTPError as e:
-        msg = e.read().decode("utf-8", "replace")
+        msg, code = e.read().decode("utf-8", "replace"), None
         try:
-            msg = json.loads(msg).get("error", msg)
+            answer = json.loads(msg)
+            msg, code = answer.get("error", msg), answer.get("code")
         except ValueError:
             if not _AIOHTTP_REFUSAL.fullmatch(msg.strip()):  # an HTML page, say: not the daemon's words
                 raise DaemonNotRunning(_not_the_daemon(url, h.port)) from None
-        raise (TokenRefused if e.code == 401 else SpasmwatchError)(refusal(e.code, str(e.reason), msg, url, look)) from None
+        if e.code == 401:
+            raise TokenRefused(refusal(e.code, str(e.reason), msg, url, look)) from None
+        raise Refused(refusal(e.code, str(e.reason), msg, url, look), code) from None
     except (urllib.error.URLError, OSError) as e:
         why = getattr(e, "reason", e)
         if isinstance(why, ssl.SSLError):

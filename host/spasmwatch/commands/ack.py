@@ -12,13 +12,16 @@ from pathlib import Path
 from typing import Any
 
 from spasmwatch.commands._args import command_line_by
-from spasmwatch.commands._daemon import add_config_arg, api, daemon_config_of
+from spasmwatch.commands._daemon import Refused, add_config_arg, api, daemon_config_of
 from spasmwatch.daemon.api import who as kept_as
 from spasmwatch.errors import SpasmwatchError
 from spasmwatch.words import cmd, in_quotes, visible
 
 # Said after the daemon's 'no alert N': where the numbers are (an open alert is 'ALERT #N' there).
 LOOK = "'spasmwatch status' lists the open alerts with their numbers (ALERT #N)"
+# What an ack of an alert that ended before it came says (the daemon's 409 alert_over), in the page's
+# words (docs/web.md): nothing to see to, so no error (exit 0), and 'ack --all' goes on with the others.
+ALREADY_ENDED = "alert #{id} had already ended: nothing more to do for it"
 # The states an acknowledgement answers (status lists them as open; CLOSED, OK and QUIET are not).
 OPEN_STATES = ("WARNING", "ALARM", "ESCALATED", "FAULT", "STALE")
 
@@ -41,7 +44,13 @@ def run(args: argparse.Namespace) -> int:
     # is the command line, not the daemon's "web page".
     by = kept_as(args.by, command_line_by())
     for i in ids:
-        a = api(cfg, f"/api/alerts/{i}/ack", {"by": by}, look=LOOK)
+        try:
+            a = api(cfg, f"/api/alerts/{i}/ack", {"by": by}, look=LOOK)
+        except Refused as e:
+            if e.code != "alert_over":
+                raise
+            print(ALREADY_ENDED.format(id=i))
+            continue
         # Who the daemon has: the first to acknowledge stays (a second ack changes nothing).
         who = a.get("acked_by") or by
         # the first may be anyone's: an MQTT client's or the web page's name, shown not obeyed
