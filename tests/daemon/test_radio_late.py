@@ -628,3 +628,34 @@ def test_a_held_radio_late_open_at_a_stop_and_ended_days_later_is_not_pushed(tmp
         history = d.store.alert_history(DEVICE, shown["id"])
     assert (told, left) == ([], []), (told, left)
     assert history[-1].state == "OK" and history[-1].text.startswith("not sent: carried over a daemon stop, 60.5 h"), history
+
+
+def _autumn(day: int, hhmm: str) -> float:
+    """Paris, October 2026: its clocks go back from 03:00 CEST to 02:00 CET on the night of the 24th."""
+    h, m = map(int, hhmm.split(":"))
+    return datetime(2026, 10, day, h, m, tzinfo=PARIS).timestamp()
+
+
+def test_a_held_radio_late_ended_the_night_the_clocks_go_back_is_told_at_the_end_of_quiet_hours_after_a_restart(tmp_path: Path) -> None:
+    """Late at 22:05, held by quiet hours (22:00-07:00), ended as the band streams; the daemon
+    restarted at 03:30, the night Paris' clocks go back an hour. Its hold ends at 07:00 CET, 10 h
+    after its end, not 9: until review h48e ``Daemon._tell_by`` counted the quiet hours' 540 min as
+    9 h, its telling past at 06:20, and the raise was dropped as 'too late to be news' 40 min
+    before the hold ended: the family never told (each such end from 22:00 to 22:45)."""
+    boot_t = _autumn(24, "21:59")  # boot 1 began; its radio came up 6 min later
+
+    def at(d: Daemon, clock: HandClock, t: float) -> list[Notification]:
+        clock.t = t
+        d.on_record(DEVICE, _status(1, t - boot_t), t)
+        d._tick()
+        return _told(d)
+
+    with _run(tmp_path, _autumn(24, "22:05"), alert_settings=NIGHT) as (d, clock):
+        streaming(d, DEVICE, clock.t)
+        assert at(d, clock, clock.t) == []  # held back; ended at once
+    with _run(tmp_path, _autumn(25, "03:30"), alert_settings=NIGHT) as (d, clock):
+        streaming(d, DEVICE, clock.t)
+        assert at(d, clock, clock.t) == [] and at(d, clock, _autumn(25, "06:30")) == [] and at(d, clock, _autumn(25, "06:59")) == []
+        sent = at(d, clock, _autumn(25, "07:00"))
+        history = d.store.alert_history(DEVICE, d.store.latest_alert_id(DEVICE, BandFault.RADIO_LATE.value) or 0)
+    assert [(n.kind, n.text) for n in sent] == [(NoticeKind.BAND_FAULT, M.band_fault("cot", BandFault.RADIO_LATE, count=6).text)], history

@@ -1969,10 +1969,15 @@ class Daemon:
         ``since`` (its end; for one open still, its raise), is still sent when its hold ends
         (``AlertEngine.restore_band``): the hold its quiet hours could have put on it (the family's
         choice: late at 23:00, told at 07:00), then RESEND_MAX_AGE_S, as a push kept over a stop.
-        Later the daemon was stopped past its telling: its news is none (a radio late days ago)."""
+        Later the daemon was stopped past its telling: its news is none (a radio late days ago). The
+        quiet hours' minutes are the wall clock's, in the zone the engine holds them in: the night the
+        clocks go back, 22:00-07:00 lasts 10 h (until review h48e counted as 9 h: a raise ended at
+        22:05 was dropped at 06:20, before its hold ended at 07:00, and never told)."""
         s = self.engine.settings
-        quiet_s = s.quiet_hours.length_min * 60.0 if s.quiet_hours is not None and fault in s.quiet_faults else 0.0
-        return since + quiet_s + K.RESEND_MAX_AGE_S
+        if s.quiet_hours is None or fault not in s.quiet_faults:
+            return since + K.RESEND_MAX_AGE_S
+        wall = dt.datetime.fromtimestamp(since, s.tz or local_zone()) + dt.timedelta(minutes=s.quiet_hours.length_min)
+        return wall.timestamp() + K.RESEND_MAX_AGE_S
 
     def _way_told(self, device: str, fault: BandFault, said: str, raised_t: float) -> str:
         """The way out a band alert raised at ``raised_t`` told, its latest word ``said`` (``reason_way``).
