@@ -36,13 +36,16 @@ def source_sha256(roots: Sequence[Path] = ()) -> str:
     return files_sha256((f, f"{root.name}/{f.relative_to(root).as_posix()}") for root in roots for f in sorted(root.rglob("*.py")))
 
 
-def files_sha256(files: Iterable[tuple[Path, str]]) -> str:
+def files_sha256(files: Iterable[tuple[Path, str]], crlf_as_lf: bool = False) -> str:
     """One sha256 of ``files``, (local file, its name in the digest), in the order given: each name
-    and the sha256 of its bytes. ``source_sha256`` and the firmware's build id (fwbuild.py) both."""
+    and the sha256 of its bytes. ``source_sha256`` and the firmware's build id (fwbuild.py) both.
+    ``crlf_as_lf``: each CRLF read as LF (the firmware's: MicroPython compiles both alike, and a
+    Windows checkout of a commit has CRLF where this computer's has LF)."""
     h = hashlib.sha256()
     for f, name in files:
+        data = f.read_bytes()
         h.update(f"{name}\0".encode())
-        h.update(hashlib.sha256(f.read_bytes()).digest())
+        h.update(hashlib.sha256(data.replace(b"\r\n", b"\n") if crlf_as_lf else data).digest())
     return h.hexdigest()
 
 

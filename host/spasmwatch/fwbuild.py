@@ -40,8 +40,10 @@ def files(firmware_dir: Path) -> list[tuple[Path, str]]:
 
 
 def build_id(sources: list[tuple[Path, str]]) -> str:
-    """The build id of ``sources`` (``files``' list): each file's band path and bytes, digested."""
-    return short(files_sha256(sources))
+    """The build id of ``sources`` (``files``' list): each file's band path and bytes, digested, its
+    line ends read as LF: a band flashed from a Windows checkout (CRLF) of this computer's firmware
+    runs the same code (until review h48e another id: the page said to flash it again)."""
+    return short(files_sha256(sources, crlf_as_lf=True))
 
 
 def tree_build(firmware_dir: Path) -> str | None:

@@ -102,3 +102,24 @@ def test_a_daemon_without_a_firmware_tree_judges_no_band(tmp_path: Path, monkeyp
         _connect(d, "0.1.0")
         st = d.status()
         assert (st["firmware_build"], st["bands"][0]["firmware_old"], st["bands"][0]["firmware"]) == (None, False, "0.1.0")
+
+
+def test_a_band_flashed_from_a_crlf_checkout_of_the_same_firmware_is_this_computer_s(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Review h48e: a band flashed from a Windows checkout (git's core.autocrlf: every line ends
+    CRLF) runs the code of this computer's LF checkout of the same commit (MicroPython reads CRLF
+    as LF: the same bytecode), yet its build id differed, and the page told the family to flash it
+    again. The build id reads a source's line ends as LF; any other change of a byte still tells."""
+    root = _checkout(tmp_path)
+    monkeypatch.setenv("SPASMWATCH_ROOT", str(root))
+    windows = tmp_path / "windows-firmware"
+    shutil.copytree(root / "firmware", windows)
+    for f in windows.rglob("*.py"):
+        f.write_bytes(f.read_bytes().replace(b"\n", b"\r\n"))
+    theirs = fwbuild.tree_build(windows)
+    with Store(tmp_path / "spasmwatch.db") as store:
+        d = Daemon(store, [BandSpec("crib", lambda: None)], clock=HandClock(1_800_000_000.0))  # type: ignore[arg-type]  # driven by hand
+        _connect(d, f"0.1.0+{theirs}")
+        assert (d.firmware_build, d.status()["bands"][0]["firmware_old"]) == (theirs, False)
+    app = windows / "band" / "app.py"
+    app.write_bytes(app.read_bytes().replace(b"\r\n", b"\r\n#\r\n", 1))  # a line more
+    assert fwbuild.tree_build(windows) not in (theirs, None)
