@@ -781,6 +781,52 @@ def test_cli_flash_then_board_info(band: Path, fw: Path, micropython: str, capsy
     assert len(json.loads(capsys.readouterr().out)["files_bad"]) == 2
 
 
+def test_board_info_says_whether_the_band_runs_the_firmware_this_computer_would_flash(
+    band: Path, fw: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Over USB nothing said whether a band runs this checkout's firmware: 'board info' showed the
+    manifest's revision, and the engineer had to compare its build id by eye with the one a flash
+    would print. It judges it as the daemon does over Bluetooth (fwbuild.py): the same build, another
+    one (a 'git pull' since the flash), none (flashed by a spasmwatch from before build ids). Another
+    build is no failure (exit 0): the band monitors, with another firmware."""
+    port = f"unix:{band}"
+    argv = ["board", "info", "--port", port, "--firmware", str(fw)]
+    assert cli.main(["flash", "--board", BOARD, "--port", port, "--firmware", str(fw)]) == 0
+    build = fwbuild.build_id(fwbuild.files(fw))
+    capsys.readouterr()
+    assert cli.main([*argv, "--json"]) == 0
+    st = json.loads(capsys.readouterr().out)
+    assert (st["build"], st["this_build"], st["firmware_ours"]) == (build, build, True)
+    assert cli.main(argv) == 0
+    assert f"build        {build}: the firmware this computer would flash\n" in capsys.readouterr().out
+
+    with open(fw / "band" / "bonds.py", "ab") as f:  # a 'git pull' since the flash
+        f.write(b"\n")
+    pulled = fwbuild.build_id(fwbuild.files(fw))
+    assert cli.main(argv) == 0
+    assert f"build        {build}: not this computer's ({pulled}): flash it\n" in capsys.readouterr().out
+    assert cli.main([*argv, "--json"]) == 0
+    st = json.loads(capsys.readouterr().out)
+    assert (st["build"], st["this_build"], st["firmware_ours"]) == (build, pulled, False)
+
+    manifest = band / MANIFEST.lstrip("/")  # as a spasmwatch from before build ids wrote it
+    doc = json.loads(manifest.read_text())
+    doc["firmware"] = "0.1.0"
+    del doc["build"]
+    manifest.write_text(json.dumps(doc))
+    assert cli.main(argv) == 0
+    assert (f"build        none (flashed by a spasmwatch from before build ids): not this computer's ({pulled}): flash it\n"
+            in capsys.readouterr().out)  # fmt: skip
+
+
+def test_board_info_judges_no_build_where_there_is_no_firmware_installed(band: Path, fw: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert cli.main(["board", "info", "--port", f"unix:{band}", "--firmware", str(fw), "--json"]) == 0
+    st = json.loads(capsys.readouterr().out)
+    assert (st["build"], st["firmware_ours"]) == (None, None) and st["this_build"] == fwbuild.build_id(fwbuild.files(fw))
+    assert cli.main(["board", "info", "--port", f"unix:{band}", "--firmware", str(fw)]) == 0
+    assert "build " not in capsys.readouterr().out
+
+
 def test_cli_errors_are_clear(band: Path, fw: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert cli.main(["flash", "--port", f"unix:{band}", "--firmware", str(fw)]) == 2
     assert "which board is this? give --board" in capsys.readouterr().err

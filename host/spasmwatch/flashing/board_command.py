@@ -28,7 +28,8 @@ def register(sub: Any) -> None:
     bsub = p.add_subparsers(dest="board_command", metavar="ACTION", required=True)
     info = bsub.add_parser("info", help="read version, ids, flash use and event-log fill from a band over USB",
                            description="Read a band on USB: MicroPython version, board and device id, firmware version and "
-                           "whether every installed file is intact, free flash, the event log's fill and the last crash; "
+                           "whether every installed file is intact, its build id and whether it is the firmware this "
+                           "computer would flash (--firmware DIR's), free flash, the event log's fill and the last crash; "
                            "then restart a board (its app was stopped to be read; a unix: band runs no app and is not "
                            "restarted). Exit 1 when a file was changed, a flash was cut short, or /board.json, "
                            "/device.json or the manifest is damaged (docs/flashing.md, 'Checking a band').")  # fmt: skip
@@ -113,6 +114,7 @@ def run_info(args: argparse.Namespace) -> int:
     if st["firmware"]:
         state = "all intact" if not st["files_bad"] else f"{len(st['files_bad'])} changed: {', '.join(st['files_bad'][:3])}"
         rows.append(("firmware", f"{st['firmware']}, {st['files']} files, {state}, written {st['written_at']}"))
+        rows.append(("build", _build(st)))
     elif st["incomplete"]:
         rows.append(("firmware", "incomplete: a flash was cut short (no /main.py): the band does not monitor; run 'spasmwatch flash' again"))
     elif st["manifest_problem"]:
@@ -175,6 +177,16 @@ def _failed(st: dict[str, Any]) -> bool:
     """A band that does not monitor as flashed, or cannot be checked: a changed file, a flash cut short,
     a damaged board, device or manifest file."""
     return bool(st["files_bad"] or st["incomplete"] or st["board_problem"] or st["device_id_problem"] or st["manifest_problem"])
+
+
+def _build(st: dict[str, Any]) -> str:
+    """The band's build id, and whether it is the firmware this computer would flash (fwbuild.py)."""
+    band = st["build"] or "none (flashed by a spasmwatch from before build ids)"
+    if st["firmware_ours"] is None:  # no firmware tree to judge by (--firmware DIR not readable whole)
+        return f"{band}: this computer's firmware unknown (no whole firmware tree)"
+    if st["firmware_ours"]:
+        return f"{band}: the firmware this computer would flash"
+    return f"{band}: not this computer's ({st['this_build']}): flash it"
 
 
 def _damaged(problem: str | None) -> str | None:

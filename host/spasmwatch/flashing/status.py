@@ -1,8 +1,10 @@
 """``spasmwatch board info``: what a band over USB has installed and how it is doing.
 
 Reads the files ``flash`` wrote (manifest, board and device id), re-hashes
-the installed files on the band, and opens the event log with the band's own
-``band.eventlog`` code (read-only: the log is recovered, never appended to).
+the installed files on the band, judges whether its build id is the one this
+computer would flash (fwbuild.py, as the daemon does over Bluetooth), and opens
+the event log with the band's own ``band.eventlog`` code (read-only: the log
+is recovered, never appended to).
 """
 
 from __future__ import annotations
@@ -65,7 +67,9 @@ def read_status(link: Link, firmware_dir: Path) -> dict[str, Any]:
         "device_id_problem": found_ident.problem,
         "manifest_problem": manifest_problem,  # a damaged manifest: the installed files cannot be checked
         "firmware": None,
-        "written_at": None,
+        "build": None,  # the build id in the manifest's firmware revision, as the band reports it
+        "this_build": fwbuild.tree_build(firmware_dir),  # what 'spasmwatch flash --firmware DIR' would write
+        "firmware_ours": None,  # whether those are the same; None: no firmware installed, or no tree to judge by
         "files": 0,
         "files_bad": [],
         "log": None,
@@ -74,6 +78,8 @@ def read_status(link: Link, firmware_dir: Path) -> dict[str, Any]:
         "incomplete": False,
     }
     out.update(_installed(device, manifest, (found_board, found_ident)))
+    if out["firmware"] is not None and out["this_build"] is not None:
+        out["firmware_ours"] = out["build"] == out["this_build"]
     # Read also without a good manifest (a damaged one, a flash cut short): the band's events are there all the same.
     out["log"], out["log_error"] = _log(device, board, firmware_dir, data_dir)
     crash = device.read(f"{data_dir}/{CRASH_NAME}")
@@ -88,8 +94,11 @@ def _installed(device: Device, manifest: dict[str, Any] | None, found: tuple[Ban
     if manifest is not None:
         files: dict[str, str] = manifest["files"]
         got = device.hashes(files)
+        revision = manifest.get("firmware")
         return {
-            "firmware": manifest.get("firmware"),
+            "firmware": revision,
+            # From the revision, not the manifest's "build": a flash from before build ids wrote neither.
+            "build": fwbuild.build_of(revision) if isinstance(revision, str) else None,
             "written_at": manifest.get("written_at"),
             "files": len(files),
             "files_bad": sorted(p for p, h in files.items() if got.get(p) != h),
