@@ -41,6 +41,7 @@ async def serial_daemon(
     flap: tuple[float, float] | None = None,
     rate_hz: int | None = None,
     bridge_type: type[CdcBridge] = CdcBridge,
+    firmware: Path | None = None,
 ) -> AsyncIterator[Rig]:
     """A band (``device_id``) playing ``csv``, held until the daemon connects, its bridge, a store in
     ``tmp_path`` and a daemon started with the band as ``device`` on that serial link; stopped (the
@@ -48,9 +49,11 @@ async def serial_daemon(
     record may be garbled on one connection only); ``drop_after_s``, ``idle_exit_ms`` and ``timeout_s``
     as in CdcBridge and SimBand; ``flap``: the daemon's flap_up_s and flap_summary_s; ``rate_hz``: the
     band's configured IMU rate (BandSpec's; none: its default); ``bridge_type``: a CdcBridge that
-    times a cut of its own (tests/daemon/test_serial_cut.py). Options not
-    given are not passed on, so that a test still runs against the code from before them."""
-    with SimBand(csv, tmp_path / "flash", hold=True, speed=SPEED, device_id=device_id, idle_exit_ms=idle_exit_ms, timeout_s=timeout_s) as band:
+    times a cut of its own (tests/daemon/test_serial_cut.py); ``firmware``: the band's firmware tree
+    (SimBand's; none: the checkout's). Options not given are not passed on, so that a test still runs
+    against the code from before them."""
+    more = {} if firmware is None else {"firmware": firmware}
+    with SimBand(csv, tmp_path / "flash", hold=True, speed=SPEED, device_id=device_id, idle_exit_ms=idle_exit_ms, timeout_s=timeout_s, **more) as band:
         bridge: CdcBridge
         picks = None if garble is None else lambda record: garble(bridge, record)
         bonds = tmp_path / "bonds.json"

@@ -135,6 +135,8 @@ COMMANDS: list[tuple[str, list[Any], str, int, list[int]]] = [
     ("encode_raw_stream", [True], "010401", P.OP_RAW, [1]),
     ("encode_reboot", [], "0105424f4f54", P.OP_REBOOT, [P.REBOOT_MAGIC]),
     ("encode_info", [P.INFO_RATE_MHZ], "010601", P.OP_INFO, [1]),
+    ("encode_info", [P.INFO_REVISION], "010610", P.OP_INFO, [16]),
+    ("encode_info", [P.INFO_REVISION + P.INFO_REVISION_ITEMS - 1], "010617", P.OP_INFO, [23]),
     ("encode_bonds", [P.BONDS_COUNT], "010701", P.OP_BONDS, [1]),
     ("encode_bonds", [P.BONDS_REVOKE_OTHERS], "010702", P.OP_BONDS, [2]),
 ]
@@ -162,6 +164,23 @@ def test_command_vectors(fn: str, args: list[Any], hexs: str, op: int, decoded: 
     assert getattr(P, fn)(*args).hex() == hexs
     got_op, got_args = P.decode_command(bytes.fromhex(hexs))
     assert got_op == op and list(got_args) == decoded
+
+
+@pytest.mark.parametrize("revision", ["0.1.0+3f9c1e07a2b4", "0.1.0", "0.1.0+abcdefabcdef-xx", "1.10.20+" + "f" * 24])
+def test_the_firmware_revision_goes_over_info_four_bytes_at_a_time(revision: str) -> None:
+    """USB serial has no Device Information: INFO_REVISION.. carry 0x2A26's text (docs/protocol.md,
+    "INFO"), asked until an answer holds a zero byte; 32 bytes at most (8 items)."""
+    chunks: list[int] = []
+    for item in range(P.INFO_REVISION, P.INFO_REVISION + P.INFO_REVISION_ITEMS):
+        chunks.append(P.revision_chunk(revision, item))
+        if P.revision_ended(chunks[-1]):
+            break
+    assert P.revision_text(chunks) == revision[: 4 * P.INFO_REVISION_ITEMS]
+    assert len(chunks) == min(len(revision) // 4 + 1, P.INFO_REVISION_ITEMS)
+    assert P.revision_chunk("0.1.0+3f9c1e07a2b4", P.INFO_REVISION) == int.from_bytes(b"0.1.", "little")
+    with pytest.raises(P.ProtocolError) as exc:  # past the items: as any unknown item
+        P.decode_command(P.encode_info(P.INFO_REVISION + P.INFO_REVISION_ITEMS))
+    assert exc.value.code == P.E_KEY
 
 
 def test_event_fits_the_flash_slot_and_pack_into_matches() -> None:

@@ -670,8 +670,10 @@ class App:
             self.raw_on = bool(args[0])
             self._raw_n = 0
             return P.OK, 0
-        if op == P.OP_INFO:  # INFO_RATE_MHZ, the one item decode_command lets through
-            return P.OK, self.rate_hz * 1000 if self.sampling else 0
+        if op == P.OP_INFO:  # INFO_RATE_MHZ or INFO_REVISION.., the items decode_command lets through
+            if args[0] == P.INFO_RATE_MHZ:
+                return P.OK, self.rate_hz * 1000 if self.sampling else 0
+            return P.OK, P.revision_chunk(self.revision, args[0])
         if op == P.OP_BONDS:
             # Its code is loaded for the command and dropped after it: sent a few times in a band's
             # life, it need not take heap all night (docs/firmware.md, "Memory and speed").

@@ -177,6 +177,7 @@ def _register(app, hw):
         revision = FIRMWARE_VERSION + "+" + ID
     except Exception:  # none (flashed by a spasmwatch from before build ids), or unreadable: never a crash at boot
         revision = FIRMWARE_VERSION
+    app.revision = revision  # INFO_REVISION's, for a host on USB serial (no Device Information there)
     # Any central reads these without pairing: nothing here says what the band watches for
     # (docs/firmware.md, "Threat model"); the host reads the id, model, firmware and board.
     for h, v in zip(

@@ -224,6 +224,17 @@ def encode_info(item):
     return struct.pack(_CMD_FMT[OP_INFO], VERSION, OP_INFO, item)
 
 
+def revision_ended(chunk):
+    """Whether an INFO_REVISION item's answer ends the revision (holds a zero byte)."""
+    return any(not (chunk >> shift) & 0xFF for shift in (0, 8, 16, 24))
+
+
+def revision_text(chunks):
+    """The firmware revision from the INFO_REVISION items' answers, in item order (``revision_chunk``)."""
+    raw = b"".join(struct.pack("<I", c) for c in chunks)
+    return raw.split(b"\0")[0].decode("utf-8", "replace")
+
+
 def encode_bonds(action):
     return struct.pack(_CMD_FMT[OP_BONDS], VERSION, OP_BONDS, action)
 

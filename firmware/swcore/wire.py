@@ -162,7 +162,12 @@ _CMD_NAMES = {
 # near the configured rate (MPU6886 50/100 Hz for 52/104), and events, epochs and
 # raw sample indexes count its samples: the host needs the step, not the config.
 INFO_RATE_MHZ = 1  # IMU sample rate in mHz (0: not sampling: no IMU, safe mode)
-INFO_ITEMS = (INFO_RATE_MHZ,)
+# The firmware revision, 0x2A26's text (0.1.0+<build id>), for a link without Device Information
+# (USB serial): item INFO_REVISION + i answers its bytes 4i..4i+3 as a u32 little-endian, zero-padded;
+# a zero byte ends it. 8 items: 32 bytes, and 0.1.0+<12 hex> is 18 (docs/protocol.md, "INFO").
+INFO_REVISION = 16
+INFO_REVISION_ITEMS = 8
+INFO_ITEMS = (INFO_RATE_MHZ,) + tuple(range(INFO_REVISION, INFO_REVISION + INFO_REVISION_ITEMS))
 
 # BONDS actions. The band bonds anyone in its pairing window (Just Works): these let the family's
 # host see how many centrals hold a bond and remove every bond but its own (docs/firmware.md,
@@ -317,6 +322,12 @@ def pack_raw_head_into(buf, n_samples, dropped, first_index):
 
 
 # --- host -> band -----------------------------------------------------------------------
+
+
+def revision_chunk(revision, item):
+    """INFO item ``item`` (INFO_REVISION..) of the firmware revision ``revision``: 4 of its bytes."""
+    i = 4 * (item - INFO_REVISION)
+    return int.from_bytes((revision.encode() + bytes(4))[i : i + 4], "little")
 
 
 def decode_command(buf):

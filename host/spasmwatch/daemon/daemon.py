@@ -789,17 +789,19 @@ class Daemon:
         """Whether the band runs this computer's firmware: the build id in its firmware revision
         (0x2A26, ``0.1.0+<12 hex>``) against ``firmware_build``. Another one, older or newer, or none
         (flashed by a spasmwatch from before build ids): ``firmware_old``, to be flashed. Logged once
-        per change, not at each connection. Not judged when it cannot be: no revision read (a serial
-        link carries no Device Information), no firmware tree on this computer."""
+        per change, not at each connection. Over USB serial (no Device Information) the revision is
+        INFO's, and a firmware that gives none there predates it: another build. Not judged when it
+        cannot be: no revision read, no firmware tree on this computer."""
         band = b.info.firmware if b.info is not None else ""
-        if not band or self.firmware_build is None:
+        asked = b.info is not None and b.info.firmware_asked
+        if not (band or asked) or self.firmware_build is None:
             return
         other = fwbuild.build_of(band) != self.firmware_build
         if (other, band) == (b.firmware_old, b.firmware_seen):
             return  # as judged at its last connection, said then
         if other:
             log.warning("%s: its firmware (%s) is not this computer's spasmwatch's (build %s): flash it ('spasmwatch flash'); "
-                        "it monitors meanwhile", b.label, band, self.firmware_build)  # fmt: skip
+                        "it monitors meanwhile", b.label, band or "none told over USB: older", self.firmware_build)  # fmt: skip
         elif b.firmware_old:
             log.info("%s: it runs this computer's firmware now (%s)", b.label, band)
         b.firmware_old, b.firmware_seen = other, band

@@ -35,7 +35,7 @@ import logging
 import math
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Protocol
 
 from spasmwatch.clock import SinceBoot
@@ -97,10 +97,13 @@ _RESENT_OPS = frozenset((P.OP_TIME_SYNC, P.OP_BACKFILL, P.OP_RAW, P.OP_INFO, P.O
 class BandInfo:
     device: str  # the band's serial (Device Information 0x2A25): the store's device id
     model: str
-    firmware: str
+    firmware: str  # its revision (0x2A26; over USB serial, INFO_REVISION's), "" when none was read
     board: str
     address: str
     transport: str
+    # The revision was asked with INFO (a link without Device Information: USB serial): "" then is a
+    # firmware from before INFO_REVISION, which is not this computer's (daemon._judge_firmware).
+    firmware_asked: bool = False
 
 
 # The records' fields that carry the band's boot / seq numbers.
@@ -652,6 +655,8 @@ class BandSession:
         await link.subscribe(P.EVENTS_UUID, self._on_record)
         await link.subscribe(P.STATUS_UUID, self._on_record)
         await link.subscribe(P.CONTROL_UUID, self._on_control)
+        if not self.info.firmware:  # no Device Information (USB serial): INFO carries the revision
+            self.info = replace(self.info, firmware=await self._info_revision(), firmware_asked=True)
         self.sink.on_connected(self.info)
         device = self.info.device
         band_ms, sync_wall, sync_host = await self._time_sync()
@@ -819,6 +824,21 @@ class BandSession:
                 log.warning("%s: the band's firmware does not report its IMU rate; update it (spasmwatch flash)", self.label)
             return None
         return int(resp["arg"]) / 1000 or None
+
+    async def _info_revision(self) -> str:
+        """The band's firmware revision as 0x2A26 says it, asked with INFO 4 bytes at a time
+        (INFO_REVISION..); "" from a firmware from before those items (E_KEY; before INFO, E_OPCODE)."""
+        chunks: list[int] = []
+        for item in range(P.INFO_REVISION, P.INFO_REVISION + P.INFO_REVISION_ITEMS):
+            try:
+                chunks.append(int((await self.command(P.encode_info(item)))["arg"]))
+            except SessionError as e:
+                if e.code not in (P.E_KEY, P.E_OPCODE):
+                    raise
+                return ""
+            if P.revision_ended(chunks[-1]):
+                break
+        return str(P.revision_text(chunks))
 
     async def _backfill(self, device: str, boot: int, band_ms: int) -> None:
         """Ask for every event after the last one stored. A band that refuses as the host is
