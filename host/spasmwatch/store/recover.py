@@ -143,7 +143,7 @@ def _no_room(e: BaseException) -> bool:
 def _no_room_said(path: Path, e: BaseException) -> StoreError:
     """The error of a recovery that ran out of room: what it needs (a copy of the file and its WAL,
     read from, and the new store, at most as large)."""
-    size = sum(p.stat().st_size for p in (path, Path(f"{path}-wal")) if p.exists())
+    size = _db.needed_bytes(path)
     why = e.strerror if isinstance(e, OSError) and e.strerror else str(e)
     return StoreError(
         f"{path}: the recovery could not write beside it ({why}): is the disk full? It needs about {2 * size / 1e6:.1f} MB "
