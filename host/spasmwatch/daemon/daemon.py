@@ -1978,7 +1978,7 @@ class Daemon:
         s = self.engine.settings
         if s.quiet_hours is None or fault not in s.quiet_faults:
             return since + K.RESEND_MAX_AGE_S
-        wall = dt.datetime.fromtimestamp(since, s.tz or local_zone()) + dt.timedelta(minutes=s.quiet_hours.length_min)
+        wall = dt.datetime.fromtimestamp(since, self._zone()) + dt.timedelta(minutes=s.quiet_hours.length_min)
         return wall.timestamp() + K.RESEND_MAX_AGE_S
 
     def _way_told(self, device: str, fault: BandFault, said: str, raised_t: float) -> str:
