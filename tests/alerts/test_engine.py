@@ -20,7 +20,7 @@ from spasmwatch.alerts import (
     Urgency,
 )
 from spasmwatch.alerts import messages as M
-from spasmwatch.alerts.engine import reason_count
+from spasmwatch.alerts.engine import AlertEnded, reason_count
 from spasmwatch.alerts.model import LATE_CLUSTER_S, LATE_HOLD_S, UPDATE_FRESH_S
 from spasmwatch.analysis.clusters import Cluster, ClusterTracker, Spasm
 
@@ -522,6 +522,37 @@ def test_an_alarm_after_an_acknowledged_warning_is_open_to_acknowledge() -> None
     assert r.engine.ack(alarm["id"], "Dad")["state"] == "ACKNOWLEDGED"
     r.advance(600)
     assert NoticeKind.CLUSTER_ESCALATED not in r.kinds()
+
+
+@pytest.mark.parametrize("how", ["warning_expired", "alarm_closed_unanswered", "alarm_acknowledged_then_ended"])
+def test_an_ack_of_a_cluster_alert_closed_and_still_kept_is_refused_as_ended_and_changes_nothing(how: str) -> None:
+    """Review h49: a cluster alert closed but still kept (the last ``keep_closed``, for labels and
+    the status) took an ack: its acked_by set in memory alone (nothing recorded, nothing stored),
+    the status then showing a warning that expired, or an alarm closed 'never acknowledged', as
+    acknowledged by Ben, until a restart; the same alert no longer kept was answered "had already
+    ended" (Daemon.ack: AlertOver). Nothing escalates or is sent for a closed alert, so the ack has
+    nothing to stop: it is refused as ended (AlertEnded), whoever had acknowledged it staying."""
+    r = Rig(warning_expire_s=40.0, keep_unacknowledged_s=3600.0, escalate_after_s=120.0)
+    if how == "warning_expired":
+        r.spasms("cot", 1, 2)
+        r.advance(60)
+    else:
+        r.spasms("cot", 1, 3)
+        if how == "alarm_acknowledged_then_ended":
+            r.engine.ack(r.engine.snapshot()["alerts"][0]["id"], "Anna")
+        r.engine.on_cluster_closed("cot", 1)
+        r.advance(3600)
+        r.advance(1)
+    (closed,) = r.engine.snapshot()["alerts"]
+    assert closed["state"] == "CLOSED", closed
+    sent, moved = len(r.sent), len(r.transitions)
+    with pytest.raises(AlertEnded) as e:
+        r.engine.ack(closed["id"], "Ben")
+    (after,) = r.engine.snapshot()["alerts"]
+    assert (e.value.alert_id, after["acked_by"]) == (closed["id"], closed["acked_by"]), after
+    assert (len(r.sent), len(r.transitions)) == (sent, moved)
+    with pytest.raises(KeyError):
+        r.engine.ack(closed["id"] + 1, "Ben")  # never issued: unknown, as before
 
 
 def test_a_short_cluster_whose_alarm_nobody_acknowledged_still_escalates_and_stays_open() -> None:

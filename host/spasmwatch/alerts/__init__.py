@@ -5,7 +5,7 @@ and a ``Dispatcher`` over the channels in ``spasmwatch.alerts.channels``.
 See docs/alerts.md.
 """
 
-from spasmwatch.alerts.engine import LABELS, AlertEngine
+from spasmwatch.alerts.engine import LABELS, AlertEnded, AlertEngine
 from spasmwatch.alerts.model import (
     AlertSettings,
     Audience,
@@ -22,6 +22,7 @@ from spasmwatch.alerts.model import (
 
 __all__ = [
     "LABELS",
+    "AlertEnded",
     "AlertEngine",
     "AlertSettings",
     "Audience",

@@ -49,6 +49,17 @@ from spasmwatch.clock import local_zone
 
 log = logging.getLogger("spasmwatch.alerts")
 
+
+class AlertEnded(Exception):
+    """An ack of a cluster alert this engine keeps closed (among the last ``keep_closed``, for labels
+    and the status): it is over, nothing of it escalates or is sent, so there is nothing to see to
+    and nothing is recorded. The daemon answers it as it answers one stored over (AlertOver)."""
+
+    def __init__(self, alert_id: int) -> None:
+        super().__init__(f"alert {alert_id} had already ended")
+        self.alert_id = alert_id
+
+
 LABELS = ("confirmed", "false_alarm")
 _OPEN_ALARM = (ClusterState.ALARM, ClusterState.ESCALATED)
 _RAISED = (ClusterState.ALARM, ClusterState.ESCALATED, ClusterState.ACKNOWLEDGED)
@@ -420,13 +431,23 @@ class AlertEngine:
     # ---- caregiver inputs -----------------------------------------------
 
     def ack(self, alert_id: int, by: str) -> dict[str, Any]:
-        """Acknowledge one alert; returns it as on the status page. KeyError if unknown."""
+        """Acknowledge one alert; returns it as on the status page. KeyError if this engine holds no
+        such alert (``issued`` says whether it ever numbered one so), AlertEnded if it keeps it closed.
+        A band alert ended while its notice was held back (``_untold``) is still seen to: its ack
+        stops that notice's push (``_ack_band``)."""
         a = self._find(alert_id)
+        if isinstance(a, ClusterAlert) and a.state is ClusterState.CLOSED:
+            raise AlertEnded(alert_id)  # (until review h49 it took acked_by in memory alone: shown, never stored)
         if isinstance(a, ClusterAlert):
             self._ack_cluster(a, by, self.clock())
         elif a.acked_by is None:
             self._ack_band(a, by, self.clock())
         return self._alert_json(a)
+
+    def issued(self, alert_id: int) -> bool:
+        """Whether this engine's numbering (from ``last_id``, ``number_after``) reached ``alert_id``:
+        one it did not was never issued, whatever the store holds (nothing stored has a higher id)."""
+        return 1 <= alert_id <= self._ids
 
     def ack_device(self, device: str, by: str) -> list[dict[str, Any]]:
         """Acknowledge every open alert of a device (the band's button, a "stop" from the page)."""

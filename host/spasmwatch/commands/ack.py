@@ -22,6 +22,13 @@ LOOK = "'spasmwatch status' lists the open alerts with their numbers (ALERT #N)"
 # What an ack of an alert that ended before it came says (the daemon's 409 alert_over), in the page's
 # words (docs/web.md): nothing to see to, so no error (exit 0), and 'ack --all' goes on with the others.
 ALREADY_ENDED = "alert #{id} had already ended: nothing more to do for it"
+# What an ack the daemon could not answer says (its 503 store_not_open: the alert not open, and whether it
+# had ended unreadable while its store is not open): nothing acknowledged, so exit 1, but no alert of it
+# sounds (the daemon holds none), so no error: a line, and 'ack --all' goes on with the others.
+NOT_OPEN_NOW = ("alert #{id} is not open now: nothing was acknowledged (whether it had ended cannot be read while the "
+                "daemon's store is not open; 'spasmwatch status' says why). If it shows again, acknowledge it then")
+# The daemon's refusals of an ack said in a line, by their code.
+_CALM = {"alert_over": ALREADY_ENDED, "store_not_open": NOT_OPEN_NOW}
 # The states an acknowledgement answers (status lists them as open; CLOSED, OK and QUIET are not).
 OPEN_STATES = ("WARNING", "ALARM", "ESCALATED", "FAULT", "STALE")
 
@@ -43,19 +50,21 @@ def run(args: argparse.Namespace) -> int:
     # As the daemon keeps it (trimmed, cut, storable), so its answer compares equal; a blank --by
     # is the command line, not the daemon's "web page".
     by = kept_as(args.by, command_line_by())
+    rc = 0
     for i in ids:
         try:
             a = api(cfg, f"/api/alerts/{i}/ack", {"by": by}, look=LOOK)
         except Refused as e:
-            if e.code != "alert_over":
+            if e.code not in _CALM:
                 raise
-            print(ALREADY_ENDED.format(id=i))
+            print(_CALM[e.code].format(id=i))
+            rc = 1 if e.code == "store_not_open" else rc  # (nothing done, for a reason the daemon could not read)
             continue
         # Who the daemon has: the first to acknowledge stays (a second ack changes nothing).
         who = a.get("acked_by") or by
         # the first may be anyone's: an MQTT client's or the web page's name, shown not obeyed
         print(f"alert #{a['id']} {a['state']}: acknowledged by {visible(who)}" + ("" if who == by else " (before you)"))
-    return 0
+    return rc
 
 
 def _open_ids(alerts: list[dict[str, Any]], every: bool, config: str | None) -> list[int]:

@@ -33,14 +33,14 @@ from spasmwatch.alerts.channels.mqtt import BandStatus, FailingChannel, Heartbea
 from spasmwatch.alerts.channels.dispatch import Caregiver, Delivery, Dispatcher
 from spasmwatch.alerts.channels.outbox import OPEN_ALARM_STATES, KeepsOutgoing, why_not_resend
 from spasmwatch.alerts.channels.sound import SoundChannel
-from spasmwatch.alerts.engine import reason_count, reason_held, reason_told_ended, reason_way
+from spasmwatch.alerts.engine import AlertEnded, reason_count, reason_held, reason_told_ended, reason_way
 from spasmwatch.analysis.clusters import Cluster, Spasm
 from spasmwatch.analysis.sleepwake import counts_worn
 from spasmwatch.clock import (
     Clock, SinceBoot, SystemClock, local_day, local_zone, log_time, resolve_local_zone, zone_file_in_doubt, zone_name
 )
 from spasmwatch.daemon import consts as K
-from spasmwatch.daemon.api import STORE_WORK, AlertOver, BandNotConnected, Json, Msg, bonds_on_usb, last_known_at, who, zone_json
+from spasmwatch.daemon.api import STORE_WORK, AlertOver, BandNotConnected, Json, Msg, StoreCannotTell, bonds_on_usb, last_known_at, who, zone_json
 from spasmwatch.codeid import installed_code, running_code, short
 from spasmwatch.commands.service import service_of
 from spasmwatch.config import is_loopback
@@ -245,7 +245,11 @@ class Daemon:
         self._check_sounds()
         self._failing_shown = self._failing_now()  # the channels the page was last told are failing, and changed
         _one_outbox_each(self.dispatcher.channels)
-        self.engine = AlertEngine(self.clock.wall, self._notify, alert_settings, self._transition, _last_alert_id(store))
+        last_id = _last_alert_id(store)
+        self.engine = AlertEngine(self.clock.wall, self._notify, alert_settings, self._transition, last_id or 0)
+        # Whether the engine numbers after every id the store holds (read at the start, else at the store's
+        # late open): only then is an id above its highest one never issued (``_not_held``).
+        self._ids_read = last_id is not None
         # The dead man's switch ([daemon.heartbeat]): pinged from the ticker while healthy (None: off).
         self.heartbeat = self._heartbeat(heartbeat)
         self._mqtt: dict[str, MqttChannel] = {}
@@ -399,7 +403,10 @@ class Daemon:
         log.warning("the store %s opened (it could not be since %s): events are saved again", self.store.path,
                     log_time(self._store_shut_t or self.clock.wall()))  # fmt: skip
         self._store_said = self._store_shut_t = None
-        self.engine.number_after(_last_alert_id(self.store))
+        last_id = _last_alert_id(self.store)
+        if last_id is not None:
+            self.engine.number_after(last_id)
+            self._ids_read = True
         _rename_kept(self.store, self.aliases)  # (the start could not)
         known = self._known_bands()
         for b in self.bands:
@@ -2209,17 +2216,31 @@ class Daemon:
         ]
 
     def ack(self, alert_id: int, by: str) -> Json:
+        """The engine's ack; an alert over, kept closed by the engine or stored over, is AlertOver
+        either way (until review h49 a closed one kept got 200, its acked_by in memory alone)."""
         try:
             a = self.engine.ack(alert_id, by)
+        except AlertEnded:
+            raise AlertOver(alert_id) from None
         except KeyError:
-            # Not the engine's: one stored over (a band fault cleared, a cluster's alarm closed and no
-            # longer kept) ended before the ack came, the page showing it still: said so (AlertOver).
-            last = self.store.latest_alert(alert_id)
-            if last is not None and last.state in _OVER_STATES:
-                raise AlertOver(alert_id) from None
+            self._not_held(alert_id)
             raise
         self._publish({"type": "alert", "id": alert_id, "state": a["state"]})
         return a
+
+    def _not_held(self, alert_id: int) -> None:
+        """Why the engine holds no alert ``alert_id``: AlertOver for one stored over (a band fault
+        cleared, a cluster's alarm closed and no longer kept) that ended before the ack came, the page
+        showing it still; StoreCannotTell when only the store could say and it is not open; returns
+        for one never issued (above the engine's numbering, known without the store) or never stored."""
+        if self._ids_read and not self.engine.issued(alert_id):
+            return
+        try:
+            last = self.store.latest_alert(alert_id)
+        except StoreError as e:
+            raise StoreCannotTell(alert_id, str(e)) from None
+        if last is not None and last.state in _OVER_STATES:
+            raise AlertOver(alert_id) from None
 
     def label(self, cluster_id: int, label: str, by: str) -> Json:
         if self.store.cluster(cluster_id) is None:
@@ -2460,12 +2481,12 @@ def _shut_words(e: StoreError, store: Path) -> str:
     return f"{e}; {hint}" if e.recoverable and hint not in str(e) else str(e)
 
 
-def _last_alert_id(store: Store) -> int:
-    """``store.last_alert_id()``; 0 when it cannot be read (a store not open: ``number_after`` at its open)."""
+def _last_alert_id(store: Store) -> int | None:
+    """``store.last_alert_id()``; None when it cannot be read (a store not open: ``number_after`` at its open)."""
     try:
         return store.last_alert_id()
     except StoreError:
-        return 0
+        return None
 
 
 # What _status_news compares: the STATUS fields a stored row keeps (StatusRow.record), but the uptime.

@@ -57,7 +57,7 @@ from aiohttp import web
 from spasmwatch.alerts.messages import SHARED_WITH_PAGE, catalog
 from spasmwatch.clock import local_day, local_zone
 from spasmwatch.config import bind_host, is_loopback
-from spasmwatch.daemon.api import STORE_WORK, AlertOver, BandNotConnected, DaemonAPI, Json, who
+from spasmwatch.daemon.api import STORE_WORK, AlertOver, BandNotConnected, DaemonAPI, Json, StoreCannotTell, who
 from spasmwatch.daemon.consts import MAX_MUTE_S
 from spasmwatch.errors import ConfigError, SpasmwatchError
 from spasmwatch.store import StoreError
@@ -504,6 +504,8 @@ class HttpServer:
                 return _json(self.api.ack(alert_id, _by(body)))
         except AlertOver as e:  # the page words it by its code ("This alert had already ended")
             return _json({"error": str(e), "code": "alert_over"}, status=409)
+        except StoreCannotTell as e:  # (the page and 'spasmwatch ack' word it by its code, calmly)
+            return _json({"error": str(e), "code": "store_not_open"}, status=503)
 
     async def _label(self, request: web.Request) -> web.StreamResponse:
         body = await _body(request)
