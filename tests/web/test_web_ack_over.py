@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from synthetic import HandClock, streaming
+from synthetic import HandClock, fail_store, streaming
 from web_harness import ServerThread, Watch, open_context
 
 from spasmwatch.alerts import BandFault
@@ -21,6 +21,7 @@ from swcore import protocol as P
 DEV = "cot0001"
 # What Chromium logs of the ack's answer (any answer not 2xx): the one console error allowed.
 REFUSED = "Failed to load resource: the server responded with a status of 409 (Conflict)"
+UNREAD = "Failed to load resource: the server responded with a status of 503 (Service Unavailable)"
 
 
 def band_status(low: bool) -> dict[str, Any]:
@@ -71,3 +72,51 @@ def test_an_ack_of_a_band_alert_that_had_already_ended_is_said_calmly(browser: A
             "fr": "Cette alerte était déjà terminée : plus rien à faire pour elle."}  # fmt: skip
     assert (said, offline) == (over[lang], True), (said, offline)
     assert set(watch.errors) <= {REFUSED} and watch.non_local() == [], watch.errors
+
+
+@pytest.mark.parametrize("lang", ["en", "de"])
+def test_an_ack_the_daemon_cannot_answer_without_its_store_is_said_calmly(browser: Any, tmp_path: Path, lang: str) -> None:
+    """"Battery low" on the page; the band charged (the alert ends) and then the store's disk went
+    (a USB stick pulled) while the page, its reads slow, shows the card still; the parent taps
+    Acknowledge: the daemon cannot tell an alert over from one never made without its store (503
+    ``store_not_open``), and the page says, calmly in the family's language, that the alert is not
+    open, nothing was saved, and to acknowledge it if it shows again. Until review h49 it said in
+    its red banner "Not saved: the store cannot be read: .../spasmwatch.db: interrupted"."""
+    clock = HandClock(float(int(time.time())))
+    store = Store(tmp_path / "spasmwatch.db")
+    d = Daemon(store, [BandSpec("cot", lambda: None)], clock=clock, disconnect_alert_s=1e9)  # type: ignore[arg-type,return-value]
+    streaming(d, DEV, clock.t)
+    d.on_record(DEV, band_status(low=True), clock.t)
+    [alert_id] = [a["id"] for a in d.status()["alerts"] if a["kind"] == BandFault.BATTERY_LOW.value]
+    watch = Watch()
+    held: list[Any] = []
+    try:
+        with ServerThread(d, heartbeat_s=1.0, language=lambda: lang) as served:
+            ctx = open_context(browser, watch)
+            try:
+                page = ctx.new_page()
+                page.goto(served.url)
+                page.wait_for_selector("#conn[data-state='live']")
+                card = page.locator(f".alert.band[data-alert-id='{alert_id}']")
+                card.locator("button").wait_for()
+                def hold(route: Any) -> None:
+                    held.append(route)
+
+                page.route("**/api/status*", hold)  # its reads slow: the card stays as it is
+                served.call(d.on_record, DEV, band_status(low=False), clock.t + 10)  # charged: the alert ends
+                back = served.call(fail_store, store)  # then the disk goes
+                card.locator("button").click()
+                page.wait_for_selector("#ack-over:not([hidden])")
+                said, offline = page.inner_text("#ack-over"), page.locator("#offline").is_hidden()
+                served.call(back)
+                page.unroute("**/api/status*", hold)
+            finally:
+                ctx.close()
+    finally:
+        store.close()
+    not_open = {"en": "This alert is not open now: nothing was saved (the events file cannot be read just now). "
+                      "If it shows again, acknowledge it then.",
+                "de": "Dieser Alarm ist nicht mehr offen: Nichts wurde gespeichert (die Ereignisdatei kann gerade nicht "
+                      "gelesen werden). Wenn er wieder erscheint, übernehmen Sie ihn dann."}  # fmt: skip
+    assert (said, offline) == (not_open[lang], True), (said, offline)
+    assert set(watch.errors) <= {UNREAD} and watch.non_local() == [], watch.errors

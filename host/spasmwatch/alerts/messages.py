@@ -358,6 +358,9 @@ EN: dict[str, str] = {
     "page.not_saved": "Not saved: {error}",
     # an ack the daemon answered 409 alert_over: the alert ended before it came (app.js acknowledge)
     "page.alert_over": "This alert had already ended: nothing more to do for it.",
+    # an ack the daemon answered 503 store_not_open: not open, and whether it ended unreadable (app.js ackCalm)
+    "page.ack_not_open": "This alert is not open now: nothing was saved (the events file cannot be read just now). "
+    "If it shows again, acknowledge it then.",
     "page.no_band": "No band is set up yet.",
     "page.yes": "Yes",
     "page.not_on_baby": "No — not on the baby",

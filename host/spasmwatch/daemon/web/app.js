@@ -244,9 +244,11 @@
   // The slowest read, 366 days, takes ~2 s (docs/web.md); a POST (a test alarm tries every
   // channel) is not cut short.
   const READ_TIMEOUT_MS = 15000;
-  // "This alert had already ended" stays this long after the tap it answers: read at arm's length
+  // "This alert had already ended" (or "is not open now") stays this long after the tap it answers: read at arm's length
   // by a parent woken at night, then gone (nothing to act on).
   const ACK_OVER_SHOWN_MS = 20000;
+  // The daemon's refusals of an ack said calmly (ackCalm), by their code: the words of each.
+  const ACK_CALM = { alert_over: () => t("alert_over"), store_not_open: () => t("ack_not_open") };
 
   // The id of the page files of the daemon that answered first (X-Spasmwatch-Page, daemon/http.py
   // page_id). Another is a daemon restarted on another version (an upgrade, a rollback), whose API
@@ -282,7 +284,7 @@
       const msg = (data && data.error) || `${r.status} ${r.statusText}`;
       const err = new Error(msg);
       err.status = r.status;
-      err.code = data && data.code;  // the daemon's reason, worded here (alert_over)
+      err.code = data && data.code;  // the daemon's reason, worded here (ACK_CALM)
       throw err;
     }
     return data;
@@ -475,19 +477,22 @@
       await api(`/api/alerts/${encodeURIComponent(a.id)}/ack`, { by: who() });
       refresh("status", "clusters");
     } catch (err) {
-      if (err.code === "alert_over") { alertOver(); return; }
+      // (own keys only: a code such as "constructor" is no word of ours)
+      if (Object.prototype.hasOwnProperty.call(ACK_CALM, err.code || "")) { ackCalm(ACK_CALM[err.code]()); return; }
       button.disabled = false;
       button.textContent = t("ack");
       alertError(err);
     }
   }
 
-  // The alert ended before the ack came (409 alert_over), the page showing it still: said calmly,
-  // not as a failure (until review h48: "Not saved: no alert 7" in red), and the page re-read, which
-  // takes the card away. The words stay a while, then go: they answer the tap, no state to keep.
-  function alertOver() {
+  // The alert ended before the ack came (409 alert_over), the page showing it still; or the daemon
+  // holds it no more and cannot read in its store whether it ended (503 store_not_open: nothing was
+  // saved, and no alert of it sounds). Said calmly, not as a failure (until review h48: "Not saved:
+  // no alert 7" in red; until review h49 "Not saved: the store cannot be read: ..."), and the page
+  // re-read, which takes the card away. The words stay a while, then go: they answer the tap.
+  function ackCalm(said) {
     const o = $("ack-over");
-    o.textContent = t("alert_over");
+    o.textContent = said;
     o.hidden = false;
     clearTimeout(state.ackOverTimer);
     state.ackOverTimer = setTimeout(() => { o.hidden = true; }, ACK_OVER_SHOWN_MS);
