@@ -84,6 +84,17 @@ def offset_changes(zone: dt.tzinfo, a: float, b: float) -> list[tuple[float, dt.
     return found
 
 
+def first_reading(wall: dt.datetime, zone: dt.tzinfo) -> float:
+    """The first instant (unix s) ``zone``'s clock reads ``wall`` (naive) or later: a reading made
+    twice (the clocks going back), its first; one never made (the gap as they go forward), the jump
+    (``offset_changes``): "until 02:30" the night Paris skips 02:00-03:00 is 03:00."""
+    t = wall.replace(tzinfo=zone).timestamp()  # fold 0: the first of two readings; in a gap, the gap's length past it
+    if dt.datetime.fromtimestamp(t, zone).replace(tzinfo=None) == wall:
+        return t
+    jump = offset_changes(zone, wall.replace(tzinfo=zone, fold=1).timestamp(), t)  # fold 1, in a gap: before the jump
+    return jump[0][0] if jump else t
+
+
 def log_time(t: float) -> str:
     """``t`` (unix s) as HH:MM:SS of this computer's zone, as the daemon's log lines give a time."""
     return dt.datetime.fromtimestamp(t).strftime("%H:%M:%S")

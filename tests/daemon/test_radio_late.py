@@ -659,3 +659,59 @@ def test_a_held_radio_late_ended_the_night_the_clocks_go_back_is_told_at_the_end
         sent = at(d, clock, _autumn(25, "07:00"))
         history = d.store.alert_history(DEVICE, d.store.latest_alert_id(DEVICE, BandFault.RADIO_LATE.value) or 0)
     assert [(n.kind, n.text) for n in sent] == [(NoticeKind.BAND_FAULT, M.band_fault("cot", BandFault.RADIO_LATE, count=6).text)], history
+
+
+def _spring(day: int, hhmm: str) -> float:
+    """Paris, March 2026: its clocks go forward from 02:00 CET to 03:00 CEST on the night of the 28th."""
+    h, m = map(int, hhmm.split(":"))
+    return datetime(2026, 3, day, h, m, tzinfo=PARIS).timestamp()
+
+
+# A night whose end the spring-forward jump skips (02:30 is never read on 2026-03-29).
+SHORT_NIGHT = AlertSettings(quiet_hours=QuietHours.parse("22:00-02:30"), tz=PARIS)
+NO_NIGHT = AlertSettings(tz=PARIS)
+
+
+@pytest.mark.parametrize(
+    ("settings", "ended", "muted_s", "back", "told"),
+    [
+        pytest.param(NIGHT, _paris(8, "06:50"), 0, _paris(8, "07:10"), True, id="quiet_0650_back_0710"),
+        pytest.param(NIGHT, _paris(8, "06:50"), 0, _paris(8, "09:00"), False, id="quiet_0650_back_0900"),
+        pytest.param(SHORT_NIGHT, _spring(28, "23:05"), 0, _spring(29, "03:10"), True, id="spring_gap_back_0310"),
+        pytest.param(SHORT_NIGHT, _spring(28, "23:05"), 0, _spring(29, "03:30"), False, id="spring_gap_back_0330"),
+        # The night the clocks go back, 02:30 read twice: the hold ends at the first.
+        pytest.param(SHORT_NIGHT, _autumn(24, "22:05"), 0, _autumn(25, "02:40"), True, id="autumn_back_first_0240"),
+        pytest.param(SHORT_NIGHT, _autumn(24, "22:05"), 0, datetime(2026, 10, 25, 2, 20, tzinfo=PARIS, fold=1).timestamp(), False,
+                     id="autumn_back_second_0220"),
+        pytest.param(NO_NIGHT, _paris(8, "14:05"), 7200, _paris(8, "15:30"), True, id="muted_back_within_the_mute"),
+        pytest.param(NO_NIGHT, _paris(8, "14:05"), 7200, _paris(8, "16:20"), False, id="muted_back_past_the_mute"),
+    ],
+)  # fmt: skip
+def test_a_held_radio_late_carried_over_a_stop_is_told_within_the_end_of_the_hold_it_was_under(
+    tmp_path: Path, settings: AlertSettings, ended: float, muted_s: float, back: float, told: bool
+) -> None:
+    """Late, held back (quiet hours, or a mute set 5 min before), ended at once as the band streamed;
+    the daemon stopped, then started again at ``back``. Its raise is told if ``back`` is within
+    RESEND_MAX_AGE_S (15 min) of the end of the hold it was under when it ended (the quiet hours'
+    end after it, 07:00; the clock's jump to 03:00 the spring night a 02:30 end is never read; the
+    first 02:30 the autumn night it is read twice; the mute's end, 16:05), not pushed past it. Until review h49 the bound was its end plus the
+    quiet hours' length: a raise ended at 06:50 was pushed at 09:00 (up to 9 h late), one ended in
+    a mute with no quiet hours set was dropped 15 min after its end, the mute holding it 2 h more."""
+    boot_t = ended - 360
+    with _run(tmp_path, ended - 300, alert_settings=settings) as (d, clock):
+        if muted_s:
+            d.engine.mute(DEVICE, muted_s)
+        clock.t = ended
+        streaming(d, DEVICE, clock.t)
+        d.on_record(DEVICE, _status(1, clock.t - boot_t), clock.t)
+        d._tick()
+        assert _told(d) == []  # held back; ended at once
+    with _run(tmp_path, back, alert_settings=settings) as (d, clock):
+        streaming(d, DEVICE, clock.t)
+        d.on_record(DEVICE, {**_status(2, 600), "errors": 0}, clock.t)  # a boot of its own since, its radio on time
+        d._tick()
+        sent = _told(d)
+        history = d.store.alert_history(DEVICE, d.store.latest_alert_id(DEVICE, BandFault.RADIO_LATE.value) or 0)
+    assert [n.text for n in sent] == ([M.band_fault("cot", BandFault.RADIO_LATE, count=6).text] if told else []), history
+    if not told:
+        assert history[-1].state == "OK" and history[-1].text.startswith("not sent: carried over a daemon stop"), history

@@ -21,11 +21,12 @@ drive it with a fake clock.
 from __future__ import annotations
 
 import logging
+import math
 import re
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import datetime, tzinfo
 from typing import Any
 
 from spasmwatch.alerts import messages as M
@@ -82,6 +83,13 @@ _WAY_TAIL_RE = re.compile(r"; way ([a-z_]+)(?:; count \d+)?$")
 # In the reason of a band fault's transition whose notice was held back (a mute, quiet hours, the rate
 # limit), before why: a restarted daemon reads it back (``reason_held``) and holds it still.
 HELD = "held back: "
+# After why, when the hold ends (``AlertEngine._hold_end``), the family's local time with its offset
+# (ISO 8601, whole seconds); also in the row of the end of a raise that ended while held (``_untold``):
+# a restarted daemon tells a raise it carries on only within RESEND_MAX_AGE_S of it (``reason_held_until``).
+_UNTIL = " until {t}"
+_UNTIL_RE = re.compile(r" until (\d{4}-\d\d-\d\dT[0-9:]+[+-][0-9:]+)")
+# The reason of the end of a raise that ended while held back (``_untold``), after its fault's source.
+_RAISE_HELD = ", its raise held back"
 # In the reason of the ack of a band fault whose notice was held back: seen to, it is never sent.
 _NOT_SENT = ", its notice held back, not sent"
 # Why an untold raise (``_untold``: ended while held back) is sent, in its sending's reason ("sent: ..."):
@@ -737,7 +745,7 @@ class AlertEngine:
             n = self._notice(b, NoticeKind.BAND_FAULT, fault.urgency, msg, fault=fault)
             self._band_sent_t[(device, fault)] = now
         b.pending = hold is not None
-        self._move(b, fault.state, now, _said(f"{HELD}{hold}" if hold else fault.source, b), n, msg)
+        self._move(b, fault.state, now, _said(self._held(hold, b, now) if hold else fault.source, b), n, msg)
 
     def _ack_band(self, b: BandAlert, by: str, now: float) -> None:
         """Who saw to ``b`` recorded: no state change and nothing sent (a band notice has no one to
@@ -769,7 +777,7 @@ class AlertEngine:
             n = self._notice(b, NoticeKind.BAND_FAULT, b.fault.urgency, msg, fault=b.fault)
             self._band_sent_t[(b.device, b.fault)] = now
         b.pending = hold is not None
-        self._move(b, b.fault.state, now, _said("its count changed" + (f", {HELD}{hold}" if hold else ""), b), n, msg, still=True)
+        self._move(b, b.fault.state, now, _said("its count changed" + (f", {self._held(hold, b, now)}" if hold else ""), b), n, msg, still=True)
 
     def _send_band_raise(self, b: BandAlert, now: float, reason: str) -> None:
         """``b``'s notice, held back at its raise, sent now: a transition to its own state carrying
@@ -802,20 +810,49 @@ class AlertEngine:
         n = None
         if b.notified and not b.fault.news_once and self._band_hold(b.device, b.fault, now, rate=False) is None:
             n = self._notice(b, NoticeKind.BAND_CLEARED, Urgency.LOW, msg, Audience.ALERTED, fault=b.fault)
+        reason = b.fault.source
         if b.pending and b.fault.news_once:
             self._untold[(b.device, b.fault)] = b
-        self._move(b, BandState.OK, now, b.fault.source, n, msg)
+            reason += _RAISE_HELD + self._until(b, now)
+        self._move(b, BandState.OK, now, reason, n, msg)
 
     def _band_hold(self, device: str, fault: BandFault, now: float, rate: bool = True) -> str | None:
         """Why a band message must wait now, or None to send it."""
+        holds = self._holds(device, fault, now, rate)
+        return holds[0][0] if holds else None
+
+    def _holds(self, device: str, fault: BandFault, now: float, rate: bool = True) -> list[tuple[str, float]]:
+        """The holds on a band message now, each why and until when: a mute, quiet hours, the rate limit."""
+        holds = []
         if self._muted(device, now):
-            return "muted"
-        if fault in self.settings.quiet_faults and self._quiet(now):
-            return "quiet hours"
+            holds.append(("muted", self._mutes[device][0]))
+        quiet = self._quiet_end(now) if fault in self.settings.quiet_faults else None
+        if quiet is not None:
+            holds.append(("quiet hours", quiet))
         last = self._band_sent_t.get((device, fault))
-        if rate and last is not None and now - last < self.settings.rate_limit_s:
-            return "rate limited"
-        return None
+        if rate and last is not None and now < last + self.settings.rate_limit_s:
+            holds.append(("rate limited", last + self.settings.rate_limit_s))
+        return holds
+
+    def _hold_end(self, device: str, fault: BandFault, now: float) -> float:
+        """When a band notice held now is sent (``tick``) if no mute or setting changes meanwhile: past
+        each hold in turn (a mute that ends in quiet hours holds it to their end, the rate limit's end
+        in them too)."""
+        t = now
+        while holds := self._holds(device, fault, t):
+            t = max(until for _, until in holds)
+        return t
+
+    def _held(self, why: str, b: BandAlert, now: float) -> str:
+        """The reason of ``b``'s transition at ``now`` whose notice ``why`` holds back, with when its
+        hold ends (``_until``)."""
+        return HELD + why + self._until(b, now)
+
+    def _until(self, b: BandAlert, now: float) -> str:
+        """When ``b``'s notice held at ``now`` is sent (``_hold_end``), as its row says it (``_UNTIL``,
+        ``reason_held_until``): the mute's end is in memory only, so a restarted daemon knows it by it."""
+        end = math.ceil(self._hold_end(b.device, b.fault, now))  # whole seconds: never before it
+        return _UNTIL.format(t=datetime.fromtimestamp(end, self._zone()).isoformat())
 
     # ---- helpers --------------------------------------------------------
 
@@ -823,13 +860,14 @@ class AlertEngine:
         mute = self._mutes.get(device)
         return mute is not None and now < mute[0]
 
-    def _quiet(self, now: float) -> bool:
+    def _quiet_end(self, now: float) -> float | None:
+        """When the quiet hours that hold ``now`` end (``QuietHours.end_after``), None outside them."""
         q = self.settings.quiet_hours
-        if q is None:
-            return False
+        return None if q is None else q.end_after(now, self._zone())
+
+    def _zone(self) -> tzinfo:
         # The zone the pushes word times in (None: local_zone), not C's: it keeps the zone it first read until tzset
-        local = datetime.fromtimestamp(now, self.settings.tz or local_zone())
-        return q.contains(local.hour * 60 + local.minute)
+        return self.settings.tz or local_zone()
 
     def _next_id(self) -> int:
         self._ids += 1
@@ -1020,3 +1058,10 @@ def reason_told_ended(reason: str) -> bool:
 def reason_held(reason: str) -> bool:
     """Whether a band fault's stored transition held its notice back (``HELD``)."""
     return HELD in reason
+
+
+def reason_held_until(reason: str) -> float | None:
+    """When the hold a band fault's stored transition says its notice was under ends (``_UNTIL``);
+    None when it names none (nothing held, or a row from before review h49, which kept no end)."""
+    m = _UNTIL_RE.search(reason)
+    return None if m is None else datetime.fromisoformat(m.group(1)).timestamp()

@@ -8,10 +8,11 @@ payloads (docs/alerts.md).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import tzinfo
+from datetime import datetime, time, timedelta, tzinfo
 from enum import Enum, IntEnum
 
 from spasmwatch.analysis import consts as A
+from spasmwatch.clock import first_reading
 
 ClusterKey = int | str
 """The daemon's name for a cluster (the store's cluster id); opaque to the engine."""
@@ -311,10 +312,23 @@ class QuietHours:
         """Minutes from start to end (across midnight: 22:00-07:00 is 540)."""
         return (self.end_min - self.start_min) % (24 * 60)
 
-    def contains(self, minute_of_day: int) -> bool:
-        if self.start_min <= self.end_min:
-            return self.start_min <= minute_of_day < self.end_min
-        return minute_of_day >= self.start_min or minute_of_day < self.end_min  # crosses midnight
+    def end_after(self, t: float, tz: tzinfo) -> float | None:
+        """When the quiet hours that hold ``t`` (epoch s) end, or None when ``t`` is outside them:
+        what the engine holds a band notice by, and what a restarted daemon bounds its telling by.
+        Each night runs from the first time the clock in ``tz`` reads its start to the first time
+        after that it reads its end (``clock.first_reading``). The night the clocks go back, an end in
+        the hour read twice is its first reading: a family who chose "until 02:30" reads 02:30 on
+        the clock then, and one night holds once (reading the minute of the day, as the engine did
+        until review h49, held notices again through the second 02:00-02:30, an hour after the end
+        had released them). The night they go forward, an end the clock never reads (02:30 in Paris)
+        is the jump (03:00), and so is a start."""
+        day = datetime.fromtimestamp(t, tz).date()
+        for d in (day - timedelta(days=1), day):  # the night that began the day before, or this day's
+            start = first_reading(datetime.combine(d, time()) + timedelta(minutes=self.start_min), tz)
+            end = first_reading(datetime.combine(d, time()) + timedelta(minutes=self.start_min + self.length_min), tz)
+            if start <= t < end:
+                return end
+        return None
 
 
 def _minutes(hhmm: str) -> int:

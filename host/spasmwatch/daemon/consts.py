@@ -329,9 +329,10 @@ STORE_CLOSE_WAIT_S = 2.0
 # found out or what is no longer so (a restarted daemon re-derives each band's faults within
 # DISCONNECT_ALERT_S and its first STATUS and says them itself). An open alarm has no such limit:
 # losing it is worse than a late one, whose time its words carry. The same bounds a band notice
-# held back (quiet hours) and carried over a stop, its raise untold: sent when its hold ends within
-# this past the longest its quiet hours could hold it after its end (Daemon._tell_by), for the same
-# reason: later, the daemon was stopped past the time it was due (a radio late 3 days before).
+# held back (quiet hours, a mute) and carried over a stop, its raise untold: sent when its hold ends
+# within this past the end of the hold it was under when it ended, as its row stored it
+# (Daemon._tell_by), for the same reason: later, the daemon was stopped past the time it was due (a
+# radio late 3 days before).
 RESEND_MAX_AGE_S = 15 * 60.0
 # While the daemon runs, kept pushes (a receiver down past the dispatcher's retries, ~7 s of
 # them) are tried again this often: a receiver back within a minute gets them, and a pass

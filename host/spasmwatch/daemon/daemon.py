@@ -33,7 +33,7 @@ from spasmwatch.alerts.channels.mqtt import BandStatus, FailingChannel, Heartbea
 from spasmwatch.alerts.channels.dispatch import Caregiver, Delivery, Dispatcher
 from spasmwatch.alerts.channels.outbox import OPEN_ALARM_STATES, KeepsOutgoing, why_not_resend
 from spasmwatch.alerts.channels.sound import SoundChannel
-from spasmwatch.alerts.engine import AlertEnded, reason_count, reason_held, reason_told_ended, reason_way
+from spasmwatch.alerts.engine import AlertEnded, reason_count, reason_held, reason_held_until, reason_told_ended, reason_way
 from spasmwatch.analysis.clusters import Cluster, Spasm
 from spasmwatch.analysis.sleepwake import counts_worn
 from spasmwatch.clock import (
@@ -1936,7 +1936,7 @@ class Daemon:
             def restore(fault: BandFault, count: int = 0) -> bool:
                 return self.engine.restore_band(device, fault, raised_t, bool(row.channels), row.alert_id, count, acked, held,
                                                 sent_t=row.wall_s, way=self._way_told(device, fault, row.text, raised_t),
-                                                tell_by=self._tell_by(fault, raised_t))  # fmt: skip
+                                                tell_by=self._tell_by(fault, raised_t, row.text))  # fmt: skip
 
             if row.kind == BandFault.DISCONNECTED.value and b.link_alert is None:  # (one raised by this run under the band's name is cleared)
                 if restore(BandFault.DISCONNECTED):
@@ -1971,22 +1971,26 @@ class Daemon:
         said, raised_t = rows[-2].text, rows[0].wall_s
         self.engine.restore_band(device, fault, raised_t, False, alert_id, reason_count(said), held=True,
                                  way=self._way_told(device, fault, said, raised_t), ended=True,
-                                 tell_by=self._tell_by(fault, rows[-1].wall_s))  # fmt: skip
+                                 tell_by=self._tell_by(fault, rows[-1].wall_s, rows[-1].text))  # fmt: skip
 
-    def _tell_by(self, fault: BandFault, since: float) -> float:
+    def _tell_by(self, fault: BandFault, since: float, said: str) -> float:
         """Until when a held notice of ``fault`` carried over a daemon stop, its raise untold since
-        ``since`` (its end; for one open still, its raise), is still sent when its hold ends
-        (``AlertEngine.restore_band``): the hold its quiet hours could have put on it (the family's
-        choice: late at 23:00, told at 07:00), then RESEND_MAX_AGE_S, as a push kept over a stop.
-        Later the daemon was stopped past its telling: its news is none (a radio late days ago). The
-        quiet hours' minutes are the wall clock's, in the zone the engine holds them in: the night the
-        clocks go back, 22:00-07:00 lasts 10 h (until review h48e counted as 9 h: a raise ended at
-        22:05 was dropped at 06:20, before its hold ended at 07:00, and never told)."""
-        s = self.engine.settings
-        if s.quiet_hours is None or fault not in s.quiet_faults:
-            return since + K.RESEND_MAX_AGE_S
-        wall = dt.datetime.fromtimestamp(since, self._zone()) + dt.timedelta(minutes=s.quiet_hours.length_min)
-        return wall.timestamp() + K.RESEND_MAX_AGE_S
+        ``since`` (its end; for one open still, its raise), its row there saying ``said``, is still
+        sent when its hold ends (``AlertEngine.restore_band``): RESEND_MAX_AGE_S past the end of the
+        hold it was under, as the run that held it stored it (``reason_held_until``: a mute's end,
+        the quiet hours', the rate limit's, one after another; the family's choice: late at 23:00,
+        told at 07:00), as a push kept over a stop. Later the daemon was stopped past its telling:
+        its news is none (a radio late days ago). A row from before review h49 names no end: its
+        quiet hours' end after ``since`` (``QuietHours.end_after``, in the zone the engine holds them
+        in), a mute's unknown. Until review h49 the bound was ``since`` plus the quiet hours'
+        length, up to that length past the hold's end (a raise ended at 06:50 pushed at 09:00), and
+        none for a mute's (one ended in a 2 h mute, with no quiet hours, dropped after 15 min)."""
+        until = reason_held_until(said)
+        if until is None:
+            s = self.engine.settings
+            end = s.quiet_hours.end_after(since, self._zone()) if s.quiet_hours is not None and fault in s.quiet_faults else None
+            until = since if end is None else end
+        return until + K.RESEND_MAX_AGE_S
 
     def _way_told(self, device: str, fault: BandFault, said: str, raised_t: float) -> str:
         """The way out a band alert raised at ``raised_t`` told, its latest word ``said`` (``reason_way``).
