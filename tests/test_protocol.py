@@ -14,6 +14,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from spasmwatch import fwbuild
 from swcore import protocol as P
 
 FIRMWARE = Path(__file__).resolve().parents[1] / "firmware"
@@ -181,6 +182,17 @@ def test_the_firmware_revision_goes_over_info_four_bytes_at_a_time(revision: str
     with pytest.raises(P.ProtocolError) as exc:  # past the items: as any unknown item
         P.decode_command(P.encode_info(P.INFO_REVISION + P.INFO_REVISION_ITEMS))
     assert exc.value.code == P.E_KEY
+
+
+def test_the_revision_s_separator_is_the_protocol_s_for_band_and_host() -> None:
+    """The band's start-up (band/startup.py) puts it between its version and build id, the host's
+    fwbuild splits there: one constant, pinned ('+', semver's build metadata: whatever reads 0x2A26
+    as a version still reads 0.1.0). Until review h49 the band had a literal of its own."""
+    assert P.REVISION_SEPARATOR == "+"
+    assert fwbuild.revision("0.1.0", "3f9c1e07a2b4") == "0.1.0+3f9c1e07a2b4"
+    assert fwbuild.build_of("0.1.0+3f9c1e07a2b4") == "3f9c1e07a2b4" and fwbuild.build_of("0.1.0") is None
+    startup = (Path(__file__).resolve().parents[1] / "firmware" / "band" / "startup.py").read_text()
+    assert "FIRMWARE_VERSION + P.REVISION_SEPARATOR + ID" in startup
 
 
 def test_event_fits_the_flash_slot_and_pack_into_matches() -> None:

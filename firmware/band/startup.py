@@ -174,7 +174,7 @@ def _register(app, hw):
         # after the version: the host tells its own firmware from another (docs/firmware.md, "Build id").
         from swbuild import ID
 
-        revision = FIRMWARE_VERSION + "+" + ID
+        revision = FIRMWARE_VERSION + P.REVISION_SEPARATOR + ID
     except Exception:  # none (flashed by a spasmwatch from before build ids), or unreadable: never a crash at boot
         revision = FIRMWARE_VERSION
     app.revision = revision  # INFO_REVISION's, for a host on USB serial (no Device Information there)

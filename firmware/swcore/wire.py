@@ -168,6 +168,11 @@ INFO_RATE_MHZ = 1  # IMU sample rate in mHz (0: not sampling: no IMU, safe mode)
 INFO_REVISION = 16
 INFO_REVISION_ITEMS = 8
 INFO_ITEMS = (INFO_RATE_MHZ,) + tuple(range(INFO_REVISION, INFO_REVISION + INFO_REVISION_ITEMS))
+# In the firmware revision, between the version and the build id the flash wrote (band/startup.py
+# joins them, the host's spasmwatch/fwbuild.py splits them): semver's build metadata, so whatever
+# reads 0x2A26 as a version still reads 0.1.0 first. 0.1.0+<12 hex> is 18 bytes: one read at the
+# default MTU (22). Here, not in protocol.py, since the band's start-up has this module at hand.
+REVISION_SEPARATOR = "+"
 
 # BONDS actions. The band bonds anyone in its pairing window (Just Works): these let the family's
 # host see how many centrals hold a bond and remove every bond but its own (docs/firmware.md,

@@ -15,15 +15,13 @@ from pathlib import Path
 
 from spasmwatch.codeid import files_sha256, short
 from spasmwatch.errors import ConfigError
+from swcore.protocol import REVISION_SEPARATOR
 
 PACKAGES = ("band", "swcore")  # copied recursively; firmware/sim is for the unix-port simulator only
 TOP_LEVEL = ("main.py",)
 # The module the band imports its build id from, at its root: not inside band/, since the
 # simulator's copy lives in a directory of its own, and a package cannot span two directories.
 MODULE = "swbuild"
-# Between the version and the build id (semver's build metadata): whatever reads 0x2A26 as a
-# version still reads 0.1.0 first. 0.1.0+<12 hex> is 18 bytes: one read at the default MTU (22).
-SEPARATOR = "+"
 
 
 def files(firmware_dir: Path) -> list[tuple[Path, str]]:
@@ -62,11 +60,11 @@ def module_source(build: str) -> bytes:
 
 def revision(version: str, build: str) -> str:
     """What a band with this build reports in 0x2A26."""
-    return f"{version}{SEPARATOR}{build}"
+    return f"{version}{REVISION_SEPARATOR}{build}"
 
 
 def build_of(revision: str) -> str | None:
     """The build id in a band's firmware revision; None when it has none (flashed by a spasmwatch
     from before build ids, or an empty revision: serial carries no Device Information)."""
-    build = revision.partition(SEPARATOR)[2]
+    build = revision.partition(REVISION_SEPARATOR)[2]
     return build or None
