@@ -30,6 +30,7 @@ from pathlib import Path
 import pytest
 
 from bleak import BleakClient
+from gitrepo import commit, git, init
 
 from spasmwatch import cli, fwbuild
 from spasmwatch.flashing import firmware
@@ -808,6 +809,7 @@ def test_board_info_says_whether_the_band_runs_the_firmware_this_computer_would_
     assert cli.main([*argv, "--json"]) == 0
     st = json.loads(capsys.readouterr().out)
     assert (st["build"], st["this_build"], st["firmware_ours"]) == (build, pulled, False)
+    assert st["firmware_age"] is None  # a tree in no git checkout: not told (fwhistory.py)
 
     manifest = band / MANIFEST.lstrip("/")  # as a spasmwatch from before build ids wrote it
     doc = json.loads(manifest.read_text())
@@ -817,6 +819,45 @@ def test_board_info_says_whether_the_band_runs_the_firmware_this_computer_would_
     assert cli.main(argv) == 0
     assert (f"build        none (flashed by a spasmwatch from before build ids): not this computer's ({pulled}): flash it\n"
             in capsys.readouterr().out)  # fmt: skip
+
+
+def test_board_info_tells_a_band_newer_than_this_checkout_s_firmware_from_an_older_one(
+    band: Path, fw: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Review h49: a band flashed from a newer checkout was told 'flash it' too, which would take it
+    back. From a git checkout 'board info' looks the band's build up in the firmware's history
+    (fwhistory.py): flashed at main's tip with this checkout back at the commit before, it is newer
+    (update this computer's spasmwatch); with a commit more on main, older ('flash it', as before).
+    JSON firmware_age. Old code: 'flash it' both times, no such field."""
+    repo = fw.parent
+    init(repo)
+    before = commit(repo, "the firmware", "firmware")
+    with open(fw / "band" / "bonds.py", "ab") as f:
+        f.write(b"\n")
+    commit(repo, "a change", "firmware")
+    port = f"unix:{band}"
+    argv = ["board", "info", "--port", port, "--firmware", str(fw)]
+    assert cli.main(["flash", "--board", BOARD, "--port", port, "--firmware", str(fw)]) == 0
+    flashed = fwbuild.build_id(fwbuild.files(fw))
+    git(repo, "checkout", "-q", before)
+    ours = fwbuild.build_id(fwbuild.files(fw))
+    capsys.readouterr()
+    assert cli.main([*argv, "--json"]) == 0
+    st = json.loads(capsys.readouterr().out)
+    assert (st["build"], st["this_build"], st["firmware_ours"], st["firmware_age"]) == (flashed, ours, False, "newer")
+    assert cli.main(argv) == 0
+    assert (f"build        {flashed}: newer than this computer's ({ours}): update this computer's spasmwatch (git pull, "
+            "make install) rather than flash it\n") in capsys.readouterr().out  # fmt: skip
+
+    git(repo, "checkout", "-q", "main")
+    with open(fw / "band" / "bonds.py", "ab") as f:
+        f.write(b"\n")
+    commit(repo, "a change more", "firmware")
+    ours = fwbuild.build_id(fwbuild.files(fw))
+    assert cli.main([*argv, "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["firmware_age"] == "older"
+    assert cli.main(argv) == 0
+    assert f"build        {flashed}: not this computer's ({ours}): flash it\n" in capsys.readouterr().out
 
 
 def test_board_info_judges_no_build_where_there_is_no_firmware_installed(band: Path, fw: Path, capsys: pytest.CaptureFixture[str]) -> None:

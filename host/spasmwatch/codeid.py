@@ -36,16 +36,27 @@ def source_sha256(roots: Sequence[Path] = ()) -> str:
     return files_sha256((f, f"{root.name}/{f.relative_to(root).as_posix()}") for root in roots for f in sorted(root.rglob("*.py")))
 
 
-def files_sha256(files: Iterable[tuple[Path, str]], crlf_as_lf: bool = False) -> str:
-    """One sha256 of ``files``, (local file, its name in the digest), in the order given: each name
-    and the sha256 of its bytes. ``source_sha256`` and the firmware's build id (fwbuild.py) both.
-    ``crlf_as_lf``: each CRLF read as LF (the firmware's: MicroPython compiles both alike, and a
-    Windows checkout of a commit has CRLF where this computer's has LF)."""
+def files_sha256(files: Iterable[tuple[Path, str]]) -> str:
+    """One sha256 of ``files``, (local file, its name in the digest), in the order given
+    (``named_sha256`` of each file's ``content_sha256``)."""
+    return named_sha256((name, content_sha256(f.read_bytes())) for f, name in files)
+
+
+def content_sha256(data: bytes, crlf_as_lf: bool = False) -> bytes:
+    """A file's part of ``named_sha256``: the sha256 of its bytes. ``crlf_as_lf``: each CRLF read as
+    LF (the firmware's: MicroPython compiles both alike, and a Windows checkout of a commit has CRLF
+    where this computer's has LF)."""
+    return hashlib.sha256(data.replace(b"\r\n", b"\n") if crlf_as_lf else data).digest()
+
+
+def named_sha256(named: Iterable[tuple[str, bytes]]) -> str:
+    """One sha256 of files given as (name, ``content_sha256``), in the order given: each name and
+    its content's digest. ``source_sha256`` and the firmware's build id (fwbuild.py) both, apart
+    from the reading: the firmware's files in git's history (fwhistory.py) digest as on a disk."""
     h = hashlib.sha256()
-    for f, name in files:
-        data = f.read_bytes()
+    for name, digest in named:
         h.update(f"{name}\0".encode())
-        h.update(hashlib.sha256(data.replace(b"\r\n", b"\n") if crlf_as_lf else data).digest())
+        h.update(digest)
     return h.hexdigest()
 
 

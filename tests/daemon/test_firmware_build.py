@@ -18,8 +18,11 @@ from typing import Any
 import pytest
 
 from cdcdaemon import serial_daemon
+from gitrepo import commit, git, init
 
 from spasmwatch import fwbuild
+from spasmwatch.alerts.messages import page_text
+from spasmwatch.commands.status import band_lines
 from spasmwatch.daemon.daemon import BandSpec, Daemon
 from spasmwatch.daemon.session import BandInfo, State
 from spasmwatch.store import Store
@@ -93,10 +96,97 @@ def test_a_git_pull_under_the_daemon_makes_the_band_s_firmware_not_its_own_until
             assert d.status()["bands"][0]["firmware_old"] is False
         said = [r.getMessage() for r in caplog.records]
         assert [m for m in said if "is not this computer's" in m] == [
-            f"crib: its firmware (0.1.0+{ours}) is not this computer's spasmwatch's (build {pulled}): flash it ('spasmwatch flash'); "
-            "it monitors meanwhile"
+            f"crib: its firmware (0.1.0+{ours}) is not this computer's spasmwatch's (build {pulled}); it monitors meanwhile"
         ], said
         assert [m for m in said if "runs this computer's firmware now" in m] == [f"crib: it runs this computer's firmware now (0.1.0+{pulled})"], said
+
+
+async def _age_told(d: Daemon) -> dict[str, Any]:
+    """The band's line in /api/status once the daemon told its firmware's age (its aging task runs)."""
+    async def told() -> None:
+        while d.bands[0].firmware_aged is None or d.bands[0].firmware_aged[0] != d.bands[0].firmware_seen:
+            await asyncio.sleep(0.01)
+
+    await asyncio.wait_for(told(), 30)
+    band: dict[str, Any] = d.status()["bands"][0]
+    return band
+
+
+def test_a_band_newer_than_this_computer_s_firmware_is_told_to_update_the_computer_not_to_be_flashed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Review h49: a band whose build id was not this computer's was told 'flash it', also when it ran
+    a newer firmware (flashed from a newer checkout): the advice downgraded it. In a git checkout the
+    daemon looks its build up in the history (fwhistory.py, off the loop): in HEAD's, older, 'flash
+    it' as before; in commits past HEAD only (here HEAD checked out back at the commit before, the
+    band flashed at main's tip), newer: update this computer's spasmwatch. /api/status firmware_age,
+    'spasmwatch status' and the log say which. Old code: no firmware_age, 'flash it' either way."""
+    root = _checkout(tmp_path)
+    init(root)
+    before = commit(root, "the firmware as shipped")
+    old = fwbuild.tree_build(root / "firmware")
+    bonds = root / "firmware" / "band" / "bonds.py"
+    bonds.write_bytes(bonds.read_bytes() + b"\n")
+    commit(root, "a change")
+    new = fwbuild.tree_build(root / "firmware")
+    assert old is not None and new not in (old, None)
+    monkeypatch.setenv("SPASMWATCH_ROOT", str(root))
+    ours_words, newer_words = page_text("firmware_old", {}), page_text("firmware_newer", {})
+
+    async def scenario(d: Daemon) -> list[dict[str, Any]]:
+        aging = asyncio.create_task(d._aging_firmware())
+        try:
+            _connect(d, f"0.1.0+{old}")  # flashed at the commit before: older
+            older = await _age_told(d)
+            git(root, "checkout", "-q", before)  # this computer taken back a commit under the daemon
+            await _one_look(d, new)
+            assert (d.firmware_build, d.status()["bands"][0]["firmware_old"]) == (old, False)
+            _connect(d, f"0.1.0+{new}")  # the band flashed from main's tip since: newer
+            newer = await _age_told(d)
+            _connect(d, "0.1.0")  # flashed before build ids: older whatever the history
+            return [older, newer, await _age_told(d)]
+        finally:
+            aging.cancel()
+
+    with Store(tmp_path / "spasmwatch.db") as store:
+        d = Daemon(store, [BandSpec("crib", lambda: None)], clock=HandClock(1_800_000_000.0))  # type: ignore[arg-type]  # driven by hand
+        with caplog.at_level(logging.INFO, logger="spasmwatch.daemon.daemon"):
+            older, newer, buildless = asyncio.run(scenario(d))
+    assert (older["firmware_old"], older["firmware_age"]) == (True, "older")
+    assert f"  {ours_words}" in band_lines(older, ours=new) and f"  {newer_words}" not in band_lines(older, ours=new)
+    assert (newer["firmware_old"], newer["firmware_age"]) == (True, "newer")
+    lines = band_lines(newer, ours=old)
+    assert f"  {newer_words}" in lines and f"  {ours_words}" not in lines, lines
+    assert f"  its firmware: 0.1.0+{new} (build {new}); this computer's: build {old}" in lines
+    assert (buildless["firmware_old"], buildless["firmware_age"]) == (True, "older")
+    said = [r.getMessage() for r in caplog.records if "crib: its firmware is" in r.getMessage()]
+    assert said == [
+        "crib: its firmware is older than this computer's: flash it ('spasmwatch flash')",
+        "crib: its firmware is newer than this computer's (in git's history after HEAD): update this computer's "
+        "spasmwatch (git pull, make install), not the band",
+        "crib: its firmware is older than this computer's: flash it ('spasmwatch flash')",
+    ], said
+
+
+def test_a_band_whose_build_is_in_no_commit_is_told_to_be_flashed_as_before(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Not found in the history (a band flashed from a changed copy, or no git checkout at all): the
+    safe side, today's words (firmware_age null)."""
+    root = _checkout(tmp_path)
+    monkeypatch.setenv("SPASMWATCH_ROOT", str(root))
+
+    async def scenario(d: Daemon) -> dict[str, Any]:
+        aging = asyncio.create_task(d._aging_firmware())
+        try:
+            _connect(d, "0.1.0+0123456789ab")
+            return await _age_told(d)
+        finally:
+            aging.cancel()
+
+    with Store(tmp_path / "spasmwatch.db") as store:
+        d = Daemon(store, [BandSpec("crib", lambda: None)], clock=HandClock(1_800_000_000.0))  # type: ignore[arg-type]  # driven by hand
+        band = asyncio.run(scenario(d))
+    assert (band["firmware_old"], band["firmware_age"]) == (True, None)
+    assert f"  {page_text('firmware_old', {})}" in band_lines(band)
 
 
 def test_a_daemon_without_a_firmware_tree_judges_no_band(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

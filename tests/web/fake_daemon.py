@@ -45,6 +45,7 @@ class FakeDaemon:
                 "log_fill_pct": 3, "asleep": False, "sleep_since": max(midnight(t) + 60, t - 47 * 60),
                 "last_seen": t - 4, "alert_state": "QUIET", "faults": [], "last_cluster": None,
                 "muted_until": None, "muted_by": None, "raw_paused": None, "link_unstable": None, "rate_not_taken": None, "firmware_old": False,
+                "firmware_age": None,
                 "last_error": None,
             })
         self.alerts: dict[int, Json] = {}

@@ -387,6 +387,22 @@ def test_a_band_note_shows_on_its_card_live_and_goes(
     line.wait_for(state="detached")
 
 
+def test_a_band_newer_than_this_computer_s_firmware_says_to_update_the_computer(page: Any, served: ServerThread, fake: FakeDaemon) -> None:
+    """Review h49: the card told a band whose firmware is not the computer's to be flashed, also when
+    git's history finds it newer (``firmware_age``, flashed from a newer checkout): the computer is to
+    be updated instead. Not told (null), or older: the words to flash it, as before."""
+    load(page, served.url)
+    line = page.locator(".band[data-device='SW-0001'] [data-fact='firmware']")
+    served.call(fake.set_band, firmware_old=True, firmware_age="newer")
+    line.wait_for()
+    assert line.inner_text() == (
+        "The band's firmware is newer than this computer's spasmwatch: update this computer's spasmwatch "
+        "('git pull', then 'make install') rather than flash the band. It monitors meanwhile."
+    ), line.inner_text()
+    served.call(fake.set_band, firmware_age="older")
+    wait_for(lambda: line.inner_text().startswith("The band's firmware is not this computer's spasmwatch: flash it"), what="flash it")
+
+
 def test_a_band_that_will_not_pair_says_on_its_card_what_to_do(page: Any, served: ServerThread, fake: FakeDaemon) -> None:
     """The band paired but would not bond (its pairing window was shut): the session's FAULT
     detail is the instruction, and the family reads it on the card, live."""

@@ -385,10 +385,14 @@ EN: dict[str, str] = {
     # A configured rate the band would not take (BandSession.rate_not_taken): a note for the engineer
     "page.rate_not_taken": "Samples at {hz} Hz, not the configured {configured} Hz: the band's IMU or firmware cannot run "
     "that rate. Monitoring goes on; check rate_hz in the config or update the band's firmware.",
-    # A band whose firmware is not this computer's, older or newer (/api/status firmware_old: another
-    # build id, or none, fwbuild.py): monitored.
+    # A band whose firmware is not this computer's, older, or not told older or newer (/api/status
+    # firmware_old: another build id, or none, fwbuild.py; firmware_age not "newer"): monitored.
     "page.firmware_old": "The band's firmware is not this computer's spasmwatch: flash it with this computer's "
     "('spasmwatch flash'). It monitors meanwhile.",
+    # ... newer than this computer's, by git's history (/api/status firmware_age "newer", fwhistory.py):
+    # flashed from a newer checkout; flashing it from here would take it back.
+    "page.firmware_newer": "The band's firmware is newer than this computer's spasmwatch: update this computer's "
+    "spasmwatch ('git pull', then 'make install') rather than flash the band. It monitors meanwhile.",
     "page.muted": "Band notices held back until {time}{by} (cluster alarms still sound).",
     "page.muted_tomorrow": "Band notices held back until {time} tomorrow{by} (cluster alarms still sound).",
     "page.muted_by": " by {by}",

@@ -130,8 +130,8 @@ def band_lines(b: dict[str, Any], config: str | None = None, now: float | None =
         lines.append(f"  link unstable: dropped {flap['drops']} times in {span(flap['over_s'])} (events still come in at each "
                      "reconnect, alarms late by the seconds it is down; reseat the cable or bring the band nearer)")
     lines += rate_lines(b)
-    if b.get("firmware_old"):  # .get: a daemon from before the field
-        lines.append(f"  {page_text('firmware_old', {})}")
+    if b.get("firmware_old"):  # .get: a daemon from before the field (firmware_age: before h49)
+        lines.append(f"  {page_text('firmware_newer' if b.get('firmware_age') == 'newer' else 'firmware_old', {})}")
         lines += firmware_lines(b, ours)
     raw = b.get("raw_paused")  # .get: a daemon from before the field
     if raw:

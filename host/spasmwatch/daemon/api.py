@@ -116,7 +116,9 @@ class DaemonAPI(Protocol):
         ``BandSession.link_unstable``), ``rate_not_taken`` (``{configured_hz, running_hz}`` once
         the band would not take its configured rate, else null: ``BandSession.rate_not_taken``),
         ``firmware_old`` (true while the band's firmware is not this computer's: another build id
-        in its revision, or none, fwbuild.py; to be flashed), ``firmware`` (its revision as read at
+        in its revision, or none, fwbuild.py; to be flashed), ``firmware_age`` (while firmware_old:
+        "older", "newer" by the checkout's git history, fwhistory.py, newer to be left as it is and
+        this computer updated instead; null while not told), ``firmware`` (its revision as read at
         its latest connection, null if none). Beside the bands, ``firmware_build``: this computer's
         firmware's build id (null: no firmware tree here).
         alert: ``id, device, kind, state, urgency, title, text, created_t,

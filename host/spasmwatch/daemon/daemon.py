@@ -25,6 +25,7 @@ from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 from spasmwatch import fwbuild, private
+from spasmwatch.fwhistory import Age, firmware_age
 from spasmwatch.alerts import AlertEngine, AlertSettings, BandFault, BandState, ClusterState, Notification, Transition
 from spasmwatch.alerts import messages as M
 from spasmwatch.alerts import sound_tool
@@ -173,6 +174,11 @@ class BandView:
     # in /api/status (firmware_old: the name it had when only a firmware older than BONDS was told).
     firmware_old: bool = False
     firmware_seen: str | None = None  # the band's revision (0x2A26) it was judged by (None: not yet)
+    # While firmware_old: whether its firmware is older or newer than this computer's, from git's
+    # history (fwhistory.py, _aging_firmware; None: not yet told, or not to be told), and the
+    # (revision, this computer's build) it was told for.
+    firmware_age: Age | None = None
+    firmware_aged: tuple[str, str] | None = None
     # The store fault raised under its label as the store could not be opened (None: none): it stands for
     # the device's own until writes work (_stored), or until the store opens if the band never connected.
     store_alert: BandFault | None = None
@@ -223,6 +229,8 @@ class Daemon:
         # The build id of the firmware 'spasmwatch flash' writes from here (None: no firmware tree),
         # which each band's is compared with at its connection; read again with the code (_watching_code).
         self.firmware_build = own_firmware_build()
+        # Set when a band's firmware is to be told older or newer (_aging_firmware does, off the loop).
+        self._age_wanted = asyncio.Event()
         # How this daemon is restarted (its service's systemctl, None: by hand), which the page says
         # for the code upgraded under it and the settings only a restart applies. Read once: a
         # process stays in the cgroup it started in.
@@ -315,6 +323,7 @@ class Daemon:
         self._tasks.append(asyncio.create_task(self._raw_pruning(), name="raw pruning"))
         self._tasks.append(asyncio.create_task(self._backing_up(), name="store backups"))
         self._tasks.append(asyncio.create_task(self._watching_code(), name="installed code"))
+        self._tasks.append(asyncio.create_task(self._aging_firmware(), name="firmware ages"))
         if self.store.open_error is not None:
             self._store_shut()
             self._tasks.append(asyncio.create_task(self._opening_store(), name="opening the store"))
@@ -789,7 +798,9 @@ class Daemon:
             return
         self.firmware_build = build
         for b in self.bands:
+            b.firmware_age = None  # told against the build before: told again (_aging_firmware)
             self._judge_firmware(b)
+        self._age_wanted.set()  # a band still not this computer's may be older now, or newer
         self._publish({"type": "status"})
 
     def _judge_firmware(self, b: BandView) -> None:
@@ -807,11 +818,44 @@ class Daemon:
         if (other, band) == (b.firmware_old, b.firmware_seen):
             return  # as judged at its last connection, said then
         if other:
-            log.warning("%s: its firmware (%s) is not this computer's spasmwatch's (build %s): flash it ('spasmwatch flash'); "
-                        "it monitors meanwhile", b.label, band or "none told over USB: older", self.firmware_build)  # fmt: skip
+            log.warning("%s: its firmware (%s) is not this computer's spasmwatch's (build %s); it monitors meanwhile",
+                        b.label, band or "none told over USB: older", self.firmware_build)  # fmt: skip
+            self._age_wanted.set()  # what to do: flash it, or update this computer (_aging_firmware)
         elif b.firmware_old:
             log.info("%s: it runs this computer's firmware now (%s)", b.label, band)
-        b.firmware_old, b.firmware_seen = other, band
+        b.firmware_old, b.firmware_seen, b.firmware_age = other, band, None
+
+    async def _aging_firmware(self) -> None:
+        """Each band whose firmware is not this computer's told older or newer (fwhistory.py: git's
+        history of the checkout's firmware, in a worker thread: a look reads hundreds of trees), as
+        it is judged and again at each change of this computer's build: older, to be flashed; newer
+        (flashed from a newer checkout), this computer's spasmwatch to be updated instead."""
+        while not self._stop.is_set():
+            await self._age_wanted.wait()
+            self._age_wanted.clear()
+            for b in self.bands:
+                try:
+                    await self._age_firmware(b)
+                except Exception:  # whatever it is: not told, its words stay 'flash it'
+                    log.exception("%s: telling its firmware's age failed", b.label)
+
+    async def _age_firmware(self, b: BandView) -> None:
+        """``_aging_firmware`` for one band: told once per (its revision, this computer's build)."""
+        ours = self.firmware_build
+        if not b.firmware_old or b.firmware_seen is None or ours is None or b.firmware_aged == (b.firmware_seen, ours):
+            return
+        seen = b.firmware_seen
+        age = await CODE_WORK.call(firmware_age, own_firmware_dir(), fwbuild.build_of(seen))
+        if (b.firmware_old, b.firmware_seen, self.firmware_build) != (True, seen, ours):
+            return  # judged again meanwhile: told for its new judgement
+        b.firmware_age, b.firmware_aged = age, (seen, ours)
+        if age == "newer":
+            log.warning("%s: its firmware is newer than this computer's (in git's history after HEAD): update this "
+                        "computer's spasmwatch (git pull, make install), not the band", b.label)  # fmt: skip
+        else:  # older, or not told (not in this checkout's history): the safe side
+            log.warning("%s: its firmware is %s: flash it ('spasmwatch flash')", b.label,
+                        "older than this computer's" if age else "not in this checkout's git history")  # fmt: skip
+        self._publish({"type": "status"})
 
     async def _backing_up(self) -> None:
         """The store's daily copy (daemon/backups.py) asked for at start and every BACKUP_CHECK_S, in a
@@ -2160,6 +2204,9 @@ class Daemon:
             # Firmware not this computer's (another build id, or none): monitored, to be flashed
             # (page.firmware_old); its revision as read at its latest connection (null: none read).
             "firmware_old": b.firmware_old, "firmware": (b.info.firmware or None) if b.info else None,
+            # While firmware_old: "newer" (page.firmware_newer: update this computer, not the band),
+            # "older", or null (not told: the words stay page.firmware_old's), from git's history.
+            "firmware_age": b.firmware_age,
             "log_life": _life_json(b.log_life),
             "raw_paused": self._raw_pause_json(b),
             # Measured from the raw stream (rawdating.py): an engineer bringing up a board sees its IMU's
@@ -2412,9 +2459,14 @@ def own_firmware_build() -> str | None:
     --firmware, the checkout's firmware/: fwbuild.py); None where there is none (an installed
     package without a checkout): no band's firmware is judged then."""
     try:
-        return fwbuild.tree_build(boards.repo_root() / "firmware")
+        return fwbuild.tree_build(own_firmware_dir())
     except ConfigError:
         return None
+
+
+def own_firmware_dir() -> Path:
+    """The firmware 'spasmwatch flash' writes from this computer: its checkout's firmware/ (ConfigError: none)."""
+    return boards.repo_root() / "firmware"
 
 
 def _restart() -> str | None:

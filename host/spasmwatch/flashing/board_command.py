@@ -186,6 +186,8 @@ def _build(st: dict[str, Any]) -> str:
         return f"{band}: this computer's firmware unknown (no whole firmware tree)"
     if st["firmware_ours"]:
         return f"{band}: the firmware this computer would flash"
+    if st["firmware_age"] == "newer":  # flashed from a newer checkout: a flash from here would take it back
+        return f"{band}: newer than this computer's ({st['this_build']}): update this computer's spasmwatch (git pull, make install) rather than flash it"
     return f"{band}: not this computer's ({st['this_build']}): flash it"
 
 

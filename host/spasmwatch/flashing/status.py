@@ -2,7 +2,8 @@
 
 Reads the files ``flash`` wrote (manifest, board and device id), re-hashes
 the installed files on the band, judges whether its build id is the one this
-computer would flash (fwbuild.py, as the daemon does over Bluetooth), and opens
+computer would flash (fwbuild.py, as the daemon does over Bluetooth) and, when not, whether it
+is older or newer (fwhistory.py: the firmware directory's git history), and opens
 the event log with the band's own ``band.eventlog`` code (read-only: the log
 is recovered, never appended to).
 """
@@ -13,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from spasmwatch import fwbuild
+from spasmwatch.fwhistory import firmware_age
 from spasmwatch.flashing.device import TMP_SUFFIX, Device
 from spasmwatch.flashing import firmware
 from spasmwatch.flashing.firmware import constant
@@ -70,6 +72,7 @@ def read_status(link: Link, firmware_dir: Path) -> dict[str, Any]:
         "build": None,  # the build id in the manifest's firmware revision, as the band reports it
         "this_build": fwbuild.tree_build(firmware_dir),  # what 'spasmwatch flash --firmware DIR' would write
         "firmware_ours": None,  # whether those are the same; None: no firmware installed, or no tree to judge by
+        "firmware_age": None,  # not ours: "older" or "newer" by the tree's git history (fwhistory.py); None: not told
         "files": 0,
         "files_bad": [],
         "log": None,
@@ -80,6 +83,8 @@ def read_status(link: Link, firmware_dir: Path) -> dict[str, Any]:
     out.update(_installed(device, manifest, (found_board, found_ident)))
     if out["firmware"] is not None and out["this_build"] is not None:
         out["firmware_ours"] = out["build"] == out["this_build"]
+        if not out["firmware_ours"]:
+            out["firmware_age"] = firmware_age(firmware_dir, out["build"])
     # Read also without a good manifest (a damaged one, a flash cut short): the band's events are there all the same.
     out["log"], out["log_error"] = _log(device, board, firmware_dir, data_dir)
     crash = device.read(f"{data_dir}/{CRASH_NAME}")

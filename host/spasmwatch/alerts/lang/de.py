@@ -352,6 +352,9 @@ CATALOG: dict[str, str] = {
     "die Firmware des Brustgurts.",
     "page.firmware_old": "Die Firmware des Brustgurts ist nicht die von spasmwatch auf diesem Computer: spielen Sie die "
     "Firmware dieses Computers auf den Brustgurt ('spasmwatch flash'). Die Überwachung läuft weiter.",
+    "page.firmware_newer": "Die Firmware des Brustgurts ist neuer als spasmwatch auf diesem Computer: aktualisieren "
+    "Sie spasmwatch auf diesem Computer ('git pull', dann 'make install'), statt den Brustgurt neu zu bespielen. Die "
+    "Überwachung läuft weiter.",
     "page.muted": "Hinweise des Brustgurts zurückgehalten bis {time}{by} (Serien-Alarme ertönen weiter).",
     "page.muted_tomorrow": "Hinweise des Brustgurts zurückgehalten bis morgen {time}{by} (Serien-Alarme ertönen weiter).",
     "page.muted_by": " von {by}",

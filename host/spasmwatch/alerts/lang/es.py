@@ -342,6 +342,9 @@ CATALOG: dict[str, str] = {
     "admiten esa frecuencia. La monitorización continúa; revise rate_hz en la configuración o actualice el firmware de la banda.",
     "page.firmware_old": "El firmware de la banda no es el del spasmwatch de este ordenador: grabe en la banda el de "
     "este ordenador ('spasmwatch flash'). La monitorización continúa.",
+    "page.firmware_newer": "El firmware de la banda es más reciente que el spasmwatch de este ordenador: actualice el "
+    "spasmwatch de este ordenador ('git pull' y luego 'make install') en vez de grabar la banda. La monitorización "
+    "continúa.",
     "page.muted": "Avisos de la banda retenidos hasta las {time}{by} (las alarmas de serie siguen sonando).",
     "page.muted_tomorrow": "Avisos de la banda retenidos hasta mañana a las {time}{by} (las alarmas de serie siguen "
     "sonando).",

@@ -345,6 +345,9 @@ CATALOG: dict[str, str] = {
     "le firmware de la ceinture.",
     "page.firmware_old": "Le firmware de la ceinture n'est pas celui du spasmwatch de cet ordinateur : flashez-la avec "
     "celui de cet ordinateur ('spasmwatch flash'). La surveillance continue.",
+    "page.firmware_newer": "Le firmware de la ceinture est plus récent que le spasmwatch de cet ordinateur : mettez à "
+    "jour le spasmwatch de cet ordinateur ('git pull', puis 'make install') plutôt que de flasher la ceinture. La "
+    "surveillance continue.",
     "page.muted": "Avis de la ceinture suspendus jusqu'à {time}{by} (les alarmes de série sonnent toujours).",
     "page.muted_tomorrow": "Avis de la ceinture suspendus jusqu'à demain {time}{by} (les alarmes de série sonnent "
     "toujours).",

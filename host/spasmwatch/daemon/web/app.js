@@ -577,8 +577,10 @@
         b.rate_not_taken ? el("p", { class: "rate-not-taken muted small", "data-fact": "rate",
           text: t("rate_not_taken", { hz: b.rate_not_taken.running_hz === null ? "?" : b.rate_not_taken.running_hz,
             configured: b.rate_not_taken.configured_hz }) }) : null,
-        // A band whose firmware is older than this computer's (no BONDS): to be flashed; monitored meanwhile.
-        b.firmware_old ? el("p", { class: "firmware-old small", "data-fact": "firmware", text: t("firmware_old") }) : null,
+        // A band whose firmware is not this computer's: to be flashed, or, newer by git's history
+        // (firmware_age), this computer to be updated instead; monitored meanwhile.
+        b.firmware_old ? el("p", { class: "firmware-old small", "data-fact": "firmware",
+          text: t(b.firmware_age === "newer" ? "firmware_newer" : "firmware_old") }) : null,
         // For researchers: their recording has a gap from here (low disk, a file that cannot be written).
         b.raw_paused ? el("p", { class: "raw-paused small", "data-fact": "raw",
           text: t("raw_paused", { time: hhmm(b.raw_paused.since), why: rawWhy(b.raw_paused) }) }) : null);
