@@ -580,7 +580,7 @@
         // A band whose firmware is not this computer's: to be flashed, or, newer by git's history
         // (firmware_age), this computer to be updated instead; monitored meanwhile.
         b.firmware_old ? el("p", { class: "firmware-old small", "data-fact": "firmware",
-          text: t(b.firmware_age === "newer" ? "firmware_newer" : "firmware_old") }) : null,
+          text: b.firmware_age === "newer" ? t("firmware_newer") : t("firmware_old") }) : null,
         // For researchers: their recording has a gap from here (low disk, a file that cannot be written).
         b.raw_paused ? el("p", { class: "raw-paused small", "data-fact": "raw",
           text: t("raw_paused", { time: hhmm(b.raw_paused.since), why: rawWhy(b.raw_paused) }) }) : null);
