@@ -2,8 +2,8 @@
 
 The daemon commits each record as it comes, an epoch and a STATUS every 10 s; every page a commit
 dirties is a 4 KB WAL frame written. Counted with the auto-checkpoint off, so the WAL only grows:
-(its growth) / (page + frame header). An event's commit syncs the disk (synchronous=FULL); an epoch's
-and a STATUS's once a minute (``SyncedCommits``).
+(its growth) / (page + frame header). An event's commit syncs the disk (synchronous=FULL) unless the
+daemon's (lazy); an epoch's and a STATUS's once a minute (``SyncedCommits``).
 """
 
 from __future__ import annotations
@@ -149,8 +149,9 @@ def test_streamed_epochs_and_status_sync_the_disk_once_a_minute_not_at_each_comm
 
 
 def test_an_event_and_every_other_write_is_synced_at_its_commit_among_lazy_epochs(tmp_path: Path) -> None:
-    """An event is acknowledged to the band by being stored (its backfill starts after the last stored
-    seq): its commit is FULL, whatever came before, and syncs the lazy epochs' WAL frames with it."""
+    """An event stored by default (``add_events``: 'spasmwatch store', an import) commits at FULL,
+    whatever came before, and syncs the lazy epochs' WAL frames with it; the daemon asks for a lazy
+    one (its band holds the event: the test below, and docs/store.md "Guarantees")."""
     with Store(tmp_path / "sw.db") as st:
         st._clock = lambda: 0.0
         st.add_sync(DEV, 1, 0, T0)
@@ -192,3 +193,34 @@ def test_lazy_commits_outlive_the_daemon_killed(tmp_path: Path) -> None:
         p.wait()
     with Store(db) as st:
         assert [r.t_ms for r in st.activity(DEV)] == [10_000 * i for i in range(50)]
+
+
+def test_a_lazy_transaction_holding_a_write_that_syncs_has_the_wal_synced_at_its_end(tmp_path: Path, monkeypatch: Any) -> None:
+    """The daemon's cluster row is a lazy commit, and a merge's transitions (an alert and its kept
+    push, each a ``transaction()``, which must be on disk before the push goes) are savepoints inside
+    it: SQLite takes no new synchronous level inside a transaction, so the store syncs the WAL itself
+    after that commit, and only then (the row's own ``upsert_cluster`` is as lazy as the transaction).
+    The real os.fsync, counted by the file it reaches."""
+    db = tmp_path / "sw.db"
+    synced: list[str] = []
+    real = os.fsync
+
+    def fsync(fd: int) -> None:
+        synced.append(os.readlink(f"/proc/self/fd/{fd}"))
+        real(fd)
+
+    with Store(db) as st:
+        st._clock = lambda: 0.0
+        st.add_sync(DEV, 1, 0, T0)
+        seen = SyncedCommits(st)
+        monkeypatch.setattr(os, "fsync", fsync)
+        with st.transaction(lazy=True):  # methods' own writes inside: as lazy as it is
+            st.add_events(DEV, [spasm_record(0, 45_000)], T0 + 45)
+            st.upsert_cluster(DEV, "k1", T0 + 45, T0 + 46, 1, None, None, False, wall_s=T0 + 46)
+        assert (seen.synced, seen.lazy, synced) == (0, 1, [])
+        with st.transaction(lazy=True):
+            st.add_events(DEV, [spasm_record(1, 50_000)], T0 + 50, lazy=True)
+            with st.transaction():  # as Daemon._transition's
+                st.add_note(T0 + 50, "note", "a write that syncs")
+        assert (seen.synced, seen.lazy, synced) == (0, 2, [f"{db}-wal"])
+        assert [e.seq for e in st.events(DEV)] == [0, 1] and len(list(st.notes())) == 1

@@ -19,11 +19,13 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import threading
 from collections.abc import Awaitable
 from pathlib import Path
 from typing import TypeVar
 
+import pytest
 from servers import Watcher, http_recorder, start_broker, stop_broker
 from synthetic import HandClock, HandLoop, spasm_record, streaming
 
@@ -111,3 +113,49 @@ def test_the_third_spasms_record_raises_the_alarm_and_sends_it_with_the_clock_st
     finally:
         watcher.stop()
         stop_broker(broker)
+
+
+def test_a_clusters_records_sync_the_disk_once_on_the_way_to_the_alarm_and_not_before(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Found by bench/slow_disk.py: each spasm's record made its synced commits on the event loop
+    one after the other, the event's, its cluster row's, then the transition's with its kept push:
+    3 fsyncs before the alarm could go out. On an SD card whose fsync takes 1 s the alarm left 4.2 s
+    after the third spasm's end (1.2 s with no wait; 2.2 s now). The event and the cluster row are lazy commits
+    now (a power cut loses neither: the band's flash sends the event again, the analysis rebuilds
+    the row from it), and the transition's synced commit takes them to disk with it: one sync for
+    the alarm's record, none for a record that raises nothing. Counted as the store's COMMITs at
+    synchronous=FULL, and the WAL syncs the store makes itself (the real os.fsync, counted); the
+    store's clock stands still, so no lazy commit is a minute past a synced one."""
+    from test_store_wear import SyncedCommits
+
+    clock = HandClock(T0)
+    walsyncs: list[int] = []
+    real = os.fsync
+    monkeypatch.setattr(os, "fsync", lambda fd: (walsyncs.append(fd), real(fd))[1])
+
+    async def main() -> None:
+        async with http_recorder() as hook:
+            channels = {"webhook": WebhookChannel(WebhookSettings(url=hook.url + "/alert", name="webhook"))}
+            with Store(tmp_path / "db.sqlite") as store:
+                store._clock = lambda: T0
+                d = Daemon(store, [BandSpec("cot", lambda: None)], channels, clock=clock, disconnect_alert_s=1e9)  # type: ignore[arg-type,return-value]
+                try:
+                    streaming(d, DEV, T0)
+                    seen = SyncedCommits(store)
+                    synced = []
+                    for seq, onset in enumerate(ONSETS_MS):  # two spasms (no cluster yet), then the alarm
+                        clock.t = confirmed_at(onset)
+                        before = seen.synced + len(walsyncs)
+                        d.on_record(DEV, spasm_record(seq, onset), clock.t)
+                        synced.append(seen.synced + len(walsyncs) - before)
+                        await still(d.dispatcher.drain(), "the deliveries")
+                    assert [n.kind for n in d.notifications] == [NoticeKind.CLUSTER_ALARM]
+                    assert synced == [0, 0, 1]  # (before: [1, 1, 3])
+                    # Each committed: the events, the cluster with them, the alarm with its push sent.
+                    [c] = list(store.clusters(DEV))
+                    assert [e.seq for e in store.cluster_events(c.id)] == [0, 1, 2] and c.count == 3
+                    assert [a.state for a in store.alerts(DEV)] == ["ALARM"]
+                finally:
+                    await d.dispatcher.close()
+
+    with asyncio.Runner(loop_factory=lambda: HandLoop(clock)) as runner:
+        runner.run(main())

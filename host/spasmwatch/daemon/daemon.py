@@ -1470,7 +1470,11 @@ class Daemon:
 
     def _on_event(self, device: str, rec: dict[str, Any], received_s: float) -> None:
         b = self._by_device(device)
-        new = self._stored(device, lambda: self.store.add_events(device, [rec], received_s))
+        # Lazy (its sync left to the next synced commit: the alarm's transition, or within a minute):
+        # the band holds the event in its flash until its log wraps, and a power cut that takes it from
+        # the store has the next backfill ask for it again. Synced here, each event was an fsync on the
+        # event loop before its cluster's alarm could go out (bench/slow_disk.py, docs/store.md "Guarantees").
+        new = self._stored(device, lambda: self.store.add_events(device, [rec], received_s, lazy=True))
         seq = rec["seq"]
         ahead = _ahead_of_backfill(b, seq)
         if new == 0 or (new is None and seq in b.seen_seqs):
@@ -1843,7 +1847,9 @@ class Daemon:
             # One commit: the cluster with its events, and the clusters it took in retired, their
             # rows and their alerts (the transitions are savepoints of it): no moment on disk where
             # an event is in two clusters, nor a retired alert still open (docs/host.md "Live analysis").
-            with self.store.transaction():
+            # Lazy as its events (a power cut's restart rebuilds the row from them): the transition
+            # that follows, if any, syncs it with its own commit; a merge's transitions inside it do.
+            with self.store.transaction(lazy=True):
                 # A cluster closed before a restart stays closed when the rebuild re-reports it as an
                 # update (it did go back to open in the store, and the rebuild never closes it again).
                 cid = self.store.upsert_cluster(

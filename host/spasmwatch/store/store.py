@@ -83,8 +83,9 @@ DEVICE_SEEN_EVERY_S = 60.0
 # SD card an erase block rewritten for a few hundred bytes (bench/sdcard.py, docs/host.md "Running from
 # an SD card"). The band keeps neither once sent (docs/protocol.md): a power cut may lose this much of
 # them, against the minutes the host then lies dark; a killed daemon none (the OS holds its writes).
-# STATUS rows already accept it (docs/store.md "STATUS rows"). Events, and every other write, sync at
-# each commit: an event stored is one the band's backfill skips.
+# STATUS rows already accept it (docs/store.md "STATUS rows"). Every other write syncs at its commit,
+# but the daemon's events and cluster rows (``lazy`` of ``add_events``, ``transaction``): the band keeps
+# its events in flash and sends again what a power cut took from the store; the alarm's transition syncs them.
 LAZY_SYNC_EVERY_S = 60.0
 
 DATA_DIR_ENV = "SPASMWATCH_DATA_DIR"
@@ -393,6 +394,8 @@ class Store:
         self._clock: Callable[[], float] = time.monotonic
         self._synced_s = -math.inf
         self._normal: sqlite3.Connection | None = None
+        # A transaction() that is not lazy was made inside the lazy one under way: synced at its end (``_tx``).
+        self._owed = False
         self._conn: sqlite3.Connection | None = None if _unopened else self._connect(checked=_checked, later=later, progress=progress)
 
     @classmethod
@@ -556,35 +559,43 @@ class Store:
         return self._conn
 
     @contextmanager
-    def transaction(self) -> Iterator[None]:
+    def transaction(self, lazy: bool = False) -> Iterator[None]:
         """The writes made inside it (by this thread, through this object) are committed together at
         its end, or none of them: each method's own transaction joins it as a savepoint (one that
         fails is undone alone, and raises as it would). What must not be on disk without the
         other: an alert's transition and the pushes it sends (``Daemon._transition``: a kill
-        between two commits left an alarm stored as sent and nothing kept to send; docs/alerts.md)."""
-        with self._tx():
+        between two commits left an alarm stored as sent and nothing kept to send; docs/alerts.md).
+        ``lazy``: as ``_tx``'s; a ``transaction()`` that is not lazy inside a lazy one is synced at the
+        outer one's end (``_tx``: a transition and its kept push, in a cluster's merge)."""
+        with self._tx(lazy, syncs=not lazy):
             yield
 
     @contextmanager
-    def _tx(self, lazy: bool = False) -> Iterator[sqlite3.Connection]:
+    def _tx(self, lazy: bool = False, syncs: bool = False) -> Iterator[sqlite3.Connection]:
         """One write transaction: all of it is committed, or none (inside ``transaction``: a savepoint of it).
-        On disk when it returns, unless ``lazy`` (a band's epoch or STATUS): then in the WAL file, synced
-        with the next synced commit, within LAZY_SYNC_EVERY_S (``_synced``)."""
+        On disk when it returns, unless ``lazy`` (a band's epoch, STATUS, the daemon's events and cluster
+        rows): then in the WAL file, synced with the next synced commit, within LAZY_SYNC_EVERY_S
+        (``_synced``). ``syncs`` (a ``transaction()`` that is not lazy) inside a lazy one (a transition in a
+        cluster's merge) has the WAL synced after the outer commit: SQLite takes no new synchronous level
+        inside a transaction. A method's own write inside one (``upsert_cluster``) is as lazy as it is."""
         if self.readonly:
             raise StoreError(f"{self.path}: opened read-only")
         with self._lock:
             conn = self._live_conn()
             if conn.in_transaction:  # only ours: the lock is held across a transaction, and reads open none
+                self._owed = self._owed or syncs
                 with self._savepoint(conn):
                     yield conn
                 return
             try:
-                synced = self._synced(conn, lazy)
+                synced, self._owed = self._synced(conn, lazy), False
                 conn.execute("BEGIN IMMEDIATE")
                 _db.check_writable(conn, self.path)  # (migrated meanwhile by a newer version: its marker decides)
                 yield conn
                 self._live_conn()  # shut meanwhile (``shut``): nothing more committed into the file
                 conn.execute("COMMIT")
+                if not synced and self._owed:
+                    synced = self._sync_wal()
                 if synced:
                     self._synced_s = self._clock()
             except BaseException as e:
@@ -594,6 +605,21 @@ class Store:
             finally:
                 if self.open_error is not None:
                     self._close_shut()
+
+    def _sync_wal(self) -> bool:
+        """The WAL file synced, as a commit at synchronous=FULL syncs it (fsync reaches the file's
+        writes through any of its descriptors). True; a sync that fails raises, naming the file: the
+        commit is in the file, not known to be on the disk."""
+        wal = f"{self.path}-wal"
+        try:
+            fd = os.open(wal, os.O_RDONLY)
+            try:
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+        except OSError as e:
+            raise StoreError(f"{wal}: committed, but its sync to the disk failed: {e}") from e
+        return True
 
     def _synced(self, conn: sqlite3.Connection, lazy: bool) -> bool:
         """Whether the commit to come on ``conn`` syncs the disk (synchronous=FULL; else NORMAL, which in
@@ -889,12 +915,13 @@ class Store:
         return out
 
     # --- events ----------------------------------------------------------------------
-    def add_events(self, device: str, rows: Iterable[Mapping[str, Any]], received_wall_s: float | None = None) -> int:
+    def add_events(self, device: str, rows: Iterable[Mapping[str, Any]], received_wall_s: float | None = None, lazy: bool = False) -> int:
         """Store EVENT records (protocol dicts); returns how many were new.
 
-        Idempotent by (device, boot, seq); one transaction for the batch.
+        Idempotent by (device, boot, seq); one transaction for the batch. ``lazy``: the daemon's,
+        for records its band still holds (``_tx``; docs/store.md "Guarantees").
         """
-        return self._add_records("events", _EVENT_COLS, "event", device, rows, received_wall_s, lazy=False)
+        return self._add_records("events", _EVENT_COLS, "event", device, rows, received_wall_s, lazy=lazy)
 
     def conflicts(self, device: str | None = None) -> list[tuple[str, str, dict[str, int], float]]:
         """Records that came under a stored key with other fields, as (device, kind, record,
