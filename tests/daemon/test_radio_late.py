@@ -585,7 +585,7 @@ def test_a_held_battery_low_still_low_after_days_away_is_told_as_it_is_now(tmp_p
 def test_an_ack_of_a_band_alert_that_had_already_ended_is_answered_409_alert_over(tmp_path: Path, fault: BandFault) -> None:
     """The page shows a band alert; it ends (the battery charged, the band put back on, the band in
     reach again) before Anna's ack reaches the daemon (POST /api/alerts/ID/ack, the real HTTP API):
-    answered 409 ``{"error": "alert N had already ended", "code": "alert_over"}``, which the page
+    answered 409 ``{"error": "alert N had already ended", "code": "alert_over", "acked_by": null}``, which the page
     words calmly; nothing stored for it (nothing was seen to). An id never used is still 404. Until
     review h48 it was 404 'no alert N', read on the page as 'Not saved: no alert N'."""
     said = HELD_KINDS[fault]
@@ -605,7 +605,7 @@ def test_an_ack_of_a_band_alert_that_had_already_ended_is_answered_409_alert_ove
         answer = _page_ack(d, shown["id"])
         unknown = _page_ack(d, shown["id"] + 100)
         history = d.store.alert_history(shown["device"], shown["id"])
-    assert answer == (409, {"error": f"alert {shown['id']} had already ended", "code": "alert_over"}), answer
+    assert answer == (409, {"error": f"alert {shown['id']} had already ended", "code": "alert_over", "acked_by": None}), answer
     assert unknown == (404, {"error": f"no alert {shown['id'] + 100}"}), unknown
     assert [r.by for r in history if r.by is not None] == [] and history[-1].state == "OK", history
 

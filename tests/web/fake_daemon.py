@@ -128,7 +128,7 @@ class FakeDaemon:
         a = self.alerts[alert_id]  # KeyError -> 404
         self.calls.append(("ack", (alert_id, by)))
         if a["state"] in ("OK", "CLOSED"):  # ended before the ack came: 409 alert_over (Daemon.ack)
-            raise AlertOver(alert_id)
+            raise AlertOver(alert_id, a["acked_by"])
         if a["state"] in ("WARNING", "ALARM", "ESCALATED"):
             a["state"] = "ACKNOWLEDGED"
         a["acked_by"] = a["acked_by"] or by

@@ -86,8 +86,9 @@ def test_an_ack_of_a_cluster_alarm_that_had_closed_is_409_alert_over_whether_the
     """A cluster's alarm, acknowledged by Anna or never, its cluster ended: closed (at once once
     acknowledged, KEEP_UNACKED_S after its end if never), and kept by the engine. Ben's ack from a
     page still showing it is answered 409 alert_over, as after a restart (the store has it over):
-    nothing stored, whoever had acknowledged it staying. Until review h49 the kept one got 200,
-    a never-acknowledged alarm shown acknowledged by Ben until the restart."""
+    nothing stored, whoever had acknowledged it staying, and named in the answer (``acked_by``: Anna,
+    or null) for Ben's page to say who saw to it. Until review h49 the kept one got 200, a
+    never-acknowledged alarm shown acknowledged by Ben until the restart; and the 409 named nobody."""
     clock = HandClock(T0)
     with Store(tmp_path / "spasmwatch.db") as store:
         d = _daemon(store, clock)
@@ -107,7 +108,7 @@ def test_an_ack_of_a_cluster_alarm_that_had_closed_is_409_alert_over_whether_the
         with ServerThread(d) as served:
             stored = _ack(served, alert_id)
         history = store.alert_history(DEV, alert_id)
-    over = (409, {"error": f"alert {alert_id} had already ended", "code": "alert_over"})
+    over = (409, {"error": f"alert {alert_id} had already ended", "code": "alert_over", "acked_by": seen_to})
     assert (kept, stored) == (over, over), (kept, stored)
     assert acked_by == seen_to
     assert [r.by for r in history if r.by is not None] == ([] if seen_to is None else [seen_to]), history
@@ -147,7 +148,7 @@ def test_with_the_store_failing_an_id_never_issued_is_404_and_one_only_the_store
     assert body["error"].startswith(f"alert {alert_id} is not open, and whether it had ended cannot be read while the store is not open ("), body
     assert body["error"].endswith("): nothing was acknowledged; if it shows again once the store is back, acknowledge it then"), body
     assert never == (404, {"error": f"no alert {alert_id + 100}"}), never
-    assert later == (409, {"error": f"alert {alert_id} had already ended", "code": "alert_over"}), later
+    assert later == (409, {"error": f"alert {alert_id} had already ended", "code": "alert_over", "acked_by": None}), later
 
 
 def test_with_the_store_not_open_since_the_start_no_id_can_be_told_and_spasmwatch_ack_says_so_calmly(

@@ -98,6 +98,22 @@ def test_ack_of_an_alert_that_had_already_ended_says_so_calmly_and_acks_the_othe
         assert f"no alert {noah + 100}: 'spasmwatch status' lists" in capsys.readouterr().err
 
 
+def test_ack_of_an_alert_another_parent_saw_to_before_it_ended_says_who(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Review h49: Mum acknowledged Mila's alarm from the page and it then closed (its cluster had
+    ended); Dad's 'spasmwatch ack N' a moment later is answered 409 alert_over naming her
+    (``acked_by``), and says so: "alert #N had already ended; Mum had acknowledged it", exit 0. It
+    said only that there was nothing more to do, as for an alarm nobody had seen to."""
+    fake = FakeDaemon(bands=2)
+    mila, _noah = _twins_alarmed(fake)
+    fake.ack(mila, "Mum")
+    fake.alerts[mila]["state"] = "CLOSED"
+    with ServerThread(fake) as srv:
+        rc = cli.main(["ack", str(mila), "--config", _config(tmp_path, srv.port), "--by", "Dad"])
+        out, err = capsys.readouterr()
+    assert (rc, out, err) == (0, f"alert #{mila} had already ended; Mum had acknowledged it\n", ""), (rc, out, err)
+    assert fake.alerts[mila]["acked_by"] == "Mum"
+
+
 def test_ack_refuses_a_number_with_all(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     with ServerThread(FakeDaemon()) as srv:
         assert cli.main(["ack", "3", "--all", "--config", _config(tmp_path, srv.port)]) == 2

@@ -30,12 +30,14 @@ def band_status(low: bool) -> dict[str, Any]:
             "flags": 0x50 | (P.SF_LOW_BATTERY if low else 0), "boot": 1, "uptime_s": 600, "next_seq": 0}  # fmt: skip
 
 
-@pytest.mark.parametrize("lang", ["en", "fr"])
-def test_an_ack_of_a_band_alert_that_had_already_ended_is_said_calmly(browser: Any, tmp_path: Path, lang: str) -> None:
-    """"Battery low" on the page; the band charged meanwhile (its STATUS ends the alert) while the
-    page, its reads slow, shows it still; the parent taps Acknowledge: the page says "This alert had
-    already ended" in the family's language, in its calm banner (no "Not saved" in the red one), and
-    once its read comes the card is gone."""
+@pytest.mark.parametrize(("lang", "seen_to"), [("en", None), ("fr", None), ("en", "Anna"), ("de", "Anna")])
+def test_an_ack_of_a_band_alert_that_had_already_ended_is_said_calmly(browser: Any, tmp_path: Path, lang: str, seen_to: str | None) -> None:
+    """"Battery low" on the page; Anna acknowledged it from her phone (or nobody did) and the band
+    charged meanwhile (its STATUS ends the alert) while this page, its reads slow, shows it still;
+    the parent taps Acknowledge: the page says "This alert had already ended" in the family's
+    language, and who had seen to it (the 409's ``acked_by``), in its calm banner (no "Not saved" in
+    the red one), and once its read comes the card is gone. Until review h49 it named nobody: the
+    parent could not tell whether anyone had seen to it."""
     clock = HandClock(float(int(time.time())))
     store = Store(tmp_path / "spasmwatch.db")
     d = Daemon(store, [BandSpec("cot", lambda: None)], clock=clock, disconnect_alert_s=1e9)  # type: ignore[arg-type,return-value]
@@ -57,6 +59,8 @@ def test_an_ack_of_a_band_alert_that_had_already_ended_is_said_calmly(browser: A
                     held.append(route)
 
                 page.route("**/api/status*", hold)  # its reads slow: the card stays as it is
+                if seen_to is not None:
+                    served.call(d.ack, alert_id, seen_to)  # from her phone
                 served.call(d.on_record, DEV, band_status(low=False), clock.t + 10)  # charged: the alert ends
                 assert served.call(lambda: [a for a in d.status()["alerts"] if a["id"] == alert_id]) == []
                 card.locator("button").click()
@@ -68,9 +72,11 @@ def test_an_ack_of_a_band_alert_that_had_already_ended_is_said_calmly(browser: A
                 ctx.close()
     finally:
         store.close()
-    over = {"en": "This alert had already ended: nothing more to do for it.",
-            "fr": "Cette alerte était déjà terminée : plus rien à faire pour elle."}  # fmt: skip
-    assert (said, offline) == (over[lang], True), (said, offline)
+    over = {("en", None): "This alert had already ended: nothing more to do for it.",
+            ("fr", None): "Cette alerte était déjà terminée : plus rien à faire pour elle.",
+            ("en", "Anna"): "This alert had already ended; Anna had acknowledged it.",
+            ("de", "Anna"): "Dieser Alarm war bereits beendet; Anna hatte ihn übernommen."}  # fmt: skip
+    assert (said, offline) == (over[(lang, seen_to)], True), (said, offline)
     assert set(watch.errors) <= {REFUSED} and watch.non_local() == [], watch.errors
 
 

@@ -54,11 +54,12 @@ log = logging.getLogger("spasmwatch.alerts")
 class AlertEnded(Exception):
     """An ack of a cluster alert this engine keeps closed (among the last ``keep_closed``, for labels
     and the status): it is over, nothing of it escalates or is sent, so there is nothing to see to
-    and nothing is recorded. The daemon answers it as it answers one stored over (AlertOver)."""
+    and nothing is recorded. The daemon answers it as it answers one stored over (AlertOver), naming
+    ``acked_by``, who had acknowledged it (None: nobody)."""
 
-    def __init__(self, alert_id: int) -> None:
+    def __init__(self, alert_id: int, acked_by: str | None) -> None:
         super().__init__(f"alert {alert_id} had already ended")
-        self.alert_id = alert_id
+        self.alert_id, self.acked_by = alert_id, acked_by
 
 
 LABELS = ("confirmed", "false_alarm")
@@ -445,7 +446,7 @@ class AlertEngine:
         stops that notice's push (``_ack_band``)."""
         a = self._find(alert_id)
         if isinstance(a, ClusterAlert) and a.state is ClusterState.CLOSED:
-            raise AlertEnded(alert_id)  # (until review h49 it took acked_by in memory alone: shown, never stored)
+            raise AlertEnded(alert_id, a.acked_by)  # (until review h49 it took acked_by in memory alone: shown, never stored)
         if isinstance(a, ClusterAlert):
             self._ack_cluster(a, by, self.clock())
         elif a.acked_by is None:

@@ -358,6 +358,8 @@ EN: dict[str, str] = {
     "page.not_saved": "Not saved: {error}",
     # an ack the daemon answered 409 alert_over: the alert ended before it came (app.js acknowledge)
     "page.alert_over": "This alert had already ended: nothing more to do for it.",
+    # the same, naming who had acknowledged it (the 409's acked_by)
+    "page.alert_over_acked": "This alert had already ended; {by} had acknowledged it.",
     # an ack the daemon answered 503 store_not_open: not open, and whether it ended unreadable (app.js ackCalm)
     "page.ack_not_open": "This alert is not open now: nothing was saved (the events file cannot be read just now). "
     "If it shows again, acknowledge it then.",

@@ -39,11 +39,12 @@ class TokenRefused(SpasmwatchError):
 class Refused(SpasmwatchError):
     """The daemon refused what was asked (``api``), in its words; ``code``: the one its answer
     names for a caller to act on (``"alert_over"``: an ack of an alert that had already ended,
-    which 'spasmwatch ack' says calmly), None where it names none."""
+    which 'spasmwatch ack' says calmly), None where it names none; ``answer``: its whole JSON
+    answer (an alert over's ``acked_by``), {} when it was none."""
 
-    def __init__(self, message: str, code: str | None = None) -> None:
+    def __init__(self, message: str, code: str | None = None, answer: dict[str, Any] | None = None) -> None:
         super().__init__(message)
-        self.code = code
+        self.code, self.answer = code, answer or {}
 
 
 class DaemonSilent(DaemonNotRunning):
@@ -342,7 +343,7 @@ def api(cfg: Config, path: str, body: dict[str, Any] | None = None, timeout_s: f
         with urllib.request.urlopen(req, timeout=timeout_s, context=context) as r:
             body_bytes = r.read()
     except urllib.error.HTTPError as e:
-        msg, code = e.read().decode("utf-8", "replace"), None
+        msg, code, answer = e.read().decode("utf-8", "replace"), None, {}
         try:
             answer = json.loads(msg)
             msg, code = answer.get("error", msg), answer.get("code")
@@ -351,7 +352,7 @@ def api(cfg: Config, path: str, body: dict[str, Any] | None = None, timeout_s: f
                 raise DaemonNotRunning(_not_the_daemon(url, h.port)) from None
         if e.code == 401:
             raise TokenRefused(refusal(e.code, str(e.reason), msg, url, look)) from None
-        raise Refused(refusal(e.code, str(e.reason), msg, url, look), code) from None
+        raise Refused(refusal(e.code, str(e.reason), msg, url, look), code, answer) from None
     except (urllib.error.URLError, OSError) as e:
         why = getattr(e, "reason", e)
         if isinstance(why, ssl.SSLError):

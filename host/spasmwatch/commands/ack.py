@@ -22,6 +22,8 @@ LOOK = "'spasmwatch status' lists the open alerts with their numbers (ALERT #N)"
 # What an ack of an alert that ended before it came says (the daemon's 409 alert_over), in the page's
 # words (docs/web.md): nothing to see to, so no error (exit 0), and 'ack --all' goes on with the others.
 ALREADY_ENDED = "alert #{id} had already ended: nothing more to do for it"
+# The same, the daemon naming who had acknowledged it (the 409's acked_by): whether anyone saw to it.
+ALREADY_SEEN_TO = "alert #{id} had already ended; {by} had acknowledged it"
 # What an ack the daemon could not answer says (its 503 store_not_open: the alert not open, and whether it
 # had ended unreadable while its store is not open): nothing acknowledged, so exit 1, but no alert of it
 # sounds (the daemon holds none), so no error: a line, and 'ack --all' goes on with the others.
@@ -57,7 +59,7 @@ def run(args: argparse.Namespace) -> int:
         except Refused as e:
             if e.code not in _CALM:
                 raise
-            print(_CALM[e.code].format(id=i))
+            print(_calm(e, i))
             rc = 1 if e.code == "store_not_open" else rc  # (nothing done, for a reason the daemon could not read)
             continue
         # Who the daemon has: the first to acknowledge stays (a second ack changes nothing).
@@ -65,6 +67,14 @@ def run(args: argparse.Namespace) -> int:
         # the first may be anyone's: an MQTT client's or the web page's name, shown not obeyed
         print(f"alert #{a['id']} {a['state']}: acknowledged by {visible(who)}" + ("" if who == by else " (before you)"))
     return rc
+
+
+def _calm(e: Refused, alert_id: int) -> str:
+    """The line for the daemon's calm refusal ``e`` of the ack of ``alert_id`` (its code in _CALM)."""
+    seen_to = e.answer.get("acked_by") if e.code == "alert_over" else None
+    if isinstance(seen_to, str):  # (anyone's name: an MQTT client's or the web page's, shown not obeyed)
+        return ALREADY_SEEN_TO.format(id=alert_id, by=visible(seen_to))
+    return _CALM[str(e.code)].format(id=alert_id)
 
 
 def _open_ids(alerts: list[dict[str, Any]], every: bool, config: str | None) -> list[int]:

@@ -76,11 +76,14 @@ class BandNotConnected(Exception):
 
 class AlertOver(Exception):
     """An ack of an alert that had ended before it came (the page showed it still): nothing to see
-    to, nothing stored. The web API answers 409 ``{"code": "alert_over"}``, which the page words
-    calmly ("This alert had already ended"); until review h48 it was 404 'no alert N'."""
+    to, nothing stored. ``acked_by``: who had acknowledged it, None: nobody. The web API answers 409
+    ``{"code": "alert_over", "acked_by": ...}``, which the page words calmly ("This alert had already
+    ended; Anna had acknowledged it"); until review h48 it was 404 'no alert N', until review h49
+    it named nobody."""
 
-    def __init__(self, alert_id: int) -> None:
+    def __init__(self, alert_id: int, acked_by: str | None) -> None:
         super().__init__(f"alert {alert_id} had already ended")
+        self.acked_by = acked_by
 
 
 class StoreCannotTell(Exception):

@@ -2274,11 +2274,12 @@ class Daemon:
 
     def ack(self, alert_id: int, by: str) -> Json:
         """The engine's ack; an alert over, kept closed by the engine or stored over, is AlertOver
-        either way (until review h49 a closed one kept got 200, its acked_by in memory alone)."""
+        either way, naming who had acknowledged it (until review h49 a closed one kept got 200, its
+        acked_by in memory alone)."""
         try:
             a = self.engine.ack(alert_id, by)
-        except AlertEnded:
-            raise AlertOver(alert_id) from None
+        except AlertEnded as e:
+            raise AlertOver(alert_id, e.acked_by) from None
         except KeyError:
             self._not_held(alert_id)
             raise
@@ -2294,10 +2295,12 @@ class Daemon:
             return
         try:
             last = self.store.latest_alert(alert_id)
+            over = last is not None and last.state in _OVER_STATES
+            acked_by = self.store.alert_acked_by(alert_id) if over else None
         except StoreError as e:
             raise StoreCannotTell(alert_id, str(e)) from None
-        if last is not None and last.state in _OVER_STATES:
-            raise AlertOver(alert_id) from None
+        if over:
+            raise AlertOver(alert_id, acked_by) from None
 
     def label(self, cluster_id: int, label: str, by: str) -> Json:
         if self.store.cluster(cluster_id) is None:

@@ -502,8 +502,8 @@ class HttpServer:
         try:
             with _api_errors(f"no alert {request.match_info['id']}"):
                 return _json(self.api.ack(alert_id, _by(body)))
-        except AlertOver as e:  # the page words it by its code ("This alert had already ended")
-            return _json({"error": str(e), "code": "alert_over"}, status=409)
+        except AlertOver as e:  # the page words it by its code ("This alert had already ended; Anna had ...")
+            return _json({"error": str(e), "code": "alert_over", "acked_by": e.acked_by}, status=409)
         except StoreCannotTell as e:  # (the page and 'spasmwatch ack' word it by its code, calmly)
             return _json({"error": str(e), "code": "store_not_open"}, status=503)
 

@@ -1311,6 +1311,13 @@ class Store:
         r = self._one("SELECT max(wall_s) FROM alerts WHERE device = ? AND alert_id = ? AND by IS NOT NULL", (device, alert_id))
         return None if r is None or r[0] is None else float(r[0])
 
+    def alert_acked_by(self, alert_id: int) -> str | None:
+        """Who first acknowledged the alert engine's alert ``alert_id`` (its first row with ``by``, as
+        the engine keeps the first: a second ack changes nothing), or None: nobody. An ack of it once
+        over names them (``Daemon.ack``): its closing row has no ``by``."""
+        r = self._one("SELECT by FROM alerts WHERE alert_id = ? AND by IS NOT NULL ORDER BY id LIMIT 1", (alert_id,))
+        return None if r is None else str(r[0])
+
     def latest_alert(self, alert_id: int) -> AlertRow | None:
         """The latest transition stored of the alert engine's alert ``alert_id``, of any band, or
         None: none (an ack of an alert over is told from one never made, ``Daemon.ack``)."""

@@ -324,6 +324,7 @@ CATALOG: dict[str, str] = {
     "page.hide_band_alerts": "Ausblenden",
     "page.not_saved": "Nicht gespeichert: {error}",
     "page.alert_over": "Dieser Alarm war bereits beendet: Es ist nichts mehr zu tun.",
+    "page.alert_over_acked": "Dieser Alarm war bereits beendet; {by} hatte ihn übernommen.",
     "page.ack_not_open": "Dieser Alarm ist nicht mehr offen: Nichts wurde gespeichert (die Ereignisdatei kann gerade nicht gelesen werden). "
     "Wenn er wieder erscheint, übernehmen Sie ihn dann.",
     "page.no_band": "Noch kein Brustgurt eingerichtet.",

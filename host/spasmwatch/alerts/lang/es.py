@@ -315,6 +315,7 @@ CATALOG: dict[str, str] = {
     "page.hide_band_alerts": "Ocultar",
     "page.not_saved": "No guardado: {error}",
     "page.alert_over": "Esta alerta ya había terminado: no hay nada más que hacer.",
+    "page.alert_over_acked": "Esta alerta ya había terminado; {by} la había atendido.",
     "page.ack_not_open": "Esta alerta ya no está abierta: no se guardó nada (el archivo de eventos no se puede leer ahora). "
     "Si vuelve a aparecer, atiéndala entonces.",
     "page.no_band": "Todavía no hay ninguna banda configurada.",

@@ -317,6 +317,7 @@ CATALOG: dict[str, str] = {
     "page.hide_band_alerts": "Masquer",
     "page.not_saved": "Non enregistré : {error}",
     "page.alert_over": "Cette alerte était déjà terminée : plus rien à faire pour elle.",
+    "page.alert_over_acked": "Cette alerte était déjà terminée ; {by} l'avait prise en charge.",
     "page.ack_not_open": "Cette alerte n'est plus ouverte : rien n'a été enregistré (le fichier des événements ne peut pas être lu pour l'instant). "
     "Si elle réapparaît, prenez-la en charge à ce moment-là.",
     "page.no_band": "Aucune ceinture n'est encore configurée.",

@@ -247,8 +247,13 @@
   // "This alert had already ended" (or "is not open now") stays this long after the tap it answers: read at arm's length
   // by a parent woken at night, then gone (nothing to act on).
   const ACK_OVER_SHOWN_MS = 20000;
-  // The daemon's refusals of an ack said calmly (ackCalm), by their code: the words of each.
-  const ACK_CALM = { alert_over: () => t("alert_over"), store_not_open: () => t("ack_not_open") };
+  // The daemon's refusals of an ack said calmly (ackCalm), by their code: the words of each. An alert
+  // over says who had acknowledged it (the 409's acked_by), which the parent who tapped wants to know.
+  const ACK_CALM = {
+    alert_over: (err) => (err.answer && typeof err.answer.acked_by === "string"
+      ? t("alert_over_acked", { by: err.answer.acked_by }) : t("alert_over")),
+    store_not_open: () => t("ack_not_open"),
+  };
 
   // The id of the page files of the daemon that answered first (X-Spasmwatch-Page, daemon/http.py
   // page_id). Another is a daemon restarted on another version (an upgrade, a rollback), whose API
@@ -285,6 +290,7 @@
       const err = new Error(msg);
       err.status = r.status;
       err.code = data && data.code;  // the daemon's reason, worded here (ACK_CALM)
+      err.answer = data;  // (and what it names with it: an alert over's acked_by)
       throw err;
     }
     return data;
@@ -478,7 +484,7 @@
       refresh("status", "clusters");
     } catch (err) {
       // (own keys only: a code such as "constructor" is no word of ours)
-      if (Object.prototype.hasOwnProperty.call(ACK_CALM, err.code || "")) { ackCalm(ACK_CALM[err.code]()); return; }
+      if (Object.prototype.hasOwnProperty.call(ACK_CALM, err.code || "")) { ackCalm(ACK_CALM[err.code](err)); return; }
       button.disabled = false;
       button.textContent = t("ack");
       alertError(err);
