@@ -6,6 +6,9 @@ daemon answers 409 ``alert_over`` and the page says so calmly. Until review h48 
 from __future__ import annotations
 
 import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -30,21 +33,40 @@ def band_status(low: bool) -> dict[str, Any]:
             "flags": 0x50 | (P.SF_LOW_BATTERY if low else 0), "boot": 1, "uptime_s": 600, "next_seq": 0}  # fmt: skip
 
 
-@pytest.mark.parametrize(("lang", "seen_to"), [("en", None), ("fr", None), ("en", "Anna"), ("de", "Anna")])
-def test_an_ack_of_a_band_alert_that_had_already_ended_is_said_calmly(browser: Any, tmp_path: Path, lang: str, seen_to: str | None) -> None:
-    """"Battery low" on the page; Anna acknowledged it from her phone (or nobody did) and the band
-    charged meanwhile (its STATUS ends the alert) while this page, its reads slow, shows it still;
-    the parent taps Acknowledge: the page says "This alert had already ended" in the family's
-    language, and who had seen to it (the 409's ``acked_by``), in its calm banner (no "Not saved" in
-    the red one), and once its read comes the card is gone. Until review h49 it named nobody: the
-    parent could not tell whether anyone had seen to it."""
+@dataclass
+class Shown:
+    """A page showing a band's "Battery low" card (``alert_id``), its status reads held (``release``
+    lets them go): what it taps stays on screen whatever the daemon does meanwhile."""
+
+    served: ServerThread
+    daemon: Daemon
+    store: Store
+    clock: HandClock
+    alert_id: int
+    page: Any
+    card: Any
+    release: Callable[[], None]
+
+    def charged(self) -> None:
+        """The band's battery charged: its STATUS ends the alert."""
+        self.served.call(self.daemon.on_record, DEV, band_status(low=False), self.clock.t + 10)
+
+    def tap(self) -> tuple[str, bool]:
+        """The parent taps Acknowledge: the calm line's words, and whether the red banner stayed hidden."""
+        self.card.locator("button").click()
+        self.page.wait_for_selector("#ack-over:not([hidden])")
+        return self.page.inner_text("#ack-over"), self.page.locator("#offline").is_hidden()
+
+
+@contextmanager
+def battery_low_shown(browser: Any, tmp_path: Path, lang: str, watch: Watch) -> Iterator[Shown]:
+    """The REAL daemon and store, one band streaming with its battery low, its card on a page in ``lang``."""
     clock = HandClock(float(int(time.time())))
     store = Store(tmp_path / "spasmwatch.db")
     d = Daemon(store, [BandSpec("cot", lambda: None)], clock=clock, disconnect_alert_s=1e9)  # type: ignore[arg-type,return-value]
     streaming(d, DEV, clock.t)
     d.on_record(DEV, band_status(low=True), clock.t)
     [alert_id] = [a["id"] for a in d.status()["alerts"] if a["kind"] == BandFault.BATTERY_LOW.value]
-    watch = Watch()
     held: list[Any] = []
     try:
         with ServerThread(d, heartbeat_s=1.0, language=lambda: lang) as served:
@@ -55,23 +77,34 @@ def test_an_ack_of_a_band_alert_that_had_already_ended_is_said_calmly(browser: A
                 page.wait_for_selector("#conn[data-state='live']")
                 card = page.locator(f".alert.band[data-alert-id='{alert_id}']")
                 card.locator("button").wait_for()
-                def hold(route: Any) -> None:
+                def hold(route: Any) -> None:  # (playwright takes a function, not a bound builtin)
                     held.append(route)
 
                 page.route("**/api/status*", hold)  # its reads slow: the card stays as it is
-                if seen_to is not None:
-                    served.call(d.ack, alert_id, seen_to)  # from her phone
-                served.call(d.on_record, DEV, band_status(low=False), clock.t + 10)  # charged: the alert ends
-                assert served.call(lambda: [a for a in d.status()["alerts"] if a["id"] == alert_id]) == []
-                card.locator("button").click()
-                page.wait_for_selector("#ack-over:not([hidden])")
-                said, offline = page.inner_text("#ack-over"), page.locator("#offline").is_hidden()
-                page.unroute("**/api/status*", hold)  # (the reads it held go on to the daemon)
-                card.wait_for(state="detached")
+                yield Shown(served, d, store, clock, alert_id, page, card, lambda: page.unroute("**/api/status*", hold))
             finally:
                 ctx.close()
     finally:
         store.close()
+
+
+@pytest.mark.parametrize(("lang", "seen_to"), [("en", None), ("fr", None), ("en", "Anna"), ("de", "Anna")])
+def test_an_ack_of_a_band_alert_that_had_already_ended_is_said_calmly(browser: Any, tmp_path: Path, lang: str, seen_to: str | None) -> None:
+    """"Battery low" on the page; Anna acknowledged it from her phone (or nobody did) and the band
+    charged meanwhile (its STATUS ends the alert) while this page, its reads slow, shows it still;
+    the parent taps Acknowledge: the page says "This alert had already ended" in the family's
+    language, and who had seen to it (the 409's ``acked_by``), in its calm banner (no "Not saved" in
+    the red one), and once its read comes the card is gone. Until review h49 it named nobody: the
+    parent could not tell whether anyone had seen to it."""
+    watch = Watch()
+    with battery_low_shown(browser, tmp_path, lang, watch) as shown:
+        if seen_to is not None:
+            shown.served.call(shown.daemon.ack, shown.alert_id, seen_to)  # from her phone
+        shown.charged()
+        assert shown.served.call(lambda: [a for a in shown.daemon.status()["alerts"] if a["id"] == shown.alert_id]) == []
+        said, offline = shown.tap()
+        shown.release()  # (the reads it held go on to the daemon)
+        shown.card.wait_for(state="detached")
     over = {("en", None): "This alert had already ended: nothing more to do for it.",
             ("fr", None): "Cette alerte était déjà terminée : plus rien à faire pour elle.",
             ("en", "Anna"): "This alert had already ended; Anna had acknowledged it.",
@@ -88,38 +121,13 @@ def test_an_ack_the_daemon_cannot_answer_without_its_store_is_said_calmly(browse
     ``store_not_open``), and the page says, calmly in the family's language, that the alert is not
     open, nothing was saved, and to acknowledge it if it shows again. Until review h49 it said in
     its red banner "Not saved: the store cannot be read: .../spasmwatch.db: interrupted"."""
-    clock = HandClock(float(int(time.time())))
-    store = Store(tmp_path / "spasmwatch.db")
-    d = Daemon(store, [BandSpec("cot", lambda: None)], clock=clock, disconnect_alert_s=1e9)  # type: ignore[arg-type,return-value]
-    streaming(d, DEV, clock.t)
-    d.on_record(DEV, band_status(low=True), clock.t)
-    [alert_id] = [a["id"] for a in d.status()["alerts"] if a["kind"] == BandFault.BATTERY_LOW.value]
     watch = Watch()
-    held: list[Any] = []
-    try:
-        with ServerThread(d, heartbeat_s=1.0, language=lambda: lang) as served:
-            ctx = open_context(browser, watch)
-            try:
-                page = ctx.new_page()
-                page.goto(served.url)
-                page.wait_for_selector("#conn[data-state='live']")
-                card = page.locator(f".alert.band[data-alert-id='{alert_id}']")
-                card.locator("button").wait_for()
-                def hold(route: Any) -> None:
-                    held.append(route)
-
-                page.route("**/api/status*", hold)  # its reads slow: the card stays as it is
-                served.call(d.on_record, DEV, band_status(low=False), clock.t + 10)  # charged: the alert ends
-                back = served.call(fail_store, store)  # then the disk goes
-                card.locator("button").click()
-                page.wait_for_selector("#ack-over:not([hidden])")
-                said, offline = page.inner_text("#ack-over"), page.locator("#offline").is_hidden()
-                served.call(back)
-                page.unroute("**/api/status*", hold)
-            finally:
-                ctx.close()
-    finally:
-        store.close()
+    with battery_low_shown(browser, tmp_path, lang, watch) as shown:
+        shown.charged()
+        back = shown.served.call(fail_store, shown.store)  # then the disk goes
+        said, offline = shown.tap()
+        shown.served.call(back)
+        shown.release()
     not_open = {"en": "This alert is not open now: nothing was saved (the events file cannot be read just now). "
                       "If it shows again, acknowledge it then.",
                 "de": "Dieser Alarm ist nicht mehr offen: Nichts wurde gespeichert (die Ereignisdatei kann gerade nicht "
