@@ -64,17 +64,23 @@ def test_the_build_of_each_commit_s_tree_in_git_is_the_build_of_its_checkout(che
     assert builds[changed] not in (builds[shipped], None) and builds[same_tree] == builds[changed]
 
 
-def test_a_band_from_head_s_history_is_older_one_from_past_head_newer(checkout: Path) -> None:
-    """A band flashed at the commit before is older (flash it); with HEAD checked out at that commit
-    and the band flashed from the branch's tip it is newer (update this computer); a band flashed
-    from a branch not merged is outside HEAD's history: newer too. A build in no commit, or a band
-    with no build id (flashed before build ids: older), as fwhistory says."""
+def _two_builds(checkout: Path) -> tuple[Path, str | None, str, str | None]:
+    """The checkout's firmware changed and committed: its directory, its build before and that
+    commit, its build after."""
     fw = checkout / "firmware"
     old = fwbuild.tree_build(fw)
     old_commit = git(checkout, "rev-parse", "HEAD")
     _changed(fw)
     commit(checkout, "a change")
-    new = fwbuild.tree_build(fw)
+    return fw, old, old_commit, fwbuild.tree_build(fw)
+
+
+def test_a_band_from_head_s_history_is_older_one_from_past_head_newer(checkout: Path) -> None:
+    """A band flashed at the commit before is older (flash it); with HEAD checked out at that commit
+    and the band flashed from the branch's tip it is newer (update this computer); a band flashed
+    from a branch not merged is outside HEAD's history: newer too. A build in no commit, or a band
+    with no build id (flashed before build ids: older), as fwhistory says."""
+    fw, old, old_commit, new = _two_builds(checkout)
     assert old is not None and new not in (old, None)
     assert fwhistory.firmware_age(fw, old) == "older"
     assert fwhistory.firmware_age(fw, "0123456789ab") is None  # (a changed copy's: in no commit)
@@ -107,12 +113,7 @@ def test_no_git_no_checkout_or_past_the_bound_tells_nothing(checkout: Path, tmp_
     """The safe side (the words stay 'flash it'): a firmware directory that is no checkout's, git
     not on the PATH, the band's build past TREES_MAX trees (and then not 'newer' either: an older
     tree may lie deeper in HEAD's history)."""
-    fw = checkout / "firmware"
-    old = fwbuild.tree_build(fw)
-    old_commit = git(checkout, "rev-parse", "HEAD")
-    _changed(fw)
-    commit(checkout, "a change")
-    new = fwbuild.tree_build(fw)
+    fw, old, old_commit, new = _two_builds(checkout)
     copy = tmp_path / "copy"
     shutil.copytree(fw, copy)
     assert fwbuild.tree_build(copy) == new and fwhistory.firmware_age(copy, old) is None
