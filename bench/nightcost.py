@@ -53,6 +53,15 @@ def progress(msg: str) -> None:
     print(msg, file=sys.stderr, flush=True)
 
 
+def finish(out: dict[str, Any], json_path: Path | None) -> int:
+    """A run's last line (the machine it ran on) and its results to ``json_path``, if given; exit 0."""
+    print(f"{out['cpus']} CPUs, load {out['load']:.2f} at the start")
+    if json_path:
+        json_path.parent.mkdir(parents=True, exist_ok=True)
+        json_path.write_text(json.dumps(out, indent=1))
+    return 0
+
+
 def switches(pid: int) -> int:
     """Voluntary context switches of every thread of ``pid``: each a sleep (a wait on epoll, a
     lock, a disk write) that ended, a wakeup. Preemptions (the others) are the machine's load."""
@@ -293,11 +302,7 @@ def main() -> int:
     if "idle" in out and "idle-slow" in out:
         out["idle_at_1x"] = at_1x(out["idle"], out["idle-slow"])
         print("idle at 1x (from idle and idle-slow: cost = per real s x 3600 + per simulated hour):", out["idle_at_1x"])
-    print(f"{out['cpus']} CPUs, load {out['load']:.2f} at the start")
-    if args.json:
-        args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(json.dumps(out, indent=1))
-    return 0
+    return finish(out, args.json)
 
 
 if __name__ == "__main__":

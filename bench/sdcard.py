@@ -15,7 +15,6 @@ slows the daemon, not what it writes per band record. Needs strace; nothing asse
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import re
 import shutil
@@ -30,7 +29,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from load import proc_mem_mb  # noqa: E402  (bench/load.py)
-from nightcost import DEVICE, _streaming, config, progress, recording  # noqa: E402
+from nightcost import DEVICE, _streaming, config, finish, progress, recording  # noqa: E402
 
 from spasmwatch.transport.simband import SimBand
 
@@ -148,11 +147,7 @@ def main() -> int:
             progress(f"{mode}: {args.hours:g} simulated h at {speed}x ...")
             out[mode] = s = run(Path(tmp) / mode, mode, args.hours, speed)
             show(s)
-    print(f"{out['cpus']} CPUs, load {out['load']:.2f} at the start")
-    if args.json:
-        args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(json.dumps(out, indent=1))
-    return 0
+    return finish(out, args.json)
 
 
 if __name__ == "__main__":

@@ -50,6 +50,7 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))  # the e2e rig and its recordings
+from nightcost import finish, progress  # noqa: E402  (bench/nightcost.py)
 
 SHIM_C = r"""
 #define _GNU_SOURCE
@@ -78,10 +79,6 @@ int fdatasync(int fd) { static int (*real)(int); if (!real) real = dlsym(RTLD_NE
 LOOP_TICK_S = 0.01  # the loop probe's sleep: its overshoot is how long the loop served nothing
 MODES = ("night", "raw", "cluster")
 WAIT_S = 120.0  # real s a cluster run may take before it is given up (its recording is 40 s)
-
-
-def progress(msg: str) -> None:
-    print(msg, file=sys.stderr, flush=True)
 
 
 def build_shim(folder: Path) -> Path | None:
@@ -309,11 +306,7 @@ def main() -> int:
                 show(x, ref)
                 for site, (n, s) in list(x["sites"].items())[:8]:
                     print(f"      {n / x['sim_min']:6.2f}/min ({s / x['sim_min']:5.2f} synced)  {site}")
-    print(f"{out['cpus']} CPUs, load {out['load']:.2f} at the start")
-    if args.json:
-        args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(json.dumps(out, indent=1))
-    return 0
+    return finish(out, args.json)
 
 
 if __name__ == "__main__":
