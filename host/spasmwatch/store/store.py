@@ -30,6 +30,7 @@ from typing import Any, TypeVar
 import numpy as np
 import platformdirs
 
+from spasmwatch.outfile import sync_file
 from spasmwatch.store import _db, placing
 from spasmwatch.store._db import StoreError
 from spasmwatch.store.known import Checked, KnownStores, vanished
@@ -612,11 +613,7 @@ class Store:
         commit is in the file, not known to be on the disk."""
         wal = f"{self.path}-wal"
         try:
-            fd = os.open(wal, os.O_RDONLY)
-            try:
-                os.fsync(fd)
-            finally:
-                os.close(fd)
+            sync_file(Path(wal))
         except OSError as e:
             raise StoreError(f"{wal}: committed, but its sync to the disk failed: {e}") from e
         return True
