@@ -99,7 +99,7 @@ def test_a_band_from_head_s_history_is_older_one_from_past_head_newer(checkout: 
 
 
 def test_a_build_committed_after_a_look_is_found_once_head_moves(checkout: Path) -> None:
-    """Looks are kept per (HEAD, band build): a band flashed from a tree not committed yet is not
+    """Looks are kept per (HEAD, refs, band build): a band flashed from a tree not committed yet is not
     told; once that tree is committed (HEAD moved), it is found."""
     fw = checkout / "firmware"
     _changed(fw)
@@ -130,3 +130,23 @@ def test_no_git_no_checkout_or_past_the_bound_tells_nothing(checkout: Path, tmp_
     monkeypatch.setenv("PATH", str(tmp_path / "no-git-here"))
     fwhistory._age.cache_clear()
     assert fwhistory.firmware_age(fw, new) is None
+
+
+def test_a_fetch_that_brings_a_newer_build_is_seen_at_the_next_look_head_unmoved(checkout: Path, tmp_path: Path) -> None:
+    """Review h50: a band flashed from a newer checkout (another computer's clone, a commit more),
+    looked up here before this checkout fetched it: not told. A 'git fetch' brings that commit on
+    origin/main without moving HEAD: the next look finds it newer. Looks are kept per state of the
+    refs too; old code kept them per HEAD alone and said 'not told' until HEAD moved."""
+    fw = checkout / "firmware"
+    upstream = tmp_path / "upstream"
+    git(tmp_path, "clone", "-q", str(checkout), str(upstream))
+    _changed(upstream / "firmware")
+    commit(upstream, "a change upstream")
+    newer = fwbuild.tree_build(upstream / "firmware")
+    head = git(checkout, "rev-parse", "HEAD")
+    assert newer not in (None, fwbuild.tree_build(fw))
+    assert fwhistory.firmware_age(fw, newer) is None  # (not fetched yet: in no commit here)
+
+    git(checkout, "fetch", "-q", str(upstream), "main:refs/remotes/origin/main")
+    assert git(checkout, "rev-parse", "HEAD") == head
+    assert fwhistory.firmware_age(fw, newer) == "newer"

@@ -13,6 +13,7 @@ process. docs/firmware.md, "Build id".
 
 from __future__ import annotations
 
+import hashlib
 import subprocess
 import threading
 from collections.abc import Iterator
@@ -34,7 +35,7 @@ TREES_MAX = 5000
 # s: the most one look waits for git (a checkout on a slow SD card, a network file system, a hung
 # git); past it, the look is given up and the age not told.
 GIT_S = 60.0
-# (firmware tree, HEAD, band build) looks kept: a few bands, each at a few builds over a checkout's life.
+# (firmware tree, HEAD, refs, band build) looks kept: a few bands, each at a few builds over a checkout's life.
 LOOKS_KEPT = 64
 # Git's modes of the entries a firmware tree's listing takes: files (plain, executable) and trees.
 _FILE_MODES = (b"100644", b"100755")
@@ -51,31 +52,34 @@ def firmware_age(firmware_dir: Path, band_build: str | None) -> Age | None:
     a checkout, git absent or failing, the build not found within TREES_MAX trees (a band flashed
     from a changed copy of a tree, from a checkout whose commits this one never fetched). A band
     without a build id is older: every firmware since build ids (2026-12-07) has one. Blocks on git:
-    the daemon calls it in a worker thread. Kept per (HEAD, band build): the same band at each
-    connection is one ``git rev-parse``."""
+    the daemon calls it in a worker thread. Kept per (HEAD, the refs' commits, band build): the same
+    band at each connection is one ``git rev-parse``, and a ``git fetch`` (refs moved, HEAD not) is
+    looked at again."""
     if band_build is None:
         return "older"
     try:
-        prefix, head = _head(firmware_dir)
-        return _age(firmware_dir, prefix, head, band_build)
+        prefix, head, refs = _checkout(firmware_dir)
+        return _age(firmware_dir, prefix, head, refs, band_build)
     except (OSError, subprocess.SubprocessError, _GitFailed, ValueError):
         return None
 
 
-def _head(firmware_dir: Path) -> tuple[str, str]:
-    """The firmware directory's path in its checkout (``firmware/``) and HEAD's commit."""
-    done = subprocess.run(["git", "-C", str(firmware_dir), "rev-parse", "--show-prefix", "HEAD"],
+def _checkout(firmware_dir: Path) -> tuple[str, str, str]:
+    """The firmware directory's path in its checkout (``firmware/``), HEAD's commit and a digest of
+    the commits every ref names (``--all``: a fetch moves them, not HEAD), in one git call."""
+    done = subprocess.run(["git", "-C", str(firmware_dir), "rev-parse", "--show-prefix", "HEAD", "--all"],
                           capture_output=True, text=True, timeout=GIT_S, check=False)  # fmt: skip
     lines = done.stdout.split("\n")
     if done.returncode != 0 or len(lines) < 2 or not lines[1]:
         raise _GitFailed(done.stderr.strip())
-    return lines[0], lines[1]
+    return lines[0], lines[1], hashlib.sha256("\n".join(lines[2:]).encode()).hexdigest()
 
 
 @lru_cache(maxsize=LOOKS_KEPT)
-def _age(firmware_dir: Path, prefix: str, head: str, band_build: str) -> Age | None:
+def _age(firmware_dir: Path, prefix: str, head: str, refs: str, band_build: str) -> Age | None:
     """``firmware_age`` at commit ``head``: HEAD's history first, newest first, then the commits of
-    every ref outside it. A look that failed raises (not kept: the next look tries again)."""
+    every ref outside it (``refs``: their digest, a key of the looks kept). A look that failed
+    raises (not kept: the next look tries again)."""
     with _Objects(firmware_dir) as objects:
         seen: set[str] = set()  # firmware trees hashed (their object ids)
         sides: tuple[tuple[Age, list[str]], ...] = (("older", [head]), ("newer", ["--all", "--not", head]))
