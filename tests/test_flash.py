@@ -30,7 +30,7 @@ from pathlib import Path
 import pytest
 
 from bleak import BleakClient
-from gitrepo import commit, git, init
+from gitrepo import commit, git, init, owned_by_another
 
 from spasmwatch import cli, fwbuild
 from spasmwatch.flashing import firmware
@@ -1858,3 +1858,38 @@ def test_a_flash_says_to_restart_a_monitor_that_runs_older_code_which_would_not_
                            "stop 'spasmwatch run' (Ctrl+C) and start it again."), said  # fmt: skip
     assert "(code it runs: from before 2026-12-07, older than this; installed: " in said, said
     assert said.endswith(" One started before 2026-12-07 does not find a band of this firmware, which it looks for by its old name (spasmwatch-XXXX)."), said
+
+
+def test_board_info_says_git_refuses_a_checkout_another_user_owns_and_git_s_fix(
+    band: Path, fw: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Review h50: a checkout owned by another user than the one running 'board info' is refused
+    by git (its safe.directory check): whether the band's firmware is older or newer is not told,
+    and 'board info' says why, with git's fix (JSON git_refused); that fix run, the band is told
+    older. Old code: 'flash it' as for a tree in no checkout, nothing said of git's refusal."""
+    repo = fw.parent
+    init(repo)
+    commit(repo, "the firmware", "firmware")
+    port = f"unix:{band}"
+    argv = ["board", "info", "--port", port, "--firmware", str(fw)]
+    assert cli.main(["flash", "--board", BOARD, "--port", port, "--firmware", str(fw)]) == 0
+    flashed = fwbuild.build_id(fwbuild.files(fw))
+    with open(fw / "band" / "bonds.py", "ab") as f:
+        f.write(b"\n")
+    commit(repo, "a change", "firmware")
+    ours = fwbuild.build_id(fwbuild.files(fw))
+    owned_by_another(repo, monkeypatch)
+    fix = f"git config --global --add safe.directory {repo}"
+    capsys.readouterr()
+    assert cli.main([*argv, "--json"]) == 0
+    st = json.loads(capsys.readouterr().out)
+    assert (st["build"], st["this_build"], st["firmware_age"], st["git_refused"]) == (flashed, ours, None, fix)
+    assert cli.main(argv) == 0
+    assert (f"build        {flashed}: not this computer's ({ours}): flash it, unless it came from a newer checkout: git "
+            f"refuses to read this one (owned by another user), so older or newer is not told; to let it, run as this "
+            f"user: {fix}\n") in capsys.readouterr().out  # fmt: skip
+
+    subprocess.run(fix.split(), check=True)
+    assert cli.main([*argv, "--json"]) == 0
+    st = json.loads(capsys.readouterr().out)
+    assert (st["firmware_age"], st["git_refused"]) == ("older", None)

@@ -4,11 +4,13 @@ firmware trees hashed from git's objects against fwbuild.tree_build of the same 
 
 from __future__ import annotations
 
+import logging
 import shutil
+import subprocess
 from pathlib import Path
 
 import pytest
-from gitrepo import commit, git, init
+from gitrepo import commit, git, init, owned_by_another
 
 from spasmwatch import fwbuild, fwhistory
 
@@ -150,3 +152,28 @@ def test_a_fetch_that_brings_a_newer_build_is_seen_at_the_next_look_head_unmoved
     git(checkout, "fetch", "-q", str(upstream), "main:refs/remotes/origin/main")
     assert git(checkout, "rev-parse", "HEAD") == head
     assert fwhistory.firmware_age(fw, newer) == "newer"
+
+
+def test_a_checkout_git_refuses_for_its_owner_is_logged_once_with_git_s_fix(
+    checkout: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Review h50: a checkout owned by another user than the daemon's, which git refuses (its
+    safe.directory check, a security check spasmwatch leaves as it is): not told, as before, but
+    logged once, at the change, with git's own fix (``refused``: for 'board info'); the fix run as
+    logged, the next look tells the age and logs that git reads the checkout again. Old code:
+    nothing said, the age silently not told."""
+    fw, old, _, _ = _two_builds(checkout)
+    owned_by_another(checkout, monkeypatch)
+    fix = f"git config --global --add safe.directory {checkout}"
+    with caplog.at_level(logging.INFO, logger="spasmwatch.fwhistory"):
+        assert fwhistory.firmware_age(fw, old) is None and fwhistory.firmware_age(fw, old) is None
+        assert fwhistory.refused(fw) == fix
+        said = [r for r in caplog.records if r.name == "spasmwatch.fwhistory"]
+        assert len(said) == 1 and said[0].levelno == logging.WARNING and fix in said[0].getMessage()
+
+        subprocess.run(fix.split(), check=True)
+        assert fwhistory.firmware_age(fw, old) == "older" and fwhistory.refused(fw) is None
+        said = [r for r in caplog.records if r.name == "spasmwatch.fwhistory"]
+        assert len(said) == 2 and "reads" in said[1].getMessage()
+        assert fwhistory.firmware_age(fw, old) == "older"
+        assert len([r for r in caplog.records if r.name == "spasmwatch.fwhistory"]) == 2

@@ -8,12 +8,15 @@ HEAD's history is older (flash it); found only in commits outside it (a fetched 
 merged, another branch, HEAD checked out at an older commit) it is newer (update this computer's
 spasmwatch, not the band). Each distinct firmware tree (its own object id, ``<commit>:firmware``) is
 hashed once, with the rules of ``fwbuild.files``, its blobs read through one ``git cat-file --batch``
-process. docs/firmware.md, "Build id".
+process. A checkout git refuses (owned by another user: its safe.directory check) is said once in
+the log with git's fix, never overridden. docs/firmware.md, "Build id".
 """
 
 from __future__ import annotations
 
 import hashlib
+import logging
+import re
 import subprocess
 import threading
 from collections.abc import Iterator
@@ -25,6 +28,8 @@ from spasmwatch import fwbuild
 from spasmwatch.errors import ConfigError
 
 Age = Literal["older", "newer"]
+
+log = logging.getLogger(__name__)
 
 # Distinct firmware trees hashed per look, newest first: where the band's build is not among them,
 # its age is not told (the words stay "flash it"). This checkout had 166 in 2,208 commits on
@@ -42,6 +47,13 @@ _FILE_MODES = (b"100644", b"100755")
 _TREE_MODE = b"40000"
 
 
+# git's fix in its refusal of a checkout another user owns (git 2.39: "fatal: detected dubious
+# ownership in repository at '<dir>'", then the command on a line of its own after a tab).
+_SAFE_DIRECTORY = re.compile(r"^\s*(git config --global --add safe\.directory .+?)\s*$", re.MULTILINE)
+# str(firmware dir) -> git's fix, while git refuses its checkout (``refused``).
+_REFUSED: dict[str, str] = {}
+
+
 class _GitFailed(Exception):
     """Git failed, ended or was stopped at GIT_S mid-look: the age is not told."""
 
@@ -49,7 +61,8 @@ class _GitFailed(Exception):
 def firmware_age(firmware_dir: Path, band_build: str | None) -> Age | None:
     """Whether ``band_build`` (a band's build id, fwbuild.build_of; None: it has none) is older or
     newer than the firmware in ``firmware_dir``, a git checkout's. None when it cannot be told: not
-    a checkout, git absent or failing, the build not found within TREES_MAX trees (a band flashed
+    a checkout, git absent or failing, git refusing a checkout another user owns (logged once, with
+    git's fix: ``refused``), the build not found within TREES_MAX trees (a band flashed
     from a changed copy of a tree, from a checkout whose commits this one never fetched). A band
     without a build id is older: every firmware since build ids (2026-12-07) has one. Blocks on git:
     the daemon calls it in a worker thread. Kept per (HEAD, the refs' commits, band build): the same
@@ -71,8 +84,35 @@ def _checkout(firmware_dir: Path) -> tuple[str, str, str]:
                           capture_output=True, text=True, timeout=GIT_S, check=False)  # fmt: skip
     lines = done.stdout.split("\n")
     if done.returncode != 0 or len(lines) < 2 or not lines[1]:
+        _refusal(firmware_dir, done.stderr)
         raise _GitFailed(done.stderr.strip())
+    _allowed(firmware_dir)
     return lines[0], lines[1], hashlib.sha256("\n".join(lines[2:]).encode()).hexdigest()
+
+
+def refused(firmware_dir: Path) -> str | None:
+    """While git refuses the checkout of ``firmware_dir`` (owned by another user than this process's:
+    git's safe.directory check) as of the latest look, git's fix, the command that allows it; None
+    otherwise."""
+    return _REFUSED.get(str(firmware_dir))
+
+
+def _refusal(firmware_dir: Path, stderr: str) -> None:
+    """Logged once while it lasts: git refuses the checkout, and its fix (in its message). Not
+    overridden here (``-c safe.directory``): a checkout another user can write runs code as this one."""
+    fix = _SAFE_DIRECTORY.search(stderr)
+    if fix is None or _REFUSED.get(str(firmware_dir)) == fix[1]:
+        return
+    _REFUSED[str(firmware_dir)] = fix[1]
+    log.warning("git refuses to read the checkout of %s: it is owned by another user than this one (git's "
+                "safe.directory check), so whether a band's firmware is older or newer than this computer's is not "
+                "told (the words say to flash it, which may take a newer one back). To let git read it, run as this "
+                "user: %s", firmware_dir, fix[1])  # fmt: skip
+
+
+def _allowed(firmware_dir: Path) -> None:
+    if _REFUSED.pop(str(firmware_dir), None) is not None:
+        log.info("git reads the checkout of %s now: a band's firmware is told older or newer again", firmware_dir)
 
 
 @lru_cache(maxsize=LOOKS_KEPT)

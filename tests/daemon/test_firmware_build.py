@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 
 from cdcdaemon import serial_daemon
-from gitrepo import commit, git, init
+from gitrepo import commit, git, init, owned_by_another
 
 from spasmwatch import fwbuild
 from spasmwatch.alerts.messages import page_text
@@ -269,3 +269,41 @@ def test_a_band_over_usb_serial_is_judged_by_the_revision_info_carries(quick_clu
     wire.write_text(re.sub(r"INFO_ITEMS = .*", "INFO_ITEMS = (INFO_RATE_MHZ,)", text))
     band = asyncio.run(_judged_over_usb(quick_cluster_csv, tmp_path / "before-run", before))
     assert band["streaming"] and (band["firmware_old"], band["firmware"]) == (True, None)
+
+
+def test_a_checkout_git_refuses_is_logged_once_with_git_s_fix_and_the_band_told_why(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Review h50: the daemon's user is not the checkout's owner, so git refuses the checkout (its
+    safe.directory check): a band's age is not told (the safe side, 'flash it'), and the log says
+    why once, with git's fix, however many looks (two builds of the band here); the band's line says
+    its age is not told for that, not that its build is in no commit. Old code: nothing said of git,
+    the band's build 'not in this checkout's git history'."""
+    root = _checkout(tmp_path)
+    init(root)
+    commit(root, "the firmware as shipped")
+    monkeypatch.setenv("SPASMWATCH_ROOT", str(root))
+    owned_by_another(root, monkeypatch)
+
+    async def scenario(d: Daemon) -> list[dict[str, Any]]:
+        aging = asyncio.create_task(d._aging_firmware())
+        try:
+            _connect(d, "0.1.0+0123456789ab")
+            first = await _age_told(d)
+            _connect(d, "0.1.0+ba9876543210")
+            return [first, await _age_told(d)]
+        finally:
+            aging.cancel()
+
+    with Store(tmp_path / "spasmwatch.db") as store:
+        d = Daemon(store, [BandSpec("crib", lambda: None)], clock=HandClock(1_800_000_000.0))  # type: ignore[arg-type]  # driven by hand
+        with caplog.at_level(logging.INFO):
+            bands = asyncio.run(scenario(d))
+    assert [(b["firmware_old"], b["firmware_age"]) for b in bands] == [(True, None), (True, None)]
+    said = [r.getMessage() for r in caplog.records]
+    refusals = [m for m in said if "safe.directory" in m]
+    assert len(refusals) == 1 and f"git config --global --add safe.directory {root}" in refusals[0], said
+    assert [m for m in said if "crib: its firmware is" in m] == [
+        "crib: its firmware is of an age git does not tell (it refuses this checkout: see above): flash it ('spasmwatch flash')"
+    ] * 2, said
+

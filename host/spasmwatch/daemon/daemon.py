@@ -25,7 +25,7 @@ from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 from spasmwatch import fwbuild, private
-from spasmwatch.fwhistory import Age, firmware_age
+from spasmwatch.fwhistory import Age, firmware_age, refused
 from spasmwatch.alerts import AlertEngine, AlertSettings, BandFault, BandState, ClusterState, Notification, Transition
 from spasmwatch.alerts import messages as M
 from spasmwatch.alerts import sound_tool
@@ -852,9 +852,8 @@ class Daemon:
         if age == "newer":
             log.warning("%s: its firmware is newer than this computer's (in git's history after HEAD): update this "
                         "computer's spasmwatch (git pull, make install), not the band", b.label)  # fmt: skip
-        else:  # older, or not told (not in this checkout's history): the safe side
-            log.warning("%s: its firmware is %s: flash it ('spasmwatch flash')", b.label,
-                        "older than this computer's" if age else "not in this checkout's git history")  # fmt: skip
+        else:  # older, or not told (not in this checkout's history, or git refuses it): the safe side
+            log.warning("%s: its firmware is %s: flash it ('spasmwatch flash')", b.label, _age_words(age))
         self._publish({"type": "status"})
 
     async def _backing_up(self) -> None:
@@ -2471,6 +2470,15 @@ def own_firmware_build() -> str | None:
         return fwbuild.tree_build(own_firmware_dir())
     except ConfigError:
         return None
+
+
+def _age_words(age: Age | None) -> str:
+    """A band's firmware, not this computer's and not newer, in the daemon's log."""
+    if age is not None:
+        return "older than this computer's"
+    if refused(own_firmware_dir()):  # (fwhistory logged git's refusal and its fix, once)
+        return "of an age git does not tell (it refuses this checkout: see above)"
+    return "not in this checkout's git history"
 
 
 def own_firmware_dir() -> Path:

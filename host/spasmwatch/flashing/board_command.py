@@ -188,6 +188,10 @@ def _build(st: dict[str, Any]) -> str:
         return f"{band}: the firmware this computer would flash"
     if st["firmware_age"] == "newer":  # flashed from a newer checkout: a flash from here would take it back
         return f"{band}: newer than this computer's ({st['this_build']}): update this computer's spasmwatch (git pull, make install) rather than flash it"
+    if st["git_refused"]:  # whether it is newer is not known: flashing it may take it back
+        return (f"{band}: not this computer's ({st['this_build']}): flash it, unless it came from a newer checkout: git "
+                f"refuses to read this one (owned by another user), so older or newer is not told; to let it, run as "
+                f"this user: {st['git_refused']}")  # fmt: skip
     return f"{band}: not this computer's ({st['this_build']}): flash it"
 
 

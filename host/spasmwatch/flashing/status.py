@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from spasmwatch import fwbuild
-from spasmwatch.fwhistory import firmware_age
+from spasmwatch.fwhistory import firmware_age, refused
 from spasmwatch.flashing.device import TMP_SUFFIX, Device
 from spasmwatch.flashing import firmware
 from spasmwatch.flashing.firmware import constant
@@ -73,6 +73,7 @@ def read_status(link: Link, firmware_dir: Path) -> dict[str, Any]:
         "this_build": fwbuild.tree_build(firmware_dir),  # what 'spasmwatch flash --firmware DIR' would write
         "firmware_ours": None,  # whether those are the same; None: no firmware installed, or no tree to judge by
         "firmware_age": None,  # not ours: "older" or "newer" by the tree's git history (fwhistory.py); None: not told
+        "git_refused": None,  # age not told as git refuses the checkout (another owner): git's fix (fwhistory.refused)
         "files": 0,
         "files_bad": [],
         "log": None,
@@ -84,7 +85,8 @@ def read_status(link: Link, firmware_dir: Path) -> dict[str, Any]:
     if out["firmware"] is not None and out["this_build"] is not None:
         out["firmware_ours"] = out["build"] == out["this_build"]
         if not out["firmware_ours"]:
-            out["firmware_age"] = firmware_age(firmware_dir, out["build"])
+            age = firmware_age(firmware_dir, out["build"])
+            out["firmware_age"], out["git_refused"] = age, refused(firmware_dir) if age is None else None
     # Read also without a good manifest (a damaged one, a flash cut short): the band's events are there all the same.
     out["log"], out["log_error"] = _log(device, board, firmware_dir, data_dir)
     crash = device.read(f"{data_dir}/{CRASH_NAME}")
