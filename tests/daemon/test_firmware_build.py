@@ -307,3 +307,53 @@ def test_a_checkout_git_refuses_is_logged_once_with_git_s_fix_and_the_band_told_
         "crib: its firmware is of an age git does not tell (it refuses this checkout: see above): flash it ('spasmwatch flash')"
     ] * 2, said
 
+
+def test_a_fetch_under_the_daemon_that_brings_the_band_s_build_tells_it_newer_at_the_next_code_look(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Review h50: a band flashed from another clone's newer commit, not fetched here: not told
+    (flash it). A look again meanwhile finds nothing new and says nothing again. A 'git fetch' under
+    the daemon brings that commit on origin/main, HEAD and the firmware tree unmoved: the daemon's
+    next look at its code (every CODE_CHECK_S) looks the untold band up again, and it is newer.
+    Old code: a band was looked up only when judged anew (another revision, another build here),
+    and fwhistory kept the look per HEAD: 'flash it' (a downgrade) until the daemon restarted."""
+    root = _checkout(tmp_path)
+    init(root)
+    commit(root, "the firmware as shipped")
+    upstream = tmp_path / "upstream"
+    git(tmp_path, "clone", "-q", str(root), str(upstream))
+    bonds = upstream / "firmware" / "band" / "bonds.py"
+    bonds.write_bytes(bonds.read_bytes() + b"\n")
+    commit(upstream, "a change on another computer")
+    newer = fwbuild.tree_build(upstream / "firmware")
+    monkeypatch.setenv("SPASMWATCH_ROOT", str(root))
+
+    async def scenario(d: Daemon) -> list[dict[str, Any]]:
+        aging = asyncio.create_task(d._aging_firmware())
+        try:
+            _connect(d, f"0.1.0+{newer}")
+            untold = await _age_told(d)
+            await d._age_firmware(d.bands[0])  # looked again, nothing fetched: as it was
+            git(root, "fetch", "-q", str(upstream), "main:refs/remotes/origin/main")
+            watch = asyncio.create_task(d._watching_code())
+            try:
+                while d.bands[0].firmware_age is None:
+                    await asyncio.sleep(0.01)
+            finally:
+                watch.cancel()
+            return [untold, d.status()["bands"][0]]
+        finally:
+            aging.cancel()
+
+    with Store(tmp_path / "spasmwatch.db") as store:
+        d = Daemon(store, [BandSpec("crib", lambda: None)], clock=HandClock(1_800_000_000.0))  # type: ignore[arg-type]  # driven by hand
+        ours = d.firmware_build
+        with caplog.at_level(logging.INFO, logger="spasmwatch.daemon.daemon"):
+            untold, told = asyncio.run(asyncio.wait_for(scenario(d), WAIT_S))
+    assert (untold["firmware_age"], told["firmware_age"], d.firmware_build) == (None, "newer", ours)
+    said = [r.getMessage() for r in caplog.records if "crib: its firmware is" in r.getMessage()]
+    assert said == [
+        "crib: its firmware is not in this checkout's git history: flash it ('spasmwatch flash')",
+        "crib: its firmware is newer than this computer's (in git's history after HEAD): update this computer's "
+        "spasmwatch (git pull, make install), not the band",
+    ], said

@@ -774,6 +774,8 @@ class Daemon:
             try:  # (at the start too: its thread is made then, not hours into the night)
                 self._code_seen(await CODE_WORK.call(installed_code))
                 self._firmware_build_seen(await CODE_WORK.call(own_firmware_build))
+                if any(b.firmware_old and b.firmware_age is None for b in self.bands):
+                    self._age_wanted.set()  # not told: a 'git fetch' since may tell it (_age_firmware)
             except Exception:  # whatever it is: the next look tries again
                 log.exception("looking at the installed code failed")
             await asyncio.sleep(K.CODE_CHECK_S)
@@ -828,8 +830,9 @@ class Daemon:
     async def _aging_firmware(self) -> None:
         """Each band whose firmware is not this computer's told older or newer (fwhistory.py: git's
         history of the checkout's firmware, in a worker thread: a look reads hundreds of trees), as
-        it is judged and again at each change of this computer's build: older, to be flashed; newer
-        (flashed from a newer checkout), this computer's spasmwatch to be updated instead."""
+        it is judged, again at each change of this computer's build, and while not told at each look
+        at the code (a 'git fetch'): older, to be flashed; newer (flashed from a newer checkout),
+        this computer's spasmwatch to be updated instead."""
         while not self._stop.is_set():
             await self._age_wanted.wait()
             self._age_wanted.clear()
@@ -840,14 +843,20 @@ class Daemon:
                     log.exception("%s: telling its firmware's age failed", b.label)
 
     async def _age_firmware(self, b: BandView) -> None:
-        """``_aging_firmware`` for one band: told once per (its revision, this computer's build)."""
+        """``_aging_firmware`` for one band: told once per (its revision, this computer's build), and
+        while not told, looked up again at each look at the code (a ``git fetch`` that brings its
+        build moves no HEAD nor build here: fwhistory keeps looks per refs too), said at a change."""
         ours = self.firmware_build
-        if not b.firmware_old or b.firmware_seen is None or ours is None or b.firmware_aged == (b.firmware_seen, ours):
+        if not b.firmware_old or b.firmware_seen is None or ours is None:
             return
         seen = b.firmware_seen
+        if b.firmware_aged == (seen, ours) and b.firmware_age is not None:
+            return
         age = await CODE_WORK.call(firmware_age, own_firmware_dir(), fwbuild.build_of(seen))
         if (b.firmware_old, b.firmware_seen, self.firmware_build) != (True, seen, ours):
             return  # judged again meanwhile: told for its new judgement
+        if (b.firmware_age, b.firmware_aged) == (age, (seen, ours)):
+            return  # not told, looked again: as it was, said then
         b.firmware_age, b.firmware_aged = age, (seen, ours)
         if age == "newer":
             log.warning("%s: its firmware is newer than this computer's (in git's history after HEAD): update this "
