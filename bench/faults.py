@@ -90,7 +90,7 @@ from spasmwatch.daemon import consts as K
 from spasmwatch.daemon.daemon import _spasm as band_spasm  # the daemon's reading of an EVENT: expected = what it clusters
 from spasmwatch.store import Store, StoreError
 from spasmwatch.store.rows import EventRow, SyncRow
-from spasmwatch.transport.simband import EXIT_POWER_LOSS, EXIT_RESET, SimBand, free_port
+from spasmwatch.transport.simband import EXIT_POWER_LOSS, EXIT_RESET, SimBand, free_port, kept_sync
 from swcore import protocol as P
 from swcore.frontend import Params
 
@@ -1036,19 +1036,19 @@ def _timeline_marks(daemon: DaemonProc, band: BandRunner, syncs: list[SyncRow]) 
         fits = [t for t in daemon.real_times(sp.wall_s) if b.real_start <= t <= b.real_end]
         if not fits:
             continue
-        seen = [r for r in b.syncs if r["band_ms"] == sp.band_ms]
-        if seen:
-            # The life and the exchange (of a sync's several: a paced band's clock stands between its
-            # batches, they may read one ms) nearest the real moment the band read its clock: the
-            # daemon's midpoint lies within its own round trip of it. By the first sync's mark instead,
-            # a first sync stored only after two set-backs (the first daemon killed before it stored
-            # one, on a loaded machine) was placed in the first daemon's life: 801.7 s off.
-            t, r = min(((t, r) for t in fits for r in seen), key=lambda tr: abs(tr[0] - tr[1]["real_ms"] / 1000))
+        r = kept_sync(b.syncs, sp.band_ms, sp.wall_s)
+        if r is not None:
+            # The life nearest the real moment the band read its clock: the daemon's midpoint lies
+            # within its own round trip of it. By the first sync's mark instead, a first sync stored
+            # only after two set-backs (the first daemon killed before it stored one, on a loaded
+            # machine) was placed in the first daemon's life: 801.7 s off.
+            read = r["real_ms"] / 1000
+            t = min(fits, key=lambda t: abs(t - read))
         else:
             t = fits[0] if ref is None else min(fits, key=lambda t: abs(daemon.speed * t - pos - ref))
         ref = daemon.speed * t - pos if ref is None else ref
         m = Mark(sp.boot, daemon.speed * t - pos - ref)
-        if seen:
+        if r is not None:
             m.host = daemon.speed * (t - r["real_ms"] / 1000)
             m.half_rtt = sp.wall_s - r["sent_ms"] / 1000  # the daemon's clock runs in recording s
             if r["due_ms"] is not None:

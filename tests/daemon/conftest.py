@@ -26,7 +26,7 @@ from spasmwatch.clock import ScaledClock
 from spasmwatch.daemon.daemon import DEFAULT_RATE_HZ, BandSpec, Daemon
 from spasmwatch.store import Store
 from spasmwatch.transport import open_link
-from spasmwatch.transport.simband import SimBand
+from spasmwatch.transport.simband import SimBand, kept_sync
 from spasmwatch.transport.simradio import Latency
 from synthetic import supine, write_csv
 
@@ -121,22 +121,14 @@ class Rig:
         return make
 
     def sync_errors(self, i: int = 0) -> dict[int, SyncError]:
-        """Band ``i``'s stored sync points (band ms -> SyncError); each must be in its reports. A
-        sync's exchanges may read one band ms (the clock stands between batches): the one kept is
-        the last the daemon sent at or before its midpoint (``sent_ms``, its own stamp, which the
-        band reports): the next went out after the kept one's answer came back, past the midpoint.
-        Not the reading nearest the midpoint: ``real_ms`` is whole real ms (4 of the daemon's at
-        speed 4) and two exchanges' readings lie 1-2 real ms apart, so the truncation can make the
-        next exchange's look nearer; against the kept midpoint its stamp then fails the bound when the
-        kept round trip is a few real ms (a loaded daemon waking late to the answer): a harness error."""
+        """Band ``i``'s stored sync points (band ms -> SyncError), each against the band's report of
+        the exchange the daemon kept (simband.kept_sync), which must be in its reports."""
         device = f"band{i:04d}"  # as start_band names it
-        reports = [x for x in self.bands[i].reports if x["kind"] == "sync"]
         out: dict[int, SyncError] = {}
         for sp in self.store.syncs(device):
             real = self.clock.real_start + (sp.wall_s - self.clock.start_wall) / self.clock.rate
-            same = [x for x in reports if x["band_ms"] == sp.band_ms and x["sent_ms"] <= sp.wall_s * 1000]
-            assert same, (sp, reports)
-            x = same[-1]  # (reports come in the order the band answered: the daemon's stamps go up)
+            x = kept_sync(self.bands[i].reports, sp.band_ms, sp.wall_s)
+            assert x is not None, (sp, self.bands[i].reports)
             stamp = (real - x["real_ms"] / 1000) * self.clock.rate
             # Not paced (after the recording, or a band run without --paced): its clock runs on.
             lag = 0.0 if x["due_ms"] is None else (x["real_ms"] - x["due_ms"]) / 1000 * self.clock.rate

@@ -91,6 +91,19 @@ def _ephemeral_low() -> int:
     return max(low, _LOWEST_PORT + 1000)
 
 
+def kept_sync(reports: Sequence[dict[str, Any]], band_ms: int, wall_s: float) -> dict[str, Any] | None:
+    """The band's ``sync`` report (run.py's ``SIM`` line) of the TIME_SYNC exchange the daemon kept
+    for a sync it stored (``band_ms``, and ``wall_s`` its midpoint on the daemon's clock); None if
+    the band reported none. A sync's exchanges may read one band ms (a paced band's clock stands
+    between batches): the kept one is the last the daemon sent at or before the midpoint (``sent_ms``,
+    its own stamp, which the band reports), as the next went out after the kept one's answer came
+    back. Not the reading nearest the midpoint: ``real_ms`` is whole real ms (4 of the daemon's at
+    speed 4, 60 at 60) and two exchanges' readings lie 1-2 real ms apart, so the truncation can make
+    the next exchange's look nearer, and the kept stamp then be judged against the wrong reading."""
+    same = [r for r in reports if r["kind"] == "sync" and r["band_ms"] == band_ms and r["sent_ms"] <= wall_s * 1000]
+    return same[-1] if same else None  # (reports come in the order the band answered: the stamps go up)
+
+
 class SimBand:
     """One boot of the simulated band (a subprocess). ``args``: more run.py options, e.g. ``["--reset-at-s", "40"]``."""
 
