@@ -32,7 +32,7 @@ from spasmwatch import cli
 from spasmwatch.commands.status import backup_lines
 from spasmwatch.daemon.backups import StoreBackups
 from spasmwatch.errors import SpasmwatchError
-from spasmwatch.store import SCHEMA_VERSION, BootLinkRow, BootMarks, FailingRow, Linked, Replaced, Store, StoreError, SyncRow
+from spasmwatch.store import SCHEMA_VERSION, BootLinkRow, BootMarks, FailingRow, Linked, MuteRow, Replaced, Store, StoreError, SyncRow
 from spasmwatch.store.rows import FieldError
 from spasmwatch.store import _db, backup, schema, shape
 from spasmwatch.store import store as store_mod
@@ -189,6 +189,7 @@ RELEASED = [
     Released("19842e79", readers=True, writers=True),
     Released("7e41dfba", readers=True, writers=True),
     Released("2b34b2b2", readers=True, writers=True),
+    Released("d34be769", readers=True, writers=True),
 ]
 
 
@@ -2044,14 +2045,38 @@ def test_a_step_that_leaves_rows_naming_a_row_it_did_not_keep_is_rolled_back(tmp
     names is refused (the store left at v15, every row as it was), not committed with the alert orphaned."""
     path = tmp_path / "v15.db"
     rows = _v15_store_with_clusters(path)
-    lossy = schema.MIGRATIONS[-1].replace("FROM temp.clusters_v15 ORDER BY id;", "FROM temp.clusters_v15 WHERE id != 7 ORDER BY id;")
-    assert lossy != schema.MIGRATIONS[-1]
-    monkeypatch.setattr(_db, "MIGRATIONS", [*schema.MIGRATIONS[:-1], lossy])
+    v16 = schema.MIGRATIONS[15]
+    lossy = v16.replace("FROM temp.clusters_v15 ORDER BY id;", "FROM temp.clusters_v15 WHERE id != 7 ORDER BY id;")
+    assert lossy != v16
+    monkeypatch.setattr(_db, "MIGRATIONS", [*schema.MIGRATIONS[:15], lossy, *schema.MIGRATIONS[16:]])
     with pytest.raises(StoreError, match="schema step 16 left rows naming a row of clusters it did not keep"):
         Store(path)
     with contextlib.closing(sqlite3.connect(path)) as c:
         assert c.execute("PRAGMA user_version").fetchone()[0] == 15
         assert {t: c.execute(f"SELECT * FROM {t} ORDER BY rowid").fetchall() for t in rows} == rows
+
+
+def test_a_v16_store_gets_the_mutes_table_its_rows_kept_and_a_mute_kept_across_a_reopen(tmp_path: Path) -> None:
+    """Schema v17: a band's mute is kept (``mutes``): its end as it stands, who set it, when it began
+    and when its end was last set. An older store opens and works: its rows kept, no mute in it."""
+    path = tmp_path / "v16.db"
+    _old_store_with_rows(path, 16, notes=2)
+    with Store(path) as st:
+        assert st.schema_version == SCHEMA_VERSION
+        assert [n.text for n in st.notes()] == ["note 0", "note 1"] and len(list(st.events(DEV))) == 5
+        assert st.mute(DEV) is None
+        st.keep_mute(DEV, 5000.0, "Mum", 1000.0)
+        st.keep_mute(DEV, 9000.0, "Dad", 2000.0)  # lengthened while it holds: it began at 1000
+    with Store(path) as st:
+        assert st.mute(DEV) == MuteRow(DEV, 1000.0, 9000.0, "Dad", 2000.0)
+        assert st.end_mute(DEV, 3000.0) and not st.end_mute(DEV, 3500.0)  # lifted; none holds then
+        assert st.mute(DEV) == MuteRow(DEV, 1000.0, 3000.0, "Dad", 3000.0)
+        st.keep_mute(DEV, 8000.0, None, 4000.0)  # set after the last ended: it begins anew
+        assert st.mute(DEV) == MuteRow(DEV, 4000.0, 8000.0, None, 4000.0)
+        with pytest.raises(ValueError, match="mutes: device must be a non-empty string"):
+            st.keep_mute("", 1.0, None, 1.0)
+        with pytest.raises(ValueError, match="mutes: until_wall_s must be a finite number"):
+            st.keep_mute(DEV, math.inf, None, 1.0)
 
 
 def test_labels_keep_history_and_the_latest_counts(store: Store) -> None:

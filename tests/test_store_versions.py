@@ -265,16 +265,17 @@ def test_the_marker_s_own_store_is_refused_by_the_version_before_it(tmp_path: Pa
 
 
 def test_a_store_of_this_version_is_read_and_written_by_the_version_before_it_as_it_declares(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """This version's store run through the one before it (its SCHEMA_VERSION one lower): v16 (clusters
-    never giving an id twice, an index of the syncs) changed nothing that version reads or writes, and
-    declares so: it reads the store and writes it (a cluster too, numbered by SQLite as v16's are), its
-    version and marker left as they are."""
+    """This version's store run through the one before it (its SCHEMA_VERSION one lower): v17 (the
+    mutes table) changed nothing that version reads or writes, nor did v16 (clusters never giving an id
+    twice, an index of the syncs), and they declare so: it reads the store and writes it (a cluster
+    too, numbered by SQLite as v16's are), its version and marker left as they are: readable and
+    writable back to v15, the marker's own."""
     path, plain = tmp_path / "sw.db", tmp_path / "plain.db"
     for p in (path, plain):
         with Store(p) as st:
             _write_round(st, 0)
     monkeypatch.setattr(_db, "SCHEMA_VERSION", SCHEMA_VERSION - 1)
-    assert (schema.readable_by(SCHEMA_VERSION), schema.writable_by(SCHEMA_VERSION)) == (SCHEMA_VERSION - 1, SCHEMA_VERSION - 1)
+    assert (schema.readable_by(SCHEMA_VERSION), schema.writable_by(SCHEMA_VERSION)) == (schema.MARKER_VERSION, schema.MARKER_VERSION)
     with Store(path) as st:
         _write_round(st, 1)
     monkeypatch.undo()
@@ -282,7 +283,7 @@ def test_a_store_of_this_version_is_read_and_written_by_the_version_before_it_as
         _write_round(st, 1)
     with Store.open_readonly(path) as older, Store.open_readonly(plain) as same:
         assert _read_all(older) == _read_all(same)
-    assert _marker(path) == (SCHEMA_VERSION, SCHEMA_VERSION - 1, SCHEMA_VERSION - 1)
+    assert _marker(path) == (SCHEMA_VERSION, schema.MARKER_VERSION, schema.MARKER_VERSION)
 
 
 @pytest.mark.parametrize("may_write", [True, False])

@@ -694,15 +694,18 @@ def test_a_held_radio_late_carried_over_a_stop_is_told_within_the_end_of_the_hol
     the daemon stopped, then started again at ``back``. Its raise is told if ``back`` is within
     RESEND_MAX_AGE_S (15 min) of the end of the hold it was under when it ended (the quiet hours'
     end after it, 07:00; the clock's jump to 03:00 the spring night a 02:30 end is never read; the
-    first 02:30 the autumn night it is read twice; the mute's end, 16:05), not pushed past it. Until review h49 the bound was its end plus the
+    first 02:30 the autumn night it is read twice; the mute's end, 16:00, the mute restored holding
+    it to then), not pushed past it. Until review h49 the bound was its end plus the
     quiet hours' length: a raise ended at 06:50 was pushed at 09:00 (up to 9 h late), one ended in
     a mute with no quiet hours set was dropped 15 min after its end, the mute holding it 2 h more."""
     boot_t = ended - 360
+    mute_end = ended - 300 + muted_s
     with _run(tmp_path, ended - 300, alert_settings=settings) as (d, clock):
+        connected(d, DEVICE)
         if muted_s:
-            d.engine.mute(DEVICE, muted_s)
+            d.mute(DEVICE, muted_s, "Mum")
         clock.t = ended
-        streaming(d, DEVICE, clock.t)
+        caught_up(d, DEVICE, clock.t)  # streaming
         d.on_record(DEVICE, _status(1, clock.t - boot_t), clock.t)
         d._tick()
         assert _told(d) == []  # held back; ended at once
@@ -710,6 +713,10 @@ def test_a_held_radio_late_carried_over_a_stop_is_told_within_the_end_of_the_hol
         streaming(d, DEVICE, clock.t)
         d.on_record(DEVICE, {**_status(2, 600), "errors": 0}, clock.t)  # a boot of its own since, its radio on time
         d._tick()
+        if back < mute_end:  # the mute restored holds it to its end (until review h50 a restart forgot it: told at once)
+            assert _told(d) == []
+            clock.t = mute_end
+            d._tick()
         sent = _told(d)
         history = d.store.alert_history(DEVICE, d.store.latest_alert_id(DEVICE, BandFault.RADIO_LATE.value) or 0)
     assert [n.text for n in sent] == ([M.band_fault("cot", BandFault.RADIO_LATE, count=6).text] if told else []), history

@@ -15,6 +15,7 @@ import os
 import subprocess
 import sys
 import time
+from collections import deque
 from pathlib import Path
 from typing import Any
 
@@ -181,18 +182,23 @@ def test_a_battery_low_acknowledged_is_carried_on_acknowledged_by_a_restart_not_
         assert [(i, by) for i, by, _ in _battery(d2)] == [(alert_id + 1, None)]
 
 
-def test_a_battery_low_held_back_by_a_mute_is_sent_after_a_restart_that_forgets_the_mute(tmp_path: Path) -> None:
+def test_a_battery_low_held_back_by_a_mute_is_sent_at_the_mute_s_end_after_a_restart(tmp_path: Path) -> None:
     """Carried on, a fault whose push a mute held back is held still (its stored reason: "held back:
-    muted"), and sent once the hold allows: a restart forgets the mute, so at the next tick (raised
-    again by the band's STATUS, as before 2026-12-07, it was sent at once too)."""
+    muted"), and sent once the hold allows: the mute is restored with it (the store's, review h50),
+    so at the mute's end. Until review h50 a restart forgot the mute: sent at the next tick (and,
+    raised again by the band's STATUS, as before 2026-12-07, at once too)."""
     clock = Clock(T0)
     with Store(tmp_path / "db.sqlite") as store:
         d = _connected_at_t0(store, clock)
         d.mute(DEVICE, 3600, "Mum")
+        end = clock.t + 3600
         _status(d, clock, 100, P.SF_LOW_BATTERY)
         assert _band_notices(d) == [] and [a["held_back"] for a in d.status()["alerts"]] == [True]
-        d2 = _connected_at_t0(store, clock)  # restarted: the mute forgotten
+        d2 = _connected_at_t0(store, clock)  # restarted: the mute restored
         clock.t += 1
+        d2.engine.tick()
+        assert d2.notifications == deque(), "old code: the mute forgotten, sent at once"
+        clock.t = end
         d2.engine.tick()
         assert [(n.kind, n.fault.value if n.fault else None, n.alert_id) for n in d2.notifications] == [
             (NoticeKind.BAND_FAULT, "battery_low", 1)

@@ -190,8 +190,8 @@ class AlertEngine:
         self._band_sent_t: dict[tuple[str, BandFault], float] = {}  # last raise sent, for the rate limit
         # Ended while held back, their raise the news (``BandFault.news_once``): sent when the hold ends.
         self._untold: dict[tuple[str, BandFault], BandAlert] = {}
-        # device -> (mute end, who muted or None). In memory only: a restart forgets a mute, so the
-        # band's notices are sent again (the safe direction; docs/alerts.md).
+        # device -> (mute end, who muted or None). The daemon keeps each in its store, and carries one
+        # on over a restart while it holds (``restore_mute``; docs/alerts.md).
         self._mutes: dict[str, tuple[float, str | None]] = {}
         self._devices: set[str] = set()
         self._names: dict[str, str] = {}  # device id -> what the family calls the band
@@ -477,18 +477,43 @@ class AlertEngine:
             self._label(a, label, by)
         return self._alert_json(found[0])
 
-    def mute(self, device: str, for_s: float, by: str | None = None) -> None:
+    def mute(self, device: str, for_s: float, by: str | None = None) -> float:
         """Hold back band alerts and WARNINGs of ``device`` for ``for_s``; never a cluster ALARM.
-        ``by``: who muted, shown with the mute's end in the status (a forgotten mute is seen)."""
+        ``by``: who muted, shown with the mute's end in the status (a forgotten mute is seen).
+        Returns the mute's end (engine time), for the daemon to keep."""
         until = self.clock() + for_s
         self._mutes[device] = (until, by)
         self._devices.add(device)  # in the status' summaries even before its first alert
+        self._hold_as_this_runs(device)
         log.info("alerts of %s muted for %.0f s (cluster alarms still sound)", device, for_s)
+        return until
+
+    def restore_mute(self, device: str, until: float, by: str | None) -> bool:
+        """Carry on a mute set before a daemon restart (the store's) until ``until``, as it was set;
+        False when it has ended or this run holds one of its own for ``device``."""
+        if device in self._mutes or until <= self.clock():
+            return False
+        self._mutes[device] = (until, by)
+        self._devices.add(device)
+        log.info("alerts of %s still muted for %.0f s, as set before a restart (cluster alarms still sound)", device, until - self.clock())
+        return True
 
     def unmute(self, device: str) -> None:
         if self._mutes.pop(device, None) is not None:
             log.info("alerts of %s unmuted", device)
+            self._hold_as_this_runs(device)
             self.tick()
+
+    def _hold_as_this_runs(self, device: str) -> None:
+        """``device``'s held notices carried over a daemon stop, still to be told (``tell_by`` not
+        past), held from now on as this run's own, with no ``tell_by``: a mute set, lengthened or
+        lifted while the daemon runs moves their hold's end by the family's choice, not by a stop
+        that made them old (until review h50 a mute lengthened after a restart dropped its notice at
+        the end the row before it named, plus RESEND_MAX_AGE_S)."""
+        now = self.clock()
+        for b in [*self._bands.values(), *self._untold.values()]:
+            if b.device == device and b.tell_by is not None and now <= b.tell_by:
+                b.tell_by = None
 
     def end_mutes(self) -> list[str]:
         """Forget the mutes past their end; their devices, whose status changed with no notice
@@ -827,7 +852,7 @@ class AlertEngine:
         holds = []
         if self._muted(device, now):
             holds.append(("muted", self._mutes[device][0]))
-        quiet = self._quiet_end(now) if fault in self.settings.quiet_faults else None
+        quiet = self._quiet_hold(fault, now)
         if quiet is not None:
             holds.append(("quiet hours", quiet))
         last = self._band_sent_t.get((device, fault))
@@ -844,6 +869,15 @@ class AlertEngine:
             t = max(until for _, until in holds)
         return t
 
+    def held_until(self, fault: BandFault, t: float, mute_until: float) -> float:
+        """When a notice of ``fault`` held at ``t`` by a mute that ends at ``mute_until`` is sent: past
+        the mute, then past the quiet hours it ends in (``_hold_end``'s walk with that mute). What a
+        restarted daemon bounds a held notice's telling by when its mute was lifted or set again after
+        its row named its hold's end (``Daemon._tell_by``); the rate limit's end is not known then."""
+        end = max(t, mute_until)
+        quiet = self._quiet_hold(fault, end)
+        return end if quiet is None else quiet
+
     def _held(self, why: str, b: BandAlert, now: float) -> str:
         """The reason of ``b``'s transition at ``now`` whose notice ``why`` holds back, with when its
         hold ends (``_until``)."""
@@ -851,7 +885,7 @@ class AlertEngine:
 
     def _until(self, b: BandAlert, now: float) -> str:
         """When ``b``'s notice held at ``now`` is sent (``_hold_end``), as its row says it (``_UNTIL``,
-        ``reason_held_until``): the mute's end is in memory only, so a restarted daemon knows it by it."""
+        ``reason_held_until``): a restarted daemon bounds its telling by it (``Daemon._tell_by``)."""
         end = math.ceil(self._hold_end(b.device, b.fault, now))  # whole seconds: never before it
         return _UNTIL.format(t=datetime.fromtimestamp(end, self._zone()).isoformat())
 
@@ -860,6 +894,10 @@ class AlertEngine:
     def _muted(self, device: str, now: float) -> bool:
         mute = self._mutes.get(device)
         return mute is not None and now < mute[0]
+
+    def _quiet_hold(self, fault: BandFault, now: float) -> float | None:
+        """When the quiet hours that hold a notice of ``fault`` at ``now`` end; None: they hold none."""
+        return self._quiet_end(now) if fault in self.settings.quiet_faults else None
 
     def _quiet_end(self, now: float) -> float | None:
         """When the quiet hours that hold ``now`` end (``QuietHours.end_after``), None outside them."""

@@ -440,6 +440,7 @@ class Daemon:
         stored: list[TrackedCluster] = self._read(device, lambda: self._stored_clusters(device), list)
         a.preload([tc for tc in stored if tc.store_id not in held])
         self._read(device, lambda: self._restore_alarms(device, a), _nothing)
+        self._read(device, lambda: self._restore_mute(device), _nothing)
 
     def _resume(self, b: BandView, known: dict[str | None, DeviceRow]) -> None:
         """A band seen before (by its label, in ``known``) is monitored from the start, its analysis
@@ -694,7 +695,9 @@ class Daemon:
         if err is not None:
             log.warning("%s: its raw file could not be closed cleanly (%s): its last samples are lost", label, err)
         devices = list(dict.fromkeys(d for d in (b.device, b.link_alert, label) if d is not None))
+        now = self.clock.wall()
         for device in devices:
+            self._stored(device, lambda: self.store.end_mute(device, now))  # (dropped as the engine's: not restored if it comes back)
             dropped = self.engine.forget_device(device)
             if dropped:
                 log.warning("%s: %d open alert(s) of this band dropped: it is no longer in the config", label, dropped)
@@ -1238,6 +1241,7 @@ class Daemon:
         a = b.analysis = LiveAnalysis(device, b.params, _StoreSource(self.store), self, self.clock.wall)
         a.preload(self._read(device, lambda: self._stored_clusters(device), list))
         self._read(device, lambda: self._restore_alarms(device, a), _nothing)
+        self._read(device, lambda: self._restore_mute(device), _nothing)  # (first: it holds the band alerts' notices)
         self._read(device, lambda: self._restore_band_alerts(b, device), _nothing)
         self._rebuild(a, close=False)  # a backfill comes next; the ticker closes afterwards
 
@@ -1965,6 +1969,14 @@ class Daemon:
                 ts = self._spasm_ts(r.id)
                 analysis.tracked.append(TrackedCluster(r.key, r.start_t, r.end_t, store_id=r.id, alarmed=True, spasm_ts=ts))
 
+    def _restore_mute(self, device: str) -> None:
+        """A mute set before this run (the store's), its end still ahead, holds ``device``'s notices
+        still, as set (``AlertEngine.restore_mute``): until review h50 a restart forgot it, and a band
+        muted for the night pushed again (an expired one is not restored)."""
+        m = self.store.mute(device)
+        if m is not None:
+            self.engine.restore_mute(device, m.until_wall_s, m.by)
+
     def _restore_band_alerts(self, b: BandView, device: str) -> None:
         """The band faults a run before this one raised and never cleared whose state is the
         daemon's, not a bit the band's STATUS repeats, are carried on. "Band disconnected": the
@@ -1994,7 +2006,7 @@ class Daemon:
             def restore(fault: BandFault, count: int = 0) -> bool:
                 return self.engine.restore_band(device, fault, raised_t, bool(row.channels), row.alert_id, count, acked, held,
                                                 sent_t=row.wall_s, way=self._way_told(device, fault, row.text, raised_t),
-                                                tell_by=self._tell_by(fault, raised_t, row.text))  # fmt: skip
+                                                tell_by=self._tell_by(device, fault, raised_t, row))  # fmt: skip
 
             if row.kind == BandFault.DISCONNECTED.value and b.link_alert is None:  # (one raised by this run under the band's name is cleared)
                 if restore(BandFault.DISCONNECTED):
@@ -2029,11 +2041,11 @@ class Daemon:
         said, raised_t = rows[-2].text, rows[0].wall_s
         self.engine.restore_band(device, fault, raised_t, False, alert_id, reason_count(said), held=True,
                                  way=self._way_told(device, fault, said, raised_t), ended=True,
-                                 tell_by=self._tell_by(fault, rows[-1].wall_s, rows[-1].text))  # fmt: skip
+                                 tell_by=self._tell_by(device, fault, rows[-1].wall_s, rows[-1]))  # fmt: skip
 
-    def _tell_by(self, fault: BandFault, since: float, said: str) -> float:
-        """Until when a held notice of ``fault`` carried over a daemon stop, its raise untold since
-        ``since`` (its end; for one open still, its raise), its row there saying ``said``, is still
+    def _tell_by(self, device: str, fault: BandFault, since: float, said: AlertRow) -> float:
+        """Until when a held notice of ``device``'s ``fault`` carried over a daemon stop, its raise untold
+        since ``since`` (its end; for one open still, its raise), its row there ``said``, is still
         sent when its hold ends (``AlertEngine.restore_band``): RESEND_MAX_AGE_S past the end of the
         hold it was under, as the run that held it stored it (``reason_held_until``: a mute's end,
         the quiet hours', the rate limit's, one after another; the family's choice: late at 23:00,
@@ -2042,13 +2054,29 @@ class Daemon:
         quiet hours' end after ``since`` (``QuietHours.end_after``, in the zone the engine holds them
         in), a mute's unknown. Until review h49 the bound was ``since`` plus the quiet hours'
         length, up to that length past the hold's end (a raise ended at 06:50 pushed at 09:00), and
-        none for a mute's (one ended in a 2 h mute, with no quiet hours, dropped after 15 min)."""
-        until = reason_held_until(said)
-        if until is None:
+        none for a mute's (one ended in a 2 h mute, with no quiet hours, dropped after 15 min). A mute
+        in force at the row and set again since (lifted, shortened, lengthened: the store's) moved
+        that end: the hold's end with the mute's as it stands (``_mute_moved``); until review h50 the
+        row's end stood, a lengthened mute's notice dropped by a restart past it, a lifted one's told
+        up to the mute's old end late."""
+        until = reason_held_until(said.text)
+        if until is not None:
+            until = self._mute_moved(device, fault, said.wall_s, until)
+        else:
             s = self.engine.settings
             end = s.quiet_hours.end_after(since, self._zone()) if s.quiet_hours is not None and fault in s.quiet_faults else None
             until = since if end is None else end
         return until + K.RESEND_MAX_AGE_S
+
+    def _mute_moved(self, device: str, fault: BandFault, held_t: float, until: float) -> float:
+        """The end of the hold of ``device``'s notice of ``fault`` held at ``held_t``, ``until`` as its row
+        named it, moved by the store's mute: one in force then whose end was set again after it (lifted,
+        shortened, lengthened) makes it end where that mute's end is now, then past the quiet hours
+        (``AlertEngine.held_until``); any other leaves it as named."""
+        m = self.store.mute(device)
+        if m is None or not m.since_wall_s <= held_t < m.until_wall_s or m.set_wall_s <= held_t:
+            return until
+        return self.engine.held_until(fault, held_t, m.until_wall_s)
 
     def _way_told(self, device: str, fault: BandFault, said: str, raised_t: float) -> str:
         """The way out a band alert raised at ``raised_t`` told, its latest word ``said`` (``reason_way``).
@@ -2323,11 +2351,17 @@ class Daemon:
         return self._cluster_json(row)
 
     def mute(self, device: str, for_s: float, by: str) -> Json:
+        """Mute ``device``'s notices for ``for_s`` (0: lift the mute), kept in the store: a restart
+        within it holds them still (``_restore_mute``), and a held notice's telling is bounded by the
+        end it has now (``_tell_by``). A store that refuses the write leaves the mute in memory alone."""
         if not any(b.device == device for b in self.bands):
             raise KeyError(device)
+        now = self.clock.wall()
         if for_s > 0:
-            self.engine.mute(device, for_s, by)
+            until = self.engine.mute(device, for_s, by)
+            self._stored(device, lambda: self.store.keep_mute(device, until, by, now))
         else:
+            self._stored(device, lambda: self.store.end_mute(device, now))
             self.engine.unmute(device)
         log.info("%s: band notices %s by %s", device, f"muted for {for_s:.0f} s" if for_s > 0 else "unmuted", by)
         self._publish({"type": "status"})

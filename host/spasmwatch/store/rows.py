@@ -389,3 +389,14 @@ class FailingRow:
     since_wall_s: float
     error: str
     fingerprint: str | None = None  # of the settings it failed under (None: kept before schema v14, not known)
+
+
+@dataclass(frozen=True)
+class MuteRow:
+    """A band's latest mute of its notices (``mutes``, schema v17)."""
+
+    device: str
+    since_wall_s: float  # when it began
+    until_wall_s: float  # its end as it stands: lengthened, shortened, lifted (then when it was)
+    by: str | None  # who set it (None: not said)
+    set_wall_s: float  # when its end was last set

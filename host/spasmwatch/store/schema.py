@@ -383,6 +383,23 @@ CREATE INDEX clusters_device_start ON clusters(device, start_t);
 CREATE INDEX syncs_offset ON syncs(device, host_boot, (wall_s + coalesce(stepped_s, 0.0) - host_boot_s));
 """
 
+# The mute of a band's notices ('spasmwatch mute', the page's End mute now), kept so that a daemon
+# restarted within it (a crash, an upgrade, a reboot) holds them still, where it forgot it and the band
+# pushed again: ``until_wall_s``, its end as it stands (lengthened or shortened: the new end; lifted: when
+# it was), ``by`` who set it (NULL: not said), ``since_wall_s`` when it began (set while none held) and
+# ``set_wall_s`` when its end was last set. A held notice's row names the end its hold had then
+# (``engine.reason_held_until``): one set again since moved it (``Daemon._tell_by``). One row a band, the
+# latest mute: one set after the last ended starts it anew. Restored at a start while its end is ahead.
+_V17_MUTES = """
+CREATE TABLE mutes (
+    device TEXT PRIMARY KEY,
+    since_wall_s REAL NOT NULL,
+    until_wall_s REAL NOT NULL,
+    by TEXT,
+    set_wall_s REAL NOT NULL
+);
+"""
+
 class Step(NamedTuple):
     """One migration step and what it declares of the spasmwatch of the version before it.
 
@@ -416,6 +433,7 @@ STEPS: list[Step] = [
     Step(_V14_FAILING_FINGERPRINT, readers=True, writers=True),  # NULL fingerprint: settings not known, shown failing
     Step(_V15_MARKER, readers=True, writers=True),  # a table written by migrations alone
     Step(_V16_CLUSTER_IDS, readers=True, writers=True),  # the same columns; SQLite itself keeps ids unique for any writer
+    Step(_V17_MUTES, readers=True, writers=True),  # an older daemon keeps its mutes in memory, as before: no row, none restored
 ]  # fmt: skip
 MIGRATIONS: list[str] = [s.sql for s in STEPS]
 SCHEMA_VERSION = len(MIGRATIONS)
@@ -440,9 +458,10 @@ READABLE_FROM_VERSION = STORE_ID_VERSION
 # which the next delivery or open writes again: at worst a daily summary sent twice (summaries), a
 # channel failing shown so at its next failed delivery (channels_failing), a state re-said at its next
 # change (retained), the pushes not yet delivered not sent again (outbox: a store recover would make it
-# empty too), the marker re-written (compat). Any other table dropped held what the store is for
-# (events, notes, zones...): the store is damaged (``_db._settle``; docs/store.md).
-REMADE_EMPTY = frozenset({"summaries", "channels_failing", "retained", "outbox", "compat"})
+# empty too), the marker re-written (compat), a mute forgotten at the next start, as before v17 (mutes).
+# Any other table dropped held what the store is for (events, notes, zones...): the store is damaged
+# (``_db._settle``; docs/store.md).
+REMADE_EMPTY = frozenset({"summaries", "channels_failing", "retained", "outbox", "compat", "mutes"})
 
 
 class NotKnown(NamedTuple):

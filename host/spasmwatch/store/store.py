@@ -52,6 +52,7 @@ from spasmwatch.store.rows import (
     LostRange,
     NoteRow,
     FailingRow,
+    MuteRow,
     OutgoingRow,
     Replaced,
     RetainedRow,
@@ -1428,6 +1429,34 @@ class Store:
                 (device, day, wall_s),
             )
             return int(cur.rowcount) == 1
+
+    # --- mutes ------------------------------------------------------------------------------------
+    def keep_mute(self, device: str, until_wall_s: float, by: str | None, wall_s: float) -> None:
+        """``device``'s notices muted until ``until_wall_s``, set at ``wall_s`` by ``by`` (None: not
+        said): one set while the last holds (lengthened, shortened) keeps when it began; one set after
+        it ended begins anew. Durable (a synced commit): a restart within it holds the notices still."""
+        _texts("mutes", device=device)
+        _finite("mutes: until_wall_s", until_wall_s)
+        _finite("mutes: wall_s", wall_s)
+        with self._tx() as c:
+            c.execute(
+                "INSERT INTO mutes(device, since_wall_s, until_wall_s, by, set_wall_s) VALUES (?, ?, ?, ?, ?) ON CONFLICT(device) DO UPDATE SET"
+                " since_wall_s = CASE WHEN mutes.until_wall_s > excluded.set_wall_s THEN mutes.since_wall_s ELSE excluded.since_wall_s END,"
+                " until_wall_s = excluded.until_wall_s, by = excluded.by, set_wall_s = excluded.set_wall_s",
+                (device, wall_s, until_wall_s, by, wall_s),
+            )
+
+    def end_mute(self, device: str, wall_s: float) -> bool:
+        """``device``'s mute lifted at ``wall_s`` (its end is then); False when none held then."""
+        _finite("mutes: wall_s", wall_s)
+        with self._tx() as c:
+            sql = "UPDATE mutes SET until_wall_s = ?, set_wall_s = ? WHERE device = ? AND until_wall_s > ?"
+            return int(c.execute(sql, (wall_s, wall_s, device, wall_s)).rowcount) == 1
+
+    def mute(self, device: str) -> MuteRow | None:
+        """``device``'s latest mute, ended or not, or None: never muted since schema v17."""
+        r = self._one(f"SELECT {_columns(MuteRow)} FROM mutes WHERE device = ?", (device,))
+        return None if r is None else MuteRow(*r)
 
     # --- time zones -------------------------------------------------------------------------------
     def record_zone(self, wall_s: float, zone: str) -> str | None:
