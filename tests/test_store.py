@@ -2079,6 +2079,20 @@ def test_a_v16_store_gets_the_mutes_table_its_rows_kept_and_a_mute_kept_across_a
             st.keep_mute(DEV, math.inf, None, 1.0)
 
 
+def test_a_warning_s_acker_is_not_its_alarm_s(tmp_path: Path) -> None:
+    """``alert_acked_by`` names who saw to an alert: a cluster's WARNING acknowledged (a row with
+    ``by``, review h50) and then alarmed is its alarm's acker, or nobody if the alarm never was."""
+    with Store(tmp_path / "sw.db") as st:
+        cid = st.upsert_cluster(DEV, "k", 0.0, 30.0, 3, 20.0, None, False)
+        for state, by in (("WARNING", None), ("WARNING", "Anna"), ("CLOSED", None)):
+            st.add_alert(cid, DEV, "cluster", state, 1.0, "heads-up", (), by=by, alert_id=1)
+        for state, by in (("WARNING", None), ("WARNING", "Anna"), ("ALARM", None), ("CLOSED", None)):
+            st.add_alert(cid, DEV, "cluster", state, 2.0, "alarm", (), by=by, alert_id=2)
+        for state, by in (("WARNING", None), ("WARNING", "Anna"), ("ALARM", None), ("ACKNOWLEDGED", "Ben"), ("CLOSED", None)):
+            st.add_alert(cid, DEV, "cluster", state, 3.0, "alarm", (), by=by, alert_id=3)
+        assert [st.alert_acked_by(i) for i in (1, 2, 3)] == ["Anna", None, "Ben"]
+
+
 def test_labels_keep_history_and_the_latest_counts(store: Store) -> None:
     cid = store.upsert_cluster(DEV, "k", 0.0, 30.0, 3, 20.0, None, True)
     assert store.label_of(cid) is None

@@ -1,12 +1,15 @@
-"""A band's mute is kept across a daemon restart (a crash, an upgrade, a reboot).
+"""A band's mute is kept across a daemon restart (a crash, an upgrade, a reboot), and so is who
+acknowledged a cluster's WARNING.
 
 Until review h50 the mute lived in the daemon's memory alone: a restart during a family's mute
 forgot it, so a band muted for the evening pushed again; and a held notice's stored end went stale
-once the mute was lifted or lengthened after the notice ended (``Daemon._tell_by``).
+once the mute was lifted or lengthened after the notice ended (``Daemon._tell_by``). And an ack of
+a WARNING was kept in memory alone: the 409 of an ack of it once expired named the acker before a
+restart, nobody after.
 
 Real daemons one after the other on one SQLite store on disk (``test_radio_late._run``), the band
-driven as its session drives it, the hand clock in the family's zone; the mute and the status
-through the daemon's own HTTP server on 127.0.0.1, as the page and 'spasmwatch' ask.
+driven as its session drives it, the hand clock in the family's zone; the mute, the status and the
+acks through the daemon's own HTTP server on 127.0.0.1, as the page and 'spasmwatch' ask.
 """
 
 from __future__ import annotations
@@ -16,12 +19,13 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
-from synthetic import HandClock, caught_up, connected, streaming
+from synthetic import HandClock, caught_up, connected, spasm_record, streaming
 
 from spasmwatch.alerts import AlertSettings, BandFault, Notification, QuietHours
 from spasmwatch.alerts import messages as M
 from spasmwatch.daemon.daemon import Daemon
 from spasmwatch.daemon.http import HttpServer
+from swcore import consts as C
 
 from .test_radio_late import DEVICE, PARIS, _paris, _run, _status, _told
 
@@ -188,6 +192,38 @@ def test_a_notice_held_by_a_mute_lifted_after_it_ended_is_told_by_the_hold_it_ha
         told[back] = _back(path, NIGHT, (back,))
     assert [(t, [n.text for n in ns]) for t, ns in told["07:10"]] == [("07:10", [LATE])], told
     assert told["08:00"] == [("08:00", [])], told
+
+
+T0 = _paris(8, "20:00")  # the band's clock synced here: band ms 0 is this wall second
+
+
+def test_an_acknowledged_warning_names_its_acker_in_the_409_of_an_ack_after_it_expired_and_a_restart(tmp_path: Path) -> None:
+    """A cluster of 3 spasms under an alarm at 4 (the analysis reports a cluster from its third: a
+    WARNING, a heads-up, needs ``alarm_count`` above it); Anna acknowledges it on the page; no fourth
+    comes, it expires (warning_expire_s). The daemon restarted, Ben's ack from a page still showing
+    it is answered 409 alert_over naming Anna, as before the restart. Old code: acked_by null after
+    the restart (the WARNING's ack was kept in memory alone)."""
+    settings = AlertSettings(tz=PARIS, warning_count=3, alarm_count=4, warning_expire_s=600)
+    with _run(tmp_path, T0, alert_settings=settings) as (d, clock):
+        streaming(d, DEVICE, T0)
+        for seq, onset in enumerate((10_000, 17_000, 24_000)):
+            clock.t = T0 + (onset + 1500 + int(C.POST_MS)) / 1000
+            d.on_record(DEVICE, spasm_record(seq, onset), clock.t)
+        [warning] = [a for a in d.status()["alerts"] if a["kind"] == "cluster"]
+        assert warning["state"] == "WARNING", warning
+        acked = _http(d, "POST", f"/api/alerts/{warning['id']}/ack", {"by": "Anna"})
+        clock.t += 700
+        d._tick()
+        kept = _http(d, "POST", f"/api/alerts/{warning['id']}/ack", {"by": "Ben"})
+    with _run(tmp_path, clock.t + 60, alert_settings=settings) as (d, clock):
+        streaming(d, DEVICE, clock.t)
+        stored = _http(d, "POST", f"/api/alerts/{warning['id']}/ack", {"by": "Ben"})
+        history = d.store.alert_history(DEVICE, warning["id"])
+    assert acked[0] == 200 and acked[1]["acked_by"] == "Anna", acked
+    over = (409, {"error": f"alert {warning['id']} had already ended", "code": "alert_over", "acked_by": "Anna"})
+    assert kept == over, kept
+    assert stored == over, f"old code: nobody named after the restart: {stored}"
+    assert [(r.state, r.by) for r in history] == [("WARNING", None), ("WARNING", "Anna"), ("CLOSED", None)], history
 
 
 def test_a_notice_carried_over_a_restart_whose_mute_the_restarted_daemon_lengthens_is_told_at_the_new_end(tmp_path: Path) -> None:

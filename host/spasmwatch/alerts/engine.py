@@ -689,10 +689,16 @@ class AlertEngine:
             self._maybe_update(a, now)
 
     def _ack_cluster(self, a: ClusterAlert, by: str, now: float) -> None:
-        if a.acked_by is None:
+        first = a.acked_by is None
+        if first:
             a.acked_by = by
         if a.state not in _OPEN_ALARM:
-            # A WARNING ack is recorded but does not pre-acknowledge an ALARM that may follow.
+            # A WARNING ack is recorded but does not pre-acknowledge an ALARM that may follow. Its row
+            # (no state change, ``by``) names who saw to it once it expired, after a restart too
+            # (``Store.alert_acked_by``); until review h50 it was in memory alone.
+            if first:
+                log.info("alert %d %s cluster %s: %s acknowledged by %s", a.id, a.device, a.key, a.state.value, by)
+                self._record(a, a.state.value, a.state.value, now, f"acknowledged by {by}", None, by)
             return
         msg = M.acknowledged(a.facts(), by, self.settings.language)
         # An alarm whose cluster already ended closes at once: its last word says so.

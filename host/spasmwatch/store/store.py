@@ -1312,8 +1312,12 @@ class Store:
     def alert_acked_by(self, alert_id: int) -> str | None:
         """Who first acknowledged the alert engine's alert ``alert_id`` (its first row with ``by``, as
         the engine keeps the first: a second ack changes nothing), or None: nobody. An ack of it once
-        over names them (``Daemon.ack``): its closing row has no ``by``."""
-        r = self._one("SELECT by FROM alerts WHERE alert_id = ? AND by IS NOT NULL ORDER BY id LIMIT 1", (alert_id,))
+        over names them (``Daemon.ack``): its closing row has no ``by``. A cluster's alarm is its own,
+        not its WARNING's (whose ack row it may follow): only rows after its ALARM count, as the
+        engine's ``acked_by`` starts again at the alarm."""
+        alarm = "SELECT max(id) FROM alerts WHERE alert_id = ? AND state = 'ALARM' AND by IS NULL"
+        sql = f"SELECT by FROM alerts WHERE alert_id = ? AND by IS NOT NULL AND id > coalesce(({alarm}), 0) ORDER BY id LIMIT 1"
+        r = self._one(sql, (alert_id, alert_id))
         return None if r is None else str(r[0])
 
     def latest_alert(self, alert_id: int) -> AlertRow | None:
