@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import getpass
 import os
+import shutil
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
+import pytest
+from daemonproc import unprivileged
 from synthetic import disk_files, other_disk, unmount
 
 from spasmwatch.store import KnownStores, Store
@@ -103,3 +108,29 @@ def test_at_is_read_in_the_zone_tz_names_and_the_output_says_which(tmp_path: Pat
     for region in ("Europe", "America"):
         folder = _cli(db, "treatment", "list", "--tz", region)
         assert folder.returncode == 2 and f"--tz: unknown time zone {region!r}" in folder.stderr and "Traceback" not in folder.stderr, folder.stderr
+
+
+@pytest.mark.skipif(os.geteuid() == 0 and shutil.which("setpriv") is None, reason="root without setpriv: file modes do not stop root")
+def test_a_store_this_user_may_read_but_not_write_is_refused_naming_whose_it_is(tmp_path: Path) -> None:
+    """Found by the CLI input audit: a store left root's by a 'sudo spasmwatch run' once, readable by
+    all (0644, as stores were made before 2026-12-05; as another user: its own, 0444), in the
+    user's folder. SQLite opened it read-only without a word, and 'note' and 'treatment add' said
+    only 'attempt to write a readonly database': not whose the file is, nor the way back."""
+    folder = Path(tempfile.mkdtemp(prefix="sw-sudo-", dir="/tmp"))  # not under pytest's 0700 folder: nobody reaches it
+    try:
+        db = folder / "spasmwatch.db"
+        Store(db).close()
+        db.chmod(0o644 if os.geteuid() == 0 else 0o444)
+        if os.geteuid() == 0:
+            os.chown(folder, 65534, 65534)
+        before = db.read_bytes()
+        for args in (("note", "video taken"), ("treatment", "add", *VIGABATRIN)):
+            cmd = unprivileged([sys.executable, "-m", "spasmwatch", *args, "--db", str(db)])
+            r = subprocess.run(cmd, capture_output=True, text=True, timeout=60, env=dict(os.environ, XDG_STATE_HOME=str(folder / "state")))
+            assert r.returncode == 2 and "Traceback" not in r.stderr, r.stderr
+            who = "root (mode 644) and this user, nobody," if os.geteuid() == 0 else f"{getpass.getuser()} (mode 444) and this user"
+            assert f"{db}: cannot open the store for writing: {db} belongs to {who} may not read and write it" in r.stderr, r.stderr
+        assert db.read_bytes() == before
+    finally:
+        folder.chmod(0o755)
+        shutil.rmtree(folder)

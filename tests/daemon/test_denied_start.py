@@ -45,9 +45,10 @@ def folder() -> Iterator[Path]:
         shutil.rmtree(made)
 
 
-def _sudo_left(folder: Path) -> Path:
+def _sudo_left(folder: Path, readable: bool = False) -> Path:
     """A data folder of the user's (nobody's as root) holding a store and lock left root's by a
-    'sudo spasmwatch run' (as another user: its own, their modes taken away)."""
+    'sudo spasmwatch run' (as another user: its own, their modes taken away). ``readable``: the
+    store readable by all (0644, as made before 2026-12-05; as another user 0444, its own)."""
     data = folder / "data"
     data.mkdir(mode=0o700)
     with Store(data / "spasmwatch.db"):
@@ -55,14 +56,19 @@ def _sudo_left(folder: Path) -> Path:
     (data / "spasmwatch.db.lock").write_text("")
     for p in (data / "spasmwatch.db", data / "spasmwatch.db.lock"):
         p.chmod(0o600 if os.geteuid() == 0 else 0)
+    if readable:
+        (data / "spasmwatch.db").chmod(0o644 if os.geteuid() == 0 else 0o444)
     if os.geteuid() == 0:
         os.chown(data, NOBODY, NOBODY)
     return data
 
 
-@pytest.mark.parametrize("where", ["var-lib", "sudo-left"])
+@pytest.mark.parametrize("where", ["var-lib", "sudo-left", "sudo-left-readable"])
 def test_a_data_folder_this_user_may_not_write_monitors_and_names_only_spasmwatchs_files(folder: Path, where: str) -> None:
-    port, data = free_port(), Path("/var/lib") if where == "var-lib" else _sudo_left(folder)
+    """'sudo-left-readable', found by the CLI input audit: a store this user may read but not write
+    was opened read-only by SQLite without a word; the daemon said it up with its store, its status
+    all good (exit 0), and each write of an event would fail ('attempt to write a readonly database')."""
+    port, data = free_port(), Path("/var/lib") if where == "var-lib" else _sudo_left(folder, where == "sudo-left-readable")
     config = one_band_config(folder / "config.toml", data, port)
     config.chmod(0o644)
     env = dict(os.environ, XDG_RUNTIME_DIR=str(folder / "run"), XDG_STATE_HOME=str(folder / "state"))
@@ -70,6 +76,7 @@ def test_a_data_folder_this_user_may_not_write_monitors_and_names_only_spasmwatc
     proc = subprocess.Popen(cmd, stderr=subprocess.PIPE, text=True, env=env)
     try:
         status = status_once_up(proc, port)
+        assert status["store"] is not None, status  # (None: the store opened, all good)
         error = status["store"]["error"]
         assert status["bands"][0]["faults"] == ["storage_failing"], status  # the family is told
         if where == "var-lib":

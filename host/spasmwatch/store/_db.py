@@ -268,6 +268,7 @@ def connect(
         if makes:
             make_folder(path)
         _private(path, makes)
+        _check_ours_to_write(path)
         unread = _probe(path, thorough, writes, later, progress)
     # The writer's connection never makes the file (mode=rw): _private made it, 0600, when it may be
     # made. Until 2026-12-06 a plain path, which SQLite creates when the file is gone by then.
@@ -298,6 +299,17 @@ def _private(path: Path, makes: bool = True) -> None:
     if not created:
         for p in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
             private.tighten(p, "the store")
+
+
+def _check_ours_to_write(path: Path) -> None:
+    """StoreError for a store whose file, WAL or index this user may read but not write: SQLite
+    opens such a file read-only without a word, even asked mode=rw. Found by the CLI input audit:
+    a store left root's and readable by all (0644, as made before 2026-12-05) by a 'sudo spasmwatch
+    run' once; the daemon said itself up with its store, its status all good, each event's write
+    to fail, and 'note' said only 'attempt to write a readonly database'."""
+    said = private.not_this_users([path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")])
+    if said:
+        raise StoreError(f"{path}: cannot open the store for writing: {said}")
 
 
 def reading_uri(path: Path, untouched: bool = False) -> str:
