@@ -494,6 +494,9 @@ def test_unknown_keys_are_errors_with_a_hint(tmp_path: Path, text: str, expected
         ('# a comment\n[alerts]\nescalate_after_s = "2 min"\n', ', line 3: [alerts] escalate_after_s: expected a number of seconds 0-600, got "2 min"'),
         ('lable = "Sam"\n[alerts]\n', ", line 1: lable: unknown key"),
         ("[alert]\nrate_limit_s = 1", ", line 1: alert: unknown key"),
+        # CLI input audit: a list's table under a misspelt name said no line (old code: 'config.toml: band: unknown key')
+        ('[alerts]\n\n[[band]]\nname = "a"', ", line 3: band: unknown key (did you mean 'bands'?)"),
+        ('[[channels.ntfi]]\nurl = "https://a/t"', ", line 1: [channels] ntfi: unknown key (did you mean 'ntfy'?)"),
         ('[[bands]]\nname = "a"\n\n[[bands]]\nname = "b"\nadress = "x"', ", line 6: [bands #2] adress: unknown key"),
         ('[daemon]\nhttp.port = 0\n', ", line 2: [daemon.http] port: expected an integer 1-65535, got 0"),
         ('[[bands]]\nname = "a"\n[[bands]]\ntransport = "serial"', ', line 3: [bands #2] port: required for transport = "serial"'),  # its table

@@ -701,7 +701,7 @@ def key_line(lines: tuple[str, ...], section: str, key: str) -> int | None:
             name = _dotted(m.group(2))
             counts[name] = counts.get(name, 0) + 1
             table = f"{name} #{counts[name]}" if m.group(1) == "[[" else name
-            if table == want:  # an unknown table: its header is the mistake
+            if table == want or name == want or name.startswith(f"{want}."):  # an unknown table ([[band]] too): its header is the mistake
                 return n
             header = n if table == section and header is None else header
         elif (k := _KEY_LINE.match(line)) and (f"{table}.{_dotted(k.group(1))}" if table else _dotted(k.group(1))) == want:
