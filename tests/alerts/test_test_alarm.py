@@ -200,6 +200,23 @@ def test_the_command_says_which_channel_took_it_and_exits_1_when_one_did_not(tmp
     assert down.returncode == 2 and "no daemon answers" in down.stderr, down.stderr
 
 
+def test_with_no_channel_the_command_says_where_channels_are_set(tmp_path: Path) -> None:
+    """Found by the CLI input audit: a daemon with no channel (sound and desktop off, no phone yet)
+    answered 'add one under [alerts]', a table that holds no channel: they are [channels.*]."""
+    port = free_port()
+    config = tmp_path / "config.toml"
+    config.write_text(f"[daemon.http]\nport = {port}\n")
+
+    async def main() -> None:
+        async with _serving(config, port, {}):
+            none = await asyncio.to_thread(_cli, config)
+            assert none.returncode == 2 and "Traceback" not in none.stderr, none.stderr
+            assert "error: no notification channel is configured: " in none.stderr and "[alerts]" not in none.stderr, none.stderr
+            assert "'spasmwatch config add-ntfy new'" in none.stderr and "[channels.sound] enabled = true" in none.stderr, none.stderr
+
+    asyncio.run(asyncio.wait_for(main(), 120))
+
+
 def test_the_command_says_when_no_channel_took_it_and_sends_a_speaker_to_this_computer(tmp_path: Path) -> None:
     """Every channel failing read "Check sound, webhook:home: its settings in the config, and this
     computer's internet connection", as if some other channel would still ring; and a speaker

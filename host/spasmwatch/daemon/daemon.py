@@ -2443,7 +2443,8 @@ class Daemon:
     async def send_test(self, channel: str | None, by: str, device: str | None = None) -> Json:
         names = [self.aliases.get(channel, channel)] if channel is not None else list(self.dispatcher.channels)
         if not names:
-            raise ValueError("no notification channel is configured: add one under [alerts] (docs/alerts.md)")
+            raise ValueError("no notification channel is configured: 'spasmwatch config add-ntfy new' adds the phones, "
+                             "[channels.sound] enabled = true in the config this computer's speaker (docs/alerts.md, 'Channels')")
         # Named after ``device`` (a Home Assistant button's band), else the first band (MQTT
         # publishes it on that band's event topic, which Home Assistant knows).
         device = device or next((b.device or b.label for b in self.bands), "spasmwatch")
