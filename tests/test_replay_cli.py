@@ -8,13 +8,16 @@ import json
 import os
 import pty
 import re
+import shutil
 import subprocess
 import sys
+import tempfile
 from concurrent.futures import Executor, Future
 from pathlib import Path
 
 import numpy as np
 import pytest
+from daemonproc import unprivileged
 
 from spasmwatch import __version__
 from spasmwatch.analysis.clusters import CLOSE_S
@@ -598,6 +601,29 @@ def test_evaluate_refuses_a_json_it_cannot_write_before_the_run(morning: tuple[P
     assert res.returncode == 2, res.stderr
     assert res.stderr.startswith(f"spasmwatch evaluate: error: --json: {out}: "), res.stderr
     assert res.stdout == ""  # refused before anything was replayed
+
+
+@pytest.mark.skipif(os.geteuid() == 0 and shutil.which("setpriv") is None, reason="root without setpriv: file modes do not stop root")
+def test_evaluate_refuses_a_json_in_a_folder_it_may_not_write_before_the_run(morning: tuple[Path, dict[str, object]]) -> None:
+    """Found by the CLI input audit: '--json' in a folder this user may not write (another
+    account's, a disk mounted read-only) was refused only once the whole run had been scored
+    ('cannot write the scores: Permission denied'): for the suite, many minutes later."""
+    folder = Path(tempfile.mkdtemp(prefix="sw-ro-", dir="/tmp"))  # not under pytest's 0700 folder: nobody reaches it
+    try:
+        rec, shut = folder / "rec.csv", folder / "shut"
+        rec.write_bytes(morning[0].read_bytes())
+        (folder / "rec.truth.json").write_text(json.dumps(morning[1]))
+        shut.mkdir(mode=0o555)
+        for p in (folder, rec, folder / "rec.truth.json"):
+            p.chmod(p.stat().st_mode | 0o444 | (0o111 if p.is_dir() else 0))
+        out = shut / "scores.json"
+        cmd = unprivileged([sys.executable, "-m", "spasmwatch", "evaluate", str(rec), "--json", str(out)])
+        res = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+        assert res.returncode == 2, res.stderr
+        assert res.stderr == f"spasmwatch evaluate: error: --json: {out}: this user may not write in the folder {shut}: choose another\n", res.stderr
+        assert res.stdout == ""  # refused before anything was replayed
+    finally:
+        shutil.rmtree(folder)
 
 
 def test_evaluate_json_is_written(morning: tuple[Path, dict[str, object]], tmp_path: Path) -> None:

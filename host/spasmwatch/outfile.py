@@ -32,13 +32,17 @@ def part_path(out: str | os.PathLike[str]) -> Path:
 
 def check_writable(out: str | os.PathLike[str], option: str = "") -> None:
     """Refuse early (before a long run) what ``whole_file`` would refuse: an existing non-file,
-    a folder that does not exist. ``option`` (e.g. "--json") prefixes the message."""
+    a folder that does not exist or this user may not write in (another account's, a disk mounted
+    read-only: found by the CLI input audit, 'evaluate --json' there was refused once the whole
+    run was scored). ``option`` (e.g. "--json") prefixes the message."""
     path, lead = Path(out), f"{option}: " if option else ""
     if path.is_symlink() or path.exists() and not path.is_file():  # the rename would replace the link itself
         raise SpasmwatchError(f"{lead}{path}: is not a regular file (a link, a folder or a device): choose a file name")
     if not path.parent.is_dir():  # never made: a typo's folder is not where anyone looks for the file
         missing = f"the folder {path.parent} does not exist" if not path.parent.exists() else f"{path.parent} is not a folder"
         raise SpasmwatchError(f"{lead}{path}: {missing}")
+    if not os.access(path.parent, os.W_OK | os.X_OK):  # OUT.part is made there, then renamed
+        raise SpasmwatchError(f"{lead}{path}: this user may not write in the folder {path.parent}: choose another")
 
 
 @contextmanager
