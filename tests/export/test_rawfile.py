@@ -242,6 +242,17 @@ def test_export_raw_never_writes_over_a_file_without_force(tmp_path: Path) -> No
     assert len(mine.read_text().splitlines()) == 601
 
 
+def test_export_raw_of_a_csv_says_it_is_no_raw_recording_not_that_the_output_is_the_input(tmp_path: Path) -> None:
+    """Found by the CLI input audit: 'export raw rec.csv' (a CSV recording where a .swraw goes, its
+    default output rec.csv itself) said 'rec.csv: is the raw recording being converted: choose
+    another --csv', blaming an output the user never gave."""
+    mine = tmp_path / "rec.csv"
+    mine.write_text("t,ax,ay,az,gx,gy,gz\n0.0,0,0,1,0,0,0\n")
+    res = subprocess.run([sys.executable, "-m", "spasmwatch", "export", "raw", str(mine)], capture_output=True, text=True, timeout=60)
+    assert res.returncode == 2 and res.stderr == f"spasmwatch export: error: {mine}: not a spasmwatch raw recording (bad magic at byte 0)\n", res.stderr
+    assert mine.read_text() == "t,ax,ay,az,gx,gy,gz\n0.0,0,0,1,0,0,0\n"
+
+
 def test_export_raw_force_never_writes_over_a_store_or_another_raw_recording(tmp_path: Path) -> None:
     """Found by the hostile-input review: 'export raw rec.swraw --csv spasmwatch.db --force' (a
     slip of the path) replaced the family's store with a CSV, and another band's .swraw likewise."""

@@ -257,6 +257,9 @@ def run_raw(args: argparse.Namespace) -> int:
     if args.csv is None and len(args.file) > 1:
         raise SpasmwatchError(f"--csv is needed to convert {len(args.file)} parts into one CSV")
     out = args.csv if args.csv is not None else rawfile.default_csv_path(args.file[0])
+    # The input first (its header and first chunk: quick): a CSV given as FILE is its own default
+    # output, and was said as 'is the raw recording being converted: choose another --csv' (CLI input audit).
+    rec = open_rawparts(args.file, 1 << 18, args.strict)
     check_writable(out, "--csv")
     if any(out.resolve() == Path(f).resolve() for f in args.file):
         raise InputError(str(out), "is the raw recording being converted: choose another --csv")
@@ -265,7 +268,6 @@ def run_raw(args: argparse.Namespace) -> int:
     # a recording's (t,ax,...), so an earlier conversion cannot be told apart: only --force replaces.
     if out.exists() and not args.force:
         raise InputError(str(out), "exists and may be a recording (same header): not written over; --force replaces it, or choose another --csv")
-    rec = open_rawparts(args.file, 1 << 18, args.strict)
     # On a terminal, how far it has got: a day's part at 100 Hz takes 40 s or more, a week's parts minutes.
     progress = Progress[float](lambda s: f"{rec.name}: {s / 3600:.1f} h converted")
     with reading_past_damage(), progress:
