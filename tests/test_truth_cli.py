@@ -226,6 +226,18 @@ def test_an_offset_that_is_no_number_is_named(morning: tuple[Path, dict[str, Any
     assert not (tmp_path / "t.json").exists()
 
 
+@pytest.mark.parametrize(("option", "value"), [("--max-gap-s", "-1"), ("--spasm-s", "0"), ("--max-gap-s", "nan"), ("--spasm-s", "inf")])
+def test_a_gap_or_length_that_is_no_positive_number_is_named(morning: tuple[Path, dict[str, Any]], tmp_path: Path, option: str, value: str) -> None:
+    """Found by the CLI input audit: '--max-gap-s -1' was blamed on the labels table ('events.tsv:
+    --max-gap-s and --spasm-s must be positive'), naming both options for one; inf was taken."""
+    src, truth = morning
+    events = tmp_path / "events.tsv"
+    events.write_text(labels_of(truth))
+    res = cli("truth", str(src), str(events), "-o", str(tmp_path / "t.json"), f"{option}={value}")
+    assert res.returncode == 2 and res.stderr == f"spasmwatch truth: error: {option}: expected a positive number of seconds, got {value}\n", res.stderr
+    assert not (tmp_path / "t.json").exists()
+
+
 def test_a_label_one_letter_off_a_spasm_is_warned_of(morning: tuple[Path, dict[str, Any]], tmp_path: Path) -> None:
     """Found by the input audit: 'spazm' (and 'spasms') became context labels without a word, so
     those spasms were missing from the truth and 'evaluate' counted their detections as false."""

@@ -196,8 +196,9 @@ def run(args: argparse.Namespace) -> int:
 def _run(args: argparse.Namespace) -> Recording | RawRecording:
     """The truth written; the recording it read (its damage is said once it is done)."""
     _sync_or_offset(args)
-    if not (args.max_gap_s > 0 and args.spasm_s > 0):
-        raise InputError(args.events, "--max-gap-s and --spasm-s must be positive")
+    for option, seconds in (("--max-gap-s", args.max_gap_s), ("--spasm-s", args.spasm_s)):
+        if not 0 < seconds < math.inf:  # (was blamed on the labels table, both options named: CLI input audit)
+            raise SpasmwatchError(f"{option}: expected a positive number of seconds, got {seconds:g}")
     if not math.isfinite(args.offset_s):  # nan was blamed on the output's 'spasms[0].t' (input audit)
         raise SpasmwatchError(f"--offset-s: expected a number of seconds, got {args.offset_s}")
     rec = open_recordings(args.recording, strict=args.strict) if len(args.recording) > 1 else None  # parts: checked, in index order
