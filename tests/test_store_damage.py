@@ -21,7 +21,7 @@ import pytest
 
 from spasmwatch.daemon.lock import one_daemon
 from spasmwatch.store import SCHEMA_VERSION, KnownStores, Store, StoreError
-from spasmwatch.store import schema
+from spasmwatch.store import backup, schema
 
 DEV = "band0001"
 N = 3000
@@ -247,6 +247,26 @@ def test_check_of_a_file_that_is_no_database_says_the_way_on_recover_takes(tmp_p
     assert r.returncode == 1 and "store recover" not in r.stdout, r.stdout
     assert "spasmwatch cannot recover it (not an SQLite file)" in r.stdout, r.stdout
     assert f"move it aside (mv {path} {path}.unreadable)" in r.stdout and "a new store" in r.stdout, r.stdout
+
+
+@pytest.mark.parametrize("backups", [False, True], ids=["no-backup", "backups"])
+def test_check_and_recover_of_an_empty_file_say_it_holds_no_store(tmp_path: Path, backups: bool) -> None:
+    """Found by the CLI input audit: a store file cut to 0 bytes (a copy onto a full disk) was
+    'spasmwatch.db: ok', exit 0, by 'store check', and 'ok, not damaged: nothing to recover' by
+    'store recover' (SQLite reads it as an empty database); 'events' refused it. The daemon's store
+    never has 0 bytes: said so, exit 1, with its latest backup's way back when there is one."""
+    path = tmp_path / "spasmwatch.db"
+    if backups:
+        with Store(path) as st:
+            st.add_sync("dev-1", 1, 0, 1000.0)
+        backup.make(path, time.time())
+    path.write_bytes(b"")
+    before = sorted(p.name for p in tmp_path.iterdir())
+    for action in ("check", "recover"):
+        r = _cli("store", action, "--db", str(path))
+        assert r.returncode == 1 and r.stdout.startswith(f"{path}: an empty file (0 bytes), not a spasmwatch store"), r.stdout + r.stderr
+        assert ("--from latest' puts back the latest" in r.stdout) is backups, r.stdout
+    assert path.read_bytes() == b"" and sorted(p.name for p in tmp_path.iterdir()) == before  # nothing made or moved
 
 
 def test_recover_of_a_file_that_is_no_database_moves_its_wal_aside_with_it(tmp_path: Path) -> None:

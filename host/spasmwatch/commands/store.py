@@ -23,7 +23,9 @@ from spasmwatch.commands._daemon import add_store_args, store_path_of
 from spasmwatch.errors import SpasmwatchError
 from spasmwatch.daemon.rawkeep import size_text
 from spasmwatch.store import SCHEMA_VERSION, KnownStores, Store, backup, shape
-from spasmwatch.store._db import check_set_back, is_sqlite, read_marker, reading_uri, recover_hint, start_again, store_command, unrepairable, way_out
+from spasmwatch.store._db import (
+    check_set_back, is_sqlite, read_marker, reading_uri, recover_hint, restore_hint, start_again, store_command, unrepairable, way_out,
+)
 from spasmwatch.store.carry import Carried
 from spasmwatch.store.pagescan import Scanned
 from spasmwatch.store.schema import NOT_KNOWN
@@ -152,8 +154,22 @@ def _newer_said(path: Path, version: int) -> str:
             f"and columns this version does not know are that version's, kept as they are; {may}")  # fmt: skip
 
 
+def _empty(path: Path) -> str | None:
+    """What a file of 0 bytes at ``path`` is (a store cut short: a copy onto a full disk), with its
+    latest backup's way back; None for another. SQLite reads it as an empty database, so 'check' said
+    it 'ok' and 'recover' 'nothing to recover' (CLI input audit); the daemon's store never has 0 bytes."""
+    if path.stat().st_size:
+        return None
+    way = restore_hint(path)
+    return (f"{path}: an empty file (0 bytes), not a spasmwatch store (the daemon's never has 0 bytes: it writes its tables as it opens it)"
+            + (f". {way}" if way else ""))  # fmt: skip
+
+
 def run_check(args: argparse.Namespace) -> int:
     path = _existing(store_path_of(args))
+    if (empty := _empty(path)) is not None:
+        print(empty)
+        return 1
     found = _damage(path)
     unproven = _unproven(path) if found == ["ok"] else None
     if unproven is not None:
@@ -177,6 +193,9 @@ def run_recover(args: argparse.Namespace) -> int:
     from spasmwatch.daemon.lock import StoreInUse, one_daemon
 
     path = _existing(store_path_of(args))
+    if (empty := _empty(path)) is not None:  # no row to copy
+        print(empty)
+        return 1
     if _damage(path) == ["ok"] and _unproven(path) is None:  # a sound store stays as it is (nothing to set aside as damaged)
         print(f"{path}: ok, not damaged: nothing to recover")
         return 0
