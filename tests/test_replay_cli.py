@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import io
 import json
@@ -9,9 +10,11 @@ import os
 import pty
 import re
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
+import time
 from concurrent.futures import Executor, Future
 from pathlib import Path
 
@@ -588,6 +591,52 @@ def test_evaluate_jobs_are_bounded_by_the_cpus_and_the_recordings(morning: tuple
     res = cli("evaluate", str(morning[0]), "--jobs", str(most))
     assert res.returncode == 0, res.stderr
     assert "replaying 1 recording on 1 worker..." in res.stderr, res.stderr
+
+
+def _children(pid: int) -> list[int]:
+    """The processes whose parent is ``pid`` (/proc)."""
+    kids = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:  # ended meanwhile
+            continue
+        if int(fields[1]) == pid:
+            kids.append(int(stat.parent.name))
+    return kids
+
+
+def test_evaluate_stopped_by_sigterm_ends_with_its_workers(tmp_path: Path) -> None:
+    """Found by the CLI input audit: 'kill PID', 'timeout', a service's stop (SIGTERM to the
+    command alone, not its workers) ended the command and left its two worker processes running
+    for good (their parent gone, they waited on it forever), each holding a recording. Now it
+    stops as at ^C: the queued recordings are not started, the running ones are waited for, and
+    it ends (exit 130) with its workers."""
+    err = tmp_path / "stderr"
+    with open(err, "w") as e:  # (a file: a worker left running would hold a pipe open)
+        proc = subprocess.Popen([sys.executable, "-m", "spasmwatch", "evaluate", "--jobs", "2"], stdout=subprocess.DEVNULL, stderr=e, text=True,
+                                preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))  # (a runner may ignore ^C)
+    workers: list[int] = []
+    try:
+        for _ in range(600):  # the pool is up once its workers are (at most 60 s)
+            workers = _children(proc.pid)
+            if len(workers) == 2 and "simulating and replaying" in err.read_text():
+                break
+            time.sleep(0.1)
+        assert len(workers) == 2, err.read_text()
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=240) == 130, err.read_text()  # (the suite itself: many minutes)
+        assert err.read_text().endswith("interrupted\n") and "Traceback" not in err.read_text(), err.read_text()
+        for _ in range(100):
+            if not any(Path(f"/proc/{w}").exists() for w in workers):
+                break
+            time.sleep(0.1)
+        assert not [w for w in workers if Path(f"/proc/{w}").exists()], "its workers still run"
+    finally:
+        for pid in [proc.pid, *workers]:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+        proc.wait()
 
 
 @pytest.mark.parametrize("where", ["missing folder", "folder"])

@@ -19,11 +19,13 @@ import hashlib
 import json
 import os
 import platform
+import signal
 import sys
 import time
 import warnings
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from concurrent.futures import FIRST_COMPLETED, Executor, ProcessPoolExecutor, wait
 from dataclasses import dataclass, field
 from functools import partial
@@ -279,7 +281,7 @@ def _results(args: argparse.Namespace) -> list[Result]:
     jobs = [] if files else suite(args.seeds, args.quick, args.seed_start)
     workers = _workers(args.jobs, len(files or jobs))
     _check_inputs(files, args.strict)  # before the line saying the run starts, and before any worker
-    with ProcessPoolExecutor(max_workers=workers) as ex:
+    with _term_as_interrupt(), ProcessPoolExecutor(max_workers=workers) as ex:
         if not files:
             print(f"simulating and replaying {counted(len(jobs), 'recording')} on {counted(workers, 'worker')}...", file=sys.stderr)
             return _gather(ex, partial(run_one, why=args.why), jobs)
@@ -407,9 +409,28 @@ def _workers(jobs: int, recordings: int) -> int:
     return max(1, min(jobs, recordings))
 
 
+@contextmanager
+def _term_as_interrupt() -> Iterator[None]:
+    """SIGTERM to this process ('kill', 'timeout', a service's stop) stops the run as ^C does
+    (``_gather`` cancels the queued jobs; the pool's exit waits for the running ones and ends its
+    workers). Found by the CLI input audit: it ended this process alone, and its workers, their
+    parent gone, waited for it for good, each holding a recording. (Forked workers inherit it: a
+    SIGTERM to the process group stops their jobs as ^C does.)"""
+
+    def interrupt(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
+    before = signal.signal(signal.SIGTERM, interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, before)
+
+
 def _gather(ex: Executor, fn: Callable[[J], Result], jobs: Sequence[J]) -> list[Result]:
     """Results in the jobs' order; on a terminal, how many are done so far on one stderr
-    line. The first job to fail stops the rest (its error names the file)."""
+    line. The first job to fail, ^C or SIGTERM stops the rest: the jobs not started are not (the
+    pool's exit waited for every one; its error names the file)."""
     futures = [ex.submit(fn, j) for j in jobs]
     tty = sys.stderr.isatty()
     shown = 0  # recordings scored on the progress line (0: none shown; end it before anything else is written)
@@ -426,9 +447,11 @@ def _gather(ex: Executor, fn: Callable[[J], Result], jobs: Sequence[J]) -> list[
                 shown = scored
             failed = next((f for f in done if f.exception() is not None), None)
             if failed is not None:
-                for f in pending:
-                    f.cancel()
                 failed.result()
+    except BaseException:
+        for f in pending:
+            f.cancel()
+        raise
     finally:
         if shown:
             sys.stderr.write("\n")
