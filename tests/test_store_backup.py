@@ -575,3 +575,25 @@ def test_a_check_tells_the_bytes_it_reads_while_it_reads_and_nothing_while_stall
     with _db.reading(lambda *t: told.append(t), _db.CHECKING, 20 << 20):
         time.sleep(0.3)  # (fifteen looks, nothing read)
     assert told == [(_db.CHECKING, 0, 20 << 20)]
+
+
+def test_a_compressed_backup_given_as_the_store_says_how_to_read_it_not_to_start_again(tmp_path: Path) -> None:
+    """Found by the CLI input audit: 'spasmwatch events --db spasmwatch.db.backups/X.db.gz' (an older
+    daily backup, compressed by the daemon) said 'not an SQLite file ... move it aside (mv ...
+    .unreadable) and start the daemon: it makes a new store': a family's backup to be set aside as
+    unreadable. It is said to be a compressed copy, with the ways to read it and to put it back."""
+    path = tmp_path / "spasmwatch.db"
+    with _store(path):
+        B.make(path, T0)
+        B.make(path, T0 + DAY)
+    [packed] = B.compress_older(path)
+    before = packed.path.read_bytes()
+    r = _cli("events", "--db", str(packed.path), "--since", "3650d")
+    assert r.returncode == 2 and "Traceback" not in r.stderr, r.stderr
+    assert f"{packed.path}: a compressed copy of a store (gzip: the daemon keeps its older daily backups so), not a store to open" in r.stderr
+    assert f"'gunzip -k {packed.path}'" in r.stderr and f"'spasmwatch store restore --from {packed.path}'" in r.stderr, r.stderr
+    assert ".unreadable" not in r.stderr and "start the daemon" not in r.stderr, r.stderr
+    check = _cli("store", "check", "--db", str(packed.path))  # 'is my backup sound?': not 'damaged'
+    assert check.returncode == 1 and check.stdout.startswith(f"{packed.path}: a compressed copy of a store"), check.stdout + check.stderr
+    assert "damaged" not in check.stdout and ".unreadable" not in check.stdout, check.stdout
+    assert packed.path.read_bytes() == before

@@ -24,7 +24,7 @@ from spasmwatch.errors import SpasmwatchError
 from spasmwatch.daemon.rawkeep import size_text
 from spasmwatch.store import SCHEMA_VERSION, KnownStores, Store, backup, shape
 from spasmwatch.store._db import (
-    check_set_back, is_sqlite, read_marker, reading_uri, recover_hint, restore_hint, start_again, store_command, unrepairable, way_out,
+    check_set_back, compressed_said, is_sqlite, read_marker, reading_uri, recover_hint, restore_hint, start_again, store_command, unrepairable, way_out,
 )
 from spasmwatch.store.carry import Carried
 from spasmwatch.store.pagescan import Scanned
@@ -165,10 +165,16 @@ def _empty(path: Path) -> str | None:
             + (f". {way}" if way else ""))  # fmt: skip
 
 
+def _compressed(path: Path) -> str | None:
+    """What a compressed backup given as the store is, and how to read it: not 'damaged' (CLI input audit)."""
+    packed = compressed_said(path)
+    return None if packed is None else f"{path}: {packed}"
+
+
 def run_check(args: argparse.Namespace) -> int:
     path = _existing(store_path_of(args))
-    if (empty := _empty(path)) is not None:
-        print(empty)
+    if (said := _empty(path) or _compressed(path)) is not None:
+        print(said)
         return 1
     found = _damage(path)
     unproven = _unproven(path) if found == ["ok"] else None

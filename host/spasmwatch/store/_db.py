@@ -386,10 +386,29 @@ def _said(path: Path) -> Iterator[None]:
         raise StoreError(f"{path}: cannot open the store: {e}{_whose(path)}") from e
     except sqlite3.DatabaseError as e:
         # "file is not a database", "database disk image is malformed": never touched.
+        if not is_sqlite(path) and (packed := compressed_said(path)) is not None:
+            raise StoreError(f"{path}: {packed}", damaged=True, fix=Fix(UNREADABLE, in_quotes(set_aside(path)))) from e
         if not is_sqlite(path):  # 'recover' refuses it: the way on is its own (hostile-input review)
             raise StoreError(f"{path}: not a usable spasmwatch store ({e}): not an SQLite file, so spasmwatch cannot recover it; "
                              f"the file was left untouched. {start_again(path)}", damaged=True, fix=Fix(UNREADABLE, in_quotes(set_aside(path)))) from e
         raise StoreError(f"{path}: not a usable spasmwatch store ({e}); the file was left untouched{damage_hint(e, path)}", damaged=True) from e
+
+
+def compressed_said(path: Path) -> str | None:
+    """For a gzip-compressed file given as the store (an older daily backup, as the daemon keeps them:
+    'events --db X.db.gz'), what it is and how to read it or put it back, not 'move it aside ... it
+    makes a new store' (found by the CLI input audit); None for another file."""
+    from spasmwatch.store import backup  # (it reads the store through this module)
+
+    try:
+        if not backup.is_compressed(path):
+            return None
+    except OSError:
+        return None
+    q = shlex.quote(str(path))
+    return (f"a compressed copy of a store (gzip: the daemon keeps its older daily backups so), not a store to open; the file "
+            f"was left untouched. 'gunzip -k {q}' writes the store in it beside it, to read with --db; "
+            f"'spasmwatch store restore --from {q}' puts it back as the daemon's store (the daemon stopped)")  # fmt: skip
 
 
 def _whose(path: Path) -> str:
