@@ -66,6 +66,10 @@ def test_cli_talks_to_the_running_daemon(tmp_path: Path, quick_cluster_csv: Path
                 assert bad.returncode == 2 and bad.stderr == (
                     "spasmwatch ack: error: no alert 999: 'spasmwatch status' lists the open alerts with their numbers (ALERT #N)\n"
                 ), bad.stderr
+                # CLI input audit: a number below 1 went to the daemon, whose 404 named its API path.
+                neg = await run("ack", "-5")
+                assert neg.returncode == 2 and "argument alert_id: expected a whole number, 1 or more, got '-5'" in neg.stderr, neg.stderr
+                assert "/api/" not in neg.stderr, neg.stderr
                 nocl = await run("clusters", "--label", "99999", "false_alarm")
                 assert nocl.returncode == 2 and nocl.stderr == ("spasmwatch clusters: error: no cluster 99999: 'spasmwatch clusters' "
                                                                 "lists the clusters with their numbers (add --since 30d for older ones)\n"), nocl.stderr
