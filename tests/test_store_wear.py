@@ -1,7 +1,7 @@
 """What a band's streamed records cost the disk (an SD card, written all night): WAL pages per commit, syncs.
 
 The daemon commits each record as it comes, an epoch and a STATUS every 10 s; every page a commit
-dirties is a 4 KB WAL frame written. Counted with the auto-checkpoint off, so the WAL only grows:
+dirties is a 4 KB WAL frame written. Counted with the checkpoints off, so the WAL only grows:
 (its growth) / (page + frame header). An event's commit syncs the disk (synchronous=FULL) unless the
 daemon's (lazy); an epoch's and a STATUS's once a minute (``SyncedCommits``).
 """
@@ -12,17 +12,22 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 from pathlib import Path
 from typing import Any
 
-from spasmwatch.store import Store
+import pytest
+
+from spasmwatch.store import Store, StoreError
 from spasmwatch.store.store import DEVICE_SEEN_EVERY_S, LAZY_SYNC_EVERY_S
+from spasmwatch.store.walsync import CHECKPOINT_FRAMES
 from synthetic import spasm_record
 
 DEV = "SW-0001"
 T0 = 1_700_000_000.0
 WARM = 300  # records first: the tables and indexes past their first pages, as a store a night old
 N = 200
+HANG_S = 20.0  # real s before a wait on the store's sync thread is given up: a hang guard, not a bound
 # The pages one placed epoch's commit must dirty: its table leaf, its key index, its (device, wall_t)
 # index, and a share of the splits (measured 3.3; it was 6.1 while each epoch was written unplaced,
 # then placed by an UPDATE in the same transaction, and moved the device's last_seen).
@@ -45,7 +50,7 @@ def per_record(tmp: Path, add: Any) -> float:
     """WAL pages per record ``add`` stores, on a store holding WARM of them."""
     db = tmp / "sw.db"
     with Store(db) as st:
-        st._conn.execute("PRAGMA wal_autocheckpoint = 0")  # type: ignore[union-attr]
+        st._walsync.checkpoint_if_due = lambda: None  # type: ignore[method-assign]  (the store's own checkpoints off)
         st.add_sync(DEV, 1, 0, T0)
         for i in range(WARM):
             add(st, i)
@@ -125,13 +130,43 @@ class SyncedCommits:
 STATUS = {"battery_pct": 80, "worn": 1, "log_fill_pct": 1, "flags": 0, "errors": 0, "boot": 1, "uptime_s": 0, "next_seq": 0}
 
 
-def test_streamed_epochs_and_status_sync_the_disk_once_a_minute_not_at_each_commit(tmp_path: Path) -> None:
+class WalSyncs:
+    """The real os.fsync (outfile.sync_file's), counted by the file it reaches and the thread that
+    made it; ``hold``: those of other threads wait until ``release`` (the store's sync thread
+    stalled, as on a slow disk)."""
+
+    def __init__(self, monkeypatch: Any, hold: bool = False) -> None:
+        self.made: list[tuple[str, bool]] = []  # (file, on the calling thread)
+        self.one = threading.Event()
+        self.released = threading.Event()
+        if not hold:
+            self.released.set()
+        real = os.fsync
+
+        def fsync(fd: int) -> None:
+            if threading.current_thread() is not threading.main_thread():
+                self.released.wait(HANG_S)
+            real(fd)
+            self.made.append((os.readlink(f"/proc/self/fd/{fd}"), threading.current_thread() is threading.main_thread()))
+            self.one.set()
+
+        monkeypatch.setattr(os, "fsync", fsync)
+
+    def wait(self) -> None:
+        assert self.one.wait(HANG_S), "no fsync made"
+
+
+def test_streamed_epochs_and_status_sync_the_disk_once_a_minute_not_at_each_commit(tmp_path: Path, monkeypatch: Any) -> None:
     """Found by review (an SD card's night): each epoch and STATUS, one every 10 s, was its own FULL
     commit, 424 fsyncs an hour of an idle band (bench/sdcard.py). Neither is held by the band once
-    sent, but a power cut takes the daemon down longer than the minute they may lose: one FULL commit
-    a minute bounds it (LAZY_SYNC_EVERY_S); a kill -9 loses none (the next test)."""
+    sent, but a power cut takes the daemon down longer than the minute they may lose: one WAL sync
+    a minute bounds it (LAZY_SYNC_EVERY_S); a kill -9 loses none (the next test). Found by
+    bench/slow_disk.py: that sync was a FULL commit, made on the daemon's event loop, which served
+    nothing for as long as the fsync took (1 s on a slow SD card): now the store's sync thread
+    makes it, the commit a lazy one."""
+    db = tmp_path / "sw.db"
     now = [0.0]
-    with Store(tmp_path / "sw.db") as st:
+    with Store(db) as st:
         st._clock = lambda: now[0]
         st.add_sync(DEV, 1, 0, T0)  # (synced, at 0 s of the clock)
         seen = SyncedCommits(st)
@@ -141,11 +176,65 @@ def test_streamed_epochs_and_status_sync_the_disk_once_a_minute_not_at_each_comm
         assert (seen.synced, seen.lazy) == (0, 200)
         now[0] += LAZY_SYNC_EVERY_S - 0.001
         st.add_activity(DEV, [epoch(1_000_000)], T0 + 1000)
-        now[0] += 0.001  # a minute since the last synced commit: the next one syncs, the one after not
+        syncs = WalSyncs(monkeypatch)
+        now[0] += 0.001  # a minute since the last synced commit: the next one has the WAL synced, the one after not
         st.add_status(DEV, T0 + 1000, STATUS | {"uptime_s": 1000})
         st.add_activity(DEV, [epoch(1_010_000)], T0 + 1010)
-        assert (seen.synced, seen.lazy) == (1, 202)
+        assert (seen.synced, seen.lazy) == (0, 203)  # (before: 1, 202: the minute's commit a FULL one)
+        syncs.wait()
+        assert syncs.made == [(f"{db}-wal", False)]  # by the store's thread, not the committing one
         assert len(list(st.activity(DEV))) == 102 and len(list(st.status_history(DEV))) == 101
+
+
+def test_the_wal_is_checkpointed_by_the_stores_thread_not_by_the_commit_that_fills_it(tmp_path: Path, monkeypatch: Any) -> None:
+    """Found by bench/slow_disk.py: SQLite's auto-checkpoint (past 1000 WAL pages, ~50 min of a
+    band) ran on the commit that crossed it, two fsyncs (the WAL, the database file) on the daemon's
+    event loop. Now the store's sync thread makes it: held here (stalled in a sync, as on a slow
+    disk), the commits past CHECKPOINT_FRAMES leave the database file as it was until it goes on."""
+    db = tmp_path / "sw.db"
+    now = [0.0]
+    with Store(db) as st:
+        st._clock = lambda: now[0]
+        st.add_sync(DEV, 1, 0, T0)
+        syncs = WalSyncs(monkeypatch, hold=True)
+        now[0] += LAZY_SYNC_EVERY_S
+        st.add_activity(DEV, [epoch(0)], T0)  # its minute's sync: the store's thread held in it
+        file = db.read_bytes()
+        for i in range(1, 60):  # ~1100 WAL pages, past CHECKPOINT_FRAMES
+            st.add_activity(DEV, [epoch(10_000 * (200 * i + k)) for k in range(200)], T0 + 2000 * i)
+        assert frames(db, st) > CHECKPOINT_FRAMES
+        assert db.read_bytes() == file  # (before: checkpointed by the commit that crossed it)
+        syncs.released.set()
+        st._walsync.sync().result(HANG_S)  # (after the checkpoint, in the order asked)
+        assert db.read_bytes() != file
+        assert len(list(st.activity(DEV))) == 1 + 59 * 200
+
+
+def test_synced_later_has_the_wal_synced_by_the_stores_thread_or_at_the_end_of_the_transaction_it_is_asked_in(tmp_path: Path, monkeypatch: Any) -> None:
+    """The daemon's transitions (``Daemon._transition``): a lazy commit, then ``synced_later``, whose
+    future its push waits for. The store's thread makes the sync (held here: the future not done
+    until it is); asked inside a transaction (a merge's transitions, in the cluster's lazy one), the
+    sync is that transaction's at its end, on its thread, as a ``transaction()`` there."""
+    db = tmp_path / "sw.db"
+    with Store(db) as st:
+        st._clock = lambda: 0.0
+        st.add_sync(DEV, 1, 0, T0)
+        syncs = WalSyncs(monkeypatch, hold=True)
+        st.add_events(DEV, [spasm_record(0, 45_000)], T0 + 45, lazy=True)
+        on_disk = st.synced_later()
+        assert not on_disk.done() and syncs.made == []
+        syncs.released.set()
+        on_disk.result(HANG_S)
+        assert syncs.made == [(f"{db}-wal", False)]
+        with st.transaction(lazy=True):
+            st.add_events(DEV, [spasm_record(1, 50_000)], T0 + 50, lazy=True)
+            inside = st.synced_later()
+            assert not inside.done()
+        assert inside.done() and syncs.made == [(f"{db}-wal", False), (f"{db}-wal", True)]
+        with pytest.raises(ValueError), st.transaction(lazy=True):
+            rolled_back = st.synced_later()
+            raise ValueError("a write that failed")
+        assert isinstance(rolled_back.exception(), StoreError)
 
 
 def test_an_event_and_every_other_write_is_synced_at_its_commit_among_lazy_epochs(tmp_path: Path) -> None:

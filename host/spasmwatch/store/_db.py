@@ -272,7 +272,7 @@ def connect(
         unread = _probe(path, thorough, writes, later, progress)
     # The writer's connection never makes the file (mode=rw): _private made it, 0600, when it may be
     # made. Until 2026-12-06 a plain path, which SQLite creates when the file is gone by then.
-    target = reading_uri(path) if readonly else _uri(path) + "?mode=rw"
+    target = reading_uri(path) if readonly else writing_uri(path)
     try:
         conn = sqlite3.connect(
             target, uri=True, isolation_level=None, check_same_thread=False, timeout=BUSY_TIMEOUT_S
@@ -326,6 +326,11 @@ def reading_uri(path: Path, untouched: bool = False) -> str:
     if (untouched or not os.access(path.parent, os.W_OK)) and not Path(f"{path}-wal").exists():
         uri += "&immutable=1"
     return uri
+
+
+def writing_uri(path: Path) -> str:
+    """The URI a writer opens ``path`` by: never makes the file (``connect``'s, walsync.py's checkpoint)."""
+    return _uri(path) + "?mode=rw"
 
 
 def _uri(path: Path) -> str:

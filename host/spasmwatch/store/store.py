@@ -21,6 +21,7 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from collections.abc import Set as AbstractSet
+from concurrent.futures import Future
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -30,11 +31,11 @@ from typing import Any, TypeVar
 import numpy as np
 import platformdirs
 
-from spasmwatch.outfile import sync_file
 from spasmwatch.store import _db, placing
 from spasmwatch.store._db import StoreError
 from spasmwatch.store.known import Checked, KnownStores, vanished
 from spasmwatch.store.schema import ZONES_VERSION
+from spasmwatch.store.walsync import WalSync, sync_wal
 from spasmwatch.store.rows import (
     ALERT_END_STATES,
     LABELS,
@@ -80,8 +81,9 @@ ACTIVITY_CHUNK = 1 << 16
 # written and synced to an SD card. What reads it (the latest band of a name) needs no finer.
 DEVICE_SEEN_EVERY_S = 60.0
 # s: a band's epochs and STATUS rows (``add_activity``, ``add_status``: one every 10 s each) are committed
-# at synchronous=NORMAL, but at least this often at FULL (each FULL commit syncs the WAL frames before
-# it). Each was its own FULL commit, a WAL fsync every 5 s all night, 424 an hour of an idle band: on an
+# at synchronous=NORMAL, and the WAL synced at least this often (a FULL commit syncs the frames before
+# it; else the store's sync thread, walsync.py, asked by the lazy commit a minute past the last sync).
+# Each was its own FULL commit, a WAL fsync every 5 s all night, 424 an hour of an idle band: on an
 # SD card an erase block rewritten for a few hundred bytes (bench/sdcard.py, docs/host.md "Running from
 # an SD card"). The band keeps neither once sent (docs/protocol.md): a power cut may lose this much of
 # them, against the minutes the host then lies dark; a killed daemon none (the OS holds its writes).
@@ -396,8 +398,12 @@ class Store:
         self._clock: Callable[[], float] = time.monotonic
         self._synced_s = -math.inf
         self._normal: sqlite3.Connection | None = None
-        # A transaction() that is not lazy was made inside the lazy one under way: synced at its end (``_tx``).
+        # A transaction() that is not lazy was made inside the lazy one under way, or ``synced_later``
+        # asked in it: synced at its end (``_tx``), those futures done then.
         self._owed = False
+        self._owed_done: list[Future[None]] = []
+        # The lazy commits' sync a minute and the checkpoints, off the committing thread (the daemon's loop).
+        self._walsync = WalSync(self.path, lambda: self._conn is not None and self.open_error is None)
         self._conn: sqlite3.Connection | None = None if _unopened else self._connect(checked=_checked, later=later, progress=progress)
 
     @classmethod
@@ -456,6 +462,8 @@ class Store:
                 self.path, self.readonly, thorough, makes=makes, writes=self._writes, later=later, progress=progress
             )
             self.upgrade_copy_not_kept = not_kept or self.upgrade_copy_not_kept  # (a later open migrates nothing: kept)
+            if not self.readonly:  # (checkpoints are _walsync's: SQLite's own ran on the committing thread)
+                self._walsync.take_over(conn)
         except StoreError as e:
             if checked is not None and (gone := vanished(self.path, checked)) is not None:
                 raise gone from e
@@ -536,8 +544,11 @@ class Store:
         holding the store's lock), past which the connection is left to it and to the process's
         end: False. What it had committed is in the file, what it had not is rolled back as after a
         crash (WAL). The daemon's exit (daemon/main.py): it waited for ever, until systemd's kill
-        (tests/daemon/test_stop_while_store_call_hangs.py)."""
-        if not self._lock.acquire(timeout=-1 if wait_s is None else wait_s):
+        (tests/daemon/test_stop_while_store_call_hangs.py). The sync thread's jobs first, within
+        the same ``wait_s`` (``WalSync.close``)."""
+        end = None if wait_s is None else time.monotonic() + wait_s
+        self._walsync.close(wait_s)
+        if not self._lock.acquire(timeout=-1 if end is None else max(0.0, end - time.monotonic())):
             return False
         try:
             self.open_error = None  # closed for good: not opened again (reopen)
@@ -576,9 +587,10 @@ class Store:
     def _tx(self, lazy: bool = False, syncs: bool = False) -> Iterator[sqlite3.Connection]:
         """One write transaction: all of it is committed, or none (inside ``transaction``: a savepoint of it).
         On disk when it returns, unless ``lazy`` (a band's epoch, STATUS, the daemon's events and cluster
-        rows): then in the WAL file, synced with the next synced commit, within LAZY_SYNC_EVERY_S
-        (``_synced``). ``syncs`` (a ``transaction()`` that is not lazy) inside a lazy one (a transition in a
-        cluster's merge) has the WAL synced after the outer commit: SQLite takes no new synchronous level
+        rows, transitions, forgets): then in the WAL file, synced with the next synced commit, or within
+        LAZY_SYNC_EVERY_S by ``_walsync``'s thread (the committing one, the daemon's event loop, waits for
+        no disk; ``synced_later`` asks it at once). ``syncs`` (a ``transaction()`` that is not lazy) inside
+        a lazy one has the WAL synced after the outer commit: SQLite takes no new synchronous level
         inside a transaction. A method's own write inside one (``upsert_cluster``) is as lazy as it is."""
         if self.readonly:
             raise StoreError(f"{self.path}: opened read-only")
@@ -590,7 +602,7 @@ class Store:
                     yield conn
                 return
             try:
-                synced, self._owed = self._synced(conn, lazy), False
+                synced, self._owed, self._owed_done = self._synced(conn, lazy), False, []
                 conn.execute("BEGIN IMMEDIATE")
                 _db.check_writable(conn, self.path)  # (migrated meanwhile by a newer version: its marker decides)
                 yield conn
@@ -598,32 +610,58 @@ class Store:
                 conn.execute("COMMIT")
                 if not synced and self._owed:
                     synced = self._sync_wal()
-                if synced:
+                if synced or self._clock() - self._synced_s >= LAZY_SYNC_EVERY_S:
                     self._synced_s = self._clock()
+                    if not synced:  # a lazy one a minute past the last sync: the WAL synced by its thread
+                        self._walsync.sync()
+                self._walsync.checkpoint_if_due()
             except BaseException as e:
                 if conn.in_transaction:
                     conn.execute("ROLLBACK")
-                raise self._translate(e) from e
+                err = self._translate(e)
+                self._settle_owed(err if isinstance(err, StoreError) else StoreError(f"{self.path}: not committed: {e!r}"))
+                raise err from e
+            else:
+                self._settle_owed(None)
             finally:
                 if self.open_error is not None:
                     self._close_shut()
 
     def _sync_wal(self) -> bool:
-        """The WAL file synced, as a commit at synchronous=FULL syncs it (fsync reaches the file's
-        writes through any of its descriptors). True; a sync that fails raises, naming the file: the
-        commit is in the file, not known to be on the disk."""
-        wal = f"{self.path}-wal"
-        try:
-            sync_file(Path(wal))
-        except OSError as e:
-            raise StoreError(f"{wal}: committed, but its sync to the disk failed: {e}") from e
+        """The WAL file synced on this thread (``walsync.sync_wal``): True."""
+        sync_wal(self.path)
         return True
+
+    def synced_later(self) -> Future[None]:
+        """What was committed so far synced to the disk by the store's sync thread (``_walsync``), not
+        the calling one (the daemon's event loop, which a synced commit held for the disk's fsync, up
+        to seconds on an SD card): done once it is on disk, its exception a StoreError (the sync
+        failed). Inside a transaction: once that one is committed and synced at its end, on the
+        committing thread (``_owed``: a transition in a cluster's merge), its exception its failure."""
+        with self._lock:
+            conn = self._live_conn()
+            if conn.in_transaction:  # (only ours: as in _tx)
+                done: Future[None] = Future()
+                self._owed = True
+                self._owed_done.append(done)
+                return done
+            self._synced_s = self._clock()
+            return self._walsync.sync()
+
+    def _settle_owed(self, e: StoreError | None) -> None:
+        """The futures of ``synced_later`` asked inside the transaction that ended: done, or ``e``."""
+        owed, self._owed_done = self._owed_done, []
+        for done in owed:
+            if e is None:
+                done.set_result(None)
+            else:
+                done.set_exception(e)
 
     def _synced(self, conn: sqlite3.Connection, lazy: bool) -> bool:
         """Whether the commit to come on ``conn`` syncs the disk (synchronous=FULL; else NORMAL, which in
         WAL mode keeps the file whole and each commit through a process crash, not a power cut): every
-        one but a ``lazy`` one made within LAZY_SYNC_EVERY_S of the latest synced commit."""
-        full = not lazy or self._clock() - self._synced_s >= LAZY_SYNC_EVERY_S
+        one but a ``lazy`` one (synced within LAZY_SYNC_EVERY_S by ``_walsync``: ``_tx``)."""
+        full = not lazy
         if full == (self._normal is conn):  # (a pragma only when the level changes: a new connection is FULL)
             conn.execute(f"PRAGMA synchronous = {'FULL' if full else 'NORMAL'}")
             self._normal = None if full else conn
@@ -1375,6 +1413,10 @@ class Store:
         if limit < 1:
             raise ValueError(f"outbox: limit must be at least 1, got {limit!r}")
         _finite("outbox: created_t", created_t)
+        if self._one("SELECT 1 FROM outbox WHERE channel = ? AND key = ?", (channel, key)) is not None:
+            # The send's keep after the dispatcher's: no commit. It was a synced one that wrote nothing,
+            # so synced nothing either, yet it put the lazy commits' next sync a minute off (``_tx``).
+            return []
         with self._tx() as c:
             c.execute(
                 "INSERT INTO outbox(channel, key, device, payload, created_t, urgency, kept_wall_s) "
@@ -1395,8 +1437,11 @@ class Store:
         return [OutgoingRow(*r) for r in self._all(_OUTGOING_SELECT + " WHERE channel = ? ORDER BY id", (channel,))]
 
     def forget_outgoing(self, channel: str, keys: Iterable[str]) -> int:
-        """The receiver acknowledged these: nothing to send again. Returns how many went."""
-        with self._tx() as c:
+        """The receiver acknowledged these: nothing to send again. Returns how many went. A lazy
+        commit (``_tx``): it was a synced one on the daemon's event loop after each push taken; a
+        power cut may lose the last minute's, whose pushes the next start sends again (with the same
+        key, if still true: outbox.py ``why_not_resend``), never one lost."""
+        with self._tx(lazy=True) as c:
             cur = c.executemany("DELETE FROM outbox WHERE channel = ? AND key = ?", [(channel, k) for k in keys])
             return int(cur.rowcount)
 
