@@ -19,9 +19,8 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import threading
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import TypeVar
 
@@ -29,7 +28,7 @@ import pytest
 from servers import Watcher, http_recorder, start_broker, stop_broker
 from synthetic import HandClock, HandLoop, spasm_record, streaming
 
-from spasmwatch.alerts import NoticeKind
+from spasmwatch.alerts import NoticeKind, Notification
 from spasmwatch.alerts.channels.mqtt import MqttChannel, MqttSettings
 from spasmwatch.alerts.channels.webhook import WebhookChannel, WebhookSettings
 from spasmwatch.daemon.daemon import BandSpec, Daemon
@@ -115,41 +114,68 @@ def test_the_third_spasms_record_raises_the_alarm_and_sends_it_with_the_clock_st
         stop_broker(broker)
 
 
-def test_a_clusters_records_sync_the_disk_once_on_the_way_to_the_alarm_and_not_before(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+class Snapshots(WebhookChannel):
+    """The real webhook channel, noting at each send's start what ``at_send()`` says then."""
+
+    def __init__(self, settings: WebhookSettings, at_send: Callable[[], object]) -> None:
+        super().__init__(settings)
+        self.at_send, self.seen_at_send = at_send, list[object]()
+
+    async def send(self, n: Notification) -> None:
+        self.seen_at_send.append((n.kind, self.at_send()))
+        await super().send(n)
+
+
+def test_a_clusters_records_and_sends_sync_nothing_on_the_loop_and_the_alarm_goes_once_its_record_is_on_disk(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """Found by bench/slow_disk.py: each spasm's record made its synced commits on the event loop
     one after the other, the event's, its cluster row's, then the transition's with its kept push:
     3 fsyncs before the alarm could go out. On an SD card whose fsync takes 1 s the alarm left 4.2 s
-    after the third spasm's end (1.2 s with no wait; 2.2 s now). The event and the cluster row are lazy commits
-    now (a power cut loses neither: the band's flash sends the event again, the analysis rebuilds
-    the row from it), and the transition's synced commit takes them to disk with it: one sync for
-    the alarm's record, none for a record that raises nothing. Counted as the store's COMMITs at
-    synchronous=FULL, and the WAL syncs the store makes itself (the real os.fsync, counted); the
-    store's clock stands still, so no lazy commit is a minute past a synced one."""
-    from test_store_wear import SyncedCommits
+    after the third spasm's end (1.2 s with no wait). The event and the cluster row became lazy
+    commits (a power cut loses neither: the band's flash sends the event again, the analysis
+    rebuilds the row from it), the transition's synced commit taking them to disk with it: 1, 1, 3
+    syncs on the loop, then 0, 0, 1, the loop still served nothing for that one (1 s). Then the
+    alarm's sends, once the receiver took the push, made two more: the webhook's keep again (a FULL
+    commit that wrote nothing) and the outbox's forget. None of them on the loop now: the
+    transition is a lazy commit whose WAL the store's thread syncs, the push sent once it is done
+    (checked at the send's start: that sync made, off the loop); the keep sees the push kept; the
+    forget is lazy (a power cut may have the next start send it again, never lose it). Counted as
+    the store's COMMITs at synchronous=FULL, and the WAL syncs (the real os.fsync) on the loop's
+    thread and off it; the store's clock stands still, so no lazy commit is a minute past a sync."""
+    from test_store_wear import HANG_S as SYNC_HANG_S
+    from test_store_wear import SyncedCommits, WalSyncs
 
     clock = HandClock(T0)
-    walsyncs: list[int] = []
-    real = os.fsync
-    monkeypatch.setattr(os, "fsync", lambda fd: (walsyncs.append(fd), real(fd))[1])
+    db = tmp_path / "db.sqlite"
+    walsyncs = WalSyncs(monkeypatch)
+    on_loop = lambda: sum(loop for _, loop in walsyncs.made)  # noqa: E731  (asyncio.Runner's loop: the main thread)
 
     async def main() -> None:
         async with http_recorder() as hook:
-            channels = {"webhook": WebhookChannel(WebhookSettings(url=hook.url + "/alert", name="webhook"))}
-            with Store(tmp_path / "db.sqlite") as store:
+            hooked = Snapshots(WebhookSettings(url=hook.url + "/alert", name="webhook"), lambda: list(walsyncs.made))
+            with Store(db) as store:
                 store._clock = lambda: T0
-                d = Daemon(store, [BandSpec("cot", lambda: None)], channels, clock=clock, disconnect_alert_s=1e9)  # type: ignore[arg-type,return-value]
+                d = Daemon(store, [BandSpec("cot", lambda: None)], {"webhook": hooked}, clock=clock, disconnect_alert_s=1e9)  # type: ignore[arg-type,return-value]
                 try:
                     streaming(d, DEV, T0)
+                    store._walsync.sync().result(SYNC_HANG_S)  # (its first lazy commit's sync: made)
+                    walsyncs.made.clear()
                     seen = SyncedCommits(store)
-                    synced = []
+                    synced, sending = [], []
                     for seq, onset in enumerate(ONSETS_MS):  # two spasms (no cluster yet), then the alarm
                         clock.t = confirmed_at(onset)
-                        before = seen.synced + len(walsyncs)
+                        before = seen.synced + on_loop()
                         d.on_record(DEV, spasm_record(seq, onset), clock.t)
-                        synced.append(seen.synced + len(walsyncs) - before)
+                        synced.append(seen.synced + on_loop() - before)
+                        before = seen.synced + on_loop()
                         await still(d.dispatcher.drain(), "the deliveries")
+                        sending.append(seen.synced + on_loop() - before)
                     assert [n.kind for n in d.notifications] == [NoticeKind.CLUSTER_ALARM]
-                    assert synced == [0, 0, 1]  # (before: [1, 1, 3])
+                    assert synced == [0, 0, 0]  # (before: [1, 1, 3], then [0, 0, 1])
+                    assert sending == [0, 0, 0]  # (before: [0, 0, 2])
+                    assert hooked.seen_at_send == [(NoticeKind.CLUSTER_ALARM, [(f"{db}-wal", False)])]
+                    assert store.outgoing("webhook") == []  # (forgotten: the receiver took it)
                     # Each committed: the events, the cluster with them, the alarm with its push sent.
                     [c] = list(store.clusters(DEV))
                     assert [e.seq for e in store.cluster_events(c.id)] == [0, 1, 2] and c.count == 3

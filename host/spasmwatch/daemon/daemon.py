@@ -10,6 +10,7 @@ the HTTP server and the web page.
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import datetime as dt
 import errno
 import functools
@@ -19,6 +20,7 @@ import os
 import socket
 from collections import deque
 from collections.abc import Callable, Coroutine, Mapping, Sequence
+from contextlib import suppress
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, TypeVar
@@ -2137,16 +2139,39 @@ class Daemon:
         # The channels it goes out on, as the dispatcher will route it right after this.
         channels = tuple(self.dispatcher.routes(n)) if n is not None else ()
 
-        def record() -> None:
+        def record() -> concurrent.futures.Future[None]:
             # One commit: the transition, and its push kept for a resend (the outbox). Stored alone,
             # a kill before the push was kept left an ALARM the restart restored as sent, with
-            # nothing to send: that phone never heard of it (test_faults, "...after a kill").
-            with self.store.transaction():
+            # nothing to send: that phone never heard of it (test_faults, "...after a kill"). Lazy,
+            # its sync made by the store's thread and its push sent once that is done: a synced
+            # commit held the loop for the disk's fsync (1 s on a slow SD card) before the alarm.
+            with self.store.transaction(lazy=True):
                 self.store.add_alert(cluster_id, t.device, t.subject, t.new, t.t, t.reason, channels=channels, by=t.by, alert_id=t.alert_id)
                 if n is not None:
                     self.dispatcher.keep(n)
+            return self.store.synced_later()
 
-        self._stored(t.device, record)
+        on_disk = self._stored(t.device, record)
+        if on_disk is not None:
+            self._told_if_unsynced(t.device, on_disk)
+            if n is not None:
+                self.dispatcher.send_after(n, on_disk)
+
+    def _told_if_unsynced(self, device: str, on_disk: concurrent.futures.Future[None]) -> None:
+        """A transition's sync that failed (the store's thread: ``_transition``) is the store failing,
+        as the synced commit it was: ``_store_failed`` on the loop."""
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:  # (an engine driven by hand, no loop: the store's thread logs it)
+            return
+
+        def done(f: concurrent.futures.Future[None]) -> None:
+            e = f.exception()
+            if isinstance(e, StoreError):
+                with suppress(RuntimeError):  # (the loop closed meanwhile: a daemon stopping)
+                    loop.call_soon_threadsafe(self._store_failed, device, e)
+
+        on_disk.add_done_callback(done)
 
     def _on_delivery(self, d: Delivery) -> None:
         self._failing_changed()

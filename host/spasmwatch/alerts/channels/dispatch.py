@@ -32,12 +32,13 @@ waits for its turn in its lane.
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import datetime as dt
 import logging
 import time
 from collections import OrderedDict, deque
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, suppress
 from dataclasses import dataclass, replace
 from enum import Enum
 from typing import Protocol, TypeVar
@@ -238,6 +239,7 @@ class Dispatcher:
         self._resending: dict[str, asyncio.Task[None]] = {}  # channel -> its resend pass
         self._closing = False  # a pass sends nothing more once the dispatcher is closing
         self._kept_ahead: str | None = None  # the key ``keep`` kept for the submit that follows it
+        self._on_disk_ahead: tuple[str, concurrent.futures.Future[None]] | None = None  # ``send_after``'s
         # Channel -> its first failed delivery in a row (wall s, error, the settings' fingerprint):
         # while it fails, its retries and its resend passes' failures go to debug (a receiver away
         # all night made 526 journal lines an hour: a pass a minute on webhook and ntfy, 4 lines
@@ -434,6 +436,14 @@ class Dispatcher:
                 ch.keep(n)
         self._kept_ahead = n.key
 
+    def send_after(self, n: Notification, on_disk: concurrent.futures.Future[None]) -> None:
+        """``n``'s sends, submitted next, each wait in its lane for ``on_disk``: the sync of the commit
+        that records its alert's transition (``Daemon._transition``), made by the store's sync thread
+        so that the event loop does not wait for the disk. A push goes out only once the write that
+        records it is on disk (docs/store.md "Guarantees"); and goes out all the same when that sync
+        failed (an alarm is never held back by the store; the daemon tells the family of the store)."""
+        self._on_disk_ahead = (n.key, on_disk)
+
     async def dispatch(self, n: Notification) -> list[Delivery]:
         return list(await asyncio.gather(*self._start(n)))
 
@@ -527,6 +537,8 @@ class Dispatcher:
         if self._kept_ahead != n.key:
             self.keep(n)
         self._kept_ahead = None
+        ahead, self._on_disk_ahead = self._on_disk_ahead, None
+        on_disk = ahead[1] if ahead is not None and ahead[0] == n.key else None
         routes = self.routes(n)
         self._alerted.setdefault(n.alert_id, set()).update(routes)
         self._alerted.move_to_end(n.alert_id)
@@ -538,14 +550,21 @@ class Dispatcher:
         for name, cgs in routes.items():
             self._in_flight[name].add(n.key)  # from now: a resend pass must not send it too
             # Created in submit order, so each lane takes them in that order.
-            task = asyncio.get_running_loop().create_task(self._deliver(name, self.channels[name], n, cgs))
+            task = asyncio.get_running_loop().create_task(self._deliver(name, self.channels[name], n, cgs, on_disk=on_disk))
             self._tasks.add(task)
             task.add_done_callback(self._tasks.discard)
             tasks.append(task)
         return tasks
 
     async def _deliver(
-        self, name: str, ch: Channel, n: Notification, cgs: tuple[str, ...], resend: bool = False, tries: int | None = None
+        self,
+        name: str,
+        ch: Channel,
+        n: Notification,
+        cgs: tuple[str, ...],
+        resend: bool = False,
+        tries: int | None = None,
+        on_disk: concurrent.futures.Future[None] | None = None,
     ) -> Delivery:
         # By the key it is configured under (caregivers name channels by it), whatever its own name;
         # on ``ch``, the object routed to when it was submitted: a reload that replaces or removes
@@ -553,6 +572,9 @@ class Dispatcher:
         self._in_flight[name].add(n.key)
         try:
             async with self._lanes[name][lane(n)].send(n.alert_id, self.retry.turn_s) as end_turn:
+                if on_disk is not None:  # (in its lane: the pushes after it wait their turn behind it)
+                    with suppress(Exception):  # (a failed sync: ``send_after``)
+                        await asyncio.wrap_future(on_disk)
                 attempts, error = await self._attempts(ch, n, end_turn, quiet=self._is_failing(name), tries=tries)
         finally:
             self._in_flight[name].discard(n.key)
