@@ -8,6 +8,7 @@ daemon's (lazy); an epoch's and a STATUS's once a minute (``SyncedCommits``).
 
 from __future__ import annotations
 
+import errno
 import os
 import signal
 import subprocess
@@ -132,10 +133,10 @@ STATUS = {"battery_pct": 80, "worn": 1, "log_fill_pct": 1, "flags": 0, "errors":
 
 class WalSyncs:
     """The real os.fsync (outfile.sync_file's), counted by the file it reaches and the thread that
-    made it; ``hold``: those of other threads wait until ``release`` (the store's sync thread
-    stalled, as on a slow disk)."""
+    made it; ``hold``: those of other threads wait until ``released`` (the store's sync thread
+    stalled, as on a slow disk); ``fail``: theirs fail as a failing disk's do (EIO)."""
 
-    def __init__(self, monkeypatch: Any, hold: bool = False) -> None:
+    def __init__(self, monkeypatch: Any, hold: bool = False, fail: bool = False) -> None:
         self.made: list[tuple[str, bool]] = []  # (file, on the calling thread)
         self.one = threading.Event()
         self.released = threading.Event()
@@ -146,6 +147,9 @@ class WalSyncs:
         def fsync(fd: int) -> None:
             if threading.current_thread() is not threading.main_thread():
                 self.released.wait(HANG_S)
+                if fail:
+                    self.one.set()
+                    raise OSError(errno.EIO, os.strerror(errno.EIO))
             real(fd)
             self.made.append((os.readlink(f"/proc/self/fd/{fd}"), threading.current_thread() is threading.main_thread()))
             self.one.set()

@@ -28,7 +28,7 @@ import pytest
 from servers import Watcher, http_recorder, start_broker, stop_broker
 from synthetic import HandClock, HandLoop, spasm_record, streaming
 
-from spasmwatch.alerts import NoticeKind, Notification
+from spasmwatch.alerts import BandFault, NoticeKind, Notification
 from spasmwatch.alerts.channels.mqtt import MqttChannel, MqttSettings
 from spasmwatch.alerts.channels.webhook import WebhookChannel, WebhookSettings
 from spasmwatch.daemon.daemon import BandSpec, Daemon
@@ -180,6 +180,52 @@ def test_a_clusters_records_and_sends_sync_nothing_on_the_loop_and_the_alarm_goe
                     [c] = list(store.clusters(DEV))
                     assert [e.seq for e in store.cluster_events(c.id)] == [0, 1, 2] and c.count == 3
                     assert [a.state for a in store.alerts(DEV)] == ["ALARM"]
+                finally:
+                    await d.dispatcher.close()
+
+    with asyncio.Runner(loop_factory=lambda: HandLoop(clock)) as runner:
+        runner.run(main())
+
+
+@pytest.mark.parametrize("sync", ["stalled, then done", "failed"])
+def test_the_alarms_push_waits_for_its_transitions_sync_and_goes_if_that_sync_fails(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, sync: str) -> None:
+    """The alarm's transition is a lazy commit whose WAL the store's thread syncs: its push waits
+    for that sync (a push goes out only once what records it is on disk), held here as on a stalled
+    disk: raised, stored, not sent until the sync is done. A sync that fails (EIO) is the store
+    failing, told as a synced commit's failure was (``storage_failing``), and the alarm goes all
+    the same: the store never holds an alarm back."""
+    from test_store_wear import HANG_S as SYNC_HANG_S
+    from test_store_wear import WalSyncs
+
+    clock = HandClock(T0)
+
+    async def main() -> None:
+        async with http_recorder() as hook:
+            hooked = Snapshots(WebhookSettings(url=hook.url + "/alert", name="webhook"), lambda: None)
+            with Store(tmp_path / "db.sqlite") as store:
+                store._clock = lambda: T0
+                d = Daemon(store, [BandSpec("cot", lambda: None)], {"webhook": hooked}, clock=clock, disconnect_alert_s=1e9)  # type: ignore[arg-type,return-value]
+                try:
+                    streaming(d, DEV, T0)
+                    store._walsync.sync().result(SYNC_HANG_S)  # (its first lazy commit's sync: made)
+                    syncs = WalSyncs(monkeypatch, hold=True, fail=sync == "failed")
+                    for seq, onset in enumerate(ONSETS_MS):
+                        clock.t = confirmed_at(onset)
+                        d.on_record(DEV, spasm_record(seq, onset), clock.t)
+                    [alarm] = [n for n in d.notifications if n.kind is NoticeKind.CLUSTER_ALARM]
+                    assert [a.state for a in store.alerts(DEV)] == ["ALARM"]  # (committed: in the WAL)
+                    drained = asyncio.ensure_future(d.dispatcher.drain())
+                    for _ in range(50):  # the loop's turns: the send's task waits, in its lane
+                        await asyncio.sleep(0)
+                    assert hooked.seen_at_send == [] and not drained.done()
+                    syncs.released.set()
+                    await still(drained, "the alarm's delivery")
+                    told = [NoticeKind.BAND_FAULT] if sync == "failed" else []  # (its push too, its sync failed too)
+                    assert [kind for kind, _ in hooked.seen_at_send] == [NoticeKind.CLUSTER_ALARM, *told]
+                    [x] = [x for x in d.dispatcher.deliveries if x.alert_id == alarm.alert_id]
+                    assert x.ok
+                    faults = [n.fault for n in d.notifications if n.kind is NoticeKind.BAND_FAULT]
+                    assert faults == ([BandFault.STORAGE_FAILING] if sync == "failed" else [])
                 finally:
                     await d.dispatcher.close()
 
