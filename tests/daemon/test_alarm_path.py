@@ -29,6 +29,7 @@ from servers import Watcher, http_recorder, start_broker, stop_broker
 from synthetic import HandClock, HandLoop, spasm_record, streaming
 
 from spasmwatch.alerts import BandFault, NoticeKind, Notification
+from spasmwatch.alerts.channels.dispatch import DISK_WAIT_S
 from spasmwatch.alerts.channels.mqtt import MqttChannel, MqttSettings
 from spasmwatch.alerts.channels.webhook import WebhookChannel, WebhookSettings
 from spasmwatch.daemon.daemon import BandSpec, Daemon
@@ -187,13 +188,15 @@ def test_a_clusters_records_and_sends_sync_nothing_on_the_loop_and_the_alarm_goe
         runner.run(main())
 
 
-@pytest.mark.parametrize("sync", ["stalled, then done", "failed"])
+@pytest.mark.parametrize("sync", ["stalled, then done", "failed", "stalled for good"])
 def test_the_alarms_push_waits_for_its_transitions_sync_and_goes_if_that_sync_fails(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, sync: str) -> None:
     """The alarm's transition is a lazy commit whose WAL the store's thread syncs: its push waits
     for that sync (a push goes out only once what records it is on disk), held here as on a stalled
     disk: raised, stored, not sent until the sync is done. A sync that fails (EIO) is the store
     failing, told as a synced commit's failure was (``storage_failing``), and the alarm goes all
-    the same: the store never holds an alarm back."""
+    the same: the store never holds an alarm back. Nor does a disk whose sync never ends (a card
+    failing, a USB disk pulled): the push goes after DISK_WAIT_S of the loop's clock (review h50:
+    it waited for good)."""
     from test_store_wear import HANG_S as SYNC_HANG_S
     from test_store_wear import WalSyncs
 
@@ -218,8 +221,12 @@ def test_the_alarms_push_waits_for_its_transitions_sync_and_goes_if_that_sync_fa
                     for _ in range(50):  # the loop's turns: the send's task waits, in its lane
                         await asyncio.sleep(0)
                     assert hooked.seen_at_send == [] and not drained.done()
-                    syncs.released.set()
+                    if sync == "stalled for good":
+                        clock.t += DISK_WAIT_S + 0.5  # past the wait (the loop's time: its timers come due)
+                    else:
+                        syncs.released.set()
                     await still(drained, "the alarm's delivery")
+                    syncs.released.set()  # (the store's thread, free for its close)
                     told = [NoticeKind.BAND_FAULT] if sync == "failed" else []  # (its push too, its sync failed too)
                     assert [kind for kind, _ in hooked.seen_at_send] == [NoticeKind.CLUSTER_ALARM, *told]
                     [x] = [x for x in d.dispatcher.deliveries if x.alert_id == alarm.alert_id]

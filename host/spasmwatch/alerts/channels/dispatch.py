@@ -38,7 +38,7 @@ import logging
 import time
 from collections import OrderedDict, deque
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
-from contextlib import asynccontextmanager, suppress
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, replace
 from enum import Enum
 from typing import Protocol, TypeVar
@@ -61,6 +61,12 @@ T = TypeVar("T")
 # that, or refused and retried, then lets the next alert's go (a new cluster's alarm waited up to
 # ~87 s behind an earlier cluster's push being retried); its own alert's later sends wait for it.
 LANE_TURN_S = 2.0
+# How long a push waits for the sync of the write that records it (s; ``send_after``): a slow SD
+# card's fsync takes about a second (bench/slow_disk.py: the alarm 1.99 s after the third spasm at a
+# 1 s fsync), but a disk hung in its fsync (a card failing, a USB disk pulled) held every alarm for
+# good. Past it the push goes unrecorded on disk: after a power cut it may go twice, never not at
+# all (the spasms themselves stay in the band's flash log until backfilled).
+DISK_WAIT_S = 5.0
 # A resend pass's send under way at a stop is given this long for its answer before the pass is
 # cut: cut at once, a push the receiver had (its answer on the way) stayed kept and went again at
 # the next start. Its 503 backoff is not waited out: the stop is not held for a receiver that is away.
@@ -573,8 +579,7 @@ class Dispatcher:
         try:
             async with self._lanes[name][lane(n)].send(n.alert_id, self.retry.turn_s) as end_turn:
                 if on_disk is not None:  # (in its lane: the pushes after it wait their turn behind it)
-                    with suppress(Exception):  # (a failed sync: ``send_after``)
-                        await asyncio.wrap_future(on_disk)
+                    await _synced(on_disk, n, name)
                 attempts, error = await self._attempts(ch, n, end_turn, quiet=self._is_failing(name), tries=tries)
         finally:
             self._in_flight[name].discard(n.key)
@@ -622,3 +627,16 @@ class Dispatcher:
             end_turn()  # its retries leave the lane to the next alert's sends (a new cluster's alarm)
             await asyncio.sleep(r.delay_s(attempt))
         return tries, "no attempt made"
+
+
+async def _synced(on_disk: concurrent.futures.Future[None], n: Notification, name: str) -> None:
+    """``on_disk`` done (``send_after``), or failed (told by the daemon as the store failing), or
+    DISK_WAIT_S gone by: ``n`` goes on ``name`` all the same (shielded: the other channels' waits
+    for the same sync go on)."""
+    try:
+        await asyncio.wait_for(asyncio.shield(asyncio.wrap_future(on_disk)), DISK_WAIT_S)
+    except TimeoutError:
+        log.warning("notification %d (%s) sent on %s before its record reached the disk: its sync has taken over %.0f s",
+                    n.id, n.kind.value, name, DISK_WAIT_S)  # fmt: skip
+    except Exception:  # (the sync failed: the daemon tells the family of the store)
+        pass
