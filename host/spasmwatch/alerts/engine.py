@@ -390,10 +390,8 @@ class AlertEngine:
             if a is None:
                 continue  # no open alert: nothing to retire (one closed stays among the closed)
             if s is None:
-                self._closed.pop((device, into), None)
-                log.info("alert %d %s cluster %s: carried on as the alert of cluster %s (the same cluster)", a.id, device, k, into)
-                a.key = into
-                self._clusters[(device, into)] = s = a
+                self._carry(a, into)
+                s = a
                 if isinstance(k, str) and isinstance(into, int):
                     # Alarmed under a key no stored cluster has (the store refused the cluster): its
                     # rows, if the store took any, name no cluster, and a restart found the cluster
@@ -401,6 +399,24 @@ class AlertEngine:
                     self._move(a, a.state, now, f"carried on as the alert of cluster {into}", None, None, by=a.acked_by)
                 continue
             self._retire(a, s, now, cluster.count if cluster is not None else s.count)
+
+    def rekey(self, device: str, old: ClusterKey, new: ClusterKey) -> None:
+        """A chain's heads-up (WARNING), raised under the daemon's own key for a chain the store has
+        no row of yet (docs/alerts.md "Wiring"), goes on under the row's id ``new`` as the chain
+        becomes a cluster: the same alert, nothing sent, no row (its alarm, next, is stored under
+        ``new``, as a restart restores it). Nothing open under ``old`` (it expired): nothing done,
+        the cluster's alarm is an alert of its own."""
+        a = self._clusters.get((device, old))
+        if a is not None and (device, new) not in self._clusters:
+            self._carry(a, new)
+
+    def _carry(self, a: ClusterAlert, into: ClusterKey) -> None:
+        """``a`` goes on as the alert of cluster ``into``: same id and state, nothing sent."""
+        self._clusters.pop((a.device, a.key), None)
+        self._closed.pop((a.device, into), None)
+        log.info("alert %d %s cluster %s: carried on as the alert of cluster %s (the same cluster)", a.id, a.device, a.key, into)
+        a.key = into
+        self._clusters[(a.device, into)] = a
 
     def _retire(self, a: ClusterAlert, into: ClusterAlert, now: float, count: int) -> None:
         if a.state is ClusterState.ACKNOWLEDGED and a.acked_by is not None and into.state in _OPEN_ALARM:

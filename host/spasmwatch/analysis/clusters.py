@@ -201,6 +201,14 @@ class Cluster:
         ts = self._all if self.pair else self._counted
         return bool(len(ts) >= A.CLUSTER_MIN_COUNT and self.strong >= A.CLUSTER_MIN_STRONG and ts.rhythmic)
 
+    @property
+    def forming(self) -> bool:
+        """Not a cluster yet, but it may become one: CLUSTER_MIN_STRONG full spasms counted (the
+        alert engine's heads-up, WARNING). Full spasms chain at most CLUSTER_MAX_GAP_MS apart, under
+        CLUSTER_SPAN_MS, so two consecutive ones already lie in the rhythm's window: one more may
+        raise the alarm. Read by the daemon only; replay and evaluate report clusters alone."""
+        return self.strong >= A.CLUSTER_MIN_STRONG and not self.is_cluster
+
     def intervals(self) -> list[float]:
         ts = [s.t for s in self.spasms]
         return [b - a for a, b in zip(ts, ts[1:])]

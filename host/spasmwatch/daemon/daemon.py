@@ -37,6 +37,7 @@ from spasmwatch.alerts.channels.dispatch import Caregiver, Delivery, Dispatcher
 from spasmwatch.alerts.channels.outbox import OPEN_ALARM_STATES, KeepsOutgoing, why_not_resend
 from spasmwatch.alerts.channels.sound import SoundChannel
 from spasmwatch.alerts.engine import AlertEnded, reason_count, reason_held, reason_held_until, reason_told_ended, reason_way
+from spasmwatch.alerts.model import LATE_CLUSTER_S
 from spasmwatch.analysis.clusters import Cluster, Spasm
 from spasmwatch.analysis.sleepwake import counts_worn
 from spasmwatch.clock import (
@@ -1889,6 +1890,9 @@ class Daemon:
         if tc.replayed:
             return  # a cluster alarmed (and closed) before a restart: the store is updated, nobody re-alerted
         key = tc.store_id if tc.store_id is not None else tc.key  # (the store refused it: the engine still alarms)
+        if tc.forming_key is not None:  # its heads-up goes on as its alarm: one alert
+            self.engine.rekey(device, tc.forming_key, key)
+            tc.forming_key = None
         if event == "closed":
             self.engine.on_cluster_closed(device, key, c.end)
         else:
@@ -1929,6 +1933,17 @@ class Daemon:
         # two clusters, for as long as the daemon ran.
         held = self.engine.cluster_keys()
         self._merged_into = {k: v for k, v in self._merged_into.items() if k in held}
+
+    def chain_forming(self, device: str, key: str, c: Cluster) -> None:
+        """The heads-up (WARNING): a chain with the full spasms a cluster needs, one spasm short of
+        its alarm. Under the analysis' key: the store has no row for a chain that is no cluster (nor
+        ever has, if it never becomes one); ``cluster_changed`` carries it on under the cluster's.
+        Its count is held under the alarm's: a chain past it without the rhythm is not alarmed. One
+        learned late (a backfill) is past: nobody is told to watch for what already ended."""
+        if self.clock.wall() - c.confirmed_t > LATE_CLUSTER_S:
+            return
+        count = min(c.count, self.engine.settings.alarm_count - 1)
+        self.engine.on_spasm(device, key, count, c.start, c.post_wake_s, c.confirmed_t)
 
     def sleep_changed(self, device: str, kind: str, t: float) -> None:
         log.info("%s: %s at %s", device, kind, log_time(t))
@@ -2349,14 +2364,16 @@ class Daemon:
 
     def _not_held(self, alert_id: int) -> None:
         """Why the engine holds no alert ``alert_id``: AlertOver for one stored over (a band fault
-        cleared, a cluster's alarm closed and no longer kept) that ended before the ack came, the page
+        cleared, a cluster's alarm closed and no longer kept, a heads-up of an earlier run) that ended before the ack came, the page
         showing it still; StoreCannotTell when only the store could say and it is not open; returns
         for one never issued (above the engine's numbering, known without the store) or never stored."""
         if self._ids_read and not self.engine.issued(alert_id):
             return
         try:
             last = self.store.latest_alert(alert_id)
-            over = last is not None and last.state in _OVER_STATES
+            # A heads-up is not carried over a restart (a chain still forming is told anew): one this
+            # run does not hold is over.
+            over = last is not None and (last.state in _OVER_STATES or last.state == ClusterState.WARNING.value)
             acked_by = self.store.alert_acked_by(alert_id) if over else None
         except StoreError as e:
             raise StoreCannotTell(alert_id, str(e)) from None

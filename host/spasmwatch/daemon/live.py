@@ -59,6 +59,9 @@ class TrackedCluster:
     # its stored row holds as last written (None: not known, the list is written whole).
     event_at: dict[float, int] = field(default_factory=dict)
     stored_ids: frozenset[int] | None = None
+    # The key its chain's heads-up was told under (``ClusterListener.chain_forming``) before it was
+    # a cluster, till the listener carries that alert on under its own key (None: none told).
+    forming_key: str | None = None
 
 
 class ClusterListener(Protocol):
@@ -68,6 +71,11 @@ class ClusterListener(Protocol):
         """``event``: "alarm" (the third spasm), "update" (it grew), "closed". ``absorbed``: tracked
         clusters ``c`` turned out to take in too (late events joined them to ``tc``), no longer
         tracked: their stored rows and alerts are to be retired with this change."""
+        ...
+
+    def chain_forming(self, device: str, key: str, c: Cluster) -> None:
+        """``c`` is no cluster yet but may become one (``Cluster.forming``: the heads-up), and it
+        grew, or was just found so; ``key``: the same for this chain each time, none a cluster's."""
         ...
 
     def sleep_changed(self, device: str, kind: str, t: float) -> None: ...
@@ -104,6 +112,8 @@ class LiveAnalysis:
         self.needs_rebuild = False
         self.sleep_since: float | None = None  # time of the last sleep or wake onset
         self._held: list[Epoch] = []  # epochs the band held while away, taken behind a backfill (hold_epoch)
+        # The chain last told as forming, its key and how many spasms it had then (_tell_forming).
+        self._forming: tuple[Cluster, str, int] | None = None
 
     def preload(self, known: list[TrackedCluster]) -> None:
         """Clusters the store already holds, so a rebuild updates them instead of alarming again."""
@@ -227,6 +237,8 @@ class LiveAnalysis:
         cur = self._an.clusters.current
         if cur is not None and cur.is_cluster:
             self._emit(cur, "update")
+        elif cur is not None and cur.forming and not self._replaying:
+            self._tell_forming(cur)
         for c in self._an.closed:
             self._emit(c, "closed")
         self._an.closed.clear()
@@ -236,6 +248,19 @@ class LiveAnalysis:
                 if not self._replaying:
                     self.listener.sleep_changed(self.device, str(r["type"]), self.sleep_since)
 
+    def _tell_forming(self, c: Cluster) -> None:
+        """The heads-up's chain, told when it is found forming and at each spasm it takes after (so
+        its WARNING does not expire while the chain goes on). Its key, from its start, is the same
+        for the chain a rebuild finds again. Not while replaying: a rebuild's chains are the store's
+        past; the live one is told at the rebuild's end (its tick)."""
+        told = self._forming
+        if told is not None and told[0] is c and told[2] == len(c.spasms):
+            return
+        key = told[1] if told is not None and told[0] is c else f"{self.device}@{c.start:.3f}~forming"
+        self._forming = (c, key, len(c.spasms))
+        c.post_wake_s = self._an.post_wake_s(c)
+        self.listener.chain_forming(self.device, key, c)
+
     def _emit(self, c: Cluster, event: str) -> None:
         if self._replaying:
             prev = self._replayed.get(id(c))
@@ -243,6 +268,8 @@ class LiveAnalysis:
             return
         c.post_wake_s = self._an.post_wake_s(c)
         tc, absorbed = self._track(c)
+        if self._forming is not None and self._forming[0] is c:
+            tc.forming_key, self._forming = self._forming[1], None
         ts = [s.t for s in c.spasms]
         if event == "update" and ts == tc.spasm_ts and not absorbed:
             return  # nothing new since the last report
