@@ -3,7 +3,7 @@
     python bench/run_all.py            # full: 24 h replay and comparisons, 60 s of fuzzing per target
     python bench/run_all.py --quick    # smoke run: 1 h, 5 s per fuzz target, 40 min fault campaign, 3 bands 30 s, 2 alarm latency runs, short soak
 
-Runs replay.py, csv_read.py, firmware_cost.py, log_flash_cost.py, compare.py, fuzz.py, store_insert.py, cluster_growth.py,
+Runs replay.py, csv_read.py, firmware_cost.py, log_flash_cost.py, compare.py, fuzz.py, store_insert.py, cluster_growth.py, heads_up.py,
 raw_damage.py, faults.py, load.py, alarm_latency.py, soak.py, nightcost.py and dayscost.py, each in its
 own process with ``--json bench/results/<name>.json``, shows their output as it
 comes, and writes bench/results/summary.json: each bench's exit code, wall time
@@ -38,6 +38,7 @@ def benches(quick: bool, fuzz_seconds: float | None) -> dict[str, list[str]]:
         "fuzz": ["fuzz.py", *fuzz],
         "store_insert": ["store_insert.py", *q],
         "cluster_growth": ["cluster_growth.py", *q],
+        "heads_up": ["heads_up.py", *q],
         "raw_damage": ["raw_damage.py", *(["--hours", "1", "--runs", "1", "--fake-mb", "1"] if quick else ["--rss"])],
         "faults": ["faults.py", *q],
         "load": ["load.py", *q],
@@ -64,6 +65,8 @@ def headline(name: str, r: dict[str, Any]) -> dict[str, Any]:
     if name == "fuzz":
         return {"inputs": r.get("inputs"), "crash_groups": r.get("crash_groups"),
                 "per_target": {t: [v["inputs"], v["crashes"]] for t, v in r.get("targets", {}).items()}}
+    if name == "heads_up":
+        return {k: round(v["false_per_24h"], 2) for k, v in r.get("summary", {}).items()}
     if name in ("store_insert", "cluster_growth", "dayscost"):
         return {k: round(v, 2) for k, v in r.get("ratios", {}).items()}
     if name == "raw_damage":
