@@ -91,6 +91,31 @@ def test_a_band_notice_retried_with_backoff_never_holds_the_alarm_after_it(tmp_p
 
 
 @pytest.mark.parametrize("kind", ["webhook", "ntfy"])
+def test_a_heads_up_in_its_backoff_is_given_up_for_its_alarm_which_goes_at_once(tmp_path: Path, kind: str) -> None:
+    """The cluster's heads-up (WARNING, the same alert as its alarm since review h50) answered 503,
+    in its backoff when the third spasm's alarm comes. An alert's sends go one after the other: the
+    alarm waited for the heads-up's retries (seen: warning, warning, alarm). Now the heads-up is
+    given up there, its kept push dropped; the alarm goes at once."""
+    retry = RetrySettings(attempts=2, first_delay_s=HOLD_S)
+    warning = notice(NoticeKind.CLUSTER_WARNING, id=2, state="WARNING", urgency=Urgency.LOW, count=2)
+
+    async def main() -> None:
+        async with http_recorder([503]) as srv:
+            with Store(tmp_path / "db.sqlite") as store:
+                d = Dispatcher({"home": home_channel(kind, srv.url + "/t", store)}, retry=retry)
+                d.submit(warning)
+                while ("out", 0) not in srv.log:  # answered 503: its backoff begins
+                    await asyncio.sleep(0.01)
+                d.submit(notice(id=3))
+                await d.close()
+                assert [_kind(s) for s in srv.seen] == ["cluster_warning", "cluster_alarm"]  # not retried
+                assert [(x.notification_id, x.ok) for x in d.deliveries] == [(3, True)]
+                assert store.outgoing("home") == []
+
+    asyncio.run(asyncio.wait_for(main(), 60))
+
+
+@pytest.mark.parametrize("kind", ["webhook", "ntfy"])
 def test_a_resend_pass_sends_a_kept_alarm_before_the_older_band_notices_kept_with_it(tmp_path: Path, kind: str) -> None:
     """After a receiver outage or a daemon stop, the pass of the kept pushes: old code sent them
     oldest first, so a kept "battery low" the receiver held made the kept alarm after it wait."""

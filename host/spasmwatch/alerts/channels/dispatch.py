@@ -34,6 +34,7 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import datetime as dt
+import functools
 import logging
 import time
 from collections import OrderedDict, deque
@@ -241,6 +242,9 @@ class Dispatcher:
         self._alerted: OrderedDict[int, set[str]] = OrderedDict()  # alert id -> channels sent anything about it
         self._keep_alerted = 1000  # follow-ups come within hours; old alerts are forgotten
         self._tasks: set[asyncio.Task[Delivery]] = set()
+        # Each channel's heads-up (cluster_warning) sends under way, by (channel, alert id): the
+        # alert's next notification (its alarm) cancels its own (_supersede).
+        self._heads_up: dict[tuple[str, int], tuple[asyncio.Task[Delivery], str]] = {}  # (its send, its key)
         self._in_flight: dict[str, set[str]] = {name: set() for name in self.channels}  # keys being delivered
         self._resending: dict[str, asyncio.Task[None]] = {}  # channel -> its resend pass
         self._closing = False  # a pass sends nothing more once the dispatcher is closing
@@ -556,11 +560,34 @@ class Dispatcher:
         for name, cgs in routes.items():
             self._in_flight[name].add(n.key)  # from now: a resend pass must not send it too
             # Created in submit order, so each lane takes them in that order.
+            self._supersede(name, n)
             task = asyncio.get_running_loop().create_task(self._deliver(name, self.channels[name], n, cgs, on_disk=on_disk))
             self._tasks.add(task)
             task.add_done_callback(self._tasks.discard)
+            if n.kind is NoticeKind.CLUSTER_WARNING:
+                self._heads_up[(name, n.alert_id)] = (task, n.key)
+                task.add_done_callback(functools.partial(self._heads_up_done, (name, n.alert_id)))
             tasks.append(task)
         return tasks
+
+    def _heads_up_done(self, key: tuple[str, int], _: object) -> None:
+        self._heads_up.pop(key, None)
+
+    def _supersede(self, name: str, n: Notification) -> None:
+        """A heads-up of ``n``'s alert still on its way on ``name`` (waiting its turn, for an answer,
+        or to retry) is given up for ``n``, its alarm: an alert's sends go
+        one after the other (``_Lane``), and its alarm waited behind the heads-up's retries, up to
+        ~87 s to a receiver down or hung (tests/daemon/test_faults.py, review h50). Its push is
+        not kept (its alert is no longer WARNING: ``why_not_resend`` would refuse it)."""
+        if n.kind is not NoticeKind.CLUSTER_ALARM:
+            return
+        held = self._heads_up.pop((name, n.alert_id), None)
+        if held is not None:
+            held[0].cancel()
+            self._in_flight[name].discard(held[1])  # (cancelled before it ran, its finally never does)
+            ch = self.channels[name]
+            if isinstance(ch, KeepsOutgoing):
+                ch.drop_kept(held[1], f"its alert's {n.kind.value} came before it was through")
 
     async def _deliver(
         self,
