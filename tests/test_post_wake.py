@@ -126,6 +126,9 @@ class _Listener:
     def cluster_changed(self, device: str, tc: TrackedCluster, c: Cluster, event: str, absorbed: Sequence[TrackedCluster] = ()) -> None:
         self.post_wake.append((event, c.post_wake_s))
 
+    def chain_forming(self, device: str, key: str, c: Cluster) -> None:
+        pass
+
     def sleep_changed(self, device: str, kind: str, t: float) -> None:
         pass
 

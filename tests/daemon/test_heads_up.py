@@ -55,10 +55,10 @@ def test_two_full_spasms_raise_the_heads_up_and_the_third_the_alarm_as_the_same_
     )
     assert "film" in heads_up[0].text and shown["state"] == "WARNING"
     assert no_row == [], "a chain that is no cluster has no row"
-    # The alarm at the third spasm, at once, under the same alert: its rows from ALARM on name the cluster.
+    # The alarm at the third spasm, at once, under the same alert; its rows, the WARNING's too, name the cluster.
     assert kinds == [NoticeKind.CLUSTER_WARNING, NoticeKind.CLUSTER_ALARM]
     assert (alarm.alert_id, alarm.count, alarm.created_t, alarm.state) == (shown["id"], 3, now, "ALARM")
-    assert [(r.state, r.cluster_id) for r in history] == [("WARNING", None), ("ALARM", c.id)], history
+    assert [(r.state, r.cluster_id) for r in history] == [("WARNING", c.id), ("ALARM", c.id)], history
 
 
 def test_a_chain_that_never_becomes_a_cluster_lets_its_heads_up_expire_and_stores_no_cluster(tmp_path: Path) -> None:

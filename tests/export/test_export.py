@@ -635,6 +635,9 @@ class _Sleeps:
     def cluster_changed(self, *args: object, **kw: object) -> None:
         pass
 
+    def chain_forming(self, *args: object) -> None:
+        pass
+
     def sleep_changed(self, device: str, kind: str, t: float) -> None:
         self.said.append(iso(t))
 

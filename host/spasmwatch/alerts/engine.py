@@ -410,6 +410,11 @@ class AlertEngine:
         if a is not None and (device, new) not in self._clusters:
             self._carry(a, new)
 
+    def open_cluster_id(self, device: str, key: ClusterKey) -> int | None:
+        """The id of the cluster alert open under ``key``, or None."""
+        a = self._clusters.get((device, key))
+        return None if a is None else a.id
+
     def _carry(self, a: ClusterAlert, into: ClusterKey) -> None:
         """``a`` goes on as the alert of cluster ``into``: same id and state, nothing sent."""
         self._clusters.pop((a.device, a.key), None)

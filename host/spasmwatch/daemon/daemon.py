@@ -1871,6 +1871,9 @@ class Daemon:
                     device, tc.key, c.start, c.end, c.count, c.alert_t, c.post_wake_s, event == "closed" or tc.closed,
                     event_ids=ids, wall_s=self.clock.wall(), held_ids=tc.stored_ids,
                 )  # fmt: skip
+                heads_up = None if tc.forming_key is None else self.engine.open_cluster_id(device, tc.forming_key)
+                if heads_up is not None:  # its WARNING's rows, stored under no cluster: this one's history
+                    self.store.claim_alert(device, heads_up, cid)
                 if absorbed:
                     self.store.merge_clusters(device, cid, [a.store_id for a in absorbed if a.store_id is not None])
                     merged = True

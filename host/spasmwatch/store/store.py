@@ -1306,6 +1306,15 @@ class Store:
             sql = "UPDATE alerts SET alert_id = ? WHERE device = ? AND cluster_id = ? AND alert_id = ?"
             return int(c.execute(sql, (to, device, cluster_id, alert_id)).rowcount)
 
+    def claim_alert(self, device: str, alert_id: int, cluster_id: int) -> int:
+        """The rows of alert ``alert_id`` of ``device`` stored under no cluster put under cluster
+        ``cluster_id``: a chain's heads-up (WARNING) stored before the chain had a row, now its
+        cluster's (docs/alerts.md "Wiring"), so its history is one cluster's (``move_alert`` moves it
+        whole). How many rows."""
+        with self._tx() as c:
+            sql = "UPDATE alerts SET cluster_id = ? WHERE device = ? AND alert_id = ? AND cluster_id IS NULL"
+            return int(c.execute(sql, (cluster_id, device, alert_id)).rowcount)
+
     def last_alert_id(self) -> int:
         """The largest alert id stored, for a restarted engine to go on after. Rows from before
         schema v5 carry none; their row ids stand in (an engine made at most one alert per row)."""
