@@ -403,8 +403,9 @@ class AlertEngine:
     def rekey(self, device: str, old: ClusterKey, new: ClusterKey) -> None:
         """A chain's heads-up (WARNING), raised under the daemon's own key for a chain the store has
         no row of yet (docs/alerts.md "Wiring"), goes on under the row's id ``new`` as the chain
-        becomes a cluster: the same alert, nothing sent, no row (its alarm, next, is stored under
-        ``new``, as a restart restores it). Nothing open under ``old`` (it expired): nothing done,
+        becomes a cluster: the same alert, nothing sent, no row written (the daemon gives its rows
+        to the cluster: ``Store.claim_alert``; its alarm, next, is stored under ``new``, as a restart
+        restores it). Nothing open under ``old`` (it expired): nothing done,
         the cluster's alarm is an alert of its own."""
         a = self._clusters.get((device, old))
         if a is not None and (device, new) not in self._clusters:

@@ -2367,9 +2367,10 @@ class Daemon:
 
     def _not_held(self, alert_id: int) -> None:
         """Why the engine holds no alert ``alert_id``: AlertOver for one stored over (a band fault
-        cleared, a cluster's alarm closed and no longer kept, a heads-up of an earlier run) that ended before the ack came, the page
-        showing it still; StoreCannotTell when only the store could say and it is not open; returns
-        for one never issued (above the engine's numbering, known without the store) or never stored."""
+        cleared, a cluster's alarm closed and no longer kept, a heads-up of an earlier run) that
+        ended before the ack came, the page showing it still; StoreCannotTell when only the store
+        could say and it is not open; returns for one never issued (above the engine's numbering,
+        known without the store) or never stored."""
         if self._ids_read and not self.engine.issued(alert_id):
             return
         try:
