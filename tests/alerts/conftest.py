@@ -2,20 +2,22 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import shutil
 import subprocess
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import TypeVar
 
 import pytest
 
 from spasmwatch.alerts import Audience, BandFault, Notification, NoticeKind, Urgency
-from spasmwatch.alerts.channels import NtfyChannel, NtfySettings, WebhookChannel, WebhookSettings
+from spasmwatch.alerts.channels import Dispatcher, NtfyChannel, NtfySettings, RetrySettings, WebhookChannel, WebhookSettings
 from spasmwatch.store import Store
 
-from servers import Broker, free_port, http_recorder, mqtt_topic, start_broker, stop_broker  # noqa: F401  (re-exported to the tests)
+from servers import Broker, Recorder, free_port, http_recorder, mqtt_topic, start_broker, stop_broker  # noqa: F401  (re-exported to the tests)
 
 T = TypeVar("T")
 
@@ -43,6 +45,19 @@ def home_channel(kind: str, url: str, store: Store) -> WebhookChannel | NtfyChan
     if kind == "webhook":
         return WebhookChannel(WebhookSettings(url=url, name="home", timeout_s=10), store)
     return NtfyChannel(NtfySettings(url=url, name="home", timeout_s=10, min_urgency=Urgency.INFO), store)
+
+
+@asynccontextmanager
+async def in_backoff(tmp_path: Path, kind: str, first: Notification, retry: RetrySettings) -> AsyncIterator[tuple[Dispatcher, Recorder, Store]]:
+    """A dispatcher with one ``kind`` channel "home" to a receiver that answers its first request
+    503, ``first`` submitted there and answered: in its backoff before its next try."""
+    async with http_recorder([503]) as srv:
+        with Store(tmp_path / "db.sqlite") as store:
+            d = Dispatcher({"home": home_channel(kind, srv.url + "/t", store)}, retry=retry)
+            d.submit(first)
+            while ("out", 0) not in srv.log:  # answered 503: its backoff begins
+                await asyncio.sleep(0.01)
+            yield d, srv, store
 
 
 def mqtt_event(packet: bytes) -> dict[str, object] | None:

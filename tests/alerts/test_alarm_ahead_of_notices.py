@@ -26,7 +26,7 @@ from spasmwatch.store import Store
 
 from servers import MqttProxy, Seen, run_then_close
 
-from .conftest import Broker, band_notice, home_channel, http_recorder, mqtt_event, notice
+from .conftest import Broker, band_notice, home_channel, http_recorder, in_backoff, mqtt_event, notice
 
 # How long a receiver holds the notice at most: what the old code made the alarm wait for. Long
 # enough that an alarm sent at once is there well before, short enough for a test that fails.
@@ -76,16 +76,11 @@ def test_a_band_notice_retried_with_backoff_never_holds_the_alarm_after_it(tmp_p
     retry = RetrySettings(attempts=2, first_delay_s=HOLD_S)
 
     async def main() -> None:
-        async with http_recorder([503]) as srv:
-            with Store(tmp_path / "db.sqlite") as store:
-                d = Dispatcher({"home": home_channel(kind, srv.url + "/t", store)}, retry=retry)
-                d.submit(BATTERY_LOW)
-                while ("out", 0) not in srv.log:  # answered 503: its backoff begins
-                    await asyncio.sleep(0.01)
-                d.submit(ALARM)
-                await d.close()
-                assert [_kind(s) for s in srv.seen] == ["band_fault", "cluster_alarm", "band_fault"]
-                assert sorted((x.notification_id, x.ok, x.attempts) for x in d.deliveries) == [(1, True, 2), (3, True, 1)]
+        async with in_backoff(tmp_path, kind, BATTERY_LOW, retry) as (d, srv, _):
+            d.submit(ALARM)
+            await d.close()
+            assert [_kind(s) for s in srv.seen] == ["band_fault", "cluster_alarm", "band_fault"]
+            assert sorted((x.notification_id, x.ok, x.attempts) for x in d.deliveries) == [(1, True, 2), (3, True, 1)]
 
     asyncio.run(asyncio.wait_for(main(), 60))
 
@@ -100,17 +95,12 @@ def test_a_heads_up_in_its_backoff_is_given_up_for_its_alarm_which_goes_at_once(
     warning = notice(NoticeKind.CLUSTER_WARNING, id=2, state="WARNING", urgency=Urgency.LOW, count=2)
 
     async def main() -> None:
-        async with http_recorder([503]) as srv:
-            with Store(tmp_path / "db.sqlite") as store:
-                d = Dispatcher({"home": home_channel(kind, srv.url + "/t", store)}, retry=retry)
-                d.submit(warning)
-                while ("out", 0) not in srv.log:  # answered 503: its backoff begins
-                    await asyncio.sleep(0.01)
-                d.submit(notice(id=3))
-                await d.close()
-                assert [_kind(s) for s in srv.seen] == ["cluster_warning", "cluster_alarm"]  # not retried
-                assert [(x.notification_id, x.ok) for x in d.deliveries] == [(3, True)]
-                assert store.outgoing("home") == []
+        async with in_backoff(tmp_path, kind, warning, retry) as (d, srv, store):
+            d.submit(notice(id=3))
+            await d.close()
+            assert [_kind(s) for s in srv.seen] == ["cluster_warning", "cluster_alarm"]  # not retried
+            assert [(x.notification_id, x.ok) for x in d.deliveries] == [(3, True)]
+            assert store.outgoing("home") == []
 
     asyncio.run(asyncio.wait_for(main(), 60))
 

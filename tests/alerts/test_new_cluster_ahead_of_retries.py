@@ -27,7 +27,7 @@ from spasmwatch.store import Store
 
 from servers import MqttProxy, Seen, retained, run_then_close
 
-from .conftest import Broker, home_channel, http_recorder, mqtt_event, notice
+from .conftest import Broker, home_channel, http_recorder, in_backoff, mqtt_event, notice
 
 # How long a receiver holds, or a retry waits: what the old code made the new alarm wait for. Long
 # enough that an alarm sent at once is there well before, short enough for a test that fails.
@@ -51,19 +51,14 @@ def test_a_new_cluster_s_alarm_goes_while_an_earlier_cluster_s_push_waits_for_it
     retry = RetrySettings(attempts=2, first_delay_s=HOLD_S)
 
     async def main() -> None:
-        async with http_recorder([503]) as srv:
-            with Store(tmp_path / "db.sqlite") as store:
-                d = Dispatcher({"home": home_channel(kind, srv.url + "/t", store)}, retry=retry)
-                d.submit(ALARM_1)
-                while ("out", 0) not in srv.log:  # answered 503: its backoff begins
-                    await asyncio.sleep(0.01)
-                d.submit(UPDATE_1)
-                d.submit(ALARM_2)
-                await d.close()
-                # Cluster 2's alarm at once; cluster 1's update still after its alarm's retry.
-                assert [_key(s) for s in srv.seen] == [ALARM_1.key, ALARM_2.key, ALARM_1.key, UPDATE_1.key]
-                assert sorted((x.notification_id, x.ok, x.attempts) for x in d.deliveries) == [(3, True, 2), (4, True, 1), (6, True, 1)]
-                assert store.outgoing("home") == []
+        async with in_backoff(tmp_path, kind, ALARM_1, retry) as (d, srv, store):
+            d.submit(UPDATE_1)
+            d.submit(ALARM_2)
+            await d.close()
+            # Cluster 2's alarm at once; cluster 1's update still after its alarm's retry.
+            assert [_key(s) for s in srv.seen] == [ALARM_1.key, ALARM_2.key, ALARM_1.key, UPDATE_1.key]
+            assert sorted((x.notification_id, x.ok, x.attempts) for x in d.deliveries) == [(3, True, 2), (4, True, 1), (6, True, 1)]
+            assert store.outgoing("home") == []
 
     asyncio.run(asyncio.wait_for(main(), 60))
 

@@ -12,8 +12,9 @@ session drives it; the acks through the daemon's own HTTP server on 127.0.0.1.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
-from synthetic import spasm_record, streaming
+from synthetic import HandClock, spasm_record, streaming
 
 from spasmwatch.alerts import AlertSettings, NoticeKind, Urgency
 from swcore import consts as C
@@ -31,16 +32,21 @@ def _confirmed_at(onset_ms: int) -> float:
     return T0 + (onset_ms + 1500 + int(C.POST_MS)) / 1000
 
 
+def _two_full_spasms(d: Any, clock: HandClock) -> None:
+    """The band streaming, then the chain's first two full spasms confirmed: its heads-up."""
+    streaming(d, DEVICE, T0)
+    for seq, onset in enumerate(ONSETS_MS[:2]):
+        clock.t = _confirmed_at(onset)
+        d.on_record(DEVICE, spasm_record(seq, onset), clock.t)
+
+
 def _cluster_alerts(d: object) -> list[dict[str, object]]:
     return [a for a in d.status()["alerts"] if a["kind"] == "cluster"]  # type: ignore[attr-defined]
 
 
 def test_two_full_spasms_raise_the_heads_up_and_the_third_the_alarm_as_the_same_alert(tmp_path: Path) -> None:
     with _run(tmp_path, T0, alert_settings=SETTINGS) as (d, clock):
-        streaming(d, DEVICE, T0)
-        for seq, onset in enumerate(ONSETS_MS[:2]):
-            clock.t = _confirmed_at(onset)
-            d.on_record(DEVICE, spasm_record(seq, onset), clock.t)
+        _two_full_spasms(d, clock)
         heads_up = [n for n in d.notifications]
         [shown] = _cluster_alerts(d)
         no_row = list(d.store.clusters(DEVICE))
@@ -63,10 +69,7 @@ def test_two_full_spasms_raise_the_heads_up_and_the_third_the_alarm_as_the_same_
 
 def test_a_chain_that_never_becomes_a_cluster_lets_its_heads_up_expire_and_stores_no_cluster(tmp_path: Path) -> None:
     with _run(tmp_path, T0, alert_settings=SETTINGS) as (d, clock):
-        streaming(d, DEVICE, T0)
-        for seq, onset in enumerate(ONSETS_MS[:2]):
-            clock.t = _confirmed_at(onset)
-            d.on_record(DEVICE, spasm_record(seq, onset), clock.t)
+        _two_full_spasms(d, clock)
         [shown] = _cluster_alerts(d)
         clock.t += SETTINGS.warning_expire_s - 1
         d._tick()
@@ -87,10 +90,7 @@ def test_a_heads_up_open_at_a_restart_is_over_for_the_restarted_daemon_its_ack_4
     """Not carried over (the restarted daemon's analysis tells a chain still forming anew): a page
     still showing it gets 409 alert_over, as for one that expired, not 404 "no alert"."""
     with _run(tmp_path, T0, alert_settings=SETTINGS) as (d, clock):
-        streaming(d, DEVICE, T0)
-        for seq, onset in enumerate(ONSETS_MS[:2]):
-            clock.t = _confirmed_at(onset)
-            d.on_record(DEVICE, spasm_record(seq, onset), clock.t)
+        _two_full_spasms(d, clock)
         [shown] = _cluster_alerts(d)
     with _run(tmp_path, clock.t + 120, alert_settings=SETTINGS) as (d, clock):
         streaming(d, DEVICE, clock.t)
