@@ -56,6 +56,7 @@ class WalSync:
         self._thread: threading.Thread | None = None
         self._checkpoint_asked = False
         self._limit = -1  # the WAL's bytes past CHECKPOINT_FRAMES (``take_over``)
+        self._conn: sqlite3.Connection | None = None  # the checkpoints' own (``take_over``)
 
     def take_over(self, conn: sqlite3.Connection) -> None:
         """The checkpoints of the writer's connection ``conn`` made here: its auto-checkpoint off, and
@@ -68,6 +69,14 @@ class WalSync:
         self._limit = _WAL_HEADER + CHECKPOINT_FRAMES * (page + _FRAME_HEADER)
         conn.execute("PRAGMA wal_autocheckpoint = 0")
         conn.execute(f"PRAGMA journal_size_limit = {self._limit}")
+        # Opened here, for the store's life, used by the thread alone: one opened and closed at each
+        # checkpoint left its file descriptor open (SQLite keeps a closed connection's descriptor
+        # while another of the process holds locks on the file, for the next open to take): one
+        # more open file after the first checkpoint, seen by the soak test as a leak (review h50).
+        self._close_conn()
+        self._conn = sqlite3.connect(_db.writing_uri(self.path), uri=True, isolation_level=None,
+                                     timeout=_db.BUSY_TIMEOUT_S, check_same_thread=False)  # fmt: skip
+        self._conn.execute("PRAGMA schema_version").fetchone()  # (a read: its WAL opened now, not at the first checkpoint)
 
     def sync(self) -> Future[None]:
         """The WAL file synced by the thread: done once what was committed before this call is on
@@ -105,11 +114,18 @@ class WalSync:
         checkpoints the WAL into the file and removes it). One held past ``wait_s`` by a stalled
         disk is left to the process's end (a daemon thread: the WAL as after a kill)."""
         thread, self._thread = self._thread, None
-        if thread is None:
-            return True
-        self._jobs.put(None)
-        thread.join(wait_s)
-        return not thread.is_alive()
+        if thread is not None:
+            self._jobs.put(None)
+            thread.join(wait_s)
+            if thread.is_alive():
+                return False
+        self._close_conn()
+        return True
+
+    def _close_conn(self) -> None:
+        conn, self._conn = self._conn, None
+        if conn is not None:
+            conn.close()
 
     def _ask(self, job: Callable[[], None]) -> None:
         if self._thread is None:
@@ -124,15 +140,11 @@ class WalSync:
 
     def _checkpoint(self) -> None:
         """PASSIVE: copies what no reader needs, never waits for the writer (the event loop's
-        commits go on meanwhile); on its own connection, made and closed here (SQLite's rule: one
-        thread's at a time). Its close checkpoints and removes the WAL only if it is the last."""
+        commits go on meanwhile); on its own connection (``take_over``; SQLite's rule: one thread's
+        at a time), closed by ``close`` before the writer's, whose close removes the WAL."""
         try:
-            if self._writable():
-                conn = sqlite3.connect(_db.writing_uri(self.path), uri=True, isolation_level=None, timeout=_db.BUSY_TIMEOUT_S)
-                try:
-                    conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
-                finally:
-                    conn.close()
+            if self._writable() and self._conn is not None:
+                self._conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
         except sqlite3.Error as e:
             log.warning("%s: its checkpoint failed (tried again past the next commit): %s", self.path, e)
         finally:
