@@ -178,6 +178,9 @@ def internals(d: Daemon, server: HttpServer | None = None) -> dict[str, int]:
         out["mqtt.link._events"] = sum(len(k._events) for k in mqtt._links.values())
         out["mqtt.link._retained"] = sum(len(k._retained) for k in mqtt._links.values())
         out["mqtt.paho._out_messages"] = sum(len(getattr(k.client, "_out_messages", {})) for k in mqtt._links.values())
+    sound = disp.channels.get("sound")
+    if isinstance(sound, SoundChannel):
+        out["sound._ringing"] = len(sound._ringing)
     if server is not None:
         out["http._streams"] = len(server._streams)
     return out
@@ -201,6 +204,9 @@ def bounds(d: Daemon) -> dict[str, int]:
         "mqtt.link._events": mqtt_mod._KEEP_EVENTS,
         "mqtt._late_dropped": mqtt_mod._KEEP_EVENTS,
     }
+    sound = d.dispatcher.channels.get("sound")
+    if isinstance(sound, SoundChannel):  # the alarms unanswered within repeat_for_s, one a cycle at most
+        out["sound._ringing"] = int(sound.settings.repeat_for_s // CYCLE_S) + 1
     return out
 
 
@@ -280,6 +286,7 @@ HELD_IN = {
     "Delivery": ("dispatcher.deliveries",),
     "ClusterAlert": ("engine._closed", "engine._clusters"),
     "TrackedCluster": ("crib.analysis.tracked",),
+    "_Ringing": ("sound._ringing",),
 }
 
 
