@@ -16,7 +16,7 @@ import sqlite3
 import threading
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import NamedTuple
 
@@ -310,6 +310,22 @@ def _check_ours_to_write(path: Path) -> None:
     said = private.not_this_users([path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")])
     if said:
         raise StoreError(f"{path}: cannot open the store for writing: {said}")
+
+
+def close_unchecked(conn: sqlite3.Connection, path: Path) -> None:
+    """Close ``conn`` on the store at ``path`` without a checkpoint: a reader holds the file across
+    the close, so the connection is not the last one and SQLite writes nothing of the WAL into the
+    file (a damaged store's; as ``_probe``: a read-only connection never checkpoints)."""
+    reader: sqlite3.Connection | None = None
+    with suppress(sqlite3.Error):  # (nothing readable: nothing a checkpoint could write either)
+        reader = sqlite3.connect(reading_uri(path), uri=True, isolation_level=None)
+        reader.execute("BEGIN")
+        reader.execute("PRAGMA user_version").fetchone()  # its read lock, held across the close
+    try:
+        conn.close()
+    finally:
+        if reader is not None:
+            reader.close()
 
 
 def reading_uri(path: Path, untouched: bool = False) -> str:

@@ -22,7 +22,7 @@ import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from collections.abc import Set as AbstractSet
 from concurrent.futures import Future
-from contextlib import contextmanager, suppress
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
 from types import TracebackType
@@ -513,22 +513,10 @@ class Store:
                     self._close_shut()
 
     def _close_shut(self) -> None:
-        """Close a shut store's connection without a checkpoint: a reader holds the file across the
-        close, so the connection is not the last one and SQLite writes nothing of the WAL into the
-        damaged file (as ``_db._probe``: a read-only connection never checkpoints)."""
+        """Close a shut store's connection without a checkpoint (``_db.close_unchecked``)."""
         conn, self._conn = self._conn, None
-        if conn is None:
-            return
-        reader: sqlite3.Connection | None = None
-        with suppress(sqlite3.Error):  # (nothing readable: nothing a checkpoint could write either)
-            reader = sqlite3.connect(_db.reading_uri(self.path), uri=True, isolation_level=None)
-            reader.execute("BEGIN")
-            reader.execute("PRAGMA user_version").fetchone()  # its read lock, held across the close
-        try:
-            conn.close()
-        finally:
-            if reader is not None:
-                reader.close()
+        if conn is not None:
+            _db.close_unchecked(conn, self.path)
 
     @staticmethod
     def default_path() -> Path:

@@ -123,9 +123,16 @@ class WalSync:
         return True
 
     def _close_conn(self) -> None:
+        """Its connection closed; a shut store's (damaged: ``writable`` false) without a checkpoint
+        (``_db.close_unchecked``): the last connection's close checkpoints the WAL into the file, and
+        this one, kept open past the writer's shut close, was the last (test_faults' damaged stores)."""
         conn, self._conn = self._conn, None
-        if conn is not None:
+        if conn is None:
+            return
+        if self._writable():
             conn.close()
+        else:
+            _db.close_unchecked(conn, self.path)
 
     def _ask(self, job: Callable[[], None]) -> None:
         if self._thread is None:
