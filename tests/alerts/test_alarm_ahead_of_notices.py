@@ -10,6 +10,7 @@ the receiver while the notice is still held, or before it."""
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import json
 from pathlib import Path
 
@@ -101,6 +102,37 @@ def test_a_heads_up_in_its_backoff_is_given_up_for_its_alarm_which_goes_at_once(
             assert [_kind(s) for s in srv.seen] == ["cluster_warning", "cluster_alarm"]  # not retried
             assert [(x.notification_id, x.ok) for x in d.deliveries] == [(3, True)]
             assert store.outgoing("home") == []
+
+    asyncio.run(asyncio.wait_for(main(), 60))
+
+
+@pytest.mark.parametrize("steps", range(4))
+def test_a_heads_up_given_up_for_its_alarm_as_its_record_reaches_the_disk_is_not_sent(tmp_path: Path, steps: int) -> None:
+    """The heads-up waits for the sync of its record (``send_after``) when its alarm comes, the sync
+    done by the store's thread ``steps`` loop passes before. Old code waited with ``asyncio.wait_for``,
+    which on Python 3.11 lets a cancel go unheeded when what it waits for is done in the same pass:
+    the heads-up given up (``_supersede``) was sent all the same and counted as delivered (a
+    daemon killed in a test went on to keep its alarm again); and its send, begun in the same pass
+    as its alarm, kept its push again after ``_supersede`` had dropped it."""
+    warning = notice(NoticeKind.CLUSTER_WARNING, id=2, state="WARNING", urgency=Urgency.LOW, count=2)
+
+    async def main() -> None:
+        async with http_recorder() as srv:
+            with Store(tmp_path / "db.sqlite") as store:
+                d = Dispatcher({"home": home_channel("webhook", srv.url + "/t", store)})
+                on_disk: concurrent.futures.Future[None] = concurrent.futures.Future()
+                d.send_after(warning, on_disk)
+                d.submit(warning)
+                for _ in range(3):  # its send waits for the sync in its lane
+                    await asyncio.sleep(0)
+                on_disk.set_result(None)  # (as the sync thread does: the loop hears of it in its next passes)
+                for _ in range(steps):
+                    await asyncio.sleep(0)
+                d.submit(notice(id=3))
+                await d.close()
+                assert [_kind(s) for s in srv.seen] == ["cluster_alarm"]
+                assert [(x.notification_id, x.ok) for x in d.deliveries] == [(3, True)]
+                assert store.outgoing("home") == []
 
     asyncio.run(asyncio.wait_for(main(), 60))
 

@@ -578,16 +578,19 @@ class Dispatcher:
         or to retry) is given up for ``n``, its alarm: an alert's sends go
         one after the other (``_Lane``), and its alarm waited behind the heads-up's retries, up to
         ~87 s to a receiver down or hung (tests/daemon/test_faults.py, review h50). Its push is
-        not kept (its alert is no longer WARNING: ``why_not_resend`` would refuse it)."""
+        not kept (its alert is no longer WARNING: ``why_not_resend`` would refuse it): dropped once
+        its send has ended, as a send that had begun in the same loop pass keeps it again first."""
         if n.kind is not NoticeKind.CLUSTER_ALARM:
             return
         held = self._heads_up.pop((name, n.alert_id), None)
         if held is not None:
-            held[0].cancel()
-            self._in_flight[name].discard(held[1])  # (cancelled before it ran, its finally never does)
+            task, key = held
+            task.cancel()
+            self._in_flight[name].discard(key)  # (cancelled before it ran, its finally never does)
             ch = self.channels[name]
             if isinstance(ch, KeepsOutgoing):
-                ch.drop_kept(held[1], f"its alert's {n.kind.value} came before it was through")
+                why = f"its alert's {n.kind.value} came before it was through"
+                task.add_done_callback(lambda _: ch.drop_kept(key, why))
 
     async def _deliver(
         self,
@@ -658,12 +661,14 @@ class Dispatcher:
 
 async def _synced(on_disk: concurrent.futures.Future[None], n: Notification, name: str) -> None:
     """``on_disk`` done (``send_after``), or failed (told by the daemon as the store failing), or
-    DISK_WAIT_S gone by: ``n`` goes on ``name`` all the same (shielded: the other channels' waits
-    for the same sync go on)."""
-    try:
-        await asyncio.wait_for(asyncio.shield(asyncio.wrap_future(on_disk)), DISK_WAIT_S)
-    except TimeoutError:
+    DISK_WAIT_S gone by: ``n`` goes on ``name`` all the same. ``asyncio.wait``, not ``wait_for``:
+    on Python 3.11 ``wait_for`` lets a cancel go unheeded when ``on_disk`` is done in the same
+    loop pass, and a heads-up given up for its alarm (``_supersede``) was sent after all; nor does
+    it cancel ``on_disk``, which the other channels' sends of ``n`` wait for too."""
+    waited = asyncio.wrap_future(on_disk)
+    done, _ = await asyncio.wait((waited,), timeout=DISK_WAIT_S)
+    if not done:
         log.warning("notification %d (%s) sent on %s before its record reached the disk: its sync has taken over %.0f s",
                     n.id, n.kind.value, name, DISK_WAIT_S)  # fmt: skip
-    except Exception:  # (the sync failed: the daemon tells the family of the store)
-        pass
+    elif not waited.cancelled():
+        waited.exception()  # (the sync failed: the daemon tells the family of the store; read, so asyncio does not log it)
