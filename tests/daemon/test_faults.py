@@ -44,6 +44,7 @@ from spasmwatch.alerts.channels import (
     WebhookSettings,
 )
 from spasmwatch.alerts.channels.dispatch import Lane
+from spasmwatch.alerts.channels.outbox import KeepsOutgoing
 from spasmwatch.alerts.channels.mqtt import MqttChannel, MqttSettings
 from spasmwatch.alerts.engine import RESTORED
 from spasmwatch.daemon import consts as K
@@ -2958,7 +2959,11 @@ async def _alarm_behind_a_retry(store: Store, clock: Clock, kind: str, port: int
 
 def _bury(loop: asyncio.AbstractEventLoop, d: Daemon) -> None:
     """After the test: the loop of a daemon "killed" by abandoning it torn down (its tasks cancelled,
-    its HTTP sessions closed), as the end of its process would; nothing of it ran after the kill."""
+    its HTTP sessions closed), as the end of its process would; nothing of it ran after the kill,
+    so what its teardown runs writes nothing to the store (its channels' outboxes taken away)."""
+    for ch in d.dispatcher.channels.values():
+        if isinstance(ch, KeepsOutgoing):
+            ch.outbox = None
     for task in asyncio.all_tasks(loop):
         task.cancel()
     loop.run_until_complete(d.dispatcher.close())
