@@ -126,3 +126,28 @@ def test_an_open_notice_held_by_quiet_hours_follows_a_reload_that_shortens_or_le
                 d._tick()
                 told[name].append((hhmm, len(_log_notices(d))))
     assert told == {"short": [("04:59", 0), ("05:00", 1)], "long": [("07:00", 0), ("08:59", 0), ("09:00", 1)]}, told
+
+
+def test_a_notice_held_by_the_rate_limit_is_told_once_at_its_end_across_a_restart(tmp_path: Path) -> None:
+    """No quiet hours; the band's log nearly full at 14:00 (told), emptied at 14:01, full again at
+    14:02: held by the rate limit (5 min) to 14:05, as its row names. The daemon stopped at once and
+    restarted at 14:03, the band full still: told once, at 14:05, not before (the rate limit's end
+    known from the row). Old code: told at 14:03, 3 min after the first."""
+    with _run(tmp_path, _paris(8, "14:00"), alert_settings=NO_NIGHT) as (d, clock):
+        streaming(d, DEVICE, clock.t)
+        for hhmm, full in (("14:00", True), ("14:01", False), ("14:02", True)):
+            clock.t = _paris(8, hhmm)
+            _log_full(d, full)
+            d._tick()
+        before = [n.created_t for n in _log_notices(d) if n.kind.value == "band_fault"]
+    told = []
+    with _run(tmp_path, _paris(8, "14:03"), alert_settings=NO_NIGHT) as (d, clock):
+        streaming(d, DEVICE, clock.t)
+        for hhmm in ("14:03", "14:04", "14:05", "14:10"):
+            clock.t = _paris(8, hhmm)
+            _log_full(d)
+            d._tick()
+            told.append((hhmm, [n.created_t for n in _log_notices(d)]))
+    assert before == [_paris(8, "14:00")], before
+    at_end = [_paris(8, "14:05")]
+    assert told == [("14:03", []), ("14:04", []), ("14:05", at_end), ("14:10", at_end)], told

@@ -84,6 +84,9 @@ _WAY_TAIL_RE = re.compile(r"; way ([a-z_]+)(?:; count \d+)?$")
 # In the reason of a band fault's transition whose notice was held back (a mute, quiet hours, the rate
 # limit), before why: a restarted daemon reads it back (``reason_held``) and holds it still.
 HELD = "held back: "
+# Why, for the rate limit (``_holds``): one a restarted daemon finds in a held row holds it still to
+# the rate limit's end (``reason_rate_from``).
+_RATE_LIMITED = "rate limited"
 # After why, when the hold ends (``AlertEngine._hold_end``), the family's local time with its offset
 # (ISO 8601, whole seconds); also in the row of the end of a raise that ended while held (``_untold``):
 # a restarted daemon tells a raise it carries on only within RESEND_MAX_AGE_S of it (``reason_held_until``).
@@ -323,7 +326,7 @@ class AlertEngine:
     def restore_band(
         self, device: str, fault: BandFault, raised_t: float, notified: bool, alert_id: int | None = None, count: int = 0,
         acked: tuple[str, float] | None = None, held: bool = False, sent_t: float | None = None, way: str = "",
-        ended: bool = False, tell_by: float | None = None,
+        ended: bool = False, tell_by: float | None = None, rate_from: float | None = None,
     ) -> bool:  # fmt: skip
         """Carry on a band fault raised before a daemon restart, nothing sent again: its end is then
         told to those who got it ("Band reconnected"), and its repeat is no new notice (``count``:
@@ -335,7 +338,10 @@ class AlertEngine:
         (``BandFault.news_once``) held back and ended meanwhile: its raise is sent when the hold ends
         (``_untold``), nothing shows it; until review h47 a restart forgot it (radio_late held by quiet
         hours at 23:30, a restart at 03:00: never told). ``tell_by``: past it, its raise ended and
-        untold is no longer sent (``_drop_untold``). False when this run has it already."""
+        untold is no longer sent (``_drop_untold``). ``rate_from``: held by the rate limit, when the raise
+        it counts from was sent (``reason_rate_from``): held still to its end; until review h51 a
+        restart forgot it, and told the notice at once, minutes after the one before. False when this
+        run has it already."""
         if (device, fault) in self._bands or (device, fault) in self._untold:
             return False
         if alert_id is not None and self._with_id(alert_id) is not None:
@@ -354,6 +360,8 @@ class AlertEngine:
         self._devices.add(device)
         if not b.pending:
             self._band_sent_t[(device, fault)] = raised_t if sent_t is None else sent_t
+        elif rate_from is not None:
+            self._band_sent_t[(device, fault)] = rate_from
         said = "held back, ended meanwhile" if ended else "sent" if notified else "not sent"
         log.info("alert %d %s %s: carried on from before a restart (%s)", b.id, device, fault.value, said)
         return True
@@ -526,15 +534,26 @@ class AlertEngine:
             self._hold_as_this_runs(device)
             self.tick()
 
-    def _hold_as_this_runs(self, device: str) -> None:
-        """``device``'s held notices carried over a daemon stop, still to be told (``tell_by`` not
-        past), held from now on as this run's own, with no ``tell_by``: a mute set, lengthened or
-        lifted while the daemon runs moves their hold's end by the family's choice, not by a stop
-        that made them old (until review h50 a mute lengthened after a restart dropped its notice at
-        the end the row before it named, plus RESEND_MAX_AGE_S)."""
+    def reconfigure(self, settings: AlertSettings) -> None:
+        """Hold and send by ``settings`` from now on (a config reload): every use reads them. New
+        ones make the held notices carried over a daemon stop this run's own (``_hold_as_this_runs``):
+        quiet hours changed by the family with the daemon running move their hold's end, and until
+        review h51 one lengthened after a restart dropped such a notice at the old end plus
+        RESEND_MAX_AGE_S, held still."""
+        if settings != self.settings:
+            self.settings = settings
+            self._hold_as_this_runs()
+
+    def _hold_as_this_runs(self, device: str | None = None) -> None:
+        """``device``'s (None: every device's) held notices carried over a daemon stop, still to be
+        told (``tell_by`` not past), held from now on as this run's own, with no ``tell_by``: a mute
+        set, lengthened or lifted, or quiet hours changed (``reconfigure``), while the daemon runs
+        moves their hold's end by the family's choice, not by a stop that made them old (until review
+        h50 a mute lengthened after a restart dropped its notice at the end the row before it named,
+        plus RESEND_MAX_AGE_S)."""
         now = self.clock()
         for b in [*self._bands.values(), *self._untold.values()]:
-            if b.device == device and b.tell_by is not None and now <= b.tell_by:
+            if device in (None, b.device) and b.tell_by is not None and now <= b.tell_by:
                 b.tell_by = None
 
     def end_mutes(self) -> list[str]:
@@ -885,7 +904,7 @@ class AlertEngine:
             holds.append(("quiet hours", quiet))
         last = self._band_sent_t.get((device, fault))
         if rate and last is not None and now < last + self.settings.rate_limit_s:
-            holds.append(("rate limited", last + self.settings.rate_limit_s))
+            holds.append((_RATE_LIMITED, last + self.settings.rate_limit_s))
         return holds
 
     def _hold_end(self, device: str, fault: BandFault, now: float) -> float:
@@ -1125,6 +1144,15 @@ def reason_told_ended(reason: str) -> bool:
 def reason_held(reason: str) -> bool:
     """Whether a band fault's stored transition held its notice back (``HELD``)."""
     return HELD in reason
+
+
+def reason_rate_from(reason: str, t: float, rate_limit_s: float) -> float | None:
+    """When the raise was sent that the rate limit counted from, for a band fault's stored transition
+    at ``t`` whose notice the rate limit held (its why, ``_RATE_LIMITED``: no mute nor quiet hours held
+    it then): its named end (``reason_held_until``) less ``rate_limit_s``, at most ``t`` (a walk on
+    into quiet hours named theirs); None when the rate limit did not hold it."""
+    until = reason_held_until(reason) if HELD + _RATE_LIMITED in reason else None
+    return None if until is None else min(until - rate_limit_s, t)
 
 
 def reason_held_until(reason: str) -> float | None:

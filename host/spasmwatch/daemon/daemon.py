@@ -36,7 +36,15 @@ from spasmwatch.alerts.channels.mqtt import BandStatus, FailingChannel, Heartbea
 from spasmwatch.alerts.channels.dispatch import Caregiver, Delivery, Dispatcher
 from spasmwatch.alerts.channels.outbox import OPEN_ALARM_STATES, KeepsOutgoing, why_not_resend
 from spasmwatch.alerts.channels.sound import SoundChannel
-from spasmwatch.alerts.engine import AlertEnded, reason_count, reason_held, reason_held_until, reason_told_ended, reason_way
+from spasmwatch.alerts.engine import (
+    AlertEnded,
+    reason_count,
+    reason_held,
+    reason_held_until,
+    reason_rate_from,
+    reason_told_ended,
+    reason_way,
+)
 from spasmwatch.alerts.model import LATE_CLUSTER_S
 from spasmwatch.analysis.clusters import Cluster, Spasm
 from spasmwatch.analysis.sleepwake import counts_worn
@@ -647,8 +655,9 @@ class Daemon:
 
     def set_alert_settings(self, settings: AlertSettings) -> None:
         """The engine reads its settings at each use: escalation, rate limits, quiet hours, the
-        daily summary take the new ones from the next tick on; open alerts stay open."""
-        self.engine.settings = settings
+        daily summary take the new ones from the next tick on; open alerts stay open, and held
+        notices are held by the new ones (``AlertEngine.reconfigure``)."""
+        self.engine.reconfigure(settings)
         self._publish({"type": "status"})
 
     async def set_heartbeat(self, settings: HeartbeatSettings | None) -> None:
@@ -2026,7 +2035,7 @@ class Daemon:
             def restore(fault: BandFault, count: int = 0) -> bool:
                 return self.engine.restore_band(device, fault, raised_t, bool(row.channels), row.alert_id, count, acked, held,
                                                 sent_t=row.wall_s, way=self._way_told(device, fault, row.text, raised_t),
-                                                tell_by=self._tell_by(device, fault, raised_t, row))  # fmt: skip
+                                                tell_by=self._tell_by(device, fault, raised_t, row), rate_from=self._rate_from(row))  # fmt: skip
 
             if row.kind == BandFault.DISCONNECTED.value and b.link_alert is None:  # (one raised by this run under the band's name is cleared)
                 if restore(BandFault.DISCONNECTED):
@@ -2061,7 +2070,13 @@ class Daemon:
         said, raised_t = rows[-2].text, rows[0].wall_s
         self.engine.restore_band(device, fault, raised_t, False, alert_id, reason_count(said), held=True,
                                  way=self._way_told(device, fault, said, raised_t), ended=True,
-                                 tell_by=self._tell_by(device, fault, rows[-1].wall_s, rows[-1]))  # fmt: skip
+                                 tell_by=self._tell_by(device, fault, rows[-1].wall_s, rows[-1]), rate_from=self._rate_from(rows[-2]))  # fmt: skip
+
+    def _rate_from(self, said: AlertRow) -> float | None:
+        """For a band notice held by the rate limit at its row ``said``, when the raise it counts from
+        was sent (``reason_rate_from``, the rate limit as set now): the restarted daemon holds it to
+        the rate limit's end, as the run that held it would have."""
+        return reason_rate_from(said.text, said.wall_s, self.engine.settings.rate_limit_s)
 
     def _tell_by(self, device: str, fault: BandFault, since: float, said: AlertRow) -> float:
         """Until when a held notice of ``device``'s ``fault`` carried over a daemon stop, its raise untold
@@ -2078,7 +2093,9 @@ class Daemon:
         in force at the row and set again since (lifted, shortened, lengthened: the store's) moved
         that end: the hold's end with the mute's as it stands (``_mute_moved``); until review h50 the
         row's end stood, a lengthened mute's notice dropped by a restart past it, a lifted one's told
-        up to the mute's old end late."""
+        up to the mute's old end late. Quiet hours lengthened since (a reload, or the config edited
+        over the stop) move it later (``_mute_moved``): until review h51 a restart past the row's end
+        dropped it, held still."""
         until = reason_held_until(said.text)
         if until is not None:
             until = self._mute_moved(device, fault, said.wall_s, until)
@@ -2090,13 +2107,16 @@ class Daemon:
 
     def _mute_moved(self, device: str, fault: BandFault, held_t: float, until: float) -> float:
         """The end of the hold of ``device``'s notice of ``fault`` held at ``held_t``, ``until`` as its row
-        named it, moved by the store's mute: one in force then whose end was set again after it (lifted,
-        shortened, lengthened) makes it end where that mute's end is now, then past the quiet hours
-        (``AlertEngine.held_until``); any other leaves it as named."""
+        named it, moved by the store's mute and the quiet hours as they are now: a mute in force then
+        whose end was set again after it (lifted, shortened, lengthened) makes it end where that mute's
+        end is now, then past the quiet hours (``AlertEngine.held_until``); else it ends as named, or
+        later when the quiet hours now end later (lengthened since: a reload). Shortened ones leave it
+        as named (when they changed is not known: one telling late is better than none)."""
         m = self.store.mute(device)
-        if m is None or not m.since_wall_s <= held_t < m.until_wall_s or m.set_wall_s <= held_t:
-            return until
-        return self.engine.held_until(fault, held_t, m.until_wall_s)
+        mute_until = m.until_wall_s if m is not None and m.since_wall_s <= held_t < m.until_wall_s else held_t
+        if m is not None and mute_until > held_t and m.set_wall_s > held_t:
+            return self.engine.held_until(fault, held_t, mute_until)
+        return max(until, self.engine.held_until(fault, held_t, mute_until))
 
     def _way_told(self, device: str, fault: BandFault, said: str, raised_t: float) -> str:
         """The way out a band alert raised at ``raised_t`` told, its latest word ``said`` (``reason_way``).
