@@ -920,7 +920,8 @@ class AlertEngine:
         """When a notice of ``fault`` held at ``t`` by a mute that ends at ``mute_until`` is sent: past
         the mute, then past the quiet hours it ends in (``_hold_end``'s walk with that mute). What a
         restarted daemon bounds a held notice's telling by when its mute was lifted or set again after
-        its row named its hold's end (``Daemon._tell_by``); the rate limit's end is not known then."""
+        its row named its hold's end (``Daemon._tell_by``); the rate limit's end is not in it (the
+        restarted engine holds by the rate limit itself: ``restore_band`` ``rate_from``)."""
         end = max(t, mute_until)
         quiet = self._quiet_hold(fault, end)
         return end if quiet is None else quiet
