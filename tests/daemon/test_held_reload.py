@@ -151,3 +151,21 @@ def test_a_notice_held_by_the_rate_limit_is_told_once_at_its_end_across_a_restar
     assert before == [_paris(8, "14:00")], before
     at_end = [_paris(8, "14:05")]
     assert told == [("14:03", []), ("14:04", []), ("14:05", at_end), ("14:10", at_end)], told
+
+
+def test_a_radio_late_held_by_the_rate_limit_and_ended_is_told_once_at_its_end_across_a_restart(tmp_path: Path) -> None:
+    """The radio late at 14:00 (told), and again at the band's next boot at 14:02: held by the rate
+    limit to 14:05, ended at once as the band streams (its raise untold). The daemon stopped and
+    restarted at 14:03: the repeat told once, at 14:05. Old code: told at 14:03."""
+    with _run(tmp_path, _paris(8, "14:00"), alert_settings=NO_NIGHT) as (d, clock):
+        for boot, hhmm, up in ((1, "14:00", 360), (2, "14:02", 60)):  # boot 2 began at 14:01
+            clock.t = _paris(8, hhmm)
+            connected(d, DEVICE)
+            d.on_record(DEVICE, _status(boot, up), clock.t)
+            caught_up(d, DEVICE, clock.t)  # streaming: it ends
+            d._tick()
+        before = [n.created_t for n in _told(d)]
+    told = _back(tmp_path, NO_NIGHT, ("14:03", "14:04", "14:05", "14:10"))
+    assert before == [_paris(8, "14:00")], before
+    at_end = [_paris(8, "14:05")]
+    assert [(t, [n.created_t for n in ns]) for t, ns in told] == [("14:03", []), ("14:04", []), ("14:05", at_end), ("14:10", at_end)], told
