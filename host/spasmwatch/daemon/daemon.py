@@ -2091,21 +2091,21 @@ class Daemon:
         length, up to that length past the hold's end (a raise ended at 06:50 pushed at 09:00), and
         none for a mute's (one ended in a 2 h mute, with no quiet hours, dropped after 15 min). A mute
         in force at the row and set again since (lifted, shortened, lengthened: the store's) moved
-        that end: the hold's end with the mute's as it stands (``_mute_moved``); until review h50 the
+        that end: the hold's end with the mute's as it stands (``_hold_moved``); until review h50 the
         row's end stood, a lengthened mute's notice dropped by a restart past it, a lifted one's told
         up to the mute's old end late. Quiet hours lengthened since (a reload, or the config edited
-        over the stop) move it later (``_mute_moved``): until review h51 a restart past the row's end
+        over the stop) move it later (``_hold_moved``): until review h51 a restart past the row's end
         dropped it, held still."""
         until = reason_held_until(said.text)
         if until is not None:
-            until = self._mute_moved(device, fault, said.wall_s, until)
+            until = self._hold_moved(device, fault, said.wall_s, until)
         else:
             s = self.engine.settings
             end = s.quiet_hours.end_after(since, self._zone()) if s.quiet_hours is not None and fault in s.quiet_faults else None
             until = since if end is None else end
         return until + K.RESEND_MAX_AGE_S
 
-    def _mute_moved(self, device: str, fault: BandFault, held_t: float, until: float) -> float:
+    def _hold_moved(self, device: str, fault: BandFault, held_t: float, until: float) -> float:
         """The end of the hold of ``device``'s notice of ``fault`` held at ``held_t``, ``until`` as its row
         named it, moved by the store's mute and the quiet hours as they are now: a mute in force then
         whose end was set again after it (lifted, shortened, lengthened) makes it end where that mute's
