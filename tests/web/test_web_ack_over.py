@@ -100,6 +100,10 @@ class Shown:
     def release(self) -> None:
         self.reads.release()
 
+    def woken(self) -> None:
+        """The phone shown again (its screen woken): the page re-reads everything, its days too."""
+        self.page.evaluate("document.dispatchEvent(new Event('visibilitychange'))")
+
 
 @contextmanager
 def battery_low_shown(browser: Any, tmp_path: Path, lang: str, watch: Watch) -> Iterator[Shown]:
@@ -176,4 +180,31 @@ def test_an_ack_the_daemon_cannot_answer_without_its_store_is_said_calmly(browse
                 "de": "Dieser Alarm ist nicht mehr offen: Nichts wurde gespeichert (die Ereignisdatei kann gerade nicht "
                       "gelesen werden). Wenn er wieder erscheint, übernehmen Sie ihn dann."}  # fmt: skip
     assert (said, offline) == (not_open[lang], True), (said, offline)
+    assert set(watch.errors) <= {UNREAD} and watch.non_local() == [], watch.errors
+
+
+@pytest.mark.parametrize("lang", ["en", "de"])
+def test_a_page_whose_daemon_cannot_read_its_store_says_so_not_that_it_cannot_reach_it(browser: Any, tmp_path: Path, lang: str) -> None:
+    """The store's disk gone (a USB stick pulled), the parent's tap said calmly as above; the page's
+    reads go on and the phone is woken: its re-read of the days, which only the store has, is
+    answered 503 ``store_unreadable``, and the red banner says that spasmwatch cannot read its events
+    file, the header still "Live": the daemon answers, and its alarms work. Until review h51 the
+    banner said "Cannot reach spasmwatch", the header "Offline", as for a daemon gone, which sent
+    the parent to look for the computer or the Wi-Fi. The disk back, the next re-read takes it away."""
+    watch = Watch()
+    with battery_low_shown(browser, tmp_path, lang, watch) as shown:
+        shown.charged()
+        back = shown.served.call(fail_store, shown.store)
+        shown.tap()
+        shown.release()
+        shown.woken()
+        shown.page.wait_for_selector("#offline:not([hidden])")
+        said, conn = shown.page.inner_text("#offline"), shown.page.get_attribute("#conn", "data-state")
+        shown.served.call(back)
+        shown.woken()
+        shown.page.wait_for_selector("#offline", state="hidden")
+    unread = {"en": "spasmwatch cannot read its events file just now: what you see may be out of date. Last update ",
+              "de": "spasmwatch kann seine Ereignisdatei gerade nicht lesen: Was Sie sehen, ist vielleicht nicht aktuell. "
+                    "Zuletzt aktualisiert um "}  # fmt: skip
+    assert said.startswith(unread[lang]) and conn == "live", (said, conn)
     assert set(watch.errors) <= {UNREAD} and watch.non_local() == [], watch.errors

@@ -331,6 +331,7 @@ EN: dict[str, str] = {
     "page.band_fallback": "band",
     "page.access_expired": "Access expired: open the link with the token again.",
     "page.cannot_reach": "Cannot reach spasmwatch: what you see may be out of date.",
+    "page.store_unreadable": "spasmwatch cannot read its events file just now: what you see may be out of date.",
     "page.last_update": "Last update {time}.",
     "page.offline": "Offline",
     "page.live": "Live",

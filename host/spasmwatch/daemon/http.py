@@ -357,7 +357,7 @@ class HttpServer:
         except ApiError as e:
             return _error(e.status, e.message, e.headers)
         except StoreError as e:  # (a store not open, its disk gone: the status says so, not a traceback a load)
-            return _error(503, f"the store cannot be read: {e}")
+            return _store_unreadable(f"the store cannot be read: {e}")
         except web.HTTPException as e:  # the router's 404 / 405, aiohttp's 413
             if e.status < 400:
                 raise
@@ -480,7 +480,7 @@ class HttpServer:
         try:
             return _json(await self.api.summary(self.language()))
         except StoreError as e:
-            raise ApiError(503, f"the store cannot be read for the summary: {e}") from None
+            return _store_unreadable(f"the store cannot be read for the summary: {e}")
 
     async def _notes(self, request: web.Request) -> web.StreamResponse:
         since, until = self._range(request)
@@ -822,6 +822,12 @@ def _api_errors(missing: str | None = None) -> Iterator[None]:
 
 def _json(v: Any, status: int = 200) -> web.Response:
     return web.Response(text=_dumps(v), status=status, content_type="application/json")
+
+
+def _store_unreadable(message: str) -> web.Response:
+    """503 ``store_unreadable``: the daemon answers but cannot read its store (its disk gone), which
+    the page words as that (app.js ``showOffline``), not as a daemon it cannot reach (until review h51)."""
+    return _json({"error": message, "code": "store_unreadable"}, status=503)
 
 
 def _error(status: int, message: str, headers: Any = None) -> web.Response:

@@ -299,6 +299,8 @@ CATALOG: dict[str, str] = {
     "page.band_fallback": "Brustgurt",
     "page.access_expired": "Zugang abgelaufen: Öffnen Sie den Link mit dem Token noch einmal.",
     "page.cannot_reach": "spasmwatch ist nicht erreichbar: Was Sie sehen, ist vielleicht nicht aktuell.",
+    # new 2026-12-08, not yet read by a native speaker (docs/alerts.md "Native speakers, please review")
+    "page.store_unreadable": "spasmwatch kann seine Ereignisdatei gerade nicht lesen: Was Sie sehen, ist vielleicht nicht aktuell.",
     "page.last_update": "Zuletzt aktualisiert um {time}.",
     "page.offline": "Offline",
     "page.live": "Live",

@@ -290,6 +290,8 @@ CATALOG: dict[str, str] = {
     "page.band_fallback": "banda",
     "page.access_expired": "Acceso caducado: abra de nuevo el enlace con el token.",
     "page.cannot_reach": "No se puede contactar con spasmwatch: lo que ve puede no estar actualizado.",
+    # new 2026-12-08, not yet read by a native speaker (docs/alerts.md "Native speakers, please review")
+    "page.store_unreadable": "spasmwatch no puede leer su archivo de eventos ahora: lo que ve puede no estar actualizado.",
     "page.last_update": "Última actualización a las {time}.",
     "page.offline": "Sin conexión",
     "page.live": "En directo",

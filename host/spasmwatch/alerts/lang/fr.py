@@ -292,6 +292,8 @@ CATALOG: dict[str, str] = {
     "page.band_fallback": "ceinture",
     "page.access_expired": "Accès expiré : ouvrez à nouveau le lien avec le jeton.",
     "page.cannot_reach": "spasmwatch est injoignable : ce que vous voyez n'est peut-être plus à jour.",
+    # new 2026-12-08, not yet read by a native speaker (docs/alerts.md "Native speakers, please review")
+    "page.store_unreadable": "spasmwatch ne peut pas lire son fichier des événements pour l'instant : ce que vous voyez n'est peut-être plus à jour.",
     "page.last_update": "Dernière mise à jour à {time}.",
     "page.offline": "Hors ligne",
     "page.live": "En direct",

@@ -289,7 +289,7 @@
       const msg = (data && data.error) || `${r.status} ${r.statusText}`;
       const err = new Error(msg);
       err.status = r.status;
-      err.code = data && data.code;  // the daemon's reason, worded here (ACK_CALM)
+      err.code = data && data.code;  // the daemon's reason, worded here (ACK_CALM, showOffline)
       err.answer = data;  // (and what it names with it: an alert over's acked_by)
       throw err;
     }
@@ -305,13 +305,25 @@
     $("conn-text").textContent = text;
   }
 
+  // The header's state while the daemon answers: "Live" with the stream open, else "Reconnecting…".
+  function showReached() {
+    setConn(state.live ? "live" : "connecting", state.live ? t("live") : t("reconnecting"));
+  }
+
   function showOffline(err) {
     const o = $("offline");
     if (!err) { o.hidden = true; o.textContent = ""; return; }
     const since = state.lastOk ? ` ${t("last_update", { time: hhmm(state.lastOk / 1000) })}` : "";
-    o.textContent = err.status === 401 ? t("access_expired") : t("cannot_reach") + since;
+    // A daemon that answers it cannot read its store (503 store_unreadable: its disk gone) is
+    // reached, and its alarms work: said as that, the header left on the stream's state. Until
+    // review h51 it was "Cannot reach spasmwatch" and "Offline", which sent the parent to look for
+    // the computer or the Wi-Fi.
+    const unread = err.status === 503 && err.code === "store_unreadable";
+    if (err.status === 401) o.textContent = t("access_expired");
+    else o.textContent = (unread ? t("store_unreadable") : t("cannot_reach")) + since;
     o.hidden = false;
-    setConn("down", t("offline"));
+    if (unread) showReached();
+    else setConn("down", t("offline"));
   }
 
   // ---- loading ----------------------------------------------------------------------
@@ -346,7 +358,7 @@
       .then(() => {
         state.lastOk = Date.now();
         showOffline(null);
-        setConn(state.live ? "live" : "connecting", state.live ? t("live") : t("reconnecting"));
+        showReached();
         $("updated").textContent = t("updated", { time: wallTime(Date.now() / 1000, { hour: "2-digit", minute: "2-digit", second: "2-digit" }) });
       })
       .catch((err) => { showOffline(err); for (const w of todo) pending.add(w); })
