@@ -11,6 +11,7 @@ import re
 import resource
 import shutil
 import sqlite3
+import stat
 import subprocess
 import sys
 import threading
@@ -945,3 +946,43 @@ def test_a_note_on_a_store_its_open_writes_into_itself_reads_every_page_first(tm
     refused = _cli("note", "x", "--db", str(path))
     assert refused.returncode != 0 and "the store is damaged" in refused.stderr, refused.stdout + refused.stderr
     assert path.read_bytes() == before
+
+
+# Files given as the store by a slip of --db, with what each is said to be (_db.other_file_said).
+NOT_STORES = {
+    "rec.csv": (b"t,ax,ay,az\n0.00,0.012,-0.031,9.806\n0.01,0.013,-0.030,9.807\n", "a text file"),
+    "notes.txt": ("bébé a bien dormi\n".encode(), "a text file"),
+    "photo.png": (b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 16, "a PNG image"),
+}
+
+
+def _cli_in(home: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """The real entry point with its config and data folders under ``home`` ('store adopt' records there)."""
+    env = dict(os.environ, XDG_CONFIG_HOME=str(home / "config"), SPASMWATCH_DATA_DIR=str(home / "data"))
+    return subprocess.run([sys.executable, "-m", "spasmwatch", *args], capture_output=True, text=True, timeout=120, env=env)
+
+
+@pytest.mark.parametrize("name", NOT_STORES)
+@pytest.mark.parametrize("command", [("events",), ("store", "check"), ("store", "recover"), ("store", "adopt"), ("note", "fed")], ids=" ".join)
+def test_a_file_that_is_no_store_given_as_the_store_is_said_as_the_wrong_file_and_left_as_it_was(
+    tmp_path: Path, name: str, command: tuple[str, ...]
+) -> None:
+    """Found by the CLI input audit: 'events --db rec.csv' (a CSV, a text, a PNG) said to move the
+    file aside and start the daemon to make a new store, as for a store damaged at its start, and
+    'store adopt' and 'note' made it 0600 before refusing it. Now each says the file is no store,
+    what it is, that --db names the wrong file, and leaves it as it was, its mode too, with nothing
+    beside it."""
+    folder = tmp_path / "files"
+    folder.mkdir()
+    path = folder / name
+    content, what = NOT_STORES[name]
+    path.write_bytes(content)
+    path.chmod(0o644)
+    r = _cli_in(tmp_path, *command, "--db", str(path))
+    said = r.stdout + r.stderr
+    assert r.returncode in (1, 2) and "Traceback" not in said, said
+    assert f"{path}: not a spasmwatch store: {what}, not an SQLite database; the file was left untouched" in said, said
+    assert "--db names the wrong file" in said, said
+    assert "move it aside" not in said and ".unreadable" not in said and "recover --db" not in said, said
+    assert path.read_bytes() == content and stat.S_IMODE(path.stat().st_mode) == 0o644
+    assert [p.name for p in folder.iterdir()] == [name]  # no lock, WAL or index beside it

@@ -24,7 +24,7 @@ from spasmwatch.errors import SpasmwatchError
 from spasmwatch.daemon.rawkeep import size_text
 from spasmwatch.store import SCHEMA_VERSION, KnownStores, Store, backup, shape
 from spasmwatch.store._db import (
-    check_set_back, compressed_said, is_sqlite, read_marker, reading_uri, recover_hint, restore_hint, start_again, store_command, unrepairable, way_out,
+    check_set_back, is_sqlite, other_file_said, read_marker, reading_uri, recover_hint, restore_hint, start_again, store_command, unrepairable, way_out,
 )
 from spasmwatch.store.carry import Carried
 from spasmwatch.store.pagescan import Scanned
@@ -165,15 +165,16 @@ def _empty(path: Path) -> str | None:
             + (f". {way}" if way else ""))  # fmt: skip
 
 
-def _compressed(path: Path) -> str | None:
-    """What a compressed backup given as the store is, and how to read it: not 'damaged' (CLI input audit)."""
-    packed = compressed_said(path)
-    return None if packed is None else f"{path}: {packed}"
+def _other_file(path: Path) -> str | None:
+    """What a file that is plainly no store is (a compressed backup, how to read it; a CSV, a PNG:
+    --db names the wrong file), not 'damaged' (CLI input audits)."""
+    other = None if is_sqlite(path) else other_file_said(path)
+    return None if other is None else f"{path}: {other}"
 
 
 def run_check(args: argparse.Namespace) -> int:
     path = _existing(store_path_of(args))
-    if (said := _empty(path) or _compressed(path)) is not None:
+    if (said := _empty(path) or _other_file(path)) is not None:
         print(said)
         return 1
     found = _damage(path)
@@ -202,6 +203,8 @@ def run_recover(args: argparse.Namespace) -> int:
     if (empty := _empty(path)) is not None:  # no row to copy
         print(empty)
         return 1
+    if (other := _other_file(path)) is not None:  # refused before its lock is made beside it
+        raise SpasmwatchError(other)
     if _damage(path) == ["ok"] and _unproven(path) is None:  # a sound store stays as it is (nothing to set aside as damaged)
         print(f"{path}: ok, not damaged: nothing to recover")
         return 0

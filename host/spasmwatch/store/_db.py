@@ -8,6 +8,7 @@ band's epochs and STATUS rows are synced once a minute: ``Store._tx``'s ``lazy``
 
 from __future__ import annotations
 
+import codecs
 import logging
 import os
 import re
@@ -267,10 +268,10 @@ def connect(
     if not readonly:
         if makes:
             make_folder(path)
-        _private(path, makes)
+        _create(path, makes)
         _check_ours_to_write(path)
         unread = _probe(path, thorough, writes, later, progress)
-    # The writer's connection never makes the file (mode=rw): _private made it, 0600, when it may be
+    # The writer's connection never makes the file (mode=rw): _create made it, 0600, when it may be
     # made. Until 2026-12-06 a plain path, which SQLite creates when the file is gone by then.
     target = reading_uri(path) if readonly else writing_uri(path)
     try:
@@ -281,24 +282,32 @@ def connect(
         raise StoreError(f"{path}: cannot open: {e}{_whose(path)}") from e
     try:
         found, not_kept = _prepare(conn, path, readonly, progress)
+        if not readonly:
+            _private(path)
         return Opened(conn, found, unread, not_kept)
     except BaseException:
         conn.close()
         raise
 
 
-def _private(path: Path, makes: bool = True) -> None:
+def _create(path: Path, makes: bool = True) -> None:
     """The store is the baby's medical record: created 0600 before SQLite opens it (its -wal and
-    -shm then take that mode: SQLite gives them the database's), and one from before 2026-12-05
-    (0644) closed to other accounts, its -wal and -shm too (private.py). ``makes`` False: never
-    created (``connect``)."""
+    -shm then take that mode: SQLite gives them the database's). ``makes`` False: never created
+    (``connect``)."""
+    if not makes:
+        return
     try:
-        created = makes and private.create_file(path)
+        private.create_file(path)
     except OSError as e:
         raise StoreError(f"{path}: cannot create: {e.strerror or e}{_whose(path)}") from e
-    if not created:
-        for p in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
-            private.tighten(p, "the store")
+
+
+def _private(path: Path) -> None:
+    """A store from before 2026-12-05 (0644) closed to other accounts, its -wal and -shm too
+    (private.py), once its open has proved it a store: a file refused is left as it was, its mode
+    too (CLI input audit of review h51: 'store adopt --db rec.csv' made the CSV 0600, then refused it)."""
+    for p in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
+        private.tighten(p, "the store")
 
 
 def _check_ours_to_write(path: Path) -> None:
@@ -407,12 +416,63 @@ def _said(path: Path) -> Iterator[None]:
         raise StoreError(f"{path}: cannot open the store: {e}{_whose(path)}") from e
     except sqlite3.DatabaseError as e:
         # "file is not a database", "database disk image is malformed": never touched.
-        if not is_sqlite(path) and (packed := compressed_said(path)) is not None:
-            raise StoreError(f"{path}: {packed}", damaged=True, fix=Fix(UNREADABLE, in_quotes(set_aside(path)))) from e
+        if not is_sqlite(path) and (other := other_file_said(path)) is not None:
+            raise StoreError(f"{path}: {other}", damaged=True, fix=Fix(UNREADABLE, in_quotes(set_aside(path)))) from e
         if not is_sqlite(path):  # 'recover' refuses it: the way on is its own (hostile-input review)
             raise StoreError(f"{path}: not a usable spasmwatch store ({e}): not an SQLite file, so spasmwatch cannot recover it; "
                              f"the file was left untouched. {start_again(path)}", damaged=True, fix=Fix(UNREADABLE, in_quotes(set_aside(path)))) from e
         raise StoreError(f"{path}: not a usable spasmwatch store ({e}); the file was left untouched{damage_hint(e, path)}", damaged=True) from e
+
+
+# Kinds of file a slip of --db names, by their first bytes (``other_file_said``); text is told apart by ``_is_text``.
+_OTHER_FILES = (
+    (b"\x89PNG\r\n\x1a\n", "a PNG image"),
+    (b"\xff\xd8\xff", "a JPEG image"),
+    (b"%PDF-", "a PDF document"),
+    (b"PK\x03\x04", "a zip archive (or an .xlsx, .docx or .odt)"),
+)
+# How much of a file's start tells its kind.
+_HEAD_BYTES = 4096
+
+
+def other_file_said(path: Path) -> str | None:
+    """For a file that is no SQLite file given as the store: what it is and the way on; None for one
+    not told apart from a store damaged at its start (random bytes, zeros: ``start_again``'s way). A
+    compressed backup (``compressed_said``); a text (a CSV, notes), an image, a document or a raw
+    recording: a slip of --db, said as the wrong file. Until the CLI input audit of review h51 a CSV,
+    a text or a PNG was told to be moved aside and a new store started, as a damaged store is."""
+    packed = compressed_said(path)
+    if packed is not None:
+        return packed
+    what = _kind(path)
+    if what is None:
+        return None
+    return (f"not a spasmwatch store: {what}, not an SQLite database; the file was left untouched. Most likely --db names "
+            "the wrong file: the daemon's store is spasmwatch.db in its data folder, the one read when --db is left out")  # fmt: skip
+
+
+def _kind(path: Path) -> str | None:
+    """What the file at ``path`` plainly is (``_OTHER_FILES``, a raw recording, a text), or None."""
+    from spasmwatch.io.rawfile import MAGIC as RAW_MAGIC  # (the error's path alone: rawfile loads numpy)
+
+    try:
+        with open(path, "rb") as f:
+            head = f.read(_HEAD_BYTES)
+    except OSError:
+        return None
+    for magic, what in (*_OTHER_FILES, (RAW_MAGIC, "a band's raw recording (.swraw)")):
+        if head.startswith(magic):
+            return what
+    return "a text file" if _is_text(head) else None
+
+
+def _is_text(head: bytes) -> bool:
+    """Whether ``head`` reads as text: UTF-8 without a NUL (a store's damaged first page is neither)."""
+    try:
+        codecs.getincrementaldecoder("utf-8")().decode(head)  # (not final: a character cut at the end is no error)
+    except UnicodeDecodeError:
+        return False
+    return bool(head.strip()) and b"\0" not in head
 
 
 def compressed_said(path: Path) -> str | None:
