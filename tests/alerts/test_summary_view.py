@@ -16,6 +16,7 @@ from typing import Any
 from synthetic import HandClock
 
 from spasmwatch.alerts import AlertSettings
+from spasmwatch.commands._daemon import hm
 from spasmwatch.daemon.daemon import BandSpec, Daemon
 from spasmwatch.daemon.http import HttpServer
 from spasmwatch.daemon.session import BandInfo
@@ -97,6 +98,27 @@ def test_an_unknown_band_is_named_and_an_empty_store_says_so(tmp_path: Path) -> 
     assert r.stdout.startswith(f"no band in the store {empty} yet: nothing to summarise"), r.stdout
     missing = _cli("--db", str(tmp_path / "none.db"))
     assert missing.returncode == 2 and "no store at" in missing.stderr, missing.stderr
+
+
+def test_a_day_after_the_last_the_store_holds_is_said_to_have_no_data(tmp_path: Path) -> None:
+    """Found by the CLI input audit: '--at 2999-01-01' (a year mistyped) printed each band's 24 h as
+    'not monitored (no data from the band): nothing was counted', exit 0, as if the band had failed
+    that day. Now 24 h after the last a band was heard are said to hold no data, with when that last
+    was: judged by the store, not by this computer's clock (a Raspberry Pi's runs behind until it
+    reaches the network). '--at 9999-12-31' is past what a clock gives (said so already, exit 2)."""
+    db = _filled(tmp_path)
+    with Store.open_readonly(db) as store:
+        [band] = store.devices()
+    for at in ("2999-01-01", "9999-12-30T12:00", "2027-01-16T07:00"):
+        r = _cli("--db", str(db), "--at", at)
+        assert r.returncode == 0 and "Traceback" not in r.stderr, r
+        assert r.stdout.startswith(f"no data in the store {db} for the 24 h up to --at {at} ("), r.stdout
+        assert f"the latest it holds is from {hm(band.last_seen_wall_s, PARIS)}: nothing to summarise" in r.stdout, r.stdout
+        assert "not monitored" not in r.stdout, r.stdout
+    far = _cli("--db", str(db), "--at", "9999-12-31")
+    assert far.returncode == 2 and "is beyond the dates a computer's clock can give" in far.stderr, far.stderr
+    within = _cli("--db", str(db), "--at", "2027-01-16T06:00")  # 24 h that reach back to the band's last: summarised
+    assert within.returncode == 0 and within.stdout.startswith("Daily summary: "), within
 
 
 def _get(url: str) -> Any:

@@ -9,12 +9,13 @@ from __future__ import annotations
 import argparse
 import json
 import time
+from pathlib import Path
 from typing import Any
 
 from spasmwatch.commands._args import zone
-from spasmwatch.commands._daemon import add_store_args, config_of, open_store_at, parse_when, store_path_of
+from spasmwatch.commands._daemon import add_store_args, config_of, hm, open_store_at, parse_when, store_path_of
 from spasmwatch.config import Config
-from spasmwatch.daemon.summary import summaries
+from spasmwatch.daemon.summary import DAY_S, summaries
 from spasmwatch.store.rows import DeviceRow
 from spasmwatch.words import visible
 
@@ -53,13 +54,31 @@ def names_of(args: argparse.Namespace, rows: list[DeviceRow]) -> dict[str, str]:
     return {r.device_id: r.name for r in rows if r.name}
 
 
+def _no_data_said(path: Path, rows: list[DeviceRow], args: argparse.Namespace, at: float) -> str | None:
+    """For an ``--at`` whose 24 h all lie after the last the bands summarised (``--device``'s, else
+    every one) were heard, that the store holds no data for them and when its latest is from; None
+    otherwise. Summarised, each band's day read 'not monitored (no data from the band): nothing was
+    counted', exit 0, as if it had failed that day (CLI input audit of review h51: '--at 2999-01-01',
+    a year mistyped). Judged by the store, not this computer's clock, which may run behind (a
+    Raspberry Pi has none of its own until it reaches the network). A day before the first is not
+    said so: a band's flash may hold events from before it was first heard, sent at its first connection."""
+    seen = [r.last_seen_wall_s for r in rows if args.device in (None, r.device_id)]
+    if not seen or at - DAY_S <= max(seen):
+        return None
+    return f"no data in the store {path} for the 24 h up to --at {args.at} ({hm(at)}): the latest it holds is from {hm(max(seen))}: nothing to summarise"
+
+
 def run(args: argparse.Namespace) -> int:
     path = store_path_of(args)
     at = parse_when(args.at, what="--at")
     now = time.time() if at is None else at
     tz = zone(None)  # this computer's, a TZ naming no zone said once, as 'report' and 'export' say it
     with open_store_at(path, args) as store:
-        names = names_of(args, store.devices())
+        rows = store.devices()
+        if at is not None and not args.json and (none := _no_data_said(path, rows, args, at)) is not None:
+            print(none)
+            return 0
+        names = names_of(args, rows)
         out = summaries(store, names, now, tz, args.device)
     if not out:
         print(f"no band in the store {path} yet: nothing to summarise (a band shows here once the daemon has heard from it)")
