@@ -133,8 +133,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except SpasmwatchError as exc:
         print(f"spasmwatch {args.command}: error: {exc}", file=sys.stderr)
         return 2
-    except KeyboardInterrupt:
-        print("interrupted", file=sys.stderr)
+    except KeyboardInterrupt as exc:  # ^C, or SIGTERM where a command takes it as one (outfile.term_as_interrupt)
+        notes = "; ".join(getattr(exc, "__notes__", ()))  # an output not written (outfile.whole_path)
+        print(f"spasmwatch {args.command}: interrupted{': ' + notes if notes else ''}", file=sys.stderr)
         return 130
     except BrokenPipeError:
         return 0

@@ -1,9 +1,9 @@
 """Output files written whole or not at all: ``with whole_file(out) as f: f.write(...)``.
 
 The text goes to ``OUT.part`` beside ``out`` and is renamed onto it once complete, so an
-error, a full disk or ^C leaves any earlier ``out`` as it was and nothing half-written
+error, a full disk, ^C or SIGTERM leaves any earlier ``out`` as it was and nothing half-written
 (found by the input audit: ^C during 'simulate' left a 92 MB CSV that replayed as a
-shorter recording and blocked the rerun). A path that cannot be written is a
+shorter recording and blocked the rerun; SIGTERM left the ``.part`` until review h51). A path that cannot be written is a
 SpasmwatchError naming it, not a traceback; an existing non-file (a folder, a link such
 as /dev/stdout) is refused, as the rename would replace it (the audit's 'export raw --csv
 /dev/stdout --force' replaced the /dev/stdout link with a regular file). The rename is
@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import errno
 import os
+import signal
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -55,17 +57,42 @@ def whole_path(out: str | os.PathLike[str], what: str = "") -> Iterator[Path]:
     path, part = Path(out), part_path(out)
     check_writable(path)
     try:
-        _fresh_part(part)
-        yield part
-        os.chmod(part, private.mode_for(path))
-        replace_durably(part, path)
+        with term_as_interrupt():
+            _fresh_part(part)
+            yield part
+            os.chmod(part, private.mode_for(path))
+            replace_durably(part, path)
     except OSError as exc:
         _discard(part)
         where = f" ({exc.filename})" if exc.filename and os.fspath(exc.filename) != os.fspath(path) else ""
         raise SpasmwatchError(f"{path}: cannot write{' ' + what if what else ''}: {exc.strerror or exc}{where}") from exc
-    except BaseException:
-        _discard(part)
+    except BaseException as exc:
+        if _discard(part) and isinstance(exc, KeyboardInterrupt):  # said by cli.main after 'interrupted'
+            earlier = f"; the earlier {path.name} left as it was" if path.exists() else ""
+            exc.add_note(f"{path} not written (its part, {part.name}, removed{earlier})")
         raise
+
+
+@contextmanager
+def term_as_interrupt() -> Iterator[None]:
+    """SIGTERM ('kill', 'timeout', a service's stop) raises KeyboardInterrupt in the block, as ^C
+    does, so what ^C cleans up it cleans up: ``whole_path``'s ``.part`` (its default action ended the
+    process where it was, the ``.part`` left: CLI input audit of review h51), 'evaluate''s workers.
+    Over SIGTERM's default action alone and in the main thread alone (Python runs its handlers
+    there): a handler already set (an outer block's) stays, and so does the daemon's way (it
+    blocks SIGTERM in every thread for a thread of its own: no handler runs)."""
+    if threading.current_thread() is not threading.main_thread() or signal.getsignal(signal.SIGTERM) is not signal.SIG_DFL:
+        yield
+        return
+    before = signal.signal(signal.SIGTERM, _interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, before)
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
 
 
 @contextmanager
@@ -88,10 +115,12 @@ def _fresh_part(part: Path) -> None:
         raise FileExistsError(errno.EEXIST, "exists and is not spasmwatch's to write through", str(part))
 
 
-def _discard(part: Path) -> None:
-    """Remove what was written of ``part`` (a folder of that name is not ours: left alone)."""
+def _discard(part: Path) -> bool:
+    """Remove what was written of ``part`` (a folder of that name is not ours: left alone); whether it was there."""
     if part.is_file() and not part.is_symlink():
         part.unlink()
+        return True
+    return False
 
 
 def replace_durably(part: Path, path: Path) -> None:

@@ -19,13 +19,11 @@ import hashlib
 import json
 import os
 import platform
-import signal
 import sys
 import time
 import warnings
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
 from concurrent.futures import FIRST_COMPLETED, Executor, ProcessPoolExecutor, wait
 from dataclasses import dataclass, field
 from functools import partial
@@ -49,7 +47,7 @@ from spasmwatch.errors import SpasmwatchError
 from spasmwatch.io.csvread import Recording
 from spasmwatch.io.rawboot import open_recordings, time_span
 from spasmwatch.io.rawfile import RawRecording, is_rawfile
-from spasmwatch.outfile import check_writable, whole_file
+from spasmwatch.outfile import check_writable, term_as_interrupt, whole_file
 from spasmwatch.words import counted
 
 J = TypeVar("J")
@@ -281,7 +279,12 @@ def _results(args: argparse.Namespace) -> list[Result]:
     jobs = [] if files else suite(args.seeds, args.quick, args.seed_start)
     workers = _workers(args.jobs, len(files or jobs))
     _check_inputs(files, args.strict)  # before the line saying the run starts, and before any worker
-    with _term_as_interrupt(), ProcessPoolExecutor(max_workers=workers) as ex:
+    # SIGTERM ('kill', 'timeout', a service's stop) stops the run as ^C does (``_gather`` cancels the
+    # queued jobs; the pool's exit waits for the running ones and ends its workers). Found by the CLI
+    # input audit: it ended this process alone, and its workers, their parent gone, waited for it for
+    # good, each holding a recording. (Forked workers inherit it: a SIGTERM to the process group stops
+    # their jobs as ^C does.)
+    with term_as_interrupt(), ProcessPoolExecutor(max_workers=workers) as ex:
         if not files:
             print(f"simulating and replaying {counted(len(jobs), 'recording')} on {counted(workers, 'worker')}...", file=sys.stderr)
             return _gather(ex, partial(run_one, why=args.why), jobs)
@@ -407,24 +410,6 @@ def _workers(jobs: int, recordings: int) -> int:
             "more workers than CPUs finish no sooner, and each holds a recording in memory (0.7 GiB for 24 h)"
         )
     return max(1, min(jobs, recordings))
-
-
-@contextmanager
-def _term_as_interrupt() -> Iterator[None]:
-    """SIGTERM to this process ('kill', 'timeout', a service's stop) stops the run as ^C does
-    (``_gather`` cancels the queued jobs; the pool's exit waits for the running ones and ends its
-    workers). Found by the CLI input audit: it ended this process alone, and its workers, their
-    parent gone, waited for it for good, each holding a recording. (Forked workers inherit it: a
-    SIGTERM to the process group stops their jobs as ^C does.)"""
-
-    def interrupt(signum: int, frame: object) -> None:
-        raise KeyboardInterrupt
-
-    before = signal.signal(signal.SIGTERM, interrupt)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGTERM, before)
 
 
 def _gather(ex: Executor, fn: Callable[[J], Result], jobs: Sequence[J]) -> list[Result]:
