@@ -271,6 +271,7 @@ def connect(
         _create(path, makes)
         _check_ours_to_write(path)
         unread = _probe(path, thorough, writes, later, progress)
+        _private(path)  # (before the writer's connection makes its -wal: it takes the file's mode)
     # The writer's connection never makes the file (mode=rw): _create made it, 0600, when it may be
     # made. Until 2026-12-06 a plain path, which SQLite creates when the file is gone by then.
     target = reading_uri(path) if readonly else writing_uri(path)
@@ -282,8 +283,6 @@ def connect(
         raise StoreError(f"{path}: cannot open: {e}{_whose(path)}") from e
     try:
         found, not_kept = _prepare(conn, path, readonly, progress)
-        if not readonly:
-            _private(path)
         return Opened(conn, found, unread, not_kept)
     except BaseException:
         conn.close()
@@ -304,8 +303,9 @@ def _create(path: Path, makes: bool = True) -> None:
 
 def _private(path: Path) -> None:
     """A store from before 2026-12-05 (0644) closed to other accounts, its -wal and -shm too
-    (private.py), once its open has proved it a store: a file refused is left as it was, its mode
-    too (CLI input audit of review h51: 'store adopt --db rec.csv' made the CSV 0600, then refused it)."""
+    (private.py), once the read-only ``_probe`` has found it a store: a file refused is left as it
+    was, its mode too (CLI input audit of review h51: 'store adopt --db rec.csv' made the CSV 0600,
+    then refused it)."""
     for p in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
         private.tighten(p, "the store")
 
