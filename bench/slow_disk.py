@@ -15,7 +15,9 @@ ms in each fsync() and fdatasync() and counts those made on the loop thread. The
 commits' clock is the daemon's scaled one, so a simulated minute syncs as a real one would at 1x.
 Modes, each its own band, store and daemon:
 
-* ``night``: a baby asleep, nothing happening, at ``--speed`` (an epoch and a STATUS every 10 s);
+* ``night``: a baby asleep, nothing happening, at ``--speed`` (an epoch and a STATUS every 10 s; the
+  band's clock synced again every ``--resync-s``: an hour, as the daemon's; with 60, a 10 minute
+  night holds the sync points of a night of 10 hours);
 * ``raw``: the same with ``raw = true`` at ``--raw-speed`` (every sample to a ``.swraw``);
 * ``cluster``: bench/alarm_latency.py's 40 s recording (4 spasms 6 s apart) at 1x, the webhook
   channel posting to an aiohttp receiver on 127.0.0.1: the alarm's delay is the receipt minus the
@@ -51,6 +53,8 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))  # the e2e rig and its recordings
 from nightcost import finish, progress  # noqa: E402  (bench/nightcost.py)
+
+from spasmwatch.daemon.consts import RESYNC_S  # noqa: E402
 
 SHIM_C = r"""
 #define _GNU_SOURCE
@@ -161,7 +165,7 @@ async def loop_probe(out: dict[str, float], stop: asyncio.Event) -> None:
         out["blocks_over_50ms"] += late > 0.05
 
 
-async def child(mode: str, delay_ms: int, tmp: Path, minutes: float, speed: int) -> dict[str, Any]:
+async def child(mode: str, delay_ms: int, tmp: Path, minutes: float, speed: int, resync_s: float) -> dict[str, Any]:
     from aiohttp import web
     from daemon.conftest import QUICK_SPASMS_S, RATE_HZ, rig
     from synthetic import supine, write_csv
@@ -206,7 +210,7 @@ async def child(mode: str, delay_ms: int, tmp: Path, minutes: float, speed: int)
     out: dict[str, Any] = {"mode": mode, "delay_ms": delay_ms, "speed": speed}
     try:
         async with rig(tmp, csv, speed=speed, raw=mode == "raw", channels=channels or None, open_store=counting_store(commits),
-                       band_timeout_s=seconds / speed + 120) as r:  # fmt: skip
+                       band_timeout_s=seconds / speed + 120, resync_s=resync_s) as r:  # fmt: skip
             r.store._clock = lambda: r.clock.wall()  # lazy syncs by the simulated minute (Store._synced)
             if mode == "cluster":
                 wall[0] = r.clock.wall
@@ -256,7 +260,7 @@ def run_child(lib: Path, mode: str, delay_ms: int, tmp: Path, args: argparse.Nam
     tmp.mkdir(parents=True)
     env = dict(os.environ, LD_PRELOAD=str(lib), SLOW_FSYNC_MS=str(delay_ms))
     cmd = [sys.executable, __file__, "--child", mode, "--delay-ms", str(delay_ms), "--tmp", str(tmp),
-           "--minutes", str(args.raw_minutes if mode == "raw" else args.minutes), "--speed", str(args.raw_speed if mode == "raw" else args.speed)]  # fmt: skip
+           "--minutes", str(args.raw_minutes if mode == "raw" else args.minutes), "--speed", str(args.raw_speed if mode == "raw" else args.speed), "--resync-s", str(args.resync_s)]  # fmt: skip
     p = subprocess.run(cmd, env=env, stdout=subprocess.PIPE, text=True)
     if p.returncode != 0:
         raise SystemExit(f"{mode} at {delay_ms} ms failed ({p.returncode})")
@@ -281,13 +285,14 @@ def main() -> int:
     ap.add_argument("--raw-minutes", type=float, default=4.0, help="simulated minutes of raw")
     ap.add_argument("--speed", type=int, default=20, help="night's speed")
     ap.add_argument("--raw-speed", type=int, default=4, help="raw's speed (52 Hz x this samples a real second)")
+    ap.add_argument("--resync-s", type=float, default=RESYNC_S, help="s between the band's sync points (the daemon's: an hour)")
     ap.add_argument("--json", type=Path)
     ap.add_argument("--child", choices=MODES, help=argparse.SUPPRESS)
     ap.add_argument("--delay-ms", type=int, default=0, help=argparse.SUPPRESS)
     ap.add_argument("--tmp", type=Path, help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.child:
-        print(json.dumps(asyncio.run(child(args.child, args.delay_ms, args.tmp, args.minutes, args.speed))))
+        print(json.dumps(asyncio.run(child(args.child, args.delay_ms, args.tmp, args.minutes, args.speed, args.resync_s))))
         return 0
     out: dict[str, Any] = {"cpus": os.cpu_count(), "load": os.getloadavg()[0], "runs": []}
     with tempfile.TemporaryDirectory(prefix="slowdisk-") as tmp:
