@@ -190,6 +190,26 @@ def test_streamed_epochs_and_status_sync_the_disk_once_a_minute_not_at_each_comm
         assert len(list(st.activity(DEV))) == 102 and len(list(st.status_history(DEV))) == 101
 
 
+def test_a_synced_commit_that_writes_nothing_does_not_put_the_lazy_commits_sync_off(tmp_path: Path, monkeypatch: Any) -> None:
+    """Found moving the daemon's sync points to lazy commits (h51f): at each band sync the daemon
+    checks the band's syncs against the clock (``place_on_clock``, ``place_by_links``), a FULL
+    transaction that most often finds nothing to write. SQLite syncs no WAL for a commit that wrote
+    no page, yet it counted as the lazy commits' sync (``_synced_s``): such checks less than a
+    minute apart, and the epochs' WAL was never synced by the store's thread."""
+    db = tmp_path / "sw.db"
+    now = [0.0]
+    with Store(db) as st:
+        st._clock = lambda: now[0]
+        st.add_sync(DEV, 1, 0, T0, "host-boot", 100.0)  # (synced, at 0 s of the clock)
+        syncs = WalSyncs(monkeypatch)
+        for i in range(1, 7):  # epochs 10 s apart, each followed by a check that finds no step
+            now[0] = 10.0 * i
+            st.add_activity(DEV, [epoch(10_000 * i)], T0 + 10 * i)
+            assert st.place_on_clock(DEV, "host-boot", T0 - 100.0, 1.0) == []
+        syncs.wait()  # (before: none, each check taken for a sync)
+        assert syncs.made == [(f"{db}-wal", False)]
+
+
 def test_the_wal_is_checkpointed_by_the_stores_thread_not_by_the_commit_that_fills_it(tmp_path: Path, monkeypatch: Any) -> None:
     """Found by bench/slow_disk.py: SQLite's auto-checkpoint (past 1000 WAL pages, ~50 min of a
     band) ran on the commit that crossed it, two fsyncs (the WAL, the database file) on the daemon's

@@ -593,9 +593,13 @@ class Store:
                 synced, self._owed, self._owed_done = self._synced(conn, lazy), False, []
                 conn.execute("BEGIN IMMEDIATE")
                 _db.check_writable(conn, self.path)  # (migrated meanwhile by a newer version: its marker decides)
+                changes = conn.total_changes
                 yield conn
                 self._live_conn()  # shut meanwhile (``shut``): nothing more committed into the file
                 conn.execute("COMMIT")
+                # A commit that wrote no row wrote no WAL frame, so SQLite synced nothing: not the lazy
+                # commits' sync (a check of the clock at each band sync that finds nothing to move).
+                synced = synced and conn.total_changes != changes
                 if not synced and self._owed:
                     synced = self._sync_wal()
                 if synced or self._clock() - self._synced_s >= LAZY_SYNC_EVERY_S:
