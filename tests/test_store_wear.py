@@ -111,21 +111,27 @@ class SyncedCommits:
     """The commits SQLite runs on ``st``'s connection at ``synchronous=FULL`` (each one a WAL fsync:
     an SD card's erase block rewritten for a few hundred bytes) and at NORMAL (none: the OS writes
     the WAL out in bulk, a later FULL commit or checkpoint syncs it), read from the statements the
-    connection runs (its trace): its level as the open set it, then each PRAGMA synchronous run."""
+    connection runs (its trace): its level as the open set it, then each PRAGMA synchronous run.
+    ``synced`` counts only those that wrote a row (``total_changes`` moved since their BEGIN): one
+    that wrote none writes no WAL frame and syncs nothing (a check of the clock that moved nothing)."""
 
     def __init__(self, st: Store) -> None:
         conn = st._conn
         assert conn is not None
+        self._conn = conn
         self.full = int(conn.execute("PRAGMA synchronous").fetchone()[0]) == 2  # (2: FULL)
-        self.synced = self.lazy = 0
+        self.synced = self.lazy = self._began = 0
         conn.set_trace_callback(self.saw)
 
     def saw(self, sql: str) -> None:
         said = sql.strip().upper()
         if said.startswith("PRAGMA SYNCHRONOUS"):
             self.full = said.replace(" ", "").endswith("=FULL")
+        elif said.startswith("BEGIN"):
+            self._began = self._conn.total_changes
         elif said == "COMMIT":
-            self.synced, self.lazy = self.synced + self.full, self.lazy + (not self.full)
+            wrote = self._conn.total_changes != self._began
+            self.synced, self.lazy = self.synced + (self.full and wrote), self.lazy + (not self.full)
 
 
 STATUS = {"battery_pct": 80, "worn": 1, "log_fill_pct": 1, "flags": 0, "errors": 0, "boot": 1, "uptime_s": 0, "next_seq": 0}

@@ -1227,7 +1227,8 @@ class Daemon:
         b = next(v for v in self.bands if v.session.info is info)
         b.info = info
         self._stored(info.device, lambda: self.store.upsert_device(
-            info.device, name=b.label, address=info.address, transport=info.transport, board=info.board, firmware=info.firmware))  # fmt: skip
+            info.device, name=b.label, address=info.address, transport=info.transport, board=info.board, firmware=info.firmware,
+            lazy=True))  # fmt: skip
         if b.analysis is None or b.analysis.device != info.device:  # first seen in this run, or another unit
             self._attach(b, info.device)
         self._judge_firmware(b)
@@ -1262,7 +1263,9 @@ class Daemon:
         b = self._by_device(device)
         b.sync = BandClock(boot, band_ms, wall_s)
         self._place_unplaced(b, b.sync)
-        linked = self._stored(device, lambda: self.store.add_sync(device, boot, band_ms, wall_s, *ref))
+        # Lazy, as the band's row (its connect's, its rate's): each was a synced commit, an fsync on the
+        # loop at each connect and each hour's sync (docs/store.md "Guarantees").
+        linked = self._stored(device, lambda: self.store.add_sync(device, boot, band_ms, wall_s, *ref, lazy=True))
         b.synced = True
         self._placed_late(b, linked or [])  # boots placed through the band's links from this one, if any
         # A sync on a clock stepped since the boot's earlier syncs (the session found the step live,
@@ -1334,7 +1337,7 @@ class Daemon:
         """The band's IMU step (an MPU6886 samples at 50 Hz for a configured 52): epochs
         and raw files are counted in its samples."""
         b = self._by_device(device)
-        self._stored(device, lambda: self.store.upsert_device(device, rate_hz=rate_hz, wall_s=self.clock.wall()))
+        self._stored(device, lambda: self.store.upsert_device(device, rate_hz=rate_hz, wall_s=self.clock.wall(), lazy=True))
         if rate_hz == b.params.rate_hz:
             return
         log.info("%s: the IMU samples at %g Hz (configured %g Hz)", device, rate_hz, b.params.rate_hz)

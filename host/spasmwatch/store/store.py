@@ -748,10 +748,12 @@ class Store:
         firmware: str | None = None,
         wall_s: float | None = None,
         rate_hz: float | None = None,
+        lazy: bool = False,
     ) -> None:
-        """Record a band; a field passed as None keeps its stored value."""
+        """Record a band; a field passed as None keeps its stored value. ``lazy``: the daemon's, at
+        each connect (``_tx``; its next connect writes it again)."""
         now = time.time() if wall_s is None else wall_s
-        with self._tx() as c:
+        with self._tx(lazy) as c:
             self._touch_device(c, device_id, now, 0.0)  # a connect: to the second
             c.execute(
                 "UPDATE devices SET name = coalesce(?, name), address = coalesce(?, address), "
@@ -784,7 +786,14 @@ class Store:
 
     # --- time ----------------------------------------------------------------------
     def add_sync(
-        self, device: str, boot: int, band_ms: int, wall_s: float, host_boot: str | None = None, host_boot_s: float | None = None
+        self,
+        device: str,
+        boot: int,
+        band_ms: int,
+        wall_s: float,
+        host_boot: str | None = None,
+        host_boot_s: float | None = None,
+        lazy: bool = False,
     ) -> list[Linked]:
         """A TIME_SYNC point; places this boot's events and epochs that had no wall time. The boot's
         first sync also places anew its rows placed through the band's boot links before, and the
@@ -793,11 +802,15 @@ class Store:
 
         ``host_boot``, ``host_boot_s``: the computer's boot and its since-boot seconds at ``wall_s``
         (the daemon clock's ``since_boot``), which let ``place_on_clock`` tell later that the wall
-        was stepped since; None: placed by ``wall_s`` for good, as before schema v9."""
+        was stepped since; None: placed by ``wall_s`` for good, as before schema v9.
+
+        ``lazy``: the daemon's (``_tx``): a power cut may lose it with the last minute's commits, the
+        rows placed by it after it with it (the WAL comes back as a prefix), and the band's next
+        connect makes one again; a push waits for its transition's sync, which takes it to disk first."""
         if (host_boot is None) != (host_boot_s is None):
             raise ValueError(f"syncs: host_boot and host_boot_s come together, got {host_boot!r} and {host_boot_s!r}")
         _finite("syncs: host_boot_s", host_boot_s)
-        with self._tx() as c:
+        with self._tx(lazy) as c:
             self._touch_device(c, device, wall_s)
             first = not placing.has_sync(c, device, boot)
             c.execute(
