@@ -1259,13 +1259,13 @@ class Daemon:
         self._rebuild(a, close=False)  # a backfill comes next; the ticker closes afterwards
 
     def on_sync(self, device: str, boot: int, band_ms: int, wall_s: float, host: SinceBoot | None = None) -> None:
-        ref = (None, None) if host is None else (host.boot_id, host.s)
+        host_boot, host_s = (None, None) if host is None else (host.boot_id, host.s)
         b = self._by_device(device)
         b.sync = BandClock(boot, band_ms, wall_s)
         self._place_unplaced(b, b.sync)
         # Lazy, as the band's row (its connect's, its rate's): each was a synced commit, an fsync on the
         # loop at each connect and each hour's sync (docs/store.md "Guarantees").
-        linked = self._stored(device, lambda: self.store.add_sync(device, boot, band_ms, wall_s, *ref, lazy=True))
+        linked = self._stored(device, lambda: self.store.add_sync(device, boot, band_ms, wall_s, host_boot, host_s, lazy=True))
         b.synced = True
         self._placed_late(b, linked or [])  # boots placed through the band's links from this one, if any
         # A sync on a clock stepped since the boot's earlier syncs (the session found the step live,
