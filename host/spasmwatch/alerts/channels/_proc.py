@@ -22,6 +22,7 @@ import signal
 
 from spasmwatch.daemon.stopping import STOP_SIGNALS
 from spasmwatch.threads import DetachedThreads
+from spasmwatch.timeouts import within
 
 # Set to their default action in the child: the stop signals, and those Python ignores (SIGPIPE,
 # SIGXFSZ), which stay ignored across an exec (subprocess's restore_signals did the same).
@@ -43,7 +44,7 @@ async def run(argv: list[str], timeout_s: float) -> tuple[int, str]:
     except OSError as e:
         return 127, f"cannot run: {e.strerror or e}"
     try:
-        out = await asyncio.wait_for(child.output(), timeout_s)
+        out = await within(child.output(), timeout_s)  # (not wait_for: a cancel as it exits is raised, no next player)
     except TimeoutError:
         await child.killed()
         return 124, f"no exit within {timeout_s:g} s"
