@@ -224,6 +224,38 @@ def test_a_port_that_opens_after_connect_gave_up_is_closed(give_up: str) -> None
         server.close()
 
 
+@pytest.mark.parametrize("steps", range(3))
+def test_a_connect_cancelled_as_its_port_opens_ends_with_the_port_closed(steps: int) -> None:
+    """The port's open (in its worker thread) completes ``steps`` loop passes before the connect's
+    cancel. Old code waited for it with ``asyncio.wait_for``, which on Python 3.11 returned the
+    port opened in the cancel's pass: the connect went on as if never cancelled, the port held
+    (a session the daemon stopped, 'spasmwatch bonds' interrupted, went on to use it)."""
+    server = SlowSerialServer()
+
+    async def body() -> None:
+        link = SerialLink(server.url)
+        connecting = asyncio.create_task(link.connect(20))
+        await until(server.accepted.is_set, 5, "the client's TCP connection")
+        opening = next(t for t in asyncio.all_tasks() if t.get_coro().__qualname__ == "SerialLink._in_thread")
+        server.answer.set()
+        while not opening.done():
+            await asyncio.sleep(0)
+        for _ in range(steps):
+            await asyncio.sleep(0)
+        asked = connecting.cancel()  # (False: the connect had returned already)
+        await asyncio.wait((connecting,), timeout=10)
+        assert connecting.cancelled() == asked
+        if asked:
+            await until(server.hung_up.is_set, 5, "the port the cancelled connect opened to be closed")
+            assert not link.connected
+        await link.disconnect()
+
+    try:
+        run(body(), 30)
+    finally:
+        server.close()
+
+
 def test_a_write_gives_up_before_the_session_does() -> None:
     """The link's LinkTimeoutError, with its thread done, comes before the session's own
     request timeout cancels the wait and closes the port under a write still running."""

@@ -39,6 +39,7 @@ import serial  # type: ignore[import-untyped]
 from swcore import protocol as P
 
 from spasmwatch.threads import DetachedThreads
+from spasmwatch.timeouts import within
 from spasmwatch.transport.base import (
     ERROR_BY_KIND,
     DisconnectedError,
@@ -285,10 +286,11 @@ class SerialLink:
         """Open the port in a worker thread, which cannot be stopped: a port it opens after we
         stopped waiting (timeout, cancelled, ``disconnect()``) is closed, not left open and held
         for the life of the process (found by review; a COM port is exclusive, so the next
-        connect found it busy)."""
+        connect found it busy). ``within``, not ``wait_for``: on Python 3.11 a cancel in the pass
+        the open completed was lost, and the connect went on with the port."""
         opening = self._opening = _Opening(self._open)
         try:
-            await asyncio.wait_for(self._in_thread(opening.run), timeout_s)
+            await within(self._in_thread(opening.run), timeout_s)
         except BaseException:
             opening.give_up()
             raise
