@@ -141,6 +141,59 @@ def test_a_request_under_way_at_disconnect_ends_with_it(bands: Callable[..., Sim
     run(body())
 
 
+@pytest.mark.parametrize("steps", range(3))
+def test_a_connect_cancelled_as_the_band_answers_leaves_no_link(bands: Callable[..., SimBand], bond_file: Path, steps: int) -> None:
+    """The band's answer to the connect's hello comes ``steps`` loop passes before the connect's
+    cancel. Old code waited for it with ``asyncio.wait_for``, which on Python 3.11 returned the
+    answer that came in the cancel's pass: the connect went on and the link stayed up after its
+    cancel (a stopped session's; the band, one central at a time, refused the next)."""
+    band = bands()
+
+    async def body() -> None:
+        client = BleakClient(band.address, backend=SimRadioClient, bond_file=bond_file, timeout=5)
+        connecting = asyncio.ensure_future(client.connect())
+        hello = None
+        while hello is None or not hello.done():
+            await asyncio.sleep(0)
+            hello = hello or next((t for t in asyncio.all_tasks() if t.get_coro().__qualname__ == "SimRadioClient._try_hello"), None)
+        for _ in range(steps):
+            await asyncio.sleep(0)
+        asked = connecting.cancel()  # (False: the connect had returned already)
+        await asyncio.wait((connecting,), timeout=10)
+        assert connecting.cancelled() == asked
+        if not asked:
+            await client.disconnect()
+        assert not client.is_connected
+        async with BleakClient(band.address, backend=SimRadioClient, bond_file=bond_file, timeout=5) as again:
+            assert again.is_connected  # the band, not held by a link left up, takes the next central
+
+    run(body())
+
+
+@pytest.mark.parametrize("steps", range(3))
+def test_a_request_cancelled_as_the_band_answers_raises_the_cancel(bands: Callable[..., SimBand], bond_file: Path, steps: int) -> None:
+    """The band's answer to a request (a read of STATUS) comes ``steps`` loop passes before its
+    cancel. Old code waited with ``asyncio.wait_for``, which on Python 3.11 returned the answer that
+    came in the cancel's pass: a session awaiting the link (its subscribes, its pairing) went on
+    after its cancel."""
+    band = bands()
+
+    async def body() -> None:
+        async with BleakClient(band.address, backend=SimRadioClient, bond_file=bond_file, timeout=5) as client:
+            reading = asyncio.ensure_future(client.read_gatt_char(P.STATUS_UUID))
+            answer = None
+            while answer is None or not answer.done():
+                await asyncio.sleep(0)
+                answer = answer or next((t for t in asyncio.all_tasks() if t.get_coro().__qualname__ == "Queue.get"), None)
+            for _ in range(steps):
+                await asyncio.sleep(0)
+            asked = reading.cancel()  # (False: the read had returned already)
+            await asyncio.wait((reading,), timeout=10)
+            assert reading.cancelled() == asked
+
+    run(body())
+
+
 def test_a_band_that_lost_our_bond_is_an_auth_failure_until_unpaired(bands: Callable[..., SimBand], bond_file: Path, tmp_path: Path) -> None:
     band = bands()
     BondStore(bond_file).put(band.address, bytes(16))  # a key the band never gave

@@ -38,6 +38,7 @@ from bleak.backends.service import BleakGATTService, BleakGATTServiceCollection
 from bleak.exc import BleakDeviceNotFoundError, BleakError, BleakGATTProtocolError
 from bleak.uuids import normalize_uuid_16, normalize_uuid_str
 
+from spasmwatch.timeouts import within
 from spasmwatch.transport.base import Kind
 from spasmwatch.transport.ble import BleBackend
 
@@ -333,10 +334,10 @@ class SimRadioClient(BaseBleakClient):
     async def connect(self, pair: bool, **kwargs: Any) -> None:
         host, port = parse_address(self.address)
         deadline = asyncio.get_running_loop().time() + self._timeout
-        info = await self._hello(host, port)
-        self._up, self._closing = True, False
-        self._pump = asyncio.create_task(self._receive())
         try:
+            info = await self._hello(host, port)  # (a cancel as the band answered: its link closed below)
+            self._up, self._closing = True, False
+            self._pump = asyncio.create_task(self._receive())
             async with asyncio.timeout_at(deadline):  # the whole connect, the MTU exchange too
                 self.services = services_from_info(self._filtered(info), lambda: self._mtu - 3)
                 if self._device_name is None:
@@ -362,7 +363,8 @@ class SimRadioClient(BaseBleakClient):
         refused = ""
         while True:
             try:
-                return await asyncio.wait_for(self._try_hello(host, port), max(0.05, deadline - loop.time()))
+                # within, not wait_for: on Python 3.11 a cancel in the pass the band answered was lost
+                return await within(self._try_hello(host, port), max(0.05, deadline - loop.time()))
             except SimRadioError as e:
                 refused = str(e)
             except (OSError, asyncio.IncompleteReadError, asyncio.TimeoutError):
@@ -452,7 +454,7 @@ class SimRadioClient(BaseBleakClient):
                 self._responses.get_nowait()
             self._writer.write(_message(op, body))
             try:
-                got, rbody = await asyncio.wait_for(self._responses.get(), ATT_TIMEOUT_S)
+                got, rbody = await within(self._responses.get(), ATT_TIMEOUT_S)  # (a cancel as it answers raised)
             except asyncio.TimeoutError:
                 raise SimRadioError("timeout", f"{self.address} did not answer op 0x{op:02x}") from None
         if got == _LOST:
