@@ -141,6 +141,22 @@ def test_a_request_under_way_at_disconnect_ends_with_it(bands: Callable[..., Sim
     run(body())
 
 
+async def _cancel_after(work: asyncio.Future[Any], inner: str, steps: int) -> bool:
+    """Cancel ``work`` ``steps`` loop passes after its task ``inner`` (a coroutine's qualified name:
+    what it waits for) is done; whether the cancel was taken (False: ``work`` had returned already),
+    as ``work`` ended."""
+    task = None
+    while task is None or not task.done():
+        await asyncio.sleep(0)
+        task = task or next((t for t in asyncio.all_tasks() if t.get_coro().__qualname__ == inner), None)
+    for _ in range(steps):
+        await asyncio.sleep(0)
+    asked = work.cancel()
+    await asyncio.wait((work,), timeout=10)
+    assert work.cancelled() == asked
+    return asked
+
+
 @pytest.mark.parametrize("steps", range(3))
 def test_a_connect_cancelled_as_the_band_answers_leaves_no_link(bands: Callable[..., SimBand], bond_file: Path, steps: int) -> None:
     """The band's answer to the connect's hello comes ``steps`` loop passes before the connect's
@@ -152,16 +168,7 @@ def test_a_connect_cancelled_as_the_band_answers_leaves_no_link(bands: Callable[
     async def body() -> None:
         client = BleakClient(band.address, backend=SimRadioClient, bond_file=bond_file, timeout=5)
         connecting = asyncio.ensure_future(client.connect())
-        hello = None
-        while hello is None or not hello.done():
-            await asyncio.sleep(0)
-            hello = hello or next((t for t in asyncio.all_tasks() if t.get_coro().__qualname__ == "SimRadioClient._try_hello"), None)
-        for _ in range(steps):
-            await asyncio.sleep(0)
-        asked = connecting.cancel()  # (False: the connect had returned already)
-        await asyncio.wait((connecting,), timeout=10)
-        assert connecting.cancelled() == asked
-        if not asked:
+        if not await _cancel_after(connecting, "SimRadioClient._try_hello", steps):
             await client.disconnect()
         assert not client.is_connected
         async with BleakClient(band.address, backend=SimRadioClient, bond_file=bond_file, timeout=5) as again:
@@ -181,15 +188,7 @@ def test_a_request_cancelled_as_the_band_answers_raises_the_cancel(bands: Callab
     async def body() -> None:
         async with BleakClient(band.address, backend=SimRadioClient, bond_file=bond_file, timeout=5) as client:
             reading = asyncio.ensure_future(client.read_gatt_char(P.STATUS_UUID))
-            answer = None
-            while answer is None or not answer.done():
-                await asyncio.sleep(0)
-                answer = answer or next((t for t in asyncio.all_tasks() if t.get_coro().__qualname__ == "Queue.get"), None)
-            for _ in range(steps):
-                await asyncio.sleep(0)
-            asked = reading.cancel()  # (False: the read had returned already)
-            await asyncio.wait((reading,), timeout=10)
-            assert reading.cancelled() == asked
+            await _cancel_after(reading, "Queue.get", steps)
 
     run(body())
 
