@@ -240,6 +240,54 @@ def test_the_wal_is_checkpointed_by_the_stores_thread_not_by_the_commit_that_fil
         assert len(list(st.activity(DEV))) == 1 + 59 * 200
 
 
+# A checkpoint under way on the sync thread's connection, held in its statement (its trace) as a
+# disk stalled in it would hold it, while the store, shut by a fault, is opened again (``reopen``,
+# the daemon's worker thread: ``WalSync.take_over``). The script's output, its exit status: 0.
+_REOPEN_UNDER_CHECKPOINT = """
+import logging, sys, threading
+from pathlib import Path
+from spasmwatch.store import Store, StoreError
+logging.basicConfig(stream=sys.stdout, format="%(message)s")
+st = Store(Path(sys.argv[1]))
+ws = st._walsync
+inside, go = threading.Event(), threading.Event()
+def held(sql):
+    if "wal_checkpoint" in sql:
+        inside.set()
+        # (the old take_over's close waited for it here, the reopen held by the checkpoint)
+        print("checkpoint let go", go.wait(10), flush=True)
+ws._conn.set_trace_callback(held)
+ws._ask(ws._checkpoint)
+assert inside.wait(20)
+st.shut(StoreError("found damaged"))
+print("reopened", st.reopen(), flush=True)
+go.set()
+ws.sync().result(20)
+st.add_sync("SW-0001", 1, 0, 1_700_000_000.0)
+print("closed", st.close(20), flush=True)
+"""
+
+
+def test_a_reopen_under_a_checkpoint_leaves_the_connection_to_the_checkpoint_and_opens_its_own_after(tmp_path: Path) -> None:
+    """Found by review h51: ``take_over`` closed the sync thread's connection from the reopening
+    thread, under the checkpoint the thread ran on it: SQLite's close waited for the checkpoint (the
+    reopen held as long: 'checkpoint let go False'), then freed the connection under its statement
+    (a process crashed by it: SIGSEGV, seen outside the store). The close and the open are the
+    thread's own jobs now, in their order: the reopen waits TAKE_OVER_WAIT_S at most for them and
+    goes on, the checkpoint ends on its connection, the next one opened after it."""
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(sys.path))
+    out = subprocess.run([sys.executable, "-c", _REOPEN_UNDER_CHECKPOINT, str(tmp_path / "sw.db")],
+                         capture_output=True, env=env, timeout=60)  # fmt: skip
+    lines = out.stdout.decode().splitlines()
+    assert out.returncode == 0, (out.returncode, lines, out.stderr.decode()[-2000:])
+    assert lines == [
+        f"{tmp_path / 'sw.db'}: its sync thread is busy (a slow disk): its checkpoints' connection opened after",
+        "reopened True",
+        "checkpoint let go True",
+        "closed True",
+    ]
+
+
 def test_synced_later_has_the_wal_synced_by_the_stores_thread_or_at_the_end_of_the_transaction_it_is_asked_in(tmp_path: Path, monkeypatch: Any) -> None:
     """The daemon's transitions (``Daemon._transition``): a lazy commit, then ``synced_later``, whose
     future its push waits for. The store's thread makes the sync (held here: the future not done

@@ -31,6 +31,10 @@ log = logging.getLogger(__name__)
 CHECKPOINT_FRAMES = 1000
 # The WAL file's layout (sqlite.org/fileformat2.html, 4.1): a header, then frames of a header and a page.
 _WAL_HEADER, _FRAME_HEADER = 32, 24
+# s a store's open waits at most for its sync thread to open the checkpoints' connection
+# (``take_over``): at once but behind a sync or checkpoint under way; past it (a disk stalled in
+# one) the open goes on and the thread opens it in turn.
+TAKE_OVER_WAIT_S = 1.0
 
 
 def sync_wal(path: Path) -> None:
@@ -69,14 +73,32 @@ class WalSync:
         self._limit = _WAL_HEADER + CHECKPOINT_FRAMES * (page + _FRAME_HEADER)
         conn.execute("PRAGMA wal_autocheckpoint = 0")
         conn.execute(f"PRAGMA journal_size_limit = {self._limit}")
-        # Opened here, for the store's life, used by the thread alone: one opened and closed at each
+        # Opened for the store's life, used by the thread alone: one opened and closed at each
         # checkpoint left its file descriptor open (SQLite keeps a closed connection's descriptor
         # while another of the process holds locks on the file, for the next open to take): one
         # more open file after the first checkpoint, seen by the soak test as a leak (review h50).
-        self._close_conn()
-        self._conn = sqlite3.connect(_db.writing_uri(self.path), uri=True, isolation_level=None,
-                                     timeout=_db.BUSY_TIMEOUT_S, check_same_thread=False)  # fmt: skip
-        self._conn.execute("PRAGMA schema_version").fetchone()  # (a read: its WAL opened now, not at the first checkpoint)
+        # Closed and opened again by the thread, in order with its jobs: closed from here (a reopen's
+        # worker) under a checkpoint under way, SQLite's close waited for it (the reopen held as
+        # long), then freed the connection under its statement (SIGSEGV seen; review h51).
+        opened: Future[None] = Future()
+        self._ask(lambda: self._open_conn(opened))
+        try:
+            opened.result(TAKE_OVER_WAIT_S)
+        except TimeoutError:
+            log.warning("%s: its sync thread is busy (a slow disk): its checkpoints' connection opened after", self.path)
+
+    def _open_conn(self, opened: Future[None]) -> None:
+        """The thread's connection (``take_over``) closed and opened again; one that fails to open
+        leaves none (no checkpoint until the next ``take_over``)."""
+        try:
+            self._close_conn()
+            self._conn = sqlite3.connect(_db.writing_uri(self.path), uri=True, isolation_level=None,
+                                         timeout=_db.BUSY_TIMEOUT_S, check_same_thread=False)  # fmt: skip
+            self._conn.execute("PRAGMA schema_version").fetchone()  # (a read: its WAL opened now, not at the first checkpoint)
+        except sqlite3.Error as e:
+            log.warning("%s: its checkpoints' connection did not open: %s", self.path, e)
+        finally:
+            opened.set_result(None)
 
     def sync(self) -> Future[None]:
         """The WAL file synced by the thread: done once what was committed before this call is on
