@@ -32,6 +32,7 @@ from spasmwatch.alerts import BandFault, NoticeKind, Notification
 from spasmwatch.alerts.channels.dispatch import DISK_WAIT_S
 from spasmwatch.alerts.channels.mqtt import MqttChannel, MqttSettings
 from spasmwatch.alerts.channels.webhook import WebhookChannel, WebhookSettings
+from spasmwatch.daemon import consts as K
 from spasmwatch.daemon.daemon import BandSpec, Daemon
 from spasmwatch.store import Store
 from swcore import consts as C
@@ -192,6 +193,33 @@ def test_a_clusters_records_and_sends_sync_nothing_on_the_loop_and_the_alarm_goe
         runner.run(main())
 
 
+async def told_hung_then_ended(d: Daemon, clock: HandClock, released: threading.Event) -> None:
+    """The family told of a store whose sync has not ended in SYNC_HUNG_S, as of one failing
+    (``storage_failing``: on the page, in the heartbeat's reason), then of its end once it ends
+    (review h51: only logged, each push past DISK_WAIT_S, while the events never reached the disk)."""
+
+    def faults() -> list[tuple[NoticeKind, BandFault | None]]:
+        return [(n.kind, n.fault) for n in d.notifications if n.kind in (NoticeKind.BAND_FAULT, NoticeKind.BAND_CLEARED)]
+
+    clock.t += K.SYNC_HUNG_S - DISK_WAIT_S - 1.0
+    await asyncio.sleep(0)
+    assert faults() == [] and d._unhealthy() is None  # (a slow disk's sync is not told)
+    clock.t += 1.0
+    await asyncio.sleep(0)
+    assert faults() == [(NoticeKind.BAND_FAULT, BandFault.STORAGE_FAILING)]
+    assert d._unhealthy() is not None
+    released.set()
+    await still(until(lambda: len(faults()) == 2), "the end of the sync told")
+    assert faults()[1] == (NoticeKind.BAND_CLEARED, BandFault.STORAGE_FAILING) and d._unhealthy() is None
+
+
+async def until(done: Callable[[], bool]) -> None:
+    """Loop turns until ``done()``, the clock standing still (the store's thread calls back through
+    the loop; ``still`` guards it)."""
+    while not done():
+        await asyncio.sleep(0)
+
+
 @pytest.mark.parametrize("sync", ["stalled, then done", "failed", "stalled for good"])
 def test_the_alarms_push_waits_for_its_transitions_sync_and_goes_if_that_sync_fails(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, sync: str) -> None:
     """The alarm's transition is a lazy commit whose WAL the store's thread syncs: its push waits
@@ -230,13 +258,15 @@ def test_the_alarms_push_waits_for_its_transitions_sync_and_goes_if_that_sync_fa
                     else:
                         syncs.released.set()
                     await still(drained, "the alarm's delivery")
+                    if sync == "stalled for good":
+                        await told_hung_then_ended(d, clock, syncs.released)
                     syncs.released.set()  # (the store's thread, free for its close)
                     told = [NoticeKind.BAND_FAULT] if sync == "failed" else []  # (its push too, its sync failed too)
                     assert [kind for kind, _ in hooked.seen_at_send] == [NoticeKind.CLUSTER_ALARM, *told]
                     [x] = [x for x in d.dispatcher.deliveries if x.alert_id == alarm.alert_id]
                     assert x.ok
                     faults = [n.fault for n in d.notifications if n.kind is NoticeKind.BAND_FAULT]
-                    assert faults == ([BandFault.STORAGE_FAILING] if sync == "failed" else [])
+                    assert faults == ([BandFault.STORAGE_FAILING] if sync != "stalled, then done" else [])
                 finally:
                     await d.dispatcher.close()
 

@@ -297,6 +297,13 @@ SESSION_RESTART_S: tuple[float, float] = (5.0, 300.0)
 # worked for this long after the last refusal, as a nearly full disk takes some
 # writes and refuses others (a notice per flip would be noise).
 STORAGE_OK_S = 120.0
+# A transition's sync to the disk (the store's thread: Daemon._told_if_unsynced) not ended after
+# this long (s, the loop's clock) is the store failing, told as a refused write: a disk whose fsync
+# never returns (an SD card failing, a USB disk pulled without an error) kept events in the WAL,
+# never on the disk, and its pushes went out past DISK_WAIT_S (5 s) logged only. Well past a slow
+# SD card's fsync (up to seconds, docs/host.md "A slow disk under the event loop"), so a slow card
+# is not told, and six times DISK_WAIT_S. Its end is told when that sync ends.
+SYNC_HUNG_S = 30.0
 # While the store cannot be read, the event seqs a band's analysis took lately are what tell a
 # re-delivered event (the store's key would) and where a reconnect's backfill starts. 1024 events
 # is ten days of a heavy 100-spasm day; the band re-sends only what came after the latest.

@@ -288,6 +288,7 @@ class Daemon:
         # The latest notifications, for the demo and tests (bounded: a daemon runs for months).
         self.notifications: deque[Notification] = deque(maxlen=NOTICES_KEPT)
         self._store_failing: dict[str, float] = {}  # device -> wall time of its latest refused store write
+        self._unsynced: dict[str, float] = {}  # device -> its _store_failing time set by a hung sync (_sync_hung)
         self._subs: list[asyncio.Queue[Json]] = []
         self._restored: dict[str, list[Notification]] = {name: [] for name in self._mqtt}  # alarms carried on from before a restart, per MQTT channel
         self._carried: list[Notification] = []  # all of those: for an MQTT channel a reload adds
@@ -1447,16 +1448,20 @@ class Daemon:
             return None
         # A nearly full disk takes some writes and refuses others: cleared after a quiet spell.
         failed_t = self._store_failing.get(device)
-        if failed_t is not None and self.clock.wall() - failed_t >= K.STORAGE_OK_S:
-            del self._store_failing[device]
-            log.warning("%s: the store takes writes again", device)
-            for fault in STORE_FAULTS:
-                self.engine.on_band_state(device, fault, False)
-            for b in self.bands:
-                if b.device == device:
-                    self._clear_store_alert(b)  # raised under its name while the store could not be opened
-                    b.session.refill()  # what it refused meanwhile, from the band's flash now
+        if failed_t is not None and device not in self._unsynced and self.clock.wall() - failed_t >= K.STORAGE_OK_S:
+            self._store_works(device, "the store takes writes again")
         return result
+
+    def _store_works(self, device: str, why: str) -> None:
+        """``device``'s store fault cleared (``why``, logged): the family told its events are saved again."""
+        del self._store_failing[device]
+        log.warning("%s: %s", device, why)
+        for fault in STORE_FAULTS:
+            self.engine.on_band_state(device, fault, False)
+        for b in self.bands:
+            if b.device == device:
+                self._clear_store_alert(b)  # raised under its name while the store could not be opened
+                b.session.refill()  # what it refused meanwhile, from the band's flash now
 
     def _read(self, device: str, read: Callable[[], T], otherwise: Callable[[], T]) -> T:
         """``read()``'s result (a read of the store, or work that may read it: an analysis taking a
@@ -2206,13 +2211,32 @@ class Daemon:
         except RuntimeError:  # (an engine driven by hand, no loop: the store's thread logs it)
             return
 
+        hung = loop.call_later(K.SYNC_HUNG_S, self._sync_hung, device)
+
         def done(f: concurrent.futures.Future[None]) -> None:
             e = f.exception()
-            if isinstance(e, StoreError):
-                with suppress(RuntimeError):  # (the loop closed meanwhile: a daemon stopping)
+            with suppress(RuntimeError):  # (the loop closed meanwhile: a daemon stopping)
+                loop.call_soon_threadsafe(hung.cancel)
+                if isinstance(e, StoreError):
                     loop.call_soon_threadsafe(self._store_failed, device, e)
+                else:
+                    loop.call_soon_threadsafe(self._sync_ended, device)
 
         on_disk.add_done_callback(done)
+
+    def _sync_hung(self, device: str) -> None:
+        """A transition's sync not ended in SYNC_HUNG_S (a disk whose fsync never returns): the store
+        failing, told as a refused write is, and not cleared by writes that work (they reach the WAL,
+        not the disk) until a sync ends (``_sync_ended``)."""
+        self._store_failed(device, StoreError(f"{self.store.path}: its sync to the disk has not ended in {K.SYNC_HUNG_S:g} s "
+                                              "(a disk that does not answer): events are not known to be on it"))  # fmt: skip
+        self._unsynced[device] = self._store_failing[device]
+
+    def _sync_ended(self, device: str) -> None:
+        """A transition's sync ended: a hung one's fault cleared at once, unless a write failed since."""
+        hung_t = self._unsynced.pop(device, None)
+        if hung_t is not None and self._store_failing.get(device) == hung_t:
+            self._store_works(device, "the store's sync to the disk ended: events are saved again")
 
     def _on_delivery(self, d: Delivery) -> None:
         self._failing_changed()
