@@ -59,11 +59,13 @@ def _no_data_said(path: Path, rows: list[DeviceRow], args: argparse.Namespace, a
     every one) were heard, that the store holds no data for them and when its latest is from; None
     otherwise. Summarised, each band's day read 'not monitored (no data from the band): nothing was
     counted', exit 0, as if it had failed that day (CLI input audit of review h51: '--at 2999-01-01',
-    a year mistyped). Judged by the store, not this computer's clock, which may run behind (a
-    Raspberry Pi has none of its own until it reaches the network). A day before the first is not
-    said so: a band's flash may hold events from before it was first heard, sent at its first connection."""
+    a year mistyped). Only for a day still to come by this computer's clock too: one past, after
+    the bands went quiet (a band off for two days), is a day not monitored, said so. Not by the
+    clock alone, which may run behind (a Raspberry Pi has none of its own until it reaches the
+    network). A day before the first is not said so: a band's flash may hold events from before
+    it was first heard, sent at its first connection."""
     seen = [r.last_seen_wall_s for r in rows if args.device in (None, r.device_id)]
-    if not seen or at - DAY_S <= max(seen):
+    if not seen or at - DAY_S <= max(seen) or at <= time.time():
         return None
     return f"no data in the store {path} for the 24 h up to --at {args.at} ({hm(at)}): the latest it holds is from {hm(max(seen))}: nothing to summarise"
 
