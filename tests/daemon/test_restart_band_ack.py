@@ -129,13 +129,16 @@ async def _nights(tmp: Path, csv: Path) -> None:
             try:
                 shown = await night.disconnected()
                 assert [(a["id"], a["acked_by"]) for a in shown] == [(again["id"], None)], shown
+                await asyncio.sleep(1.0)  # a few ticks of the restarted daemon, well within the rate limit
+                assert _pushed(rec).count(DISCONNECTED) == 1, _pushed(rec)
             finally:
                 await _stopped(d, http)
-            # The new alert raised within the rate limit of the first (held back), then sent: a row each.
+            # The new alert raised within the rate limit of the first (held back), and held still across
+            # the restart, to the limit's end (300 s, past this run): until review h51 the restart sent it
+            # at once, minutes after the first (a "sent" row here).
             assert [(r.alert_id, r.state, r.by, r.text.split(":")[0]) for r in store.alerts("band0000") if r.kind == "disconnected"] == [
                 (seen["id"], "STALE", None, "the daemon detected it"), (seen["id"], "STALE", "Anna", "acknowledged by Anna"),
                 (seen["id"], "OK", None, "the daemon detected it"), (again["id"], "STALE", None, "held back"),
-                (again["id"], "STALE", None, "sent"),
             ]  # fmt: skip
 
 
