@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 
 import pytest
+from cancels import cancel_after
 
 from spasmwatch.timeouts import within
 
@@ -42,10 +43,6 @@ def test_a_cancel_as_what_it_waits_for_completes_is_raised(steps: int) -> None:
         waiting = asyncio.create_task(within(answer, 5.0))
         await asyncio.sleep(0)
         answer.set_result(1)
-        for _ in range(steps):
-            await asyncio.sleep(0)
-        asked = waiting.cancel()  # (False: it had returned the answer already)
-        await asyncio.wait((waiting,))
-        assert waiting.cancelled() == asked
+        await cancel_after(waiting, answer, steps)  # (a cancel taken: ended cancelled; else it had returned the answer)
 
     asyncio.run(main())

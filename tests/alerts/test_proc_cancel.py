@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 
 import pytest
+from cancels import cancel_after, task_of
 
 from spasmwatch.alerts.channels._proc import run
 
@@ -18,16 +19,8 @@ def test_a_command_cancelled_as_it_exits_raises_the_cancel(steps: int) -> None:
 
     async def main() -> None:
         running = asyncio.create_task(run(["false"], 10.0))
-        output = None
-        while output is None:  # the wait's own task for the command's output (its exit seen too)
-            await asyncio.sleep(0)
-            output = next((t for t in asyncio.all_tasks() if t.get_coro().__qualname__ == "_Child.output"), None)
-        while not output.done():
-            await asyncio.sleep(0)
-        for _ in range(steps):
-            await asyncio.sleep(0)
-        asked = running.cancel()  # (False: run had returned the exit code already)
-        await asyncio.wait((running,), timeout=10.0)
+        output = await task_of("_Child.output")  # the wait's own task for the command's output (its exit seen too)
+        asked = await cancel_after(running, output, steps)  # (False: run had returned the exit code already)
         assert running.done() and running.cancelled() == asked
 
     asyncio.run(main())

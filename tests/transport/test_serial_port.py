@@ -24,6 +24,7 @@ import pytest
 import serial  # type: ignore[import-untyped]
 from serial import rfc2217
 from swcore import protocol as P
+from cancels import cancel_after
 from transport_helpers import run, until
 
 from spasmwatch.daemon.session import BandSession, State
@@ -238,13 +239,7 @@ def test_a_connect_cancelled_as_its_port_opens_ends_with_the_port_closed(steps: 
         await until(server.accepted.is_set, 5, "the client's TCP connection")
         opening = next(t for t in asyncio.all_tasks() if t.get_coro().__qualname__ == "SerialLink._in_thread")
         server.answer.set()
-        while not opening.done():
-            await asyncio.sleep(0)
-        for _ in range(steps):
-            await asyncio.sleep(0)
-        asked = connecting.cancel()  # (False: the connect had returned already)
-        await asyncio.wait((connecting,), timeout=10)
-        assert connecting.cancelled() == asked
+        asked = await cancel_after(connecting, opening, steps)  # (False: the connect had returned already)
         if asked:
             await until(server.hung_up.is_set, 5, "the port the cancelled connect opened to be closed")
             assert not link.connected

@@ -12,6 +12,7 @@ from typing import Any, Callable
 
 import pytest
 from bleak import BleakClient, BleakScanner
+from cancels import cancel_after, task_of
 from transport_helpers import N_SPASMS, run, until
 from swcore import protocol as P
 
@@ -141,22 +142,6 @@ def test_a_request_under_way_at_disconnect_ends_with_it(bands: Callable[..., Sim
     run(body())
 
 
-async def _cancel_after(work: asyncio.Future[Any], inner: str, steps: int) -> bool:
-    """Cancel ``work`` ``steps`` loop passes after its task ``inner`` (a coroutine's qualified name:
-    what it waits for) is done; whether the cancel was taken (False: ``work`` had returned already),
-    as ``work`` ended."""
-    task = None
-    while task is None or not task.done():
-        await asyncio.sleep(0)
-        task = task or next((t for t in asyncio.all_tasks() if t.get_coro().__qualname__ == inner), None)
-    for _ in range(steps):
-        await asyncio.sleep(0)
-    asked = work.cancel()
-    await asyncio.wait((work,), timeout=10)
-    assert work.cancelled() == asked
-    return asked
-
-
 @pytest.mark.parametrize("steps", range(3))
 def test_a_connect_cancelled_as_the_band_answers_leaves_no_link(bands: Callable[..., SimBand], bond_file: Path, steps: int) -> None:
     """The band's answer to the connect's hello comes ``steps`` loop passes before the connect's
@@ -168,7 +153,7 @@ def test_a_connect_cancelled_as_the_band_answers_leaves_no_link(bands: Callable[
     async def body() -> None:
         client = BleakClient(band.address, backend=SimRadioClient, bond_file=bond_file, timeout=5)
         connecting = asyncio.ensure_future(client.connect())
-        if not await _cancel_after(connecting, "SimRadioClient._try_hello", steps):
+        if not await cancel_after(connecting, await task_of("SimRadioClient._try_hello"), steps):  # (False: it had returned)
             await client.disconnect()
         assert not client.is_connected
         async with BleakClient(band.address, backend=SimRadioClient, bond_file=bond_file, timeout=5) as again:
@@ -188,7 +173,7 @@ def test_a_request_cancelled_as_the_band_answers_raises_the_cancel(bands: Callab
     async def body() -> None:
         async with BleakClient(band.address, backend=SimRadioClient, bond_file=bond_file, timeout=5) as client:
             reading = asyncio.ensure_future(client.read_gatt_char(P.STATUS_UUID))
-            await _cancel_after(reading, "Queue.get", steps)
+            await cancel_after(reading, await task_of("Queue.get"), steps)
 
     run(body())
 
